@@ -38,7 +38,7 @@ pub struct CodeArgs {
     #[arg(long, value_name = "BASE32")]
     pub secret: String,
     /// The moment to compute the code for, in Unix seconds [default: now].
-    #[arg(long, value_name = "UNIX")]
+    #[arg(long, value_name = "UNIX", allow_negative_numbers = true, value_parser = parse_time)]
     pub time: Option<u64>,
     /// Digits in the code: 6, 7 or 8.
     #[arg(long, value_name = "N", default_value_t = 6, value_parser = parse_digits)]
@@ -52,6 +52,11 @@ pub struct CodeArgs {
     /// Print the code grouped for reading aloud (`75 091 92`).
     #[arg(long)]
     pub grouped: bool,
+}
+
+fn parse_time(text: &str) -> Result<u64, String> {
+    text.parse::<u64>()
+        .map_err(|_| "must be whole seconds since 1970-01-01 UTC, e.g. 1700000000".to_owned())
 }
 
 fn parse_digits(text: &str) -> Result<u64, String> {
