@@ -159,9 +159,11 @@ impl OtpAuthUri {
         let (label, query) = rest.split_once('?').unwrap_or((rest, ""));
 
         let label = decode(label, false, "label")?;
+        // Spaces around the names carry no meaning (the format allows
+        // `Issuer:%20account`); trimming here keeps parse and build in step.
         let (label_issuer, account) = match label.split_once(':') {
-            Some((issuer, account)) => (Some(issuer.trim().to_owned()), account.trim_start()),
-            None => (None, label.as_str()),
+            Some((issuer, account)) => (Some(issuer.trim().to_owned()), account.trim()),
+            None => (None, label.trim()),
         };
         if account.is_empty() {
             return Err(UriError::MissingAccount);
@@ -192,7 +194,7 @@ impl OtpAuthUri {
         // prefix is the fallback for apps that only write that.
         let issuer = params
             .get("issuer")
-            .map(str::to_owned)
+            .map(|issuer| issuer.trim().to_owned())
             .or(label_issuer)
             .filter(|issuer| !issuer.is_empty());
         check_name("issuer", issuer.as_deref().unwrap_or(""), false)?;
@@ -282,6 +284,12 @@ fn check_name(field: &'static str, value: &str, building: bool) -> Result<(), Ur
         return Err(UriError::InvalidName {
             field,
             reason: "longer than 256 characters",
+        });
+    }
+    if building && value.trim() != value {
+        return Err(UriError::InvalidName {
+            field,
+            reason: "leading or trailing spaces would be lost",
         });
     }
     if building && value.contains(':') {
@@ -414,6 +422,20 @@ mod tests {
     }
 
     #[test]
+    fn spaces_around_names_are_dropped_the_same_way_with_or_without_issuer() {
+        // Found by the uri fuzz target: a label without issuer kept its
+        // leading space, and the rebuilt URI (with issuer) lost it.
+        for label in ["%20bob", "Clinic:%20bob", "Clinic%3A%20%20bob%20"] {
+            let uri = OtpAuthUri::parse(&format!(
+                "otpauth://totp/{label}?secret=MZXW6&issuer=Clinic"
+            ))
+            .unwrap();
+            assert_eq!(uri.account, "bob", "{label}");
+            assert_eq!(OtpAuthUri::parse(&uri.to_uri()).unwrap(), uri);
+        }
+    }
+
+    #[test]
     fn the_issuer_parameter_wins_over_the_label_prefix() {
         let uri =
             OtpAuthUri::parse("otpauth://totp/Old:bob?secret=JBSWY3DPEHPK3PXP&issuer=New+Name")
@@ -531,7 +553,8 @@ mod tests {
         assert!(OtpAuthUri::totp(Some("A:B"), "bob", secret.clone()).is_err());
         assert!(OtpAuthUri::totp(None, "x:y", secret.clone()).is_err());
         assert!(OtpAuthUri::totp(None, "", secret.clone()).is_err());
-        assert!(OtpAuthUri::totp(Some("Clinic\n"), "bob", secret).is_err());
+        assert!(OtpAuthUri::totp(Some("Clinic\n"), "bob", secret.clone()).is_err());
+        assert!(OtpAuthUri::totp(Some("Clinic"), " bob", secret).is_err());
     }
 
     fn name() -> impl Strategy<Value = String> {
