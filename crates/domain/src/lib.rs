@@ -1,8 +1,33 @@
 //! The rules of twofactor: users, second factors, the login state machine
-//! (password, then second factor, then session), lockout, remembered devices,
-//! recovery codes, reset tokens, policy and audit events.
+//! (password, then second factor, then session), lockout, sessions, policy
+//! and audit events.
 //!
-//! This crate defines the traits it needs from the outside (repositories,
-//! `SmsSender`, `Mailer`, `Clock`) and never sees a request or writes SQL.
-//! "Now" is always a parameter. It is filled in by the login-flow issue (#3).
+//! This crate defines the traits it needs from the outside ([`Store`],
+//! [`PasswordHasher`]) and never sees a request or writes SQL. "Now" is always
+//! a parameter, read once at the edge.
 #![forbid(unsafe_code)]
+
+mod audit;
+mod clock;
+mod error;
+mod ids;
+mod login;
+pub mod password;
+mod policy;
+mod seal;
+mod session;
+mod store;
+pub mod token;
+pub mod user;
+
+pub use audit::{AuditEvent, AuditKind, Outcome, RequestContext};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::DomainError;
+pub use ids::{PracticeId, UserId};
+pub use login::{LoginService, PasswordOutcome, TokenOutcome};
+pub use password::PasswordHasher;
+pub use policy::Policy;
+pub use seal::{SealError, SecretBox};
+pub use session::{Session, SessionStage};
+pub use store::{LockState, Store, StoreError};
+pub use user::{NewUser, Role, TotpFactor, User};

@@ -1,5 +1,15 @@
-//! Storage: sqlx implementations of the domain's repository traits, one for
-//! the embedded SQLite default and one for PostgreSQL, with migrations
-//! embedded in the binary. The store never decides policy. Filled in by the
-//! login-flow issue (#3).
+//! Storage: the domain's [`domain::Store`] on the embedded SQLite default or on
+//! PostgreSQL, with migrations embedded in the binary.
+//!
+//! One SQL text serves both backends: every statement uses `$N` parameters
+//! (which SQLite also understands), `ON CONFLICT`, and `RETURNING`, and all
+//! integers are 64-bit. The [`on_pool!`] macro runs the same code against
+//! whichever concrete pool is configured, so there is no `AnyPool` and no
+//! second copy of each query.
 #![forbid(unsafe_code)]
+
+mod connect;
+mod sql_store;
+
+pub use connect::{Backend, ConnectError, connect};
+pub use sql_store::SqlStore;

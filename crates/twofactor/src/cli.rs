@@ -1,5 +1,7 @@
 //! The command line, as the contract in DESIGN.md names it.
 
+use std::path::PathBuf;
+
 use clap::{Args, Parser, Subcommand};
 
 /// Two-factor login service for clinics: password plus a code from an
@@ -13,12 +15,112 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the service with a seeded demo practice on the embedded database.
-    Demo,
+    /// Run the login server.
+    Serve {
+        /// A TOML file with settings; TWOFACTOR_* environment variables win.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Run the server with a seeded demo practice on the embedded database,
+    /// and print the logins, the authenticator URI and a QR code.
+    Demo {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// Create or update the database schema, then exit.
+    Migrate {
+        /// A TOML file with settings.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Manage user accounts.
+    User {
+        /// A TOML file with settings.
+        #[arg(long, value_name = "FILE", global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Read the audit trail.
+    Audit {
+        /// A TOML file with settings.
+        #[arg(long, value_name = "FILE", global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// One-time password tools for support staff.
     Otp {
         #[command(subcommand)]
         command: OtpCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user. The password is read from standard input with
+    /// --password-stdin; otherwise a random one is generated and printed once.
+    Add {
+        /// Login name: letters, digits and . _ - @ +
+        username: String,
+        /// Email address.
+        #[arg(long)]
+        email: String,
+        /// A phone in E.164 form (+15555550123); the admin vouches for it,
+        /// so it is a verified SMS factor at once.
+        #[arg(long)]
+        phone: Option<String>,
+        /// staff or admin.
+        #[arg(long, default_value = "staff", value_parser = ["staff", "admin"])]
+        role: String,
+        /// Practice name [default: the first practice].
+        #[arg(long)]
+        practice: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Link an authenticator app; prints the otpauth:// URI on stdout and a
+    /// QR code on stderr when stderr is a terminal.
+    EnrollTotp {
+        /// The user.
+        username: String,
+        /// Use this base32 secret instead of a fresh random one.
+        #[arg(long, value_name = "BASE32")]
+        secret: Option<String>,
+        /// Digits per code: 6, 7 or 8.
+        #[arg(long, default_value_t = 6, value_parser = parse_digits)]
+        digits: u64,
+        /// Seconds per code: 1 to 3600.
+        #[arg(long, default_value_t = 30, value_parser = parse_period)]
+        period: u64,
+        /// sha1, sha256 or sha512.
+        #[arg(long, default_value = "sha1", value_parser = parse_algorithm)]
+        algorithm: otp::Algorithm,
+    },
+    /// Remove every second factor and session of a user (lost phone).
+    Reset2fa {
+        /// The user.
+        username: String,
+    },
+    /// Clear the user's password and second-factor locks.
+    Unlock {
+        /// The user.
+        username: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Print the newest events, oldest first.
+    Tail {
+        /// How many events.
+        #[arg(short = 'n', long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        lines: u32,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -59,7 +161,7 @@ fn parse_time(text: &str) -> Result<u64, String> {
         .map_err(|_| "must be whole seconds since 1970-01-01 UTC, e.g. 1700000000".to_owned())
 }
 
-fn parse_digits(text: &str) -> Result<u64, String> {
+pub fn parse_digits(text: &str) -> Result<u64, String> {
     let n = text
         .parse::<u64>()
         .map_err(|_| "must be 6, 7 or 8".to_owned())?;
@@ -68,7 +170,7 @@ fn parse_digits(text: &str) -> Result<u64, String> {
         .map_err(|e| e.to_string())
 }
 
-fn parse_period(text: &str) -> Result<u64, String> {
+pub fn parse_period(text: &str) -> Result<u64, String> {
     let n = text
         .parse::<u64>()
         .map_err(|_| "must be a whole number of seconds from 1 to 3600".to_owned())?;

@@ -1,10 +1,12 @@
 //! `twofactor`: the login server and its admin CLI, in one binary.
 //!
 //! Errors in the arguments print one line on standard error and exit with
-//! status 2, like other command-line tools; `--help` exits 0.
+//! status 2, like other command-line tools; `--help` exits 0. Runtime errors
+//! (database down, unknown user) print one line and exit with status 1.
 #![forbid(unsafe_code)]
 
 mod cli;
+mod commands;
 mod otp_code;
 
 use std::io::Write as _;
@@ -22,24 +24,44 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => return clap_error(&error),
     };
-    match cli.command {
-        Command::Otp {
-            command: OtpCommand::Code(args),
-        } => match otp_code::run(&args) {
+    if let Command::Otp {
+        command: OtpCommand::Code(args),
+    } = &cli.command
+    {
+        return match otp_code::run(args) {
             Ok(line) => print_line(&line),
             Err(error) => {
                 eprintln!("error: {error}");
                 ExitCode::from(USAGE)
             }
-        },
-        Command::Demo => {
-            eprintln!(
-                "twofactor demo: not yet. The login server arrives with the two-factor login flow (issue #3).\n\
-                 What works today: `twofactor otp code --secret JBSWY3DPEHPK3PXP` prints the current code for a secret."
-            );
+        };
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(cli.command)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {}", one_line_chain(&error));
             ExitCode::FAILURE
         }
     }
+}
+
+/// "context: cause: cause" on one line.
+fn one_line_chain(error: &anyhow::Error) -> String {
+    error
+        .chain()
+        .map(|e| e.to_string().replace('\n', " "))
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 /// Help and version go to stdout with status 0; every other clap error is
@@ -47,15 +69,13 @@ fn main() -> ExitCode {
 fn clap_error(error: &clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     match error.kind() {
-        ErrorKind::DisplayHelp
-        | ErrorKind::DisplayVersion
-        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
             let _ = error.print();
-            if error.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
-                ExitCode::from(USAGE)
-            } else {
-                ExitCode::SUCCESS
-            }
+            ExitCode::SUCCESS
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = error.print();
+            ExitCode::from(USAGE)
         }
         _ => {
             eprintln!(

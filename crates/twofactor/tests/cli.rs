@@ -256,10 +256,3 @@ fn help_answers_questions_and_exits_0() {
     }
     assert_eq!(twofactor(&["--version"]).status.code(), Some(0));
 }
-
-#[test]
-fn demo_says_plainly_that_the_server_is_not_built_yet() {
-    let out = twofactor(&["demo"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("not yet"));
-}

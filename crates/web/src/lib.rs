@@ -1,4 +1,47 @@
-//! The HTTP face of twofactor: an axum `Router` factory with the login pages,
-//! JSON API, sessions, CSRF, security headers and forward-auth, and the one
-//! mapping from errors to responses. Filled in by the login-flow issue (#3).
+//! The HTTP face of twofactor: [`router`] builds the axum `Router` with the
+//! login pages, sessions, CSRF protection, security headers, forward-auth and
+//! health endpoints. Handlers translate HTTP to calls on the domain's
+//! `LoginService` and back; they hold no rules of their own.
 #![forbid(unsafe_code)]
+
+mod cookies;
+mod csrf;
+mod error;
+mod hasher;
+mod headers;
+mod next;
+mod pages;
+mod state;
+
+pub use error::AppError;
+pub use hasher::BlockingArgon2;
+pub use state::{AppState, WebConfig};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+
+/// Largest request body accepted: a login form is a few hundred bytes.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(pages::dashboard::show))
+        .route("/login", get(pages::login::show).post(pages::login::submit))
+        .route(
+            "/login/2fa",
+            get(pages::second_factor::show).post(pages::second_factor::submit),
+        )
+        .route("/logout", post(pages::logout::submit))
+        .route("/password/forgot", get(pages::forgot::show))
+        .route("/auth/verify", get(pages::forward_auth::verify))
+        .route("/healthz", get(pages::health::healthz))
+        .route("/readyz", get(pages::health::readyz))
+        .route("/static/style.css", get(pages::assets::style))
+        .route("/static/app.js", get(pages::assets::script))
+        .fallback(pages::not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(headers::security_headers))
+        .with_state(state)
+}

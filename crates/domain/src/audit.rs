@@ -1,0 +1,120 @@
+//! Audit events: who, what, when, from where, and the outcome of every
+//! authentication step.
+
+use crate::UserId;
+
+/// Where a request came from, captured once at the edge.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestContext {
+    /// Client IP address as text.
+    pub ip: String,
+    /// The User-Agent header, truncated.
+    pub user_agent: String,
+}
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditKind {
+    /// A username/password submission.
+    PasswordLogin,
+    /// A TOTP token submission.
+    TotpToken,
+    /// The second factor (or password attempts) was locked.
+    Lock,
+    /// An admin cleared a lock.
+    Unlock,
+    /// Logout.
+    Logout,
+    /// 2FA removed by an admin.
+    Reset2fa,
+    /// An account was created.
+    UserCreated,
+    /// An authenticator app was enrolled.
+    TotpEnrolled,
+    /// A user without a factor was stopped because 2FA is required.
+    EnrollmentRequired,
+}
+
+impl AuditKind {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditKind::PasswordLogin => "password_login",
+            AuditKind::TotpToken => "totp_token",
+            AuditKind::Lock => "lock",
+            AuditKind::Unlock => "unlock",
+            AuditKind::Logout => "logout",
+            AuditKind::Reset2fa => "reset_2fa",
+            AuditKind::UserCreated => "user_created",
+            AuditKind::TotpEnrolled => "totp_enrolled",
+            AuditKind::EnrollmentRequired => "enrollment_required",
+        }
+    }
+}
+
+/// How it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Accepted.
+    Success,
+    /// Refused.
+    Failure,
+    /// Refused without checking, because of a lock or throttle.
+    Blocked,
+}
+
+impl Outcome {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+            Outcome::Blocked => "blocked",
+        }
+    }
+}
+
+/// One row of the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// Unix seconds.
+    pub at: u64,
+    /// The user, when known.
+    pub user_id: Option<UserId>,
+    /// The username as typed (truncated), for attempts on unknown names.
+    pub username: String,
+    /// Event kind, as stored.
+    pub kind: String,
+    /// Outcome, as stored.
+    pub outcome: String,
+    /// Client IP.
+    pub ip: String,
+    /// Client user agent.
+    pub user_agent: String,
+    /// A short explanation; never a secret.
+    pub detail: String,
+}
+
+impl AuditEvent {
+    /// An event at `at` from `ctx`.
+    pub fn new(
+        at: u64,
+        kind: AuditKind,
+        outcome: Outcome,
+        user_id: Option<UserId>,
+        username: &str,
+        ctx: &RequestContext,
+        detail: &str,
+    ) -> Self {
+        AuditEvent {
+            at,
+            user_id,
+            username: username.chars().take(64).collect(),
+            kind: kind.as_str().to_owned(),
+            outcome: outcome.as_str().to_owned(),
+            ip: ctx.ip.clone(),
+            user_agent: ctx.user_agent.chars().take(256).collect(),
+            detail: detail.to_owned(),
+        }
+    }
+}

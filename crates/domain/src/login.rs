@@ -1,0 +1,589 @@
+//! The login state machine.
+//!
+//! ```text
+//!  anonymous --password ok, no factor--------------------------> full session
+//!      |                                                             ^
+//!      +--password ok, TOTP enrolled--> pending session --token ok---+
+//!      |                                   |  (5 min, grants nothing)
+//!      +--password wrong--> anonymous      +--5 wrong tokens--> anonymous
+//!                                          +--10 failures/15 min--> second factor locked
+//! ```
+//!
+//! Every transition writes an audit event. "Now" is a parameter.
+
+use std::sync::Arc;
+
+use otp::{Totp, VerifyError, Window};
+
+use crate::user::normalize_username;
+use crate::{
+    AuditEvent, AuditKind, DomainError, LockState, Outcome, PasswordHasher, Policy, RequestContext,
+    SecretBox, Session, SessionStage, Store, User, UserId, token,
+};
+
+/// The answer to a username and password.
+#[derive(Debug)]
+pub enum PasswordOutcome {
+    /// Wrong password or unknown user: the same answer for both.
+    Rejected,
+    /// Too many failures from this address or for this account.
+    Throttled {
+        /// Seconds until trying again makes sense.
+        retry_after: u64,
+    },
+    /// Logged in (no second factor enrolled and none required).
+    Complete {
+        /// The new session cookie value.
+        session_token: String,
+    },
+    /// The password is right; the second factor is next.
+    SecondFactor {
+        /// The pending session cookie value.
+        session_token: String,
+    },
+    /// The password is right but 2FA is required and none is enrolled.
+    MustEnroll,
+}
+
+/// The answer to a typed token.
+#[derive(Debug)]
+pub enum TokenOutcome {
+    /// Logged in; the session was rotated.
+    Accepted {
+        /// The new full session cookie value.
+        session_token: String,
+    },
+    /// Wrong, malformed or reused; the user may try again.
+    Wrong {
+        /// Tries left in this half-logged-in session.
+        attempts_left: u32,
+        /// The code was already used (wait for the next one).
+        reused: bool,
+        /// The code matches the phone's clock being off by this many minutes.
+        clock_off_minutes: Option<i64>,
+    },
+    /// The second factor is locked until this Unix time.
+    Locked {
+        /// Unix seconds.
+        until: u64,
+    },
+    /// The half-logged-in session expired or was ended; start again.
+    SessionEnded,
+}
+
+/// Runs logins against a [`Store`].
+#[derive(Clone)]
+pub struct LoginService {
+    store: Arc<dyn Store>,
+    hasher: Arc<dyn PasswordHasher>,
+    seal: Arc<SecretBox>,
+    policy: Policy,
+}
+
+impl std::fmt::Debug for LoginService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginService")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+fn key_2fa(user: UserId) -> String {
+    format!("2fa:user:{user}")
+}
+fn key_pw_user(user: UserId) -> String {
+    format!("pw:user:{user}")
+}
+fn key_pw_ip(ip: &str) -> String {
+    format!("pw:ip:{ip}")
+}
+
+impl LoginService {
+    /// A service over `store`.
+    pub fn new(
+        store: Arc<dyn Store>,
+        hasher: Arc<dyn PasswordHasher>,
+        seal: Arc<SecretBox>,
+        policy: Policy,
+    ) -> Self {
+        LoginService {
+            store,
+            hasher,
+            seal,
+            policy,
+        }
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The store, for the edges that need it directly (CLI, health).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Checks a username and password. The password hash is computed whether
+    /// or not the user exists, so an unknown name costs the same time.
+    pub async fn submit_password(
+        &self,
+        username: &str,
+        password: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<PasswordOutcome, DomainError> {
+        let since = now.saturating_sub(self.policy.failure_window_seconds);
+        let ip_key = key_pw_ip(&ctx.ip);
+        let normalized = normalize_username(username);
+        let user = match &normalized {
+            Some(name) => self.store.user_by_username(name).await?,
+            None => None,
+        };
+        let hash = user.as_ref().and_then(|u| u.password_hash.clone());
+        let password_ok = self.hasher.verify(hash, password.to_owned()).await;
+        let typed = normalized.as_deref().unwrap_or("");
+
+        if self.store.failures_since(&ip_key, since).await? >= self.policy.password_failures_per_ip
+        {
+            self.audit(
+                now,
+                AuditKind::PasswordLogin,
+                Outcome::Blocked,
+                user.as_ref().map(|u| u.id),
+                typed,
+                ctx,
+                "too many failures from this address",
+            )
+            .await?;
+            return Ok(PasswordOutcome::Throttled {
+                retry_after: self.policy.failure_window_seconds,
+            });
+        }
+        let Some(user) = user.filter(|u| password_ok && !u.disabled) else {
+            self.store.record_failure(&ip_key, now).await?;
+            if let Some(known) = &normalized {
+                if let Some(user) = self.store.user_by_username(known).await? {
+                    self.count_password_failure(&user, now, since).await?;
+                }
+            }
+            self.audit(
+                now,
+                AuditKind::PasswordLogin,
+                Outcome::Failure,
+                None,
+                typed,
+                ctx,
+                "wrong username or password",
+            )
+            .await?;
+            return Ok(PasswordOutcome::Rejected);
+        };
+
+        let lock = self.store.lock_state(&key_pw_user(user.id)).await?;
+        if lock.locked_until > now {
+            self.audit(
+                now,
+                AuditKind::PasswordLogin,
+                Outcome::Blocked,
+                Some(user.id),
+                typed,
+                ctx,
+                "password attempts locked",
+            )
+            .await?;
+            return Ok(PasswordOutcome::Throttled {
+                retry_after: lock.locked_until - now,
+            });
+        }
+        self.store.clear_failures(&key_pw_user(user.id)).await?;
+
+        if self.store.totp(user.id).await?.is_some() {
+            let session_token = self
+                .start_session(user.id, SessionStage::Pending, now)
+                .await?;
+            self.audit(
+                now,
+                AuditKind::PasswordLogin,
+                Outcome::Success,
+                Some(user.id),
+                typed,
+                ctx,
+                "second factor pending",
+            )
+            .await?;
+            return Ok(PasswordOutcome::SecondFactor { session_token });
+        }
+        if self.policy.require_2fa {
+            self.audit(
+                now,
+                AuditKind::EnrollmentRequired,
+                Outcome::Blocked,
+                Some(user.id),
+                typed,
+                ctx,
+                "2FA required, none enrolled",
+            )
+            .await?;
+            return Ok(PasswordOutcome::MustEnroll);
+        }
+        let session_token = self.start_session(user.id, SessionStage::Full, now).await?;
+        self.audit(
+            now,
+            AuditKind::PasswordLogin,
+            Outcome::Success,
+            Some(user.id),
+            typed,
+            ctx,
+            "no second factor enrolled",
+        )
+        .await?;
+        Ok(PasswordOutcome::Complete { session_token })
+    }
+
+    async fn count_password_failure(
+        &self,
+        user: &User,
+        now: u64,
+        since: u64,
+    ) -> Result<(), DomainError> {
+        let key = key_pw_user(user.id);
+        self.store.record_failure(&key, now).await?;
+        if self.store.failures_since(&key, since).await?
+            >= self.policy.password_failures_per_account
+        {
+            self.lock(&key, user, now, "password").await?;
+        }
+        Ok(())
+    }
+
+    /// Locks `key`, doubling the length on every repeat, and audits it.
+    async fn lock(&self, key: &str, user: &User, now: u64, what: &str) -> Result<u64, DomainError> {
+        let previous = self.store.lock_state(key).await?;
+        let until = now + self.policy.lock_length(previous.lock_count);
+        self.store
+            .set_lock(
+                key,
+                LockState {
+                    locked_until: until,
+                    lock_count: previous.lock_count.saturating_add(1),
+                },
+            )
+            .await?;
+        self.store.clear_failures(key).await?;
+        let detail = format!("{what} locked for {} minutes", (until - now) / 60);
+        self.audit(
+            now,
+            AuditKind::Lock,
+            Outcome::Success,
+            Some(user.id),
+            &user.username,
+            &RequestContext::default(),
+            &detail,
+        )
+        .await?;
+        Ok(until)
+    }
+
+    /// The half-logged-in session and its user, if still valid.
+    pub async fn pending(
+        &self,
+        session_token: &str,
+        now: u64,
+    ) -> Result<Option<(Session, User)>, DomainError> {
+        let Some(session) = self.store.session(&token::digest(session_token)).await? else {
+            return Ok(None);
+        };
+        let expired = now.saturating_sub(session.created_at) >= self.policy.pending_session_seconds;
+        if session.stage != SessionStage::Pending || expired {
+            if expired && session.stage == SessionStage::Pending {
+                self.store.delete_session(&session.token_hash).await?;
+            }
+            return Ok(None);
+        }
+        Ok(self
+            .store
+            .user_by_id(session.user_id)
+            .await?
+            .filter(|u| !u.disabled)
+            .map(|user| (session, user)))
+    }
+
+    /// The fully logged-in session and its user, if within the idle and
+    /// absolute timeouts. Refreshes the idle timer.
+    pub async fn authenticated(
+        &self,
+        session_token: &str,
+        now: u64,
+    ) -> Result<Option<(Session, User)>, DomainError> {
+        let Some(session) = self.store.session(&token::digest(session_token)).await? else {
+            return Ok(None);
+        };
+        if session.stage != SessionStage::Full {
+            return Ok(None);
+        }
+        let idle = now.saturating_sub(session.last_seen_at) >= self.policy.idle_timeout_seconds;
+        let old = now.saturating_sub(session.created_at) >= self.policy.absolute_timeout_seconds;
+        if idle || old {
+            self.store.delete_session(&session.token_hash).await?;
+            return Ok(None);
+        }
+        // Write at most once a minute: the idle timer does not need more.
+        if now.saturating_sub(session.last_seen_at) >= 60 {
+            self.store.touch_session(&session.token_hash, now).await?;
+        }
+        let user = self.store.user_by_id(session.user_id).await?;
+        Ok(user.filter(|u| !u.disabled).map(|user| (session, user)))
+    }
+
+    /// Checks a typed token for a half-logged-in session.
+    pub async fn submit_token(
+        &self,
+        session_token: &str,
+        typed: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<TokenOutcome, DomainError> {
+        let Some((session, user)) = self.pending(session_token, now).await? else {
+            return Ok(TokenOutcome::SessionEnded);
+        };
+        let lock_key = key_2fa(user.id);
+        let lock = self.store.lock_state(&lock_key).await?;
+        if lock.locked_until > now {
+            // Tries while locked are refused without counting, so they do
+            // not extend the lock.
+            self.audit(
+                now,
+                AuditKind::TotpToken,
+                Outcome::Blocked,
+                Some(user.id),
+                &user.username,
+                ctx,
+                "second factor locked",
+            )
+            .await?;
+            return Ok(TokenOutcome::Locked {
+                until: lock.locked_until,
+            });
+        }
+        let Some(factor) = self.store.totp(user.id).await? else {
+            self.store.delete_session(&session.token_hash).await?;
+            return Ok(TokenOutcome::SessionEnded);
+        };
+        let context = format!("totp:{}", user.id);
+        let seed = self
+            .seal
+            .open(&factor.key_id, &factor.sealed_secret, context.as_bytes())?;
+        let secret = otp::Secret::from_bytes(seed.to_vec())
+            .map_err(|e| DomainError::Internal(format!("stored TOTP seed: {e}")))?;
+        let totp = Totp::new(secret, factor.algorithm, factor.digits, factor.period);
+        let period = i64::from(factor.period.seconds());
+        let shifted = now.saturating_add_signed(factor.clock_offset_steps.saturating_mul(period));
+        let code: String = typed.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+        let window = Window::new(self.policy.totp_window_steps, self.policy.totp_window_steps);
+
+        let result = totp.verify(&code, shifted, window, factor.last_step);
+        let reused = matches!(result, Err(VerifyError::AlreadyUsed));
+        if let Ok(step) = result {
+            let now_step = totp.step_at(now).unwrap_or(step);
+            let offset = (step as i64 - now_step as i64).clamp(-2, 2);
+            if self.store.claim_totp_step(user.id, step, offset).await? {
+                self.store.clear_failures(&lock_key).await?;
+                self.store.delete_session(&session.token_hash).await?;
+                let session_token = self.start_session(user.id, SessionStage::Full, now).await?;
+                self.audit(
+                    now,
+                    AuditKind::TotpToken,
+                    Outcome::Success,
+                    Some(user.id),
+                    &user.username,
+                    ctx,
+                    "",
+                )
+                .await?;
+                return Ok(TokenOutcome::Accepted { session_token });
+            }
+        }
+        // Every other path is a failure: wrong, malformed, missing, reused,
+        // or lost the race for this step to a parallel request.
+        let clock_off_minutes = if reused {
+            None
+        } else {
+            self.clock_hint(&totp, &code, now)
+        };
+        let lost_race = result.is_ok();
+        let detail = match (&result, clock_off_minutes) {
+            (Err(VerifyError::AlreadyUsed), _) | (Ok(_), _) => "code already used".to_owned(),
+            (Err(VerifyError::Format(_)), _) => "malformed or missing code".to_owned(),
+            (_, Some(minutes)) => format!("wrong code; phone clock off by about {minutes} min"),
+            _ => "wrong code".to_owned(),
+        };
+        self.store.record_failure(&lock_key, now).await?;
+        let failures = self.store.add_session_failure(&session.token_hash).await?;
+        self.audit(
+            now,
+            AuditKind::TotpToken,
+            Outcome::Failure,
+            Some(user.id),
+            &user.username,
+            ctx,
+            &detail,
+        )
+        .await?;
+        let since = now.saturating_sub(self.policy.failure_window_seconds);
+        if self.store.failures_since(&lock_key, since).await? >= self.policy.lock_after_failures {
+            let until = self.lock(&lock_key, &user, now, "second factor").await?;
+            self.store.delete_session(&session.token_hash).await?;
+            return Ok(TokenOutcome::Locked { until });
+        }
+        if failures >= self.policy.max_tokens_per_session {
+            self.store.delete_session(&session.token_hash).await?;
+            return Ok(TokenOutcome::SessionEnded);
+        }
+        Ok(TokenOutcome::Wrong {
+            attempts_left: self.policy.max_tokens_per_session - failures,
+            reused: reused || lost_race,
+            clock_off_minutes,
+        })
+    }
+
+    /// If `code` matches a step within the drift range, how many minutes the
+    /// phone's clock is off (positive: the phone is ahead).
+    fn clock_hint(&self, totp: &Totp, code: &str, now: u64) -> Option<i64> {
+        let period = u64::from(totp.period().seconds());
+        let steps = u32::try_from(self.policy.drift_hint_seconds / period).unwrap_or(u32::MAX);
+        let step = totp
+            .verify(code, now, Window::new(steps, steps), None)
+            .ok()?;
+        let now_step = totp.step_at(now).ok()?;
+        let seconds = (step as i64 - now_step as i64) * period as i64;
+        let minutes = (seconds as f64 / 60.0).round() as i64;
+        (seconds.unsigned_abs() > period).then_some(if minutes == 0 {
+            seconds.signum()
+        } else {
+            minutes
+        })
+    }
+
+    /// Ends a session.
+    pub async fn logout(
+        &self,
+        session_token: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<(), DomainError> {
+        let hash = token::digest(session_token);
+        if let Some(session) = self.store.session(&hash).await? {
+            self.store.delete_session(&hash).await?;
+            self.audit(
+                now,
+                AuditKind::Logout,
+                Outcome::Success,
+                Some(session.user_id),
+                "",
+                ctx,
+                "",
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn start_session(
+        &self,
+        user: UserId,
+        stage: SessionStage,
+        now: u64,
+    ) -> Result<String, DomainError> {
+        let session_token = token::generate()?;
+        self.store
+            .create_session(&Session {
+                token_hash: token::digest(&session_token),
+                user_id: user,
+                stage,
+                created_at: now,
+                last_seen_at: now,
+                failures: 0,
+            })
+            .await?;
+        Ok(session_token)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn audit(
+        &self,
+        now: u64,
+        kind: AuditKind,
+        outcome: Outcome,
+        user: Option<UserId>,
+        username: &str,
+        ctx: &RequestContext,
+        detail: &str,
+    ) -> Result<(), DomainError> {
+        let event = AuditEvent::new(now, kind, outcome, user, username, ctx, detail);
+        Ok(self.store.append_audit(&event).await?)
+    }
+
+    /// Seals a TOTP seed for `user` with the master key.
+    pub fn seal_totp_seed(&self, user: UserId, seed: &otp::Secret) -> Result<Vec<u8>, DomainError> {
+        let context = format!("totp:{user}");
+        Ok(self.seal.seal(seed.expose_bytes(), context.as_bytes())?)
+    }
+
+    /// The id of the master key in use.
+    pub fn key_id(&self) -> &str {
+        self.seal.key_id()
+    }
+
+    /// Clears every lock and failure count of a user (admin `unlock`).
+    pub async fn unlock(&self, user: &User, now: u64) -> Result<(), DomainError> {
+        self.store.clear_locks(&key_2fa(user.id)).await?;
+        self.store.clear_locks(&key_pw_user(user.id)).await?;
+        self.audit(
+            now,
+            AuditKind::Unlock,
+            Outcome::Success,
+            Some(user.id),
+            &user.username,
+            &RequestContext::default(),
+            "by administrator",
+        )
+        .await
+    }
+
+    /// Removes every second factor and session of a user (admin reset).
+    pub async fn reset_2fa(&self, user: &User, now: u64) -> Result<(), DomainError> {
+        self.store.remove_second_factors(user.id).await?;
+        self.store.delete_user_sessions(user.id).await?;
+        self.audit(
+            now,
+            AuditKind::Reset2fa,
+            Outcome::Success,
+            Some(user.id),
+            &user.username,
+            &RequestContext::default(),
+            "by administrator",
+        )
+        .await
+    }
+
+    /// Records an audit event from an edge (CLI user creation, enrollment).
+    pub async fn record(
+        &self,
+        now: u64,
+        kind: AuditKind,
+        user: &User,
+        detail: &str,
+    ) -> Result<(), DomainError> {
+        self.audit(
+            now,
+            kind,
+            Outcome::Success,
+            Some(user.id),
+            &user.username,
+            &RequestContext::default(),
+            detail,
+        )
+        .await
+    }
+}

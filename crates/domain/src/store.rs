@@ -1,0 +1,93 @@
+//! What the domain needs from storage. Implemented for SQLite and PostgreSQL
+//! in the `store` crate; every method is one statement or one transaction.
+
+use crate::{AuditEvent, NewUser, PracticeId, Session, TotpFactor, User, UserId};
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached or failed the statement.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// A unique value already exists.
+    #[error("already exists: {0}")]
+    Conflict(String),
+    /// A stored value cannot be read back (bad enum text, negative counter).
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+}
+
+/// A throttle or lock, keyed by what it protects (`2fa:user:7`, `pw:ip:…`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LockState {
+    /// Locked until this Unix time (0: not locked).
+    pub locked_until: u64,
+    /// How many times this key has been locked (the doubling exponent).
+    pub lock_count: u32,
+}
+
+/// The repositories the domain uses.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync {
+    /// Checks the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// The practice with this name, created if missing.
+    async fn ensure_practice(&self, name: &str, now: u64) -> Result<PracticeId, StoreError>;
+    /// The first practice created, if any.
+    async fn first_practice(&self) -> Result<Option<PracticeId>, StoreError>;
+
+    /// Creates a user; `Conflict` if the username is taken.
+    async fn create_user(&self, user: &NewUser, now: u64) -> Result<UserId, StoreError>;
+    /// Looks a user up by normalized username.
+    async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError>;
+    /// Looks a user up by id.
+    async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError>;
+
+    /// Creates or atomically replaces the user's TOTP enrollment.
+    async fn set_totp(&self, factor: &TotpFactor, now: u64) -> Result<(), StoreError>;
+    /// The user's TOTP enrollment.
+    async fn totp(&self, user: UserId) -> Result<Option<TotpFactor>, StoreError>;
+    /// Records `step` as used if it is newer than the stored last step, in
+    /// one atomic statement. Returns false if another request got there
+    /// first (or a newer step was already used): the code must be refused.
+    async fn claim_totp_step(
+        &self,
+        user: UserId,
+        step: u64,
+        clock_offset_steps: i64,
+    ) -> Result<bool, StoreError>;
+    /// Removes every second factor of the user.
+    async fn remove_second_factors(&self, user: UserId) -> Result<(), StoreError>;
+
+    /// Stores a new session.
+    async fn create_session(&self, session: &Session) -> Result<(), StoreError>;
+    /// Looks a session up by token hash.
+    async fn session(&self, token_hash: &str) -> Result<Option<Session>, StoreError>;
+    /// Marks a session as used now.
+    async fn touch_session(&self, token_hash: &str, now: u64) -> Result<(), StoreError>;
+    /// Adds a wrong-token failure to a session and returns the new count.
+    async fn add_session_failure(&self, token_hash: &str) -> Result<u32, StoreError>;
+    /// Deletes one session.
+    async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError>;
+    /// Deletes every session of a user.
+    async fn delete_user_sessions(&self, user: UserId) -> Result<(), StoreError>;
+
+    /// Records one failure under `key`.
+    async fn record_failure(&self, key: &str, now: u64) -> Result<(), StoreError>;
+    /// Failures under `key` at or after `since`.
+    async fn failures_since(&self, key: &str, since: u64) -> Result<u32, StoreError>;
+    /// Forgets the failures under `key` (after a success).
+    async fn clear_failures(&self, key: &str) -> Result<(), StoreError>;
+    /// The lock under `key`.
+    async fn lock_state(&self, key: &str) -> Result<LockState, StoreError>;
+    /// Sets the lock under `key`.
+    async fn set_lock(&self, key: &str, state: LockState) -> Result<(), StoreError>;
+    /// Removes the lock and the failures under `key`.
+    async fn clear_locks(&self, key: &str) -> Result<(), StoreError>;
+
+    /// Appends to the audit trail.
+    async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;
+    /// The newest `limit` events, newest first.
+    async fn recent_audit(&self, limit: u32) -> Result<Vec<AuditEvent>, StoreError>;
+}

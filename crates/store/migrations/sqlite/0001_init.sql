@@ -1,0 +1,67 @@
+-- twofactor schema, SQLite. Times are Unix seconds (INTEGER); secrets are
+-- stored only as hashes or sealed (see DESIGN.md, Storage).
+CREATE TABLE practices (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    name        TEXT    NOT NULL UNIQUE,
+    created_at  INTEGER NOT NULL
+);
+
+CREATE TABLE users (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    practice_id   INTEGER NOT NULL REFERENCES practices(id),
+    username      TEXT    NOT NULL UNIQUE,
+    email         TEXT    NOT NULL,
+    phone         TEXT,
+    role          TEXT    NOT NULL CHECK (role IN ('staff', 'admin')),
+    password_hash TEXT,
+    disabled      BOOLEAN NOT NULL DEFAULT FALSE,
+    created_at    INTEGER NOT NULL
+);
+
+CREATE TABLE totp_factors (
+    user_id            INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    key_id             TEXT    NOT NULL,
+    sealed_secret      BLOB    NOT NULL,
+    algorithm          TEXT    NOT NULL,
+    digits             INTEGER NOT NULL,
+    period             INTEGER NOT NULL,
+    last_step          INTEGER,
+    clock_offset_steps INTEGER NOT NULL DEFAULT 0,
+    created_at         INTEGER NOT NULL
+);
+
+CREATE TABLE sessions (
+    token_hash   TEXT    PRIMARY KEY,
+    user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    stage        TEXT    NOT NULL CHECK (stage IN ('pending', 'full')),
+    created_at   INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL,
+    failures     INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX sessions_user ON sessions(user_id);
+
+CREATE TABLE failures (
+    id   INTEGER PRIMARY KEY AUTOINCREMENT,
+    key  TEXT    NOT NULL,
+    at   INTEGER NOT NULL
+);
+CREATE INDEX failures_key_at ON failures(key, at);
+
+CREATE TABLE locks (
+    key          TEXT    PRIMARY KEY,
+    locked_until INTEGER NOT NULL,
+    lock_count   INTEGER NOT NULL
+);
+
+CREATE TABLE audit_events (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    at         INTEGER NOT NULL,
+    user_id    INTEGER,
+    username   TEXT    NOT NULL,
+    kind       TEXT    NOT NULL,
+    outcome    TEXT    NOT NULL,
+    ip         TEXT    NOT NULL,
+    user_agent TEXT    NOT NULL,
+    detail     TEXT    NOT NULL
+);
+CREATE INDEX audit_events_at ON audit_events(at);

@@ -1,0 +1,81 @@
+//! Opening the database named by a URL and bringing its schema up to date.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::SqlStore;
+
+/// Which database a store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite (`sqlite://path`).
+    Sqlite,
+    /// PostgreSQL (`postgres://…`).
+    Postgres,
+}
+
+/// Why the database could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// Neither `sqlite:` nor `postgres:`/`postgresql:`.
+    #[error("database URL must start with sqlite: or postgres:")]
+    UnknownScheme,
+    /// The URL could not be parsed.
+    #[error("invalid database URL: {0}")]
+    BadUrl(String),
+    /// The server is unreachable or refused.
+    #[error("cannot connect to the database: {0}")]
+    Connect(String),
+    /// A migration failed.
+    #[error("database migration failed: {0}")]
+    Migrate(String),
+}
+
+/// Opens the database at `url`, creating a SQLite file if missing, and
+/// runs the embedded migrations when `migrate` is set. `search_path` puts a
+/// PostgreSQL store in its own schema (tests use one per run).
+pub async fn connect(
+    url: &str,
+    migrate: bool,
+    search_path: Option<&str>,
+) -> Result<SqlStore, ConnectError> {
+    let lower = url.to_ascii_lowercase();
+    let store = if lower.starts_with("sqlite:") {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| ConnectError::BadUrl(e.to_string()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await
+            .map_err(|e| ConnectError::Connect(e.to_string()))?;
+        SqlStore::sqlite(pool)
+    } else if lower.starts_with("postgres:") || lower.starts_with("postgresql:") {
+        let mut options =
+            PgConnectOptions::from_str(url).map_err(|e| ConnectError::BadUrl(e.to_string()))?;
+        if let Some(schema) = search_path {
+            options = options.options([("search_path", schema)]);
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await
+            .map_err(|e| ConnectError::Connect(e.to_string()))?;
+        SqlStore::postgres(pool)
+    } else {
+        return Err(ConnectError::UnknownScheme);
+    };
+    if migrate {
+        store.migrate().await?;
+    }
+    Ok(store)
+}

@@ -1,0 +1,529 @@
+//! [`SqlStore`]: the domain's `Store` over a concrete SQLite or PostgreSQL pool.
+
+use domain::{
+    AuditEvent, LockState, NewUser, PracticeId, Role, Session, SessionStage, Store, StoreError,
+    TotpFactor, User, UserId,
+};
+use sqlx::{PgPool, SqlitePool};
+
+use crate::{Backend, ConnectError};
+
+#[derive(Debug, Clone)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// The domain's store on SQLite or PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    pool: Pool,
+}
+
+/// Runs `$body` with `$pool` bound to whichever concrete pool is in use. The
+/// body is written once and compiled for each backend.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.pool {
+            Pool::Sqlite($pool) => $body,
+            Pool::Postgres($pool) => $body,
+        }
+    };
+}
+
+fn db(error: sqlx::Error) -> StoreError {
+    match &error {
+        sqlx::Error::Database(e) if e.is_unique_violation() => {
+            StoreError::Conflict(e.message().to_owned())
+        }
+        _ => StoreError::Unavailable(error.to_string()),
+    }
+}
+
+fn to_i64(value: u64) -> i64 {
+    // Times and steps are far below i64::MAX; saturate rather than wrap.
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+fn to_u64(value: i64, what: &str) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("negative {what}")))
+}
+
+type UserRow = (
+    i64,
+    i64,
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    bool,
+);
+
+const USER_COLUMNS: &str = "id, practice_id, username, email, phone, role, password_hash, disabled";
+
+fn user_from(row: UserRow) -> Result<User, StoreError> {
+    let (id, practice_id, username, email, phone, role, password_hash, disabled) = row;
+    Ok(User {
+        id: UserId(id),
+        practice_id: PracticeId(practice_id),
+        username,
+        email,
+        phone,
+        role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
+        password_hash,
+        disabled,
+    })
+}
+
+type TotpRow = (i64, String, Vec<u8>, String, i64, i64, Option<i64>, i64);
+
+fn totp_from(row: TotpRow) -> Result<TotpFactor, StoreError> {
+    let (user_id, key_id, sealed_secret, algorithm, digits, period, last_step, offset) = row;
+    let corrupt = |e: &dyn std::fmt::Display| StoreError::Corrupt(e.to_string());
+    Ok(TotpFactor {
+        user_id: UserId(user_id),
+        key_id,
+        sealed_secret,
+        algorithm: algorithm.parse().map_err(|e| corrupt(&e))?,
+        digits: otp::Digits::new(to_u64(digits, "digits")?).map_err(|e| corrupt(&e))?,
+        period: otp::Period::new(to_u64(period, "period")?).map_err(|e| corrupt(&e))?,
+        last_step: last_step.map(|s| to_u64(s, "step")).transpose()?,
+        clock_offset_steps: offset,
+    })
+}
+
+type SessionRow = (String, i64, String, i64, i64, i64);
+
+fn session_from(row: SessionRow) -> Result<Session, StoreError> {
+    let (token_hash, user_id, stage, created_at, last_seen_at, failures) = row;
+    Ok(Session {
+        token_hash,
+        user_id: UserId(user_id),
+        stage: SessionStage::parse(&stage)
+            .ok_or_else(|| StoreError::Corrupt(format!("stage {stage:?}")))?,
+        created_at: to_u64(created_at, "time")?,
+        last_seen_at: to_u64(last_seen_at, "time")?,
+        failures: u32::try_from(failures).unwrap_or(u32::MAX),
+    })
+}
+
+type AuditRow = (
+    i64,
+    Option<i64>,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+);
+
+impl SqlStore {
+    /// A store over a SQLite pool.
+    pub fn sqlite(pool: SqlitePool) -> Self {
+        SqlStore {
+            pool: Pool::Sqlite(pool),
+        }
+    }
+
+    /// A store over a PostgreSQL pool.
+    pub fn postgres(pool: PgPool) -> Self {
+        SqlStore {
+            pool: Pool::Postgres(pool),
+        }
+    }
+
+    /// Which backend this is.
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Brings the schema up to date with the migrations embedded in the binary.
+    pub async fn migrate(&self) -> Result<(), ConnectError> {
+        let result = match &self.pool {
+            Pool::Sqlite(pool) => sqlx::migrate!("migrations/sqlite").run(pool).await,
+            Pool::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await,
+        };
+        result.map_err(|e| ConnectError::Migrate(e.to_string()))
+    }
+
+    /// Closes every connection (graceful shutdown, tests).
+    pub async fn close(&self) {
+        on_pool!(self, pool => pool.close().await)
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for SqlStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query("SELECT 1").execute(pool).await.map_err(db)?;
+        });
+        Ok(())
+    }
+
+    async fn ensure_practice(&self, name: &str, now: u64) -> Result<PracticeId, StoreError> {
+        let id: (i64,) = on_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO practices (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+            )
+            .bind(name)
+            .bind(to_i64(now))
+            .execute(pool)
+            .await
+            .map_err(db)?;
+            sqlx::query_as("SELECT id FROM practices WHERE name = $1")
+                .bind(name)
+                .fetch_one(pool)
+                .await
+                .map_err(db)?
+        });
+        Ok(PracticeId(id.0))
+    }
+
+    async fn first_practice(&self) -> Result<Option<PracticeId>, StoreError> {
+        let row: Option<(i64,)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT id FROM practices ORDER BY id LIMIT 1")
+                .fetch_optional(pool)
+                .await
+                .map_err(db)?
+        });
+        Ok(row.map(|(id,)| PracticeId(id)))
+    }
+
+    async fn create_user(&self, user: &NewUser, now: u64) -> Result<UserId, StoreError> {
+        let id: (i64,) = on_pool!(self, pool => {
+            sqlx::query_as(
+                "INSERT INTO users (practice_id, username, email, phone, role, password_hash, disabled, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7) RETURNING id",
+            )
+            .bind(user.practice_id.0)
+            .bind(&user.username)
+            .bind(&user.email)
+            .bind(&user.phone)
+            .bind(user.role.as_str())
+            .bind(&user.password_hash)
+            .bind(to_i64(now))
+            .fetch_one(pool)
+            .await
+            .map_err(db)?
+        });
+        Ok(UserId(id.0))
+    }
+
+    async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
+        let row: Option<UserRow> = on_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(username).fetch_optional(pool).await.map_err(db)?
+        });
+        row.map(user_from).transpose()
+    }
+
+    async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        let row: Option<UserRow> = on_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(id.0).fetch_optional(pool).await.map_err(db)?
+        });
+        row.map(user_from).transpose()
+    }
+
+    async fn set_totp(&self, factor: &TotpFactor, now: u64) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO totp_factors (user_id, key_id, sealed_secret, algorithm, digits, period, last_step, clock_offset_steps, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                 ON CONFLICT (user_id) DO UPDATE SET key_id = excluded.key_id, sealed_secret = excluded.sealed_secret, \
+                 algorithm = excluded.algorithm, digits = excluded.digits, period = excluded.period, \
+                 last_step = excluded.last_step, clock_offset_steps = excluded.clock_offset_steps, created_at = excluded.created_at",
+            )
+            .bind(factor.user_id.0)
+            .bind(&factor.key_id)
+            .bind(&factor.sealed_secret)
+            .bind(factor.algorithm.uri_name())
+            .bind(i64::from(factor.digits.get()))
+            .bind(i64::from(factor.period.seconds()))
+            .bind(factor.last_step.map(to_i64))
+            .bind(factor.clock_offset_steps)
+            .bind(to_i64(now))
+            .execute(pool)
+            .await
+            .map_err(db)?;
+        });
+        Ok(())
+    }
+
+    async fn totp(&self, user: UserId) -> Result<Option<TotpFactor>, StoreError> {
+        let row: Option<TotpRow> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT user_id, key_id, sealed_secret, algorithm, digits, period, last_step, clock_offset_steps \
+                 FROM totp_factors WHERE user_id = $1",
+            )
+            .bind(user.0)
+            .fetch_optional(pool)
+            .await
+            .map_err(db)?
+        });
+        row.map(totp_from).transpose()
+    }
+
+    async fn claim_totp_step(
+        &self,
+        user: UserId,
+        step: u64,
+        clock_offset_steps: i64,
+    ) -> Result<bool, StoreError> {
+        // One statement: the WHERE clause is the compare, the SET the swap.
+        // Of N parallel requests with the same step exactly one changes a row.
+        let done = on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE totp_factors SET last_step = $2, clock_offset_steps = $3 \
+                 WHERE user_id = $1 AND (last_step IS NULL OR last_step < $2)",
+            )
+            .bind(user.0)
+            .bind(to_i64(step))
+            .bind(clock_offset_steps)
+            .execute(pool)
+            .await
+            .map_err(db)?
+            .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    async fn remove_second_factors(&self, user: UserId) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query("DELETE FROM totp_factors WHERE user_id = $1")
+                .bind(user.0)
+                .execute(pool)
+                .await
+                .map_err(db)?;
+        });
+        Ok(())
+    }
+
+    async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO sessions (token_hash, user_id, stage, created_at, last_seen_at, failures) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&session.token_hash)
+            .bind(session.user_id.0)
+            .bind(session.stage.as_str())
+            .bind(to_i64(session.created_at))
+            .bind(to_i64(session.last_seen_at))
+            .bind(i64::from(session.failures))
+            .execute(pool)
+            .await
+            .map_err(db)?;
+        });
+        Ok(())
+    }
+
+    async fn session(&self, token_hash: &str) -> Result<Option<Session>, StoreError> {
+        let row: Option<SessionRow> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT token_hash, user_id, stage, created_at, last_seen_at, failures \
+                 FROM sessions WHERE token_hash = $1",
+            )
+            .bind(token_hash)
+            .fetch_optional(pool)
+            .await
+            .map_err(db)?
+        });
+        row.map(session_from).transpose()
+    }
+
+    async fn touch_session(&self, token_hash: &str, now: u64) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1")
+                .bind(token_hash)
+                .bind(to_i64(now))
+                .execute(pool)
+                .await
+                .map_err(db)?;
+        });
+        Ok(())
+    }
+
+    async fn add_session_failure(&self, token_hash: &str) -> Result<u32, StoreError> {
+        let row: Option<(i64,)> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "UPDATE sessions SET failures = failures + 1 WHERE token_hash = $1 RETURNING failures",
+            )
+            .bind(token_hash)
+            .fetch_optional(pool)
+            .await
+            .map_err(db)?
+        });
+        // A session deleted meanwhile counts as used up.
+        Ok(row.map_or(u32::MAX, |(n,)| u32::try_from(n).unwrap_or(u32::MAX)))
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+                .bind(token_hash)
+                .execute(pool)
+                .await
+                .map_err(db)?;
+        });
+        Ok(())
+    }
+
+    async fn delete_user_sessions(&self, user: UserId) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(user.0)
+                .execute(pool)
+                .await
+                .map_err(db)?;
+        });
+        Ok(())
+    }
+
+    async fn record_failure(&self, key: &str, now: u64) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            // Rows older than a day no longer count toward any window.
+            sqlx::query("DELETE FROM failures WHERE key = $1 AND at < $2")
+                .bind(key)
+                .bind(to_i64(now.saturating_sub(86_400)))
+                .execute(pool)
+                .await
+                .map_err(db)?;
+            sqlx::query("INSERT INTO failures (key, at) VALUES ($1, $2)")
+                .bind(key)
+                .bind(to_i64(now))
+                .execute(pool)
+                .await
+                .map_err(db)?;
+        });
+        Ok(())
+    }
+
+    async fn failures_since(&self, key: &str, since: u64) -> Result<u32, StoreError> {
+        let (n,): (i64,) = on_pool!(self, pool => {
+            sqlx::query_as("SELECT COUNT(*) FROM failures WHERE key = $1 AND at >= $2")
+                .bind(key)
+                .bind(to_i64(since))
+                .fetch_one(pool)
+                .await
+                .map_err(db)?
+        });
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    async fn clear_failures(&self, key: &str) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query("DELETE FROM failures WHERE key = $1")
+                .bind(key)
+                .execute(pool)
+                .await
+                .map_err(db)?;
+        });
+        Ok(())
+    }
+
+    async fn lock_state(&self, key: &str) -> Result<LockState, StoreError> {
+        let row: Option<(i64, i64)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT locked_until, lock_count FROM locks WHERE key = $1")
+                .bind(key)
+                .fetch_optional(pool)
+                .await
+                .map_err(db)?
+        });
+        Ok(match row {
+            Some((until, count)) => LockState {
+                locked_until: to_u64(until, "lock time")?,
+                lock_count: u32::try_from(count).unwrap_or(u32::MAX),
+            },
+            None => LockState::default(),
+        })
+    }
+
+    async fn set_lock(&self, key: &str, state: LockState) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO locks (key, locked_until, lock_count) VALUES ($1, $2, $3) \
+                 ON CONFLICT (key) DO UPDATE SET locked_until = excluded.locked_until, lock_count = excluded.lock_count",
+            )
+            .bind(key)
+            .bind(to_i64(state.locked_until))
+            .bind(i64::from(state.lock_count))
+            .execute(pool)
+            .await
+            .map_err(db)?;
+        });
+        Ok(())
+    }
+
+    async fn clear_locks(&self, key: &str) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query("DELETE FROM locks WHERE key = $1")
+                .bind(key)
+                .execute(pool)
+                .await
+                .map_err(db)?;
+            sqlx::query("DELETE FROM failures WHERE key = $1")
+                .bind(key)
+                .execute(pool)
+                .await
+                .map_err(db)?;
+        });
+        Ok(())
+    }
+
+    async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO audit_events (at, user_id, username, kind, outcome, ip, user_agent, detail) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(to_i64(event.at))
+            .bind(event.user_id.map(|u| u.0))
+            .bind(&event.username)
+            .bind(&event.kind)
+            .bind(&event.outcome)
+            .bind(&event.ip)
+            .bind(&event.user_agent)
+            .bind(&event.detail)
+            .execute(pool)
+            .await
+            .map_err(db)?;
+        });
+        Ok(())
+    }
+
+    async fn recent_audit(&self, limit: u32) -> Result<Vec<AuditEvent>, StoreError> {
+        let rows: Vec<AuditRow> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT at, user_id, username, kind, outcome, ip, user_agent, detail \
+                 FROM audit_events ORDER BY id DESC LIMIT $1",
+            )
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await
+            .map_err(db)?
+        });
+        rows.into_iter()
+            .map(
+                |(at, user_id, username, kind, outcome, ip, user_agent, detail)| {
+                    Ok(AuditEvent {
+                        at: to_u64(at, "time")?,
+                        user_id: user_id.map(UserId),
+                        username,
+                        kind,
+                        outcome,
+                        ip,
+                        user_agent,
+                        detail,
+                    })
+                },
+            )
+            .collect()
+    }
+}

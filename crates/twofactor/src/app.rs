@@ -1,0 +1,237 @@
+//! Wiring: configuration in, a running application out. The CLI and the
+//! test kit both build the app here, so tests run exactly what ships.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use domain::{
+    AuditKind, Clock, LoginService, NewUser, Policy, Role, SecretBox, TotpFactor, User, password,
+    user::normalize_username,
+};
+use otp::{Algorithm, Digits, OtpAuthUri, OtpKind, Period, Secret};
+use store::SqlStore;
+use web::{AppState, BlockingArgon2, WebConfig};
+
+use crate::config::Config;
+use crate::master_key::MasterKey;
+
+/// A built application: the router and what admin commands need.
+#[derive(Debug, Clone)]
+pub struct App {
+    /// The HTTP application.
+    pub router: axum::Router,
+    /// The login service (also used by the admin CLI).
+    pub login: LoginService,
+    /// The concrete store.
+    pub store: SqlStore,
+    /// The clock requests read.
+    pub clock: Arc<dyn ClockDebug>,
+    /// Issuer shown in authenticator apps.
+    pub issuer: String,
+}
+
+/// A clock that can be printed in `Debug` output.
+pub trait ClockDebug: Clock + std::fmt::Debug {}
+impl<T: Clock + std::fmt::Debug> ClockDebug for T {}
+
+struct ClockRef(Arc<dyn ClockDebug>);
+impl Clock for ClockRef {
+    fn now(&self) -> u64 {
+        self.0.now()
+    }
+}
+
+/// Connects to the database (migrating it), loads the master key and builds
+/// the router. `search_path` puts a PostgreSQL app in its own schema (tests).
+pub async fn build(
+    config: &Config,
+    clock: Arc<dyn ClockDebug>,
+    search_path: Option<&str>,
+) -> anyhow::Result<App> {
+    let url = config.database_url();
+    if config.database_url.is_none() {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
+    }
+    let store = store::connect(&url, true, search_path).await?;
+    let key = MasterKey::load(config.master_key.as_deref(), &config.data_dir)?;
+    let seal = SecretBox::new(&key.id, &key.bytes)?;
+    let hasher = BlockingArgon2::per_core()?;
+    let policy = Policy {
+        require_2fa: config.require_2fa,
+        ..Policy::default()
+    };
+    let login = LoginService::new(
+        Arc::new(store.clone()),
+        Arc::new(hasher),
+        Arc::new(seal),
+        policy,
+    );
+    let state = AppState {
+        login: login.clone(),
+        clock: Arc::new(ClockRef(clock.clone())),
+        config: Arc::new(WebConfig {
+            secure_cookies: config.secure_cookies(),
+            site_name: config.issuer.clone(),
+        }),
+    };
+    Ok(App {
+        router: web::router(state),
+        login,
+        store,
+        clock,
+        issuer: config.issuer.clone(),
+    })
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then finishes the
+/// requests in flight.
+pub async fn serve(
+    app: &App,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let service = app
+        .router
+        .clone()
+        .into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("server failed")
+}
+
+/// What `user add` needs.
+#[derive(Debug, Clone)]
+pub struct AddUser {
+    /// Login name.
+    pub username: String,
+    /// Email.
+    pub email: String,
+    /// A phone the admin vouches for, E.164.
+    pub phone: Option<String>,
+    /// Role.
+    pub role: Role,
+    /// Practice name; default the first practice (or "Default Practice").
+    pub practice: Option<String>,
+    /// The password.
+    pub password: String,
+}
+
+impl App {
+    /// Creates a user. Errors say what to fix.
+    pub async fn add_user(&self, new: &AddUser) -> anyhow::Result<User> {
+        let now = self.clock.now();
+        let username = normalize_username(&new.username)
+            .context("username must be 1-64 letters, digits or . _ - @ + (no spaces)")?;
+        if !new.email.contains('@')
+            || new.email.len() > 254
+            || new.email.contains(char::is_whitespace)
+        {
+            anyhow::bail!("email must be an address like name@clinic.example");
+        }
+        if let Some(phone) = &new.phone {
+            let digits = phone.strip_prefix('+').unwrap_or("");
+            if digits.len() < 8 || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit())
+            {
+                anyhow::bail!("phone must be in E.164 form, like +15555550123");
+            }
+        }
+        password::check_new(&new.password, 12).map_err(anyhow::Error::msg)?;
+        let store = self.login.store();
+        let practice = match (&new.practice, store.first_practice().await?) {
+            (Some(name), _) => store.ensure_practice(name.trim(), now).await?,
+            (None, Some(id)) => id,
+            (None, None) => store.ensure_practice("Default Practice", now).await?,
+        };
+        let hash = password::hash(&new.password)?;
+        let id = store
+            .create_user(
+                &NewUser {
+                    practice_id: practice,
+                    username: username.clone(),
+                    email: new.email.clone(),
+                    phone: new.phone.clone(),
+                    role: new.role,
+                    password_hash: Some(hash),
+                },
+                now,
+            )
+            .await
+            .map_err(|e| match e {
+                domain::StoreError::Conflict(_) => {
+                    anyhow::anyhow!("user {username} already exists")
+                }
+                other => anyhow::Error::new(other),
+            })?;
+        let user = store
+            .user_by_id(id)
+            .await?
+            .context("the new user could not be read back")?;
+        self.login
+            .record(now, AuditKind::UserCreated, &user, "by administrator")
+            .await?;
+        Ok(user)
+    }
+
+    /// The user named `username`, or a clear error.
+    pub async fn user(&self, username: &str) -> anyhow::Result<User> {
+        let name = normalize_username(username).context("no such user")?;
+        self.login
+            .store()
+            .user_by_username(&name)
+            .await?
+            .with_context(|| format!("no user named {name}"))
+    }
+
+    /// Enrolls (or replaces) the user's authenticator and returns its URI.
+    pub async fn enroll_totp(
+        &self,
+        user: &User,
+        secret: Option<Secret>,
+        algorithm: Algorithm,
+        digits: Digits,
+        period: Period,
+    ) -> anyhow::Result<OtpAuthUri> {
+        let secret = match secret {
+            Some(secret) => secret,
+            None => Secret::generate(algorithm)?,
+        };
+        let sealed = self.login.seal_totp_seed(user.id, &secret)?;
+        self.login
+            .store()
+            .set_totp(
+                &TotpFactor {
+                    user_id: user.id,
+                    key_id: self.login.key_id().to_owned(),
+                    sealed_secret: sealed,
+                    algorithm,
+                    digits,
+                    period,
+                    last_step: None,
+                    clock_offset_steps: 0,
+                },
+                self.clock.now(),
+            )
+            .await?;
+        self.login
+            .record(
+                self.clock.now(),
+                AuditKind::TotpEnrolled,
+                user,
+                "by administrator",
+            )
+            .await?;
+        let uri = OtpAuthUri {
+            kind: OtpKind::Totp { period },
+            issuer: Some(self.issuer.clone()),
+            account: user.username.clone(),
+            secret,
+            algorithm,
+            digits,
+        };
+        uri.check_names()?;
+        Ok(uri)
+    }
+}

@@ -1,0 +1,345 @@
+//! The commands that need the database: serve, demo, migrate, user, audit.
+
+use std::io::{BufRead as _, IsTerminal as _};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use domain::{Role, SystemClock};
+use otp::{Digits, Period, Secret};
+use twofactor::app::{self, AddUser, App};
+use twofactor::config::Config;
+
+use crate::cli::{AuditCommand, Command, UserCommand};
+
+pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve { config } => {
+            init_logging();
+            let config = Config::load(config.as_deref())?;
+            let app = build(&config).await?;
+            serve(&app, &config).await?;
+        }
+        Command::Demo { listen } => {
+            init_logging();
+            let mut config = Config::load(None)?;
+            config.listen = listen;
+            let app = build(&config).await?;
+            seed_demo(&app, &config).await?;
+            serve(&app, &config).await?;
+        }
+        Command::Migrate { config } => {
+            let config = Config::load(config.as_deref())?;
+            build(&config).await?;
+            println!(
+                "database is up to date: {}",
+                redact_url(&config.database_url())
+            );
+        }
+        Command::User { config, command } => {
+            let config = Config::load(config.as_deref())?;
+            let app = build(&config).await?;
+            user(&app, command).await?;
+        }
+        Command::Audit { config, command } => {
+            let config = Config::load(config.as_deref())?;
+            let app = build(&config).await?;
+            audit(&app, command).await?;
+        }
+        Command::Otp { .. } => unreachable!("handled before the runtime starts"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn build(config: &Config) -> anyhow::Result<App> {
+    app::build(config, Arc::new(SystemClock), None).await
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TWOFACTOR_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+async fn serve(app: &App, config: &Config) -> anyhow::Result<()> {
+    let addr = config.listen_addr()?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    tracing::info!(%addr, database = %redact_url(&config.database_url()), "twofactor listening");
+    app::serve(app, listener, shutdown_signal()).await?;
+    app.store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+/// A database URL without its password, for logs.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://…@{}", &url[..scheme], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+const DEMO_PRACTICE: &str = "Demo Clinic";
+const DEMO_TOTP_USER: (&str, &str) = ("drsmith", "demo-password-smith");
+const DEMO_SMS_USER: (&str, &str) = ("nurse.jones", "demo-password-jones");
+
+async fn seed_demo(app: &App, config: &Config) -> anyhow::Result<()> {
+    for (username, password, phone) in [
+        (DEMO_TOTP_USER.0, DEMO_TOTP_USER.1, None),
+        (DEMO_SMS_USER.0, DEMO_SMS_USER.1, Some("+15555550123")),
+    ] {
+        if app.user(username).await.is_err() {
+            app.add_user(&AddUser {
+                username: username.into(),
+                email: format!("{username}@demo-clinic.example"),
+                phone: phone.map(str::to_owned),
+                role: if phone.is_none() {
+                    Role::Admin
+                } else {
+                    Role::Staff
+                },
+                practice: Some(DEMO_PRACTICE.into()),
+                password: password.into(),
+            })
+            .await?;
+        }
+    }
+    // A fresh secret every start, so the URI printed below is the one in force.
+    let smith = app.user(DEMO_TOTP_USER.0).await?;
+    let uri = app
+        .enroll_totp(
+            &smith,
+            None,
+            otp::Algorithm::Sha1,
+            Digits::SIX,
+            Period::DEFAULT,
+        )
+        .await?;
+    let uri_text = uri.to_uri();
+    let qr = qrcode::QrCode::new(uri_text.as_bytes())
+        .map(|code| {
+            code.render::<qrcode::render::unicode::Dense1x2>()
+                .quiet_zone(true)
+                .build()
+        })
+        .unwrap_or_default();
+    let url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.listen));
+    println!(
+        "\ntwofactor demo — {DEMO_PRACTICE}\n\
+         \n  Open {url}/login\n\
+         \n  1. {user1} / {pw1}  (authenticator app enrolled)\
+         \n     Scan this QR code with any authenticator app, or add the URI by hand:\
+         \n     {uri_text}\
+         \n     No phone at hand? `cargo run -q -p twofactor -- otp code --secret {secret}` prints the code.\n\
+         \n{qr}\n\
+         \n  2. {user2} / {pw2}  (phone +15555550123, no app)\
+         \n     SMS codes are not built yet (issue #3), so this login currently needs the password only;\
+         \n     when they are, demo SMS messages will be printed on this terminal.\n\
+         \n  Data: {data}   Stop: Ctrl-C\n",
+        user1 = DEMO_TOTP_USER.0,
+        pw1 = DEMO_TOTP_USER.1,
+        user2 = DEMO_SMS_USER.0,
+        pw2 = DEMO_SMS_USER.1,
+        secret = uri.secret.to_base32(),
+        data = config.data_dir.display(),
+    );
+    Ok(())
+}
+
+async fn user(app: &App, command: UserCommand) -> anyhow::Result<()> {
+    match command {
+        UserCommand::Add {
+            username,
+            email,
+            phone,
+            role,
+            practice,
+            password_stdin,
+        } => {
+            let (password, generated) = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .lock()
+                    .read_line(&mut line)
+                    .context("cannot read the password from standard input")?;
+                (line.trim_end_matches(['\n', '\r']).to_owned(), false)
+            } else {
+                (domain::token::generate()?.chars().take(20).collect(), true)
+            };
+            let role = Role::parse(&role).context("role must be staff or admin")?;
+            let user = app
+                .add_user(&AddUser {
+                    username,
+                    email,
+                    phone,
+                    role,
+                    practice,
+                    password: password.clone(),
+                })
+                .await?;
+            println!("created user {} ({})", user.username, user.role.as_str());
+            if generated {
+                println!("password: {password}");
+                println!("(shown once; give it to the user in person)");
+            }
+        }
+        UserCommand::EnrollTotp {
+            username,
+            secret,
+            digits,
+            period,
+            algorithm,
+        } => {
+            let user = app.user(&username).await?;
+            let secret = secret
+                .map(|s| Secret::from_base32(&s).map_err(|e| anyhow::anyhow!("--secret: {e}")))
+                .transpose()?;
+            let uri = app
+                .enroll_totp(
+                    &user,
+                    secret,
+                    algorithm,
+                    Digits::new(digits)?,
+                    Period::new(period)?,
+                )
+                .await?;
+            println!("{}", uri.to_uri());
+            if std::io::stderr().is_terminal() {
+                if let Ok(code) = qrcode::QrCode::new(uri.to_uri().as_bytes()) {
+                    eprintln!(
+                        "{}",
+                        code.render::<qrcode::render::unicode::Dense1x2>().build()
+                    );
+                }
+            }
+        }
+        UserCommand::Reset2fa { username } => {
+            let user = app.user(&username).await?;
+            app.login.reset_2fa(&user, app.clock.now()).await?;
+            println!(
+                "removed every second factor and session of {}",
+                user.username
+            );
+        }
+        UserCommand::Unlock { username } => {
+            let user = app.user(&username).await?;
+            app.login.unlock(&user, app.clock.now()).await?;
+            println!("unlocked {}", user.username);
+        }
+    }
+    Ok(())
+}
+
+async fn audit(app: &App, command: AuditCommand) -> anyhow::Result<()> {
+    let AuditCommand::Tail { lines, json } = command;
+    let mut events = app.login.store().recent_audit(lines).await?;
+    events.reverse();
+    for event in events {
+        if json {
+            let value = serde_json::json!({
+                "at": event.at,
+                "time": rfc3339(event.at),
+                "user_id": event.user_id.map(|u| u.0),
+                "username": event.username,
+                "event": event.kind,
+                "outcome": event.outcome,
+                "ip": event.ip,
+                "user_agent": event.user_agent,
+                "detail": event.detail,
+            });
+            println!("{value}");
+        } else {
+            println!(
+                "{}  {:<20} {:<8} user={} ip={} {}",
+                rfc3339(event.at),
+                event.kind,
+                event.outcome,
+                if event.username.is_empty() {
+                    "-"
+                } else {
+                    &event.username
+                },
+                event.ip,
+                event.detail
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Unix seconds as `YYYY-MM-DDTHH:MM:SSZ` (Howard Hinnant's civil-from-days).
+fn rfc3339(unix: u64) -> String {
+    let days = (unix / 86_400) as i64;
+    let secs = unix % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_matches_known_instants() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn database_passwords_are_not_logged() {
+        assert_eq!(
+            redact_url("postgres://root:hunter2@127.0.0.1/test"),
+            "postgres://…@127.0.0.1/test"
+        );
+        assert_eq!(
+            redact_url("sqlite://data/twofactor.db"),
+            "sqlite://data/twofactor.db"
+        );
+    }
+}

@@ -1,0 +1,207 @@
+//! Configuration: defaults, then an optional TOML file, then `TWOFACTOR_*`
+//! environment variables (env wins). A bad value stops the start with one
+//! line naming the key and the problem.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Every setting, with its default.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on. Default `127.0.0.1:8080`.
+    pub listen: String,
+    /// `sqlite://…` or `postgres://…`. Default: SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    /// Where the SQLite file and the master key file live. Default `./data`.
+    pub data_dir: PathBuf,
+    /// The URL people use, e.g. `https://login.clinic.example`. With https,
+    /// cookies are `Secure` and `__Host-` prefixed.
+    pub public_url: Option<String>,
+    /// 32-byte master key for TOTP seeds, hex or base64. Default: a key file
+    /// created in `data_dir` on first start.
+    pub master_key: Option<String>,
+    /// Issuer shown in authenticator apps.
+    pub issuer: String,
+    /// Users without a second factor may not log in.
+    pub require_2fa: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            database_url: None,
+            data_dir: PathBuf::from("data"),
+            public_url: None,
+            master_key: None,
+            issuer: "twofactor".into(),
+            require_2fa: false,
+        }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("public_url", &self.public_url)
+            .field(
+                "master_key",
+                &self.master_key.as_ref().map(|_| "[redacted]"),
+            )
+            .field("issuer", &self.issuer)
+            .field("require_2fa", &self.require_2fa)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A configuration problem, phrased for the one line printed at start.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Loads defaults, then `file` (if given), then `TWOFACTOR_*` variables.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError(format!(
+                    "config file {} does not exist or is not a file",
+                    path.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        figment = figment.merge(Env::prefixed("TWOFACTOR_"));
+        let config: Config = figment.extract().map_err(|e| ConfigError(one_line(&e)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.listen_addr()?;
+        if let Some(url) = &self.database_url {
+            let lower = url.to_ascii_lowercase();
+            if !(lower.starts_with("sqlite:")
+                || lower.starts_with("postgres:")
+                || lower.starts_with("postgresql:"))
+            {
+                return Err(ConfigError(
+                    "database_url (TWOFACTOR_DATABASE_URL) must start with sqlite: or postgres://"
+                        .into(),
+                ));
+            }
+        }
+        if let Some(url) = &self.public_url {
+            if !(url.starts_with("https://") || url.starts_with("http://"))
+                || url.contains(char::is_whitespace)
+            {
+                return Err(ConfigError(
+                    "public_url (TWOFACTOR_PUBLIC_URL) must be an http:// or https:// URL".into(),
+                ));
+            }
+        }
+        if self.issuer.trim().is_empty()
+            || self.issuer.contains(':')
+            || self.issuer.chars().any(char::is_control)
+        {
+            return Err(ConfigError(
+                "issuer (TWOFACTOR_ISSUER) must be a non-empty name without ':'".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The parsed listen address.
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.listen.parse().map_err(|_| {
+            ConfigError(format!(
+                "listen (TWOFACTOR_LISTEN) must be an address like 127.0.0.1:8080, not {:?}",
+                self.listen.chars().take(64).collect::<String>()
+            ))
+        })
+    }
+
+    /// The database URL, defaulting to SQLite in the data directory.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("twofactor.db").display()))
+    }
+
+    /// Whether cookies must be `Secure`.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
+    }
+}
+
+fn one_line(error: &figment::Error) -> String {
+    let Some(first) = error.clone().into_iter().next() else {
+        return "invalid configuration".into();
+    };
+    let key = first.path.join(".");
+    let what = first.kind.to_string().replace('\n', " ");
+    if key.is_empty() {
+        what
+    } else {
+        format!("{key} (TWOFACTOR_{}): {what}", key.to_ascii_uppercase())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_safe_and_local() {
+        let config = Config::default();
+        assert_eq!(config.listen, "127.0.0.1:8080");
+        assert!(config.database_url().starts_with("sqlite://"));
+        assert!(!config.secure_cookies());
+        assert!(config.validate().is_ok());
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        let bad = [
+            Config {
+                listen: "nowhere".into(),
+                ..Config::default()
+            },
+            Config {
+                database_url: Some("mysql://x".into()),
+                ..Config::default()
+            },
+            Config {
+                public_url: Some("ftp://x".into()),
+                ..Config::default()
+            },
+            Config {
+                issuer: "a:b".into(),
+                ..Config::default()
+            },
+        ];
+        for (config, key) in bad
+            .iter()
+            .zip(["listen", "database_url", "public_url", "issuer"])
+        {
+            let message = config.validate().unwrap_err().to_string();
+            assert!(message.contains(key), "{message}");
+            assert_eq!(message.lines().count(), 1);
+        }
+        let https = Config {
+            public_url: Some("https://login.example".into()),
+            ..Config::default()
+        };
+        assert!(https.secure_cookies());
+    }
+}

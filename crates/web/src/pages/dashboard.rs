@@ -1,0 +1,37 @@
+//! `/`: a small protected page standing in for the clinic's application.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+
+use super::{page, redirect};
+use crate::{AppError, AppState, cookies, csrf};
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage<'a> {
+    username: &'a str,
+    csrf_token: &'a str,
+}
+
+/// `GET /`.
+pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+    let user = match cookies::get(&headers, state.session_cookie()) {
+        Some(token) => state.login.authenticated(&token, state.now()).await?,
+        None => None,
+    };
+    let Some((_, user)) = user else {
+        return Ok(redirect("/login?next=/", &[]));
+    };
+    let (csrf_token, csrf_cookie) = csrf::issue(&state, &headers)?;
+    let cookies: Vec<String> = csrf_cookie.into_iter().collect();
+    page(
+        StatusCode::OK,
+        &DashboardPage {
+            username: &user.username,
+            csrf_token: &csrf_token,
+        },
+        &cookies,
+    )
+}

@@ -1,0 +1,169 @@
+//! `/login`: username and password.
+
+use askama::Template;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use domain::PasswordOutcome;
+use serde::Deserialize;
+
+use super::{Client, encode_next, form, page, redirect};
+use crate::next::safe_next;
+use crate::{AppError, AppState, cookies, csrf};
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    csrf_token: &'a str,
+    next: &'a str,
+    username: &'a str,
+    error: Option<&'a str>,
+    notice: Option<&'a str>,
+}
+
+/// Query of `GET /login`.
+#[derive(Debug, Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+}
+
+/// Fields of `POST /login`.
+#[derive(Deserialize)]
+pub struct LoginForm {
+    username: Option<String>,
+    password: Option<String>,
+    csrf_token: Option<String>,
+    next: Option<String>,
+}
+
+/// What the login page shows besides the form.
+#[derive(Debug, Default)]
+pub struct LoginView<'a> {
+    /// Where to go after login.
+    pub next: &'a str,
+    /// The username to prefill.
+    pub username: &'a str,
+    /// An error in red.
+    pub error: Option<&'a str>,
+    /// A notice in blue.
+    pub notice: Option<&'a str>,
+}
+
+/// Renders the login page with an optional message.
+pub fn render(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    view: LoginView<'_>,
+    extra_cookies: &[String],
+) -> Result<Response, AppError> {
+    let LoginView {
+        next,
+        username,
+        error,
+        notice,
+    } = view;
+    let (csrf_token, csrf_cookie) = csrf::issue(state, headers)?;
+    let mut cookies: Vec<String> = extra_cookies.to_vec();
+    cookies.extend(csrf_cookie);
+    page(
+        status,
+        &LoginPage {
+            csrf_token: &csrf_token,
+            next,
+            username,
+            error,
+            notice,
+        },
+        &cookies,
+    )
+}
+
+/// `GET /login`.
+pub async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<LoginQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, AppError> {
+    let next = safe_next(query.ok().and_then(|q| q.0.next).as_deref());
+    if let Some(token) = cookies::get(&headers, state.session_cookie()) {
+        if state
+            .login
+            .authenticated(&token, state.now())
+            .await?
+            .is_some()
+        {
+            return Ok(redirect(&next, &[]));
+        }
+    }
+    render(
+        &state,
+        &headers,
+        StatusCode::OK,
+        LoginView {
+            next: &next,
+            ..LoginView::default()
+        },
+        &[],
+    )
+}
+
+/// `POST /login`.
+pub async fn submit(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    headers: HeaderMap,
+    body: Result<axum::Form<LoginForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let fields = form(body)?;
+    csrf::check(&state, &headers, fields.csrf_token.as_deref())?;
+    let next = safe_next(fields.next.as_deref());
+    let username = fields.username.unwrap_or_default();
+    let password = fields.password.unwrap_or_default();
+    let shown_name: String = username.chars().take(64).collect();
+    let now = state.now();
+    let secure = state.config.secure_cookies;
+    match state.login.submit_password(&username, &password, &ctx, now).await? {
+        PasswordOutcome::Rejected => render(
+            &state,
+            &headers,
+            StatusCode::UNAUTHORIZED,
+            LoginView {
+                next: &next,
+                username: &shown_name,
+                error: Some("The username or password is not correct. Check both and try again."),
+                notice: None,
+            },
+            &[],
+        ),
+        PasswordOutcome::Throttled { retry_after } => {
+            let minutes = retry_after.div_ceil(60);
+            let message = format!(
+                "Too many failed attempts. Try again in {minutes} minute(s), or ask your practice administrator to unlock your account."
+            );
+            render(
+                &state,
+                &headers,
+                StatusCode::TOO_MANY_REQUESTS,
+                LoginView { next: &next, username: &shown_name, error: Some(&message), notice: None },
+                &[],
+            )
+        }
+        PasswordOutcome::Complete { session_token } => {
+            let cookie = cookies::set(state.session_cookie(), &session_token, secure, "Lax", None);
+            Ok(redirect(&next, &[cookie]))
+        }
+        PasswordOutcome::SecondFactor { session_token } => {
+            let cookie = cookies::set(state.session_cookie(), &session_token, secure, "Lax", None);
+            Ok(redirect(&format!("/login/2fa?next={}", encode_next(&next)), &[cookie]))
+        }
+        PasswordOutcome::MustEnroll => Ok(crate::error::MessagePage {
+            title: "Two-factor login must be set up first",
+            message: "Your practice requires two-factor login, and no authenticator app or phone is linked to your account yet. Ask your practice administrator to set it up with you.",
+            link: "/login",
+            link_text: "Back to Log In",
+        }
+        .respond(StatusCode::FORBIDDEN)),
+    }
+}

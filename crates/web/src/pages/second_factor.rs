@@ -1,0 +1,217 @@
+//! `/login/2fa`: the token from the authenticator app.
+
+use askama::Template;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use domain::TokenOutcome;
+use serde::Deserialize;
+
+use super::{Client, form, page, redirect};
+use crate::next::safe_next;
+use crate::{AppError, AppState, cookies, csrf};
+
+#[derive(Template)]
+#[template(path = "second_factor.html")]
+struct SecondFactorPage<'a> {
+    csrf_token: &'a str,
+    next: &'a str,
+    digits: u8,
+    error: Option<&'a str>,
+    sms_available: bool,
+}
+
+/// Query of `GET /login/2fa`.
+#[derive(Debug, Deserialize)]
+pub struct TokenQuery {
+    next: Option<String>,
+}
+
+/// Fields of `POST /login/2fa`.
+#[derive(Deserialize)]
+pub struct TokenForm {
+    token: Option<String>,
+    remember: Option<String>,
+    csrf_token: Option<String>,
+    next: Option<String>,
+}
+
+async fn render(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    next: &str,
+    user: &domain::User,
+    error: Option<&str>,
+) -> Result<Response, AppError> {
+    let (csrf_token, csrf_cookie) = csrf::issue(state, headers)?;
+    let digits = state
+        .login
+        .store()
+        .totp(user.id)
+        .await
+        .map_err(domain::DomainError::from)?
+        .map_or(6, |f| f.digits.get());
+    let cookies: Vec<String> = csrf_cookie.into_iter().collect();
+    page(
+        status,
+        &SecondFactorPage {
+            csrf_token: &csrf_token,
+            next,
+            digits,
+            error,
+            sms_available: false,
+        },
+        &cookies,
+    )
+}
+
+fn session_ended(
+    state: &AppState,
+    headers: &HeaderMap,
+    next: &str,
+    why: &str,
+) -> Result<Response, AppError> {
+    let clear = cookies::clear(state.session_cookie(), state.config.secure_cookies);
+    super::login::render(
+        state,
+        headers,
+        StatusCode::UNAUTHORIZED,
+        super::login::LoginView {
+            next,
+            notice: Some(why),
+            ..Default::default()
+        },
+        &[clear],
+    )
+}
+
+/// `GET /login/2fa`.
+pub async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<TokenQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, AppError> {
+    let next = safe_next(query.ok().and_then(|q| q.0.next).as_deref());
+    let pending = match cookies::get(&headers, state.session_cookie()) {
+        Some(token) => state.login.pending(&token, state.now()).await?,
+        None => None,
+    };
+    match pending {
+        Some((_, user)) => render(&state, &headers, StatusCode::OK, &next, &user, None).await,
+        None => Ok(redirect(
+            &format!("/login?next={}", super::encode_next(&next)),
+            &[],
+        )),
+    }
+}
+
+/// `POST /login/2fa`.
+pub async fn submit(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    headers: HeaderMap,
+    body: Result<axum::Form<TokenForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let fields = form(body)?;
+    csrf::check(&state, &headers, fields.csrf_token.as_deref())?;
+    let next = safe_next(fields.next.as_deref());
+    let _remember = fields.remember.as_deref() == Some("on");
+    let Some(session_token) = cookies::get(&headers, state.session_cookie()) else {
+        return session_ended(
+            &state,
+            &headers,
+            &next,
+            "Your login session has ended. Please log in again.",
+        );
+    };
+    let now = state.now();
+    let typed: String = fields.token.unwrap_or_default().chars().take(32).collect();
+    let user = state
+        .login
+        .pending(&session_token, now)
+        .await?
+        .map(|(_, u)| u);
+    match state
+        .login
+        .submit_token(&session_token, &typed, &ctx, now)
+        .await?
+    {
+        TokenOutcome::Accepted { session_token } => {
+            let cookie = cookies::set(
+                state.session_cookie(),
+                &session_token,
+                state.config.secure_cookies,
+                "Lax",
+                None,
+            );
+            Ok(redirect(&next, &[cookie]))
+        }
+        TokenOutcome::Wrong {
+            attempts_left,
+            reused,
+            clock_off_minutes,
+        } => {
+            let mut message = if reused {
+                "That code was already used. Wait for the next code in your app and enter it."
+                    .to_owned()
+            } else if typed.trim().is_empty() {
+                "Enter the security token from your app.".to_owned()
+            } else {
+                "That security token is not correct.".to_owned()
+            };
+            if let Some(minutes) = clock_off_minutes {
+                let direction = if minutes > 0 { "ahead" } else { "behind" };
+                message.push_str(&format!(
+                    " Your phone's clock looks about {} minute(s) {direction}. Turn on automatic date and time in your phone's settings, then try the new code.",
+                    minutes.unsigned_abs()
+                ));
+            }
+            message.push_str(&format!(" {attempts_left} attempt(s) left."));
+            match user {
+                Some(user) => {
+                    render(
+                        &state,
+                        &headers,
+                        StatusCode::UNAUTHORIZED,
+                        &next,
+                        &user,
+                        Some(&message),
+                    )
+                    .await
+                }
+                None => session_ended(
+                    &state,
+                    &headers,
+                    &next,
+                    "Your login session has ended. Please log in again.",
+                ),
+            }
+        }
+        TokenOutcome::Locked { until } => {
+            let minutes = until.saturating_sub(now).div_ceil(60);
+            let clear = cookies::clear(state.session_cookie(), state.config.secure_cookies);
+            let message = format!(
+                "Too many wrong security tokens: two-factor login for this account is locked for {minutes} minute(s). Your practice administrator can unlock it sooner."
+            );
+            super::login::render(
+                &state,
+                &headers,
+                StatusCode::TOO_MANY_REQUESTS,
+                super::login::LoginView {
+                    next: &next,
+                    error: Some(&message),
+                    ..Default::default()
+                },
+                &[clear],
+            )
+        }
+        TokenOutcome::SessionEnded => session_ended(
+            &state,
+            &headers,
+            &next,
+            "Your login session has ended (too many wrong tokens, or more than 5 minutes passed). Please log in again.",
+        ),
+    }
+}

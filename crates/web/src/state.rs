@@ -1,0 +1,67 @@
+//! What every handler can reach: the login service, the clock and settings.
+
+use std::sync::Arc;
+
+use domain::{Clock, LoginService};
+
+/// Deployment settings the web layer needs.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Cookies get `Secure` and the `__Host-` prefix (behind TLS).
+    pub secure_cookies: bool,
+    /// The name shown in page titles.
+    pub site_name: String,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            secure_cookies: false,
+            site_name: "twofactor".into(),
+        }
+    }
+}
+
+/// Shared state of the router.
+#[derive(Clone)]
+pub struct AppState {
+    /// The login rules.
+    pub login: LoginService,
+    /// "Now".
+    pub clock: Arc<dyn Clock>,
+    /// Settings.
+    pub config: Arc<WebConfig>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// The time of this request, read once.
+    pub fn now(&self) -> u64 {
+        self.clock.now()
+    }
+
+    /// The session cookie's name.
+    pub fn session_cookie(&self) -> &'static str {
+        if self.config.secure_cookies {
+            "__Host-tf_session"
+        } else {
+            "tf_session"
+        }
+    }
+
+    /// The CSRF cookie's name.
+    pub fn csrf_cookie(&self) -> &'static str {
+        if self.config.secure_cookies {
+            "__Host-tf_csrf"
+        } else {
+            "tf_csrf"
+        }
+    }
+}

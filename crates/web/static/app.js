@@ -1,0 +1,10 @@
+// Progressive enhancement only: the pages work without this file.
+(function () {
+  var token = document.getElementById("token");
+  if (!token) return;
+  token.focus();
+  var digits = token.getAttribute("data-digits") || "6";
+  token.setAttribute("placeholder", digits === "7" ? "00 000 00" : digits === "8" ? "0000 0000" : "000 000");
+  var help = document.getElementById("token-help");
+  if (help) help.textContent = "Type the " + digits + "-digit code your app shows now; spaces are ignored.";
+})();
