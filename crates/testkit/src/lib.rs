@@ -1,4 +1,283 @@
-//! Test support: boots the real app on `127.0.0.1:0` against a temporary
-//! SQLite database or the PostgreSQL in `TEST_DATABASE_URL`, and hands tests
-//! an HTTP client. Filled in with the server by the login-flow issue (#3).
+//! Test support: boots the real app (the same wiring as `twofactor serve`)
+//! on `127.0.0.1:0` against a temporary SQLite database or a fresh schema in
+//! the PostgreSQL named by `TEST_DATABASE_URL` (default
+//! `postgres://root@127.0.0.1:5432/test`), with a clock the test moves by
+//! hand, and hands out a cookie-keeping HTTP client.
+//!
+//! PostgreSQL that cannot be reached fails the test when `CI` is set, and is
+//! skipped with a loud message otherwise, so a newcomer without a server can
+//! still run the SQLite half.
 #![forbid(unsafe_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod client;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use domain::{ManualClock, User};
+use otp::{Algorithm, Digits, Period, Secret, Totp};
+use tokio::sync::oneshot;
+use twofactor::app::{self, AddUser, App};
+use twofactor::config::Config;
+
+pub use client::{Client, Reply};
+
+/// Which database a test app uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file in a temporary directory.
+    Sqlite,
+    /// A fresh schema in the test PostgreSQL.
+    Postgres,
+}
+
+/// A moment well inside a TOTP step, so tests are not near a boundary.
+pub const START: u64 = 1_800_000_010;
+
+/// The password every test user gets.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// The test PostgreSQL URL.
+pub fn postgres_url() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".into())
+}
+
+/// Where a test app's data lives; shared by a second server on the same database.
+#[derive(Debug, Clone)]
+struct Database {
+    config: Config,
+    schema: Option<String>,
+}
+
+/// A running app.
+#[derive(Debug)]
+pub struct TestApp {
+    /// Its address.
+    pub addr: SocketAddr,
+    /// The app (store, login service) for setup and inspection.
+    pub app: App,
+    /// The clock every request reads.
+    pub clock: Arc<ManualClock>,
+    database: Database,
+    backend: Backend,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    _dir: Option<Arc<tempfile::TempDir>>,
+}
+
+impl TestApp {
+    /// Starts an app on `backend`, or `None` when PostgreSQL is unreachable
+    /// outside CI.
+    pub async fn start(backend: Backend) -> Option<TestApp> {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    /// Starts an app after `configure` adjusted its configuration.
+    pub async fn start_with(
+        backend: Backend,
+        configure: impl FnOnce(&mut Config),
+    ) -> Option<TestApp> {
+        let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+        let mut config = Config {
+            data_dir: dir.path().to_path_buf(),
+            master_key: Some("11".repeat(32)),
+            issuer: "Test Clinic".into(),
+            ..Config::default()
+        };
+        let schema = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => {
+                let schema = create_schema().await?;
+                config.database_url = Some(postgres_url());
+                Some(schema)
+            }
+        };
+        configure(&mut config);
+        let database = Database { config, schema };
+        Some(
+            Self::boot(
+                database,
+                backend,
+                Some(dir),
+                Arc::new(ManualClock::new(START)),
+            )
+            .await,
+        )
+    }
+
+    /// A second server process on the same database and clock, as behind a
+    /// load balancer.
+    pub async fn second_instance(&self) -> TestApp {
+        Self::boot(
+            self.database.clone(),
+            self.backend,
+            self._dir.clone(),
+            self.clock.clone(),
+        )
+        .await
+    }
+
+    async fn boot(
+        database: Database,
+        backend: Backend,
+        dir: Option<Arc<tempfile::TempDir>>,
+        clock: Arc<ManualClock>,
+    ) -> TestApp {
+        let app = app::build(&database.config, clock.clone(), database.schema.as_deref())
+            .await
+            .expect("app builds");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (tx, rx) = oneshot::channel::<()>();
+        let served = app.clone();
+        let server = tokio::spawn(async move {
+            app::serve(&served, listener, async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("server runs");
+        });
+        TestApp {
+            addr,
+            app,
+            clock,
+            database,
+            backend,
+            shutdown: Some(tx),
+            server: Some(server),
+            _dir: dir,
+        }
+    }
+
+    /// Which backend this app uses.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// `http://127.0.0.1:PORT{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// A fresh browser-like client (own cookie jar, no redirects followed).
+    pub fn client(&self) -> Client {
+        Client::new(self.url(""))
+    }
+
+    /// Creates a user with [`PASSWORD`].
+    pub async fn add_user(&self, username: &str) -> User {
+        self.app
+            .add_user(&AddUser {
+                username: username.into(),
+                email: format!("{username}@clinic.example"),
+                phone: None,
+                role: domain::Role::Staff,
+                practice: None,
+                password: PASSWORD.into(),
+            })
+            .await
+            .expect("user created")
+    }
+
+    /// Creates a user with an authenticator enrolled; returns the phone's side.
+    pub async fn add_user_with_totp(&self, username: &str) -> (User, Totp) {
+        self.add_user_with(username, Algorithm::Sha1, Digits::SIX, Period::DEFAULT)
+            .await
+    }
+
+    /// Like [`TestApp::add_user_with_totp`] with chosen parameters.
+    pub async fn add_user_with(
+        &self,
+        username: &str,
+        algorithm: Algorithm,
+        digits: Digits,
+        period: Period,
+    ) -> (User, Totp) {
+        let user = self.add_user(username).await;
+        let secret = Secret::generate(algorithm).expect("random");
+        let uri = self
+            .app
+            .enroll_totp(&user, Some(secret), algorithm, digits, period)
+            .await
+            .expect("enrolled");
+        let totp = uri.to_totp().expect("totp");
+        (user, totp)
+    }
+
+    /// The code the user's phone shows now (by the test clock), offset by
+    /// `steps` periods.
+    pub fn code(&self, totp: &Totp, steps: i64) -> String {
+        let period = i64::from(totp.period().seconds());
+        let at = self
+            .clock
+            .now_for_tests()
+            .saturating_add_signed(steps * period);
+        totp.generate(at).expect("code").as_str().to_owned()
+    }
+
+    /// Stops the server and removes its PostgreSQL schema.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+        self.app.store.close().await;
+        if let Some(schema) = &self.database.schema {
+            if let Ok(pool) = sqlx::PgPool::connect(&postgres_url()).await {
+                let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                    .execute(&pool)
+                    .await;
+                pool.close().await;
+            }
+        }
+    }
+}
+
+/// Reads the manual clock without importing the `Clock` trait in every test.
+pub trait NowForTests {
+    /// The clock's time.
+    fn now_for_tests(&self) -> u64;
+}
+
+impl NowForTests for ManualClock {
+    fn now_for_tests(&self) -> u64 {
+        domain::Clock::now(self)
+    }
+}
+
+async fn create_schema() -> Option<String> {
+    let url = postgres_url();
+    let pool = match sqlx::PgPool::connect(&url).await {
+        Ok(pool) => pool,
+        Err(error) if std::env::var_os("CI").is_some() => {
+            panic!("PostgreSQL at {url} is unreachable under CI: {error}")
+        }
+        Err(error) => {
+            eprintln!(
+                "SKIPPED: PostgreSQL at {url} is unreachable ({error}); set TEST_DATABASE_URL \
+                 or start it. Under CI=true this is a failure."
+            );
+            return None;
+        }
+    };
+    let token = domain::token::generate().expect("random");
+    let suffix: String = token
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(12)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let schema = format!("tf_test_{suffix}");
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&pool)
+        .await
+        .expect("create schema");
+    pool.close().await;
+    Some(schema)
+}

@@ -1,0 +1,340 @@
+//! Replay, guessing and flooding: every rule of the second factor and the
+//! password throttle, seen over HTTP.
+
+use testkit::{PASSWORD, TestApp};
+
+async fn a_code_works_once_and_older_codes_after_it_never(app: &TestApp) {
+    let (_, phone) = app.add_user_with_totp("alice").await;
+    let mut first = app.client();
+    first.submit_password("alice", PASSWORD).await;
+    assert_eq!(first.submit_token(&app.code(&phone, 0)).await.status, 303);
+
+    // Same code, same window, new login: refused as used.
+    let mut second = app.client();
+    second.submit_password("alice", PASSWORD).await;
+    let reply = second.submit_token(&app.code(&phone, 0)).await;
+    assert_eq!(reply.status, 401);
+    assert!(reply.body.contains("already used"), "{}", reply.body);
+    // The previous step's code is older than the one used: refused too.
+    let reply = second.submit_token(&app.code(&phone, -1)).await;
+    assert_eq!(reply.status, 401);
+    // The next step's code (phone slightly ahead) is accepted once.
+    assert_eq!(second.submit_token(&app.code(&phone, 1)).await.status, 303);
+}
+both!(a_code_works_once_and_older_codes_after_it_never);
+
+async fn ten_parallel_submissions_of_one_code_give_one_success(app: &TestApp) {
+    let (_, phone) = app.add_user_with_totp("alice").await;
+    let code = app.code(&phone, 0);
+    let mut browsers = Vec::new();
+    for _ in 0..10 {
+        let mut browser = app.client();
+        assert_eq!(browser.submit_password("alice", PASSWORD).await.status, 303);
+        let csrf = browser.get("/login/2fa").await.csrf_token().unwrap();
+        browsers.push((browser, csrf));
+    }
+    let tasks: Vec<_> = browsers
+        .into_iter()
+        .map(|(mut browser, csrf)| {
+            let code = code.clone();
+            tokio::spawn(async move {
+                browser
+                    .post_form("/login/2fa", &[("token", &code), ("csrf_token", &csrf)])
+                    .await
+                    .status
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 303).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        9,
+        "{statuses:?}"
+    );
+}
+both!(ten_parallel_submissions_of_one_code_give_one_success);
+
+async fn a_code_used_on_one_server_is_refused_on_another(app: &TestApp) {
+    let other = app.second_instance().await;
+    let (_, phone) = app.add_user_with_totp("alice").await;
+    let mut a = app.client();
+    let mut b = other.client();
+    a.submit_password("alice", PASSWORD).await;
+    b.submit_password("alice", PASSWORD).await;
+    assert_eq!(a.submit_token(&app.code(&phone, 0)).await.status, 303);
+    let reply = b.submit_token(&app.code(&phone, 0)).await;
+    assert_eq!(reply.status, 401);
+    assert!(reply.body.contains("already used"));
+    // Sessions live in the database: a login made on one server works on the other.
+    let cookie = a.cookie("tf_session").unwrap().to_owned();
+    let mut roaming = other.client();
+    roaming.set_cookie("tf_session", &cookie);
+    assert_eq!(roaming.get("/").await.status, 200);
+    other.stop().await;
+}
+both!(a_code_used_on_one_server_is_refused_on_another);
+
+async fn five_wrong_tokens_end_the_half_login(app: &TestApp) {
+    let (_, phone) = app.add_user_with_totp("alice").await;
+    let mut browser = app.client();
+    browser.submit_password("alice", PASSWORD).await;
+    let wrong = wrong_code(&app.code(&phone, 0));
+    for left in (1..=4).rev() {
+        let reply = browser.submit_token(&wrong).await;
+        assert_eq!(reply.status, 401);
+        assert!(
+            reply.body.contains(&format!("{left} attempt(s) left")),
+            "{}",
+            reply.body
+        );
+        assert!(reply.body.contains("not correct"));
+    }
+    let reply = browser.submit_token(&wrong).await;
+    assert_eq!(reply.status, 401);
+    assert!(reply.body.contains("Log In"), "back on the login page");
+    // Even the right code does not help now: the half-login is gone.
+    let page = browser.get("/login/2fa").await;
+    assert_eq!(page.status, 303);
+}
+both!(five_wrong_tokens_end_the_half_login);
+
+async fn a_missing_token_counts_as_a_failure(app: &TestApp) {
+    app.add_user_with_totp("alice").await;
+    let mut browser = app.client();
+    browser.submit_password("alice", PASSWORD).await;
+    let reply = browser.submit_token("").await;
+    assert_eq!(reply.status, 401);
+    assert!(reply.body.contains("4 attempt(s) left"), "{}", reply.body);
+    let csrf = browser.cookie("tf_csrf").unwrap().to_owned();
+    let reply = browser
+        .post_form("/login/2fa", &[("csrf_token", &csrf)])
+        .await;
+    assert!(reply.body.contains("3 attempt(s) left"), "{}", reply.body);
+}
+both!(a_missing_token_counts_as_a_failure);
+
+async fn ten_failures_lock_the_second_factor_until_unlock(app: &TestApp) {
+    let (user, phone) = app.add_user_with_totp("alice").await;
+    let wrong = wrong_code(&app.code(&phone, 0));
+    let mut last = None;
+    for _ in 0..2 {
+        let mut browser = app.client();
+        browser.submit_password("alice", PASSWORD).await;
+        for _ in 0..5 {
+            last = Some(browser.submit_token(&wrong).await);
+        }
+    }
+    let last = last.unwrap();
+    assert_eq!(last.status, 429, "{}", last.body);
+    assert!(
+        last.body.contains("locked for 15 minute(s)"),
+        "{}",
+        last.body
+    );
+
+    // While locked even the right code is refused, and tries do not extend it.
+    app.clock.advance(14 * 60);
+    let mut browser = app.client();
+    browser.submit_password("alice", PASSWORD).await;
+    let reply = browser.submit_token(&app.code(&phone, 0)).await;
+    assert_eq!(reply.status, 429);
+    assert!(
+        reply.body.contains("locked for 1 minute(s)"),
+        "{}",
+        reply.body
+    );
+
+    // Unlock (what `twofactor user unlock` runs) clears it at once.
+    app.app.login.unlock(&user, testkit::START).await.unwrap();
+    let mut browser = app.client();
+    browser.submit_password("alice", PASSWORD).await;
+    assert_eq!(browser.submit_token(&app.code(&phone, 0)).await.status, 303);
+
+    let events = app.app.login.store().recent_audit(100).await.unwrap();
+    assert!(events.iter().any(|e| e.kind == "lock"));
+    assert!(events.iter().any(|e| e.kind == "unlock"));
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == "totp_token" && e.outcome == "blocked")
+    );
+}
+both!(ten_failures_lock_the_second_factor_until_unlock);
+
+async fn a_repeated_lock_lasts_twice_as_long(app: &TestApp) {
+    let (_, phone) = app.add_user_with_totp("alice").await;
+    let wrong = wrong_code(&app.code(&phone, 0));
+    let lock_once = async |app: &TestApp| {
+        let mut last = None;
+        for _ in 0..2 {
+            let mut browser = app.client();
+            browser.submit_password("alice", PASSWORD).await;
+            for _ in 0..5 {
+                last = Some(browser.submit_token(&wrong).await);
+            }
+        }
+        last.unwrap()
+    };
+    assert!(
+        lock_once(app)
+            .await
+            .body
+            .contains("locked for 15 minute(s)")
+    );
+    app.clock.advance(15 * 60 + 1);
+    assert!(
+        lock_once(app)
+            .await
+            .body
+            .contains("locked for 30 minute(s)")
+    );
+}
+both!(a_repeated_lock_lasts_twice_as_long);
+
+async fn a_success_resets_the_failure_count(app: &TestApp) {
+    let (_, phone) = app.add_user_with_totp("alice").await;
+    let wrong = wrong_code(&app.code(&phone, 0));
+    let mut browser = app.client();
+    browser.submit_password("alice", PASSWORD).await;
+    for _ in 0..4 {
+        browser.submit_token(&wrong).await;
+    }
+    assert_eq!(browser.submit_token(&app.code(&phone, 0)).await.status, 303);
+    app.clock.advance(30);
+    // Six more failures would lock only if the four before still counted.
+    for _ in 0..2 {
+        let mut browser = app.client();
+        browser.submit_password("alice", PASSWORD).await;
+        for _ in 0..3 {
+            assert_eq!(browser.submit_token(&wrong).await.status, 401);
+        }
+    }
+}
+both!(a_success_resets_the_failure_count);
+
+async fn a_drifting_phone_clock_is_named(app: &TestApp) {
+    let (_, phone) = app.add_user_with_totp("alice").await;
+    let mut browser = app.client();
+    browser.submit_password("alice", PASSWORD).await;
+    // The phone runs 4 minutes slow: its code is 8 steps behind.
+    let reply = browser.submit_token(&app.code(&phone, -8)).await;
+    assert_eq!(reply.status, 401);
+    assert!(
+        reply.body.contains("about 4 minute(s) behind"),
+        "{}",
+        reply.body
+    );
+    assert!(
+        reply.body.contains("4 attempt(s) left"),
+        "it still counts as a failure"
+    );
+    let reply = browser.submit_token(&app.code(&phone, 6)).await;
+    assert!(
+        reply.body.contains("about 3 minute(s) ahead"),
+        "{}",
+        reply.body
+    );
+}
+both!(a_drifting_phone_clock_is_named);
+
+async fn unknown_users_get_the_same_answer_as_wrong_passwords(app: &TestApp) {
+    app.add_user("alice").await;
+    let mut browser = app.client();
+    let wrong = browser.submit_password("alice", "not the password").await;
+    let unknown = browser.submit_password("nobody", "not the password").await;
+    assert_eq!(wrong.status, 401);
+    assert_eq!(unknown.status, wrong.status);
+    let strip = |body: &str| body.replace("alice", "").replace("nobody", "");
+    let csrf = |r: &testkit::Reply| r.csrf_token().unwrap_or_default();
+    assert_eq!(
+        strip(&wrong.body).replace(&csrf(&wrong), ""),
+        strip(&unknown.body).replace(&csrf(&unknown), "")
+    );
+}
+both!(unknown_users_get_the_same_answer_as_wrong_passwords);
+
+async fn password_guessing_is_throttled_per_account(app: &TestApp) {
+    app.add_user("alice").await;
+    let mut browser = app.client();
+    for _ in 0..10 {
+        assert_eq!(browser.submit_password("alice", "guess").await.status, 401);
+    }
+    // Locked now: even the right password is refused, with a clear message.
+    let reply = browser.submit_password("alice", PASSWORD).await;
+    assert_eq!(reply.status, 429);
+    assert!(reply.body.contains("Too many failed attempts"));
+    app.clock.advance(15 * 60 + 1);
+    assert_eq!(browser.submit_password("alice", PASSWORD).await.status, 303);
+}
+both!(password_guessing_is_throttled_per_account);
+
+/// The same number of digits, certainly not the code.
+pub fn wrong_code(code: &str) -> String {
+    code.chars()
+        .map(|c| {
+            if c == '9' {
+                '0'
+            } else {
+                char::from(c as u8 + 1)
+            }
+        })
+        .collect()
+}
+
+/// Timing: an unknown username takes as long as a wrong password (median of
+/// 50 tries each, within 20 %). Medians over many tries and a generous bound,
+/// as the one allowed timing assertion: a security property about time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_usernames_take_the_same_time_as_wrong_passwords() {
+    let app = TestApp::start(testkit::Backend::Sqlite).await.unwrap();
+    app.add_user("alice").await;
+    let mut browser = app.client();
+    let csrf = browser.get("/login").await.csrf_token().unwrap();
+    let mut time = async |username: &str| {
+        let started = std::time::Instant::now();
+        let reply = browser
+            .post_form(
+                "/login",
+                &[
+                    ("username", username),
+                    ("password", "wrong"),
+                    ("csrf_token", &csrf),
+                ],
+            )
+            .await;
+        assert_eq!(reply.status, 401);
+        started.elapsed()
+    };
+    let (mut known, mut unknown) = (Vec::new(), Vec::new());
+    for i in 0..50 {
+        // Interleave so drift in machine load hits both sides alike. The IP
+        // throttle allows 50 failures per window: move the clock on.
+        app.clock.advance(60);
+        known.push(time("alice").await);
+        unknown.push(time(&format!("nobody{i}")).await);
+        if i % 9 == 8 {
+            app.app
+                .login
+                .unlock(&app.app.user("alice").await.unwrap(), 0)
+                .await
+                .unwrap();
+        }
+    }
+    known.sort();
+    unknown.sort();
+    let (k, u) = (known[25].as_secs_f64(), unknown[25].as_secs_f64());
+    let ratio = u / k;
+    assert!(
+        (0.8..=1.2).contains(&ratio),
+        "median known {k:.4}s unknown {u:.4}s ratio {ratio:.3}"
+    );
+    app.stop().await;
+}

@@ -1,0 +1,214 @@
+//! The morning routine: password, token, dashboard, logout.
+
+use testkit::{PASSWORD, TestApp};
+
+async fn login_page_shows_the_contract(app: &TestApp) {
+    let mut browser = app.client();
+    let page = browser.get("/login").await;
+    assert_eq!(page.status, 200);
+    for text in [
+        "Log In",
+        "Forgot password?",
+        "name=\"username\"",
+        "name=\"password\"",
+        "name=\"csrf_token\"",
+    ] {
+        assert!(page.body.contains(text), "login page lacks {text}");
+    }
+    assert!(
+        page.body.contains("<label for=\"username\">")
+            && page.body.contains("<label for=\"password\">")
+    );
+
+    app.add_user_with_totp("alice").await;
+    let reply = browser.submit_password("alice", PASSWORD).await;
+    assert_eq!(reply.status, 303);
+    let page = browser.get("/login/2fa").await;
+    assert_eq!(page.status, 200);
+    for text in [
+        "Two-Factor Login",
+        "Enter your security token from your authenticator app on your mobile phone. You can also request a security token via text message.",
+        "name=\"token\"",
+        "autocomplete=\"one-time-code\"",
+        "inputmode=\"numeric\"",
+        "name=\"remember\" value=\"on\"",
+        "Save token for 30 days. (Not on public computers!)",
+        "Log In",
+        "Forgot password?",
+        "<label for=\"token\">",
+    ] {
+        assert!(page.body.contains(text), "2FA page lacks {text}");
+    }
+    let forgot = browser.get("/password/forgot").await;
+    assert_eq!(forgot.status, 200);
+    assert!(forgot.body.contains("administrator"));
+}
+both!(login_page_shows_the_contract);
+
+async fn totp_login_reaches_the_dashboard_and_logout_ends_it(app: &TestApp) {
+    let (_, phone) = app.add_user_with_totp("alice").await;
+    let mut browser = app.client();
+    let reply = browser
+        .submit_password_next("alice", PASSWORD, "/patients/42?tab=notes")
+        .await;
+    assert_eq!(reply.status, 303);
+    assert_eq!(
+        reply.location(),
+        Some("/login/2fa?next=/patients/42%3Ftab%3Dnotes")
+    );
+    let pending = browser.cookie("tf_session").unwrap().to_owned();
+
+    // The half-logged-in session grants nothing.
+    assert_eq!(browser.get("/").await.status, 303);
+    assert_eq!(browser.get("/auth/verify").await.status, 401);
+
+    let page = browser
+        .get("/login/2fa?next=/patients/42%3Ftab%3Dnotes")
+        .await;
+    let csrf = page.csrf_token().unwrap();
+    let code = app.code(&phone, 0);
+    let reply = browser
+        .post_form(
+            "/login/2fa",
+            &[
+                ("token", &code),
+                ("csrf_token", &csrf),
+                ("next", "/patients/42?tab=notes"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, 303, "{}", reply.body);
+    assert_eq!(reply.location(), Some("/patients/42?tab=notes"));
+    let full = browser.cookie("tf_session").unwrap().to_owned();
+    assert_ne!(
+        pending, full,
+        "the session id rotates when the second factor is passed"
+    );
+
+    let dashboard = browser.get("/").await;
+    assert_eq!(dashboard.status, 200);
+    assert!(dashboard.body.contains("Logged in as"));
+    assert!(dashboard.body.contains("alice"));
+    assert_eq!(dashboard.header("cache-control"), Some("no-store"));
+
+    let verify = browser.get("/auth/verify").await;
+    assert_eq!(verify.status, 200);
+    assert_eq!(verify.header("remote-user"), Some("alice"));
+    assert_eq!(verify.header("remote-email"), Some("alice@clinic.example"));
+
+    // The old half-login cookie is dead.
+    let mut thief = app.client();
+    thief.set_cookie("tf_session", &pending);
+    assert_eq!(thief.get("/").await.status, 303);
+
+    let reply = browser.logout().await;
+    assert_eq!(reply.status, 303);
+    assert_eq!(reply.location(), Some("/login"));
+    let mut replay = app.client();
+    replay.set_cookie("tf_session", &full);
+    assert_eq!(
+        replay.get("/").await.status,
+        303,
+        "the session ends at logout"
+    );
+
+    let events = app.app.login.store().recent_audit(20).await.unwrap();
+    let kinds: Vec<_> = events
+        .iter()
+        .map(|e| (e.kind.as_str(), e.outcome.as_str()))
+        .collect();
+    assert!(kinds.contains(&("password_login", "success")));
+    assert!(kinds.contains(&("totp_token", "success")));
+    assert!(kinds.contains(&("logout", "success")));
+    let token_event = events.iter().find(|e| e.kind == "totp_token").unwrap();
+    assert_eq!(token_event.ip, "127.0.0.1");
+    assert!(token_event.user_agent.contains("testkit"));
+}
+both!(totp_login_reaches_the_dashboard_and_logout_ends_it);
+
+async fn each_enrollment_keeps_its_own_parameters(app: &TestApp) {
+    use otp::{Algorithm, Digits, Period};
+    let (_, phone) = app
+        .add_user_with(
+            "eve",
+            Algorithm::Sha512,
+            Digits::EIGHT,
+            Period::new(60).unwrap(),
+        )
+        .await;
+    let mut browser = app.client();
+    browser.submit_password("eve", PASSWORD).await;
+    let page = browser.get("/login/2fa").await;
+    assert!(page.body.contains("data-digits=\"8\""));
+    let code = app.code(&phone, 0);
+    assert_eq!(code.len(), 8);
+    // Typed with the grouping the app shows.
+    let grouped = format!("{} {}", &code[..4], &code[4..]);
+    assert_eq!(browser.submit_token(&grouped).await.status, 303);
+    assert_eq!(browser.get("/").await.status, 200);
+}
+both!(each_enrollment_keeps_its_own_parameters);
+
+async fn a_user_without_a_factor_logs_in_with_the_password(app: &TestApp) {
+    app.add_user("bob").await;
+    let mut browser = app.client();
+    let reply = browser.submit_password("bob", PASSWORD).await;
+    assert_eq!(reply.status, 303);
+    assert_eq!(reply.location(), Some("/"));
+    assert_eq!(browser.get("/").await.status, 200);
+}
+both!(a_user_without_a_factor_logs_in_with_the_password);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn required_2fa_stops_a_user_without_a_factor() {
+    let app = TestApp::start_with(testkit::Backend::Sqlite, |c| c.require_2fa = true)
+        .await
+        .unwrap();
+    app.add_user("bob").await;
+    let mut browser = app.client();
+    let reply = browser.submit_password("bob", PASSWORD).await;
+    assert_eq!(reply.status, 403);
+    assert!(reply.body.contains("must be set up first"));
+    assert_eq!(browser.get("/").await.status, 303);
+    app.stop().await;
+}
+
+async fn health_and_readiness_answer(app: &TestApp) {
+    let mut client = app.client();
+    let health = client.get("/healthz").await;
+    assert_eq!((health.status, health.body.as_str()), (200, "ok\n"));
+    let ready = client.get("/readyz").await;
+    assert_eq!((ready.status, ready.body.as_str()), (200, "ready\n"));
+    app.app.store.close().await;
+    let down = client.get("/readyz").await;
+    assert_eq!(
+        down.status, 503,
+        "a closed database is reported, not hidden"
+    );
+    let login = client.submit_password("x", "y").await;
+    assert_eq!(login.status, 503);
+    assert!(
+        login.body.contains("try again in a minute"),
+        "{}",
+        login.body
+    );
+}
+both!(health_and_readiness_answer);
+
+async fn forward_auth_redirects_browsers_and_refuses_others(app: &TestApp) {
+    let mut anonymous = app.client();
+    assert_eq!(anonymous.get("/auth/verify").await.status, 401);
+    let browser = anonymous
+        .get_with(
+            "/auth/verify",
+            &[("accept", "text/html"), ("x-original-uri", "/chart/7")],
+        )
+        .await;
+    assert_eq!(browser.status, 302);
+    assert_eq!(browser.location(), Some("/login?next=/chart/7"));
+    let traefik = anonymous.get("/auth/verify?rd=/chart/9").await;
+    assert_eq!(traefik.location(), Some("/login?next=/chart/9"));
+    let hostile = anonymous.get("/auth/verify?rd=//evil.example/x").await;
+    assert_eq!(hostile.location(), Some("/login?next=/"));
+}
+both!(forward_auth_redirects_browsers_and_refuses_others);

@@ -1,0 +1,35 @@
+//! Every integration test, in one binary (link time on 2 cores). Each story
+//! runs against the embedded SQLite and against PostgreSQL: `both!` makes a
+//! `_sqlite` and a `_postgres` test from one async function.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+/// Declares `$story::sqlite` and `$story::postgres` tests running the
+/// async function `$story(&app)` of the same module.
+macro_rules! both {
+    ($story:ident) => {
+        mod $story {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = testkit::TestApp::start(testkit::Backend::Sqlite)
+                    .await
+                    .expect("sqlite always starts");
+                super::$story(&app).await;
+                app.stop().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(app) = testkit::TestApp::start(testkit::Backend::Postgres).await else {
+                    return;
+                };
+                super::$story(&app).await;
+                app.stop().await;
+            }
+        }
+    };
+}
+
+mod abuse;
+mod flow;
+mod forms;
+mod sessions;
