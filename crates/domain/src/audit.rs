@@ -33,6 +33,14 @@ pub enum AuditKind {
     TotpEnrolled,
     /// A user without a factor was stopped because 2FA is required.
     EnrollmentRequired,
+    /// A browser was remembered ("Save token for 30 days").
+    DeviceRemembered,
+    /// A remembered browser skipped the second factor.
+    RememberedDeviceUsed,
+    /// A rotated remember cookie came back: the device was revoked.
+    RememberedDeviceTheft,
+    /// The password was changed or reset.
+    PasswordChanged,
 }
 
 impl AuditKind {
@@ -48,6 +56,10 @@ impl AuditKind {
             AuditKind::UserCreated => "user_created",
             AuditKind::TotpEnrolled => "totp_enrolled",
             AuditKind::EnrollmentRequired => "enrollment_required",
+            AuditKind::DeviceRemembered => "device_remembered",
+            AuditKind::RememberedDeviceUsed => "remembered_device_used",
+            AuditKind::RememberedDeviceTheft => "remembered_device_theft",
+            AuditKind::PasswordChanged => "password_changed",
         }
     }
 }

@@ -9,6 +9,7 @@
 
 mod audit;
 mod clock;
+pub mod device;
 mod error;
 mod ids;
 mod login;
@@ -22,6 +23,7 @@ pub mod user;
 
 pub use audit::{AuditEvent, AuditKind, Outcome, RequestContext};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use device::RememberedDevice;
 pub use error::DomainError;
 pub use ids::{PracticeId, UserId};
 pub use login::{LoginService, PasswordOutcome, TokenOutcome};

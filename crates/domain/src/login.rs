@@ -31,10 +31,13 @@ pub enum PasswordOutcome {
         /// Seconds until trying again makes sense.
         retry_after: u64,
     },
-    /// Logged in (no second factor enrolled and none required).
+    /// Logged in: no second factor enrolled (and none required), or a
+    /// remembered device skipped it.
     Complete {
         /// The new session cookie value.
         session_token: String,
+        /// The rotated remember cookie value, when a remembered device was used.
+        remember_token: Option<String>,
     },
     /// The password is right; the second factor is next.
     SecondFactor {
@@ -52,6 +55,8 @@ pub enum TokenOutcome {
     Accepted {
         /// The new full session cookie value.
         session_token: String,
+        /// The remember cookie value, when "Save token for 30 days" was ticked.
+        remember_token: Option<String>,
     },
     /// Wrong, malformed or reused; the user may try again.
     Wrong {
@@ -130,6 +135,7 @@ impl LoginService {
         &self,
         username: &str,
         password: &str,
+        remember_token: Option<&str>,
         ctx: &RequestContext,
         now: u64,
     ) -> Result<PasswordOutcome, DomainError> {
@@ -199,6 +205,26 @@ impl LoginService {
         self.store.clear_failures(&key_pw_user(user.id)).await?;
 
         if self.store.totp(user.id).await?.is_some() {
+            if let Some(presented) = remember_token {
+                if let Some(rotated) = self.use_device(&user, presented, ctx, now).await? {
+                    let session_token =
+                        self.start_session(user.id, SessionStage::Full, now).await?;
+                    self.audit(
+                        now,
+                        AuditKind::PasswordLogin,
+                        Outcome::Success,
+                        Some(user.id),
+                        typed,
+                        ctx,
+                        "second factor skipped by a remembered device",
+                    )
+                    .await?;
+                    return Ok(PasswordOutcome::Complete {
+                        session_token,
+                        remember_token: Some(rotated),
+                    });
+                }
+            }
             let session_token = self
                 .start_session(user.id, SessionStage::Pending, now)
                 .await?;
@@ -238,7 +264,10 @@ impl LoginService {
             "no second factor enrolled",
         )
         .await?;
-        Ok(PasswordOutcome::Complete { session_token })
+        Ok(PasswordOutcome::Complete {
+            session_token,
+            remember_token: None,
+        })
     }
 
     async fn count_password_failure(
@@ -341,6 +370,7 @@ impl LoginService {
         &self,
         session_token: &str,
         typed: &str,
+        remember: bool,
         ctx: &RequestContext,
         now: u64,
     ) -> Result<TokenOutcome, DomainError> {
@@ -401,7 +431,15 @@ impl LoginService {
                     "",
                 )
                 .await?;
-                return Ok(TokenOutcome::Accepted { session_token });
+                let remember_token = if remember {
+                    Some(self.remember_device(&user, ctx, now).await?)
+                } else {
+                    None
+                };
+                return Ok(TokenOutcome::Accepted {
+                    session_token,
+                    remember_token,
+                });
             }
         }
         // Every other path is a failure: wrong, malformed, missing, reused,
@@ -445,6 +483,105 @@ impl LoginService {
             reused: reused || lost_race,
             clock_off_minutes,
         })
+    }
+
+    /// Remembers this browser for `user`; returns the cookie value.
+    async fn remember_device(
+        &self,
+        user: &User,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<String, DomainError> {
+        let value = token::generate()?;
+        let label = crate::device::label_from_user_agent(&ctx.user_agent);
+        let expires = now.saturating_add(self.policy.remember_device_seconds);
+        self.store
+            .create_device(user.id, &token::digest(&value), &label, now, expires)
+            .await?;
+        self.audit(
+            now,
+            AuditKind::DeviceRemembered,
+            Outcome::Success,
+            Some(user.id),
+            &user.username,
+            ctx,
+            &label,
+        )
+        .await?;
+        Ok(value)
+    }
+
+    /// Uses a remember cookie for `user` after a correct password: the
+    /// rotated cookie value if it is valid for this user, else `None`.
+    async fn use_device(
+        &self,
+        user: &User,
+        presented: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<Option<String>, DomainError> {
+        let hash = token::digest(presented);
+        if let Some(device) = self.store.device_by_token(&hash).await? {
+            if device.user_id != user.id {
+                // Another user's remembered browser: it skips nothing for this one.
+                return Ok(None);
+            }
+            if device.expires_at <= now {
+                self.store.delete_device(device.id).await?;
+                return Ok(None);
+            }
+            let rotated = token::generate()?;
+            if self
+                .store
+                .rotate_device(device.id, &hash, &token::digest(&rotated), now)
+                .await?
+            {
+                self.audit(
+                    now,
+                    AuditKind::RememberedDeviceUsed,
+                    Outcome::Success,
+                    Some(user.id),
+                    &user.username,
+                    ctx,
+                    &device.label,
+                )
+                .await?;
+                return Ok(Some(rotated));
+            }
+            return Ok(None);
+        }
+        if let Some(device) = self.store.device_by_previous_token(&hash).await? {
+            if device.user_id == user.id {
+                self.store.delete_device(device.id).await?;
+                self.audit(now, AuditKind::RememberedDeviceTheft, Outcome::Blocked, Some(user.id), &user.username, ctx, "an already-rotated remember cookie was presented; device revoked (possible cookie theft)")
+                    .await?;
+            }
+        }
+        Ok(None)
+    }
+
+    /// Sets a new password, ending every session and forgetting every
+    /// remembered device of the user.
+    pub async fn set_password(
+        &self,
+        user: &User,
+        new_password: &str,
+        now: u64,
+    ) -> Result<(), DomainError> {
+        let hash = self.hasher.hash(new_password.to_owned()).await?;
+        self.store.set_password_hash(user.id, &hash).await?;
+        self.store.delete_user_sessions(user.id).await?;
+        self.store.delete_user_devices(user.id).await?;
+        self.audit(
+            now,
+            AuditKind::PasswordChanged,
+            Outcome::Success,
+            Some(user.id),
+            &user.username,
+            &RequestContext::default(),
+            "sessions and remembered devices revoked",
+        )
+        .await
     }
 
     /// If `code` matches a step within the drift range, how many minutes the
@@ -555,6 +692,7 @@ impl LoginService {
     pub async fn reset_2fa(&self, user: &User, now: u64) -> Result<(), DomainError> {
         self.store.remove_second_factors(user.id).await?;
         self.store.delete_user_sessions(user.id).await?;
+        self.store.delete_user_devices(user.id).await?;
         self.audit(
             now,
             AuditKind::Reset2fa,

@@ -1,7 +1,7 @@
 //! What the domain needs from storage. Implemented for SQLite and PostgreSQL
 //! in the `store` crate; every method is one statement or one transaction.
 
-use crate::{AuditEvent, NewUser, PracticeId, Session, TotpFactor, User, UserId};
+use crate::{AuditEvent, NewUser, PracticeId, RememberedDevice, Session, TotpFactor, User, UserId};
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +85,41 @@ pub trait Store: Send + Sync {
     async fn set_lock(&self, key: &str, state: LockState) -> Result<(), StoreError>;
     /// Removes the lock and the failures under `key`.
     async fn clear_locks(&self, key: &str) -> Result<(), StoreError>;
+
+    /// Stores a new remembered device under `token_hash`.
+    async fn create_device(
+        &self,
+        user: UserId,
+        token_hash: &str,
+        label: &str,
+        now: u64,
+        expires_at: u64,
+    ) -> Result<(), StoreError>;
+    /// The device whose current token hashes to `token_hash`.
+    async fn device_by_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<RememberedDevice>, StoreError>;
+    /// The device whose previous (already rotated) token hashes to `token_hash`.
+    async fn device_by_previous_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<RememberedDevice>, StoreError>;
+    /// Replaces the device's token if it is still `old_hash` (compare-and-set);
+    /// false if another request rotated it first.
+    async fn rotate_device(
+        &self,
+        id: i64,
+        old_hash: &str,
+        new_hash: &str,
+        now: u64,
+    ) -> Result<bool, StoreError>;
+    /// Deletes one device.
+    async fn delete_device(&self, id: i64) -> Result<(), StoreError>;
+    /// Deletes every device of a user.
+    async fn delete_user_devices(&self, user: UserId) -> Result<(), StoreError>;
+    /// Sets a new password hash.
+    async fn set_password_hash(&self, user: UserId, hash: &str) -> Result<(), StoreError>;
 
     /// Appends to the audit trail.
     async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;

@@ -1,8 +1,8 @@
 //! [`SqlStore`]: the domain's `Store` over a concrete SQLite or PostgreSQL pool.
 
 use domain::{
-    AuditEvent, LockState, NewUser, PracticeId, Role, Session, SessionStage, Store, StoreError,
-    TotpFactor, User, UserId,
+    AuditEvent, LockState, NewUser, PracticeId, RememberedDevice, Role, Session, SessionStage,
+    Store, StoreError, TotpFactor, User, UserId,
 };
 use sqlx::{PgPool, SqlitePool};
 
@@ -105,6 +105,22 @@ fn session_from(row: SessionRow) -> Result<Session, StoreError> {
         created_at: to_u64(created_at, "time")?,
         last_seen_at: to_u64(last_seen_at, "time")?,
         failures: u32::try_from(failures).unwrap_or(u32::MAX),
+    })
+}
+
+type DeviceRow = (i64, i64, String, i64, i64, i64);
+
+const DEVICE_COLUMNS: &str = "id, user_id, label, created_at, last_used_at, expires_at";
+
+fn device_from(row: DeviceRow) -> Result<RememberedDevice, StoreError> {
+    let (id, user_id, label, created_at, last_used_at, expires_at) = row;
+    Ok(RememberedDevice {
+        id,
+        user_id: UserId(user_id),
+        label,
+        created_at: to_u64(created_at, "time")?,
+        last_used_at: to_u64(last_used_at, "time")?,
+        expires_at: to_u64(expires_at, "time")?,
     })
 }
 
@@ -470,6 +486,113 @@ impl Store for SqlStore {
                 .map_err(db)?;
             sqlx::query("DELETE FROM failures WHERE key = $1")
                 .bind(key)
+                .execute(pool)
+                .await
+                .map_err(db)?;
+        });
+        Ok(())
+    }
+
+    async fn create_device(
+        &self,
+        user: UserId,
+        token_hash: &str,
+        label: &str,
+        now: u64,
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO remembered_devices (user_id, token_hash, label, created_at, last_used_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $4, $5)",
+            )
+            .bind(user.0)
+            .bind(token_hash)
+            .bind(label)
+            .bind(to_i64(now))
+            .bind(to_i64(expires_at))
+            .execute(pool)
+            .await
+            .map_err(db)?;
+        });
+        Ok(())
+    }
+
+    async fn device_by_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<RememberedDevice>, StoreError> {
+        let sql = format!("SELECT {DEVICE_COLUMNS} FROM remembered_devices WHERE token_hash = $1");
+        let row: Option<DeviceRow> = on_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(token_hash).fetch_optional(pool).await.map_err(db)?
+        });
+        row.map(device_from).transpose()
+    }
+
+    async fn device_by_previous_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<RememberedDevice>, StoreError> {
+        let sql = format!(
+            "SELECT {DEVICE_COLUMNS} FROM remembered_devices WHERE previous_token_hash = $1"
+        );
+        let row: Option<DeviceRow> = on_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(token_hash).fetch_optional(pool).await.map_err(db)?
+        });
+        row.map(device_from).transpose()
+    }
+
+    async fn rotate_device(
+        &self,
+        id: i64,
+        old_hash: &str,
+        new_hash: &str,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        let done = on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE remembered_devices SET previous_token_hash = token_hash, token_hash = $3, last_used_at = $4 \
+                 WHERE id = $1 AND token_hash = $2",
+            )
+            .bind(id)
+            .bind(old_hash)
+            .bind(new_hash)
+            .bind(to_i64(now))
+            .execute(pool)
+            .await
+            .map_err(db)?
+            .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    async fn delete_device(&self, id: i64) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query("DELETE FROM remembered_devices WHERE id = $1")
+                .bind(id)
+                .execute(pool)
+                .await
+                .map_err(db)?;
+        });
+        Ok(())
+    }
+
+    async fn delete_user_devices(&self, user: UserId) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query("DELETE FROM remembered_devices WHERE user_id = $1")
+                .bind(user.0)
+                .execute(pool)
+                .await
+                .map_err(db)?;
+        });
+        Ok(())
+    }
+
+    async fn set_password_hash(&self, user: UserId, hash: &str) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+                .bind(user.0)
+                .bind(hash)
                 .execute(pool)
                 .await
                 .map_err(db)?;

@@ -198,6 +198,22 @@ impl Client {
         .await
     }
 
+    /// Submits a token with "Save token for 30 days" ticked.
+    pub async fn submit_token_remember(&mut self, token: &str) -> Reply {
+        let page = self.get("/login/2fa").await;
+        let csrf = page.csrf_token().expect("csrf token");
+        self.post_form(
+            "/login/2fa",
+            &[
+                ("token", token),
+                ("remember", "on"),
+                ("csrf_token", &csrf),
+                ("next", "/"),
+            ],
+        )
+        .await
+    }
+
     /// Posts the logout form.
     pub async fn logout(&mut self) -> Reply {
         let csrf = self.cookie("tf_csrf").unwrap_or_default().to_owned();

@@ -56,6 +56,26 @@ impl AppState {
         }
     }
 
+    /// The remembered-device cookie's name.
+    pub fn remember_cookie(&self) -> &'static str {
+        if self.config.secure_cookies {
+            "__Host-tf_remember"
+        } else {
+            "tf_remember"
+        }
+    }
+
+    /// The `Set-Cookie` value for a remembered device, kept 30 days.
+    pub fn remember_set_cookie(&self, value: &str) -> String {
+        crate::cookies::set(
+            self.remember_cookie(),
+            value,
+            self.config.secure_cookies,
+            "Lax",
+            Some(self.login.policy().remember_device_seconds),
+        )
+    }
+
     /// The CSRF cookie's name.
     pub fn csrf_cookie(&self) -> &'static str {
         if self.config.secure_cookies {

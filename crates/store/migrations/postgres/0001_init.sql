@@ -65,3 +65,16 @@ CREATE TABLE audit_events (
     detail     TEXT    NOT NULL
 );
 CREATE INDEX audit_events_at ON audit_events(at);
+
+CREATE TABLE remembered_devices (
+    id                  BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    user_id             BIGINT  NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    token_hash          TEXT    NOT NULL UNIQUE,
+    previous_token_hash TEXT,
+    label               TEXT    NOT NULL,
+    created_at          BIGINT  NOT NULL,
+    last_used_at        BIGINT  NOT NULL,
+    expires_at          BIGINT  NOT NULL
+);
+CREATE INDEX remembered_devices_user ON remembered_devices(user_id);
+CREATE INDEX remembered_devices_previous ON remembered_devices(previous_token_hash);

@@ -65,3 +65,16 @@ CREATE TABLE audit_events (
     detail     TEXT    NOT NULL
 );
 CREATE INDEX audit_events_at ON audit_events(at);
+
+CREATE TABLE remembered_devices (
+    id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id             INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    token_hash          TEXT    NOT NULL UNIQUE,
+    previous_token_hash TEXT,
+    label               TEXT    NOT NULL,
+    created_at          INTEGER NOT NULL,
+    last_used_at        INTEGER NOT NULL,
+    expires_at          INTEGER NOT NULL
+);
+CREATE INDEX remembered_devices_user ON remembered_devices(user_id);
+CREATE INDEX remembered_devices_previous ON remembered_devices(previous_token_hash);

@@ -32,4 +32,5 @@ macro_rules! both {
 mod abuse;
 mod flow;
 mod forms;
+mod remember;
 mod sessions;

@@ -124,7 +124,12 @@ pub async fn submit(
     let shown_name: String = username.chars().take(64).collect();
     let now = state.now();
     let secure = state.config.secure_cookies;
-    match state.login.submit_password(&username, &password, &ctx, now).await? {
+    let remembered = cookies::get(&headers, state.remember_cookie());
+    match state
+        .login
+        .submit_password(&username, &password, remembered.as_deref(), &ctx, now)
+        .await?
+    {
         PasswordOutcome::Rejected => render(
             &state,
             &headers,
@@ -150,9 +155,13 @@ pub async fn submit(
                 &[],
             )
         }
-        PasswordOutcome::Complete { session_token } => {
-            let cookie = cookies::set(state.session_cookie(), &session_token, secure, "Lax", None);
-            Ok(redirect(&next, &[cookie]))
+        PasswordOutcome::Complete {
+            session_token,
+            remember_token,
+        } => {
+            let mut set = vec![cookies::set(state.session_cookie(), &session_token, secure, "Lax", None)];
+            set.extend(remember_token.map(|value| state.remember_set_cookie(&value)));
+            Ok(redirect(&next, &set))
         }
         PasswordOutcome::SecondFactor { session_token } => {
             let cookie = cookies::set(state.session_cookie(), &session_token, secure, "Lax", None);

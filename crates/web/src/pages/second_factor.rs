@@ -117,7 +117,7 @@ pub async fn submit(
     let fields = form(body)?;
     csrf::check(&state, &headers, fields.csrf_token.as_deref())?;
     let next = safe_next(fields.next.as_deref());
-    let _remember = fields.remember.as_deref() == Some("on");
+    let remember = fields.remember.as_deref() == Some("on");
     let Some(session_token) = cookies::get(&headers, state.session_cookie()) else {
         return session_ended(
             &state,
@@ -135,18 +135,22 @@ pub async fn submit(
         .map(|(_, u)| u);
     match state
         .login
-        .submit_token(&session_token, &typed, &ctx, now)
+        .submit_token(&session_token, &typed, remember, &ctx, now)
         .await?
     {
-        TokenOutcome::Accepted { session_token } => {
-            let cookie = cookies::set(
+        TokenOutcome::Accepted {
+            session_token,
+            remember_token,
+        } => {
+            let mut set = vec![cookies::set(
                 state.session_cookie(),
                 &session_token,
                 state.config.secure_cookies,
                 "Lax",
                 None,
-            );
-            Ok(redirect(&next, &[cookie]))
+            )];
+            set.extend(remember_token.map(|value| state.remember_set_cookie(&value)));
+            Ok(redirect(&next, &set))
         }
         TokenOutcome::Wrong {
             attempts_left,
