@@ -1,4 +1,8 @@
-//! Delivery of SMS and email through the domain's `SmsSender` and `Mailer`
-//! traits (log, Twilio, webhook, SMTP) and the durable outbox worker. Filled
-//! in by the login-flow (#3) and delivery (#5) issues.
+//! Delivery of messages through the domain's `SmsSender` trait. Today: the
+//! `log` sender for demos and tests. Real providers (Twilio, webhook) and the
+//! durable outbox arrive with the delivery issue (#5).
 #![forbid(unsafe_code)]
+
+mod log_sms;
+
+pub use log_sms::{LogSms, SentSms};

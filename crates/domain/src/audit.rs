@@ -41,6 +41,10 @@ pub enum AuditKind {
     RememberedDeviceTheft,
     /// The password was changed or reset.
     PasswordChanged,
+    /// An SMS code was sent (or refused by a limit).
+    SmsSent,
+    /// An SMS code completed the second factor.
+    SmsToken,
 }
 
 impl AuditKind {
@@ -60,6 +64,8 @@ impl AuditKind {
             AuditKind::RememberedDeviceUsed => "remembered_device_used",
             AuditKind::RememberedDeviceTheft => "remembered_device_theft",
             AuditKind::PasswordChanged => "password_changed",
+            AuditKind::SmsSent => "sms_sent",
+            AuditKind::SmsToken => "sms_token",
         }
     }
 }

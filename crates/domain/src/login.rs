@@ -18,7 +18,7 @@ use otp::{Totp, VerifyError, Window};
 use crate::user::normalize_username;
 use crate::{
     AuditEvent, AuditKind, DomainError, LockState, Outcome, PasswordHasher, Policy, RequestContext,
-    SecretBox, Session, SessionStage, Store, User, UserId, token,
+    SecretBox, Session, SessionStage, SmsCode, SmsSender, Store, TotpFactor, User, UserId, token,
 };
 
 /// The answer to a username and password.
@@ -76,13 +76,38 @@ pub enum TokenOutcome {
     SessionEnded,
 }
 
+/// The answer to "Request Token via SMS".
+#[derive(Debug, PartialEq, Eq)]
+pub enum SmsOutcome {
+    /// Sent to the masked number.
+    Sent {
+        /// `•••• •••• 4321`.
+        masked: String,
+    },
+    /// Asked again too soon.
+    Cooldown {
+        /// Seconds to wait.
+        seconds: u64,
+    },
+    /// The hourly limit for this user or number is reached.
+    TooMany,
+    /// The user has no verified phone.
+    NoPhone,
+    /// The provider refused; nothing was charged against the limits but the send.
+    Failed,
+    /// The half-logged-in session expired.
+    SessionEnded,
+}
+
 /// Runs logins against a [`Store`].
 #[derive(Clone)]
 pub struct LoginService {
     store: Arc<dyn Store>,
     hasher: Arc<dyn PasswordHasher>,
     seal: Arc<SecretBox>,
+    sms: Arc<dyn SmsSender>,
     policy: Policy,
+    site_name: String,
 }
 
 impl std::fmt::Debug for LoginService {
@@ -109,13 +134,17 @@ impl LoginService {
         store: Arc<dyn Store>,
         hasher: Arc<dyn PasswordHasher>,
         seal: Arc<SecretBox>,
+        sms: Arc<dyn SmsSender>,
         policy: Policy,
+        site_name: &str,
     ) -> Self {
         LoginService {
             store,
             hasher,
             seal,
+            sms,
             policy,
+            site_name: site_name.to_owned(),
         }
     }
 
@@ -204,7 +233,7 @@ impl LoginService {
         }
         self.store.clear_failures(&key_pw_user(user.id)).await?;
 
-        if self.store.totp(user.id).await?.is_some() {
+        if user.phone.is_some() || self.store.totp(user.id).await?.is_some() {
             if let Some(presented) = remember_token {
                 if let Some(rotated) = self.use_device(&user, presented, ctx, now).await? {
                     let session_token =
@@ -365,7 +394,8 @@ impl LoginService {
         Ok(user.filter(|u| !u.disabled).map(|user| (session, user)))
     }
 
-    /// Checks a typed token for a half-logged-in session.
+    /// Checks a typed token (authenticator code or SMS code) for a
+    /// half-logged-in session.
     pub async fn submit_token(
         &self,
         session_token: &str,
@@ -396,60 +426,46 @@ impl LoginService {
                 until: lock.locked_until,
             });
         }
-        let Some(factor) = self.store.totp(user.id).await? else {
+        let totp = match self.store.totp(user.id).await? {
+            Some(factor) => Some((self.open_totp(&factor)?, factor)),
+            None => None,
+        };
+        if totp.is_none() && user.phone.is_none() {
             self.store.delete_session(&session.token_hash).await?;
             return Ok(TokenOutcome::SessionEnded);
-        };
-        let context = format!("totp:{}", user.id);
-        let seed = self
-            .seal
-            .open(&factor.key_id, &factor.sealed_secret, context.as_bytes())?;
-        let secret = otp::Secret::from_bytes(seed.to_vec())
-            .map_err(|e| DomainError::Internal(format!("stored TOTP seed: {e}")))?;
-        let totp = Totp::new(secret, factor.algorithm, factor.digits, factor.period);
-        let period = i64::from(factor.period.seconds());
-        let shifted = now.saturating_add_signed(factor.clock_offset_steps.saturating_mul(period));
+        }
         let code: String = typed.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
-        let window = Window::new(self.policy.totp_window_steps, self.policy.totp_window_steps);
 
-        let result = totp.verify(&code, shifted, window, factor.last_step);
-        let reused = matches!(result, Err(VerifyError::AlreadyUsed));
-        if let Ok(step) = result {
-            let now_step = totp.step_at(now).unwrap_or(step);
-            let offset = (step as i64 - now_step as i64).clamp(-2, 2);
-            if self.store.claim_totp_step(user.id, step, offset).await? {
-                self.store.clear_failures(&lock_key).await?;
-                self.store.delete_session(&session.token_hash).await?;
-                let session_token = self.start_session(user.id, SessionStage::Full, now).await?;
-                self.audit(
-                    now,
-                    AuditKind::TotpToken,
-                    Outcome::Success,
-                    Some(user.id),
-                    &user.username,
-                    ctx,
-                    "",
-                )
-                .await?;
-                let remember_token = if remember {
-                    Some(self.remember_device(&user, ctx, now).await?)
-                } else {
-                    None
-                };
-                return Ok(TokenOutcome::Accepted {
-                    session_token,
-                    remember_token,
-                });
+        let mut result = Err(VerifyError::Mismatch);
+        if let Some((generator, factor)) = &totp {
+            let period = i64::from(factor.period.seconds());
+            let shifted =
+                now.saturating_add_signed(factor.clock_offset_steps.saturating_mul(period));
+            let window = Window::new(self.policy.totp_window_steps, self.policy.totp_window_steps);
+            result = generator.verify(&code, shifted, window, factor.last_step);
+            if let Ok(step) = result {
+                let now_step = generator.step_at(now).unwrap_or(step);
+                let offset = (step as i64 - now_step as i64).clamp(-2, 2);
+                if self.store.claim_totp_step(user.id, step, offset).await? {
+                    return self
+                        .complete(&user, &session, remember, AuditKind::TotpToken, ctx, now)
+                        .await;
+                }
             }
         }
+        if result.is_err() && self.try_sms_code(&user, &code, now).await? {
+            return self
+                .complete(&user, &session, remember, AuditKind::SmsToken, ctx, now)
+                .await;
+        }
+
         // Every other path is a failure: wrong, malformed, missing, reused,
         // or lost the race for this step to a parallel request.
-        let clock_off_minutes = if reused {
-            None
-        } else {
-            self.clock_hint(&totp, &code, now)
+        let reused = matches!(result, Err(VerifyError::AlreadyUsed)) || result.is_ok();
+        let clock_off_minutes = match (&totp, reused) {
+            (Some((generator, _)), false) => self.clock_hint(generator, &code, now),
+            _ => None,
         };
-        let lost_race = result.is_ok();
         let detail = match (&result, clock_off_minutes) {
             (Err(VerifyError::AlreadyUsed), _) | (Ok(_), _) => "code already used".to_owned(),
             (Err(VerifyError::Format(_)), _) => "malformed or missing code".to_owned(),
@@ -480,9 +496,178 @@ impl LoginService {
         }
         Ok(TokenOutcome::Wrong {
             attempts_left: self.policy.max_tokens_per_session - failures,
-            reused: reused || lost_race,
+            reused,
             clock_off_minutes,
         })
+    }
+
+    /// The second factor passed: rotate to a full session, clear the
+    /// failure count, remember the browser if asked.
+    async fn complete(
+        &self,
+        user: &User,
+        pending: &Session,
+        remember: bool,
+        kind: AuditKind,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<TokenOutcome, DomainError> {
+        self.store.clear_failures(&key_2fa(user.id)).await?;
+        self.store.delete_session(&pending.token_hash).await?;
+        let session_token = self.start_session(user.id, SessionStage::Full, now).await?;
+        self.audit(
+            now,
+            kind,
+            Outcome::Success,
+            Some(user.id),
+            &user.username,
+            ctx,
+            "",
+        )
+        .await?;
+        let remember_token = if remember {
+            Some(self.remember_device(user, ctx, now).await?)
+        } else {
+            None
+        };
+        Ok(TokenOutcome::Accepted {
+            session_token,
+            remember_token,
+        })
+    }
+
+    fn open_totp(&self, factor: &TotpFactor) -> Result<Totp, DomainError> {
+        let context = format!("totp:{}", factor.user_id);
+        let seed = self
+            .seal
+            .open(&factor.key_id, &factor.sealed_secret, context.as_bytes())?;
+        let secret = otp::Secret::from_bytes(seed.to_vec())
+            .map_err(|e| DomainError::Internal(format!("stored TOTP seed: {e}")))?;
+        Ok(Totp::new(
+            secret,
+            factor.algorithm,
+            factor.digits,
+            factor.period,
+        ))
+    }
+
+    /// Checks `code` against the user's live SMS code; true if it matched
+    /// and this request consumed it. A wrong code uses up one of its tries.
+    async fn try_sms_code(&self, user: &User, code: &str, now: u64) -> Result<bool, DomainError> {
+        let Some(sms) = self.store.sms_code(user.id).await? else {
+            return Ok(false);
+        };
+        if sms.expires_at <= now || sms.tries >= self.policy.sms_tries {
+            self.store.delete_sms_code(user.id).await?;
+            return Ok(false);
+        }
+        let plausible =
+            !code.is_empty() && code.len() <= 8 && code.bytes().all(|b| b.is_ascii_digit());
+        if plausible
+            && self
+                .hasher
+                .verify(Some(sms.code_hash.clone()), code.to_owned())
+                .await
+        {
+            return Ok(self.store.consume_sms_code(user.id, &sms.code_hash).await?);
+        }
+        if self.store.add_sms_try(user.id).await? >= self.policy.sms_tries {
+            self.store.delete_sms_code(user.id).await?;
+        }
+        Ok(false)
+    }
+
+    /// "Request Token via SMS" for a half-logged-in session.
+    pub async fn request_sms(
+        &self,
+        session_token: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<SmsOutcome, DomainError> {
+        let Some((_, user)) = self.pending(session_token, now).await? else {
+            return Ok(SmsOutcome::SessionEnded);
+        };
+        let Some(phone) = user.phone.clone() else {
+            return Ok(SmsOutcome::NoPhone);
+        };
+        let hour_ago = now.saturating_sub(3600);
+        let (sent, latest) = self.store.sms_sends_for_user(user.id, hour_ago).await?;
+        if let Some(latest) = latest {
+            let wait = (latest + self.policy.sms_resend_cooldown_seconds).saturating_sub(now);
+            if wait > 0 {
+                return Ok(SmsOutcome::Cooldown { seconds: wait });
+            }
+        }
+        if sent >= self.policy.sms_per_hour
+            || self.store.sms_sends_to_phone(&phone, hour_ago).await? >= self.policy.sms_per_hour
+        {
+            self.audit(
+                now,
+                AuditKind::SmsSent,
+                Outcome::Blocked,
+                Some(user.id),
+                &user.username,
+                ctx,
+                "hourly SMS limit reached",
+            )
+            .await?;
+            return Ok(SmsOutcome::TooMany);
+        }
+        let digits = match self.store.totp(user.id).await? {
+            Some(factor) => factor.digits.get(),
+            None => 6,
+        };
+        let code = crate::sms::random_code(digits)?;
+        let code_hash = self.hasher.hash(code.clone()).await?;
+        self.store
+            .put_sms_code(
+                user.id,
+                &SmsCode {
+                    code_hash,
+                    phone: phone.clone(),
+                    created_at: now,
+                    expires_at: now + self.policy.sms_code_seconds,
+                    tries: 0,
+                },
+            )
+            .await?;
+        self.store.record_sms_send(user.id, &phone, now).await?;
+        let text = format!(
+            "{} security token: {}. It expires in {} minutes. Never share it; staff will not ask for it.",
+            self.site_name,
+            otp::group_for_display(&code),
+            self.policy.sms_code_seconds / 60
+        );
+        let masked = crate::sms::mask_phone(&phone);
+        match self.sms.send(&phone, &text).await {
+            Ok(()) => {
+                self.audit(
+                    now,
+                    AuditKind::SmsSent,
+                    Outcome::Success,
+                    Some(user.id),
+                    &user.username,
+                    ctx,
+                    &masked,
+                )
+                .await?;
+                Ok(SmsOutcome::Sent { masked })
+            }
+            Err(error) => {
+                self.store.delete_sms_code(user.id).await?;
+                self.audit(
+                    now,
+                    AuditKind::SmsSent,
+                    Outcome::Failure,
+                    Some(user.id),
+                    &user.username,
+                    ctx,
+                    &error,
+                )
+                .await?;
+                Ok(SmsOutcome::Failed)
+            }
+        }
     }
 
     /// Remembers this browser for `user`; returns the cookie value.

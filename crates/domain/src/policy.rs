@@ -37,6 +37,16 @@ pub struct Policy {
     pub absolute_timeout_seconds: u64,
     /// Remembered device lifetime: 30 days, as the checkbox says.
     pub remember_device_seconds: u64,
+    /// An SMS code lives 10 minutes: long enough for a slow network.
+    pub sms_code_seconds: u64,
+    /// Wrong tries one SMS code survives.
+    pub sms_tries: u32,
+    /// Seconds between two SMS for one user: stops accidental double taps
+    /// and pumping.
+    pub sms_resend_cooldown_seconds: u64,
+    /// SMS per hour per user and per number (SMS costs money and can be
+    /// abused to flood a phone).
+    pub sms_per_hour: u32,
 }
 
 impl Default for Policy {
@@ -56,6 +66,10 @@ impl Default for Policy {
             idle_timeout_seconds: 30 * 60,
             absolute_timeout_seconds: 12 * 60 * 60,
             remember_device_seconds: 30 * 24 * 60 * 60,
+            sms_code_seconds: 10 * 60,
+            sms_tries: 5,
+            sms_resend_cooldown_seconds: 30,
+            sms_per_hour: 5,
         }
     }
 }

@@ -1,7 +1,9 @@
 //! What the domain needs from storage. Implemented for SQLite and PostgreSQL
 //! in the `store` crate; every method is one statement or one transaction.
 
-use crate::{AuditEvent, NewUser, PracticeId, RememberedDevice, Session, TotpFactor, User, UserId};
+use crate::{
+    AuditEvent, NewUser, PracticeId, RememberedDevice, Session, SmsCode, TotpFactor, User, UserId,
+};
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -120,6 +122,28 @@ pub trait Store: Send + Sync {
     async fn delete_user_devices(&self, user: UserId) -> Result<(), StoreError>;
     /// Sets a new password hash.
     async fn set_password_hash(&self, user: UserId, hash: &str) -> Result<(), StoreError>;
+
+    /// Stores the user's SMS code, replacing (voiding) any previous one.
+    async fn put_sms_code(&self, user: UserId, code: &SmsCode) -> Result<(), StoreError>;
+    /// The user's live SMS code.
+    async fn sms_code(&self, user: UserId) -> Result<Option<SmsCode>, StoreError>;
+    /// Counts a wrong try against the user's SMS code; returns the new count.
+    async fn add_sms_try(&self, user: UserId) -> Result<u32, StoreError>;
+    /// Deletes the SMS code if it is still `code_hash`; true for the one
+    /// request that consumed it (single use under concurrency).
+    async fn consume_sms_code(&self, user: UserId, code_hash: &str) -> Result<bool, StoreError>;
+    /// Deletes the user's SMS code.
+    async fn delete_sms_code(&self, user: UserId) -> Result<(), StoreError>;
+    /// Records an SMS sent to `phone` for `user`.
+    async fn record_sms_send(&self, user: UserId, phone: &str, now: u64) -> Result<(), StoreError>;
+    /// SMS sent for `user` since `since`, and the time of the latest.
+    async fn sms_sends_for_user(
+        &self,
+        user: UserId,
+        since: u64,
+    ) -> Result<(u32, Option<u64>), StoreError>;
+    /// SMS sent to `phone` since `since`.
+    async fn sms_sends_to_phone(&self, phone: &str, since: u64) -> Result<u32, StoreError>;
 
     /// Appends to the audit trail.
     async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;

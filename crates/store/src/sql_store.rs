@@ -2,7 +2,7 @@
 
 use domain::{
     AuditEvent, LockState, NewUser, PracticeId, RememberedDevice, Role, Session, SessionStage,
-    Store, StoreError, TotpFactor, User, UserId,
+    SmsCode, Store, StoreError, TotpFactor, User, UserId,
 };
 use sqlx::{PgPool, SqlitePool};
 
@@ -598,6 +598,127 @@ impl Store for SqlStore {
                 .map_err(db)?;
         });
         Ok(())
+    }
+
+    async fn put_sms_code(&self, user: UserId, code: &SmsCode) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO sms_codes (user_id, code_hash, phone, created_at, expires_at, tries) \
+                 VALUES ($1, $2, $3, $4, $5, 0) \
+                 ON CONFLICT (user_id) DO UPDATE SET code_hash = excluded.code_hash, phone = excluded.phone, \
+                 created_at = excluded.created_at, expires_at = excluded.expires_at, tries = 0",
+            )
+            .bind(user.0)
+            .bind(&code.code_hash)
+            .bind(&code.phone)
+            .bind(to_i64(code.created_at))
+            .bind(to_i64(code.expires_at))
+            .execute(pool)
+            .await
+            .map_err(db)?;
+        });
+        Ok(())
+    }
+
+    async fn sms_code(&self, user: UserId) -> Result<Option<SmsCode>, StoreError> {
+        let row: Option<(String, String, i64, i64, i64)> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT code_hash, phone, created_at, expires_at, tries FROM sms_codes WHERE user_id = $1",
+            )
+            .bind(user.0)
+            .fetch_optional(pool)
+            .await
+            .map_err(db)?
+        });
+        row.map(|(code_hash, phone, created_at, expires_at, tries)| {
+            Ok(SmsCode {
+                code_hash,
+                phone,
+                created_at: to_u64(created_at, "time")?,
+                expires_at: to_u64(expires_at, "time")?,
+                tries: u32::try_from(tries).unwrap_or(u32::MAX),
+            })
+        })
+        .transpose()
+    }
+
+    async fn add_sms_try(&self, user: UserId) -> Result<u32, StoreError> {
+        let row: Option<(i64,)> = on_pool!(self, pool => {
+            sqlx::query_as("UPDATE sms_codes SET tries = tries + 1 WHERE user_id = $1 RETURNING tries")
+                .bind(user.0)
+                .fetch_optional(pool)
+                .await
+                .map_err(db)?
+        });
+        Ok(row.map_or(u32::MAX, |(n,)| u32::try_from(n).unwrap_or(u32::MAX)))
+    }
+
+    async fn consume_sms_code(&self, user: UserId, code_hash: &str) -> Result<bool, StoreError> {
+        let done = on_pool!(self, pool => {
+            sqlx::query("DELETE FROM sms_codes WHERE user_id = $1 AND code_hash = $2")
+                .bind(user.0)
+                .bind(code_hash)
+                .execute(pool)
+                .await
+                .map_err(db)?
+                .rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    async fn delete_sms_code(&self, user: UserId) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query("DELETE FROM sms_codes WHERE user_id = $1")
+                .bind(user.0)
+                .execute(pool)
+                .await
+                .map_err(db)?;
+        });
+        Ok(())
+    }
+
+    async fn record_sms_send(&self, user: UserId, phone: &str, now: u64) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query("INSERT INTO sms_sends (user_id, phone, at) VALUES ($1, $2, $3)")
+                .bind(user.0)
+                .bind(phone)
+                .bind(to_i64(now))
+                .execute(pool)
+                .await
+                .map_err(db)?;
+        });
+        Ok(())
+    }
+
+    async fn sms_sends_for_user(
+        &self,
+        user: UserId,
+        since: u64,
+    ) -> Result<(u32, Option<u64>), StoreError> {
+        let (count, latest): (i64, Option<i64>) = on_pool!(self, pool => {
+            sqlx::query_as("SELECT COUNT(*), MAX(at) FROM sms_sends WHERE user_id = $1 AND at >= $2")
+                .bind(user.0)
+                .bind(to_i64(since))
+                .fetch_one(pool)
+                .await
+                .map_err(db)?
+        });
+        Ok((
+            u32::try_from(count).unwrap_or(u32::MAX),
+            latest.map(|t| to_u64(t, "time")).transpose()?,
+        ))
+    }
+
+    async fn sms_sends_to_phone(&self, phone: &str, since: u64) -> Result<u32, StoreError> {
+        let (count,): (i64,) = on_pool!(self, pool => {
+            sqlx::query_as("SELECT COUNT(*) FROM sms_sends WHERE phone = $1 AND at >= $2")
+                .bind(phone)
+                .bind(to_i64(since))
+                .fetch_one(pool)
+                .await
+                .map_err(db)?
+        });
+        Ok(u32::try_from(count).unwrap_or(u32::MAX))
     }
 
     async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {

@@ -214,6 +214,13 @@ impl Client {
         .await
     }
 
+    /// Presses "Request Token via SMS".
+    pub async fn request_sms(&mut self) -> Reply {
+        let csrf = self.cookie("tf_csrf").unwrap_or_default().to_owned();
+        self.post_form("/login/2fa/sms", &[("csrf_token", &csrf)])
+            .await
+    }
+
     /// Posts the logout form.
     pub async fn logout(&mut self) -> Reply {
         let csrf = self.cookie("tf_csrf").unwrap_or_default().to_owned();

@@ -84,6 +84,7 @@ impl TestApp {
             data_dir: dir.path().to_path_buf(),
             master_key: Some("11".repeat(32)),
             issuer: "Test Clinic".into(),
+            sms_provider: "memory".into(),
             ..Config::default()
         };
         let schema = match backend {
@@ -170,11 +171,16 @@ impl TestApp {
 
     /// Creates a user with [`PASSWORD`].
     pub async fn add_user(&self, username: &str) -> User {
+        self.add_user_with_phone(username, None).await
+    }
+
+    /// Creates a user with [`PASSWORD`] and a verified phone.
+    pub async fn add_user_with_phone(&self, username: &str, phone: Option<&str>) -> User {
         self.app
             .add_user(&AddUser {
                 username: username.into(),
                 email: format!("{username}@clinic.example"),
-                phone: None,
+                phone: phone.map(str::to_owned),
                 role: domain::Role::Staff,
                 practice: None,
                 password: PASSWORD.into(),
@@ -217,6 +223,30 @@ impl TestApp {
             .now_for_tests()
             .saturating_add_signed(steps * period);
         totp.generate(at).expect("code").as_str().to_owned()
+    }
+
+    /// The code in the latest SMS sent to `phone`, digits only.
+    pub fn last_sms_code(&self, phone: &str) -> Option<String> {
+        let message = self
+            .app
+            .sms_outbox
+            .recent()
+            .into_iter()
+            .rev()
+            .find(|m| m.to == phone)?;
+        let after = message.text.split_once("token: ")?.1;
+        let code: String = after
+            .split('.')
+            .next()?
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect();
+        Some(code)
+    }
+
+    /// How many SMS were sent so far.
+    pub fn sms_count(&self) -> usize {
+        self.app.sms_outbox.recent().len()
     }
 
     /// Stops the server and removes its PostgreSQL schema.

@@ -29,6 +29,8 @@ pub struct App {
     pub clock: Arc<dyn ClockDebug>,
     /// Issuer shown in authenticator apps.
     pub issuer: String,
+    /// Every SMS "sent" (the log and memory providers keep the latest).
+    pub sms_outbox: delivery::LogSms,
 }
 
 /// A clock that can be printed in `Debug` output.
@@ -62,11 +64,17 @@ pub async fn build(
         require_2fa: config.require_2fa,
         ..Policy::default()
     };
+    let sms_outbox = match config.sms_provider.as_str() {
+        "memory" => delivery::LogSms::quiet(),
+        _ => delivery::LogSms::new(),
+    };
     let login = LoginService::new(
         Arc::new(store.clone()),
         Arc::new(hasher),
         Arc::new(seal),
+        Arc::new(sms_outbox.clone()),
         policy,
+        &config.issuer,
     );
     let state = AppState {
         login: login.clone(),
@@ -74,6 +82,7 @@ pub async fn build(
         config: Arc::new(WebConfig {
             secure_cookies: config.secure_cookies(),
             site_name: config.issuer.clone(),
+            demo_outbox: config.demo.then(|| sms_outbox.clone()),
         }),
     };
     Ok(App {
@@ -82,6 +91,7 @@ pub async fn build(
         store,
         clock,
         issuer: config.issuer.clone(),
+        sms_outbox,
     })
 }
 

@@ -24,6 +24,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             init_logging();
             let mut config = Config::load(None)?;
             config.listen = listen;
+            config.demo = true;
             let app = build(&config).await?;
             seed_demo(&app, &config).await?;
             serve(&app, &config).await?;
@@ -165,8 +166,8 @@ async fn seed_demo(app: &App, config: &Config) -> anyhow::Result<()> {
          \n     No phone at hand? `cargo run -q -p twofactor -- otp code --secret {secret}` prints the code.\n\
          \n{qr}\n\
          \n  2. {user2} / {pw2}  (phone +15555550123, no app)\
-         \n     SMS codes are not built yet (issue #3), so this login currently needs the password only;\
-         \n     when they are, demo SMS messages will be printed on this terminal.\n\
+         \n     Press \"Request Token via SMS\": the message is printed on this terminal\
+         \n     (a line starting \"SMS to\") and listed at {url}/dev/outbox.\n\
          \n  Data: {data}   Stop: Ctrl-C\n",
         user1 = DEMO_TOTP_USER.0,
         pw1 = DEMO_TOTP_USER.1,

@@ -29,6 +29,13 @@ pub struct Config {
     pub issuer: String,
     /// Users without a second factor may not log in.
     pub require_2fa: bool,
+    /// `log` (print each SMS on standard output; the default until real
+    /// providers arrive) or `memory` (keep them in memory only, for tests).
+    pub sms_provider: String,
+    /// Demo mode (set by `twofactor demo`, not by configuration): shows the
+    /// SMS outbox at /dev/outbox.
+    #[serde(skip)]
+    pub demo: bool,
 }
 
 impl Default for Config {
@@ -41,6 +48,8 @@ impl Default for Config {
             master_key: None,
             issuer: "twofactor".into(),
             require_2fa: false,
+            sms_provider: "log".into(),
+            demo: false,
         }
     }
 }
@@ -107,6 +116,12 @@ impl Config {
                     "public_url (TWOFACTOR_PUBLIC_URL) must be an http:// or https:// URL".into(),
                 ));
             }
+        }
+        if !matches!(self.sms_provider.as_str(), "log" | "memory") {
+            return Err(ConfigError(format!(
+                "sms_provider (TWOFACTOR_SMS_PROVIDER) must be log or memory, not {:?}",
+                self.sms_provider.chars().take(32).collect::<String>()
+            )));
         }
         if self.issuer.trim().is_empty()
             || self.issuer.contains(':')

@@ -33,7 +33,9 @@ pub fn router(state: AppState) -> Router {
             "/login/2fa",
             get(pages::second_factor::show).post(pages::second_factor::submit),
         )
+        .route("/login/2fa/sms", post(pages::sms::request))
         .route("/logout", post(pages::logout::submit))
+        .route("/dev/outbox", get(pages::outbox::show))
         .route("/password/forgot", get(pages::forgot::show))
         .route("/auth/verify", get(pages::forward_auth::verify))
         .route("/healthz", get(pages::health::healthz))

@@ -11,6 +11,8 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// The name shown in page titles.
     pub site_name: String,
+    /// Demo mode: the SMS outbox is shown at `/dev/outbox`.
+    pub demo_outbox: Option<delivery::LogSms>,
 }
 
 impl Default for WebConfig {
@@ -18,6 +20,7 @@ impl Default for WebConfig {
         WebConfig {
             secure_cookies: false,
             site_name: "twofactor".into(),
+            demo_outbox: None,
         }
     }
 }

@@ -78,3 +78,22 @@ CREATE TABLE remembered_devices (
 );
 CREATE INDEX remembered_devices_user ON remembered_devices(user_id);
 CREATE INDEX remembered_devices_previous ON remembered_devices(previous_token_hash);
+
+-- One live SMS code per user: a new one replaces (voids) the previous.
+CREATE TABLE sms_codes (
+    user_id    BIGINT  PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    code_hash  TEXT    NOT NULL,
+    phone      TEXT    NOT NULL,
+    created_at BIGINT  NOT NULL,
+    expires_at BIGINT  NOT NULL,
+    tries      BIGINT  NOT NULL DEFAULT 0
+);
+
+CREATE TABLE sms_sends (
+    id      BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    user_id BIGINT  NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    phone   TEXT    NOT NULL,
+    at      BIGINT  NOT NULL
+);
+CREATE INDEX sms_sends_user_at ON sms_sends(user_id, at);
+CREATE INDEX sms_sends_phone_at ON sms_sends(phone, at);

@@ -34,3 +34,4 @@ mod flow;
 mod forms;
 mod remember;
 mod sessions;
+mod sms;

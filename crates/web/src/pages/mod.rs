@@ -8,7 +8,9 @@ pub mod forward_auth;
 pub mod health;
 pub mod login;
 pub mod logout;
+pub mod outbox;
 pub mod second_factor;
+pub mod sms;
 
 use std::net::SocketAddr;
 

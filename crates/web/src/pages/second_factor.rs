@@ -19,6 +19,7 @@ struct SecondFactorPage<'a> {
     next: &'a str,
     digits: u8,
     error: Option<&'a str>,
+    notice: Option<&'a str>,
     sms_available: bool,
 }
 
@@ -37,14 +38,31 @@ pub struct TokenForm {
     next: Option<String>,
 }
 
-async fn render(
+/// A message on the Two-Factor Login page.
+#[derive(Debug, Clone, Copy)]
+pub enum Message<'a> {
+    /// Nothing to say.
+    None,
+    /// Something went wrong (red).
+    Error(&'a str),
+    /// Information (blue).
+    Notice(&'a str),
+}
+
+/// Renders the Two-Factor Login page for `user`.
+pub async fn render(
     state: &AppState,
     headers: &HeaderMap,
     status: StatusCode,
     next: &str,
     user: &domain::User,
-    error: Option<&str>,
+    message: Message<'_>,
 ) -> Result<Response, AppError> {
+    let (error, notice) = match message {
+        Message::None => (None, None),
+        Message::Error(text) => (Some(text), None),
+        Message::Notice(text) => (None, Some(text)),
+    };
     let (csrf_token, csrf_cookie) = csrf::issue(state, headers)?;
     let digits = state
         .login
@@ -61,7 +79,8 @@ async fn render(
             next,
             digits,
             error,
-            sms_available: false,
+            notice,
+            sms_available: user.phone.is_some(),
         },
         &cookies,
     )
@@ -99,7 +118,17 @@ pub async fn show(
         None => None,
     };
     match pending {
-        Some((_, user)) => render(&state, &headers, StatusCode::OK, &next, &user, None).await,
+        Some((_, user)) => {
+            render(
+                &state,
+                &headers,
+                StatusCode::OK,
+                &next,
+                &user,
+                Message::None,
+            )
+            .await
+        }
         None => Ok(redirect(
             &format!("/login?next={}", super::encode_next(&next)),
             &[],
@@ -181,7 +210,7 @@ pub async fn submit(
                         StatusCode::UNAUTHORIZED,
                         &next,
                         &user,
-                        Some(&message),
+                        Message::Error(&message),
                     )
                     .await
                 }

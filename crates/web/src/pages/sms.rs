@@ -1,0 +1,78 @@
+//! `POST /login/2fa/sms`: "Request Token via SMS".
+
+use axum::extract::State;
+use axum::extract::rejection::FormRejection;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use domain::SmsOutcome;
+use serde::Deserialize;
+
+use super::second_factor::{Message, render};
+use super::{Client, form, redirect};
+use crate::next::safe_next;
+use crate::{AppError, AppState, cookies, csrf};
+
+/// Fields of `POST /login/2fa/sms`.
+#[derive(Deserialize)]
+pub struct SmsForm {
+    csrf_token: Option<String>,
+    next: Option<String>,
+}
+
+/// Sends a code to the user's phone and shows the Two-Factor Login page again.
+pub async fn request(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    headers: HeaderMap,
+    body: Result<axum::Form<SmsForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let fields = form(body)?;
+    csrf::check(&state, &headers, fields.csrf_token.as_deref())?;
+    let next = safe_next(fields.next.as_deref());
+    let now = state.now();
+    let pending = match cookies::get(&headers, state.session_cookie()) {
+        Some(token) => state
+            .login
+            .pending(&token, now)
+            .await?
+            .map(|(_, user)| (token, user)),
+        None => None,
+    };
+    let Some((token, user)) = pending else {
+        return Ok(redirect("/login", &[]));
+    };
+    let (status, text, is_error) = match state.login.request_sms(&token, &ctx, now).await? {
+        SmsOutcome::Sent { masked } => (
+            StatusCode::OK,
+            format!("A security token was sent by text message to {masked}. It is valid for 10 minutes."),
+            false,
+        ),
+        SmsOutcome::Cooldown { seconds } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("A text message was sent moments ago. Wait {seconds} seconds before asking for another."),
+            true,
+        ),
+        SmsOutcome::TooMany => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many text messages in the last hour. Use your authenticator app, or try again later.".to_owned(),
+            true,
+        ),
+        SmsOutcome::NoPhone => (
+            StatusCode::BAD_REQUEST,
+            "No phone number is linked to your account. Use your authenticator app.".to_owned(),
+            true,
+        ),
+        SmsOutcome::Failed => (
+            StatusCode::BAD_GATEWAY,
+            "The text message could not be sent. Try again in a minute, or use your authenticator app.".to_owned(),
+            true,
+        ),
+        SmsOutcome::SessionEnded => return Ok(redirect("/login", &[])),
+    };
+    let message = if is_error {
+        Message::Error(&text)
+    } else {
+        Message::Notice(&text)
+    };
+    render(&state, &headers, status, &next, &user, message).await
+}
