@@ -84,6 +84,7 @@ pub async fn build(
             site_name: config.issuer.clone(),
             demo_outbox: config.demo.then(|| sms_outbox.clone()),
         }),
+        metrics: Arc::default(),
     };
     Ok(App {
         router: web::router(state),

@@ -9,6 +9,7 @@ mod csrf;
 mod error;
 mod hasher;
 mod headers;
+pub mod metrics;
 mod next;
 mod pages;
 mod state;
@@ -40,10 +41,15 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/verify", get(pages::forward_auth::verify))
         .route("/healthz", get(pages::health::healthz))
         .route("/readyz", get(pages::health::readyz))
+        .route("/metrics", get(metrics::show))
         .route("/static/style.css", get(pages::assets::style))
         .route("/static/app.js", get(pages::assets::script))
         .fallback(pages::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .layer(axum::middleware::from_fn(headers::security_headers))
         .with_state(state)
 }

@@ -212,3 +212,33 @@ async fn forward_auth_redirects_browsers_and_refuses_others(app: &TestApp) {
     assert_eq!(hostile.location(), Some("/login?next=/"));
 }
 both!(forward_auth_redirects_browsers_and_refuses_others);
+
+async fn metrics_count_login_outcomes_and_time_routes(app: &TestApp) {
+    let (_, phone) = app.add_user_with_totp("alice").await;
+    let mut browser = app.client();
+    browser.submit_password("alice", "wrong").await;
+    browser.submit_password("alice", PASSWORD).await;
+    browser.submit_token(&app.code(&phone, 0)).await;
+    let metrics = browser.get("/metrics").await;
+    assert_eq!(metrics.status, 200);
+    assert!(
+        metrics
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    for line in [
+        "twofactor_login_outcomes_total{step=\"password\",outcome=\"rejected\"} 1",
+        "twofactor_login_outcomes_total{step=\"password\",outcome=\"second_factor\"} 1",
+        "twofactor_login_outcomes_total{step=\"token\",outcome=\"accepted\"} 1",
+        "twofactor_http_request_duration_seconds_count{route=\"/login\",method=\"POST\"} 2",
+    ] {
+        assert!(
+            metrics.body.contains(line),
+            "missing {line}\n{}",
+            metrics.body
+        );
+    }
+    assert!(!metrics.body.contains("alice"), "no user names in labels");
+}
+both!(metrics_count_login_outcomes_and_time_routes);

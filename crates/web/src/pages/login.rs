@@ -125,11 +125,25 @@ pub async fn submit(
     let now = state.now();
     let secure = state.config.secure_cookies;
     let remembered = cookies::get(&headers, state.remember_cookie());
-    match state
+    let outcome = state
         .login
         .submit_password(&username, &password, remembered.as_deref(), &ctx, now)
-        .await?
-    {
+        .await?;
+    state.metrics.login(
+        "password",
+        match &outcome {
+            PasswordOutcome::Rejected => "rejected",
+            PasswordOutcome::Throttled { .. } => "throttled",
+            PasswordOutcome::Complete {
+                remember_token: Some(_),
+                ..
+            } => "remembered_device",
+            PasswordOutcome::Complete { .. } => "complete",
+            PasswordOutcome::SecondFactor { .. } => "second_factor",
+            PasswordOutcome::MustEnroll => "must_enroll",
+        },
+    );
+    match outcome {
         PasswordOutcome::Rejected => render(
             &state,
             &headers,

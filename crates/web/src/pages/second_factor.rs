@@ -162,11 +162,20 @@ pub async fn submit(
         .pending(&session_token, now)
         .await?
         .map(|(_, u)| u);
-    match state
+    let outcome = state
         .login
         .submit_token(&session_token, &typed, remember, &ctx, now)
-        .await?
-    {
+        .await?;
+    state.metrics.login(
+        "token",
+        match &outcome {
+            TokenOutcome::Accepted { .. } => "accepted",
+            TokenOutcome::Wrong { .. } => "wrong",
+            TokenOutcome::Locked { .. } => "locked",
+            TokenOutcome::SessionEnded => "session_ended",
+        },
+    );
+    match outcome {
         TokenOutcome::Accepted {
             session_token,
             remember_token,

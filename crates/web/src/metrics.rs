@@ -1,0 +1,148 @@
+//! Prometheus metrics, hand-written because we need two families: counters
+//! of login outcomes and request-latency histograms per route. A metrics
+//! crate would pull a registry and exporter for the same forty lines.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::AppState;
+
+/// Latency bucket upper bounds in seconds.
+const BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+
+#[derive(Debug, Default)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+/// The process's metrics.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    outcomes: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
+    latency: Mutex<BTreeMap<(String, String), Histogram>>,
+}
+
+impl Metrics {
+    /// Counts one login step outcome, e.g. `("password", "rejected")`.
+    pub fn login(&self, step: &'static str, outcome: &'static str) {
+        if let Ok(mut map) = self.outcomes.lock() {
+            *map.entry((step, outcome)).or_default() += 1;
+        }
+    }
+
+    fn observe(&self, route: String, method: String, seconds: f64) {
+        if let Ok(mut map) = self.latency.lock() {
+            let histogram = map.entry((route, method)).or_default();
+            for (bound, count) in BUCKETS.iter().zip(histogram.counts.iter_mut()) {
+                if seconds <= *bound {
+                    *count += 1;
+                }
+            }
+            histogram.count += 1;
+            histogram.sum += seconds;
+        }
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        out.push_str("# HELP twofactor_login_outcomes_total Login steps by outcome.\n");
+        out.push_str("# TYPE twofactor_login_outcomes_total counter\n");
+        if let Ok(map) = self.outcomes.lock() {
+            for ((step, outcome), n) in map.iter() {
+                let _ = writeln!(
+                    out,
+                    "twofactor_login_outcomes_total{{step=\"{step}\",outcome=\"{outcome}\"}} {n}"
+                );
+            }
+        }
+        out.push_str("# HELP twofactor_http_request_duration_seconds Request latency by route.\n");
+        out.push_str("# TYPE twofactor_http_request_duration_seconds histogram\n");
+        if let Ok(map) = self.latency.lock() {
+            for ((route, method), h) in map.iter() {
+                let labels = format!("route=\"{route}\",method=\"{method}\"");
+                for (bound, count) in BUCKETS.iter().zip(h.counts.iter()) {
+                    let _ = writeln!(
+                        out,
+                        "twofactor_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {count}"
+                    );
+                }
+                let _ = writeln!(
+                    out,
+                    "twofactor_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                    h.count
+                );
+                let _ = writeln!(
+                    out,
+                    "twofactor_http_request_duration_seconds_sum{{{labels}}} {}",
+                    h.sum
+                );
+                let _ = writeln!(
+                    out,
+                    "twofactor_http_request_duration_seconds_count{{{labels}}} {}",
+                    h.count
+                );
+            }
+        }
+        out
+    }
+}
+
+/// Times every request under its route pattern (not the raw path, so ids
+/// and tokens in paths never become labels).
+pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().as_str().to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    state
+        .metrics
+        .observe(route, method, started.elapsed().as_secs_f64());
+    response
+}
+
+/// `GET /metrics`.
+pub async fn show(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        state.metrics.render(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_cumulative_buckets() {
+        let metrics = Metrics::default();
+        metrics.login("password", "rejected");
+        metrics.login("password", "rejected");
+        metrics.observe("/login".into(), "POST".into(), 0.003);
+        metrics.observe("/login".into(), "POST".into(), 0.2);
+        let text = metrics.render();
+        assert!(
+            text.contains(
+                "twofactor_login_outcomes_total{step=\"password\",outcome=\"rejected\"} 2"
+            )
+        );
+        assert!(text.contains("route=\"/login\",method=\"POST\",le=\"0.001\"} 0"));
+        assert!(text.contains("route=\"/login\",method=\"POST\",le=\"0.005\"} 1"));
+        assert!(text.contains("route=\"/login\",method=\"POST\",le=\"0.25\"} 2"));
+        assert!(text.contains("_count{route=\"/login\",method=\"POST\"} 2"));
+    }
+}
