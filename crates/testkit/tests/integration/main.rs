@@ -30,6 +30,7 @@ macro_rules! both {
 }
 
 mod abuse;
+mod browser;
 mod flow;
 mod forms;
 mod remember;

@@ -1,0 +1,243 @@
+//! A real headless Chromium, driven through chromedriver's W3C WebDriver
+//! HTTP API. Written against the protocol directly (a dozen JSON calls)
+//! rather than with a WebDriver crate, to keep the build small.
+//!
+//! Needs Debian's `chromium` and `chromium-driver`. Missing, they fail the
+//! test under `CI` and skip it with a message otherwise.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// A browser session.
+#[derive(Debug)]
+pub struct Browser {
+    driver: Child,
+    http: reqwest::Client,
+    base: String,
+    session: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    /// Starts chromedriver and a headless Chromium, or `None` when they are
+    /// not installed outside CI.
+    pub async fn start() -> Option<Browser> {
+        let (chromium, driver) = (
+            Path::new("/usr/bin/chromium"),
+            Path::new("/usr/bin/chromedriver"),
+        );
+        if !chromium.exists() || !driver.exists() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "chromium and chromium-driver are required under CI (apt-get install chromium chromium-driver)"
+            );
+            eprintln!("SKIPPED: install chromium and chromium-driver to run the browser test");
+            return None;
+        }
+        let port = free_port();
+        let child = Command::new(driver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        for _ in 0..100 {
+            if http.get(format!("{base}/status")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let profile = tempfile::tempdir().expect("profile dir");
+        let capabilities = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-quic", "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--window-size=1000,900",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ]
+            }
+        }}});
+        let mut browser = Browser {
+            driver: child,
+            http,
+            base,
+            session: String::new(),
+            _profile: profile,
+        };
+        let reply = browser.call("POST", "/session", capabilities).await;
+        browser.session = reply["sessionId"].as_str().expect("session id").to_owned();
+        Some(browser)
+    }
+
+    async fn call(&self, method: &str, path: &str, body: Value) -> Value {
+        let url = format!("{}{path}", self.base);
+        let request = match method {
+            "GET" => self.http.get(url),
+            "DELETE" => self.http.delete(url),
+            _ => self
+                .http
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body.to_string()),
+        };
+        let text = request
+            .send()
+            .await
+            .expect("webdriver answers")
+            .text()
+            .await
+            .expect("body");
+        let value: Value = serde_json::from_str(&text).expect("webdriver json");
+        assert!(
+            value["value"]["error"].is_null(),
+            "webdriver {method} {path}: {text}"
+        );
+        value
+            .get("value")
+            .cloned()
+            .map_or(value.clone(), |v| if path == "/session" { v } else { v })
+    }
+
+    fn at(&self, rest: &str) -> String {
+        format!("/session/{}{rest}", self.session)
+    }
+
+    /// Opens `url`.
+    pub async fn goto(&self, url: &str) {
+        self.call("POST", &self.at("/url"), json!({ "url": url }))
+            .await;
+    }
+
+    /// The current URL.
+    pub async fn url(&self) -> String {
+        self.call("GET", &self.at("/url"), Value::Null)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// The page's HTML.
+    pub async fn source(&self) -> String {
+        self.call("GET", &self.at("/source"), Value::Null)
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    async fn find(&self, css: &str) -> String {
+        let found = self
+            .call(
+                "POST",
+                &self.at("/element"),
+                json!({"using": "css selector", "value": css}),
+            )
+            .await;
+        found[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}: {found}"))
+            .to_owned()
+    }
+
+    /// Types `text` into the element matching `css`.
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let id = self.find(css).await;
+        self.call(
+            "POST",
+            &self.at(&format!("/element/{id}/value")),
+            json!({ "text": text }),
+        )
+        .await;
+    }
+
+    /// Clicks the element matching `css`.
+    pub async fn click(&self, css: &str) {
+        let id = self.find(css).await;
+        self.call("POST", &self.at(&format!("/element/{id}/click")), json!({}))
+            .await;
+    }
+
+    /// The `id` attribute of the focused element.
+    pub async fn focused_id(&self) -> String {
+        let active = self
+            .call("GET", &self.at("/element/active"), Value::Null)
+            .await;
+        let id = active[ELEMENT].as_str().unwrap_or_default().to_owned();
+        self.call(
+            "GET",
+            &self.at(&format!("/element/{id}/attribute/id")),
+            Value::Null,
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+    }
+
+    /// The `name` property of the element matching `css`.
+    pub async fn property(&self, css: &str, name: &str) -> String {
+        let id = self.find(css).await;
+        self.call(
+            "GET",
+            &self.at(&format!("/element/{id}/property/{name}")),
+            Value::Null,
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+    }
+
+    /// Saves a PNG screenshot to `path`.
+    pub async fn screenshot(&self, path: &Path) {
+        let data = self.call("GET", &self.at("/screenshot"), Value::Null).await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(data.as_str().unwrap_or_default())
+            .expect("png");
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).expect("screenshot dir");
+        }
+        std::fs::write(path, png).expect("screenshot written");
+    }
+
+    /// Ends the session and the driver.
+    pub async fn quit(mut self) {
+        let path = self.at("");
+        self.call("DELETE", &path, Value::Null).await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+    }
+}
+
+/// `target/screenshots/` of the workspace.
+pub fn screenshot_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    target.join("screenshots")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
