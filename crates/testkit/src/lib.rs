@@ -8,7 +8,12 @@
 //! skipped with a loud message otherwise, so a newcomer without a server can
 //! still run the SQLite half.
 #![forbid(unsafe_code)]
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 pub mod browser;
 mod client;
