@@ -103,10 +103,7 @@ impl Browser {
             value["value"]["error"].is_null(),
             "webdriver {method} {path}: {text}"
         );
-        value
-            .get("value")
-            .cloned()
-            .map_or(value.clone(), |v| if path == "/session" { v } else { v })
+        value.get("value").cloned().unwrap_or(Value::Null)
     }
 
     fn at(&self, rest: &str) -> String {
