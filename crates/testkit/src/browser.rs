@@ -125,6 +125,20 @@ impl Browser {
             .to_owned()
     }
 
+    /// Waits (up to 10 s) until the URL satisfies `done`, for clicks that
+    /// submit a form: WebDriver does not always wait for that navigation.
+    pub async fn wait_for_url(&self, done: impl Fn(&str) -> bool) -> String {
+        let mut url = self.url().await;
+        for _ in 0..100 {
+            if done(&url) {
+                return url;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            url = self.url().await;
+        }
+        panic!("the browser stayed at {url}");
+    }
+
     /// The page's HTML.
     pub async fn source(&self) -> String {
         self.call("GET", &self.at("/source"), Value::Null)

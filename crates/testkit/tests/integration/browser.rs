@@ -48,7 +48,7 @@ async fn a_clinician_logs_in_with_2fa_and_is_remembered_next_time() {
     browser.screenshot(&shots.join("dashboard.png")).await;
 
     browser.click("form[action='/logout'] button").await;
-    assert!(browser.url().await.contains("/login"));
+    browser.wait_for_url(|u| u.contains("/login")).await;
 
     // Next morning, same computer: the password only.
     app.clock.advance(8 * 3600);
