@@ -20,11 +20,7 @@ async fn a_clinician_logs_in_with_2fa_and_is_remembered_next_time() {
     browser.type_into("#password", PASSWORD).await;
     browser.click("button[type=submit]").await;
 
-    assert!(
-        browser.url().await.contains("/login/2fa"),
-        "{}",
-        browser.url().await
-    );
+    browser.wait_for_url(|u| u.contains("/login/2fa")).await;
     let page = browser.source().await;
     assert!(page.contains("Two-Factor Login"));
     assert!(page.contains("Save token for 30 days. (Not on public computers!)"));
@@ -39,11 +35,9 @@ async fn a_clinician_logs_in_with_2fa_and_is_remembered_next_time() {
         .await;
     browser.click("input[name=remember]").await;
     browser.click("#token-form button[type=submit]").await;
-    assert!(
-        browser.url().await.ends_with('/'),
-        "{}",
-        browser.url().await
-    );
+    browser
+        .wait_for_url(|u| u.ends_with('/') && !u.contains("/login"))
+        .await;
     assert!(browser.source().await.contains("Logged in as"));
     browser.screenshot(&shots.join("dashboard.png")).await;
 
@@ -55,11 +49,7 @@ async fn a_clinician_logs_in_with_2fa_and_is_remembered_next_time() {
     browser.type_into("#username", "drsmith").await;
     browser.type_into("#password", PASSWORD).await;
     browser.click("button[type=submit]").await;
-    assert!(
-        !browser.url().await.contains("/login"),
-        "{}",
-        browser.url().await
-    );
+    browser.wait_for_url(|u| !u.contains("/login")).await;
     assert!(browser.source().await.contains("Logged in as"));
 
     browser.quit().await;
