@@ -33,6 +33,7 @@ mod abuse;
 mod browser;
 mod flow;
 mod forms;
+mod nginx;
 mod remember;
 mod sessions;
 mod sms;
