@@ -88,7 +88,8 @@ impl Config {
             }
             figment = figment.merge(Toml::file(path));
         }
-        figment = figment.merge(Env::prefixed("TWOFACTOR_"));
+        // TWOFACTOR_LOG is the log filter, read by the logger, not a setting.
+        figment = figment.merge(Env::prefixed("TWOFACTOR_").ignore(&["LOG"]));
         let config: Config = figment.extract().map_err(|e| ConfigError(one_line(&e)))?;
         config.validate()?;
         Ok(config)
