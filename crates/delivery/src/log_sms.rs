@@ -55,7 +55,7 @@ impl SmsSender for LogSms {
     async fn send(&self, to: &str, text: &str) -> Result<(), String> {
         if !self.quiet {
             let mut out = std::io::stdout().lock();
-            writeln!(out, "SMS to {to}: {text}").map_err(|e| e.to_string())?;
+            writeln!(out, "{}", line(to, text)).map_err(|e| e.to_string())?;
         }
         let mut queue = self
             .recent
@@ -72,9 +72,27 @@ impl SmsSender for LogSms {
     }
 }
 
+/// The line printed for one message.
+fn line(to: &str, text: &str) -> String {
+    // One message, one line: a newline in the text must not forge a second.
+    format!("SMS to {to}: {}", text.replace(['\n', '\r'], " "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_line_per_message_in_the_documented_form() {
+        assert_eq!(
+            line("+15555550123", "Clinic security token: 123 456."),
+            "SMS to +15555550123: Clinic security token: 123 456."
+        );
+        assert_eq!(
+            line("+1", "a\nSMS to +2: forged"),
+            "SMS to +1: a SMS to +2: forged"
+        );
+    }
 
     #[tokio::test]
     async fn keeps_the_latest_hundred_messages() {

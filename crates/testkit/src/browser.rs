@@ -211,6 +211,16 @@ impl Browser {
         .to_owned()
     }
 
+    /// Resizes the window (e.g. 390x844 for a phone).
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.call(
+            "POST",
+            &self.at("/window/rect"),
+            json!({"width": width, "height": height}),
+        )
+        .await;
+    }
+
     /// Saves a PNG screenshot to `path`.
     pub async fn screenshot(&self, path: &Path) {
         let data = self.call("GET", &self.at("/screenshot"), Value::Null).await;

@@ -99,7 +99,9 @@ pub enum UserCommand {
         #[arg(long, default_value = "sha1", value_parser = parse_algorithm)]
         algorithm: otp::Algorithm,
     },
-    /// Remove every second factor and session of a user (lost phone).
+    /// Remove every second factor, remembered device and session of a user
+    /// (lost phone). The user logs in with the password and enrolls again.
+    #[command(name = "reset-2fa")]
     Reset2fa {
         /// The user.
         username: String,

@@ -256,3 +256,316 @@ fn help_answers_questions_and_exits_0() {
     }
     assert_eq!(twofactor(&["--version"]).status.code(), Some(0));
 }
+
+/// A data directory with its own SQLite database and master key.
+fn admin(dir: &std::path::Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_twofactor"))
+        .args(args)
+        .env("TWOFACTOR_DATA_DIR", dir)
+        .env_remove("TWOFACTOR_DATABASE_URL")
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn admin_commands_manage_users_and_read_the_audit_trail() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = admin(d, &["migrate"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("database is up to date"));
+    let help = stdout(&admin(d, &["user", "--help"], None));
+    for command in ["add", "enroll-totp", "reset-2fa", "unlock"] {
+        assert!(
+            help.contains(command),
+            "user --help lacks {command}:\n{help}"
+        );
+    }
+
+    let out = admin(
+        d,
+        &[
+            "user",
+            "add",
+            "Dr.Smith",
+            "--email",
+            "smith@clinic.example",
+            "--role",
+            "admin",
+            "--practice",
+            "Main St Clinic",
+            "--password-stdin",
+        ],
+        Some("a long enough passphrase\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "created user dr.smith (admin)\n");
+
+    // Without --password-stdin a password is generated and shown once.
+    let out = admin(
+        d,
+        &[
+            "user",
+            "add",
+            "nurse",
+            "--email",
+            "nurse@clinic.example",
+            "--phone",
+            "+15555550123",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("password: "));
+
+    let out = admin(
+        d,
+        &[
+            "user",
+            "enroll-totp",
+            "dr.smith",
+            "--secret",
+            SECRET,
+            "--digits",
+            "7",
+            "--period",
+            "10",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "otpauth://totp/twofactor:dr.smith?secret={SECRET}&issuer=twofactor&algorithm=SHA1&digits=7&period=10\n"
+        )
+    );
+
+    for (args, needle) in [
+        (
+            vec!["user", "add", "dr.smith", "--email", "x@clinic.example"],
+            "already exists",
+        ),
+        (
+            vec!["user", "add", "bad name", "--email", "x@clinic.example"],
+            "username must be",
+        ),
+        (
+            vec!["user", "add", "bob", "--email", "not-an-email"],
+            "email must be",
+        ),
+        (
+            vec![
+                "user",
+                "add",
+                "bob",
+                "--email",
+                "b@c.example",
+                "--phone",
+                "555-1234",
+            ],
+            "E.164",
+        ),
+        (
+            vec!["user", "enroll-totp", "nobody"],
+            "no user named nobody",
+        ),
+        (
+            vec!["user", "enroll-totp", "dr.smith", "--secret", "JBSW1"],
+            "'1'",
+        ),
+        (vec!["user", "unlock", "nobody"], "no user named nobody"),
+    ] {
+        let out = admin(d, &args, None);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        assert_eq!(
+            stderr(&out).lines().count(),
+            1,
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
+    }
+    let out = admin(
+        d,
+        &[
+            "user",
+            "add",
+            "bob",
+            "--email",
+            "b@c.example",
+            "--password-stdin",
+        ],
+        Some("short\n"),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("at least 12 characters"));
+
+    assert!(
+        admin(d, &["user", "unlock", "dr.smith"], None)
+            .status
+            .success()
+    );
+    let out = admin(d, &["user", "reset-2fa", "dr.smith"], None);
+    assert!(stdout(&out).contains("removed every second factor"));
+
+    let out = admin(d, &["audit", "tail", "-n", "3"], None);
+    let lines: Vec<_> = stdout(&out).lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(
+        lines[2].contains("reset_2fa") && lines[2].contains("user=dr.smith"),
+        "{lines:?}"
+    );
+    assert!(lines[1].contains("unlock"), "{lines:?}");
+    let out = admin(d, &["audit", "tail", "-n", "1", "--json"], None);
+    let line = stdout(&out);
+    assert!(
+        line.starts_with('{') && line.contains("\"event\":\"reset_2fa\""),
+        "{line}"
+    );
+    assert!(line.contains("\"outcome\":\"success\""), "{line}");
+
+    let out = admin(d, &["audit", "tail", "-n", "0"], None);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn bad_configuration_stops_the_start_with_one_line_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    for (key, value, needle) in [
+        ("TWOFACTOR_LISTEN", "nowhere", "listen (TWOFACTOR_LISTEN)"),
+        (
+            "TWOFACTOR_REQUIRE_2FA",
+            "maybe",
+            "require_2fa (TWOFACTOR_REQUIRE_2FA)",
+        ),
+        (
+            "TWOFACTOR_DATABASE_URL",
+            "mysql://x",
+            "database_url (TWOFACTOR_DATABASE_URL)",
+        ),
+        (
+            "TWOFACTOR_MASTER_KEY",
+            "short",
+            "master_key (TWOFACTOR_MASTER_KEY)",
+        ),
+        (
+            "TWOFACTOR_SMS_PROVIDER",
+            "carrier-pigeon",
+            "sms_provider (TWOFACTOR_SMS_PROVIDER)",
+        ),
+        ("TWOFACTOR_LISTN", "127.0.0.1:1", "listn"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_twofactor"))
+            .args(["serve"])
+            .env("TWOFACTOR_DATA_DIR", dir.path())
+            .env(key, value)
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{key}: {err}");
+        let error_lines: Vec<_> = err.lines().filter(|l| l.starts_with("error:")).collect();
+        assert_eq!(error_lines.len(), 1, "{key}: {err}");
+        assert!(err.contains(needle), "{key}: {err}");
+        assert!(!err.contains("short\""), "the key's value is not echoed");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_twofactor"))
+        .args(["serve", "--config", "/nonexistent/twofactor.toml"])
+        .output()
+        .unwrap();
+    assert!(stderr(&out).contains("does not exist"));
+}
+
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::Read as _;
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return String::new();
+    };
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    reply
+}
+
+#[test]
+fn demo_prints_logins_uri_and_qr_and_serves_the_login_page() {
+    use std::io::BufRead as _;
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_twofactor"))
+        .args(["demo", "--listen", &format!("127.0.0.1:{port}")])
+        .current_dir(dir.path())
+        .env_remove("TWOFACTOR_DATA_DIR")
+        .env_remove("TWOFACTOR_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        printed.push_str(&line);
+        printed.push('\n');
+        if line.contains("Stop: Ctrl-C") {
+            break;
+        }
+    }
+    let open = format!("Open http://127.0.0.1:{port}/login");
+    for needle in [
+        open.as_str(),
+        "drsmith / demo-password-smith",
+        "nurse.jones / demo-password-jones",
+        "otpauth://totp/twofactor:drsmith?secret=",
+        "▀",
+        "/dev/outbox",
+    ] {
+        assert!(
+            printed.contains(needle),
+            "demo output lacks {needle}:\n{printed}"
+        );
+    }
+    let mut page = String::new();
+    for _ in 0..50 {
+        page = http_get(port, "/login");
+        if page.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(page.contains("Log In"), "{page}");
+    assert!(
+        http_get(port, "/dev/outbox").starts_with("HTTP/1.1 200"),
+        "demo mode has the outbox page"
+    );
+    assert!(
+        dir.path().join("data/twofactor.db").exists(),
+        "the embedded default database"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -338,3 +338,39 @@ async fn unknown_usernames_take_the_same_time_as_wrong_passwords() {
     );
     app.stop().await;
 }
+
+async fn password_guessing_is_throttled_per_address(app: &TestApp) {
+    // 50 wrong passwords from one address, spread over many names so no
+    // single account locks: the address is throttled, for every account.
+    for i in 0..50 {
+        app.add_user(&format!("user{i}")).await;
+    }
+    app.add_user("alice").await;
+    let mut browser = app.client();
+    for i in 0..50 {
+        let reply = browser.submit_password(&format!("user{i}"), "guess").await;
+        assert_eq!(reply.status, 401, "attempt {i}");
+    }
+    let reply = browser.submit_password("alice", PASSWORD).await;
+    assert_eq!(reply.status, 429, "{}", reply.body);
+    app.clock.advance(15 * 60 + 1);
+    assert_eq!(browser.submit_password("alice", PASSWORD).await.status, 303);
+}
+both!(password_guessing_is_throttled_per_address);
+
+async fn a_phone_that_runs_ahead_is_learned(app: &TestApp) {
+    let (user, phone) = app.add_user_with_totp("alice").await;
+    let mut browser = app.client();
+    browser.submit_password("alice", PASSWORD).await;
+    // One step ahead: inside the ±1 window; the offset is remembered.
+    assert_eq!(browser.submit_token(&app.code(&phone, 1)).await.status, 303);
+    let factor = app.app.login.store().totp(user.id).await.unwrap().unwrap();
+    assert_eq!(factor.clock_offset_steps, 1);
+    // Next login the phone has drifted to two steps ahead: outside a plain
+    // ±1 window, accepted because the window now follows this phone.
+    app.clock.advance(60);
+    let mut browser = app.client();
+    browser.submit_password("alice", PASSWORD).await;
+    assert_eq!(browser.submit_token(&app.code(&phone, 2)).await.status, 303);
+}
+both!(a_phone_that_runs_ahead_is_learned);

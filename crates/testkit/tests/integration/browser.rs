@@ -28,6 +28,11 @@ async fn a_clinician_logs_in_with_2fa_and_is_remembered_next_time() {
     assert_eq!(browser.focused_id().await, "token");
     assert_eq!(browser.property("#token", "placeholder").await, "000 000");
     browser.screenshot(&shots.join("two-factor.png")).await;
+    browser.resize(390, 844).await;
+    browser
+        .screenshot(&shots.join("two-factor-phone.png"))
+        .await;
+    browser.resize(1000, 900).await;
 
     let code = app.code(&phone, 0);
     browser
