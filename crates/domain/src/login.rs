@@ -757,13 +757,10 @@ impl LoginService {
         self.store.set_password_hash(user.id, &hash).await?;
         self.store.delete_user_sessions(user.id).await?;
         self.store.delete_user_devices(user.id).await?;
-        self.audit(
+        self.record(
             now,
             AuditKind::PasswordChanged,
-            Outcome::Success,
-            Some(user.id),
-            &user.username,
-            &RequestContext::default(),
+            user,
             "sessions and remembered devices revoked",
         )
         .await
@@ -861,16 +858,8 @@ impl LoginService {
     pub async fn unlock(&self, user: &User, now: u64) -> Result<(), DomainError> {
         self.store.clear_locks(&key_2fa(user.id)).await?;
         self.store.clear_locks(&key_pw_user(user.id)).await?;
-        self.audit(
-            now,
-            AuditKind::Unlock,
-            Outcome::Success,
-            Some(user.id),
-            &user.username,
-            &RequestContext::default(),
-            "by administrator",
-        )
-        .await
+        self.record(now, AuditKind::Unlock, user, "by administrator")
+            .await
     }
 
     /// Removes every second factor and session of a user (admin reset).
@@ -878,16 +867,8 @@ impl LoginService {
         self.store.remove_second_factors(user.id).await?;
         self.store.delete_user_sessions(user.id).await?;
         self.store.delete_user_devices(user.id).await?;
-        self.audit(
-            now,
-            AuditKind::Reset2fa,
-            Outcome::Success,
-            Some(user.id),
-            &user.username,
-            &RequestContext::default(),
-            "by administrator",
-        )
-        .await
+        self.record(now, AuditKind::Reset2fa, user, "by administrator")
+            .await
     }
 
     /// Records an audit event from an edge (CLI user creation, enrollment).

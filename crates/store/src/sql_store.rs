@@ -31,6 +31,21 @@ macro_rules! on_pool {
     };
 }
 
+/// Runs one statement with its parameters on whichever pool is in use and
+/// evaluates to the number of rows it changed.
+macro_rules! execute {
+    ($store:expr, $sql:expr $(, $arg:expr)* $(,)?) => {
+        on_pool!($store, pool => {
+            sqlx::query($sql)
+                $(.bind($arg))*
+                .execute(pool)
+                .await
+                .map_err(db)?
+                .rows_affected()
+        })
+    };
+}
+
 fn db(error: sqlx::Error) -> StoreError {
     match &error {
         sqlx::Error::Database(e) if e.is_unique_violation() => {
@@ -311,13 +326,7 @@ impl Store for SqlStore {
     }
 
     async fn remove_second_factors(&self, user: UserId) -> Result<(), StoreError> {
-        on_pool!(self, pool => {
-            sqlx::query("DELETE FROM totp_factors WHERE user_id = $1")
-                .bind(user.0)
-                .execute(pool)
-                .await
-                .map_err(db)?;
-        });
+        execute!(self, "DELETE FROM totp_factors WHERE user_id = $1", user.0);
         Ok(())
     }
 
@@ -355,14 +364,12 @@ impl Store for SqlStore {
     }
 
     async fn touch_session(&self, token_hash: &str, now: u64) -> Result<(), StoreError> {
-        on_pool!(self, pool => {
-            sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1")
-                .bind(token_hash)
-                .bind(to_i64(now))
-                .execute(pool)
-                .await
-                .map_err(db)?;
-        });
+        execute!(
+            self,
+            "UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1",
+            token_hash,
+            to_i64(now)
+        );
         Ok(())
     }
 
@@ -381,24 +388,16 @@ impl Store for SqlStore {
     }
 
     async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
-        on_pool!(self, pool => {
-            sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-                .bind(token_hash)
-                .execute(pool)
-                .await
-                .map_err(db)?;
-        });
+        execute!(
+            self,
+            "DELETE FROM sessions WHERE token_hash = $1",
+            token_hash
+        );
         Ok(())
     }
 
     async fn delete_user_sessions(&self, user: UserId) -> Result<(), StoreError> {
-        on_pool!(self, pool => {
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                .bind(user.0)
-                .execute(pool)
-                .await
-                .map_err(db)?;
-        });
+        execute!(self, "DELETE FROM sessions WHERE user_id = $1", user.0);
         Ok(())
     }
 
@@ -434,13 +433,7 @@ impl Store for SqlStore {
     }
 
     async fn clear_failures(&self, key: &str) -> Result<(), StoreError> {
-        on_pool!(self, pool => {
-            sqlx::query("DELETE FROM failures WHERE key = $1")
-                .bind(key)
-                .execute(pool)
-                .await
-                .map_err(db)?;
-        });
+        execute!(self, "DELETE FROM failures WHERE key = $1", key);
         Ok(())
     }
 
@@ -567,36 +560,26 @@ impl Store for SqlStore {
     }
 
     async fn delete_device(&self, id: i64) -> Result<(), StoreError> {
-        on_pool!(self, pool => {
-            sqlx::query("DELETE FROM remembered_devices WHERE id = $1")
-                .bind(id)
-                .execute(pool)
-                .await
-                .map_err(db)?;
-        });
+        execute!(self, "DELETE FROM remembered_devices WHERE id = $1", id);
         Ok(())
     }
 
     async fn delete_user_devices(&self, user: UserId) -> Result<(), StoreError> {
-        on_pool!(self, pool => {
-            sqlx::query("DELETE FROM remembered_devices WHERE user_id = $1")
-                .bind(user.0)
-                .execute(pool)
-                .await
-                .map_err(db)?;
-        });
+        execute!(
+            self,
+            "DELETE FROM remembered_devices WHERE user_id = $1",
+            user.0
+        );
         Ok(())
     }
 
     async fn set_password_hash(&self, user: UserId, hash: &str) -> Result<(), StoreError> {
-        on_pool!(self, pool => {
-            sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
-                .bind(user.0)
-                .bind(hash)
-                .execute(pool)
-                .await
-                .map_err(db)?;
-        });
+        execute!(
+            self,
+            "UPDATE users SET password_hash = $2 WHERE id = $1",
+            user.0,
+            hash
+        );
         Ok(())
     }
 
@@ -667,26 +650,18 @@ impl Store for SqlStore {
     }
 
     async fn delete_sms_code(&self, user: UserId) -> Result<(), StoreError> {
-        on_pool!(self, pool => {
-            sqlx::query("DELETE FROM sms_codes WHERE user_id = $1")
-                .bind(user.0)
-                .execute(pool)
-                .await
-                .map_err(db)?;
-        });
+        execute!(self, "DELETE FROM sms_codes WHERE user_id = $1", user.0);
         Ok(())
     }
 
     async fn record_sms_send(&self, user: UserId, phone: &str, now: u64) -> Result<(), StoreError> {
-        on_pool!(self, pool => {
-            sqlx::query("INSERT INTO sms_sends (user_id, phone, at) VALUES ($1, $2, $3)")
-                .bind(user.0)
-                .bind(phone)
-                .bind(to_i64(now))
-                .execute(pool)
-                .await
-                .map_err(db)?;
-        });
+        execute!(
+            self,
+            "INSERT INTO sms_sends (user_id, phone, at) VALUES ($1, $2, $3)",
+            user.0,
+            phone,
+            to_i64(now)
+        );
         Ok(())
     }
 
