@@ -83,6 +83,7 @@ pub async fn build(
             secure_cookies: config.secure_cookies(),
             site_name: config.issuer.clone(),
             demo_outbox: config.demo.then(|| sms_outbox.clone()),
+            trusted_proxies: config.trusted_proxy_ips()?,
         }),
         metrics: Arc::default(),
     };

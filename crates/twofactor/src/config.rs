@@ -32,6 +32,10 @@ pub struct Config {
     /// `log` (print each SMS on standard output; the default until real
     /// providers arrive) or `memory` (keep them in memory only, for tests).
     pub sms_provider: String,
+    /// Reverse proxies (comma-separated IP addresses) whose
+    /// `X-Forwarded-For` header is believed, e.g. `127.0.0.1` when nginx runs
+    /// on the same machine. Default: none, every peer is the client.
+    pub trusted_proxies: String,
     /// Demo mode (set by `twofactor demo`, not by configuration): shows the
     /// SMS outbox at /dev/outbox.
     #[serde(skip)]
@@ -49,6 +53,7 @@ impl Default for Config {
             issuer: "twofactor".into(),
             require_2fa: false,
             sms_provider: "log".into(),
+            trusted_proxies: String::new(),
             demo: false,
         }
     }
@@ -118,6 +123,7 @@ impl Config {
                 ));
             }
         }
+        self.trusted_proxy_ips()?;
         if !matches!(self.sms_provider.as_str(), "log" | "memory") {
             return Err(ConfigError(format!(
                 "sms_provider (TWOFACTOR_SMS_PROVIDER) must be log or memory, not {:?}",
@@ -143,6 +149,23 @@ impl Config {
                 self.listen.chars().take(64).collect::<String>()
             ))
         })
+    }
+
+    /// The trusted proxies, parsed.
+    pub fn trusted_proxy_ips(&self) -> Result<Vec<std::net::IpAddr>, ConfigError> {
+        self.trusted_proxies
+            .split(',')
+            .map(str::trim)
+            .filter(|part| !part.is_empty())
+            .map(|part| {
+                part.parse().map_err(|_| {
+                    ConfigError(format!(
+                        "trusted_proxies (TWOFACTOR_TRUSTED_PROXIES) must be IP addresses separated by commas, not {:?}",
+                        part.chars().take(64).collect::<String>()
+                    ))
+                })
+            })
+            .collect()
     }
 
     /// The database URL, defaulting to SQLite in the data directory.

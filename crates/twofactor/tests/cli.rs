@@ -471,6 +471,11 @@ fn bad_configuration_stops_the_start_with_one_line_naming_the_key() {
             "sms_provider (TWOFACTOR_SMS_PROVIDER)",
         ),
         ("TWOFACTOR_LISTN", "127.0.0.1:1", "listn"),
+        (
+            "TWOFACTOR_TRUSTED_PROXIES",
+            "127.0.0.1, proxy.local",
+            "trusted_proxies (TWOFACTOR_TRUSTED_PROXIES)",
+        ),
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_twofactor"))
             .args(["serve"])
@@ -485,6 +490,20 @@ fn bad_configuration_stops_the_start_with_one_line_naming_the_key() {
         assert!(err.contains(needle), "{key}: {err}");
         assert!(!err.contains("short\""), "the key's value is not echoed");
     }
+    let toml = dir.path().join("bad.toml");
+    std::fs::write(&toml, "listen = [1, 2\nissuer = 'x'\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_twofactor"))
+        .args(["serve", "--config", toml.to_str().unwrap()])
+        .env("TWOFACTOR_DATA_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("error: configuration"),
+        "{}",
+        stderr(&out)
+    );
     let out = Command::new(env!("CARGO_BIN_EXE_twofactor"))
         .args(["serve", "--config", "/nonexistent/twofactor.toml"])
         .output()

@@ -4,6 +4,7 @@
 //! `LoginService` and back; they hold no rules of their own.
 #![forbid(unsafe_code)]
 
+mod client_ip;
 mod cookies;
 mod csrf;
 mod error;

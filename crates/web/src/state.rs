@@ -13,6 +13,8 @@ pub struct WebConfig {
     pub site_name: String,
     /// Demo mode: the SMS outbox is shown at `/dev/outbox`.
     pub demo_outbox: Option<delivery::LogSms>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for WebConfig {
@@ -21,6 +23,7 @@ impl Default for WebConfig {
             secure_cookies: false,
             site_name: "twofactor".into(),
             demo_outbox: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -29,15 +29,18 @@ use crate::error::MessagePage;
 /// Who is asking: IP and user agent, for the audit trail and throttling.
 pub struct Client(pub RequestContext);
 
-impl<S: Send + Sync> FromRequestParts<S> for Client {
+impl FromRequestParts<crate::AppState> for Client {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &crate::AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string())
-            .unwrap_or_else(|| "unknown".into());
+            .map(|ConnectInfo(addr)| *addr);
+        let ip = crate::client_ip::client_ip(peer, &parts.headers, &state.config.trusted_proxies);
         let user_agent = parts
             .headers
             .get(USER_AGENT)
