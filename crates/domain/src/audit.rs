@@ -12,6 +12,16 @@ pub struct RequestContext {
     pub user_agent: String,
 }
 
+impl RequestContext {
+    /// Actions taken with the admin CLI on the server itself.
+    pub fn admin_cli() -> Self {
+        RequestContext {
+            ip: "local".into(),
+            user_agent: "twofactor CLI".into(),
+        }
+    }
+}
+
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuditKind {

@@ -199,7 +199,7 @@ impl LoginService {
             self.store.record_failure(&ip_key, now).await?;
             if let Some(known) = &normalized {
                 if let Some(user) = self.store.user_by_username(known).await? {
-                    self.count_password_failure(&user, now, since).await?;
+                    self.count_password_failure(&user, ctx, now, since).await?;
                 }
             }
             self.audit(
@@ -302,6 +302,7 @@ impl LoginService {
     async fn count_password_failure(
         &self,
         user: &User,
+        ctx: &RequestContext,
         now: u64,
         since: u64,
     ) -> Result<(), DomainError> {
@@ -310,13 +311,21 @@ impl LoginService {
         if self.store.failures_since(&key, since).await?
             >= self.policy.password_failures_per_account
         {
-            self.lock(&key, user, now, "password").await?;
+            self.lock(&key, user, ctx, now, "password").await?;
         }
         Ok(())
     }
 
-    /// Locks `key`, doubling the length on every repeat, and audits it.
-    async fn lock(&self, key: &str, user: &User, now: u64, what: &str) -> Result<u64, DomainError> {
+    /// Locks `key`, doubling the length on every repeat, and audits it with
+    /// the request that tipped it over.
+    async fn lock(
+        &self,
+        key: &str,
+        user: &User,
+        ctx: &RequestContext,
+        now: u64,
+        what: &str,
+    ) -> Result<u64, DomainError> {
         let previous = self.store.lock_state(key).await?;
         let until = now + self.policy.lock_length(previous.lock_count);
         self.store
@@ -336,7 +345,7 @@ impl LoginService {
             Outcome::Success,
             Some(user.id),
             &user.username,
-            &RequestContext::default(),
+            ctx,
             &detail,
         )
         .await?;
@@ -486,7 +495,9 @@ impl LoginService {
         .await?;
         let since = now.saturating_sub(self.policy.failure_window_seconds);
         if self.store.failures_since(&lock_key, since).await? >= self.policy.lock_after_failures {
-            let until = self.lock(&lock_key, &user, now, "second factor").await?;
+            let until = self
+                .lock(&lock_key, &user, ctx, now, "second factor")
+                .await?;
             self.store.delete_session(&session.token_hash).await?;
             return Ok(TokenOutcome::Locked { until });
         }
@@ -885,7 +896,7 @@ impl LoginService {
             Outcome::Success,
             Some(user.id),
             &user.username,
-            &RequestContext::default(),
+            &RequestContext::admin_cli(),
             detail,
         )
         .await

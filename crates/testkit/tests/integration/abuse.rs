@@ -159,7 +159,12 @@ async fn ten_failures_lock_the_second_factor_until_unlock(app: &TestApp) {
     assert_eq!(browser.submit_token(&app.code(&phone, 0)).await.status, 303);
 
     let events = app.app.login.store().recent_audit(100).await.unwrap();
-    assert!(events.iter().any(|e| e.kind == "lock"));
+    let lock = events.iter().find(|e| e.kind == "lock").unwrap();
+    assert_eq!(
+        lock.ip, "127.0.0.1",
+        "the lock names the request that caused it"
+    );
+    assert!(lock.user_agent.contains("testkit"));
     assert!(events.iter().any(|e| e.kind == "unlock"));
     assert!(
         events
