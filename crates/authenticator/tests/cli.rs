@@ -221,6 +221,15 @@ fn a_qr_code_image_is_read() {
         ok(run(&v, &["add", png.to_str().unwrap()])),
         "added Main St Clinic (drsmith)\n"
     );
+    let jpeg = v.path.with_file_name("qr.jpg");
+    qr_png(
+        &format!("otpauth://totp/Dental:drsmith?secret={SECRET}&issuer=Dental"),
+        &jpeg,
+    );
+    assert_eq!(
+        ok(run(&v, &["add", jpeg.to_str().unwrap()])),
+        "added Dental (drsmith)\n"
+    );
     let blank = v.path.with_file_name("blank.png");
     image::GrayImage::from_pixel(64, 64, image::Luma([255]))
         .save(&blank)
@@ -355,6 +364,19 @@ fn hostile_input_gets_one_line_and_loses_nothing() {
     let output = run_with(&dir, &["list"], PASS, "");
     assert_eq!(output.status.code(), Some(1));
     assert!(err(&output).contains("is a directory"), "{}", err(&output));
+    // A vault that cannot be read at all (its "directory" is a file).
+    let unreadable = text_file.join("vault");
+    let output = run_with(&unreadable, &["list"], PASS, "");
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(err(&output).lines().count(), 1, "{}", err(&output));
+    let output = run_with(
+        &unreadable,
+        &["add", &format!("otpauth://totp/x?secret={SECRET}")],
+        PASS,
+        "",
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", err(&output));
+    assert!(err(&output).contains("notes.txt"), "{}", err(&output));
     let bad_args = run(&v, &["code", "--at", "yesterday"]);
     assert_eq!(bad_args.status.code(), Some(2));
     assert_eq!(err(&bad_args).lines().count(), 1);
