@@ -55,6 +55,10 @@ pub enum AuditKind {
     SmsSent,
     /// An SMS code completed the second factor.
     SmsToken,
+    /// A recovery code was tried (outcome says how it went).
+    RecoveryCodeUsed,
+    /// A new set of recovery codes replaced the old one.
+    RecoveryCodesCreated,
 }
 
 impl AuditKind {
@@ -76,6 +80,8 @@ impl AuditKind {
             AuditKind::PasswordChanged => "password_changed",
             AuditKind::SmsSent => "sms_sent",
             AuditKind::SmsToken => "sms_token",
+            AuditKind::RecoveryCodeUsed => "recovery_code",
+            AuditKind::RecoveryCodesCreated => "recovery_codes_created",
         }
     }
 }

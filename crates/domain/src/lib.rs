@@ -15,6 +15,7 @@ mod ids;
 mod login;
 pub mod password;
 mod policy;
+pub mod recovery;
 mod seal;
 mod session;
 pub mod sms;

@@ -481,22 +481,46 @@ impl LoginService {
             (_, Some(minutes)) => format!("wrong code; phone clock off by about {minutes} min"),
             _ => "wrong code".to_owned(),
         };
+        self.fail(&user, &session, AuditKind::TotpToken, &detail, ctx, now)
+            .await
+            .map(|outcome| match outcome {
+                TokenOutcome::Wrong { attempts_left, .. } => TokenOutcome::Wrong {
+                    attempts_left,
+                    reused,
+                    clock_off_minutes,
+                },
+                other => other,
+            })
+    }
+
+    /// Counts a failed second-factor attempt (token or recovery code) against
+    /// the session and the user's lock, audits it, and says what happens next.
+    async fn fail(
+        &self,
+        user: &User,
+        session: &Session,
+        kind: AuditKind,
+        detail: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<TokenOutcome, DomainError> {
+        let lock_key = key_2fa(user.id);
         self.store.record_failure(&lock_key, now).await?;
         let failures = self.store.add_session_failure(&session.token_hash).await?;
         self.audit(
             now,
-            AuditKind::TotpToken,
+            kind,
             Outcome::Failure,
             Some(user.id),
             &user.username,
             ctx,
-            &detail,
+            detail,
         )
         .await?;
         let since = now.saturating_sub(self.policy.failure_window_seconds);
         if self.store.failures_since(&lock_key, since).await? >= self.policy.lock_after_failures {
             let until = self
-                .lock(&lock_key, &user, ctx, now, "second factor")
+                .lock(&lock_key, user, ctx, now, "second factor")
                 .await?;
             self.store.delete_session(&session.token_hash).await?;
             return Ok(TokenOutcome::Locked { until });
@@ -507,9 +531,119 @@ impl LoginService {
         }
         Ok(TokenOutcome::Wrong {
             attempts_left: self.policy.max_tokens_per_session - failures,
-            reused,
-            clock_off_minutes,
+            reused: false,
+            clock_off_minutes: None,
         })
+    }
+
+    /// Checks a recovery code for a half-logged-in session. Counts toward
+    /// the same lock as wrong tokens; a used code never works again.
+    pub async fn submit_recovery_code(
+        &self,
+        session_token: &str,
+        typed: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<TokenOutcome, DomainError> {
+        let Some((session, user)) = self.pending(session_token, now).await? else {
+            return Ok(TokenOutcome::SessionEnded);
+        };
+        let lock = self.store.lock_state(&key_2fa(user.id)).await?;
+        if lock.locked_until > now {
+            self.audit(
+                now,
+                AuditKind::RecoveryCodeUsed,
+                Outcome::Blocked,
+                Some(user.id),
+                &user.username,
+                ctx,
+                "second factor locked",
+            )
+            .await?;
+            return Ok(TokenOutcome::Locked {
+                until: lock.locked_until,
+            });
+        }
+        let parsed = crate::recovery::RecoveryCode::parse(typed);
+        let stored = match &parsed {
+            Some(code) => self.store.recovery_code(user.id, &code.lookup).await?,
+            None => None,
+        };
+        // The hash is checked even when the lookup part matches nothing, so
+        // the time taken does not tell which lookup parts exist.
+        let secret = parsed
+            .as_ref()
+            .map(|c| c.secret.clone())
+            .unwrap_or_default();
+        let matched = self
+            .hasher
+            .verify(stored.as_ref().map(|(_, hash)| hash.clone()), secret)
+            .await;
+        if let (true, Some((id, _))) = (matched, stored) {
+            if self.store.use_recovery_code(id, now).await? {
+                return self
+                    .complete(
+                        &user,
+                        &session,
+                        false,
+                        AuditKind::RecoveryCodeUsed,
+                        ctx,
+                        now,
+                    )
+                    .await;
+            }
+        }
+        self.fail(
+            &user,
+            &session,
+            AuditKind::RecoveryCodeUsed,
+            "wrong or used recovery code",
+            ctx,
+            now,
+        )
+        .await
+    }
+
+    /// A fresh set of recovery codes for `user`, replacing any old set.
+    /// Returns them for showing once; only hashes are stored.
+    pub async fn new_recovery_codes(
+        &self,
+        user: &User,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<Vec<String>, DomainError> {
+        let mut shown = Vec::with_capacity(crate::recovery::SET_SIZE);
+        let mut stored = Vec::with_capacity(crate::recovery::SET_SIZE);
+        while shown.len() < crate::recovery::SET_SIZE {
+            let code = crate::recovery::RecoveryCode::generate()?;
+            if stored.iter().any(|(lookup, _)| *lookup == code.lookup) {
+                continue;
+            }
+            stored.push((
+                code.lookup.clone(),
+                self.hasher.hash(code.secret.clone()).await?,
+            ));
+            shown.push(code.display());
+        }
+        self.store
+            .replace_recovery_codes(user.id, &stored, now)
+            .await?;
+        self.audit(
+            now,
+            AuditKind::RecoveryCodesCreated,
+            Outcome::Success,
+            Some(user.id),
+            &user.username,
+            ctx,
+            "previous set invalidated",
+        )
+        .await?;
+        Ok(shown)
+    }
+
+    /// How many unused recovery codes the user has.
+    pub async fn recovery_codes_left(&self, user: &User) -> Result<u32, DomainError> {
+        Ok(self.store.unused_recovery_codes(user.id).await?)
     }
 
     /// The second factor passed: rotate to a full session, clear the

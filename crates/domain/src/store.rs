@@ -145,6 +145,26 @@ pub trait Store: Send + Sync {
     /// SMS sent to `phone` since `since`.
     async fn sms_sends_to_phone(&self, phone: &str, since: u64) -> Result<u32, StoreError>;
 
+    /// Replaces the user's recovery codes with `codes` (lookup, argon2 hash)
+    /// in one transaction: the old set stops working as the new one starts.
+    async fn replace_recovery_codes(
+        &self,
+        user: UserId,
+        codes: &[(String, String)],
+        now: u64,
+    ) -> Result<(), StoreError>;
+    /// The unused recovery code with this lookup part: (row id, hash).
+    async fn recovery_code(
+        &self,
+        user: UserId,
+        lookup: &str,
+    ) -> Result<Option<(i64, String)>, StoreError>;
+    /// Marks a recovery code used; false if it already was (single use
+    /// under concurrency).
+    async fn use_recovery_code(&self, id: i64, now: u64) -> Result<bool, StoreError>;
+    /// How many unused recovery codes the user has.
+    async fn unused_recovery_codes(&self, user: UserId) -> Result<u32, StoreError>;
+
     /// Appends to the audit trail.
     async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;
     /// The newest `limit` events, newest first.

@@ -696,6 +696,74 @@ impl Store for SqlStore {
         Ok(u32::try_from(count).unwrap_or(u32::MAX))
     }
 
+    async fn replace_recovery_codes(
+        &self,
+        user: UserId,
+        codes: &[(String, String)],
+        now: u64,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(db)?;
+            sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+                .bind(user.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            for (lookup, hash) in codes {
+                sqlx::query(
+                    "INSERT INTO recovery_codes (user_id, lookup, code_hash, created_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(user.0)
+                .bind(lookup)
+                .bind(hash)
+                .bind(to_i64(now))
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            }
+            tx.commit().await.map_err(db)?;
+        });
+        Ok(())
+    }
+
+    async fn recovery_code(
+        &self,
+        user: UserId,
+        lookup: &str,
+    ) -> Result<Option<(i64, String)>, StoreError> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, code_hash FROM recovery_codes WHERE user_id = $1 AND lookup = $2 AND used_at IS NULL",
+            )
+            .bind(user.0)
+            .bind(lookup)
+            .fetch_optional(pool)
+            .await
+            .map_err(db)?
+        }))
+    }
+
+    async fn use_recovery_code(&self, id: i64, now: u64) -> Result<bool, StoreError> {
+        let done = execute!(
+            self,
+            "UPDATE recovery_codes SET used_at = $2 WHERE id = $1 AND used_at IS NULL",
+            id,
+            to_i64(now)
+        );
+        Ok(done == 1)
+    }
+
+    async fn unused_recovery_codes(&self, user: UserId) -> Result<u32, StoreError> {
+        let (n,): (i64,) = on_pool!(self, pool => {
+            sqlx::query_as("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
+                .bind(user.0)
+                .fetch_one(pool)
+                .await
+                .map_err(db)?
+        });
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
     async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
         on_pool!(self, pool => {
             sqlx::query(

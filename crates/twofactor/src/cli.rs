@@ -106,6 +106,12 @@ pub enum UserCommand {
         /// The user.
         username: String,
     },
+    /// Make a new set of 10 recovery codes for a user (the old set stops
+    /// working) and print them once, to hand over in person.
+    RecoveryCodes {
+        /// The user.
+        username: String,
+    },
     /// Clear the user's password and second-factor locks.
     Unlock {
         /// The user.

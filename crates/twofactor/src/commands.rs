@@ -254,6 +254,20 @@ async fn user(app: &App, command: UserCommand) -> anyhow::Result<()> {
                 user.username
             );
         }
+        UserCommand::RecoveryCodes { username } => {
+            let user = app.user(&username).await?;
+            let codes = app
+                .login
+                .new_recovery_codes(&user, &domain::RequestContext::admin_cli(), app.clock.now())
+                .await?;
+            println!(
+                "recovery codes for {} (each works once; the previous set no longer works):",
+                user.username
+            );
+            for code in codes {
+                println!("{code}");
+            }
+        }
         UserCommand::Unlock { username } => {
             let user = app.user(&username).await?;
             app.login.unlock(&user, app.clock.now()).await?;

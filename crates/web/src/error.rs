@@ -45,9 +45,13 @@ impl From<askama::Error> for AppError {
 #[derive(Template)]
 #[template(path = "message.html")]
 pub struct MessagePage<'a> {
+    /// Heading and title.
     pub title: &'a str,
+    /// What happened and what to do.
     pub message: &'a str,
+    /// Where the one link goes.
     pub link: &'a str,
+    /// The link's text.
     pub link_text: &'a str,
 }
 

@@ -36,6 +36,10 @@ pub fn router(state: AppState) -> Router {
             get(pages::second_factor::show).post(pages::second_factor::submit),
         )
         .route("/login/2fa/sms", post(pages::sms::request))
+        .route(
+            "/login/recovery",
+            get(pages::recovery::show).post(pages::recovery::submit),
+        )
         .route("/logout", post(pages::logout::submit))
         .route("/dev/outbox", get(pages::outbox::show))
         .route("/password/forgot", get(pages::forgot::show))

@@ -1,0 +1,186 @@
+//! `/login/recovery`: a recovery code instead of the token.
+
+use askama::Template;
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use domain::TokenOutcome;
+use serde::Deserialize;
+
+use super::{Client, encode_next, form, page, redirect};
+use crate::error::MessagePage;
+use crate::next::safe_next;
+use crate::{AppError, AppState, cookies, csrf};
+
+#[derive(Template)]
+#[template(path = "recovery.html")]
+struct RecoveryPage<'a> {
+    csrf_token: &'a str,
+    next: &'a str,
+    error: Option<&'a str>,
+}
+
+/// Query of `GET /login/recovery`.
+#[derive(Debug, Deserialize)]
+pub struct RecoveryQuery {
+    next: Option<String>,
+}
+
+/// Fields of `POST /login/recovery`.
+#[derive(Deserialize)]
+pub struct RecoveryForm {
+    code: Option<String>,
+    csrf_token: Option<String>,
+    next: Option<String>,
+}
+
+fn render(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    next: &str,
+    error: Option<&str>,
+) -> Result<Response, AppError> {
+    let (csrf_token, csrf_cookie) = csrf::issue(state, headers)?;
+    let cookies: Vec<String> = csrf_cookie.into_iter().collect();
+    page(
+        status,
+        &RecoveryPage {
+            csrf_token: &csrf_token,
+            next,
+            error,
+        },
+        &cookies,
+    )
+}
+
+/// `GET /login/recovery`.
+pub async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<RecoveryQuery>, QueryRejection>,
+) -> Result<Response, AppError> {
+    let next = safe_next(query.ok().and_then(|q| q.0.next).as_deref());
+    let pending = match cookies::get(&headers, state.session_cookie()) {
+        Some(token) => state.login.pending(&token, state.now()).await?,
+        None => None,
+    };
+    if pending.is_none() {
+        return Ok(redirect(
+            &format!("/login?next={}", encode_next(&next)),
+            &[],
+        ));
+    }
+    render(&state, &headers, StatusCode::OK, &next, None)
+}
+
+/// `POST /login/recovery`.
+pub async fn submit(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    headers: HeaderMap,
+    body: Result<axum::Form<RecoveryForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let fields = form(body)?;
+    csrf::check(&state, &headers, fields.csrf_token.as_deref())?;
+    let next = safe_next(fields.next.as_deref());
+    let now = state.now();
+    let Some(session_token) = cookies::get(&headers, state.session_cookie()) else {
+        return Ok(redirect("/login", &[]));
+    };
+    let user = state
+        .login
+        .pending(&session_token, now)
+        .await?
+        .map(|(_, u)| u);
+    let typed: String = fields.code.unwrap_or_default().chars().take(64).collect();
+    let outcome = state
+        .login
+        .submit_recovery_code(&session_token, &typed, &ctx, now)
+        .await?;
+    state.metrics.login(
+        "recovery_code",
+        match &outcome {
+            TokenOutcome::Accepted { .. } => "accepted",
+            TokenOutcome::Wrong { .. } => "wrong",
+            TokenOutcome::Locked { .. } => "locked",
+            TokenOutcome::SessionEnded => "session_ended",
+        },
+    );
+    let secure = state.config.secure_cookies;
+    match outcome {
+        TokenOutcome::Accepted { session_token, .. } => {
+            let left = match &user {
+                Some(user) => state.login.recovery_codes_left(user).await?,
+                None => 0,
+            };
+            let cookie = cookies::set(state.session_cookie(), &session_token, secure, "Lax", None);
+            let message = format!(
+                "Recovery code accepted; it cannot be used again. You have {left} recovery code(s) left.{}",
+                if left <= 2 {
+                    " Make new ones on your account's security page, and link your new phone."
+                } else {
+                    ""
+                }
+            );
+            let mut response = MessagePage {
+                title: "Logged in with a recovery code",
+                message: &message,
+                link: &next,
+                link_text: "Continue",
+            }
+            .respond(StatusCode::OK);
+            if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
+                response
+                    .headers_mut()
+                    .append(axum::http::header::SET_COOKIE, value);
+            }
+            Ok(response)
+        }
+        TokenOutcome::Wrong { attempts_left, .. } => {
+            let message = format!(
+                "That recovery code is not valid or was already used. {attempts_left} attempt(s) left."
+            );
+            render(
+                &state,
+                &headers,
+                StatusCode::UNAUTHORIZED,
+                &next,
+                Some(&message),
+            )
+        }
+        TokenOutcome::Locked { until } => {
+            let minutes = until.saturating_sub(now).div_ceil(60);
+            let message = format!(
+                "Too many wrong codes: two-factor login for this account is locked for {minutes} minute(s). Your practice administrator can unlock it sooner."
+            );
+            let clear = cookies::clear(state.session_cookie(), secure);
+            super::login::render(
+                &state,
+                &headers,
+                StatusCode::TOO_MANY_REQUESTS,
+                super::login::LoginView {
+                    next: &next,
+                    error: Some(&message),
+                    ..Default::default()
+                },
+                &[clear],
+            )
+        }
+        TokenOutcome::SessionEnded => {
+            let clear = cookies::clear(state.session_cookie(), secure);
+            super::login::render(
+                &state,
+                &headers,
+                StatusCode::UNAUTHORIZED,
+                super::login::LoginView {
+                    next: &next,
+                    notice: Some("Your login session has ended. Please log in again."),
+                    ..Default::default()
+                },
+                &[clear],
+            )
+        }
+    }
+}
