@@ -59,6 +59,8 @@ pub enum AuditKind {
     RecoveryCodeUsed,
     /// A new set of recovery codes replaced the old one.
     RecoveryCodesCreated,
+    /// A remembered device was revoked.
+    DeviceRevoked,
 }
 
 impl AuditKind {
@@ -82,6 +84,7 @@ impl AuditKind {
             AuditKind::SmsToken => "sms_token",
             AuditKind::RecoveryCodeUsed => "recovery_code",
             AuditKind::RecoveryCodesCreated => "recovery_codes_created",
+            AuditKind::DeviceRevoked => "device_revoked",
         }
     }
 }

@@ -20,6 +20,7 @@ mod seal;
 mod session;
 pub mod sms;
 mod store;
+pub mod time;
 pub mod token;
 pub mod user;
 

@@ -641,6 +641,123 @@ impl LoginService {
         Ok(shown)
     }
 
+    /// The user's remembered devices that still work, newest first.
+    pub async fn devices(
+        &self,
+        user: &User,
+        now: u64,
+    ) -> Result<Vec<crate::RememberedDevice>, DomainError> {
+        let mut devices = self.store.user_devices(user.id).await?;
+        devices.retain(|d| d.expires_at > now);
+        Ok(devices)
+    }
+
+    /// Revokes one of the user's own remembered devices; false if `id` is
+    /// not one of theirs.
+    pub async fn revoke_device(
+        &self,
+        user: &User,
+        id: i64,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<bool, DomainError> {
+        let done = self.store.delete_user_device(user.id, id).await?;
+        if done {
+            self.audit(
+                now,
+                AuditKind::DeviceRevoked,
+                Outcome::Success,
+                Some(user.id),
+                &user.username,
+                ctx,
+                "by the user",
+            )
+            .await?;
+        }
+        Ok(done)
+    }
+
+    /// Revokes every remembered device of the user.
+    pub async fn revoke_all_devices(
+        &self,
+        user: &User,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<(), DomainError> {
+        self.store.delete_user_devices(user.id).await?;
+        self.audit(
+            now,
+            AuditKind::DeviceRevoked,
+            Outcome::Success,
+            Some(user.id),
+            &user.username,
+            ctx,
+            "all, by the user",
+        )
+        .await
+    }
+
+    /// Changes the password after checking the current one. Every session
+    /// and remembered device is revoked; the caller gets a fresh session for
+    /// the browser that made the change. `Err` carries the message to show.
+    pub async fn change_password(
+        &self,
+        user: &User,
+        current: &str,
+        new: &str,
+        confirm: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<Result<String, String>, DomainError> {
+        if !self
+            .hasher
+            .verify(user.password_hash.clone(), current.to_owned())
+            .await
+        {
+            self.audit(
+                now,
+                AuditKind::PasswordChanged,
+                Outcome::Failure,
+                Some(user.id),
+                &user.username,
+                ctx,
+                "wrong current password",
+            )
+            .await?;
+            return Ok(Err("The current password is not correct.".into()));
+        }
+        if new != confirm {
+            return Ok(Err("The two new passwords differ.".into()));
+        }
+        if let Err(message) =
+            crate::password::check_new_for(new, &user.username, self.policy.password_min_length)
+        {
+            return Ok(Err(message));
+        }
+        let hash = self.hasher.hash(new.to_owned()).await?;
+        self.store.set_password_hash(user.id, &hash).await?;
+        self.store.delete_user_sessions(user.id).await?;
+        self.store.delete_user_devices(user.id).await?;
+        self.audit(
+            now,
+            AuditKind::PasswordChanged,
+            Outcome::Success,
+            Some(user.id),
+            &user.username,
+            ctx,
+            "other sessions and remembered devices revoked",
+        )
+        .await?;
+        Ok(Ok(self
+            .start_session(user.id, SessionStage::Full, now)
+            .await?))
+    }
+
+    /// Whether the user has an authenticator app enrolled, and its digits.
+    pub async fn totp_digits(&self, user: &User) -> Result<Option<u8>, DomainError> {
+        Ok(self.store.totp(user.id).await?.map(|f| f.digits.get()))
+    }
+
     /// How many unused recovery codes the user has.
     pub async fn recovery_codes_left(&self, user: &User) -> Result<u32, DomainError> {
         Ok(self.store.unused_recovery_codes(user.id).await?)

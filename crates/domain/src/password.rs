@@ -54,8 +54,17 @@ pub fn check_new(password: &str, min_len: usize) -> Result<(), String> {
             "The password must have at least {min_len} characters."
         ));
     }
-    if n > 256 {
-        return Err("The password must have at most 256 characters.".into());
+    if n > 128 {
+        return Err("The password must have at most 128 characters.".into());
+    }
+    Ok(())
+}
+
+/// [`check_new`], and the password must not contain the username.
+pub fn check_new_for(password: &str, username: &str, min_len: usize) -> Result<(), String> {
+    check_new(password, min_len)?;
+    if !username.is_empty() && password.to_lowercase().contains(&username.to_lowercase()) {
+        return Err("The password must not contain your username.".into());
     }
     Ok(())
 }
@@ -77,6 +86,8 @@ mod tests {
     fn new_passwords_need_length_not_symbols() {
         assert!(check_new("short", 12).is_err());
         assert!(check_new("long enough passphrase", 12).is_ok());
-        assert!(check_new(&"x".repeat(257), 12).is_err());
+        assert!(check_new(&"x".repeat(129), 12).is_err());
+        assert!(check_new_for("drsmith-is-my-password", "DrSmith", 12).is_err());
+        assert!(check_new_for("a long enough passphrase", "drsmith", 12).is_ok());
     }
 }

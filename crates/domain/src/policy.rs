@@ -47,6 +47,9 @@ pub struct Policy {
     /// SMS per hour per user and per number (SMS costs money and can be
     /// abused to flood a phone).
     pub sms_per_hour: u32,
+    /// Shortest new password: 12 characters (NIST SP 800-63B allows 8; a
+    /// clinic's records deserve more). Length is the only composition rule.
+    pub password_min_length: usize,
 }
 
 impl Default for Policy {
@@ -70,6 +73,7 @@ impl Default for Policy {
             sms_tries: 5,
             sms_resend_cooldown_seconds: 30,
             sms_per_hour: 5,
+            password_min_length: 12,
         }
     }
 }

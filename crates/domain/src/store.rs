@@ -118,6 +118,11 @@ pub trait Store: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// Deletes one device.
     async fn delete_device(&self, id: i64) -> Result<(), StoreError>;
+    /// The user's remembered devices, newest first.
+    async fn user_devices(&self, user: UserId) -> Result<Vec<RememberedDevice>, StoreError>;
+    /// Deletes device `id` if it belongs to `user`; false otherwise (another
+    /// user's id is indistinguishable from an unknown one).
+    async fn delete_user_device(&self, user: UserId, id: i64) -> Result<bool, StoreError>;
     /// Deletes every device of a user.
     async fn delete_user_devices(&self, user: UserId) -> Result<(), StoreError>;
     /// Sets a new password hash.

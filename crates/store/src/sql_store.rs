@@ -564,6 +564,26 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn user_devices(&self, user: UserId) -> Result<Vec<RememberedDevice>, StoreError> {
+        let sql = format!(
+            "SELECT {DEVICE_COLUMNS} FROM remembered_devices WHERE user_id = $1 ORDER BY created_at DESC, id DESC"
+        );
+        let rows: Vec<DeviceRow> = on_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(user.0).fetch_all(pool).await.map_err(db)?
+        });
+        rows.into_iter().map(device_from).collect()
+    }
+
+    async fn delete_user_device(&self, user: UserId, id: i64) -> Result<bool, StoreError> {
+        let done = execute!(
+            self,
+            "DELETE FROM remembered_devices WHERE id = $1 AND user_id = $2",
+            id,
+            user.0
+        );
+        Ok(done == 1)
+    }
+
     async fn delete_user_devices(&self, user: UserId) -> Result<(), StoreError> {
         execute!(
             self,

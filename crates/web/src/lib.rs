@@ -41,6 +41,16 @@ pub fn router(state: AppState) -> Router {
             get(pages::recovery::show).post(pages::recovery::submit),
         )
         .route("/logout", post(pages::logout::submit))
+        .route("/account/security", get(pages::account::show))
+        .route(
+            "/account/password",
+            get(pages::account::password_form).post(pages::account::change_password),
+        )
+        .route(
+            "/account/devices/revoke-all",
+            post(pages::account::revoke_all),
+        )
+        .route("/account/devices/{id}/revoke", post(pages::account::revoke))
         .route("/dev/outbox", get(pages::outbox::show))
         .route("/password/forgot", get(pages::forgot::show))
         .route("/auth/verify", get(pages::forward_auth::verify))

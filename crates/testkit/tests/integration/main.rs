@@ -1,7 +1,12 @@
 //! Every integration test, in one binary (link time on 2 cores). Each story
 //! runs against the embedded SQLite and against PostgreSQL: `both!` makes a
 //! `_sqlite` and a `_postgres` test from one async function.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 /// Declares `$story::sqlite` and `$story::postgres` tests running the
 /// async function `$story(&app)` of the same module.
@@ -30,6 +35,7 @@ macro_rules! both {
 }
 
 mod abuse;
+mod account;
 mod browser;
 mod flow;
 mod forms;

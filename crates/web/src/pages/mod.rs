@@ -1,6 +1,7 @@
 //! One module per page; this file only wires them and holds the helpers
 //! every handler shares.
 
+pub mod account;
 pub mod assets;
 pub mod dashboard;
 pub mod forgot;

@@ -1,0 +1,216 @@
+//! `/account/security`: what protects the account, remembered devices, and
+//! changing the password.
+
+use testkit::{Client, PASSWORD, TestApp};
+
+/// Logs `username` in with "remember" ticked; returns the browser.
+async fn remembered(app: &TestApp, username: &str, phone: &otp::Totp) -> Client {
+    let mut browser = app.client();
+    browser.submit_password(username, PASSWORD).await;
+    assert_eq!(
+        browser
+            .submit_token_remember(&app.code(phone, 0))
+            .await
+            .status,
+        303
+    );
+    browser
+}
+
+fn device_ids(body: &str) -> Vec<String> {
+    body.split("action=\"/account/devices/")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("/revoke").map(|(id, _)| id.to_owned()))
+        .collect()
+}
+
+async fn the_security_page_shows_factors_phone_devices_and_codes(app: &TestApp) {
+    let mut anonymous = app.client();
+    let reply = anonymous.get("/account/security").await;
+    assert_eq!(reply.location(), Some("/login?next=/account/security"));
+
+    let (user, phone) = app.add_user_with_totp("alice").await;
+    let _ = user;
+    let mut browser = remembered(app, "alice", &phone).await;
+    let page = browser.get("/account/security").await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.header("cache-control"), Some("no-store"));
+    assert!(
+        page.body.contains("On: authenticator app (6-digit codes)."),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("id=\"phone\">none"), "{}", page.body);
+    assert!(
+        page.body.contains("id=\"recovery-left\">0"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("Browser on unknown system"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Revoke all") && page.body.contains("Change password"));
+    assert_eq!(device_ids(&page.body).len(), 1);
+
+    app.add_user_with_phone("nurse", Some("+15555550123")).await;
+    let mut nurse = app.client();
+    nurse.submit_password("nurse", PASSWORD).await;
+    nurse.request_sms().await;
+    nurse
+        .submit_token(&app.last_sms_code("+15555550123").unwrap())
+        .await;
+    let page = nurse.get("/account/security").await;
+    assert!(
+        page.body.contains("text message to •••• •••• 0123"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("+15555550123"));
+}
+both!(the_security_page_shows_factors_phone_devices_and_codes);
+
+async fn devices_are_revoked_one_by_one_and_only_by_their_owner(app: &TestApp) {
+    let (_, alice_phone) = app.add_user_with_totp("alice").await;
+    let (_, bob_phone) = app.add_user_with_totp("bob").await;
+    let mut alice = remembered(app, "alice", &alice_phone).await;
+    app.clock.advance(30);
+    let mut bob = remembered(app, "bob", &bob_phone).await;
+    let alice_device = device_ids(&alice.get("/account/security").await.body)
+        .pop()
+        .unwrap();
+    let bob_device = device_ids(&bob.get("/account/security").await.body)
+        .pop()
+        .unwrap();
+    let csrf = bob.cookie("tf_csrf").unwrap().to_owned();
+
+    // Bob tries Alice's device id, a nonsense id, and no CSRF token.
+    let reply = bob
+        .post_form(
+            &format!("/account/devices/{alice_device}/revoke"),
+            &[("csrf_token", &csrf)],
+        )
+        .await;
+    assert_eq!(reply.status, 404);
+    let reply = bob
+        .post_form(
+            "/account/devices/not-a-number/revoke",
+            &[("csrf_token", &csrf)],
+        )
+        .await;
+    assert_eq!(reply.status, 404);
+    let reply = bob
+        .post_form(&format!("/account/devices/{bob_device}/revoke"), &[])
+        .await;
+    assert_eq!(reply.status, 403);
+    assert_eq!(
+        device_ids(&alice.get("/account/security").await.body),
+        vec![alice_device.clone()],
+        "untouched"
+    );
+
+    let reply = bob
+        .post_form(
+            &format!("/account/devices/{bob_device}/revoke"),
+            &[("csrf_token", &csrf)],
+        )
+        .await;
+    assert_eq!(reply.status, 200);
+    assert!(reply.body.contains("The device was revoked"));
+    assert!(device_ids(&reply.body).is_empty());
+    bob.logout().await;
+    assert_eq!(
+        bob.submit_password("bob", PASSWORD).await.location(),
+        Some("/login/2fa?next=/")
+    );
+
+    let csrf = alice.cookie("tf_csrf").unwrap().to_owned();
+    let reply = alice
+        .post_form("/account/devices/revoke-all", &[("csrf_token", &csrf)])
+        .await;
+    assert!(reply.body.contains("Every remembered device was revoked"));
+    let events = app.app.login.store().recent_audit(50).await.unwrap();
+    assert_eq!(
+        events.iter().filter(|e| e.kind == "device_revoked").count(),
+        2
+    );
+}
+both!(devices_are_revoked_one_by_one_and_only_by_their_owner);
+
+async fn changing_the_password_logs_out_everything_else(app: &TestApp) {
+    let (_, phone) = app.add_user_with_totp("alice").await;
+    let mut here = remembered(app, "alice", &phone).await;
+    app.clock.advance(30);
+    let mut elsewhere = app.client();
+    elsewhere.submit_password("alice", PASSWORD).await;
+    assert_eq!(
+        elsewhere.submit_token(&app.code(&phone, 0)).await.status,
+        303
+    );
+    assert_eq!(elsewhere.get("/").await.status, 200);
+    let csrf = here.get("/account/password").await.csrf_token().unwrap();
+    let new = "a completely new passphrase";
+    for (current, password, confirm, message) in [
+        ("wrong", new, new, "current password is not correct"),
+        (PASSWORD, new, "something else entirely", "differ"),
+        (PASSWORD, "short", "short", "at least 12 characters"),
+        (
+            PASSWORD,
+            "alice-and-her-cat",
+            "alice-and-her-cat",
+            "must not contain your username",
+        ),
+        (PASSWORD, &"x".repeat(129), &"x".repeat(129), "at most 128"),
+    ] {
+        let reply = here
+            .post_form(
+                "/account/password",
+                &[
+                    ("current_password", current),
+                    ("new_password", password),
+                    ("new_password_confirm", confirm),
+                    ("csrf_token", &csrf),
+                ],
+            )
+            .await;
+        assert_eq!(reply.status, 400, "{message}");
+        assert!(reply.body.contains(message), "{message}: {}", reply.body);
+    }
+    let reply = here
+        .post_form(
+            "/account/password",
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", new),
+                ("new_password_confirm", new),
+                ("csrf_token", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(reply.body.contains("Your password was changed"));
+    assert_eq!(
+        here.get("/").await.status,
+        200,
+        "this browser stays logged in"
+    );
+    assert_eq!(
+        elsewhere.get("/").await.status,
+        303,
+        "every other session ends"
+    );
+    here.logout().await;
+    assert_eq!(
+        here.submit_password("alice", PASSWORD).await.status,
+        401,
+        "the old password is gone"
+    );
+    let reply = here.submit_password("alice", new).await;
+    assert_eq!(
+        reply.location(),
+        Some("/login/2fa?next=/"),
+        "the remembered device was revoked too"
+    );
+}
+both!(changing_the_password_logs_out_everything_else);

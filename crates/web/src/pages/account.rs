@@ -1,0 +1,279 @@
+//! `/account/security` and what it links to: remembered devices (revoke one
+//! or all) and the password change. Every page needs a full session.
+
+use askama::Template;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use domain::User;
+use serde::Deserialize;
+
+use super::{Client, form, page, redirect};
+use crate::{AppError, AppState, cookies, csrf};
+
+/// A device row as shown.
+pub struct DeviceRow {
+    id: i64,
+    label: String,
+    created: String,
+    last_used: String,
+    expires: String,
+}
+
+#[derive(Template)]
+#[template(path = "security.html")]
+struct SecurityPage<'a> {
+    csrf_token: &'a str,
+    two_factor: String,
+    phone: String,
+    recovery_left: u32,
+    devices: Vec<DeviceRow>,
+    notice: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "password.html")]
+struct PasswordPage<'a> {
+    csrf_token: &'a str,
+    min_length: usize,
+    error: Option<&'a str>,
+}
+
+/// The logged-in user, or the redirect to the login page.
+pub async fn logged_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    path: &str,
+) -> Result<Result<User, Response>, AppError> {
+    let found = match cookies::get(headers, state.session_cookie()) {
+        Some(token) => state.login.authenticated(&token, state.now()).await?,
+        None => None,
+    };
+    Ok(match found {
+        Some((_, user)) => Ok(user),
+        None => Err(redirect(
+            &format!("/login?next={}", super::encode_next(path)),
+            &[],
+        )),
+    })
+}
+
+async fn security_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: &User,
+    status: StatusCode,
+    notice: Option<&str>,
+) -> Result<Response, AppError> {
+    let now = state.now();
+    let digits = state.login.totp_digits(user).await?;
+    let mut factors = Vec::new();
+    if let Some(digits) = digits {
+        factors.push(format!("authenticator app ({digits}-digit codes)"));
+    }
+    if let Some(phone) = &user.phone {
+        factors.push(format!(
+            "text message to {}",
+            domain::sms::mask_phone(phone)
+        ));
+    }
+    let two_factor = if factors.is_empty() {
+        "Off: only your password protects this account.".to_owned()
+    } else {
+        format!("On: {}.", factors.join(" and "))
+    };
+    let devices = state
+        .login
+        .devices(user, now)
+        .await?
+        .into_iter()
+        .map(|d| DeviceRow {
+            id: d.id,
+            label: d.label,
+            created: domain::time::readable(d.created_at),
+            last_used: domain::time::readable(d.last_used_at),
+            expires: domain::time::readable(d.expires_at),
+        })
+        .collect();
+    let (csrf_token, csrf_cookie) = csrf::issue(state, headers)?;
+    let cookies: Vec<String> = csrf_cookie.into_iter().collect();
+    page(
+        status,
+        &SecurityPage {
+            csrf_token: &csrf_token,
+            two_factor,
+            phone: user
+                .phone
+                .as_deref()
+                .map_or("none".to_owned(), domain::sms::mask_phone),
+            recovery_left: state.login.recovery_codes_left(user).await?,
+            devices,
+            notice,
+        },
+        &cookies,
+    )
+}
+
+/// `GET /account/security`.
+pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+    match logged_in(&state, &headers, "/account/security").await? {
+        Ok(user) => security_page(&state, &headers, &user, StatusCode::OK, None).await,
+        Err(redirect) => Ok(redirect),
+    }
+}
+
+/// Fields of the forms that carry only the CSRF token.
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    csrf_token: Option<String>,
+}
+
+/// `POST /account/devices/{id}/revoke`: another user's id, or one that does
+/// not exist, is a 404 and changes nothing.
+pub async fn revoke(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<axum::Form<CsrfOnly>, FormRejection>,
+) -> Result<Response, AppError> {
+    let fields = form(body)?;
+    csrf::check(&state, &headers, fields.csrf_token.as_deref())?;
+    let user = match logged_in(&state, &headers, "/account/security").await? {
+        Ok(user) => user,
+        Err(redirect) => return Ok(redirect),
+    };
+    let revoked = match id.parse::<i64>() {
+        Ok(id) => {
+            state
+                .login
+                .revoke_device(&user, id, &ctx, state.now())
+                .await?
+        }
+        Err(_) => false,
+    };
+    if !revoked {
+        return Ok(super::not_found().await);
+    }
+    security_page(
+        &state,
+        &headers,
+        &user,
+        StatusCode::OK,
+        Some("The device was revoked: it will be asked for a security token again."),
+    )
+    .await
+}
+
+/// `POST /account/devices/revoke-all`.
+pub async fn revoke_all(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    headers: HeaderMap,
+    body: Result<axum::Form<CsrfOnly>, FormRejection>,
+) -> Result<Response, AppError> {
+    let fields = form(body)?;
+    csrf::check(&state, &headers, fields.csrf_token.as_deref())?;
+    let user = match logged_in(&state, &headers, "/account/security").await? {
+        Ok(user) => user,
+        Err(redirect) => return Ok(redirect),
+    };
+    state
+        .login
+        .revoke_all_devices(&user, &ctx, state.now())
+        .await?;
+    security_page(
+        &state,
+        &headers,
+        &user,
+        StatusCode::OK,
+        Some("Every remembered device was revoked."),
+    )
+    .await
+}
+
+fn password_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Result<Response, AppError> {
+    let (csrf_token, csrf_cookie) = csrf::issue(state, headers)?;
+    let cookies: Vec<String> = csrf_cookie.into_iter().collect();
+    page(
+        status,
+        &PasswordPage {
+            csrf_token: &csrf_token,
+            min_length: state.login.policy().password_min_length,
+            error,
+        },
+        &cookies,
+    )
+}
+
+/// `GET /account/password`.
+pub async fn password_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    match logged_in(&state, &headers, "/account/password").await? {
+        Ok(_) => password_page(&state, &headers, StatusCode::OK, None),
+        Err(redirect) => Ok(redirect),
+    }
+}
+
+/// Fields of `POST /account/password`.
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    current_password: Option<String>,
+    new_password: Option<String>,
+    new_password_confirm: Option<String>,
+    csrf_token: Option<String>,
+}
+
+/// `POST /account/password`.
+pub async fn change_password(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    headers: HeaderMap,
+    body: Result<axum::Form<PasswordForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let fields = form(body)?;
+    csrf::check(&state, &headers, fields.csrf_token.as_deref())?;
+    let user = match logged_in(&state, &headers, "/account/password").await? {
+        Ok(user) => user,
+        Err(redirect) => return Ok(redirect),
+    };
+    let outcome = state
+        .login
+        .change_password(
+            &user,
+            fields.current_password.as_deref().unwrap_or(""),
+            fields.new_password.as_deref().unwrap_or(""),
+            fields.new_password_confirm.as_deref().unwrap_or(""),
+            &ctx,
+            state.now(),
+        )
+        .await?;
+    match outcome {
+        Ok(session_token) => {
+            let cookie = cookies::set(
+                state.session_cookie(),
+                &session_token,
+                state.config.secure_cookies,
+                "Lax",
+                None,
+            );
+            let mut response =
+                security_page(&state, &headers, &user, StatusCode::OK, Some("Your password was changed. Every other session and remembered device was logged out.")).await?;
+            if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
+                response
+                    .headers_mut()
+                    .append(axum::http::header::SET_COOKIE, value);
+            }
+            Ok(response)
+        }
+        Err(message) => password_page(&state, &headers, StatusCode::BAD_REQUEST, Some(&message)),
+    }
+}
