@@ -61,6 +61,8 @@ pub enum AuditKind {
     RecoveryCodesCreated,
     /// A remembered device was revoked.
     DeviceRevoked,
+    /// The password was checked again for a sensitive change.
+    Reauthenticated,
 }
 
 impl AuditKind {
@@ -85,6 +87,7 @@ impl AuditKind {
             AuditKind::RecoveryCodeUsed => "recovery_code",
             AuditKind::RecoveryCodesCreated => "recovery_codes_created",
             AuditKind::DeviceRevoked => "device_revoked",
+            AuditKind::Reauthenticated => "reauthenticated",
         }
     }
 }

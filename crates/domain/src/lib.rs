@@ -10,6 +10,7 @@
 mod audit;
 mod clock;
 pub mod device;
+mod enrollment;
 mod error;
 mod ids;
 mod login;
@@ -27,6 +28,7 @@ pub mod user;
 pub use audit::{AuditEvent, AuditKind, Outcome, RequestContext};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use device::RememberedDevice;
+pub use enrollment::{LinkConfirm, LinkStart};
 pub use error::DomainError;
 pub use ids::{PracticeId, UserId};
 pub use login::{LoginService, PasswordOutcome, SmsOutcome, TokenOutcome};

@@ -102,12 +102,12 @@ pub enum SmsOutcome {
 /// Runs logins against a [`Store`].
 #[derive(Clone)]
 pub struct LoginService {
-    store: Arc<dyn Store>,
-    hasher: Arc<dyn PasswordHasher>,
-    seal: Arc<SecretBox>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) hasher: Arc<dyn PasswordHasher>,
+    pub(crate) seal: Arc<SecretBox>,
     sms: Arc<dyn SmsSender>,
-    policy: Policy,
-    site_name: String,
+    pub(crate) policy: Policy,
+    pub(crate) site_name: String,
 }
 
 impl std::fmt::Debug for LoginService {
@@ -118,7 +118,7 @@ impl std::fmt::Debug for LoginService {
     }
 }
 
-fn key_2fa(user: UserId) -> String {
+pub(crate) fn key_2fa(user: UserId) -> String {
     format!("2fa:user:{user}")
 }
 fn key_pw_user(user: UserId) -> String {
@@ -299,7 +299,7 @@ impl LoginService {
         })
     }
 
-    async fn count_password_failure(
+    pub(crate) async fn count_password_failure(
         &self,
         user: &User,
         ctx: &RequestContext,
@@ -798,7 +798,7 @@ impl LoginService {
         })
     }
 
-    fn open_totp(&self, factor: &TotpFactor) -> Result<Totp, DomainError> {
+    pub(crate) fn open_totp(&self, factor: &TotpFactor) -> Result<Totp, DomainError> {
         let context = format!("totp:{}", factor.user_id);
         let seed = self
             .seal
@@ -1091,7 +1091,7 @@ impl LoginService {
     }
 
     #[allow(clippy::too_many_arguments)]
-    async fn audit(
+    pub(crate) async fn audit(
         &self,
         now: u64,
         kind: AuditKind,

@@ -68,6 +68,26 @@ pub trait Store: Send + Sync {
     async fn session(&self, token_hash: &str) -> Result<Option<Session>, StoreError>;
     /// Marks a session as used now.
     async fn touch_session(&self, token_hash: &str, now: u64) -> Result<(), StoreError>;
+    /// Records a fresh password check on a session.
+    async fn set_session_reauth(&self, token_hash: &str, now: u64) -> Result<(), StoreError>;
+    /// When the session last passed a password check, if ever.
+    async fn session_reauth(&self, token_hash: &str) -> Result<Option<u64>, StoreError>;
+    /// Stores (replacing) the user's offered, unconfirmed authenticator:
+    /// (key id, sealed seed).
+    async fn put_pending_enrollment(
+        &self,
+        user: UserId,
+        key_id: &str,
+        sealed: &[u8],
+        now: u64,
+    ) -> Result<(), StoreError>;
+    /// The offered authenticator: (key id, sealed seed, created at).
+    async fn pending_enrollment(
+        &self,
+        user: UserId,
+    ) -> Result<Option<(String, Vec<u8>, u64)>, StoreError>;
+    /// Forgets the offered authenticator.
+    async fn delete_pending_enrollment(&self, user: UserId) -> Result<(), StoreError>;
     /// Adds a wrong-token failure to a session and returns the new count.
     async fn add_session_failure(&self, token_hash: &str) -> Result<u32, StoreError>;
     /// Deletes one session.

@@ -373,6 +373,73 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn set_session_reauth(&self, token_hash: &str, now: u64) -> Result<(), StoreError> {
+        execute!(
+            self,
+            "UPDATE sessions SET reauth_at = $2 WHERE token_hash = $1",
+            token_hash,
+            to_i64(now)
+        );
+        Ok(())
+    }
+
+    async fn session_reauth(&self, token_hash: &str) -> Result<Option<u64>, StoreError> {
+        let row: Option<(Option<i64>,)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT reauth_at FROM sessions WHERE token_hash = $1")
+                .bind(token_hash)
+                .fetch_optional(pool)
+                .await
+                .map_err(db)?
+        });
+        row.and_then(|(at,)| at)
+            .map(|t| to_u64(t, "time"))
+            .transpose()
+    }
+
+    async fn put_pending_enrollment(
+        &self,
+        user: UserId,
+        key_id: &str,
+        sealed: &[u8],
+        now: u64,
+    ) -> Result<(), StoreError> {
+        execute!(
+            self,
+            "INSERT INTO pending_enrollments (user_id, key_id, sealed_secret, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (user_id) DO UPDATE SET key_id = excluded.key_id, sealed_secret = excluded.sealed_secret, \
+             created_at = excluded.created_at",
+            user.0,
+            key_id,
+            sealed,
+            to_i64(now)
+        );
+        Ok(())
+    }
+
+    async fn pending_enrollment(
+        &self,
+        user: UserId,
+    ) -> Result<Option<(String, Vec<u8>, u64)>, StoreError> {
+        let row: Option<(String, Vec<u8>, i64)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT key_id, sealed_secret, created_at FROM pending_enrollments WHERE user_id = $1")
+                .bind(user.0)
+                .fetch_optional(pool)
+                .await
+                .map_err(db)?
+        });
+        row.map(|(key_id, sealed, at)| Ok((key_id, sealed, to_u64(at, "time")?)))
+            .transpose()
+    }
+
+    async fn delete_pending_enrollment(&self, user: UserId) -> Result<(), StoreError> {
+        execute!(
+            self,
+            "DELETE FROM pending_enrollments WHERE user_id = $1",
+            user.0
+        );
+        Ok(())
+    }
+
     async fn add_session_failure(&self, token_hash: &str) -> Result<u32, StoreError> {
         let row: Option<(i64,)> = on_pool!(self, pool => {
             sqlx::query_as(

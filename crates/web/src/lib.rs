@@ -51,6 +51,22 @@ pub fn router(state: AppState) -> Router {
             post(pages::account::revoke_all),
         )
         .route("/account/devices/{id}/revoke", post(pages::account::revoke))
+        .route(
+            "/account/authenticator",
+            get(pages::authenticator::show).post(pages::authenticator::begin),
+        )
+        .route(
+            "/account/authenticator/confirm",
+            post(pages::authenticator::confirm),
+        )
+        .route(
+            "/account/recovery-codes",
+            get(pages::authenticator::codes_show).post(pages::authenticator::codes_create),
+        )
+        .route(
+            "/account/recovery-codes/download",
+            post(pages::authenticator::codes_download),
+        )
         .route("/dev/outbox", get(pages::outbox::show))
         .route("/password/forgot", get(pages::forgot::show))
         .route("/auth/verify", get(pages::forward_auth::verify))

@@ -8,3 +8,9 @@
   var help = document.getElementById("token-help");
   if (help) help.textContent = "Type the " + digits + "-digit code your app shows now; spaces are ignored.";
 })();
+(function () {
+  var buttons = document.querySelectorAll("[data-print]");
+  for (var i = 0; i < buttons.length; i++) {
+    buttons[i].addEventListener("click", function () { window.print(); });
+  }
+})();

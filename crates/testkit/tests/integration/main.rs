@@ -37,6 +37,7 @@ macro_rules! both {
 mod abuse;
 mod account;
 mod browser;
+mod enrollment;
 mod flow;
 mod forms;
 mod nginx;

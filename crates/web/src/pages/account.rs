@@ -59,7 +59,8 @@ pub async fn logged_in(
     })
 }
 
-async fn security_page(
+/// Renders the security page for `user` with an optional notice.
+pub async fn security_page(
     state: &AppState,
     headers: &HeaderMap,
     user: &User,

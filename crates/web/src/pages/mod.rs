@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod assets;
+pub mod authenticator;
 pub mod dashboard;
 pub mod forgot;
 pub mod forward_auth;

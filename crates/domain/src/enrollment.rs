@@ -1,0 +1,305 @@
+//! Linking an authenticator app from the account page.
+//!
+//! ```text
+//!  full session --password (+ current token or recovery code if an app is
+//!  already linked)--> offered (secret sealed in pending_enrollments, 10 min)
+//!  --correct current code within 5 min of the password--> linked
+//! ```
+//!
+//! The offered secret is never a factor: abandoning the page leaves the
+//! account as it was. Confirming replaces the old secret in one statement,
+//! so the old app's codes stop working at the moment the new one's start.
+//! A stolen password alone cannot move the second factor: re-linking also
+//! needs a current token or a recovery code.
+
+use otp::{Algorithm, Digits, OtpAuthUri, OtpKind, Period, Secret, Totp, Window};
+
+use crate::login::key_2fa;
+use crate::{
+    AuditKind, DomainError, LoginService, Outcome, RequestContext, TotpFactor, User, token,
+};
+
+/// How long a password check counts as fresh for sensitive changes.
+const REAUTH_SECONDS: u64 = 5 * 60;
+/// How long an offered secret waits for its confirming code.
+const OFFER_SECONDS: u64 = 10 * 60;
+
+/// The answer to the step-up form.
+#[derive(Debug)]
+pub enum LinkStart {
+    /// The secret to show (QR, grouped text, URI).
+    Offered(Box<OtpAuthUri>),
+    /// The password is wrong.
+    WrongPassword,
+    /// An app is linked already: a current token or a recovery code is needed.
+    ProofNeeded,
+    /// The token or recovery code given is wrong.
+    WrongProof,
+}
+
+/// The answer to the confirm form.
+#[derive(Debug)]
+pub enum LinkConfirm {
+    /// Linked. On a first enrollment, the new recovery codes to show once.
+    Linked {
+        /// Ten codes on first enrollment, else `None`.
+        recovery_codes: Option<Vec<String>>,
+    },
+    /// The code does not match the offered secret.
+    WrongCode,
+    /// The password check or the offer is too old: start again.
+    Expired,
+}
+
+impl LoginService {
+    /// Checks the password again on a full session, for a sensitive change.
+    pub async fn reauthenticate(
+        &self,
+        session_token: &str,
+        user: &User,
+        password: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<bool, DomainError> {
+        let ok = self
+            .hasher
+            .verify(user.password_hash.clone(), password.to_owned())
+            .await;
+        if ok {
+            self.store
+                .set_session_reauth(&token::digest(session_token), now)
+                .await?;
+        } else {
+            let since = now.saturating_sub(self.policy.failure_window_seconds);
+            self.count_password_failure(user, ctx, now, since).await?;
+        }
+        let outcome = if ok {
+            Outcome::Success
+        } else {
+            Outcome::Failure
+        };
+        self.audit(
+            now,
+            AuditKind::Reauthenticated,
+            outcome,
+            Some(user.id),
+            &user.username,
+            ctx,
+            "",
+        )
+        .await?;
+        Ok(ok)
+    }
+
+    /// Whether the session passed a password check in the last 5 minutes.
+    pub async fn freshly_authenticated(
+        &self,
+        session_token: &str,
+        now: u64,
+    ) -> Result<bool, DomainError> {
+        let at = self
+            .store
+            .session_reauth(&token::digest(session_token))
+            .await?;
+        Ok(at.is_some_and(|at| now.saturating_sub(at) < REAUTH_SECONDS))
+    }
+
+    /// The step-up form: password, and for re-linking a current token or a
+    /// recovery code. On success a new secret is offered (not yet active).
+    pub async fn begin_link(
+        &self,
+        session_token: &str,
+        user: &User,
+        password: &str,
+        proof: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<LinkStart, DomainError> {
+        if !self
+            .reauthenticate(session_token, user, password, ctx, now)
+            .await?
+        {
+            return Ok(LinkStart::WrongPassword);
+        }
+        if let Some(factor) = self.store.totp(user.id).await? {
+            let proof = proof.trim();
+            if proof.is_empty() {
+                return Ok(LinkStart::ProofNeeded);
+            }
+            if !self.prove_second_factor(user, &factor, proof, now).await? {
+                self.store.record_failure(&key_2fa(user.id), now).await?;
+                self.audit(
+                    now,
+                    AuditKind::TotpEnrolled,
+                    Outcome::Failure,
+                    Some(user.id),
+                    &user.username,
+                    ctx,
+                    "re-link refused: wrong token or recovery code",
+                )
+                .await?;
+                return Ok(LinkStart::WrongProof);
+            }
+        }
+        let secret = Secret::generate(Algorithm::Sha1).map_err(|_| DomainError::RandomSource)?;
+        let sealed = self.seal_totp_seed(user.id, &secret)?;
+        self.store
+            .put_pending_enrollment(user.id, self.key_id(), &sealed, now)
+            .await?;
+        Ok(LinkStart::Offered(Box::new(self.offer_uri(user, secret))))
+    }
+
+    /// A current token (claimed, so it cannot be replayed) or an unused
+    /// recovery code (consumed).
+    async fn prove_second_factor(
+        &self,
+        user: &User,
+        factor: &TotpFactor,
+        proof: &str,
+        now: u64,
+    ) -> Result<bool, DomainError> {
+        let digits: String = proof.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+        if digits.bytes().all(|b| b.is_ascii_digit()) {
+            let totp = self.open_totp(factor)?;
+            let window = Window::new(self.policy.totp_window_steps, self.policy.totp_window_steps);
+            return Ok(match totp.verify(&digits, now, window, factor.last_step) {
+                Ok(step) => {
+                    self.store
+                        .claim_totp_step(user.id, step, factor.clock_offset_steps)
+                        .await?
+                }
+                Err(_) => false,
+            });
+        }
+        let Some(code) = crate::recovery::RecoveryCode::parse(proof) else {
+            return Ok(false);
+        };
+        let Some((id, hash)) = self.store.recovery_code(user.id, &code.lookup).await? else {
+            return Ok(false);
+        };
+        Ok(self.hasher.verify(Some(hash), code.secret).await
+            && self.store.use_recovery_code(id, now).await?)
+    }
+
+    /// The offered secret as a URI, if the offer and the password check are
+    /// still fresh (for showing the QR page again).
+    pub async fn current_offer(
+        &self,
+        session_token: &str,
+        user: &User,
+        now: u64,
+    ) -> Result<Option<OtpAuthUri>, DomainError> {
+        if !self.freshly_authenticated(session_token, now).await? {
+            return Ok(None);
+        }
+        let Some(secret) = self.offered_secret(user, now).await? else {
+            return Ok(None);
+        };
+        Ok(Some(self.offer_uri(user, secret)))
+    }
+
+    async fn offered_secret(&self, user: &User, now: u64) -> Result<Option<Secret>, DomainError> {
+        let Some((key_id, sealed, created)) = self.store.pending_enrollment(user.id).await? else {
+            return Ok(None);
+        };
+        if now.saturating_sub(created) >= OFFER_SECONDS {
+            self.store.delete_pending_enrollment(user.id).await?;
+            return Ok(None);
+        }
+        let context = format!("totp:{}", user.id);
+        let seed = self.seal.open(&key_id, &sealed, context.as_bytes())?;
+        Ok(Secret::from_bytes(seed.to_vec()).ok())
+    }
+
+    fn offer_uri(&self, user: &User, secret: Secret) -> OtpAuthUri {
+        OtpAuthUri {
+            kind: OtpKind::Totp {
+                period: Period::DEFAULT,
+            },
+            issuer: Some(self.site_name.clone()),
+            account: user.username.clone(),
+            secret,
+            algorithm: Algorithm::Sha1,
+            digits: Digits::SIX,
+        }
+    }
+
+    /// The confirm form: a correct current code from the new app makes it
+    /// the user's authenticator, replacing any old one in one statement.
+    pub async fn confirm_link(
+        &self,
+        session_token: &str,
+        user: &User,
+        code: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<LinkConfirm, DomainError> {
+        if !self.freshly_authenticated(session_token, now).await? {
+            return Ok(LinkConfirm::Expired);
+        }
+        let Some(secret) = self.offered_secret(user, now).await? else {
+            return Ok(LinkConfirm::Expired);
+        };
+        let totp = Totp::new(
+            secret.clone(),
+            Algorithm::Sha1,
+            Digits::SIX,
+            Period::DEFAULT,
+        );
+        let typed: String = code.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+        let window = Window::new(self.policy.totp_window_steps, self.policy.totp_window_steps);
+        let Ok(step) = totp.verify(&typed, now, window, None) else {
+            self.audit(
+                now,
+                AuditKind::TotpEnrolled,
+                Outcome::Failure,
+                Some(user.id),
+                &user.username,
+                ctx,
+                "wrong confirmation code",
+            )
+            .await?;
+            return Ok(LinkConfirm::WrongCode);
+        };
+        let first = self.store.totp(user.id).await?.is_none();
+        let sealed = self.seal_totp_seed(user.id, &secret)?;
+        // The confirming code is recorded as used: it cannot log anyone in.
+        self.store
+            .set_totp(
+                &TotpFactor {
+                    user_id: user.id,
+                    key_id: self.key_id().to_owned(),
+                    sealed_secret: sealed,
+                    algorithm: Algorithm::Sha1,
+                    digits: Digits::SIX,
+                    period: Period::DEFAULT,
+                    last_step: Some(step),
+                    clock_offset_steps: 0,
+                },
+                now,
+            )
+            .await?;
+        self.store.delete_pending_enrollment(user.id).await?;
+        let detail = if first {
+            "first authenticator linked"
+        } else {
+            "authenticator replaced"
+        };
+        self.audit(
+            now,
+            AuditKind::TotpEnrolled,
+            Outcome::Success,
+            Some(user.id),
+            &user.username,
+            ctx,
+            detail,
+        )
+        .await?;
+        let recovery_codes = if first {
+            Some(self.new_recovery_codes(user, ctx, now).await?)
+        } else {
+            None
+        };
+        Ok(LinkConfirm::Linked { recovery_codes })
+    }
+}

@@ -1,0 +1,254 @@
+//! Linking an authenticator app from the account page, and re-linking it
+//! to a new phone.
+
+use otp::OtpAuthUri;
+use testkit::{Client, PASSWORD, Reply, TestApp};
+
+fn offered(reply: &Reply) -> OtpAuthUri {
+    let start = reply
+        .body
+        .find("id=\"otpauth-uri\">")
+        .expect("the URI is shown")
+        + 17;
+    let end = reply.body[start..].find("</p>").unwrap() + start;
+    OtpAuthUri::parse(
+        &reply.body[start..end]
+            .replace("&amp;", "&")
+            .replace("&#x3a;", ":"),
+    )
+    .unwrap()
+}
+
+async fn step_up(browser: &mut Client, password: &str, proof: Option<&str>) -> Reply {
+    let csrf = browser
+        .get("/account/authenticator")
+        .await
+        .csrf_token()
+        .unwrap();
+    let mut fields = vec![("password", password), ("csrf_token", csrf.as_str())];
+    if let Some(proof) = proof {
+        fields.push(("current_token", proof));
+    }
+    browser.post_form("/account/authenticator", &fields).await
+}
+
+async fn confirm(browser: &mut Client, code: &str) -> Reply {
+    let csrf = browser.cookie("tf_csrf").unwrap().to_owned();
+    browser
+        .post_form(
+            "/account/authenticator/confirm",
+            &[("code", code), ("csrf_token", &csrf)],
+        )
+        .await
+}
+
+fn code_of(app: &TestApp, uri: &OtpAuthUri) -> String {
+    app.code(&uri.to_totp().unwrap(), 0)
+}
+
+async fn a_user_links_an_app_and_gets_recovery_codes(app: &TestApp) {
+    app.add_user("alice").await;
+    let mut browser = app.client();
+    browser.submit_password("alice", PASSWORD).await;
+    let page = browser.get("/account/authenticator").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("name=\"password\"") && !page.body.contains("current_token"));
+    assert_eq!(step_up(&mut browser, "wrong", None).await.status, 400);
+
+    let reply = step_up(&mut browser, PASSWORD, None).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(reply.body.contains("<svg"), "a server-rendered QR code");
+    let uri = offered(&reply);
+    assert_eq!(uri.issuer.as_deref(), Some("Test Clinic"));
+    assert_eq!(uri.account, "alice");
+    let grouped: String = uri
+        .secret
+        .to_base32()
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        reply.body.contains(&grouped),
+        "the secret grouped for typing"
+    );
+
+    // Abandoning the page leaves no factor: the password alone still logs in.
+    let mut other = app.client();
+    assert_eq!(
+        other.submit_password("alice", PASSWORD).await.location(),
+        Some("/")
+    );
+
+    let wrong = crate::abuse::wrong_code(&code_of(app, &uri));
+    let reply = confirm(&mut browser, &wrong).await;
+    assert_eq!(reply.status, 400);
+    assert!(reply.body.contains("does not match"));
+    let reply = confirm(&mut browser, &code_of(app, &uri)).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body.matches("class=\"recovery-code\"").count(), 10);
+
+    // The download echoes the codes shown, as a text file.
+    let csrf = reply.csrf_token().unwrap();
+    let codes: Vec<String> = reply
+        .body
+        .split("class=\"recovery-code\">")
+        .skip(1)
+        .map(|rest| rest.split('<').next().unwrap().to_owned())
+        .collect();
+    let mut fields: Vec<(&str, &str)> = codes.iter().map(|c| ("code", c.as_str())).collect();
+    fields.push(("csrf_token", &csrf));
+    let download = browser
+        .post_form("/account/recovery-codes/download", &fields)
+        .await;
+    assert_eq!(
+        download.header("content-disposition"),
+        Some("attachment; filename=\"recovery-codes.txt\"")
+    );
+    assert!(download.body.contains(&codes[9]));
+    assert_eq!(
+        browser
+            .post_form("/account/recovery-codes/download", &fields[..10])
+            .await
+            .status,
+        403
+    );
+
+    // From now on the token is asked, and the confirming code is spent.
+    let mut next = app.client();
+    assert_eq!(
+        next.submit_password("alice", PASSWORD).await.location(),
+        Some("/login/2fa?next=/")
+    );
+    assert_eq!(next.submit_token(&code_of(app, &uri)).await.status, 401);
+    app.clock.advance(30);
+    assert_eq!(next.submit_token(&code_of(app, &uri)).await.status, 303);
+}
+both!(a_user_links_an_app_and_gets_recovery_codes);
+
+async fn a_new_phone_needs_the_old_token_or_a_recovery_code(app: &TestApp) {
+    let (user, old_phone) = app.add_user_with_totp("alice").await;
+    let codes = app
+        .app
+        .login
+        .new_recovery_codes(&user, &domain::RequestContext::admin_cli(), testkit::START)
+        .await
+        .unwrap();
+    let mut browser = app.client();
+    browser.submit_password("alice", PASSWORD).await;
+    browser.submit_token(&app.code(&old_phone, 0)).await;
+    let page = browser.get("/account/authenticator").await;
+    assert!(page.body.contains("name=\"current_token\""));
+
+    // A stolen password alone cannot move the second factor.
+    let reply = step_up(&mut browser, PASSWORD, None).await;
+    assert_eq!(reply.status, 400);
+    assert!(reply.body.contains("already linked"));
+    let reply = step_up(&mut browser, PASSWORD, Some("000000")).await;
+    assert_eq!(reply.status, 400);
+    // The token used to log in was spent; the next step's works.
+    app.clock.advance(30);
+    let reply = step_up(&mut browser, PASSWORD, Some(&app.code(&old_phone, 0))).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let new_phone = offered(&reply);
+    // The old app still works until the new one is confirmed.
+    assert!(
+        confirm(&mut browser, &code_of(app, &new_phone))
+            .await
+            .body
+            .contains("Codes from the old one no longer work")
+    );
+
+    app.clock.advance(30);
+    let mut login = app.client();
+    login.submit_password("alice", PASSWORD).await;
+    assert_eq!(
+        login.submit_token(&app.code(&old_phone, 0)).await.status,
+        401,
+        "the old app stopped"
+    );
+    assert_eq!(
+        login.submit_token(&code_of(app, &new_phone)).await.status,
+        303,
+        "the new one works"
+    );
+
+    // A recovery code is the other way to prove it.
+    let mut again = app.client();
+    again.submit_password("alice", PASSWORD).await;
+    app.clock.advance(30);
+    again.submit_token(&code_of(app, &new_phone)).await;
+    let reply = step_up(&mut again, PASSWORD, Some(&codes[3])).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        app.app.login.recovery_codes_left(&user).await.unwrap(),
+        9,
+        "the code was used up"
+    );
+}
+both!(a_new_phone_needs_the_old_token_or_a_recovery_code);
+
+async fn a_stale_password_check_is_refused(app: &TestApp) {
+    app.add_user("alice").await;
+    let mut browser = app.client();
+    browser.submit_password("alice", PASSWORD).await;
+    let uri = offered(&step_up(&mut browser, PASSWORD, None).await);
+    app.clock.advance(5 * 60);
+    let reply = confirm(&mut browser, &code_of(app, &uri)).await;
+    assert_eq!(reply.status, 400);
+    assert!(reply.body.contains("More than 5 minutes"), "{}", reply.body);
+    let mut check = app.client();
+    assert_eq!(
+        check.submit_password("alice", PASSWORD).await.location(),
+        Some("/"),
+        "nothing was linked"
+    );
+    let reply = browser
+        .post_form("/account/authenticator/confirm", &[("code", "123456")])
+        .await;
+    assert_eq!(reply.status, 403, "CSRF");
+}
+both!(a_stale_password_check_is_refused);
+
+async fn a_new_set_of_recovery_codes_needs_the_password(app: &TestApp) {
+    let (user, phone) = app.add_user_with_totp("alice").await;
+    let old = app
+        .app
+        .login
+        .new_recovery_codes(&user, &domain::RequestContext::admin_cli(), testkit::START)
+        .await
+        .unwrap();
+    let mut browser = app.client();
+    browser.submit_password("alice", PASSWORD).await;
+    browser.submit_token(&app.code(&phone, 0)).await;
+    let page = browser.get("/account/recovery-codes").await;
+    assert!(page.body.contains("id=\"recovery-left\">10"));
+    let csrf = page.csrf_token().unwrap();
+    let reply = browser
+        .post_form(
+            "/account/recovery-codes",
+            &[("password", "wrong"), ("csrf_token", &csrf)],
+        )
+        .await;
+    assert_eq!(reply.status, 400);
+    let reply = browser
+        .post_form(
+            "/account/recovery-codes",
+            &[("password", PASSWORD), ("csrf_token", &csrf)],
+        )
+        .await;
+    assert_eq!(reply.body.matches("class=\"recovery-code\"").count(), 10);
+    assert!(!reply.body.contains(&old[0]));
+    let mut login = app.client();
+    login.submit_password("alice", PASSWORD).await;
+    let csrf = login.get("/login/recovery").await.csrf_token().unwrap();
+    let used_old = login
+        .post_form(
+            "/login/recovery",
+            &[("code", &old[0]), ("csrf_token", &csrf)],
+        )
+        .await;
+    assert_eq!(used_old.status, 401, "the old set no longer works");
+}
+both!(a_new_set_of_recovery_codes_needs_the_password);

@@ -1,0 +1,369 @@
+//! `/account/authenticator` (link an app) and `/account/recovery-codes`.
+//! The domain decides (`domain::enrollment`); this module only shows it.
+
+use askama::Template;
+use axum::extract::State;
+use axum::extract::rejection::FormRejection;
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use domain::{LinkConfirm, LinkStart, User};
+use otp::OtpAuthUri;
+use serde::Deserialize;
+
+use super::account::logged_in;
+use super::{Client, form, page};
+use crate::{AppError, AppState, cookies, csrf};
+
+#[derive(Template)]
+#[template(path = "authenticator_step_up.html")]
+struct StepUpPage<'a> {
+    csrf_token: &'a str,
+    relink: bool,
+    error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "authenticator_offer.html")]
+struct OfferPage<'a> {
+    csrf_token: &'a str,
+    qr_svg: String,
+    grouped_secret: String,
+    uri: String,
+    error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "recovery_codes.html")]
+struct CodesPage<'a> {
+    csrf_token: &'a str,
+    codes: Vec<String>,
+    notice: Option<&'a str>,
+}
+
+fn csrf_pair(state: &AppState, headers: &HeaderMap) -> Result<(String, Vec<String>), AppError> {
+    let (token, cookie) = csrf::issue(state, headers)?;
+    Ok((token, cookie.into_iter().collect()))
+}
+
+async fn step_up(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: &User,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Result<Response, AppError> {
+    let relink = state.login.totp_digits(user).await?.is_some();
+    let (csrf_token, set) = csrf_pair(state, headers)?;
+    page(
+        status,
+        &StepUpPage {
+            csrf_token: &csrf_token,
+            relink,
+            error,
+        },
+        &set,
+    )
+}
+
+fn offer(
+    state: &AppState,
+    headers: &HeaderMap,
+    uri: &OtpAuthUri,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Result<Response, AppError> {
+    let text = uri.to_uri();
+    let qr_svg = qrcode::QrCode::new(text.as_bytes())
+        .map_err(|e| AppError::Internal(format!("qr code: {e}")))?
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(200, 200)
+        .build();
+    let base32 = uri.secret.to_base32();
+    let grouped_secret = base32
+        .as_bytes()
+        .chunks(4)
+        .map(|chunk| String::from_utf8_lossy(chunk).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let (csrf_token, set) = csrf_pair(state, headers)?;
+    page(
+        status,
+        &OfferPage {
+            csrf_token: &csrf_token,
+            qr_svg,
+            grouped_secret,
+            uri: text,
+            error,
+        },
+        &set,
+    )
+}
+
+fn codes_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    codes: Vec<String>,
+    notice: Option<&str>,
+) -> Result<Response, AppError> {
+    let (csrf_token, set) = csrf_pair(state, headers)?;
+    page(
+        StatusCode::OK,
+        &CodesPage {
+            csrf_token: &csrf_token,
+            codes,
+            notice,
+        },
+        &set,
+    )
+}
+
+/// `GET /account/authenticator`.
+pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+    let user = match logged_in(&state, &headers, "/account/authenticator").await? {
+        Ok(user) => user,
+        Err(redirect) => return Ok(redirect),
+    };
+    let token = cookies::get(&headers, state.session_cookie()).unwrap_or_default();
+    match state
+        .login
+        .current_offer(&token, &user, state.now())
+        .await?
+    {
+        Some(uri) => offer(&state, &headers, &uri, StatusCode::OK, None),
+        None => step_up(&state, &headers, &user, StatusCode::OK, None).await,
+    }
+}
+
+/// Fields of `POST /account/authenticator`.
+#[derive(Deserialize)]
+pub struct StepUpForm {
+    password: Option<String>,
+    current_token: Option<String>,
+    csrf_token: Option<String>,
+}
+
+/// `POST /account/authenticator`: the password (and for a new phone, a
+/// current token or recovery code), then the QR page.
+pub async fn begin(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    headers: HeaderMap,
+    body: Result<axum::Form<StepUpForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let fields = form(body)?;
+    csrf::check(&state, &headers, fields.csrf_token.as_deref())?;
+    let user = match logged_in(&state, &headers, "/account/authenticator").await? {
+        Ok(user) => user,
+        Err(redirect) => return Ok(redirect),
+    };
+    let token = cookies::get(&headers, state.session_cookie()).unwrap_or_default();
+    let outcome = state
+        .login
+        .begin_link(
+            &token,
+            &user,
+            fields.password.as_deref().unwrap_or(""),
+            fields.current_token.as_deref().unwrap_or(""),
+            &ctx,
+            state.now(),
+        )
+        .await?;
+    let error = match outcome {
+        LinkStart::Offered(uri) => return offer(&state, &headers, &uri, StatusCode::OK, None),
+        LinkStart::WrongPassword => "The password is not correct.",
+        LinkStart::ProofNeeded => {
+            "An app is already linked: enter a code from it, or one of your recovery codes."
+        }
+        LinkStart::WrongProof => "That code from your current app or recovery code is not valid.",
+    };
+    step_up(
+        &state,
+        &headers,
+        &user,
+        StatusCode::BAD_REQUEST,
+        Some(error),
+    )
+    .await
+}
+
+/// Fields of `POST /account/authenticator/confirm`.
+#[derive(Deserialize)]
+pub struct ConfirmForm {
+    code: Option<String>,
+    csrf_token: Option<String>,
+}
+
+/// `POST /account/authenticator/confirm`.
+pub async fn confirm(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    headers: HeaderMap,
+    body: Result<axum::Form<ConfirmForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let fields = form(body)?;
+    csrf::check(&state, &headers, fields.csrf_token.as_deref())?;
+    let user = match logged_in(&state, &headers, "/account/authenticator").await? {
+        Ok(user) => user,
+        Err(redirect) => return Ok(redirect),
+    };
+    let token = cookies::get(&headers, state.session_cookie()).unwrap_or_default();
+    let now = state.now();
+    let typed: String = fields.code.unwrap_or_default().chars().take(32).collect();
+    match state.login.confirm_link(&token, &user, &typed, &ctx, now).await? {
+        LinkConfirm::Linked {
+            recovery_codes: Some(codes),
+        } => codes_page(
+            &state,
+            &headers,
+            codes,
+            Some("Your authenticator app is linked: from now on, log in with a code from it."),
+        ),
+        LinkConfirm::Linked { recovery_codes: None } => super::account::security_page(
+            &state,
+            &headers,
+            &user,
+            StatusCode::OK,
+            Some("Your new authenticator app is linked. Codes from the old one no longer work."),
+        )
+        .await,
+        LinkConfirm::WrongCode => match state.login.current_offer(&token, &user, now).await? {
+            Some(uri) => offer(
+                &state,
+                &headers,
+                &uri,
+                StatusCode::BAD_REQUEST,
+                Some("That code does not match. Check that the app shows this account, and type the code it shows now."),
+            ),
+            None => step_up(&state, &headers, &user, StatusCode::BAD_REQUEST, Some("That took too long. Start again.")).await,
+        },
+        LinkConfirm::Expired => step_up(
+            &state,
+            &headers,
+            &user,
+            StatusCode::BAD_REQUEST,
+            Some("More than 5 minutes passed since you entered your password. Start again; nothing was changed."),
+        )
+        .await,
+    }
+}
+
+/// `GET /account/recovery-codes`: how many are left, and a form for a new set.
+pub async fn codes_show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let user = match logged_in(&state, &headers, "/account/recovery-codes").await? {
+        Ok(user) => user,
+        Err(redirect) => return Ok(redirect),
+    };
+    let left = state.login.recovery_codes_left(&user).await?;
+    let (csrf_token, set) = csrf_pair(&state, &headers)?;
+    page(
+        StatusCode::OK,
+        &NewCodesPage {
+            csrf_token: &csrf_token,
+            left,
+            error: None,
+        },
+        &set,
+    )
+}
+
+#[derive(Template)]
+#[template(path = "recovery_codes_new.html")]
+struct NewCodesPage<'a> {
+    csrf_token: &'a str,
+    left: u32,
+    error: Option<&'a str>,
+}
+
+/// Fields of `POST /account/recovery-codes`.
+#[derive(Deserialize)]
+pub struct NewCodesForm {
+    password: Option<String>,
+    csrf_token: Option<String>,
+}
+
+/// `POST /account/recovery-codes`: the password, then a new set (the old
+/// one stops working).
+pub async fn codes_create(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    headers: HeaderMap,
+    body: Result<axum::Form<NewCodesForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let fields = form(body)?;
+    csrf::check(&state, &headers, fields.csrf_token.as_deref())?;
+    let user = match logged_in(&state, &headers, "/account/recovery-codes").await? {
+        Ok(user) => user,
+        Err(redirect) => return Ok(redirect),
+    };
+    let token = cookies::get(&headers, state.session_cookie()).unwrap_or_default();
+    let now = state.now();
+    let password = fields.password.unwrap_or_default();
+    if !state
+        .login
+        .reauthenticate(&token, &user, &password, &ctx, now)
+        .await?
+    {
+        let left = state.login.recovery_codes_left(&user).await?;
+        let (csrf_token, set) = csrf_pair(&state, &headers)?;
+        return page(
+            StatusCode::BAD_REQUEST,
+            &NewCodesPage {
+                csrf_token: &csrf_token,
+                left,
+                error: Some("The password is not correct."),
+            },
+            &set,
+        );
+    }
+    let codes = state.login.new_recovery_codes(&user, &ctx, now).await?;
+    codes_page(
+        &state,
+        &headers,
+        codes,
+        Some("A new set was made; the old codes no longer work."),
+    )
+}
+
+/// `POST /account/recovery-codes/download`: the codes just shown, echoed back
+/// as a text file. The server keeps no copy; the browser sends them.
+pub async fn codes_download(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<axum::Form<Vec<(String, String)>>, FormRejection>,
+) -> Result<Response, AppError> {
+    let fields = form(body)?;
+    let submitted = fields
+        .iter()
+        .find(|(k, _)| k == "csrf_token")
+        .map(|(_, v)| v.as_str());
+    csrf::check(&state, &headers, submitted)?;
+    if let Err(redirect) = logged_in(&state, &headers, "/account/recovery-codes").await? {
+        return Ok(redirect);
+    }
+    let codes: Vec<&str> = fields
+        .iter()
+        .filter(|(k, v)| k == "code" && domain::recovery::RecoveryCode::parse(v).is_some())
+        .map(|(_, v)| v.as_str())
+        .take(domain::recovery::SET_SIZE)
+        .collect();
+    let text = format!(
+        "{} recovery codes\r\nEach code logs you in once if you lose your phone. Keep them away from it.\r\n\r\n{}\r\n",
+        state.config.site_name,
+        codes.join("\r\n")
+    );
+    Ok((
+        [
+            (CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (
+                CONTENT_DISPOSITION,
+                "attachment; filename=\"recovery-codes.txt\"",
+            ),
+        ],
+        text,
+    )
+        .into_response())
+}
