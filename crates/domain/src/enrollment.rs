@@ -44,6 +44,8 @@ pub enum LinkConfirm {
     Linked {
         /// Ten codes on first enrollment, else `None`.
         recovery_codes: Option<Vec<String>>,
+        /// A new full session when the link ended a required enrollment.
+        session_token: Option<String>,
     },
     /// The code does not match the offered secret.
     WrongCode,
@@ -300,6 +302,10 @@ impl LoginService {
         } else {
             None
         };
-        Ok(LinkConfirm::Linked { recovery_codes })
+        let session_token = self.finish_enrolling(session_token, user, now).await?;
+        Ok(LinkConfirm::Linked {
+            recovery_codes,
+            session_token,
+        })
     }
 }

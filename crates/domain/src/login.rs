@@ -44,8 +44,12 @@ pub enum PasswordOutcome {
         /// The pending session cookie value.
         session_token: String,
     },
-    /// The password is right but 2FA is required and none is enrolled.
-    MustEnroll,
+    /// The password is right but 2FA is required and none is enrolled: an
+    /// enrolling session that grants nothing but linking an app.
+    MustEnroll {
+        /// The enrolling session cookie value.
+        session_token: String,
+    },
 }
 
 /// The answer to a typed token.
@@ -277,10 +281,17 @@ impl LoginService {
                 Some(user.id),
                 typed,
                 ctx,
-                "2FA required, none enrolled",
+                "2FA required, none enrolled: enrollment started",
             )
             .await?;
-            return Ok(PasswordOutcome::MustEnroll);
+            let session_token = self
+                .start_session(user.id, SessionStage::Enrolling, now)
+                .await?;
+            // The password was just checked: the link flow's step-up is fresh.
+            self.store
+                .set_session_reauth(&token::digest(&session_token), now)
+                .await?;
+            return Ok(PasswordOutcome::MustEnroll { session_token });
         }
         let session_token = self.start_session(user.id, SessionStage::Full, now).await?;
         self.audit(
@@ -374,6 +385,49 @@ impl LoginService {
             .await?
             .filter(|u| !u.disabled)
             .map(|user| (session, user)))
+    }
+
+    /// An enrolling session (2FA required, none linked yet) and its user,
+    /// valid for 10 minutes.
+    pub async fn enrolling(
+        &self,
+        session_token: &str,
+        now: u64,
+    ) -> Result<Option<(Session, User)>, DomainError> {
+        let Some(session) = self.store.session(&token::digest(session_token)).await? else {
+            return Ok(None);
+        };
+        if session.stage != SessionStage::Enrolling
+            || now.saturating_sub(session.created_at) >= 2 * self.policy.pending_session_seconds
+        {
+            return Ok(None);
+        }
+        Ok(self
+            .store
+            .user_by_id(session.user_id)
+            .await?
+            .filter(|u| !u.disabled)
+            .map(|user| (session, user)))
+    }
+
+    /// Turns an enrolling session into a full one (new id) once a factor
+    /// is linked.
+    pub(crate) async fn finish_enrolling(
+        &self,
+        session_token: &str,
+        user: &User,
+        now: u64,
+    ) -> Result<Option<String>, DomainError> {
+        let hash = token::digest(session_token);
+        match self.store.session(&hash).await? {
+            Some(session) if session.stage == SessionStage::Enrolling => {
+                self.store.delete_session(&hash).await?;
+                Ok(Some(
+                    self.start_session(user.id, SessionStage::Full, now).await?,
+                ))
+            }
+            _ => Ok(None),
+        }
     }
 
     /// The fully logged-in session and its user, if within the idle and
@@ -1070,7 +1124,7 @@ impl LoginService {
         Ok(())
     }
 
-    async fn start_session(
+    pub(crate) async fn start_session(
         &self,
         user: UserId,
         stage: SessionStage,

@@ -8,6 +8,9 @@ use crate::UserId;
 pub enum SessionStage {
     /// Password accepted, second factor pending. Grants nothing.
     Pending,
+    /// Password accepted, 2FA required but not linked: grants only the
+    /// authenticator link flow.
+    Enrolling,
     /// Fully logged in.
     Full,
 }
@@ -17,6 +20,7 @@ impl SessionStage {
     pub fn as_str(self) -> &'static str {
         match self {
             SessionStage::Pending => "pending",
+            SessionStage::Enrolling => "enrolling",
             SessionStage::Full => "full",
         }
     }
@@ -25,6 +29,7 @@ impl SessionStage {
     pub fn parse(text: &str) -> Option<Self> {
         match text {
             "pending" => Some(SessionStage::Pending),
+            "enrolling" => Some(SessionStage::Enrolling),
             "full" => Some(SessionStage::Full),
             _ => None,
         }

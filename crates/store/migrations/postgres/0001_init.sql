@@ -33,7 +33,7 @@ CREATE TABLE totp_factors (
 CREATE TABLE sessions (
     token_hash   TEXT    PRIMARY KEY,
     user_id      BIGINT  NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    stage        TEXT    NOT NULL CHECK (stage IN ('pending', 'full')),
+    stage        TEXT    NOT NULL CHECK (stage IN ('pending', 'enrolling', 'full')),
     created_at   BIGINT  NOT NULL,
     last_seen_at BIGINT  NOT NULL,
     failures     BIGINT  NOT NULL DEFAULT 0

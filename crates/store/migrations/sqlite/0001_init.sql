@@ -33,7 +33,7 @@ CREATE TABLE totp_factors (
 CREATE TABLE sessions (
     token_hash   TEXT    PRIMARY KEY,
     user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    stage        TEXT    NOT NULL CHECK (stage IN ('pending', 'full')),
+    stage        TEXT    NOT NULL CHECK (stage IN ('pending', 'enrolling', 'full')),
     created_at   INTEGER NOT NULL,
     last_seen_at INTEGER NOT NULL,
     failures     INTEGER NOT NULL DEFAULT 0

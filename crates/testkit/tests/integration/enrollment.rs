@@ -252,3 +252,49 @@ async fn a_new_set_of_recovery_codes_needs_the_password(app: &TestApp) {
     assert_eq!(used_old.status, 401, "the old set no longer works");
 }
 both!(a_new_set_of_recovery_codes_needs_the_password);
+
+/// With 2FA required, a user without a factor who passes the password goes
+/// straight into linking an app and gets nothing else until it is confirmed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn required_2fa_takes_a_user_without_a_factor_into_enrollment() {
+    let app = TestApp::start_with(testkit::Backend::Sqlite, |c| c.require_2fa = true)
+        .await
+        .unwrap();
+    app.add_user("bob").await;
+    let mut browser = app.client();
+    let reply = browser.submit_password("bob", PASSWORD).await;
+    assert_eq!(reply.location(), Some("/account/authenticator"));
+    for path in [
+        "/",
+        "/account/security",
+        "/account/recovery-codes",
+        "/auth/verify",
+    ] {
+        let reply = browser.get(path).await;
+        assert!(
+            matches!(reply.status, 303 | 401),
+            "{path} must grant nothing: {}",
+            reply.status
+        );
+    }
+    assert_eq!(browser.get("/account/authenticator").await.status, 200);
+    let uri = offered(&step_up(&mut browser, PASSWORD, None).await);
+    let reply = confirm(&mut browser, &code_of(&app, &uri)).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body.matches("class=\"recovery-code\"").count(), 10);
+    assert_eq!(
+        browser.get("/").await.status,
+        200,
+        "enrolled: now fully logged in"
+    );
+    let events = app.app.login.store().recent_audit(30).await.unwrap();
+    assert!(events.iter().any(|e| e.kind == "enrollment_required"));
+
+    // Ten minutes without confirming and the enrolling session is gone.
+    app.add_user("carol").await;
+    let mut late = app.client();
+    late.submit_password("carol", PASSWORD).await;
+    app.clock.advance(10 * 60);
+    assert_eq!(late.get("/account/authenticator").await.status, 303);
+    app.stop().await;
+}

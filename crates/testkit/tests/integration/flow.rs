@@ -159,20 +159,6 @@ async fn a_user_without_a_factor_logs_in_with_the_password(app: &TestApp) {
 }
 both!(a_user_without_a_factor_logs_in_with_the_password);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn required_2fa_stops_a_user_without_a_factor() {
-    let app = TestApp::start_with(testkit::Backend::Sqlite, |c| c.require_2fa = true)
-        .await
-        .unwrap();
-    app.add_user("bob").await;
-    let mut browser = app.client();
-    let reply = browser.submit_password("bob", PASSWORD).await;
-    assert_eq!(reply.status, 403);
-    assert!(reply.body.contains("must be set up first"));
-    assert_eq!(browser.get("/").await.status, 303);
-    app.stop().await;
-}
-
 async fn health_and_readiness_answer(app: &TestApp) {
     let mut client = app.client();
     let health = client.get("/healthz").await;

@@ -11,7 +11,7 @@ use domain::{LinkConfirm, LinkStart, User};
 use otp::OtpAuthUri;
 use serde::Deserialize;
 
-use super::account::logged_in;
+use super::redirect;
 use super::{Client, form, page};
 use crate::{AppError, AppState, cookies, csrf};
 
@@ -39,6 +39,29 @@ struct CodesPage<'a> {
     csrf_token: &'a str,
     codes: Vec<String>,
     notice: Option<&'a str>,
+}
+
+/// The user of a full session, or of an enrolling one (2FA required and
+/// not yet linked): the only pages an enrolling session may use.
+async fn logged_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    path: &str,
+) -> Result<Result<User, Response>, AppError> {
+    if let Ok(user) = super::account::logged_in(state, headers, path).await? {
+        return Ok(Ok(user));
+    }
+    let enrolling = match cookies::get(headers, state.session_cookie()) {
+        Some(token) => state.login.enrolling(&token, state.now()).await?,
+        None => None,
+    };
+    Ok(match enrolling {
+        Some((_, user)) => Ok(user),
+        None => Err(redirect(
+            &format!("/login?next={}", super::encode_next(path)),
+            &[],
+        )),
+    })
 }
 
 fn csrf_pair(state: &AppState, headers: &HeaderMap) -> Result<(String, Vec<String>), AppError> {
@@ -213,13 +236,23 @@ pub async fn confirm(
     match state.login.confirm_link(&token, &user, &typed, &ctx, now).await? {
         LinkConfirm::Linked {
             recovery_codes: Some(codes),
-        } => codes_page(
-            &state,
-            &headers,
-            codes,
-            Some("Your authenticator app is linked: from now on, log in with a code from it."),
-        ),
-        LinkConfirm::Linked { recovery_codes: None } => super::account::security_page(
+            session_token,
+        } => {
+            let mut response = codes_page(
+                &state,
+                &headers,
+                codes,
+                Some("Your authenticator app is linked: from now on, log in with a code from it."),
+            )?;
+            if let Some(session_token) = session_token {
+                let cookie = cookies::set(state.session_cookie(), &session_token, state.config.secure_cookies, "Lax", None);
+                if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
+                    response.headers_mut().append(axum::http::header::SET_COOKIE, value);
+                }
+            }
+            Ok(response)
+        }
+        LinkConfirm::Linked { recovery_codes: None, .. } => super::account::security_page(
             &state,
             &headers,
             &user,
@@ -253,7 +286,7 @@ pub async fn codes_show(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let user = match logged_in(&state, &headers, "/account/recovery-codes").await? {
+    let user = match super::account::logged_in(&state, &headers, "/account/recovery-codes").await? {
         Ok(user) => user,
         Err(redirect) => return Ok(redirect),
     };
@@ -295,7 +328,7 @@ pub async fn codes_create(
 ) -> Result<Response, AppError> {
     let fields = form(body)?;
     csrf::check(&state, &headers, fields.csrf_token.as_deref())?;
-    let user = match logged_in(&state, &headers, "/account/recovery-codes").await? {
+    let user = match super::account::logged_in(&state, &headers, "/account/recovery-codes").await? {
         Ok(user) => user,
         Err(redirect) => return Ok(redirect),
     };
@@ -341,7 +374,9 @@ pub async fn codes_download(
         .find(|(k, _)| k == "csrf_token")
         .map(|(_, v)| v.as_str());
     csrf::check(&state, &headers, submitted)?;
-    if let Err(redirect) = logged_in(&state, &headers, "/account/recovery-codes").await? {
+    if let Err(redirect) =
+        super::account::logged_in(&state, &headers, "/account/recovery-codes").await?
+    {
         return Ok(redirect);
     }
     let codes: Vec<&str> = fields

@@ -140,7 +140,7 @@ pub async fn submit(
             } => "remembered_device",
             PasswordOutcome::Complete { .. } => "complete",
             PasswordOutcome::SecondFactor { .. } => "second_factor",
-            PasswordOutcome::MustEnroll => "must_enroll",
+            PasswordOutcome::MustEnroll { .. } => "must_enroll",
         },
     );
     match outcome {
@@ -165,7 +165,12 @@ pub async fn submit(
                 &state,
                 &headers,
                 StatusCode::TOO_MANY_REQUESTS,
-                LoginView { next: &next, username: &shown_name, error: Some(&message), notice: None },
+                LoginView {
+                    next: &next,
+                    username: &shown_name,
+                    error: Some(&message),
+                    notice: None,
+                },
                 &[],
             )
         }
@@ -173,20 +178,27 @@ pub async fn submit(
             session_token,
             remember_token,
         } => {
-            let mut set = vec![cookies::set(state.session_cookie(), &session_token, secure, "Lax", None)];
+            let mut set = vec![cookies::set(
+                state.session_cookie(),
+                &session_token,
+                secure,
+                "Lax",
+                None,
+            )];
             set.extend(remember_token.map(|value| state.remember_set_cookie(&value)));
             Ok(redirect(&next, &set))
         }
         PasswordOutcome::SecondFactor { session_token } => {
             let cookie = cookies::set(state.session_cookie(), &session_token, secure, "Lax", None);
-            Ok(redirect(&format!("/login/2fa?next={}", encode_next(&next)), &[cookie]))
+            Ok(redirect(
+                &format!("/login/2fa?next={}", encode_next(&next)),
+                &[cookie],
+            ))
         }
-        PasswordOutcome::MustEnroll => Ok(crate::error::MessagePage {
-            title: "Two-factor login must be set up first",
-            message: "Your practice requires two-factor login, and no authenticator app or phone is linked to your account yet. Ask your practice administrator to set it up with you.",
-            link: "/login",
-            link_text: "Back to Log In",
+        // Straight into linking an app; the session grants nothing else.
+        PasswordOutcome::MustEnroll { session_token } => {
+            let cookie = cookies::set(state.session_cookie(), &session_token, secure, "Lax", None);
+            Ok(redirect("/account/authenticator", &[cookie]))
         }
-        .respond(StatusCode::FORBIDDEN)),
     }
 }
