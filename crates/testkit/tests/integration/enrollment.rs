@@ -277,7 +277,13 @@ async fn required_2fa_takes_a_user_without_a_factor_into_enrollment() {
             reply.status
         );
     }
-    assert_eq!(browser.get("/account/authenticator").await.status, 200);
+    let page = browser.get("/account/authenticator").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("requires two-factor login"),
+        "a clear explanation: {}",
+        page.body
+    );
     let uri = offered(&step_up(&mut browser, PASSWORD, None).await);
     let reply = confirm(&mut browser, &code_of(&app, &uri)).await;
     assert_eq!(reply.status, 200, "{}", reply.body);

@@ -18,6 +18,7 @@ use crate::{AppError, AppState, cookies, csrf};
 #[derive(Template)]
 #[template(path = "authenticator_step_up.html")]
 struct StepUpPage<'a> {
+    required: bool,
     csrf_token: &'a str,
     relink: bool,
     error: Option<&'a str>,
@@ -77,10 +78,16 @@ async fn step_up(
     error: Option<&str>,
 ) -> Result<Response, AppError> {
     let relink = state.login.totp_digits(user).await?.is_some();
+    // An enrolling session is one that must link an app before anything else.
+    let required = match cookies::get(headers, state.session_cookie()) {
+        Some(token) => state.login.enrolling(&token, state.now()).await?.is_some(),
+        None => false,
+    };
     let (csrf_token, set) = csrf_pair(state, headers)?;
     page(
         status,
         &StepUpPage {
+            required,
             csrf_token: &csrf_token,
             relink,
             error,
