@@ -63,6 +63,8 @@ pub enum AuditKind {
     DeviceRevoked,
     /// The password was checked again for a sensitive change.
     Reauthenticated,
+    /// The user turned two-factor login off.
+    TwoFactorOff,
 }
 
 impl AuditKind {
@@ -88,6 +90,7 @@ impl AuditKind {
             AuditKind::RecoveryCodesCreated => "recovery_codes_created",
             AuditKind::DeviceRevoked => "device_revoked",
             AuditKind::Reauthenticated => "reauthenticated",
+            AuditKind::TwoFactorOff => "two_factor_off",
         }
     }
 }

@@ -151,6 +151,67 @@ impl LoginService {
         Ok(LinkStart::Offered(Box::new(self.offer_uri(user, secret))))
     }
 
+    /// Turns two-factor login off, where the deployment does not require
+    /// it: needs the password and a current token from the linked app.
+    /// Removes the app, the recovery codes and the remembered devices.
+    /// `Err` carries the message to show.
+    pub async fn turn_off_2fa(
+        &self,
+        session_token: &str,
+        user: &User,
+        password: &str,
+        token: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<Result<(), &'static str>, DomainError> {
+        if self.policy.require_2fa {
+            return Ok(Err(
+                "Your practice requires two-factor login; it cannot be turned off.",
+            ));
+        }
+        let Some(factor) = self.store.totp(user.id).await? else {
+            return Ok(Err("No authenticator app is linked."));
+        };
+        if !self
+            .reauthenticate(session_token, user, password, ctx, now)
+            .await?
+        {
+            return Ok(Err("The password is not correct."));
+        }
+        let digits_only = !token.trim().is_empty()
+            && token
+                .chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-'));
+        if !digits_only || !self.prove_second_factor(user, &factor, token, now).await? {
+            self.store.record_failure(&key_2fa(user.id), now).await?;
+            self.audit(
+                now,
+                AuditKind::TwoFactorOff,
+                Outcome::Failure,
+                Some(user.id),
+                &user.username,
+                ctx,
+                "wrong token",
+            )
+            .await?;
+            return Ok(Err("That code from your app is not correct."));
+        }
+        self.store.remove_second_factors(user.id).await?;
+        self.store.replace_recovery_codes(user.id, &[], now).await?;
+        self.store.delete_user_devices(user.id).await?;
+        self.audit(
+            now,
+            AuditKind::TwoFactorOff,
+            Outcome::Success,
+            Some(user.id),
+            &user.username,
+            ctx,
+            "by the user",
+        )
+        .await?;
+        Ok(Ok(()))
+    }
+
     /// A current token (claimed, so it cannot be replayed) or an unused
     /// recovery code (consumed).
     async fn prove_second_factor(

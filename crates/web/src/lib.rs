@@ -51,6 +51,7 @@ pub fn router(state: AppState) -> Router {
             post(pages::account::revoke_all),
         )
         .route("/account/devices/{id}/revoke", post(pages::account::revoke))
+        .route("/account/two-factor/off", post(pages::account::turn_off))
         .route(
             "/account/authenticator",
             get(pages::authenticator::show).post(pages::authenticator::begin),

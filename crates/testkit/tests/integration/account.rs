@@ -214,3 +214,99 @@ async fn changing_the_password_logs_out_everything_else(app: &TestApp) {
     );
 }
 both!(changing_the_password_logs_out_everything_else);
+
+async fn two_factor_login_is_turned_off_with_password_and_token(app: &TestApp) {
+    let (user, phone) = app.add_user_with_totp("alice").await;
+    app.app
+        .login
+        .new_recovery_codes(&user, &domain::RequestContext::admin_cli(), testkit::START)
+        .await
+        .unwrap();
+    let mut browser = remembered(app, "alice", &phone).await;
+    let page = browser.get("/account/security").await;
+    assert!(page.body.contains("Turn two-factor login off"));
+    let csrf = page.csrf_token().unwrap();
+    app.clock.advance(30);
+    for (password, token, message) in [
+        (
+            "wrong".to_owned(),
+            app.code(&phone, 0),
+            "password is not correct",
+        ),
+        (PASSWORD.to_owned(), "000000".to_owned(), "not correct"),
+        (PASSWORD.to_owned(), String::new(), "not correct"),
+    ] {
+        let reply = browser
+            .post_form(
+                "/account/two-factor/off",
+                &[
+                    ("password", &password),
+                    ("token", &token),
+                    ("csrf_token", &csrf),
+                ],
+            )
+            .await;
+        assert_eq!(reply.status, 400, "{message}");
+        assert!(reply.body.contains(message), "{message}: {}", reply.body);
+    }
+    let reply = browser
+        .post_form(
+            "/account/two-factor/off",
+            &[("password", PASSWORD), ("token", &app.code(&phone, 0))],
+        )
+        .await;
+    assert_eq!(reply.status, 403, "CSRF");
+    let reply = browser
+        .post_form(
+            "/account/two-factor/off",
+            &[
+                ("password", PASSWORD),
+                ("token", &app.code(&phone, 0)),
+                ("csrf_token", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(reply.body.contains("Two-factor login is off"));
+    assert!(reply.body.contains("id=\"recovery-left\">0"));
+    browser.logout().await;
+    assert_eq!(
+        browser.submit_password("alice", PASSWORD).await.location(),
+        Some("/")
+    );
+    let events = app.app.login.store().recent_audit(60).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == "two_factor_off" && e.outcome == "success")
+    );
+}
+both!(two_factor_login_is_turned_off_with_password_and_token);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_factor_login_cannot_be_turned_off_where_required() {
+    let app = TestApp::start_with(testkit::Backend::Sqlite, |c| c.require_2fa = true)
+        .await
+        .unwrap();
+    let (_, phone) = app.add_user_with_totp("alice").await;
+    let mut browser = app.client();
+    browser.submit_password("alice", PASSWORD).await;
+    browser.submit_token(&app.code(&phone, 0)).await;
+    let page = browser.get("/account/security").await;
+    assert!(!page.body.contains("Turn two-factor login off"));
+    let csrf = browser.cookie("tf_csrf").unwrap().to_owned();
+    app.clock.advance(30);
+    let reply = browser
+        .post_form(
+            "/account/two-factor/off",
+            &[
+                ("password", PASSWORD),
+                ("token", &app.code(&phone, 0)),
+                ("csrf_token", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, 400);
+    assert!(reply.body.contains("requires two-factor login"));
+    app.stop().await;
+}

@@ -30,6 +30,7 @@ struct SecurityPage<'a> {
     recovery_left: u32,
     devices: Vec<DeviceRow>,
     notice: Option<&'a str>,
+    can_turn_off: bool,
 }
 
 #[derive(Template)]
@@ -111,6 +112,7 @@ pub async fn security_page(
             recovery_left: state.login.recovery_codes_left(user).await?,
             devices,
             notice,
+            can_turn_off: digits.is_some() && !state.login.policy().require_2fa,
         },
         &cookies,
     )
@@ -276,5 +278,62 @@ pub async fn change_password(
             Ok(response)
         }
         Err(message) => password_page(&state, &headers, StatusCode::BAD_REQUEST, Some(&message)),
+    }
+}
+
+/// Fields of `POST /account/two-factor/off`.
+#[derive(Deserialize)]
+pub struct TurnOffForm {
+    password: Option<String>,
+    token: Option<String>,
+    csrf_token: Option<String>,
+}
+
+/// `POST /account/two-factor/off`: password and a current token.
+pub async fn turn_off(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    headers: HeaderMap,
+    body: Result<axum::Form<TurnOffForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let fields = form(body)?;
+    csrf::check(&state, &headers, fields.csrf_token.as_deref())?;
+    let user = match logged_in(&state, &headers, "/account/security").await? {
+        Ok(user) => user,
+        Err(redirect) => return Ok(redirect),
+    };
+    let token = cookies::get(&headers, state.session_cookie()).unwrap_or_default();
+    let outcome = state
+        .login
+        .turn_off_2fa(
+            &token,
+            &user,
+            fields.password.as_deref().unwrap_or(""),
+            fields.token.as_deref().unwrap_or(""),
+            &ctx,
+            state.now(),
+        )
+        .await?;
+    match outcome {
+        Ok(()) => {
+            security_page(
+                &state,
+                &headers,
+                &user,
+                StatusCode::OK,
+                Some("Two-factor login is off. Only your password protects this account now."),
+            )
+            .await
+        }
+        Err(message) => {
+            security_page(
+                &state,
+                &headers,
+                &user,
+                StatusCode::BAD_REQUEST,
+                Some(message),
+            )
+            .await
+        }
     }
 }
