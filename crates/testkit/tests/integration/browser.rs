@@ -67,3 +67,106 @@ async fn a_clinician_logs_in_with_2fa_and_is_remembered_next_time() {
     }
     app.stop().await;
 }
+
+/// A fresh user links an app by reading the secret off the QR page,
+/// confirms, saves the recovery codes, logs out, logs in with a token, then
+/// with a recovery code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_user_links_an_app_and_later_uses_a_recovery_code() {
+    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    app.add_user("nurse").await;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let shots = screenshot_dir();
+    browser.goto(&app.url("/login")).await;
+    browser.type_into("#username", "nurse").await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("button[type=submit]").await;
+    browser.wait_for_url(|u| !u.contains("/login")).await;
+
+    browser.goto(&app.url("/account/security")).await;
+    assert!(browser.source().await.contains("Off: only your password"));
+    browser.click("a[href='/account/authenticator']").await;
+    browser
+        .wait_for_url(|u| u.contains("/account/authenticator"))
+        .await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("button[type=submit]").await;
+    for _ in 0..50 {
+        if browser.source().await.contains("id=\"secret\"") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        browser.source().await.contains("<svg"),
+        "the QR code is on the page"
+    );
+    browser
+        .screenshot(&shots.join("link-authenticator.png"))
+        .await;
+    // Read the secret the way a person types it from the page.
+    let grouped = browser.property("#secret", "textContent").await;
+    let secret = otp::Secret::from_base32(grouped.trim()).unwrap();
+    let phone = otp::Totp::new(
+        secret,
+        otp::Algorithm::Sha1,
+        otp::Digits::SIX,
+        otp::Period::DEFAULT,
+    );
+    browser.type_into("#code", &app.code(&phone, 0)).await;
+    browser
+        .click("form[action='/account/authenticator/confirm'] button")
+        .await;
+    for _ in 0..50 {
+        if browser.source().await.contains("recovery-code") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let page = browser.source().await;
+    let codes: Vec<String> = page
+        .split("class=\"recovery-code\">")
+        .skip(1)
+        .map(|rest| rest.split('<').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(codes.len(), 10);
+    browser.screenshot(&shots.join("recovery-codes.png")).await;
+
+    // Log out and back in with a token.
+    browser.goto(&app.url("/")).await;
+    browser.click("form[action='/logout'] button").await;
+    browser.wait_for_url(|u| u.contains("/login")).await;
+    app.clock.advance(30);
+    browser.type_into("#username", "nurse").await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("button[type=submit]").await;
+    browser.wait_for_url(|u| u.contains("/login/2fa")).await;
+    browser.type_into("#token", &app.code(&phone, 0)).await;
+    browser.click("#token-form button[type=submit]").await;
+    browser.wait_for_url(|u| !u.contains("/login")).await;
+    browser.click("form[action='/logout'] button").await;
+    browser.wait_for_url(|u| u.contains("/login")).await;
+
+    // The phone is lost: a recovery code instead.
+    browser.type_into("#username", "nurse").await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("button[type=submit]").await;
+    browser.wait_for_url(|u| u.contains("/login/2fa")).await;
+    browser.click("a[href^='/login/recovery']").await;
+    browser
+        .wait_for_url(|u| u.contains("/login/recovery"))
+        .await;
+    browser.type_into("#code", &codes[4]).await;
+    browser.click("button[type=submit]").await;
+    for _ in 0..50 {
+        if browser.source().await.contains("recovery code(s) left") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(browser.source().await.contains("9 recovery code(s) left"));
+    browser.quit().await;
+    app.stop().await;
+}
