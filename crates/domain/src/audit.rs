@@ -65,6 +65,8 @@ pub enum AuditKind {
     Reauthenticated,
     /// The user turned two-factor login off.
     TwoFactorOff,
+    /// A new cell phone was confirmed (or a confirmation failed).
+    PhoneChanged,
 }
 
 impl AuditKind {
@@ -91,6 +93,7 @@ impl AuditKind {
             AuditKind::DeviceRevoked => "device_revoked",
             AuditKind::Reauthenticated => "reauthenticated",
             AuditKind::TwoFactorOff => "two_factor_off",
+            AuditKind::PhoneChanged => "phone_changed",
         }
     }
 }

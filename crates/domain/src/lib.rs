@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod audit;
+mod cell_phone;
 mod clock;
 pub mod device;
 mod enrollment;
@@ -15,6 +16,7 @@ mod error;
 mod ids;
 mod login;
 pub mod password;
+pub mod phone;
 mod policy;
 pub mod recovery;
 mod seal;
@@ -26,6 +28,7 @@ pub mod token;
 pub mod user;
 
 pub use audit::{AuditEvent, AuditKind, Outcome, RequestContext};
+pub use cell_phone::{PhoneConfirm, PhoneStart};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use device::RememberedDevice;
 pub use enrollment::{LinkConfirm, LinkStart};

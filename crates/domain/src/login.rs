@@ -109,7 +109,7 @@ pub struct LoginService {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) hasher: Arc<dyn PasswordHasher>,
     pub(crate) seal: Arc<SecretBox>,
-    sms: Arc<dyn SmsSender>,
+    pub(crate) sms: Arc<dyn SmsSender>,
     pub(crate) policy: Policy,
     pub(crate) site_name: String,
 }

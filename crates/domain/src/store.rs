@@ -145,6 +145,24 @@ pub trait Store: Send + Sync {
     async fn delete_user_device(&self, user: UserId, id: i64) -> Result<bool, StoreError>;
     /// Deletes every device of a user.
     async fn delete_user_devices(&self, user: UserId) -> Result<(), StoreError>;
+    /// Stores (replacing) a phone number waiting for its code.
+    async fn put_pending_phone(
+        &self,
+        user: UserId,
+        phone: &str,
+        code_hash: &str,
+        now: u64,
+    ) -> Result<(), StoreError>;
+    /// The number waiting for its code: (phone, code hash, created at, tries).
+    async fn pending_phone(
+        &self,
+        user: UserId,
+    ) -> Result<Option<(String, String, u64, u32)>, StoreError>;
+    /// Counts a wrong code against the waiting number.
+    async fn add_pending_phone_try(&self, user: UserId) -> Result<(), StoreError>;
+    /// Makes the waiting number the user's phone and forgets it as pending,
+    /// in one transaction; false if it was no longer waiting.
+    async fn activate_pending_phone(&self, user: UserId, phone: &str) -> Result<bool, StoreError>;
     /// Sets a new password hash.
     async fn set_password_hash(&self, user: UserId, hash: &str) -> Result<(), StoreError>;
 

@@ -660,6 +660,81 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn put_pending_phone(
+        &self,
+        user: UserId,
+        phone: &str,
+        code_hash: &str,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        execute!(
+            self,
+            "INSERT INTO pending_phones (user_id, phone, code_hash, created_at, tries) VALUES ($1, $2, $3, $4, 0) \
+             ON CONFLICT (user_id) DO UPDATE SET phone = excluded.phone, code_hash = excluded.code_hash, \
+             created_at = excluded.created_at, tries = 0",
+            user.0,
+            phone,
+            code_hash,
+            to_i64(now)
+        );
+        Ok(())
+    }
+
+    async fn pending_phone(
+        &self,
+        user: UserId,
+    ) -> Result<Option<(String, String, u64, u32)>, StoreError> {
+        let row: Option<(String, String, i64, i64)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT phone, code_hash, created_at, tries FROM pending_phones WHERE user_id = $1")
+                .bind(user.0)
+                .fetch_optional(pool)
+                .await
+                .map_err(db)?
+        });
+        row.map(|(phone, hash, at, tries)| {
+            Ok((
+                phone,
+                hash,
+                to_u64(at, "time")?,
+                u32::try_from(tries).unwrap_or(u32::MAX),
+            ))
+        })
+        .transpose()
+    }
+
+    async fn add_pending_phone_try(&self, user: UserId) -> Result<(), StoreError> {
+        execute!(
+            self,
+            "UPDATE pending_phones SET tries = tries + 1 WHERE user_id = $1",
+            user.0
+        );
+        Ok(())
+    }
+
+    async fn activate_pending_phone(&self, user: UserId, phone: &str) -> Result<bool, StoreError> {
+        let done = on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(db)?;
+            let removed = sqlx::query("DELETE FROM pending_phones WHERE user_id = $1 AND phone = $2")
+                .bind(user.0)
+                .bind(phone)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?
+                .rows_affected();
+            if removed == 1 {
+                sqlx::query("UPDATE users SET phone = $2 WHERE id = $1")
+                    .bind(user.0)
+                    .bind(phone)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+            }
+            tx.commit().await.map_err(db)?;
+            removed == 1
+        });
+        Ok(done)
+    }
+
     async fn set_password_hash(&self, user: UserId, hash: &str) -> Result<(), StoreError> {
         execute!(
             self,

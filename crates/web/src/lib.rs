@@ -53,6 +53,11 @@ pub fn router(state: AppState) -> Router {
         .route("/account/devices/{id}/revoke", post(pages::account::revoke))
         .route("/account/two-factor/off", post(pages::account::turn_off))
         .route(
+            "/account/phone",
+            get(pages::phone::show).post(pages::phone::submit),
+        )
+        .route("/account/phone/confirm", post(pages::phone::confirm))
+        .route(
             "/account/authenticator",
             get(pages::authenticator::show).post(pages::authenticator::begin),
         )

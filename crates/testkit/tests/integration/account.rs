@@ -310,3 +310,111 @@ async fn two_factor_login_cannot_be_turned_off_where_required() {
     assert!(reply.body.contains("requires two-factor login"));
     app.stop().await;
 }
+
+async fn send_phone(
+    browser: &mut Client,
+    csrf: &str,
+    country: &str,
+    number: &str,
+    password: &str,
+) -> testkit::Reply {
+    browser
+        .post_form(
+            "/account/phone",
+            &[
+                ("country", country),
+                ("phone", number),
+                ("password", password),
+                ("csrf_token", csrf),
+            ],
+        )
+        .await
+}
+
+async fn a_new_phone_is_active_only_after_its_code(app: &TestApp) {
+    let (_, totp) = app.add_user_with_totp("alice").await;
+    let mut browser = app.client();
+    browser.submit_password("alice", PASSWORD).await;
+    browser.submit_token(&app.code(&totp, 0)).await;
+    let page = browser.get("/account/phone").await;
+    assert_eq!(page.status, 200);
+    let csrf = page.csrf_token().unwrap();
+    for (country, number, needle) in [
+        ("US", "12", "for US"),
+        ("US", "not a number", "for US"),
+        ("ZZ", "2015550123", "Choose the country"),
+        ("US", "", "Enter the phone number"),
+    ] {
+        let reply = send_phone(&mut browser, &csrf, country, number, PASSWORD).await;
+        assert_eq!(reply.status, 400, "{country} {number}");
+        assert!(
+            reply.body.contains(needle),
+            "{country} {number}: {}",
+            reply.body
+        );
+    }
+    let reply = send_phone(&mut browser, &csrf, "US", "(201) 555-0123", "wrong").await;
+    assert!(reply.body.contains("password is not correct"));
+    assert_eq!(app.sms_count(), 0, "nothing sent for a bad request");
+
+    let reply = send_phone(&mut browser, &csrf, "US", "(201) 555-0123", PASSWORD).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(reply.body.contains("•••• •••• 0123"));
+    let code = app.app.sms_outbox.recent().pop().unwrap();
+    assert_eq!(code.to, "+12015550123", "stored and sent as E.164");
+    let code: String = code
+        .text
+        .split(':')
+        .nth(1)
+        .unwrap()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(6)
+        .collect();
+    assert!(
+        browser
+            .get("/account/security")
+            .await
+            .body
+            .contains("id=\"phone\">none"),
+        "not active before the code"
+    );
+
+    let reply = browser
+        .post_form(
+            "/account/phone/confirm",
+            &[("code", "000000"), ("csrf_token", &csrf)],
+        )
+        .await;
+    assert_eq!(reply.status, 400);
+    assert!(reply.body.contains("4 attempt(s) left"), "{}", reply.body);
+    let reply = browser
+        .post_form(
+            "/account/phone/confirm",
+            &[("code", &code), ("csrf_token", &csrf)],
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(
+        reply
+            .body
+            .contains("Text messages now go to •••• •••• 0123")
+    );
+    let reply = browser
+        .post_form(
+            "/account/phone/confirm",
+            &[("code", &code), ("csrf_token", &csrf)],
+        )
+        .await;
+    assert!(reply.body.contains("expired"), "single use");
+
+    let mut next = app.client();
+    next.submit_password("alice", PASSWORD).await;
+    assert!(
+        next.get("/login/2fa")
+            .await
+            .body
+            .contains("Request Token via SMS")
+    );
+}
+both!(a_new_phone_is_active_only_after_its_code);

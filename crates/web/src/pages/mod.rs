@@ -11,6 +11,7 @@ pub mod health;
 pub mod login;
 pub mod logout;
 pub mod outbox;
+pub mod phone;
 pub mod recovery;
 pub mod second_factor;
 pub mod sms;

@@ -1,0 +1,149 @@
+//! Adding or changing the cell phone for text messages. The number becomes
+//! the user's SMS factor only after the code sent to it is typed back, so a
+//! mistyped number never locks the user out and nobody can register a phone
+//! they do not hold.
+
+use crate::{AuditKind, DomainError, LoginService, Outcome, RequestContext, User};
+
+/// How long the code sent to a new number is valid.
+const CODE_SECONDS: u64 = 10 * 60;
+
+/// The answer to "use this number".
+#[derive(Debug, PartialEq, Eq)]
+pub enum PhoneStart {
+    /// A code went to the number (masked).
+    CodeSent(String),
+    /// The password is wrong.
+    WrongPassword,
+    /// The number is not valid for the country: the message says why.
+    Invalid(String),
+    /// A text went out moments ago: wait this many seconds.
+    Cooldown(u64),
+    /// The hourly text limit for this user or number is reached.
+    TooMany,
+    /// The provider refused the message.
+    Failed,
+}
+
+/// The answer to the code typed back.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PhoneConfirm {
+    /// The number is now the user's phone (masked).
+    Active(String),
+    /// Wrong code; this many tries left.
+    WrongCode(u32),
+    /// No number is waiting, or its code expired or ran out of tries.
+    Expired,
+}
+
+impl LoginService {
+    /// Checks the password and the number, then texts a code to it.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn begin_phone_change(
+        &self,
+        session_token: &str,
+        user: &User,
+        password: &str,
+        country: &str,
+        number: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<PhoneStart, DomainError> {
+        let phone = match crate::phone::to_e164(country, number) {
+            Ok(phone) => phone,
+            Err(message) => return Ok(PhoneStart::Invalid(message)),
+        };
+        if !self
+            .reauthenticate(session_token, user, password, ctx, now)
+            .await?
+        {
+            return Ok(PhoneStart::WrongPassword);
+        }
+        let hour_ago = now.saturating_sub(3600);
+        let (sent, latest) = self.store.sms_sends_for_user(user.id, hour_ago).await?;
+        if let Some(latest) = latest {
+            let wait = (latest + self.policy.sms_resend_cooldown_seconds).saturating_sub(now);
+            if wait > 0 {
+                return Ok(PhoneStart::Cooldown(wait));
+            }
+        }
+        if sent >= self.policy.sms_per_hour
+            || self.store.sms_sends_to_phone(&phone, hour_ago).await? >= self.policy.sms_per_hour
+        {
+            return Ok(PhoneStart::TooMany);
+        }
+        let code = crate::sms::random_code(6)?;
+        let hash = self.hasher.hash(code.clone()).await?;
+        self.store
+            .put_pending_phone(user.id, &phone, &hash, now)
+            .await?;
+        self.store.record_sms_send(user.id, &phone, now).await?;
+        let text = format!(
+            "{} code to confirm this phone: {}. If you did not ask for it, ignore this message.",
+            self.site_name,
+            otp::group_for_display(&code)
+        );
+        let masked = crate::sms::mask_phone(&phone);
+        if self.sms.send(&phone, &text).await.is_err() {
+            return Ok(PhoneStart::Failed);
+        }
+        self.audit(
+            now,
+            AuditKind::SmsSent,
+            Outcome::Success,
+            Some(user.id),
+            &user.username,
+            ctx,
+            &format!("phone confirmation to {masked}"),
+        )
+        .await?;
+        Ok(PhoneStart::CodeSent(masked))
+    }
+
+    /// Makes the waiting number active if `code` is the one sent to it.
+    pub async fn confirm_phone(
+        &self,
+        user: &User,
+        code: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<PhoneConfirm, DomainError> {
+        let Some((phone, hash, created, tries)) = self.store.pending_phone(user.id).await? else {
+            return Ok(PhoneConfirm::Expired);
+        };
+        if now.saturating_sub(created) >= CODE_SECONDS || tries >= self.policy.sms_tries {
+            return Ok(PhoneConfirm::Expired);
+        }
+        let typed: String = code.chars().filter(char::is_ascii_digit).take(8).collect();
+        if self.hasher.verify(Some(hash), typed).await
+            && self.store.activate_pending_phone(user.id, &phone).await?
+        {
+            let masked = crate::sms::mask_phone(&phone);
+            self.audit(
+                now,
+                AuditKind::PhoneChanged,
+                Outcome::Success,
+                Some(user.id),
+                &user.username,
+                ctx,
+                &masked,
+            )
+            .await?;
+            return Ok(PhoneConfirm::Active(masked));
+        }
+        self.store.add_pending_phone_try(user.id).await?;
+        self.audit(
+            now,
+            AuditKind::PhoneChanged,
+            Outcome::Failure,
+            Some(user.id),
+            &user.username,
+            ctx,
+            "wrong confirmation code",
+        )
+        .await?;
+        Ok(PhoneConfirm::WrongCode(
+            self.policy.sms_tries.saturating_sub(tries + 1),
+        ))
+    }
+}

@@ -1,0 +1,53 @@
+//! Cell phone numbers: parsed with libphonenumber's metadata (the
+//! `phonenumber` crate) for the chosen country and stored as E.164.
+
+/// The E.164 form of `number` dialled from `country` (ISO 3166 code such
+/// as `US`), or a message saying what is wrong.
+///
+/// ```
+/// assert_eq!(domain::phone::to_e164("US", "(201) 555-0123").unwrap(), "+12015550123");
+/// assert!(domain::phone::to_e164("DE", "12").is_err());
+/// ```
+pub fn to_e164(country: &str, number: &str) -> Result<String, String> {
+    let country = country.trim().to_ascii_uppercase();
+    let id: phonenumber::country::Id = country
+        .parse()
+        .map_err(|_| "Choose the country of the phone number.".to_owned())?;
+    if number.chars().count() > 32 || number.trim().is_empty() {
+        return Err("Enter the phone number, e.g. (201) 555-0123.".into());
+    }
+    let parsed = phonenumber::parse(Some(id), number.trim())
+        .map_err(|_| format!("That does not look like a phone number for {country}."))?;
+    if !phonenumber::is_valid(&parsed) {
+        return Err(format!(
+            "That is not a valid phone number for {country}. Check the digits and the country."
+        ));
+    }
+    Ok(parsed.format().mode(phonenumber::Mode::E164).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_become_e164_for_their_country() {
+        assert_eq!(to_e164("us", "201-555-0123").unwrap(), "+12015550123");
+        assert_eq!(to_e164("GB", "020 7946 0958").unwrap(), "+442079460958");
+        assert_eq!(
+            to_e164("DE", "+1 201 555 0123").unwrap(),
+            "+12015550123",
+            "an explicit + wins"
+        );
+        for (country, number) in [
+            ("US", "12"),
+            ("US", "letters"),
+            ("XX", "2015550123"),
+            ("US", ""),
+            ("US", &"9".repeat(40)),
+        ] {
+            assert!(to_e164(country, number).is_err(), "{country} {number}");
+        }
+        assert!(to_e164("US", "12").unwrap_err().contains("US"));
+    }
+}

@@ -1,0 +1,8 @@
+-- A phone number being added: active only once the code sent to it is typed.
+CREATE TABLE pending_phones (
+    user_id    BIGINT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    phone      TEXT    NOT NULL,
+    code_hash  TEXT    NOT NULL,
+    created_at BIGINT NOT NULL,
+    tries      BIGINT NOT NULL DEFAULT 0
+);

@@ -1,0 +1,251 @@
+//! `/account/phone`: add or change the cell phone; active once confirmed.
+
+use askama::Template;
+use axum::extract::State;
+use axum::extract::rejection::FormRejection;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use domain::{PhoneConfirm, PhoneStart, User};
+use serde::Deserialize;
+
+use super::account::{logged_in, security_page};
+use super::{Client, form, page};
+use crate::{AppError, AppState, cookies, csrf};
+
+/// The countries offered first; any ISO 3166 code is accepted.
+const COUNTRIES: &[(&str, &str)] = &[
+    ("US", "United States (+1)"),
+    ("CA", "Canada (+1)"),
+    ("GB", "United Kingdom (+44)"),
+    ("IE", "Ireland (+353)"),
+    ("AU", "Australia (+61)"),
+    ("NZ", "New Zealand (+64)"),
+    ("DE", "Germany (+49)"),
+    ("FR", "France (+33)"),
+    ("ES", "Spain (+34)"),
+    ("MX", "Mexico (+52)"),
+    ("IN", "India (+91)"),
+    ("PH", "Philippines (+63)"),
+];
+
+#[derive(Template)]
+#[template(path = "phone.html")]
+struct PhonePage<'a> {
+    csrf_token: &'a str,
+    current: String,
+    countries: &'static [(&'static str, &'static str)],
+    country: &'a str,
+    awaiting_code: bool,
+    notice: Option<&'a str>,
+    error: Option<&'a str>,
+}
+
+/// What the page shows besides the forms.
+struct View<'a> {
+    country: &'a str,
+    awaiting_code: bool,
+    notice: Option<&'a str>,
+    error: Option<&'a str>,
+}
+
+fn render(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: &User,
+    status: StatusCode,
+    view: View<'_>,
+) -> Result<Response, AppError> {
+    let (csrf_token, cookie) = csrf::issue(state, headers)?;
+    let set: Vec<String> = cookie.into_iter().collect();
+    page(
+        status,
+        &PhonePage {
+            csrf_token: &csrf_token,
+            current: user
+                .phone
+                .as_deref()
+                .map_or("none".to_owned(), domain::sms::mask_phone),
+            countries: COUNTRIES,
+            country: view.country,
+            awaiting_code: view.awaiting_code,
+            notice: view.notice,
+            error: view.error,
+        },
+        &set,
+    )
+}
+
+/// `GET /account/phone`.
+pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+    match logged_in(&state, &headers, "/account/phone").await? {
+        Ok(user) => render(
+            &state,
+            &headers,
+            &user,
+            StatusCode::OK,
+            View {
+                country: "US",
+                awaiting_code: false,
+                notice: None,
+                error: None,
+            },
+        ),
+        Err(redirect) => Ok(redirect),
+    }
+}
+
+/// Fields of `POST /account/phone`.
+#[derive(Deserialize)]
+pub struct PhoneForm {
+    country: Option<String>,
+    phone: Option<String>,
+    password: Option<String>,
+    csrf_token: Option<String>,
+}
+
+/// `POST /account/phone`: validate, check the password, text a code.
+pub async fn submit(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    headers: HeaderMap,
+    body: Result<axum::Form<PhoneForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let fields = form(body)?;
+    csrf::check(&state, &headers, fields.csrf_token.as_deref())?;
+    let user = match logged_in(&state, &headers, "/account/phone").await? {
+        Ok(user) => user,
+        Err(redirect) => return Ok(redirect),
+    };
+    let token = cookies::get(&headers, state.session_cookie()).unwrap_or_default();
+    let country: String = fields.country.unwrap_or_default().chars().take(2).collect();
+    let outcome = state
+        .login
+        .begin_phone_change(
+            &token,
+            &user,
+            fields.password.as_deref().unwrap_or(""),
+            &country,
+            fields.phone.as_deref().unwrap_or(""),
+            &ctx,
+            state.now(),
+        )
+        .await?;
+    let (status, message, sent) = match outcome {
+        PhoneStart::CodeSent(masked) => (
+            StatusCode::OK,
+            format!("A code was sent to {masked}. Type it below."),
+            true,
+        ),
+        PhoneStart::WrongPassword => (
+            StatusCode::BAD_REQUEST,
+            "The password is not correct.".to_owned(),
+            false,
+        ),
+        PhoneStart::Invalid(message) => (StatusCode::BAD_REQUEST, message, false),
+        PhoneStart::Cooldown(seconds) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("A text went out moments ago. Wait {seconds} seconds."),
+            false,
+        ),
+        PhoneStart::TooMany => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many text messages in the last hour. Try again later.".to_owned(),
+            false,
+        ),
+        PhoneStart::Failed => (
+            StatusCode::BAD_GATEWAY,
+            "The text message could not be sent. Try again in a minute.".to_owned(),
+            false,
+        ),
+    };
+    let country = COUNTRIES
+        .iter()
+        .map(|(c, _)| *c)
+        .find(|c| *c == country)
+        .unwrap_or("US");
+    let view = if sent {
+        View {
+            country,
+            awaiting_code: true,
+            notice: Some(&message),
+            error: None,
+        }
+    } else {
+        View {
+            country,
+            awaiting_code: false,
+            notice: None,
+            error: Some(&message),
+        }
+    };
+    render(&state, &headers, &user, status, view)
+}
+
+/// Fields of `POST /account/phone/confirm`.
+#[derive(Deserialize)]
+pub struct ConfirmForm {
+    code: Option<String>,
+    csrf_token: Option<String>,
+}
+
+/// `POST /account/phone/confirm`.
+pub async fn confirm(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    headers: HeaderMap,
+    body: Result<axum::Form<ConfirmForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let fields = form(body)?;
+    csrf::check(&state, &headers, fields.csrf_token.as_deref())?;
+    let user = match logged_in(&state, &headers, "/account/phone").await? {
+        Ok(user) => user,
+        Err(redirect) => return Ok(redirect),
+    };
+    let code: String = fields.code.unwrap_or_default().chars().take(32).collect();
+    match state
+        .login
+        .confirm_phone(&user, &code, &ctx, state.now())
+        .await?
+    {
+        PhoneConfirm::Active(masked) => {
+            let user = state
+                .login
+                .store()
+                .user_by_id(user.id)
+                .await
+                .map_err(domain::DomainError::from)?
+                .unwrap_or(user);
+            let notice = format!("Text messages now go to {masked}.");
+            security_page(&state, &headers, &user, StatusCode::OK, Some(&notice)).await
+        }
+        PhoneConfirm::WrongCode(left) => {
+            let message = format!("That code is not correct. {left} attempt(s) left.");
+            render(
+                &state,
+                &headers,
+                &user,
+                StatusCode::BAD_REQUEST,
+                View {
+                    country: "US",
+                    awaiting_code: left > 0,
+                    notice: None,
+                    error: Some(&message),
+                },
+            )
+        }
+        PhoneConfirm::Expired => render(
+            &state,
+            &headers,
+            &user,
+            StatusCode::BAD_REQUEST,
+            View {
+                country: "US",
+                awaiting_code: false,
+                notice: None,
+                error: Some(
+                    "That code expired or ran out of tries. Enter the number again for a new code.",
+                ),
+            },
+        ),
+    }
+}
