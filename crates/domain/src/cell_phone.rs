@@ -3,6 +3,7 @@
 //! mistyped number never locks the user out and nobody can register a phone
 //! they do not hold.
 
+use crate::login::SmsAllowance;
 use crate::{AuditKind, DomainError, LoginService, Outcome, RequestContext, User};
 
 /// How long the code sent to a new number is valid.
@@ -59,18 +60,10 @@ impl LoginService {
         {
             return Ok(PhoneStart::WrongPassword);
         }
-        let hour_ago = now.saturating_sub(3600);
-        let (sent, latest) = self.store.sms_sends_for_user(user.id, hour_ago).await?;
-        if let Some(latest) = latest {
-            let wait = (latest + self.policy.sms_resend_cooldown_seconds).saturating_sub(now);
-            if wait > 0 {
-                return Ok(PhoneStart::Cooldown(wait));
-            }
-        }
-        if sent >= self.policy.sms_per_hour
-            || self.store.sms_sends_to_phone(&phone, hour_ago).await? >= self.policy.sms_per_hour
-        {
-            return Ok(PhoneStart::TooMany);
+        match self.sms_allowance(user, &phone, now).await? {
+            SmsAllowance::Allowed => {}
+            SmsAllowance::Cooldown(seconds) => return Ok(PhoneStart::Cooldown(seconds)),
+            SmsAllowance::TooMany => return Ok(PhoneStart::TooMany),
         }
         let code = crate::sms::random_code(6)?;
         let hash = self.hasher.hash(code.clone()).await?;

@@ -103,6 +103,17 @@ pub enum SmsOutcome {
     SessionEnded,
 }
 
+/// Whether a text message may be sent now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SmsAllowance {
+    /// Yes.
+    Allowed,
+    /// Not for this many seconds.
+    Cooldown(u64),
+    /// The hourly limit for the user or the number is reached.
+    TooMany,
+}
+
 /// Runs logins against a [`Store`].
 #[derive(Clone)]
 pub struct LoginService {
@@ -893,6 +904,30 @@ impl LoginService {
         Ok(false)
     }
 
+    /// Whether one more text may go to `phone` for `user` now: 30 s between
+    /// sends, 5 an hour per user and per number.
+    pub(crate) async fn sms_allowance(
+        &self,
+        user: &User,
+        phone: &str,
+        now: u64,
+    ) -> Result<SmsAllowance, DomainError> {
+        let hour_ago = now.saturating_sub(3600);
+        let (sent, latest) = self.store.sms_sends_for_user(user.id, hour_ago).await?;
+        if let Some(latest) = latest {
+            let wait = (latest + self.policy.sms_resend_cooldown_seconds).saturating_sub(now);
+            if wait > 0 {
+                return Ok(SmsAllowance::Cooldown(wait));
+            }
+        }
+        if sent >= self.policy.sms_per_hour
+            || self.store.sms_sends_to_phone(phone, hour_ago).await? >= self.policy.sms_per_hour
+        {
+            return Ok(SmsAllowance::TooMany);
+        }
+        Ok(SmsAllowance::Allowed)
+    }
+
     /// "Request Token via SMS" for a half-logged-in session.
     pub async fn request_sms(
         &self,
@@ -906,28 +941,22 @@ impl LoginService {
         let Some(phone) = user.phone.clone() else {
             return Ok(SmsOutcome::NoPhone);
         };
-        let hour_ago = now.saturating_sub(3600);
-        let (sent, latest) = self.store.sms_sends_for_user(user.id, hour_ago).await?;
-        if let Some(latest) = latest {
-            let wait = (latest + self.policy.sms_resend_cooldown_seconds).saturating_sub(now);
-            if wait > 0 {
-                return Ok(SmsOutcome::Cooldown { seconds: wait });
+        match self.sms_allowance(&user, &phone, now).await? {
+            SmsAllowance::Allowed => {}
+            SmsAllowance::Cooldown(seconds) => return Ok(SmsOutcome::Cooldown { seconds }),
+            SmsAllowance::TooMany => {
+                self.audit(
+                    now,
+                    AuditKind::SmsSent,
+                    Outcome::Blocked,
+                    Some(user.id),
+                    &user.username,
+                    ctx,
+                    "hourly SMS limit reached",
+                )
+                .await?;
+                return Ok(SmsOutcome::TooMany);
             }
-        }
-        if sent >= self.policy.sms_per_hour
-            || self.store.sms_sends_to_phone(&phone, hour_ago).await? >= self.policy.sms_per_hour
-        {
-            self.audit(
-                now,
-                AuditKind::SmsSent,
-                Outcome::Blocked,
-                Some(user.id),
-                &user.username,
-                ctx,
-                "hourly SMS limit reached",
-            )
-            .await?;
-            return Ok(SmsOutcome::TooMany);
         }
         let digits = match self.store.totp(user.id).await? {
             Some(factor) => factor.digits.get(),
