@@ -60,9 +60,30 @@ pub fn check_new(password: &str, min_len: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// [`check_new`], and the password must not contain the username.
+/// The 100,000 most common passwords (see data/README.md), lower case.
+fn common_passwords() -> &'static std::collections::HashSet<String> {
+    static LIST: std::sync::OnceLock<std::collections::HashSet<String>> =
+        std::sync::OnceLock::new();
+    LIST.get_or_init(|| {
+        include_str!("../data/common-passwords.txt")
+            .lines()
+            .map(str::to_lowercase)
+            .collect()
+    })
+}
+
+/// Whether `password` is one of the 100,000 most common (any case).
+pub fn is_common(password: &str) -> bool {
+    common_passwords().contains(&password.to_lowercase())
+}
+
+/// [`check_new`], and the password must not be a common one nor contain
+/// the username.
 pub fn check_new_for(password: &str, username: &str, min_len: usize) -> Result<(), String> {
     check_new(password, min_len)?;
+    if is_common(password) {
+        return Err("That password is one of the most common ones, which attackers try first. Choose another (a few unrelated words work well).".into());
+    }
     if !username.is_empty() && password.to_lowercase().contains(&username.to_lowercase()) {
         return Err("The password must not contain your username.".into());
     }
@@ -89,5 +110,15 @@ mod tests {
         assert!(check_new(&"x".repeat(129), 12).is_err());
         assert!(check_new_for("drsmith-is-my-password", "DrSmith", 12).is_err());
         assert!(check_new_for("a long enough passphrase", "drsmith", 12).is_ok());
+        // In the bundled list, and long enough to pass the length rule.
+        assert!(is_common("1234567890123"));
+        assert!(is_common("PASSWORD"), "compared case-insensitively");
+        assert!(!is_common("a long enough passphrase"));
+        assert!(
+            check_new_for("1234567890123", "drsmith", 12)
+                .unwrap_err()
+                .contains("most common")
+        );
+        assert!(common_passwords().len() > 90_000);
     }
 }

@@ -62,6 +62,7 @@ pub async fn build(
     let hasher = BlockingArgon2::per_core()?;
     let policy = Policy {
         require_2fa: config.require_2fa,
+        password_min_length: config.password_min_length,
         ..Policy::default()
     };
     let sms_outbox = match config.sms_provider.as_str() {
@@ -150,7 +151,12 @@ impl App {
                 anyhow::bail!("phone must be in E.164 form, like +15555550123");
             }
         }
-        password::check_new(&new.password, 12).map_err(anyhow::Error::msg)?;
+        password::check_new_for(
+            &new.password,
+            &username,
+            self.login.policy().password_min_length,
+        )
+        .map_err(anyhow::Error::msg)?;
         let store = self.login.store();
         let practice = match (&new.practice, store.first_practice().await?) {
             (Some(name), _) => store.ensure_practice(name.trim(), now).await?,

@@ -29,6 +29,8 @@ pub struct Config {
     pub issuer: String,
     /// Users without a second factor may not log in.
     pub require_2fa: bool,
+    /// Shortest password accepted for new passwords (8 to 64; default 12).
+    pub password_min_length: usize,
     /// `log` (print each SMS on standard output; the default until real
     /// providers arrive) or `memory` (keep them in memory only, for tests).
     pub sms_provider: String,
@@ -53,6 +55,7 @@ impl Default for Config {
             issuer: "twofactor".into(),
             require_2fa: false,
             sms_provider: "log".into(),
+            password_min_length: 12,
             trusted_proxies: String::new(),
             demo: false,
         }
@@ -124,6 +127,11 @@ impl Config {
             }
         }
         self.trusted_proxy_ips()?;
+        if !(8..=64).contains(&self.password_min_length) {
+            return Err(ConfigError(
+                "password_min_length (TWOFACTOR_PASSWORD_MIN_LENGTH) must be 8 to 64".into(),
+            ));
+        }
         if !matches!(self.sms_provider.as_str(), "log" | "memory") {
             return Err(ConfigError(format!(
                 "sms_provider (TWOFACTOR_SMS_PROVIDER) must be log or memory, not {:?}",

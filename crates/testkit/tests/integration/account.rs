@@ -418,3 +418,25 @@ async fn a_new_phone_is_active_only_after_its_code(app: &TestApp) {
     );
 }
 both!(a_new_phone_is_active_only_after_its_code);
+
+async fn a_common_password_is_refused(app: &TestApp) {
+    let (_, phone) = app.add_user_with_totp("alice").await;
+    let mut browser = app.client();
+    browser.submit_password("alice", PASSWORD).await;
+    browser.submit_token(&app.code(&phone, 0)).await;
+    let csrf = browser.get("/account/password").await.csrf_token().unwrap();
+    let reply = browser
+        .post_form(
+            "/account/password",
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", "1qaz2wsx3edc"),
+                ("new_password_confirm", "1qaz2wsx3edc"),
+                ("csrf_token", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, 400);
+    assert!(reply.body.contains("most common"), "{}", reply.body);
+}
+both!(a_common_password_is_refused);
