@@ -189,6 +189,35 @@ async fn a_new_phone_needs_the_old_token_or_a_recovery_code(app: &TestApp) {
 }
 both!(a_new_phone_needs_the_old_token_or_a_recovery_code);
 
+async fn the_confirm_code_may_post_to_the_link_path_and_works_once(app: &TestApp) {
+    app.add_user("alice").await;
+    let mut browser = app.client();
+    browser.submit_password("alice", PASSWORD).await;
+    let uri = offered(&step_up(&mut browser, PASSWORD, None).await);
+    let csrf = browser.cookie("tf_csrf").unwrap().to_owned();
+    let code = code_of(app, &uri);
+    let reply = browser
+        .post_form(
+            "/account/authenticator",
+            &[("code", &code), ("csrf_token", &csrf)],
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body.matches("class=\"recovery-code\"").count(), 10);
+    // Replaying the confirmation changes nothing: there is no offer left.
+    let again = confirm(&mut browser, &code).await;
+    assert_eq!(again.status, 400);
+    assert_eq!(
+        app.app
+            .login
+            .recovery_codes_left(&app.app.user("alice").await.unwrap())
+            .await
+            .unwrap(),
+        10
+    );
+}
+both!(the_confirm_code_may_post_to_the_link_path_and_works_once);
+
 async fn a_stale_password_check_is_refused(app: &TestApp) {
     app.add_user("alice").await;
     let mut browser = app.client();

@@ -170,6 +170,9 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<R
 pub struct StepUpForm {
     password: Option<String>,
     current_token: Option<String>,
+    /// The confirm form's field, accepted here too: the link flow is one
+    /// path, the confirm form may post to either.
+    code: Option<String>,
     csrf_token: Option<String>,
 }
 
@@ -187,6 +190,9 @@ pub async fn begin(
         Ok(user) => user,
         Err(redirect) => return Ok(redirect),
     };
+    if let (None, Some(code)) = (&fields.password, &fields.code) {
+        return confirm_code(&state, &ctx, &headers, &user, code).await;
+    }
     let token = cookies::get(&headers, state.session_cookie()).unwrap_or_default();
     let outcome = state
         .login
@@ -237,17 +243,29 @@ pub async fn confirm(
         Ok(user) => user,
         Err(redirect) => return Ok(redirect),
     };
-    let token = cookies::get(&headers, state.session_cookie()).unwrap_or_default();
+    let typed: String = fields.code.unwrap_or_default();
+    confirm_code(&state, &ctx, &headers, &user, &typed).await
+}
+
+/// Checks the code typed from the new app and shows what follows.
+async fn confirm_code(
+    state: &AppState,
+    ctx: &domain::RequestContext,
+    headers: &HeaderMap,
+    user: &User,
+    code: &str,
+) -> Result<Response, AppError> {
+    let token = cookies::get(headers, state.session_cookie()).unwrap_or_default();
     let now = state.now();
-    let typed: String = fields.code.unwrap_or_default().chars().take(32).collect();
-    match state.login.confirm_link(&token, &user, &typed, &ctx, now).await? {
+    let typed: String = code.chars().take(32).collect();
+    match state.login.confirm_link(&token, user, &typed, ctx, now).await? {
         LinkConfirm::Linked {
             recovery_codes: Some(codes),
             session_token,
         } => {
             let mut response = codes_page(
-                &state,
-                &headers,
+                state,
+                headers,
                 codes,
                 Some("Your authenticator app is linked: from now on, log in with a code from it."),
             )?;
@@ -260,27 +278,27 @@ pub async fn confirm(
             Ok(response)
         }
         LinkConfirm::Linked { recovery_codes: None, .. } => super::account::security_page(
-            &state,
-            &headers,
-            &user,
+            state,
+            headers,
+            user,
             StatusCode::OK,
             Some("Your new authenticator app is linked. Codes from the old one no longer work."),
         )
         .await,
-        LinkConfirm::WrongCode => match state.login.current_offer(&token, &user, now).await? {
+        LinkConfirm::WrongCode => match state.login.current_offer(&token, user, now).await? {
             Some(uri) => offer(
-                &state,
-                &headers,
+                state,
+                headers,
                 &uri,
                 StatusCode::BAD_REQUEST,
                 Some("That code does not match. Check that the app shows this account, and type the code it shows now."),
             ),
-            None => step_up(&state, &headers, &user, StatusCode::BAD_REQUEST, Some("That took too long. Start again.")).await,
+            None => step_up(state, headers, user, StatusCode::BAD_REQUEST, Some("That took too long. Start again.")).await,
         },
         LinkConfirm::Expired => step_up(
-            &state,
-            &headers,
-            &user,
+            state,
+            headers,
+            user,
             StatusCode::BAD_REQUEST,
             Some("More than 5 minutes passed since you entered your password. Start again; nothing was changed."),
         )
