@@ -3,6 +3,8 @@
 //! durable outbox arrive with the delivery issue (#5).
 #![forbid(unsafe_code)]
 
+mod log_mail;
 mod log_sms;
 
+pub use log_mail::LogMail;
 pub use log_sms::{LogSms, SentSms};

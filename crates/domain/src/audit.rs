@@ -67,6 +67,8 @@ pub enum AuditKind {
     TwoFactorOff,
     /// A new cell phone was confirmed (or a confirmation failed).
     PhoneChanged,
+    /// A password reset link was asked for.
+    PasswordResetRequested,
 }
 
 impl AuditKind {
@@ -94,6 +96,7 @@ impl AuditKind {
             AuditKind::Reauthenticated => "reauthenticated",
             AuditKind::TwoFactorOff => "two_factor_off",
             AuditKind::PhoneChanged => "phone_changed",
+            AuditKind::PasswordResetRequested => "password_reset_requested",
         }
     }
 }

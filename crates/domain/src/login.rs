@@ -121,6 +121,7 @@ pub struct LoginService {
     pub(crate) hasher: Arc<dyn PasswordHasher>,
     pub(crate) seal: Arc<SecretBox>,
     pub(crate) sms: Arc<dyn SmsSender>,
+    pub(crate) mailer: Arc<dyn crate::Mailer>,
     pub(crate) policy: Policy,
     pub(crate) site_name: String,
 }
@@ -150,6 +151,7 @@ impl LoginService {
         hasher: Arc<dyn PasswordHasher>,
         seal: Arc<SecretBox>,
         sms: Arc<dyn SmsSender>,
+        mailer: Arc<dyn crate::Mailer>,
         policy: Policy,
         site_name: &str,
     ) -> Self {
@@ -158,6 +160,7 @@ impl LoginService {
             hasher,
             seal,
             sms,
+            mailer,
             policy,
             site_name: site_name.to_owned(),
         }

@@ -43,6 +43,8 @@ pub trait Store: Send + Sync {
     async fn create_user(&self, user: &NewUser, now: u64) -> Result<UserId, StoreError>;
     /// Looks a user up by normalized username.
     async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError>;
+    /// The first user with this email address (case-insensitive).
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError>;
     /// Looks a user up by id.
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError>;
 
@@ -163,6 +165,18 @@ pub trait Store: Send + Sync {
     /// Makes the waiting number the user's phone and forgets it as pending,
     /// in one transaction; false if it was no longer waiting.
     async fn activate_pending_phone(&self, user: UserId, phone: &str) -> Result<bool, StoreError>;
+    /// Stores a password reset token (hash) for `user`.
+    async fn create_password_reset(
+        &self,
+        token_hash: &str,
+        user: UserId,
+        now: u64,
+        expires_at: u64,
+    ) -> Result<(), StoreError>;
+    /// The unused reset with this hash: (user, expires at).
+    async fn password_reset(&self, token_hash: &str) -> Result<Option<(UserId, u64)>, StoreError>;
+    /// Marks a reset used; false if it already was (single use).
+    async fn use_password_reset(&self, token_hash: &str, now: u64) -> Result<bool, StoreError>;
     /// Sets a new password hash.
     async fn set_password_hash(&self, user: UserId, hash: &str) -> Result<(), StoreError>;
 

@@ -254,6 +254,16 @@ impl Store for SqlStore {
         row.map(user_from).transpose()
     }
 
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE LOWER(email) = LOWER($1) ORDER BY id LIMIT 1"
+        );
+        let row: Option<UserRow> = on_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(email).fetch_optional(pool).await.map_err(db)?
+        });
+        row.map(user_from).transpose()
+    }
+
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
         let row: Option<UserRow> = on_pool!(self, pool => {
@@ -733,6 +743,46 @@ impl Store for SqlStore {
             removed == 1
         });
         Ok(done)
+    }
+
+    async fn create_password_reset(
+        &self,
+        token_hash: &str,
+        user: UserId,
+        now: u64,
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
+        execute!(
+            self,
+            "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+            token_hash,
+            user.0,
+            to_i64(now),
+            to_i64(expires_at)
+        );
+        Ok(())
+    }
+
+    async fn password_reset(&self, token_hash: &str) -> Result<Option<(UserId, u64)>, StoreError> {
+        let row: Option<(i64, i64)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT user_id, expires_at FROM password_resets WHERE token_hash = $1 AND used_at IS NULL")
+                .bind(token_hash)
+                .fetch_optional(pool)
+                .await
+                .map_err(db)?
+        });
+        row.map(|(user, expires)| Ok((UserId(user), to_u64(expires, "time")?)))
+            .transpose()
+    }
+
+    async fn use_password_reset(&self, token_hash: &str, now: u64) -> Result<bool, StoreError> {
+        let done = execute!(
+            self,
+            "UPDATE password_resets SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL",
+            token_hash,
+            to_i64(now)
+        );
+        Ok(done == 1)
     }
 
     async fn set_password_hash(&self, user: UserId, hash: &str) -> Result<(), StoreError> {

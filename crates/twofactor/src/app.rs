@@ -31,6 +31,8 @@ pub struct App {
     pub issuer: String,
     /// Every SMS "sent" (the log and memory providers keep the latest).
     pub sms_outbox: delivery::LogSms,
+    /// Every email "sent" (the log mailer keeps the latest).
+    pub mail_outbox: delivery::LogMail,
 }
 
 /// A clock that can be printed in `Debug` output.
@@ -65,15 +67,16 @@ pub async fn build(
         password_min_length: config.password_min_length,
         ..Policy::default()
     };
-    let sms_outbox = match config.sms_provider.as_str() {
-        "memory" => delivery::LogSms::quiet(),
-        _ => delivery::LogSms::new(),
+    let (sms_outbox, mail_outbox) = match config.sms_provider.as_str() {
+        "memory" => (delivery::LogSms::quiet(), delivery::LogMail::quiet()),
+        _ => (delivery::LogSms::new(), delivery::LogMail::new()),
     };
     let login = LoginService::new(
         Arc::new(store.clone()),
         Arc::new(hasher),
         Arc::new(seal),
         Arc::new(sms_outbox.clone()),
+        Arc::new(mail_outbox.clone()),
         policy,
         &config.issuer,
     );
@@ -85,6 +88,10 @@ pub async fn build(
             site_name: config.issuer.clone(),
             demo_outbox: config.demo.then(|| sms_outbox.clone()),
             trusted_proxies: config.trusted_proxy_ips()?,
+            public_url: config
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", config.listen)),
         }),
         metrics: Arc::default(),
     };
@@ -95,6 +102,7 @@ pub async fn build(
         clock,
         issuer: config.issuer.clone(),
         sms_outbox,
+        mail_outbox,
     })
 }
 

@@ -74,7 +74,14 @@ pub fn router(state: AppState) -> Router {
             post(pages::authenticator::codes_download),
         )
         .route("/dev/outbox", get(pages::outbox::show))
-        .route("/password/forgot", get(pages::forgot::show))
+        .route(
+            "/password/forgot",
+            get(pages::forgot::show).post(pages::forgot::submit),
+        )
+        .route(
+            "/password/reset/{token}",
+            get(pages::forgot::reset_form).post(pages::forgot::reset_submit),
+        )
         .route("/auth/verify", get(pages::forward_auth::verify))
         .route("/healthz", get(pages::health::healthz))
         .route("/readyz", get(pages::health::readyz))

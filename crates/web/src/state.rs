@@ -15,6 +15,9 @@ pub struct WebConfig {
     pub demo_outbox: Option<delivery::LogSms>,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The URL people use; emailed links are built from it, never from the
+    /// request's Host header.
+    pub public_url: String,
 }
 
 impl Default for WebConfig {
@@ -24,6 +27,7 @@ impl Default for WebConfig {
             site_name: "twofactor".into(),
             demo_outbox: None,
             trusted_proxies: Vec::new(),
+            public_url: "http://127.0.0.1:8080".into(),
         }
     }
 }

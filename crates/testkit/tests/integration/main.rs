@@ -43,5 +43,6 @@ mod forms;
 mod nginx;
 mod recovery;
 mod remember;
+mod reset;
 mod sessions;
 mod sms;

@@ -1,17 +1,216 @@
-//! "Forgot password?" until the reset flow exists (issue #5): who to ask.
+//! `/password/forgot` and `/password/reset/{token}`: a reset link by email.
+//! The reset page is served with `Referrer-Policy: no-referrer` so the token
+//! in its URL never leaks to another site.
 
-use axum::http::StatusCode;
+use askama::Template;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, State};
+use axum::http::header::REFERRER_POLICY;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
+use domain::{ResetOutcome, ResetRequest};
+use serde::Deserialize;
 
+use super::{Client, form, page};
 use crate::error::MessagePage;
+use crate::{AppError, AppState, csrf};
+
+#[derive(Template)]
+#[template(path = "forgot.html")]
+struct ForgotPage<'a> {
+    csrf_token: &'a str,
+    notice: Option<&'a str>,
+    error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "reset.html")]
+struct ResetPage<'a> {
+    csrf_token: &'a str,
+    link_token: &'a str,
+    min_length: usize,
+    error: Option<&'a str>,
+}
+
+fn forgot_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    notice: Option<&str>,
+    error: Option<&str>,
+) -> Result<Response, AppError> {
+    let (csrf_token, cookie) = csrf::issue(state, headers)?;
+    let set: Vec<String> = cookie.into_iter().collect();
+    page(
+        status,
+        &ForgotPage {
+            csrf_token: &csrf_token,
+            notice,
+            error,
+        },
+        &set,
+    )
+}
 
 /// `GET /password/forgot`.
-pub async fn show() -> Response {
-    MessagePage {
-        title: "Forgot password?",
-        message: "Your practice administrator resets passwords. Ask them to reset yours; you will still need your authenticator app or phone to log in afterwards.",
-        link: "/login",
-        link_text: "Back to Log In",
+pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+    forgot_page(&state, &headers, StatusCode::OK, None, None)
+}
+
+/// Fields of `POST /password/forgot`.
+#[derive(Deserialize)]
+pub struct ForgotForm {
+    username_or_email: Option<String>,
+    csrf_token: Option<String>,
+}
+
+/// `POST /password/forgot`: the same answer whether or not the account exists.
+pub async fn submit(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    headers: HeaderMap,
+    body: Result<axum::Form<ForgotForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let fields = form(body)?;
+    csrf::check(&state, &headers, fields.csrf_token.as_deref())?;
+    let typed: String = fields
+        .username_or_email
+        .unwrap_or_default()
+        .chars()
+        .take(254)
+        .collect();
+    match state
+        .login
+        .request_password_reset(&typed, &state.config.public_url, &ctx, state.now())
+        .await?
+    {
+        ResetRequest::Accepted => forgot_page(
+            &state,
+            &headers,
+            StatusCode::OK,
+            Some(
+                "If that is an account here, an email with a reset link is on its way. The link works once, for one hour.",
+            ),
+            None,
+        ),
+        ResetRequest::Throttled => forgot_page(
+            &state,
+            &headers,
+            StatusCode::TOO_MANY_REQUESTS,
+            None,
+            Some(
+                "Too many reset requests from this address. Try again in an hour, or ask your practice administrator.",
+            ),
+        ),
     }
-    .respond(StatusCode::OK)
+}
+
+fn no_referrer(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response
+}
+
+fn invalid_link() -> Response {
+    no_referrer(
+        MessagePage {
+            title: "This reset link does not work",
+            message: "The link was already used, is more than an hour old, or was copied incompletely. Ask for a new one.",
+            link: "/password/forgot",
+            link_text: "Ask for a new link",
+        }
+        .respond(StatusCode::NOT_FOUND),
+    )
+}
+
+fn reset_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    link_token: &str,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Result<Response, AppError> {
+    let (csrf_token, cookie) = csrf::issue(state, headers)?;
+    let set: Vec<String> = cookie.into_iter().collect();
+    let page = page(
+        status,
+        &ResetPage {
+            csrf_token: &csrf_token,
+            link_token,
+            min_length: state.login.policy().password_min_length,
+            error,
+        },
+        &set,
+    )?;
+    Ok(no_referrer(page))
+}
+
+/// The token from the path, if it can be one (43 URL-safe characters).
+fn link_token(raw: &str) -> Option<&str> {
+    (raw.len() == 43
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+    .then_some(raw)
+}
+
+/// `GET /password/reset/{token}`.
+pub async fn reset_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+) -> Result<Response, AppError> {
+    match link_token(&raw) {
+        Some(token) if state.login.reset_link_valid(token, state.now()).await? => {
+            reset_page(&state, &headers, token, StatusCode::OK, None)
+        }
+        _ => Ok(invalid_link()),
+    }
+}
+
+/// Fields of `POST /password/reset/{token}`.
+#[derive(Deserialize)]
+pub struct ResetForm {
+    password: Option<String>,
+    password_confirm: Option<String>,
+    csrf_token: Option<String>,
+}
+
+/// `POST /password/reset/{token}`: does not log in.
+pub async fn reset_submit(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    body: Result<axum::Form<ResetForm>, FormRejection>,
+) -> Result<Response, AppError> {
+    let fields = form(body)?;
+    csrf::check(&state, &headers, fields.csrf_token.as_deref())?;
+    let Some(token) = link_token(&raw) else {
+        return Ok(invalid_link());
+    };
+    let outcome = state
+        .login
+        .reset_password(
+            token,
+            fields.password.as_deref().unwrap_or(""),
+            fields.password_confirm.as_deref().unwrap_or(""),
+            &ctx,
+            state.now(),
+        )
+        .await?;
+    match outcome {
+        ResetOutcome::Done => Ok(no_referrer(
+            MessagePage {
+                title: "Your password was changed",
+                message: "Log in with the new password. You will still be asked for the code from your authenticator app or phone.",
+                link: "/login",
+                link_text: "Log In",
+            }
+            .respond(StatusCode::OK),
+        )),
+        ResetOutcome::InvalidLink => Ok(invalid_link()),
+        ResetOutcome::Rejected(message) => reset_page(&state, &headers, token, StatusCode::BAD_REQUEST, Some(&message)),
+    }
 }

@@ -1,0 +1,215 @@
+//! "Forgot password?": a single-use link by email, valid for one hour.
+//!
+//! The request gets the same answer whether or not the account exists. A
+//! reset never logs anyone in, never turns off or skips the second factor,
+//! revokes every session and remembered device, and is announced by email.
+
+use crate::{AuditKind, DomainError, Email, LoginService, Outcome, RequestContext, User, token};
+
+/// A reset link lives one hour.
+const RESET_SECONDS: u64 = 60 * 60;
+/// Reset emails per account per hour.
+const PER_ACCOUNT_PER_HOUR: u32 = 3;
+/// Reset requests per address per hour.
+const PER_IP_PER_HOUR: u32 = 20;
+
+/// The answer to a reset request (the page says the same for every case
+/// except throttling, which depends only on the requester's own behaviour).
+#[derive(Debug, PartialEq, Eq)]
+pub enum ResetRequest {
+    /// "If the account exists, an email is on its way."
+    Accepted,
+    /// Too many requests from this address.
+    Throttled,
+}
+
+/// The answer to a new password on the reset page.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ResetOutcome {
+    /// The password was changed; the user logs in (with the second factor).
+    Done,
+    /// The link is unknown, used or expired.
+    InvalidLink,
+    /// The new password breaks a rule: the message says which.
+    Rejected(String),
+}
+
+impl LoginService {
+    /// Sends a reset link to the account named by `username_or_email`, if
+    /// there is one. `base_url` is the configured public URL, never the
+    /// request's Host header.
+    pub async fn request_password_reset(
+        &self,
+        username_or_email: &str,
+        base_url: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<ResetRequest, DomainError> {
+        let hour_ago = now.saturating_sub(3600);
+        let ip_key = format!("reset:ip:{}", ctx.ip);
+        if self.store.failures_since(&ip_key, hour_ago).await? >= PER_IP_PER_HOUR {
+            return Ok(ResetRequest::Throttled);
+        }
+        self.store.record_failure(&ip_key, now).await?;
+        let typed = username_or_email.trim();
+        let user = if typed.contains('@') {
+            match self.store.user_by_email(typed).await? {
+                Some(user) => Some(user),
+                None => self.user_named(typed).await?,
+            }
+        } else {
+            self.user_named(typed).await?
+        };
+        let Some(user) = user.filter(|u| !u.disabled) else {
+            self.audit(
+                now,
+                AuditKind::PasswordResetRequested,
+                Outcome::Failure,
+                None,
+                typed,
+                ctx,
+                "no such account",
+            )
+            .await?;
+            return Ok(ResetRequest::Accepted);
+        };
+        let account_key = format!("reset:user:{}", user.id);
+        if self.store.failures_since(&account_key, hour_ago).await? >= PER_ACCOUNT_PER_HOUR {
+            self.audit(
+                now,
+                AuditKind::PasswordResetRequested,
+                Outcome::Blocked,
+                Some(user.id),
+                &user.username,
+                ctx,
+                "hourly limit",
+            )
+            .await?;
+            return Ok(ResetRequest::Accepted);
+        }
+        self.store.record_failure(&account_key, now).await?;
+        let value = token::generate()?;
+        self.store
+            .create_password_reset(&token::digest(&value), user.id, now, now + RESET_SECONDS)
+            .await?;
+        let link = format!("{}/password/reset/{value}", base_url.trim_end_matches('/'));
+        let text = format!(
+            "Someone asked to reset the password of your {site} account \"{name}\".\n\n\
+             To choose a new password, open this link within one hour:\n{link}\n\n\
+             If it was not you, ignore this email: your password stays as it is. \
+             Two-factor login stays on either way.\n",
+            site = self.site_name,
+            name = user.username,
+        );
+        let html = format!(
+            "<p>Someone asked to reset the password of your {site} account <strong>{name}</strong>.</p>\
+             <p><a href=\"{link}\">Choose a new password</a> (the link works once, for one hour).</p>\
+             <p>If it was not you, ignore this email: your password stays as it is. Two-factor login stays on either way.</p>",
+            site = crate::mail::escape_html(&self.site_name),
+            name = crate::mail::escape_html(&user.username),
+            link = crate::mail::escape_html(&link),
+        );
+        let email = Email {
+            to: user.email.clone(),
+            subject: format!("{}: reset your password", self.site_name),
+            text,
+            html,
+        };
+        let outcome = match self.mailer.send(&email).await {
+            Ok(()) => Outcome::Success,
+            Err(_) => Outcome::Failure,
+        };
+        self.audit(
+            now,
+            AuditKind::PasswordResetRequested,
+            outcome,
+            Some(user.id),
+            &user.username,
+            ctx,
+            "reset link emailed",
+        )
+        .await?;
+        Ok(ResetRequest::Accepted)
+    }
+
+    async fn user_named(&self, typed: &str) -> Result<Option<User>, DomainError> {
+        Ok(match crate::user::normalize_username(typed) {
+            Some(name) => self.store.user_by_username(&name).await?,
+            None => None,
+        })
+    }
+
+    /// Whether a reset link is still usable (for showing the form).
+    pub async fn reset_link_valid(&self, link_token: &str, now: u64) -> Result<bool, DomainError> {
+        Ok(self
+            .store
+            .password_reset(&token::digest(link_token))
+            .await?
+            .is_some_and(|(_, expires)| expires > now))
+    }
+
+    /// Sets a new password through a reset link.
+    pub async fn reset_password(
+        &self,
+        link_token: &str,
+        new: &str,
+        confirm: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<ResetOutcome, DomainError> {
+        let hash = token::digest(link_token);
+        let Some((user_id, expires)) = self.store.password_reset(&hash).await? else {
+            return Ok(ResetOutcome::InvalidLink);
+        };
+        let Some(user) = self
+            .store
+            .user_by_id(user_id)
+            .await?
+            .filter(|_| expires > now)
+        else {
+            return Ok(ResetOutcome::InvalidLink);
+        };
+        if new != confirm {
+            return Ok(ResetOutcome::Rejected("The two passwords differ.".into()));
+        }
+        if let Err(message) =
+            crate::password::check_new_for(new, &user.username, self.policy.password_min_length)
+        {
+            return Ok(ResetOutcome::Rejected(message));
+        }
+        if !self.store.use_password_reset(&hash, now).await? {
+            return Ok(ResetOutcome::InvalidLink);
+        }
+        let new_hash = self.hasher.hash(new.to_owned()).await?;
+        self.store.set_password_hash(user.id, &new_hash).await?;
+        self.store.delete_user_sessions(user.id).await?;
+        self.store.delete_user_devices(user.id).await?;
+        self.audit(
+            now,
+            AuditKind::PasswordChanged,
+            Outcome::Success,
+            Some(user.id),
+            &user.username,
+            ctx,
+            "by reset link; sessions and remembered devices revoked",
+        )
+        .await?;
+        let notice = Email {
+            to: user.email.clone(),
+            subject: format!("{}: your password was changed", self.site_name),
+            text: format!(
+                "The password of your {} account \"{}\" was just changed with a reset link. \
+                 Every session and remembered device was logged out.\n\n\
+                 If this was not you, tell your practice administrator now.\n",
+                self.site_name, user.username
+            ),
+            html: format!(
+                "<p>The password of your {} account <strong>{}</strong> was just changed with a reset link. Every session and remembered device was logged out.</p><p>If this was not you, tell your practice administrator now.</p>",
+                crate::mail::escape_html(&self.site_name),
+                crate::mail::escape_html(&user.username)
+            ),
+        };
+        let _ = self.mailer.send(&notice).await;
+        Ok(ResetOutcome::Done)
+    }
+}

@@ -1,0 +1,164 @@
+//! "Forgot password?": a reset link by email that never bypasses 2FA.
+
+use testkit::{PASSWORD, TestApp};
+
+async fn ask_reset(browser: &mut testkit::Client, who: &str) -> testkit::Reply {
+    let csrf = browser.get("/password/forgot").await.csrf_token().unwrap();
+    browser
+        .post_form(
+            "/password/forgot",
+            &[("username_or_email", who), ("csrf_token", &csrf)],
+        )
+        .await
+}
+
+fn reset_path(app: &TestApp) -> String {
+    let email = app
+        .app
+        .mail_outbox
+        .recent()
+        .into_iter()
+        .rev()
+        .find(|e| e.subject.contains("reset"))
+        .unwrap();
+    let start = email
+        .text
+        .find("http://127.0.0.1:8080/password/reset/")
+        .expect("link from the configured URL");
+    let link = email.text[start..].split_whitespace().next().unwrap();
+    link.trim_start_matches("http://127.0.0.1:8080").to_owned()
+}
+
+async fn a_reset_link_changes_the_password_but_not_the_second_factor(app: &TestApp) {
+    let (_, phone) = app.add_user_with_totp("alice").await;
+    let mut old_session = app.client();
+    old_session.submit_password("alice", PASSWORD).await;
+    old_session
+        .submit_token_remember(&app.code(&phone, 0))
+        .await;
+
+    let mut browser = app.client();
+    let known = ask_reset(&mut browser, "alice@clinic.example").await;
+    let unknown = ask_reset(&mut browser, "nobody@clinic.example").await;
+    assert_eq!(known.status, 200);
+    assert_eq!(unknown.status, 200);
+    let notice = |body: &str| body.contains("If that is an account here");
+    assert!(
+        notice(&known.body) && notice(&unknown.body),
+        "the same answer either way"
+    );
+    assert_eq!(
+        app.app.mail_outbox.recent().len(),
+        1,
+        "only the real account gets mail"
+    );
+    let email = app.app.mail_outbox.recent().pop().unwrap();
+    assert_eq!(email.to, "alice@clinic.example");
+    assert!(
+        email
+            .html
+            .contains("<a href=\"http://127.0.0.1:8080/password/reset/"),
+        "HTML part"
+    );
+
+    let path = reset_path(app);
+    let page = browser.get(&path).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+    let csrf = page.csrf_token().unwrap();
+    let new = "a fresh clinic passphrase";
+    for (password, confirm, message) in [
+        (new, "different", "differ"),
+        ("short", "short", "at least 12"),
+        ("1qaz2wsx3edc", "1qaz2wsx3edc", "most common"),
+    ] {
+        let reply = browser
+            .post_form(
+                &path,
+                &[
+                    ("password", password),
+                    ("password_confirm", confirm),
+                    ("csrf_token", &csrf),
+                ],
+            )
+            .await;
+        assert_eq!(reply.status, 400, "{message}");
+        assert!(reply.body.contains(message), "{message}: {}", reply.body);
+    }
+    let reply = browser
+        .post_form(
+            &path,
+            &[
+                ("password", new),
+                ("password_confirm", new),
+                ("csrf_token", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(reply.body.contains("still be asked for the code"));
+    assert!(
+        browser.cookie("tf_session").is_none(),
+        "a reset does not log in"
+    );
+    assert_eq!(browser.get(&path).await.status, 404, "single use");
+    assert_eq!(
+        old_session.get("/").await.status,
+        303,
+        "every session was revoked"
+    );
+    assert!(
+        app.app
+            .mail_outbox
+            .recent()
+            .iter()
+            .any(|e| e.subject.contains("your password was changed"))
+    );
+
+    old_session.clear_cookies();
+    assert_eq!(
+        old_session.submit_password("alice", PASSWORD).await.status,
+        401
+    );
+    let reply = old_session.submit_password("alice", new).await;
+    assert_eq!(
+        reply.location(),
+        Some("/login/2fa?next=/"),
+        "2FA still asked; remembered devices revoked"
+    );
+}
+both!(a_reset_link_changes_the_password_but_not_the_second_factor);
+
+async fn reset_links_expire_and_requests_are_throttled(app: &TestApp) {
+    app.add_user("alice").await;
+    let mut browser = app.client();
+    ask_reset(&mut browser, "alice").await;
+    let path = reset_path(app);
+    app.clock.advance(60 * 60);
+    assert_eq!(browser.get(&path).await.status, 404, "an hour old");
+    app.clock.advance(1);
+    for hostile in [
+        "/password/reset/short",
+        "/password/reset/..%2F..%2Fetc",
+        "/password/reset/%00",
+    ] {
+        let reply = browser.get(hostile).await;
+        assert_eq!(reply.status, 404, "{hostile}");
+    }
+    // Three emails an hour per account; the answer stays the same.
+    for _ in 0..5 {
+        assert_eq!(ask_reset(&mut browser, "alice").await.status, 200);
+    }
+    assert_eq!(
+        app.app.mail_outbox.recent().len(),
+        4,
+        "1 earlier + 3 in this hour"
+    );
+    // 20 requests an hour per address.
+    let mut last = None;
+    for _ in 0..20 {
+        last = Some(ask_reset(&mut browser, "nobody").await.status);
+    }
+    assert_eq!(last, Some(429));
+}
+both!(reset_links_expire_and_requests_are_throttled);
