@@ -26,6 +26,26 @@ pub fn to_e164(country: &str, number: &str) -> Result<String, String> {
     Ok(parsed.format().mode(phonenumber::Mode::E164).to_string())
 }
 
+/// The E.164 form of a number written internationally (`+1 201 555 0123`),
+/// for places with no country to choose, such as the admin CLI.
+///
+/// ```
+/// assert_eq!(domain::phone::international_to_e164("+1 (201) 555-0123").unwrap(), "+12015550123");
+/// assert!(domain::phone::international_to_e164("2015550123").is_err());
+/// ```
+pub fn international_to_e164(number: &str) -> Result<String, String> {
+    let number = number.trim();
+    if !number.starts_with('+') || number.chars().count() > 32 {
+        return Err("phone must be written internationally, like +12015550123".into());
+    }
+    let parsed = phonenumber::parse(None, number)
+        .map_err(|_| "phone must be written internationally, like +12015550123".to_owned())?;
+    if !phonenumber::is_valid(&parsed) {
+        return Err("phone is not a valid number for its country code".into());
+    }
+    Ok(parsed.format().mode(phonenumber::Mode::E164).to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

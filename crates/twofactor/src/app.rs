@@ -152,13 +152,12 @@ impl App {
         {
             anyhow::bail!("email must be an address like name@clinic.example");
         }
-        if let Some(phone) = &new.phone {
-            let digits = phone.strip_prefix('+').unwrap_or("");
-            if digits.len() < 8 || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit())
-            {
-                anyhow::bail!("phone must be in E.164 form, like +15555550123");
-            }
-        }
+        let phone = new
+            .phone
+            .as_deref()
+            .map(domain::phone::international_to_e164)
+            .transpose()
+            .map_err(anyhow::Error::msg)?;
         password::check_new_for(
             &new.password,
             &username,
@@ -178,7 +177,7 @@ impl App {
                     practice_id: practice,
                     username: username.clone(),
                     email: new.email.clone(),
-                    phone: new.phone.clone(),
+                    phone,
                     role: new.role,
                     password_hash: Some(hash),
                 },

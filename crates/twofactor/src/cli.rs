@@ -67,7 +67,7 @@ pub enum UserCommand {
         /// Email address.
         #[arg(long)]
         email: String,
-        /// A phone in E.164 form (+15555550123); the admin vouches for it,
+        /// A phone in E.164 form (+12015550123); the admin vouches for it,
         /// so it is a verified SMS factor at once.
         #[arg(long)]
         phone: Option<String>,

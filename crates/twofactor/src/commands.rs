@@ -116,7 +116,7 @@ const DEMO_SMS_USER: (&str, &str) = ("nurse.jones", "demo-password-jones");
 async fn seed_demo(app: &App, config: &Config) -> anyhow::Result<()> {
     for (username, password, phone) in [
         (DEMO_TOTP_USER.0, DEMO_TOTP_USER.1, None),
-        (DEMO_SMS_USER.0, DEMO_SMS_USER.1, Some("+15555550123")),
+        (DEMO_SMS_USER.0, DEMO_SMS_USER.1, Some("+12015550123")),
     ] {
         if app.user(username).await.is_err() {
             app.add_user(&AddUser {
@@ -165,7 +165,7 @@ async fn seed_demo(app: &App, config: &Config) -> anyhow::Result<()> {
          \n     {uri_text}\
          \n     No phone at hand? `cargo run -q -p twofactor -- otp code --secret {secret}` prints the code.\n\
          \n{qr}\n\
-         \n  2. {user2} / {pw2}  (phone +15555550123, no app)\
+         \n  2. {user2} / {pw2}  (phone +12015550123, no app)\
          \n     Press \"Request Token via SMS\": the message is printed on this terminal\
          \n     (a line starting \"SMS to\") and listed at {url}/dev/outbox.\n\
          \n  Data: {data}   Stop: Ctrl-C\n",

@@ -327,7 +327,7 @@ fn admin_commands_manage_users_and_read_the_audit_trail() {
             "--email",
             "nurse@clinic.example",
             "--phone",
-            "+15555550123",
+            "+12015550123",
         ],
         None,
     );
@@ -380,7 +380,19 @@ fn admin_commands_manage_users_and_read_the_audit_trail() {
                 "--phone",
                 "555-1234",
             ],
-            "E.164",
+            "internationally",
+        ),
+        (
+            vec![
+                "user",
+                "add",
+                "bob",
+                "--email",
+                "b@c.example",
+                "--phone",
+                "+1 555 555 0123",
+            ],
+            "not a valid number",
         ),
         (
             vec!["user", "enroll-totp", "nobody"],

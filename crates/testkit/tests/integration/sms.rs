@@ -2,7 +2,7 @@
 
 use testkit::{PASSWORD, TestApp};
 
-const PHONE: &str = "+15555550123";
+const PHONE: &str = "+12015550123";
 
 async fn a_user_with_only_a_phone_logs_in_with_a_texted_code(app: &TestApp) {
     app.add_user_with_phone("nurse", Some(PHONE)).await;
