@@ -18,6 +18,8 @@ use crate::{AppError, AppState, cookies, csrf};
 struct RecoveryPage<'a> {
     csrf_token: &'a str,
     next: &'a str,
+    /// `next` encoded for a query string (links between the two pages).
+    next_query: String,
     error: Option<&'a str>,
 }
 
@@ -49,6 +51,7 @@ fn render(
         &RecoveryPage {
             csrf_token: &csrf_token,
             next,
+            next_query: super::encode_next(next),
             error,
         },
         &cookies,

@@ -17,6 +17,8 @@ use crate::{AppError, AppState, cookies, csrf};
 struct SecondFactorPage<'a> {
     csrf_token: &'a str,
     next: &'a str,
+    /// `next` encoded for a query string (links between the two pages).
+    next_query: String,
     digits: u8,
     error: Option<&'a str>,
     notice: Option<&'a str>,
@@ -77,6 +79,7 @@ pub async fn render(
         &SecondFactorPage {
             csrf_token: &csrf_token,
             next,
+            next_query: super::encode_next(next),
             digits,
             error,
             notice,
