@@ -802,20 +802,8 @@ impl LoginService {
         {
             return Ok(Err(message));
         }
-        let hash = self.hasher.hash(new.to_owned()).await?;
-        self.store.set_password_hash(user.id, &hash).await?;
-        self.store.delete_user_sessions(user.id).await?;
-        self.store.delete_user_devices(user.id).await?;
-        self.audit(
-            now,
-            AuditKind::PasswordChanged,
-            Outcome::Success,
-            Some(user.id),
-            &user.username,
-            ctx,
-            "other sessions and remembered devices revoked",
-        )
-        .await?;
+        self.replace_password(user, new, ctx, "by the user", now)
+            .await?;
         Ok(Ok(self
             .start_session(user.id, SessionStage::Full, now)
             .await?))
@@ -1101,15 +1089,40 @@ impl LoginService {
         new_password: &str,
         now: u64,
     ) -> Result<(), DomainError> {
+        self.replace_password(
+            user,
+            new_password,
+            &RequestContext::admin_cli(),
+            "by administrator",
+            now,
+        )
+        .await
+    }
+
+    /// Stores a new password and revokes every session and remembered device
+    /// of the user, audited: the one way a password changes (account page,
+    /// reset link, administrator).
+    pub(crate) async fn replace_password(
+        &self,
+        user: &User,
+        new_password: &str,
+        ctx: &RequestContext,
+        how: &str,
+        now: u64,
+    ) -> Result<(), DomainError> {
         let hash = self.hasher.hash(new_password.to_owned()).await?;
         self.store.set_password_hash(user.id, &hash).await?;
         self.store.delete_user_sessions(user.id).await?;
         self.store.delete_user_devices(user.id).await?;
-        self.record(
+        let detail = format!("{how}; sessions and remembered devices revoked");
+        self.audit(
             now,
             AuditKind::PasswordChanged,
-            user,
-            "sessions and remembered devices revoked",
+            Outcome::Success,
+            Some(user.id),
+            &user.username,
+            ctx,
+            &detail,
         )
         .await
     }

@@ -180,20 +180,8 @@ impl LoginService {
         if !self.store.use_password_reset(&hash, now).await? {
             return Ok(ResetOutcome::InvalidLink);
         }
-        let new_hash = self.hasher.hash(new.to_owned()).await?;
-        self.store.set_password_hash(user.id, &new_hash).await?;
-        self.store.delete_user_sessions(user.id).await?;
-        self.store.delete_user_devices(user.id).await?;
-        self.audit(
-            now,
-            AuditKind::PasswordChanged,
-            Outcome::Success,
-            Some(user.id),
-            &user.username,
-            ctx,
-            "by reset link; sessions and remembered devices revoked",
-        )
-        .await?;
+        self.replace_password(&user, new, ctx, "by reset link", now)
+            .await?;
         let notice = Email {
             to: user.email.clone(),
             subject: format!("{}: your password was changed", self.site_name),
