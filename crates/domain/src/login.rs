@@ -484,24 +484,11 @@ impl LoginService {
         let Some((session, user)) = self.pending(session_token, now).await? else {
             return Ok(TokenOutcome::SessionEnded);
         };
-        let lock_key = key_2fa(user.id);
-        let lock = self.store.lock_state(&lock_key).await?;
-        if lock.locked_until > now {
-            // Tries while locked are refused without counting, so they do
-            // not extend the lock.
-            self.audit(
-                now,
-                AuditKind::TotpToken,
-                Outcome::Blocked,
-                Some(user.id),
-                &user.username,
-                ctx,
-                "second factor locked",
-            )
-            .await?;
-            return Ok(TokenOutcome::Locked {
-                until: lock.locked_until,
-            });
+        if let Some(locked) = self
+            .refuse_if_locked(&user, AuditKind::TotpToken, ctx, now)
+            .await?
+        {
+            return Ok(locked);
         }
         let totp = match self.store.totp(user.id).await? {
             Some(factor) => Some((self.open_totp(&factor)?, factor)),
@@ -561,6 +548,35 @@ impl LoginService {
             })
     }
 
+    /// `Locked` if the user's second factor is locked now. Tries while
+    /// locked are refused without counting, so they do not extend the lock;
+    /// they are audited as blocked under `kind`.
+    async fn refuse_if_locked(
+        &self,
+        user: &User,
+        kind: AuditKind,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<Option<TokenOutcome>, DomainError> {
+        let lock = self.store.lock_state(&key_2fa(user.id)).await?;
+        if lock.locked_until <= now {
+            return Ok(None);
+        }
+        self.audit(
+            now,
+            kind,
+            Outcome::Blocked,
+            Some(user.id),
+            &user.username,
+            ctx,
+            "second factor locked",
+        )
+        .await?;
+        Ok(Some(TokenOutcome::Locked {
+            until: lock.locked_until,
+        }))
+    }
+
     /// Counts a failed second-factor attempt (token or recovery code) against
     /// the session and the user's lock, audits it, and says what happens next.
     async fn fail(
@@ -616,21 +632,11 @@ impl LoginService {
         let Some((session, user)) = self.pending(session_token, now).await? else {
             return Ok(TokenOutcome::SessionEnded);
         };
-        let lock = self.store.lock_state(&key_2fa(user.id)).await?;
-        if lock.locked_until > now {
-            self.audit(
-                now,
-                AuditKind::RecoveryCodeUsed,
-                Outcome::Blocked,
-                Some(user.id),
-                &user.username,
-                ctx,
-                "second factor locked",
-            )
-            .await?;
-            return Ok(TokenOutcome::Locked {
-                until: lock.locked_until,
-            });
+        if let Some(locked) = self
+            .refuse_if_locked(&user, AuditKind::RecoveryCodeUsed, ctx, now)
+            .await?
+        {
+            return Ok(locked);
         }
         let parsed = crate::recovery::RecoveryCode::parse(typed);
         let stored = match &parsed {

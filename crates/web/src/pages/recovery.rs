@@ -154,36 +154,13 @@ pub async fn submit(
             )
         }
         TokenOutcome::Locked { until } => {
-            let minutes = until.saturating_sub(now).div_ceil(60);
-            let message = format!(
-                "Too many wrong codes: two-factor login for this account is locked for {minutes} minute(s). Your practice administrator can unlock it sooner."
-            );
-            let clear = cookies::clear(state.session_cookie(), secure);
-            super::login::render(
-                &state,
-                &headers,
-                StatusCode::TOO_MANY_REQUESTS,
-                super::login::LoginView {
-                    next: &next,
-                    error: Some(&message),
-                    ..Default::default()
-                },
-                &[clear],
-            )
+            super::second_factor::locked_out(&state, &headers, &next, "codes", until, now)
         }
-        TokenOutcome::SessionEnded => {
-            let clear = cookies::clear(state.session_cookie(), secure);
-            super::login::render(
-                &state,
-                &headers,
-                StatusCode::UNAUTHORIZED,
-                super::login::LoginView {
-                    next: &next,
-                    notice: Some("Your login session has ended. Please log in again."),
-                    ..Default::default()
-                },
-                &[clear],
-            )
-        }
+        TokenOutcome::SessionEnded => super::second_factor::session_ended(
+            &state,
+            &headers,
+            &next,
+            "Your login session has ended. Please log in again.",
+        ),
     }
 }

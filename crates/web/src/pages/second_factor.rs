@@ -89,7 +89,7 @@ pub async fn render(
     )
 }
 
-fn session_ended(
+pub(super) fn session_ended(
     state: &AppState,
     headers: &HeaderMap,
     next: &str,
@@ -103,6 +103,34 @@ fn session_ended(
         super::login::LoginView {
             next,
             notice: Some(why),
+            ..Default::default()
+        },
+        &[clear],
+    )
+}
+
+/// The login page saying the second factor is locked for a while, and
+/// ending the half-logged-in session. `what` names what was wrong too often.
+pub(super) fn locked_out(
+    state: &AppState,
+    headers: &HeaderMap,
+    next: &str,
+    what: &str,
+    until: u64,
+    now: u64,
+) -> Result<Response, AppError> {
+    let minutes = until.saturating_sub(now).div_ceil(60);
+    let clear = cookies::clear(state.session_cookie(), state.config.secure_cookies);
+    let message = format!(
+        "Too many wrong {what}: two-factor login for this account is locked for {minutes} minute(s). Your practice administrator can unlock it sooner."
+    );
+    super::login::render(
+        state,
+        headers,
+        StatusCode::TOO_MANY_REQUESTS,
+        super::login::LoginView {
+            next,
+            error: Some(&message),
             ..Default::default()
         },
         &[clear],
@@ -235,22 +263,7 @@ pub async fn submit(
             }
         }
         TokenOutcome::Locked { until } => {
-            let minutes = until.saturating_sub(now).div_ceil(60);
-            let clear = cookies::clear(state.session_cookie(), state.config.secure_cookies);
-            let message = format!(
-                "Too many wrong security tokens: two-factor login for this account is locked for {minutes} minute(s). Your practice administrator can unlock it sooner."
-            );
-            super::login::render(
-                &state,
-                &headers,
-                StatusCode::TOO_MANY_REQUESTS,
-                super::login::LoginView {
-                    next: &next,
-                    error: Some(&message),
-                    ..Default::default()
-                },
-                &[clear],
-            )
+            locked_out(&state, &headers, &next, "security tokens", until, now)
         }
         TokenOutcome::SessionEnded => session_ended(
             &state,
