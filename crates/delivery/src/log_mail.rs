@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 
-use domain::{Email, Mailer};
+use domain::{Email, Mailer, Receipt, SendError};
 
 /// How many emails the in-memory outbox keeps.
 const KEEP: usize = 100;
@@ -43,20 +43,21 @@ impl LogMail {
 
 #[async_trait::async_trait]
 impl Mailer for LogMail {
-    async fn send(&self, email: &Email) -> Result<(), String> {
+    async fn send(&self, _key: &str, email: &Email) -> Result<Receipt, SendError> {
         if !self.quiet {
             let mut out = std::io::stdout().lock();
             let subject = email.subject.replace(['\n', '\r'], " ");
-            writeln!(out, "Email to {}: {subject}", email.to).map_err(|e| e.to_string())?;
+            writeln!(out, "Email to {}: {subject}", email.to)
+                .map_err(|e| SendError::Transient(e.to_string()))?;
         }
         let mut queue = self
             .recent
             .lock()
-            .map_err(|_| "outbox lock poisoned".to_owned())?;
+            .map_err(|_| SendError::Transient("outbox lock poisoned".to_owned()))?;
         if queue.len() == KEEP {
             queue.pop_front();
         }
         queue.push_back(email.clone());
-        Ok(())
+        Ok(Receipt::default())
     }
 }

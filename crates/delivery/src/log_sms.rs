@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 
-use domain::SmsSender;
+use domain::{Receipt, SendError, SmsSender};
 
 /// How many messages the in-memory outbox keeps.
 const KEEP: usize = 100;
@@ -52,15 +52,15 @@ impl LogSms {
 
 #[async_trait::async_trait]
 impl SmsSender for LogSms {
-    async fn send(&self, to: &str, text: &str) -> Result<(), String> {
+    async fn send(&self, _key: &str, to: &str, text: &str) -> Result<Receipt, SendError> {
         if !self.quiet {
             let mut out = std::io::stdout().lock();
-            writeln!(out, "{}", line(to, text)).map_err(|e| e.to_string())?;
+            writeln!(out, "{}", line(to, text)).map_err(|e| SendError::Transient(e.to_string()))?;
         }
         let mut queue = self
             .recent
             .lock()
-            .map_err(|_| "outbox lock poisoned".to_owned())?;
+            .map_err(|_| SendError::Transient("outbox lock poisoned".to_owned()))?;
         if queue.len() == KEEP {
             queue.pop_front();
         }
@@ -68,7 +68,7 @@ impl SmsSender for LogSms {
             to: to.to_owned(),
             text: text.to_owned(),
         });
-        Ok(())
+        Ok(Receipt::default())
     }
 }
 
@@ -98,7 +98,10 @@ mod tests {
     async fn keeps_the_latest_hundred_messages() {
         let sender = LogSms::quiet();
         for i in 0..105 {
-            sender.send("+15555550123", &format!("m{i}")).await.unwrap();
+            sender
+                .send("k", "+15555550123", &format!("m{i}"))
+                .await
+                .unwrap();
         }
         let recent = sender.recent();
         assert_eq!(recent.len(), 100);

@@ -22,8 +22,11 @@ pub enum PhoneStart {
     Cooldown(u64),
     /// The hourly text limit for this user or number is reached.
     TooMany,
-    /// The provider refused the message.
+    /// The provider refused the number.
     Failed,
+    /// The provider is not answering: the text is queued and may arrive
+    /// late (masked number).
+    Delayed(String),
 }
 
 /// The answer to the code typed back.
@@ -67,18 +70,28 @@ impl LoginService {
         }
         let code = crate::sms::random_code(6)?;
         let hash = self.hasher.hash(code.clone()).await?;
-        self.store
-            .put_pending_phone(user.id, &phone, &hash, now)
-            .await?;
-        self.store.record_sms_send(user.id, &phone, now).await?;
         let text = format!(
             "{} code to confirm this phone: {}. If you did not ask for it, ignore this message.",
             self.site_name,
             otp::group_for_display(&code)
         );
+        let message = self.outbox.sms(
+            user.id,
+            "phone-confirm",
+            &phone,
+            &text,
+            now,
+            now + CODE_SECONDS,
+        )?;
+        let id = self
+            .store
+            .put_pending_phone(user.id, &phone, &hash, now, &message)
+            .await?;
         let masked = crate::sms::mask_phone(&phone);
-        if self.sms.send(&phone, &text).await.is_err() {
-            return Ok(PhoneStart::Failed);
+        match self.outbox.send_claimed(id, &message, now).await? {
+            crate::Delivery::Sent => {}
+            crate::Delivery::Retrying => return Ok(PhoneStart::Delayed(masked)),
+            crate::Delivery::Failed => return Ok(PhoneStart::Failed),
         }
         self.audit(
             now,

@@ -16,6 +16,8 @@ mod error;
 mod ids;
 mod login;
 pub mod mail;
+mod notify;
+pub mod outbox;
 pub mod password;
 mod password_reset;
 pub mod phone;
@@ -38,6 +40,10 @@ pub use error::DomainError;
 pub use ids::{PracticeId, UserId};
 pub use login::{LoginService, PasswordOutcome, SmsOutcome, TokenOutcome};
 pub use mail::{Email, Mailer};
+pub use outbox::{
+    Channel, Delivery, NewMessage, Outbox, OutboxCounts, OutboxMessage, OutboxStatus, OutboxUpdate,
+    Receipt, SendError,
+};
 pub use password::PasswordHasher;
 pub use password_reset::{ResetOutcome, ResetRequest};
 pub use policy::Policy;

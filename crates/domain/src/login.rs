@@ -17,8 +17,9 @@ use otp::{Totp, VerifyError, Window};
 
 use crate::user::normalize_username;
 use crate::{
-    AuditEvent, AuditKind, DomainError, LockState, Outcome, PasswordHasher, Policy, RequestContext,
-    SecretBox, Session, SessionStage, SmsCode, SmsSender, Store, TotpFactor, User, UserId, token,
+    AuditEvent, AuditKind, Delivery, DomainError, LockState, Outbox, Outcome, PasswordHasher,
+    Policy, RequestContext, SecretBox, Session, SessionStage, SmsCode, Store, TotpFactor, User,
+    UserId, token,
 };
 
 /// The answer to a username and password.
@@ -97,8 +98,17 @@ pub enum SmsOutcome {
     TooMany,
     /// The user has no verified phone.
     NoPhone,
-    /// The provider refused; nothing was charged against the limits but the send.
-    Failed,
+    /// The provider refused the number (permanently): the code was voided.
+    Rejected {
+        /// `•••• •••• 4321`.
+        masked: String,
+    },
+    /// The provider is not answering: the text is queued and retried, and
+    /// may arrive late; the code stays valid.
+    Delayed {
+        /// `•••• •••• 4321`.
+        masked: String,
+    },
     /// The half-logged-in session expired.
     SessionEnded,
 }
@@ -120,8 +130,7 @@ pub struct LoginService {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) hasher: Arc<dyn PasswordHasher>,
     pub(crate) seal: Arc<SecretBox>,
-    pub(crate) sms: Arc<dyn SmsSender>,
-    pub(crate) mailer: Arc<dyn crate::Mailer>,
+    pub(crate) outbox: Outbox,
     pub(crate) policy: Policy,
     pub(crate) site_name: String,
 }
@@ -150,8 +159,7 @@ impl LoginService {
         store: Arc<dyn Store>,
         hasher: Arc<dyn PasswordHasher>,
         seal: Arc<SecretBox>,
-        sms: Arc<dyn SmsSender>,
-        mailer: Arc<dyn crate::Mailer>,
+        outbox: Outbox,
         policy: Policy,
         site_name: &str,
     ) -> Self {
@@ -159,8 +167,7 @@ impl LoginService {
             store,
             hasher,
             seal,
-            sms,
-            mailer,
+            outbox,
             policy,
             site_name: site_name.to_owned(),
         }
@@ -169,6 +176,11 @@ impl LoginService {
     /// The policy in force.
     pub fn policy(&self) -> &Policy {
         &self.policy
+    }
+
+    /// The outbox, for the worker and the CLI.
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
     }
 
     /// The store, for the edges that need it directly (CLI, health).
@@ -275,7 +287,7 @@ impl LoginService {
             let session_token = self
                 .start_session(user.id, SessionStage::Pending, now)
                 .await?;
-            self.audit(
+            let event = AuditEvent::new(
                 now,
                 AuditKind::PasswordLogin,
                 Outcome::Success,
@@ -283,8 +295,9 @@ impl LoginService {
                 typed,
                 ctx,
                 "second factor pending",
-            )
-            .await?;
+            );
+            self.hold_abandoned_notice(&user, &token::digest(&session_token), &event, ctx, now)
+                .await?;
             return Ok(PasswordOutcome::SecondFactor { session_token });
         }
         if self.policy.require_2fa {
@@ -838,6 +851,7 @@ impl LoginService {
     ) -> Result<TokenOutcome, DomainError> {
         self.store.clear_failures(&key_2fa(user.id)).await?;
         self.store.delete_session(&pending.token_hash).await?;
+        self.store.cancel_outbox(&pending.token_hash).await?;
         let session_token = self.start_session(user.id, SessionStage::Full, now).await?;
         self.audit(
             now,
@@ -961,55 +975,64 @@ impl LoginService {
         };
         let code = crate::sms::random_code(digits)?;
         let code_hash = self.hasher.hash(code.clone()).await?;
-        self.store
-            .put_sms_code(
-                user.id,
-                &SmsCode {
-                    code_hash,
-                    phone: phone.clone(),
-                    created_at: now,
-                    expires_at: now + self.policy.sms_code_seconds,
-                    tries: 0,
-                },
-            )
-            .await?;
-        self.store.record_sms_send(user.id, &phone, now).await?;
+        let expires_at = now + self.policy.sms_code_seconds;
         let text = format!(
             "{} security token: {}. It expires in {} minutes. Never share it; staff will not ask for it.",
             self.site_name,
             otp::group_for_display(&code),
             self.policy.sms_code_seconds / 60
         );
+        let message = self
+            .outbox
+            .sms(user.id, "sms-code", &phone, &text, now, expires_at)?;
+        let id = self
+            .store
+            .put_sms_code(
+                user.id,
+                &SmsCode {
+                    code_hash,
+                    phone: phone.clone(),
+                    created_at: now,
+                    expires_at,
+                    tries: 0,
+                },
+                &message,
+            )
+            .await?;
         let masked = crate::sms::mask_phone(&phone);
-        match self.sms.send(&phone, &text).await {
-            Ok(()) => {
-                self.audit(
-                    now,
-                    AuditKind::SmsSent,
-                    Outcome::Success,
-                    Some(user.id),
-                    &user.username,
-                    ctx,
-                    &masked,
-                )
-                .await?;
-                Ok(SmsOutcome::Sent { masked })
-            }
-            Err(error) => {
+        let delivery = self.outbox.send_claimed(id, &message, now).await?;
+        let (outcome, detail, answer) = match delivery {
+            Delivery::Sent => (
+                Outcome::Success,
+                masked.clone(),
+                SmsOutcome::Sent { masked },
+            ),
+            Delivery::Retrying => (
+                Outcome::Failure,
+                format!("{masked}: provider unavailable, retrying"),
+                SmsOutcome::Delayed { masked },
+            ),
+            Delivery::Failed => {
+                // The code never reaches the phone: void it.
                 self.store.delete_sms_code(user.id).await?;
-                self.audit(
-                    now,
-                    AuditKind::SmsSent,
+                (
                     Outcome::Failure,
-                    Some(user.id),
-                    &user.username,
-                    ctx,
-                    &error,
+                    format!("{masked}: refused by the provider"),
+                    SmsOutcome::Rejected { masked },
                 )
-                .await?;
-                Ok(SmsOutcome::Failed)
             }
-        }
+        };
+        self.audit(
+            now,
+            AuditKind::SmsSent,
+            outcome,
+            Some(user.id),
+            &user.username,
+            ctx,
+            &detail,
+        )
+        .await?;
+        Ok(answer)
     }
 
     /// Remembers this browser for `user`; returns the cookie value.
@@ -1207,7 +1230,7 @@ impl LoginService {
         detail: &str,
     ) -> Result<(), DomainError> {
         let event = AuditEvent::new(now, kind, outcome, user, username, ctx, detail);
-        Ok(self.store.append_audit(&event).await?)
+        self.append_event(&event, kind, outcome).await
     }
 
     /// Seals a TOTP seed for `user` with the master key.

@@ -24,11 +24,15 @@ impl std::fmt::Debug for Email {
     }
 }
 
-/// Sends email. Implemented in `delivery`.
+/// Sends email. Implemented in `delivery` (log, SMTP).
 #[async_trait::async_trait]
 pub trait Mailer: Send + Sync {
-    /// Sends `email`.
-    async fn send(&self, email: &Email) -> Result<(), String>;
+    /// Sends `email`; `key` is unique per message and the same on retries.
+    async fn send(
+        &self,
+        key: &str,
+        email: &Email,
+    ) -> Result<crate::outbox::Receipt, crate::outbox::SendError>;
 }
 
 /// Escapes text for the HTML part.

@@ -2,7 +2,8 @@
 //!
 //! The request gets the same answer whether or not the account exists. A
 //! reset never logs anyone in, never turns off or skips the second factor,
-//! revokes every session and remembered device, and is announced by email.
+//! revokes every session and remembered device, and is announced by email
+//! (the password-changed notice, see `notify`).
 
 use crate::{AuditKind, DomainError, Email, LoginService, Outcome, RequestContext, User, token};
 
@@ -89,9 +90,6 @@ impl LoginService {
         }
         self.store.record_failure(&account_key, now).await?;
         let value = token::generate()?;
-        self.store
-            .create_password_reset(&token::digest(&value), user.id, now, now + RESET_SECONDS)
-            .await?;
         let link = format!("{}/password/reset/{value}", base_url.trim_end_matches('/'));
         let text = format!(
             "Someone asked to reset the password of your {site} account \"{name}\".\n\n\
@@ -115,14 +113,23 @@ impl LoginService {
             text,
             html,
         };
-        let outcome = match self.mailer.send(&email).await {
-            Ok(()) => Outcome::Success,
-            Err(_) => Outcome::Failure,
-        };
+        let message = self
+            .outbox
+            .email(Some(user.id), "password-reset", &email, now)?;
+        self.store
+            .create_password_reset(
+                &token::digest(&value),
+                user.id,
+                now,
+                now + RESET_SECONDS,
+                &message,
+            )
+            .await?;
+        self.outbox.wake();
         self.audit(
             now,
             AuditKind::PasswordResetRequested,
-            outcome,
+            Outcome::Success,
             Some(user.id),
             &user.username,
             ctx,
@@ -182,22 +189,6 @@ impl LoginService {
         }
         self.replace_password(&user, new, ctx, "by reset link", now)
             .await?;
-        let notice = Email {
-            to: user.email.clone(),
-            subject: format!("{}: your password was changed", self.site_name),
-            text: format!(
-                "The password of your {} account \"{}\" was just changed with a reset link. \
-                 Every session and remembered device was logged out.\n\n\
-                 If this was not you, tell your practice administrator now.\n",
-                self.site_name, user.username
-            ),
-            html: format!(
-                "<p>The password of your {} account <strong>{}</strong> was just changed with a reset link. Every session and remembered device was logged out.</p><p>If this was not you, tell your practice administrator now.</p>",
-                crate::mail::escape_html(&self.site_name),
-                crate::mail::escape_html(&user.username)
-            ),
-        };
-        let _ = self.mailer.send(&notice).await;
         Ok(ResetOutcome::Done)
     }
 }

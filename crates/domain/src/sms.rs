@@ -4,12 +4,18 @@
 
 use crate::DomainError;
 
-/// Sends a text message. Implemented in `delivery` (log, and later real
-/// providers); the domain only decides what to send and when.
+/// Sends a text message. Implemented in `delivery` (log, Twilio, webhook);
+/// the domain only decides what to send and when, and the outbox retries.
 #[async_trait::async_trait]
 pub trait SmsSender: Send + Sync {
-    /// Sends `text` to `to` (E.164).
-    async fn send(&self, to: &str, text: &str) -> Result<(), String>;
+    /// Sends `text` to `to` (E.164). `key` is unique per message and the
+    /// same on every retry: providers that deduplicate get it.
+    async fn send(
+        &self,
+        key: &str,
+        to: &str,
+        text: &str,
+    ) -> Result<crate::outbox::Receipt, crate::outbox::SendError>;
 }
 
 /// A stored SMS code.

@@ -2,7 +2,8 @@
 //! in the `store` crate; every method is one statement or one transaction.
 
 use crate::{
-    AuditEvent, NewUser, PracticeId, RememberedDevice, Session, SmsCode, TotpFactor, User, UserId,
+    AuditEvent, NewMessage, NewUser, OutboxCounts, OutboxMessage, OutboxUpdate, PracticeId,
+    RememberedDevice, Session, SmsCode, TotpFactor, User, UserId,
 };
 
 /// A storage failure.
@@ -147,14 +148,17 @@ pub trait Store: Send + Sync {
     async fn delete_user_device(&self, user: UserId, id: i64) -> Result<bool, StoreError>;
     /// Deletes every device of a user.
     async fn delete_user_devices(&self, user: UserId) -> Result<(), StoreError>;
-    /// Stores (replacing) a phone number waiting for its code.
+    /// Stores (replacing) a phone number waiting for its code, counts the
+    /// send and commits the text with the code, in one transaction; returns
+    /// the outbox id.
     async fn put_pending_phone(
         &self,
         user: UserId,
         phone: &str,
         code_hash: &str,
         now: u64,
-    ) -> Result<(), StoreError>;
+        message: &NewMessage,
+    ) -> Result<i64, StoreError>;
     /// The number waiting for its code: (phone, code hash, created at, tries).
     async fn pending_phone(
         &self,
@@ -165,14 +169,16 @@ pub trait Store: Send + Sync {
     /// Makes the waiting number the user's phone and forgets it as pending,
     /// in one transaction; false if it was no longer waiting.
     async fn activate_pending_phone(&self, user: UserId, phone: &str) -> Result<bool, StoreError>;
-    /// Stores a password reset token (hash) for `user`.
+    /// Stores a password reset token (hash) for `user` and commits the email
+    /// with the link, in one transaction; returns the outbox id.
     async fn create_password_reset(
         &self,
         token_hash: &str,
         user: UserId,
         now: u64,
         expires_at: u64,
-    ) -> Result<(), StoreError>;
+        message: &NewMessage,
+    ) -> Result<i64, StoreError>;
     /// The unused reset with this hash: (user, expires at).
     async fn password_reset(&self, token_hash: &str) -> Result<Option<(UserId, u64)>, StoreError>;
     /// Marks a reset used; false if it already was (single use).
@@ -180,8 +186,15 @@ pub trait Store: Send + Sync {
     /// Sets a new password hash.
     async fn set_password_hash(&self, user: UserId, hash: &str) -> Result<(), StoreError>;
 
-    /// Stores the user's SMS code, replacing (voiding) any previous one.
-    async fn put_sms_code(&self, user: UserId, code: &SmsCode) -> Result<(), StoreError>;
+    /// Stores the user's SMS code, replacing (voiding) any previous one,
+    /// counts the send and commits the text, in one transaction; returns the
+    /// outbox id.
+    async fn put_sms_code(
+        &self,
+        user: UserId,
+        code: &SmsCode,
+        message: &NewMessage,
+    ) -> Result<i64, StoreError>;
     /// The user's live SMS code.
     async fn sms_code(&self, user: UserId) -> Result<Option<SmsCode>, StoreError>;
     /// Counts a wrong try against the user's SMS code; returns the new count.
@@ -191,8 +204,6 @@ pub trait Store: Send + Sync {
     async fn consume_sms_code(&self, user: UserId, code_hash: &str) -> Result<bool, StoreError>;
     /// Deletes the user's SMS code.
     async fn delete_sms_code(&self, user: UserId) -> Result<(), StoreError>;
-    /// Records an SMS sent to `phone` for `user`.
-    async fn record_sms_send(&self, user: UserId, phone: &str, now: u64) -> Result<(), StoreError>;
     /// SMS sent for `user` since `since`, and the time of the latest.
     async fn sms_sends_for_user(
         &self,
@@ -224,6 +235,44 @@ pub trait Store: Send + Sync {
 
     /// Appends to the audit trail.
     async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;
+    /// Appends to the audit trail and commits the message the event calls
+    /// for, in one transaction; returns the outbox id.
+    async fn append_audit_and_enqueue(
+        &self,
+        event: &AuditEvent,
+        message: &NewMessage,
+    ) -> Result<i64, StoreError>;
     /// The newest `limit` events, newest first.
     async fn recent_audit(&self, limit: u32) -> Result<Vec<AuditEvent>, StoreError>;
+
+    /// Commits a message on its own; returns its id.
+    async fn enqueue(&self, message: &NewMessage) -> Result<i64, StoreError>;
+    /// Atomically claims up to `limit` due messages (pending and due, or
+    /// sending with an expired lease) until `lease_until`, counting an
+    /// attempt for each; with `only`, just that message. Concurrent callers
+    /// never get the same message.
+    async fn claim_outbox(
+        &self,
+        now: u64,
+        lease_until: u64,
+        limit: u32,
+        only: Option<i64>,
+    ) -> Result<Vec<OutboxMessage>, StoreError>;
+    /// Records the outcome of an attempt on a claimed message.
+    async fn finish_outbox(&self, id: i64, update: &OutboxUpdate) -> Result<(), StoreError>;
+    /// Deletes still-pending messages committed with this cancel key.
+    async fn cancel_outbox(&self, cancel_key: &str) -> Result<(), StoreError>;
+    /// The newest `limit` messages, newest first, optionally of one status.
+    async fn outbox_messages(
+        &self,
+        status: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<OutboxMessage>, StoreError>;
+    /// Makes a failed (or pending) message due now, with a fresh attempt
+    /// budget; false if there is no such message or it was sent.
+    async fn retry_outbox(&self, id: i64, now: u64) -> Result<bool, StoreError>;
+    /// Pending and failed counts and the oldest pending message's time.
+    async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError>;
+    /// When the latest message of `topic` for `user` was committed.
+    async fn last_message_at(&self, user: UserId, topic: &str) -> Result<Option<u64>, StoreError>;
 }

@@ -1,8 +1,9 @@
 //! [`SqlStore`]: the domain's `Store` over a concrete SQLite or PostgreSQL pool.
 
 use domain::{
-    AuditEvent, LockState, NewUser, PracticeId, RememberedDevice, Role, Session, SessionStage,
-    SmsCode, Store, StoreError, TotpFactor, User, UserId,
+    AuditEvent, Channel, LockState, NewMessage, NewUser, OutboxCounts, OutboxMessage, OutboxStatus,
+    OutboxUpdate, PracticeId, RememberedDevice, Role, Session, SessionStage, SmsCode, Store,
+    StoreError, TotpFactor, User, UserId,
 };
 use sqlx::{PgPool, SqlitePool};
 
@@ -44,6 +45,109 @@ macro_rules! execute {
                 .rows_affected()
         })
     };
+}
+
+/// Inserts `$message` into the outbox on `$conn` (a pool or a transaction)
+/// and evaluates to its id.
+macro_rules! insert_outbox {
+    ($conn:expr, $message:expr) => {{
+        let message: &NewMessage = $message;
+        let (status, next_attempt_at, attempts) = if message.claimed {
+            (
+                "sending",
+                message.send_at + domain::outbox::LEASE_SECONDS,
+                1_i64,
+            )
+        } else {
+            ("pending", message.send_at, 0_i64)
+        };
+        let (id,): (i64,) = sqlx::query_as(
+            "INSERT INTO outbox (channel, user_id, topic, recipient, subject, key_id, sealed_body, \
+             idempotency_key, status, attempts, created_at, next_attempt_at, expires_at, cancel_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+        )
+        .bind(message.channel.as_str())
+        .bind(message.user_id.map(|u| u.0))
+        .bind(&message.topic)
+        .bind(&message.recipient)
+        .bind(&message.subject)
+        .bind(&message.key_id)
+        .bind(&message.sealed_body)
+        .bind(&message.idempotency_key)
+        .bind(status)
+        .bind(attempts)
+        .bind(to_i64(message.created_at))
+        .bind(to_i64(next_attempt_at))
+        .bind(message.expires_at.map(to_i64))
+        .bind(&message.cancel_key)
+        .fetch_one($conn)
+        .await
+        .map_err(db)?;
+        id
+    }};
+}
+
+/// Appends `$event` to the audit trail on `$conn`.
+macro_rules! insert_audit {
+    ($conn:expr, $event:expr) => {{
+        let event: &AuditEvent = $event;
+        sqlx::query(
+            "INSERT INTO audit_events (at, user_id, username, kind, outcome, ip, user_agent, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(to_i64(event.at))
+        .bind(event.user_id.map(|u| u.0))
+        .bind(&event.username)
+        .bind(&event.kind)
+        .bind(&event.outcome)
+        .bind(&event.ip)
+        .bind(&event.user_agent)
+        .bind(&event.detail)
+        .execute($conn)
+        .await
+        .map_err(db)?;
+    }};
+}
+
+const OUTBOX_COLUMNS: &str = "id, channel, user_id, topic, recipient, subject, key_id, sealed_body, \
+     idempotency_key, status, attempts, created_at, next_attempt_at, expires_at, last_error, \
+     provider_id, sent_at";
+
+/// Reads an outbox row (selected with [`OUTBOX_COLUMNS`]) of either backend.
+macro_rules! outbox_from_row {
+    ($row:expr) => {{
+        use sqlx::Row as _;
+        let row = $row;
+        let get_err = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+        let channel: String = row.try_get(1).map_err(get_err)?;
+        let status: String = row.try_get(9).map_err(get_err)?;
+        let attempts: i64 = row.try_get(10).map_err(get_err)?;
+        let opt_time = |value: Option<i64>| value.map(|t| to_u64(t, "time")).transpose();
+        OutboxMessage {
+            id: row.try_get(0).map_err(get_err)?,
+            channel: Channel::parse(&channel)
+                .ok_or_else(|| StoreError::Corrupt(format!("channel {channel:?}")))?,
+            user_id: row
+                .try_get::<Option<i64>, _>(2)
+                .map_err(get_err)?
+                .map(UserId),
+            topic: row.try_get(3).map_err(get_err)?,
+            recipient: row.try_get(4).map_err(get_err)?,
+            subject: row.try_get(5).map_err(get_err)?,
+            key_id: row.try_get(6).map_err(get_err)?,
+            sealed_body: row.try_get(7).map_err(get_err)?,
+            idempotency_key: row.try_get(8).map_err(get_err)?,
+            status: OutboxStatus::parse(&status)
+                .ok_or_else(|| StoreError::Corrupt(format!("status {status:?}")))?,
+            attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+            created_at: to_u64(row.try_get(11).map_err(get_err)?, "time")?,
+            next_attempt_at: to_u64(row.try_get(12).map_err(get_err)?, "time")?,
+            expires_at: opt_time(row.try_get(13).map_err(get_err)?)?,
+            last_error: row.try_get(14).map_err(get_err)?,
+            provider_id: row.try_get(15).map_err(get_err)?,
+            sent_at: opt_time(row.try_get(16).map_err(get_err)?)?,
+        }
+    }};
 }
 
 fn db(error: sqlx::Error) -> StoreError {
@@ -676,18 +780,33 @@ impl Store for SqlStore {
         phone: &str,
         code_hash: &str,
         now: u64,
-    ) -> Result<(), StoreError> {
-        execute!(
-            self,
-            "INSERT INTO pending_phones (user_id, phone, code_hash, created_at, tries) VALUES ($1, $2, $3, $4, 0) \
-             ON CONFLICT (user_id) DO UPDATE SET phone = excluded.phone, code_hash = excluded.code_hash, \
-             created_at = excluded.created_at, tries = 0",
-            user.0,
-            phone,
-            code_hash,
-            to_i64(now)
-        );
-        Ok(())
+        message: &NewMessage,
+    ) -> Result<i64, StoreError> {
+        Ok(on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(db)?;
+            sqlx::query(
+                "INSERT INTO pending_phones (user_id, phone, code_hash, created_at, tries) VALUES ($1, $2, $3, $4, 0) \
+                 ON CONFLICT (user_id) DO UPDATE SET phone = excluded.phone, code_hash = excluded.code_hash, \
+                 created_at = excluded.created_at, tries = 0",
+            )
+            .bind(user.0)
+            .bind(phone)
+            .bind(code_hash)
+            .bind(to_i64(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            sqlx::query("INSERT INTO sms_sends (user_id, phone, at) VALUES ($1, $2, $3)")
+                .bind(user.0)
+                .bind(phone)
+                .bind(to_i64(now))
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            let id = insert_outbox!(&mut *tx, message);
+            tx.commit().await.map_err(db)?;
+            id
+        }))
     }
 
     async fn pending_phone(
@@ -751,16 +870,24 @@ impl Store for SqlStore {
         user: UserId,
         now: u64,
         expires_at: u64,
-    ) -> Result<(), StoreError> {
-        execute!(
-            self,
-            "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-            token_hash,
-            user.0,
-            to_i64(now),
-            to_i64(expires_at)
-        );
-        Ok(())
+        message: &NewMessage,
+    ) -> Result<i64, StoreError> {
+        Ok(on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(db)?;
+            sqlx::query(
+                "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(token_hash)
+            .bind(user.0)
+            .bind(to_i64(now))
+            .bind(to_i64(expires_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+            let id = insert_outbox!(&mut *tx, message);
+            tx.commit().await.map_err(db)?;
+            id
+        }))
     }
 
     async fn password_reset(&self, token_hash: &str) -> Result<Option<(UserId, u64)>, StoreError> {
@@ -795,8 +922,14 @@ impl Store for SqlStore {
         Ok(())
     }
 
-    async fn put_sms_code(&self, user: UserId, code: &SmsCode) -> Result<(), StoreError> {
-        on_pool!(self, pool => {
+    async fn put_sms_code(
+        &self,
+        user: UserId,
+        code: &SmsCode,
+        message: &NewMessage,
+    ) -> Result<i64, StoreError> {
+        Ok(on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(db)?;
             sqlx::query(
                 "INSERT INTO sms_codes (user_id, code_hash, phone, created_at, expires_at, tries) \
                  VALUES ($1, $2, $3, $4, $5, 0) \
@@ -808,11 +941,20 @@ impl Store for SqlStore {
             .bind(&code.phone)
             .bind(to_i64(code.created_at))
             .bind(to_i64(code.expires_at))
-            .execute(pool)
+            .execute(&mut *tx)
             .await
             .map_err(db)?;
-        });
-        Ok(())
+            sqlx::query("INSERT INTO sms_sends (user_id, phone, at) VALUES ($1, $2, $3)")
+                .bind(user.0)
+                .bind(&code.phone)
+                .bind(to_i64(code.created_at))
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            let id = insert_outbox!(&mut *tx, message);
+            tx.commit().await.map_err(db)?;
+            id
+        }))
     }
 
     async fn sms_code(&self, user: UserId) -> Result<Option<SmsCode>, StoreError> {
@@ -863,17 +1005,6 @@ impl Store for SqlStore {
 
     async fn delete_sms_code(&self, user: UserId) -> Result<(), StoreError> {
         execute!(self, "DELETE FROM sms_codes WHERE user_id = $1", user.0);
-        Ok(())
-    }
-
-    async fn record_sms_send(&self, user: UserId, phone: &str, now: u64) -> Result<(), StoreError> {
-        execute!(
-            self,
-            "INSERT INTO sms_sends (user_id, phone, at) VALUES ($1, $2, $3)",
-            user.0,
-            phone,
-            to_i64(now)
-        );
         Ok(())
     }
 
@@ -978,23 +1109,23 @@ impl Store for SqlStore {
 
     async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
         on_pool!(self, pool => {
-            sqlx::query(
-                "INSERT INTO audit_events (at, user_id, username, kind, outcome, ip, user_agent, detail) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(to_i64(event.at))
-            .bind(event.user_id.map(|u| u.0))
-            .bind(&event.username)
-            .bind(&event.kind)
-            .bind(&event.outcome)
-            .bind(&event.ip)
-            .bind(&event.user_agent)
-            .bind(&event.detail)
-            .execute(pool)
-            .await
-            .map_err(db)?;
+            insert_audit!(pool, event);
         });
         Ok(())
+    }
+
+    async fn append_audit_and_enqueue(
+        &self,
+        event: &AuditEvent,
+        message: &NewMessage,
+    ) -> Result<i64, StoreError> {
+        Ok(on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(db)?;
+            insert_audit!(&mut *tx, event);
+            let id = insert_outbox!(&mut *tx, message);
+            tx.commit().await.map_err(db)?;
+            id
+        }))
     }
 
     async fn recent_audit(&self, limit: u32) -> Result<Vec<AuditEvent>, StoreError> {
@@ -1024,5 +1155,140 @@ impl Store for SqlStore {
                 },
             )
             .collect()
+    }
+
+    async fn enqueue(&self, message: &NewMessage) -> Result<i64, StoreError> {
+        Ok(on_pool!(self, pool => insert_outbox!(pool, message)))
+    }
+
+    async fn claim_outbox(
+        &self,
+        now: u64,
+        lease_until: u64,
+        limit: u32,
+        only: Option<i64>,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        // One statement: the rows are chosen and marked together, and on
+        // PostgreSQL rows another worker is claiming are skipped, not waited on.
+        let lock = match self.pool {
+            Pool::Sqlite(_) => "",
+            Pool::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+        };
+        let sql = format!(
+            "UPDATE outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = $2 \
+             WHERE id IN (SELECT id FROM outbox WHERE status IN ('pending', 'sending') \
+             AND next_attempt_at <= $1 AND ($4 = 0 OR id = $4) ORDER BY next_attempt_at, id LIMIT $3{lock}) \
+             RETURNING {OUTBOX_COLUMNS}"
+        );
+        on_pool!(self, pool => {
+            let rows = sqlx::query(&sql)
+                .bind(to_i64(now))
+                .bind(to_i64(lease_until))
+                .bind(i64::from(limit))
+                .bind(only.unwrap_or(0))
+                .fetch_all(pool)
+                .await
+                .map_err(db)?;
+            rows.iter().map(|row| Ok(outbox_from_row!(row))).collect()
+        })
+    }
+
+    async fn finish_outbox(&self, id: i64, update: &OutboxUpdate) -> Result<(), StoreError> {
+        match update {
+            OutboxUpdate::Sent { provider_id, at } => execute!(
+                self,
+                "UPDATE outbox SET status = 'sent', provider_id = $2, sent_at = $3, last_error = NULL \
+                 WHERE id = $1 AND status = 'sending'",
+                id,
+                provider_id.as_deref(),
+                to_i64(*at)
+            ),
+            OutboxUpdate::Retry { at, error } => execute!(
+                self,
+                "UPDATE outbox SET status = 'pending', next_attempt_at = $2, last_error = $3 \
+                 WHERE id = $1 AND status = 'sending'",
+                id,
+                to_i64(*at),
+                error.as_str()
+            ),
+            OutboxUpdate::Failed { error } => execute!(
+                self,
+                "UPDATE outbox SET status = 'failed', last_error = $2 WHERE id = $1 AND status = 'sending'",
+                id,
+                error.as_str()
+            ),
+        };
+        Ok(())
+    }
+
+    async fn cancel_outbox(&self, cancel_key: &str) -> Result<(), StoreError> {
+        execute!(
+            self,
+            "DELETE FROM outbox WHERE cancel_key = $1 AND status = 'pending'",
+            cancel_key
+        );
+        Ok(())
+    }
+
+    async fn outbox_messages(
+        &self,
+        status: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        let sql = format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE ($1 = '' OR status = $1) ORDER BY id DESC LIMIT $2"
+        );
+        on_pool!(self, pool => {
+            let rows = sqlx::query(&sql)
+                .bind(status.unwrap_or(""))
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await
+                .map_err(db)?;
+            rows.iter().map(|row| Ok(outbox_from_row!(row))).collect()
+        })
+    }
+
+    async fn retry_outbox(&self, id: i64, now: u64) -> Result<bool, StoreError> {
+        let changed = execute!(
+            self,
+            "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = $2 \
+             WHERE id = $1 AND status IN ('failed', 'pending')",
+            id,
+            to_i64(now)
+        );
+        Ok(changed == 1)
+    }
+
+    async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
+        let (pending, failed, oldest): (i64, i64, Option<i64>) = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT \
+                 COUNT(*) FILTER (WHERE status IN ('pending', 'sending')), \
+                 COUNT(*) FILTER (WHERE status = 'failed'), \
+                 MIN(created_at) FILTER (WHERE status IN ('pending', 'sending')) \
+                 FROM outbox WHERE status <> 'sent'",
+            )
+            .fetch_one(pool)
+            .await
+            .map_err(db)?
+        });
+        Ok(OutboxCounts {
+            pending: to_u64(pending, "count")?,
+            failed: to_u64(failed, "count")?,
+            oldest_pending_at: oldest.map(|t| to_u64(t, "time")).transpose()?,
+        })
+    }
+
+    async fn last_message_at(&self, user: UserId, topic: &str) -> Result<Option<u64>, StoreError> {
+        let (latest,): (Option<i64>,) = on_pool!(self, pool => {
+            sqlx::query_as("SELECT MAX(created_at) FROM outbox WHERE user_id = $1 AND topic = $2")
+                .bind(user.0)
+                .bind(topic)
+                .fetch_one(pool)
+                .await
+                .map_err(db)?
+        });
+        latest.map(|t| to_u64(t, "time")).transpose()
     }
 }

@@ -250,6 +250,32 @@ impl TestApp {
         Some(code)
     }
 
+    /// Sends every message that is due by the test clock, as the worker of
+    /// `twofactor serve` would (tests run no background worker, so what is
+    /// sent, and when, is up to the test). Returns how many were attempted.
+    pub async fn flush_outbox(&self) -> usize {
+        let mut total = 0;
+        loop {
+            let n = self
+                .app
+                .login
+                .outbox()
+                .run_due(self.clock.now_for_tests(), 100)
+                .await
+                .expect("outbox run");
+            total += n;
+            if n == 0 {
+                return total;
+            }
+        }
+    }
+
+    /// Every email "sent" so far, after flushing the outbox.
+    pub async fn mails(&self) -> Vec<domain::Email> {
+        self.flush_outbox().await;
+        self.app.mail_outbox.recent()
+    }
+
     /// How many SMS were sent so far.
     pub fn sms_count(&self) -> usize {
         self.app.sms_outbox.recent().len()

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use domain::{
-    AuditKind, Clock, LoginService, NewUser, Policy, Role, SecretBox, TotpFactor, User, password,
-    user::normalize_username,
+    AuditKind, Clock, LoginService, NewUser, Outbox, Policy, Role, SecretBox, TotpFactor, User,
+    password, user::normalize_username,
 };
 use otp::{Algorithm, Digits, OtpAuthUri, OtpKind, Period, Secret};
 use store::SqlStore;
@@ -71,12 +71,22 @@ pub async fn build(
         "memory" => (delivery::LogSms::quiet(), delivery::LogMail::quiet()),
         _ => (delivery::LogSms::new(), delivery::LogMail::new()),
     };
+    let sms: Arc<dyn domain::SmsSender> = match config.sms_sender()? {
+        Some(sender) => sender,
+        None => Arc::new(sms_outbox.clone()),
+    };
+    let mailer: Arc<dyn domain::Mailer> = match config.mailer()? {
+        Some(mailer) => mailer,
+        None => Arc::new(mail_outbox.clone()),
+    };
+    let store_arc: Arc<dyn domain::Store> = Arc::new(store.clone());
+    let seal = Arc::new(seal);
+    let outbox = Outbox::new(store_arc.clone(), seal.clone(), sms, mailer);
     let login = LoginService::new(
-        Arc::new(store.clone()),
+        store_arc,
         Arc::new(hasher),
-        Arc::new(seal),
-        Arc::new(sms_outbox.clone()),
-        Arc::new(mail_outbox.clone()),
+        seal,
+        outbox,
         policy,
         &config.issuer,
     );
@@ -104,6 +114,31 @@ pub async fn build(
         sms_outbox,
         mail_outbox,
     })
+}
+
+/// Messages claimed per pass of the outbox worker.
+const OUTBOX_BATCH: u32 = 50;
+
+impl App {
+    /// Starts the outbox worker: it sends what is due, then waits for a new
+    /// message or one second, until the task is aborted. Several instances
+    /// may run one each; the store's claim keeps each message to one.
+    pub fn start_outbox_worker(&self) -> tokio::task::JoinHandle<()> {
+        let outbox = self.login.outbox().clone();
+        let clock = self.clock.clone();
+        tokio::spawn(async move {
+            loop {
+                match outbox.run_due(clock.now(), OUTBOX_BATCH).await {
+                    // A full batch: more may be due at once.
+                    Ok(n) if n == OUTBOX_BATCH as usize => continue,
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(%error, "outbox: cannot send due messages"),
+                }
+                let _ =
+                    tokio::time::timeout(std::time::Duration::from_secs(1), outbox.woken()).await;
+            }
+        })
+    }
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then finishes the

@@ -50,6 +50,15 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// See and retry the messages (SMS, email) waiting to go out or given up.
+    /// Bodies are never shown: they hold codes and links.
+    Outbox {
+        /// A TOML file with settings.
+        #[arg(long, value_name = "FILE", global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        command: OutboxCommand,
+    },
     /// One-time password tools for support staff.
     Otp {
         #[command(subcommand)]
@@ -129,6 +138,29 @@ pub enum AuditCommand {
         /// One JSON object per line.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// List the newest messages, newest first: id, status, channel, topic,
+    /// masked recipient, attempts, the provider's id or last error.
+    List {
+        /// Only this status.
+        #[arg(long, value_parser = ["pending", "sending", "sent", "failed"])]
+        status: Option<String>,
+        /// How many messages.
+        #[arg(short = 'n', long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        lines: u32,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send a failed message again now (with a fresh set of attempts).
+    Retry {
+        /// The message id from `outbox list`.
+        #[arg(value_parser = clap::value_parser!(i64).range(1..))]
+        id: i64,
     },
 }
 

@@ -10,7 +10,7 @@ use otp::{Digits, Period, Secret};
 use twofactor::app::{self, AddUser, App};
 use twofactor::config::Config;
 
-use crate::cli::{AuditCommand, Command, UserCommand};
+use crate::cli::{AuditCommand, Command, OutboxCommand, UserCommand};
 
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
@@ -47,6 +47,11 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             let app = build(&config).await?;
             audit(&app, command).await?;
         }
+        Command::Outbox { config, command } => {
+            let config = Config::load(config.as_deref())?;
+            let app = build(&config).await?;
+            return outbox(&app, command).await;
+        }
         Command::Otp { .. } => unreachable!("handled before the runtime starts"),
     }
     Ok(ExitCode::SUCCESS)
@@ -72,7 +77,31 @@ async fn serve(app: &App, config: &Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!(%addr, database = %redact_url(&config.database_url()), "twofactor listening");
-    app::serve(app, listener, shutdown_signal()).await?;
+    if !config.demo {
+        if config.sms_provider == "log" {
+            tracing::warn!(
+                "sms_provider is \"log\": text messages, security codes included, are printed to \
+                 standard output and not sent. Set sms_provider to twilio or webhook for real use."
+            );
+        }
+        if config.smtp_url.is_none() {
+            tracing::warn!(
+                "smtp_url is not set: emails (password resets, security notices) are not sent; \
+                 only their recipient and subject are printed."
+            );
+        }
+    }
+    if let Some(url) = config.smtp_url.as_deref() {
+        if delivery::SmtpMailer::is_plaintext_remote(url) {
+            tracing::warn!(
+                "smtp_url sends mail without TLS to another machine; add ?tls=required or use smtps://"
+            );
+        }
+    }
+    let worker = app.start_outbox_worker();
+    let served = app::serve(app, listener, shutdown_signal()).await;
+    worker.abort();
+    served?;
     app.store.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -314,9 +343,108 @@ async fn audit(app: &App, command: AuditCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn outbox(app: &App, command: OutboxCommand) -> anyhow::Result<ExitCode> {
+    let store = app.login.store();
+    match command {
+        OutboxCommand::List {
+            status,
+            lines,
+            json,
+        } => {
+            let now = app.clock.now();
+            for message in store.outbox_messages(status.as_deref(), lines).await? {
+                let recipient = mask_recipient(&message.recipient);
+                let note = message
+                    .provider_id
+                    .as_deref()
+                    .or(message.last_error.as_deref())
+                    .unwrap_or("");
+                if json {
+                    let value = serde_json::json!({
+                        "id": message.id,
+                        "status": message.status.as_str(),
+                        "channel": message.channel.as_str(),
+                        "topic": message.topic,
+                        "recipient": recipient,
+                        "attempts": message.attempts,
+                        "created_at": domain::time::rfc3339(message.created_at),
+                        "next_attempt_at": domain::time::rfc3339(message.next_attempt_at),
+                        "sent_at": message.sent_at.map(domain::time::rfc3339),
+                        "provider_id": message.provider_id,
+                        "last_error": message.last_error,
+                    });
+                    println!("{value}");
+                } else {
+                    let when = match message.status {
+                        domain::OutboxStatus::Pending => {
+                            format!("next in {}s", message.next_attempt_at.saturating_sub(now))
+                        }
+                        _ => domain::time::rfc3339(message.sent_at.unwrap_or(message.created_at)),
+                    };
+                    println!(
+                        "{:>6}  {:<7} {:<5} {:<18} {:<28} tries={:<2} {:<20} {}",
+                        message.id,
+                        message.status.as_str(),
+                        message.channel.as_str(),
+                        message.topic,
+                        recipient,
+                        message.attempts,
+                        when,
+                        note.replace(['\n', '\r'], " ")
+                    );
+                }
+            }
+        }
+        OutboxCommand::Retry { id } => {
+            if store.retry_outbox(id, app.clock.now()).await? {
+                let sent = app.login.outbox().run_due(app.clock.now(), 50).await?;
+                let message = store
+                    .outbox_messages(None, 10_000)
+                    .await?
+                    .into_iter()
+                    .find(|m| m.id == id);
+                match message {
+                    Some(m) if m.status == domain::OutboxStatus::Sent => {
+                        println!("message {id} sent ({sent} attempted)");
+                    }
+                    Some(m) => println!(
+                        "message {id} is {}: {}",
+                        m.status.as_str(),
+                        m.last_error.unwrap_or_default()
+                    ),
+                    None => println!("message {id} queued"),
+                }
+            } else {
+                eprintln!("error: no failed or pending message has id {id}");
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `+12015550123` → `•••• •••• 0123`; `jane.doe@clinic.example` →
+/// `j•••@clinic.example`: enough for support to recognise, not to harvest.
+fn mask_recipient(recipient: &str) -> String {
+    match recipient.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}•••@{domain}")
+        }
+        None => domain::sms::mask_phone(recipient),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recipients_are_masked() {
+        assert_eq!(mask_recipient("+12015550123"), "•••• •••• 0123");
+        assert_eq!(mask_recipient("jane@clinic.example"), "j•••@clinic.example");
+        assert_eq!(mask_recipient("@x"), "•••@x");
+    }
 
     #[test]
     fn database_passwords_are_not_logged() {

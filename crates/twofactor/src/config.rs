@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -31,9 +32,28 @@ pub struct Config {
     pub require_2fa: bool,
     /// Shortest password accepted for new passwords (8 to 64; default 12).
     pub password_min_length: usize,
-    /// `log` (print each SMS on standard output; the default until real
-    /// providers arrive) or `memory` (keep them in memory only, for tests).
+    /// `log` (print each SMS, code included, on standard output: demos and
+    /// development), `twilio`, `webhook`, or `memory` (keep messages in
+    /// memory only; tests).
     pub sms_provider: String,
+    /// Twilio account SID (`AC…`), with `sms_provider = "twilio"`.
+    pub twilio_account_sid: Option<String>,
+    /// Twilio auth token.
+    pub twilio_auth_token: Option<String>,
+    /// Twilio sender: a number (E.164) or a messaging service SID (`MG…`).
+    pub twilio_from: Option<String>,
+    /// Twilio's API base URL (tests point it at a local mock).
+    pub twilio_api_base: String,
+    /// The gateway URL, with `sms_provider = "webhook"`.
+    pub sms_webhook_url: Option<String>,
+    /// The HMAC key for the webhook's signature header (16+ characters).
+    pub sms_webhook_secret: Option<String>,
+    /// `smtp://host:port`, `smtp://host:port?tls=required` (STARTTLS) or
+    /// `smtps://user:pass@host:port`. Unset: emails are logged (recipient
+    /// and subject only), not sent.
+    pub smtp_url: Option<String>,
+    /// The sender of emails.
+    pub mail_from: String,
     /// Reverse proxies (comma-separated IP addresses) whose
     /// `X-Forwarded-For` header is believed, e.g. `127.0.0.1` when nginx runs
     /// on the same machine. Default: none, every peer is the client.
@@ -55,6 +75,14 @@ impl Default for Config {
             issuer: "twofactor".into(),
             require_2fa: false,
             sms_provider: "log".into(),
+            twilio_account_sid: None,
+            twilio_auth_token: None,
+            twilio_from: None,
+            twilio_api_base: delivery::TWILIO_API_BASE.into(),
+            sms_webhook_url: None,
+            sms_webhook_secret: None,
+            smtp_url: None,
+            mail_from: "twofactor <twofactor@localhost>".into(),
             password_min_length: 12,
             trusted_proxies: String::new(),
             demo: false,
@@ -74,6 +102,8 @@ impl std::fmt::Debug for Config {
             )
             .field("issuer", &self.issuer)
             .field("require_2fa", &self.require_2fa)
+            .field("sms_provider", &self.sms_provider)
+            .field("mail_from", &self.mail_from)
             .finish_non_exhaustive()
     }
 }
@@ -132,12 +162,7 @@ impl Config {
                 "password_min_length (TWOFACTOR_PASSWORD_MIN_LENGTH) must be 8 to 64".into(),
             ));
         }
-        if !matches!(self.sms_provider.as_str(), "log" | "memory") {
-            return Err(ConfigError(format!(
-                "sms_provider (TWOFACTOR_SMS_PROVIDER) must be log or memory, not {:?}",
-                self.sms_provider.chars().take(32).collect::<String>()
-            )));
-        }
+        self.check_providers()?;
         if self.issuer.trim().is_empty()
             || self.issuer.contains(':')
             || self.issuer.chars().any(char::is_control)
@@ -147,6 +172,87 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    fn check_providers(&self) -> Result<(), ConfigError> {
+        let missing = |key: &str| {
+            ConfigError(format!(
+                "{key} (TWOFACTOR_{}) is required with sms_provider = {:?}",
+                key.to_ascii_uppercase(),
+                self.sms_provider
+            ))
+        };
+        match self.sms_provider.as_str() {
+            "log" | "memory" => {}
+            "twilio" => {
+                for (key, value) in [
+                    ("twilio_account_sid", &self.twilio_account_sid),
+                    ("twilio_auth_token", &self.twilio_auth_token),
+                    ("twilio_from", &self.twilio_from),
+                ] {
+                    if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
+                        return Err(missing(key));
+                    }
+                }
+            }
+            "webhook" => {
+                for (key, value) in [
+                    ("sms_webhook_url", &self.sms_webhook_url),
+                    ("sms_webhook_secret", &self.sms_webhook_secret),
+                ] {
+                    if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
+                        return Err(missing(key));
+                    }
+                }
+            }
+            other => {
+                return Err(ConfigError(format!(
+                    "sms_provider (TWOFACTOR_SMS_PROVIDER) must be log, twilio or webhook, not {:?}",
+                    other.chars().take(32).collect::<String>()
+                )));
+            }
+        }
+        // Build the senders once to check every value; the messages name
+        // the key, never a secret.
+        self.sms_sender().map(drop)?;
+        self.mailer().map(drop)?;
+        Ok(())
+    }
+
+    /// The configured SMS sender; `None` for `log` and `memory` (the app
+    /// keeps those itself, to show them in the demo and to tests).
+    pub fn sms_sender(&self) -> Result<Option<Arc<dyn domain::SmsSender>>, ConfigError> {
+        let value = |v: &Option<String>| v.clone().unwrap_or_default();
+        Ok(match self.sms_provider.as_str() {
+            "twilio" => Some(Arc::new(
+                delivery::TwilioSms::new(
+                    &self.twilio_api_base,
+                    value(&self.twilio_account_sid).trim(),
+                    &value(&self.twilio_auth_token),
+                    delivery::TwilioFrom::parse(&value(&self.twilio_from)),
+                )
+                .map_err(|e| ConfigError(format!("twilio (TWOFACTOR_TWILIO_*): {e}")))?,
+            )),
+            "webhook" => Some(Arc::new(
+                delivery::WebhookSms::new(
+                    value(&self.sms_webhook_url).trim(),
+                    &value(&self.sms_webhook_secret),
+                )
+                .map_err(|e| ConfigError(format!("sms_webhook (TWOFACTOR_SMS_WEBHOOK_*): {e}")))?,
+            )),
+            _ => None,
+        })
+    }
+
+    /// The configured mailer; `None` when `smtp_url` is unset (log).
+    pub fn mailer(&self) -> Result<Option<Arc<dyn domain::Mailer>>, ConfigError> {
+        match self.smtp_url.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(url) => Ok(Some(Arc::new(
+                delivery::SmtpMailer::new(url, &self.mail_from)
+                    .map_err(|e| ConfigError(format!("smtp_url (TWOFACTOR_SMTP_URL): {e}")))?,
+            ))),
+        }
     }
 
     /// The parsed listen address.
@@ -215,6 +321,71 @@ mod tests {
         assert!(config.database_url().starts_with("sqlite://"));
         assert!(!config.secure_cookies());
         assert!(config.validate().is_ok());
+    }
+
+    #[test]
+    fn providers_need_their_settings_and_errors_never_echo_secrets() {
+        let twilio = Config {
+            sms_provider: "twilio".into(),
+            twilio_account_sid: Some("AC123".into()),
+            twilio_auth_token: Some("s3cret-token".into()),
+            ..Config::default()
+        };
+        let message = twilio.validate().unwrap_err().to_string();
+        assert!(message.contains("twilio_from"), "{message}");
+        let ok = Config {
+            twilio_from: Some("+12015550100".into()),
+            ..twilio.clone()
+        };
+        assert!(ok.validate().is_ok());
+        let bad_base = Config {
+            twilio_api_base: "ftp://x".into(),
+            ..ok
+        };
+        let message = bad_base.validate().unwrap_err().to_string();
+        assert!(
+            message.contains("TWILIO") && !message.contains("s3cret"),
+            "{message}"
+        );
+
+        let webhook = Config {
+            sms_provider: "webhook".into(),
+            sms_webhook_url: Some("http://127.0.0.1:9/sms".into()),
+            sms_webhook_secret: Some("short".into()),
+            ..Config::default()
+        };
+        let message = webhook.validate().unwrap_err().to_string();
+        assert!(
+            message.contains("at least 16") && !message.contains("short\""),
+            "{message}"
+        );
+
+        let smtp = Config {
+            smtp_url: Some("smtq://user:hunter2@x".into()),
+            ..Config::default()
+        };
+        let message = smtp.validate().unwrap_err().to_string();
+        assert!(
+            message.contains("smtp_url") && !message.contains("hunter2"),
+            "{message}"
+        );
+        let from = Config {
+            smtp_url: Some("smtp://127.0.0.1:2525".into()),
+            mail_from: "nobody".into(),
+            ..Config::default()
+        };
+        assert!(
+            from.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("mail_from")
+        );
+        let unknown = Config {
+            sms_provider: "carrier-pigeon\n".into(),
+            ..Config::default()
+        };
+        let message = unknown.validate().unwrap_err().to_string();
+        assert_eq!(message.lines().count(), 1, "{message}");
     }
 
     #[test]

@@ -115,17 +115,60 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     response
 }
 
+/// The outbox gauges: messages waiting, given up, and the age of the
+/// oldest waiting one (0 when none waits).
+pub fn render_outbox(counts: &domain::OutboxCounts, now: u64) -> String {
+    let age = counts
+        .oldest_pending_at
+        .map_or(0, |at| now.saturating_sub(at));
+    format!(
+        "# HELP twofactor_outbox_pending Messages waiting to be sent (or being sent).\n\
+         # TYPE twofactor_outbox_pending gauge\n\
+         twofactor_outbox_pending {}\n\
+         # HELP twofactor_outbox_failed Messages given up (see `twofactor outbox list`).\n\
+         # TYPE twofactor_outbox_failed gauge\n\
+         twofactor_outbox_failed {}\n\
+         # HELP twofactor_outbox_oldest_pending_seconds Age of the oldest waiting message.\n\
+         # TYPE twofactor_outbox_oldest_pending_seconds gauge\n\
+         twofactor_outbox_oldest_pending_seconds {age}\n",
+        counts.pending, counts.failed
+    )
+}
+
 /// `GET /metrics`.
 pub async fn show(State(state): State<AppState>) -> impl IntoResponse {
+    let mut text = state.metrics.render();
+    // A database that does not answer leaves the gauges out rather than
+    // failing the scrape: the request counters still tell the story.
+    if let Ok(counts) = state.login.store().outbox_counts().await {
+        text.push_str(&render_outbox(&counts, state.now()));
+    }
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        state.metrics.render(),
+        text,
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outbox_gauges_show_counts_and_the_oldest_age() {
+        let text = render_outbox(
+            &domain::OutboxCounts {
+                pending: 3,
+                failed: 1,
+                oldest_pending_at: Some(100),
+            },
+            160,
+        );
+        assert!(text.contains("twofactor_outbox_pending 3\n"));
+        assert!(text.contains("twofactor_outbox_failed 1\n"));
+        assert!(text.contains("twofactor_outbox_oldest_pending_seconds 60\n"));
+        let idle = render_outbox(&domain::OutboxCounts::default(), 160);
+        assert!(idle.contains("twofactor_outbox_oldest_pending_seconds 0\n"));
+    }
 
     #[test]
     fn renders_counters_and_cumulative_buckets() {

@@ -153,9 +153,18 @@ pub async fn submit(
             false,
         ),
         PhoneStart::Failed => (
-            StatusCode::BAD_GATEWAY,
-            "The text message could not be sent. Try again in a minute.".to_owned(),
+            StatusCode::OK,
+            "The text-message service refused to send to this number. Check it, or try another."
+                .to_owned(),
             false,
+        ),
+        PhoneStart::Delayed(masked) => (
+            StatusCode::OK,
+            format!(
+                "The text-message service is not answering right now. The code to {masked} will be \
+                 sent as soon as it is back; type it below when it arrives."
+            ),
+            true,
         ),
     };
     let country = COUNTRIES

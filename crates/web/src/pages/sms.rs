@@ -62,9 +62,23 @@ pub async fn request(
             "No phone number is linked to your account. Use your authenticator app.".to_owned(),
             true,
         ),
-        SmsOutcome::Failed => (
-            StatusCode::BAD_GATEWAY,
-            "The text message could not be sent. Try again in a minute, or use your authenticator app.".to_owned(),
+        // The provider's own words stay in the audit trail and the outbox;
+        // the person gets what to do next. Neither is a server error.
+        SmsOutcome::Rejected { masked } => (
+            StatusCode::OK,
+            format!(
+                "The text-message service refused to send to {masked}. Use your authenticator app \
+                 or a recovery code, and ask your practice administrator to check the number."
+            ),
+            true,
+        ),
+        SmsOutcome::Delayed { masked } => (
+            StatusCode::OK,
+            format!(
+                "The text-message service is not answering right now. Your token to {masked} will be \
+                 sent as soon as it is back, so it may arrive late. You can also use your authenticator \
+                 app, or ask again in a minute."
+            ),
             true,
         ),
         SmsOutcome::SessionEnded => return Ok(redirect("/login", &[])),

@@ -1,0 +1,256 @@
+//! Security notices by email: the account's owner hears of every change to
+//! how the account is protected, and of a password typed by someone who did
+//! not finish the second step.
+//!
+//! A notice is committed to the outbox in the same transaction as the audit
+//! event that records what happened, so neither exists without the other.
+
+use crate::{
+    AuditEvent, AuditKind, DomainError, Email, LoginService, Outcome, RequestContext, User,
+};
+
+/// A half-login left this long is reported.
+pub const ABANDONED_AFTER_SECONDS: u64 = 10 * 60;
+/// At most one "did not finish" notice per user in this time.
+const ABANDONED_EVERY_SECONDS: u64 = 60 * 60;
+/// The outbox topic of the "did not finish" notice.
+pub const ABANDONED_TOPIC: &str = "abandoned-login";
+
+/// What the owner is told about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Notice {
+    PasswordChanged,
+    TwoFactorOn,
+    TwoFactorOff,
+    TwoFactorReset,
+    DeviceRemembered,
+    RecoveryCodeUsed,
+    Locked,
+    AbandonedLogin,
+}
+
+impl Notice {
+    /// The notice an audit event calls for, if any.
+    pub(crate) fn for_event(kind: AuditKind, outcome: Outcome) -> Option<Self> {
+        if outcome != Outcome::Success {
+            return None;
+        }
+        Some(match kind {
+            AuditKind::PasswordChanged => Notice::PasswordChanged,
+            AuditKind::TotpEnrolled => Notice::TwoFactorOn,
+            AuditKind::TwoFactorOff => Notice::TwoFactorOff,
+            AuditKind::Reset2fa => Notice::TwoFactorReset,
+            AuditKind::DeviceRemembered => Notice::DeviceRemembered,
+            AuditKind::RecoveryCodeUsed => Notice::RecoveryCodeUsed,
+            AuditKind::Lock => Notice::Locked,
+            _ => return None,
+        })
+    }
+
+    /// The outbox topic.
+    pub(crate) fn topic(self) -> &'static str {
+        match self {
+            Notice::PasswordChanged => "password-changed",
+            Notice::TwoFactorOn => "two-factor-on",
+            Notice::TwoFactorOff => "two-factor-off",
+            Notice::TwoFactorReset => "two-factor-reset",
+            Notice::DeviceRemembered => "device-remembered",
+            Notice::RecoveryCodeUsed => "recovery-code-used",
+            Notice::Locked => "account-locked",
+            Notice::AbandonedLogin => ABANDONED_TOPIC,
+        }
+    }
+
+    /// (subject, what happened, what to do if it was not you).
+    fn words(self) -> (&'static str, &'static str, &'static str) {
+        const TELL_ADMIN: &str = "If this was not you, tell your practice administrator now.";
+        match self {
+            Notice::PasswordChanged => (
+                "your password was changed",
+                "The password of your account was changed. Every session and remembered device was logged out.",
+                TELL_ADMIN,
+            ),
+            Notice::TwoFactorOn => (
+                "two-factor login is on",
+                "An authenticator app was linked to your account; logins now ask for its token.",
+                TELL_ADMIN,
+            ),
+            Notice::TwoFactorOff => (
+                "two-factor login was turned off",
+                "Two-factor login was turned off for your account: a password alone now logs in.",
+                "If this was not you, change your password and tell your practice administrator now.",
+            ),
+            Notice::TwoFactorReset => (
+                "two-factor login was reset",
+                "An administrator removed your second factors (authenticator, recovery codes and remembered devices). You will link an authenticator again at your next login.",
+                TELL_ADMIN,
+            ),
+            Notice::DeviceRemembered => (
+                "a device was remembered",
+                "A browser was saved to skip the token for 30 days. You can forget it on the Security page.",
+                "If this was not you, forget the device on the Security page, change your password and tell your practice administrator.",
+            ),
+            Notice::RecoveryCodeUsed => (
+                "a recovery code was used",
+                "One of your recovery codes was used to log in. Each code works once.",
+                "If this was not you, change your password, create new recovery codes and tell your practice administrator.",
+            ),
+            Notice::Locked => (
+                "your account was locked",
+                "Too many wrong passwords or tokens were entered, so logins are paused for a while.",
+                "If this was not you, someone may be guessing: tell your practice administrator.",
+            ),
+            Notice::AbandonedLogin => (
+                "someone entered your password",
+                "Someone entered your correct password but did not finish the second step (the token) within 10 minutes.",
+                "If this was not you, your password is known to someone else: change it now and tell your practice administrator. Your token kept them out.",
+            ),
+        }
+    }
+
+    /// The email for `user`.
+    pub(crate) fn email(
+        self,
+        site_name: &str,
+        user: &User,
+        ctx: &RequestContext,
+        when: &str,
+    ) -> Email {
+        use crate::mail::escape_html as esc;
+        let (subject, what, advice) = self.words();
+        let place = if ctx.ip.is_empty() {
+            String::new()
+        } else {
+            format!(" (from {})", ctx.ip)
+        };
+        Email {
+            to: user.email.clone(),
+            subject: format!("{site_name}: {subject}"),
+            text: format!(
+                "Account \"{name}\" at {site_name}, {when}{place}:\n\n{what}\n\n{advice}\n",
+                name = user.username,
+            ),
+            html: format!(
+                "<p>Account <strong>{name}</strong> at {site}, {when}{place}:</p><p>{what}</p><p>{advice}</p>",
+                name = esc(&user.username),
+                site = esc(site_name),
+                when = esc(when),
+                place = esc(&place),
+            ),
+        }
+    }
+}
+
+impl LoginService {
+    /// Appends an audit event, with the owner's notice in the same
+    /// transaction when the event calls for one.
+    pub(crate) async fn append_event(
+        &self,
+        event: &AuditEvent,
+        kind: AuditKind,
+        outcome: Outcome,
+    ) -> Result<(), DomainError> {
+        let notice = Notice::for_event(kind, outcome);
+        let user = match (notice, event.user_id) {
+            (Some(_), Some(id)) => self.store.user_by_id(id).await?,
+            _ => None,
+        };
+        match (notice, user) {
+            (Some(notice), Some(user)) if !user.email.is_empty() => {
+                let ctx = RequestContext {
+                    ip: event.ip.clone(),
+                    user_agent: event.user_agent.clone(),
+                };
+                let email = notice.email(
+                    &self.site_name,
+                    &user,
+                    &ctx,
+                    &crate::time::readable(event.at),
+                );
+                let message = self
+                    .outbox
+                    .email(Some(user.id), notice.topic(), &email, event.at)?;
+                self.store.append_audit_and_enqueue(event, &message).await?;
+                self.outbox.wake();
+                Ok(())
+            }
+            _ => Ok(self.store.append_audit(event).await?),
+        }
+    }
+
+    /// Commits, held for 10 minutes, the "someone entered your password"
+    /// notice for a half-login; finishing the second step cancels it.
+    pub(crate) async fn hold_abandoned_notice(
+        &self,
+        user: &User,
+        pending_hash: &str,
+        event: &AuditEvent,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<(), DomainError> {
+        let recent = self
+            .store
+            .last_message_at(user.id, ABANDONED_TOPIC)
+            .await?
+            .is_some_and(|at| at + ABANDONED_EVERY_SECONDS > now);
+        if recent || user.email.is_empty() {
+            return Ok(self.store.append_audit(event).await?);
+        }
+        let email =
+            Notice::AbandonedLogin.email(&self.site_name, user, ctx, &crate::time::readable(now));
+        let mut message = self
+            .outbox
+            .email(Some(user.id), ABANDONED_TOPIC, &email, now)?;
+        message.send_at = now + ABANDONED_AFTER_SECONDS;
+        message.cancel_key = Some(pending_hash.to_owned());
+        self.store.append_audit_and_enqueue(event, &message).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_successful_protection_changes_call_for_a_notice() {
+        assert_eq!(
+            Notice::for_event(AuditKind::PasswordChanged, Outcome::Success),
+            Some(Notice::PasswordChanged)
+        );
+        assert_eq!(
+            Notice::for_event(AuditKind::PasswordChanged, Outcome::Failure),
+            None
+        );
+        assert_eq!(
+            Notice::for_event(AuditKind::Lock, Outcome::Success),
+            Some(Notice::Locked)
+        );
+        assert_eq!(
+            Notice::for_event(AuditKind::PasswordLogin, Outcome::Success),
+            None
+        );
+    }
+
+    #[test]
+    fn notices_escape_names_in_html_and_say_where() {
+        let user = User {
+            id: crate::UserId(1),
+            practice_id: crate::PracticeId(1),
+            username: "<b>x</b>".into(),
+            email: "x@example.test".into(),
+            phone: None,
+            role: crate::Role::Staff,
+            password_hash: None,
+            disabled: false,
+        };
+        let ctx = RequestContext {
+            ip: "127.0.0.1".into(),
+            user_agent: String::new(),
+        };
+        let email = Notice::Locked.email("Clinic", &user, &ctx, "today");
+        assert!(email.subject.starts_with("Clinic: "));
+        assert!(email.text.contains("<b>x</b>") && email.text.contains("127.0.0.1"));
+        assert!(email.html.contains("&lt;b&gt;x&lt;/b&gt;") && !email.html.contains("<b>x"));
+    }
+}
