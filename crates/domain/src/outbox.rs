@@ -462,6 +462,26 @@ impl Outbox {
                 ),
             }
         };
+        // Ids, topics and the provider's words only: never the body.
+        let (id, channel, topic) = (message.id, message.channel.as_str(), &message.topic);
+        match &update {
+            OutboxUpdate::Sent { provider_id, .. } => {
+                tracing::info!(id, channel, topic, provider_id, "outbox: sent");
+            }
+            OutboxUpdate::Retry { at, error } => {
+                tracing::warn!(
+                    id,
+                    channel,
+                    topic,
+                    error,
+                    retry_at = at,
+                    "outbox: not sent, will retry"
+                );
+            }
+            OutboxUpdate::Failed { error } => {
+                tracing::warn!(id, channel, topic, error, "outbox: given up");
+            }
+        }
         self.store.finish_outbox(message.id, &update).await?;
         Ok(delivery)
     }

@@ -17,6 +17,7 @@
 
 pub mod browser;
 mod client;
+pub mod smtp_sink;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -91,6 +92,7 @@ impl TestApp {
             master_key: Some("11".repeat(32)),
             issuer: "Test Clinic".into(),
             sms_provider: "memory".into(),
+            quiet: true,
             ..Config::default()
         };
         let schema = match backend {

@@ -67,9 +67,10 @@ pub async fn build(
         password_min_length: config.password_min_length,
         ..Policy::default()
     };
-    let (sms_outbox, mail_outbox) = match config.sms_provider.as_str() {
-        "memory" => (delivery::LogSms::quiet(), delivery::LogMail::quiet()),
-        _ => (delivery::LogSms::new(), delivery::LogMail::new()),
+    let (sms_outbox, mail_outbox) = if config.quiet || config.sms_provider == "memory" {
+        (delivery::LogSms::quiet(), delivery::LogMail::quiet())
+    } else {
+        (delivery::LogSms::new(), delivery::LogMail::new())
     };
     let sms: Arc<dyn domain::SmsSender> = match config.sms_sender()? {
         Some(sender) => sender,

@@ -62,6 +62,9 @@ pub struct Config {
     /// SMS outbox at /dev/outbox.
     #[serde(skip)]
     pub demo: bool,
+    /// Keep `log` messages in memory without printing them (tests).
+    #[serde(skip)]
+    pub quiet: bool,
 }
 
 impl Default for Config {
@@ -86,6 +89,7 @@ impl Default for Config {
             password_min_length: 12,
             trusted_proxies: String::new(),
             demo: false,
+            quiet: false,
         }
     }
 }

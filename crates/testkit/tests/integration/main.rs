@@ -34,9 +34,28 @@ macro_rules! both {
     };
 }
 
+/// Like `both!` for stories that build their own app (their configuration
+/// depends on a mock started inside the test): `story(Backend)`.
+macro_rules! both_backends {
+    ($story:ident) => {
+        mod $story {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$story(testkit::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$story(testkit::Backend::Postgres).await;
+            }
+        }
+    };
+}
+
 mod abuse;
 mod account;
 mod browser;
+mod delivery;
 mod enrollment;
 mod flow;
 mod forms;
