@@ -10,6 +10,26 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+/// The settings that are text, read from the environment as written.
+const TEXT_KEYS: &[&str] = &[
+    "listen",
+    "database_url",
+    "data_dir",
+    "public_url",
+    "master_key",
+    "issuer",
+    "sms_provider",
+    "twilio_account_sid",
+    "twilio_auth_token",
+    "twilio_from",
+    "twilio_api_base",
+    "sms_webhook_url",
+    "sms_webhook_secret",
+    "smtp_url",
+    "mail_from",
+    "trusted_proxies",
+];
+
 /// Every setting, with its default.
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -131,7 +151,22 @@ impl Config {
             figment = figment.merge(Toml::file(path));
         }
         // TWOFACTOR_LOG is the log filter, read by the logger, not a setting.
-        figment = figment.merge(Env::prefixed("TWOFACTOR_").ignore(&["LOG"]));
+        // Text settings are taken verbatim: figment would read
+        // TWOFACTOR_TWILIO_FROM=+12015550100 as a number and drop the '+'
+        // (or a hex master key of digits only as an integer).
+        figment = figment.merge(Env::prefixed("TWOFACTOR_").filter(|key| {
+            let key = key.as_str().to_ascii_lowercase();
+            key != "log" && !TEXT_KEYS.contains(&key.as_str())
+        }));
+        let verbatim: figment::value::Dict = TEXT_KEYS
+            .iter()
+            .filter_map(|key| {
+                let value =
+                    std::env::var(format!("TWOFACTOR_{}", key.to_ascii_uppercase())).ok()?;
+                Some(((*key).to_owned(), figment::value::Value::from(value)))
+            })
+            .collect();
+        figment = figment.merge(Serialized::defaults(verbatim));
         let config: Config = figment.extract().map_err(|e| ConfigError(one_line(&e)))?;
         config.validate()?;
         Ok(config)

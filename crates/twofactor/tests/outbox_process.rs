@@ -280,3 +280,81 @@ fn a_reset_email_committed_before_a_sigkill_is_sent_once_after_restart() {
     );
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// The provider settings are read from the documented `TWOFACTOR_*`
+/// variables; a missing or bad one stops the start with one line naming it,
+/// and never echoes a secret.
+#[test]
+fn provider_settings_come_from_the_documented_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = |vars: &[(&str, &str)]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_twofactor"));
+        command
+            .arg("migrate")
+            .env("TWOFACTOR_DATA_DIR", dir.path())
+            .env_remove("TWOFACTOR_DATABASE_URL");
+        for (key, value) in vars {
+            command.env(key, value);
+        }
+        let out = command.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let twilio = [
+        ("TWOFACTOR_SMS_PROVIDER", "twilio"),
+        (
+            "TWOFACTOR_TWILIO_ACCOUNT_SID",
+            "AC00000000000000000000000000000001",
+        ),
+        ("TWOFACTOR_TWILIO_AUTH_TOKEN", "hunter2-token"),
+        ("TWOFACTOR_TWILIO_FROM", "+12015550100"),
+        ("TWOFACTOR_TWILIO_API_BASE", "http://127.0.0.1:9"),
+    ];
+    assert_eq!(start(&twilio).0, Some(0));
+    let (code, err) = start(&twilio[..2]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("twilio_auth_token (TWOFACTOR_TWILIO_AUTH_TOKEN)"),
+        "{err}"
+    );
+    let mut bad_base = twilio.to_vec();
+    bad_base[4] = ("TWOFACTOR_TWILIO_API_BASE", "javascript:alert(1)");
+    let (code, err) = start(&bad_base);
+    assert_eq!(code, Some(1));
+    assert!(!err.contains("hunter2"), "{err}");
+
+    let webhook = [
+        ("TWOFACTOR_SMS_PROVIDER", "webhook"),
+        ("TWOFACTOR_SMS_WEBHOOK_URL", "http://127.0.0.1:9/sms"),
+        ("TWOFACTOR_SMS_WEBHOOK_SECRET", "a-secret-of-24-characters"),
+    ];
+    assert_eq!(start(&webhook).0, Some(0));
+    let (code, err) = start(&[
+        webhook[0],
+        webhook[1],
+        ("TWOFACTOR_SMS_WEBHOOK_SECRET", "tiny"),
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("at least 16") && !err.contains("tiny"),
+        "{err}"
+    );
+
+    let (code, err) = start(&[(
+        "TWOFACTOR_SMTP_URL",
+        "smtps://user:hunter2@mail.clinic.test:465",
+    )]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, err) = start(&[("TWOFACTOR_SMTP_URL", "imap://user:hunter2@mail.clinic.test")]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("TWOFACTOR_SMTP_URL") && !err.contains("hunter2"),
+        "{err}"
+    );
+    let (code, err) = start(&[("TWOFACTOR_SMS_PROVIDER", "pigeon")]);
+    assert_eq!(code, Some(1));
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("log, twilio or webhook"), "{err}");
+}

@@ -35,6 +35,14 @@ async fn a_recovery_code_logs_in_once_and_says_how_many_are_left(app: &TestApp) 
         .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert!(
+        app.mails()
+            .await
+            .iter()
+            .any(|m| m.to == "alice@clinic.example"
+                && m.subject == "Test Clinic: a recovery code was used"),
+        "the owner hears of it"
+    );
+    assert!(
         reply.body.contains("9 recovery code(s) left"),
         "{}",
         reply.body
