@@ -143,12 +143,24 @@ impl LoginService {
                 return Ok(LinkStart::WrongProof);
             }
         }
+        Ok(LinkStart::Offered(Box::new(
+            self.offer_secret(user, now).await?,
+        )))
+    }
+
+    /// Offers a new secret for `user` (not active until confirmed by
+    /// [`LoginService::link_offered`]), replacing any earlier offer.
+    pub(crate) async fn offer_secret(
+        &self,
+        user: &User,
+        now: u64,
+    ) -> Result<OtpAuthUri, DomainError> {
         let secret = Secret::generate(Algorithm::Sha1).map_err(|_| DomainError::RandomSource)?;
         let sealed = self.seal_totp_seed(user.id, &secret)?;
         self.store
             .put_pending_enrollment(user.id, self.key_id(), &sealed, now)
             .await?;
-        Ok(LinkStart::Offered(Box::new(self.offer_uri(user, secret))))
+        Ok(self.offer_uri(user, secret))
     }
 
     /// Turns two-factor login off, where the deployment does not require
@@ -300,8 +312,29 @@ impl LoginService {
         if !self.freshly_authenticated(session_token, now).await? {
             return Ok(LinkConfirm::Expired);
         }
+        let recovery_codes = match self.link_offered(user, code, ctx, now).await? {
+            Offered::Expired => return Ok(LinkConfirm::Expired),
+            Offered::WrongCode => return Ok(LinkConfirm::WrongCode),
+            Offered::Linked { recovery_codes } => recovery_codes,
+        };
+        let session_token = self.finish_enrolling(session_token, user, now).await?;
+        Ok(LinkConfirm::Linked {
+            recovery_codes,
+            session_token,
+        })
+    }
+
+    /// Makes the offered secret the user's authenticator if `code` is its
+    /// current code; the first one also gets recovery codes.
+    pub(crate) async fn link_offered(
+        &self,
+        user: &User,
+        code: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<Offered, DomainError> {
         let Some(secret) = self.offered_secret(user, now).await? else {
-            return Ok(LinkConfirm::Expired);
+            return Ok(Offered::Expired);
         };
         let totp = Totp::new(
             secret.clone(),
@@ -322,7 +355,7 @@ impl LoginService {
                 "wrong confirmation code",
             )
             .await?;
-            return Ok(LinkConfirm::WrongCode);
+            return Ok(Offered::WrongCode);
         };
         let first = self.store.totp(user.id).await?.is_none();
         let sealed = self.seal_totp_seed(user.id, &secret)?;
@@ -363,10 +396,20 @@ impl LoginService {
         } else {
             None
         };
-        let session_token = self.finish_enrolling(session_token, user, now).await?;
-        Ok(LinkConfirm::Linked {
-            recovery_codes,
-            session_token,
-        })
+        Ok(Offered::Linked { recovery_codes })
     }
+}
+
+/// The answer to a code for the offered secret.
+#[derive(Debug)]
+pub(crate) enum Offered {
+    /// No offer, or it is older than its time.
+    Expired,
+    /// Not the offered secret's current code.
+    WrongCode,
+    /// Linked; the first authenticator comes with recovery codes.
+    Linked {
+        /// Shown once.
+        recovery_codes: Option<Vec<String>>,
+    },
 }

@@ -113,6 +113,24 @@ pub enum SmsOutcome {
     SessionEnded,
 }
 
+/// What a typed token matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TokenCheck {
+    /// The authenticator's current code (now used).
+    Totp,
+    /// The live SMS code (now used).
+    Sms,
+    /// Neither.
+    Wrong {
+        /// A right code already used.
+        reused: bool,
+        /// The phone's clock seems off by this much.
+        clock_off_minutes: Option<i64>,
+        /// For the audit trail.
+        detail: String,
+    },
+}
+
 /// Whether a text message may be sent now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SmsAllowance {
@@ -503,13 +521,62 @@ impl LoginService {
         {
             return Ok(locked);
         }
+        let check = match self.check_token(&user, typed, now).await? {
+            Some(check) => check,
+            None => {
+                self.store.delete_session(&session.token_hash).await?;
+                return Ok(TokenOutcome::SessionEnded);
+            }
+        };
+        match check {
+            TokenCheck::Totp => {
+                self.complete(&user, &session, remember, AuditKind::TotpToken, ctx, now)
+                    .await
+            }
+            TokenCheck::Sms => {
+                self.complete(&user, &session, remember, AuditKind::SmsToken, ctx, now)
+                    .await
+            }
+            TokenCheck::Wrong {
+                reused,
+                clock_off_minutes,
+                detail,
+            } => self
+                .fail(
+                    &user,
+                    Some(&session),
+                    AuditKind::TotpToken,
+                    &detail,
+                    ctx,
+                    now,
+                )
+                .await
+                .map(|outcome| match outcome {
+                    TokenOutcome::Wrong { attempts_left, .. } => TokenOutcome::Wrong {
+                        attempts_left,
+                        reused,
+                        clock_off_minutes,
+                    },
+                    other => other,
+                }),
+        }
+    }
+
+    /// Checks a typed token against the user's authenticator (claiming its
+    /// step, so it works once) and then the live SMS code. `None` when the
+    /// user has neither factor. Counts nothing: the caller decides.
+    pub(crate) async fn check_token(
+        &self,
+        user: &User,
+        typed: &str,
+        now: u64,
+    ) -> Result<Option<TokenCheck>, DomainError> {
         let totp = match self.store.totp(user.id).await? {
             Some(factor) => Some((self.open_totp(&factor)?, factor)),
             None => None,
         };
         if totp.is_none() && user.phone.is_none() {
-            self.store.delete_session(&session.token_hash).await?;
-            return Ok(TokenOutcome::SessionEnded);
+            return Ok(None);
         }
         let code: String = typed.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
 
@@ -524,16 +591,12 @@ impl LoginService {
                 let now_step = generator.step_at(now).unwrap_or(step);
                 let offset = (step as i64 - now_step as i64).clamp(-2, 2);
                 if self.store.claim_totp_step(user.id, step, offset).await? {
-                    return self
-                        .complete(&user, &session, remember, AuditKind::TotpToken, ctx, now)
-                        .await;
+                    return Ok(Some(TokenCheck::Totp));
                 }
             }
         }
-        if result.is_err() && self.try_sms_code(&user, &code, now).await? {
-            return self
-                .complete(&user, &session, remember, AuditKind::SmsToken, ctx, now)
-                .await;
+        if result.is_err() && self.try_sms_code(user, &code, now).await? {
+            return Ok(Some(TokenCheck::Sms));
         }
 
         // Every other path is a failure: wrong, malformed, missing, reused,
@@ -549,22 +612,17 @@ impl LoginService {
             (_, Some(minutes)) => format!("wrong code; phone clock off by about {minutes} min"),
             _ => "wrong code".to_owned(),
         };
-        self.fail(&user, &session, AuditKind::TotpToken, &detail, ctx, now)
-            .await
-            .map(|outcome| match outcome {
-                TokenOutcome::Wrong { attempts_left, .. } => TokenOutcome::Wrong {
-                    attempts_left,
-                    reused,
-                    clock_off_minutes,
-                },
-                other => other,
-            })
+        Ok(Some(TokenCheck::Wrong {
+            reused,
+            clock_off_minutes,
+            detail,
+        }))
     }
 
     /// `Locked` if the user's second factor is locked now. Tries while
     /// locked are refused without counting, so they do not extend the lock;
     /// they are audited as blocked under `kind`.
-    async fn refuse_if_locked(
+    pub(crate) async fn refuse_if_locked(
         &self,
         user: &User,
         kind: AuditKind,
@@ -591,11 +649,12 @@ impl LoginService {
     }
 
     /// Counts a failed second-factor attempt (token or recovery code) against
-    /// the session and the user's lock, audits it, and says what happens next.
-    async fn fail(
+    /// the session (if any: API calls have none) and the user's lock, audits
+    /// it, and says what happens next.
+    pub(crate) async fn fail(
         &self,
         user: &User,
-        session: &Session,
+        session: Option<&Session>,
         kind: AuditKind,
         detail: &str,
         ctx: &RequestContext,
@@ -603,7 +662,10 @@ impl LoginService {
     ) -> Result<TokenOutcome, DomainError> {
         let lock_key = key_2fa(user.id);
         self.store.record_failure(&lock_key, now).await?;
-        let failures = self.store.add_session_failure(&session.token_hash).await?;
+        let failures = match session {
+            Some(session) => self.store.add_session_failure(&session.token_hash).await?,
+            None => 0,
+        };
         self.audit(
             now,
             kind,
@@ -619,10 +681,12 @@ impl LoginService {
             let until = self
                 .lock(&lock_key, user, ctx, now, "second factor")
                 .await?;
-            self.store.delete_session(&session.token_hash).await?;
+            if let Some(session) = session {
+                self.store.delete_session(&session.token_hash).await?;
+            }
             return Ok(TokenOutcome::Locked { until });
         }
-        if failures >= self.policy.max_tokens_per_session {
+        if let Some(session) = session.filter(|_| failures >= self.policy.max_tokens_per_session) {
             self.store.delete_session(&session.token_hash).await?;
             return Ok(TokenOutcome::SessionEnded);
         }
@@ -651,6 +715,37 @@ impl LoginService {
         {
             return Ok(locked);
         }
+        if self.check_recovery_code(&user, typed, now).await? {
+            return self
+                .complete(
+                    &user,
+                    &session,
+                    false,
+                    AuditKind::RecoveryCodeUsed,
+                    ctx,
+                    now,
+                )
+                .await;
+        }
+        self.fail(
+            &user,
+            Some(&session),
+            AuditKind::RecoveryCodeUsed,
+            "wrong or used recovery code",
+            ctx,
+            now,
+        )
+        .await
+    }
+
+    /// Checks a recovery code and uses it up; true for the one request that
+    /// used it. Counts nothing: the caller decides.
+    pub(crate) async fn check_recovery_code(
+        &self,
+        user: &User,
+        typed: &str,
+        now: u64,
+    ) -> Result<bool, DomainError> {
         let parsed = crate::recovery::RecoveryCode::parse(typed);
         let stored = match &parsed {
             Some(code) => self.store.recovery_code(user.id, &code.lookup).await?,
@@ -666,29 +761,10 @@ impl LoginService {
             .hasher
             .verify(stored.as_ref().map(|(_, hash)| hash.clone()), secret)
             .await;
-        if let (true, Some((id, _))) = (matched, stored) {
-            if self.store.use_recovery_code(id, now).await? {
-                return self
-                    .complete(
-                        &user,
-                        &session,
-                        false,
-                        AuditKind::RecoveryCodeUsed,
-                        ctx,
-                        now,
-                    )
-                    .await;
-            }
-        }
-        self.fail(
-            &user,
-            &session,
-            AuditKind::RecoveryCodeUsed,
-            "wrong or used recovery code",
-            ctx,
-            now,
-        )
-        .await
+        Ok(match (matched, stored) {
+            (true, Some((id, _))) => self.store.use_recovery_code(id, now).await?,
+            _ => false,
+        })
     }
 
     /// A fresh set of recovery codes for `user`, replacing any old set.
@@ -949,6 +1025,17 @@ impl LoginService {
         let Some((_, user)) = self.pending(session_token, now).await? else {
             return Ok(SmsOutcome::SessionEnded);
         };
+        self.send_sms_code(&user, ctx, now).await
+    }
+
+    /// Texts a fresh code to the user's phone, within the sending limits.
+    pub(crate) async fn send_sms_code(
+        &self,
+        user: &User,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<SmsOutcome, DomainError> {
+        let user = user.clone();
         let Some(phone) = user.phone.clone() else {
             return Ok(SmsOutcome::NoPhone);
         };
