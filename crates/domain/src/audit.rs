@@ -69,6 +69,8 @@ pub enum AuditKind {
     PhoneChanged,
     /// A password reset link was asked for.
     PasswordResetRequested,
+    /// A user was deleted (through the API).
+    UserDeleted,
 }
 
 impl AuditKind {
@@ -97,6 +99,7 @@ impl AuditKind {
             AuditKind::TwoFactorOff => "two_factor_off",
             AuditKind::PhoneChanged => "phone_changed",
             AuditKind::PasswordResetRequested => "password_reset_requested",
+            AuditKind::UserDeleted => "user_deleted",
         }
     }
 }

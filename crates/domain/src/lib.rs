@@ -7,6 +7,7 @@
 //! a parameter, read once at the edge.
 #![forbid(unsafe_code)]
 
+pub mod api;
 mod audit;
 mod cell_phone;
 mod clock;
@@ -31,6 +32,7 @@ pub mod time;
 pub mod token;
 pub mod user;
 
+pub use api::{ApiKey, ApiRefusal, ApiVerify};
 pub use audit::{AuditEvent, AuditKind, Outcome, RequestContext};
 pub use cell_phone::{PhoneConfirm, PhoneStart};
 pub use clock::{Clock, ManualClock, SystemClock};

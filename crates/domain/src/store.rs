@@ -42,6 +42,59 @@ pub trait Store: Send + Sync {
 
     /// Creates a user; `Conflict` if the username is taken.
     async fn create_user(&self, user: &NewUser, now: u64) -> Result<UserId, StoreError>;
+    /// Creates a user of the API with the caller's own id, unique in the
+    /// practice; `Conflict` if taken.
+    async fn create_api_user(
+        &self,
+        user: &NewUser,
+        external_id: Option<&str>,
+        now: u64,
+    ) -> Result<UserId, StoreError>;
+    /// The caller's own id for a user of the API.
+    async fn external_id(&self, user: UserId) -> Result<Option<String>, StoreError>;
+    /// Deletes a user and everything that hangs on them.
+    async fn delete_user(&self, user: UserId) -> Result<(), StoreError>;
+    /// Stores a new API key (its SHA-256); returns its id.
+    async fn create_api_key(
+        &self,
+        practice: PracticeId,
+        name: &str,
+        prefix: &str,
+        key_hash: &str,
+        now: u64,
+    ) -> Result<i64, StoreError>;
+    /// The key with this hash, revoked or not.
+    async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<crate::ApiKey>, StoreError>;
+    /// Every key, oldest first.
+    async fn api_keys(&self) -> Result<Vec<crate::ApiKey>, StoreError>;
+    /// Revokes the live key with this id or shown prefix; false if none.
+    async fn revoke_api_key(&self, id_or_prefix: &str, now: u64) -> Result<bool, StoreError>;
+    /// A stored answer for (key, Idempotency-Key): (request fingerprint,
+    /// status, body).
+    async fn idempotent_answer(
+        &self,
+        api_key: i64,
+        idem_key: &str,
+    ) -> Result<Option<(String, u16, String)>, StoreError>;
+    /// Replaces the placeholder answer (status 0) stored when the request began.
+    async fn finish_idempotent_answer(
+        &self,
+        api_key: i64,
+        idem_key: &str,
+        status: u16,
+        body: &str,
+    ) -> Result<(), StoreError>;
+    /// Stores an answer for (key, Idempotency-Key); false if one exists.
+    async fn store_idempotent_answer(
+        &self,
+        api_key: i64,
+        idem_key: &str,
+        request: &str,
+        status: u16,
+        body: &str,
+        now: u64,
+    ) -> Result<bool, StoreError>;
+
     /// Looks a user up by normalized username.
     async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError>;
     /// The first user with this email address (case-insensitive).

@@ -1,9 +1,9 @@
 //! [`SqlStore`]: the domain's `Store` over a concrete SQLite or PostgreSQL pool.
 
 use domain::{
-    AuditEvent, Channel, LockState, NewMessage, NewUser, OutboxCounts, OutboxMessage, OutboxStatus,
-    OutboxUpdate, PracticeId, RememberedDevice, Role, Session, SessionStage, SmsCode, Store,
-    StoreError, TotpFactor, User, UserId,
+    ApiKey, AuditEvent, Channel, LockState, NewMessage, NewUser, OutboxCounts, OutboxMessage,
+    OutboxStatus, OutboxUpdate, PracticeId, RememberedDevice, Role, Session, SessionStage, SmsCode,
+    Store, StoreError, TotpFactor, User, UserId,
 };
 use sqlx::{PgPool, SqlitePool};
 
@@ -195,6 +195,22 @@ fn user_from(row: UserRow) -> Result<User, StoreError> {
     })
 }
 
+type ApiKeyRow = (i64, i64, String, String, i64, Option<i64>);
+
+const API_KEY_COLUMNS: &str = "id, practice_id, name, prefix, created_at, revoked_at";
+
+fn api_key_from(row: ApiKeyRow) -> Result<ApiKey, StoreError> {
+    let (id, practice_id, name, prefix, created_at, revoked_at) = row;
+    Ok(ApiKey {
+        id,
+        practice_id: PracticeId(practice_id),
+        name,
+        prefix,
+        created_at: to_u64(created_at, "time")?,
+        revoked_at: revoked_at.map(|t| to_u64(t, "time")).transpose()?,
+    })
+}
+
 type TotpRow = (i64, String, Vec<u8>, String, i64, i64, Option<i64>, i64);
 
 fn totp_from(row: TotpRow) -> Result<TotpFactor, StoreError> {
@@ -348,6 +364,169 @@ impl Store for SqlStore {
             .map_err(db)?
         });
         Ok(UserId(id.0))
+    }
+
+    async fn create_api_user(
+        &self,
+        user: &NewUser,
+        external_id: Option<&str>,
+        now: u64,
+    ) -> Result<UserId, StoreError> {
+        let id: (i64,) = on_pool!(self, pool => {
+            sqlx::query_as(
+                "INSERT INTO users (practice_id, username, email, phone, role, password_hash, disabled, created_at, external_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7, $8) RETURNING id",
+            )
+            .bind(user.practice_id.0)
+            .bind(&user.username)
+            .bind(&user.email)
+            .bind(&user.phone)
+            .bind(user.role.as_str())
+            .bind(&user.password_hash)
+            .bind(to_i64(now))
+            .bind(external_id)
+            .fetch_one(pool)
+            .await
+            .map_err(db)?
+        });
+        Ok(UserId(id.0))
+    }
+
+    async fn external_id(&self, user: UserId) -> Result<Option<String>, StoreError> {
+        let row: Option<(Option<String>,)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT external_id FROM users WHERE id = $1")
+                .bind(user.0)
+                .fetch_optional(pool)
+                .await
+                .map_err(db)?
+        });
+        Ok(row.and_then(|(id,)| id))
+    }
+
+    async fn delete_user(&self, user: UserId) -> Result<(), StoreError> {
+        execute!(self, "DELETE FROM users WHERE id = $1", user.0);
+        Ok(())
+    }
+
+    async fn create_api_key(
+        &self,
+        practice: PracticeId,
+        name: &str,
+        prefix: &str,
+        key_hash: &str,
+        now: u64,
+    ) -> Result<i64, StoreError> {
+        let (id,): (i64,) = on_pool!(self, pool => {
+            sqlx::query_as(
+                "INSERT INTO api_keys (practice_id, name, prefix, key_hash, created_at) \
+                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            )
+            .bind(practice.0)
+            .bind(name)
+            .bind(prefix)
+            .bind(key_hash)
+            .bind(to_i64(now))
+            .fetch_one(pool)
+            .await
+            .map_err(db)?
+        });
+        Ok(id)
+    }
+
+    async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>, StoreError> {
+        let row: Option<ApiKeyRow> = on_pool!(self, pool => {
+            sqlx::query_as(&format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE key_hash = $1"))
+                .bind(key_hash)
+                .fetch_optional(pool)
+                .await
+                .map_err(db)?
+        });
+        row.map(api_key_from).transpose()
+    }
+
+    async fn api_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
+        let rows: Vec<ApiKeyRow> = on_pool!(self, pool => {
+            sqlx::query_as(&format!("SELECT {API_KEY_COLUMNS} FROM api_keys ORDER BY id"))
+                .fetch_all(pool)
+                .await
+                .map_err(db)?
+        });
+        rows.into_iter().map(api_key_from).collect()
+    }
+
+    async fn revoke_api_key(&self, id_or_prefix: &str, now: u64) -> Result<bool, StoreError> {
+        let id: i64 = id_or_prefix.parse().unwrap_or(0);
+        let changed = execute!(
+            self,
+            "UPDATE api_keys SET revoked_at = $3 WHERE (id = $1 OR prefix = $2) AND revoked_at IS NULL",
+            id,
+            id_or_prefix,
+            to_i64(now)
+        );
+        Ok(changed > 0)
+    }
+
+    async fn idempotent_answer(
+        &self,
+        api_key: i64,
+        idem_key: &str,
+    ) -> Result<Option<(String, u16, String)>, StoreError> {
+        let row: Option<(String, i64, String)> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT request, status, body FROM api_idempotency WHERE api_key_id = $1 AND idem_key = $2",
+            )
+            .bind(api_key)
+            .bind(idem_key)
+            .fetch_optional(pool)
+            .await
+            .map_err(db)?
+        });
+        Ok(
+            row.map(|(request, status, body)| {
+                (request, u16::try_from(status).unwrap_or(500), body)
+            }),
+        )
+    }
+
+    async fn finish_idempotent_answer(
+        &self,
+        api_key: i64,
+        idem_key: &str,
+        status: u16,
+        body: &str,
+    ) -> Result<(), StoreError> {
+        execute!(
+            self,
+            "UPDATE api_idempotency SET status = $3, body = $4 WHERE api_key_id = $1 AND idem_key = $2",
+            api_key,
+            idem_key,
+            i64::from(status),
+            body
+        );
+        Ok(())
+    }
+
+    async fn store_idempotent_answer(
+        &self,
+        api_key: i64,
+        idem_key: &str,
+        request: &str,
+        status: u16,
+        body: &str,
+        now: u64,
+    ) -> Result<bool, StoreError> {
+        let changed = execute!(
+            self,
+            "INSERT INTO api_idempotency (api_key_id, idem_key, request, status, body, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (api_key_id, idem_key) DO NOTHING",
+            api_key,
+            idem_key,
+            request,
+            i64::from(status),
+            body,
+            to_i64(now)
+        );
+        Ok(changed == 1)
     }
 
     async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {

@@ -105,6 +105,7 @@ pub async fn build(
                 .unwrap_or_else(|| format!("http://{}", config.listen)),
         }),
         metrics: Arc::default(),
+        api_rate: Arc::new(web::api::RateLimiter::new(config.api_requests_per_minute)),
     };
     Ok(App {
         router: web::router(state),
@@ -201,11 +202,7 @@ impl App {
         )
         .map_err(anyhow::Error::msg)?;
         let store = self.login.store();
-        let practice = match (&new.practice, store.first_practice().await?) {
-            (Some(name), _) => store.ensure_practice(name.trim(), now).await?,
-            (None, Some(id)) => id,
-            (None, None) => store.ensure_practice("Default Practice", now).await?,
-        };
+        let practice = self.practice(new.practice.as_deref()).await?;
         let hash = password::hash(&new.password)?;
         let id = store
             .create_user(
@@ -234,6 +231,19 @@ impl App {
             .record(now, AuditKind::UserCreated, &user, "by administrator")
             .await?;
         Ok(user)
+    }
+
+    /// The practice named `name` (created if missing), or by default the
+    /// first practice (or "Default Practice" on an empty database).
+    pub async fn practice(&self, name: Option<&str>) -> anyhow::Result<domain::PracticeId> {
+        let store = self.login.store();
+        let now = self.clock.now();
+        Ok(match (name.map(str::trim), store.first_practice().await?) {
+            (Some(""), _) => anyhow::bail!("the practice name is empty"),
+            (Some(name), _) => store.ensure_practice(name, now).await?,
+            (None, Some(id)) => id,
+            (None, None) => store.ensure_practice("Default Practice", now).await?,
+        })
     }
 
     /// The user named `username`, or a clear error.

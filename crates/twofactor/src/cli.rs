@@ -50,6 +50,14 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Keys for the verification API (/api/v1).
+    ApiKey {
+        /// A TOML file with settings.
+        #[arg(long, value_name = "FILE", global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        command: ApiKeyCommand,
+    },
     /// See and retry the messages (SMS, email) waiting to go out or given up.
     /// Bodies are never shown: they hold codes and links.
     Outbox {
@@ -138,6 +146,28 @@ pub enum AuditCommand {
         /// One JSON object per line.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create a key and print it once (only its hash is stored). The key
+    /// sees the users of one practice.
+    Create {
+        /// A name to recognise the key by, e.g. the calling application.
+        #[arg(value_parser = clap::builder::NonEmptyStringValueParser::new())]
+        name: String,
+        /// Practice name [default: the first practice].
+        #[arg(long)]
+        practice: Option<String>,
+    },
+    /// List keys: id, shown prefix, name, practice, created, revoked.
+    List,
+    /// Revoke a key by id or by its shown prefix (tfk_…); it stops working
+    /// at once on every instance.
+    Revoke {
+        /// The id or prefix from `api-key list`.
+        key: String,
     },
 }
 

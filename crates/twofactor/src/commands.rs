@@ -10,7 +10,7 @@ use otp::{Digits, Period, Secret};
 use twofactor::app::{self, AddUser, App};
 use twofactor::config::Config;
 
-use crate::cli::{AuditCommand, Command, OutboxCommand, UserCommand};
+use crate::cli::{ApiKeyCommand, AuditCommand, Command, OutboxCommand, UserCommand};
 
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
@@ -46,6 +46,11 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             let config = Config::load(config.as_deref())?;
             let app = build(&config).await?;
             audit(&app, command).await?;
+        }
+        Command::ApiKey { config, command } => {
+            let config = Config::load(config.as_deref())?;
+            let app = build(&config).await?;
+            return api_key(&app, command).await;
         }
         Command::Outbox { config, command } => {
             let config = Config::load(config.as_deref())?;
@@ -341,6 +346,46 @@ async fn audit(app: &App, command: AuditCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+async fn api_key(app: &App, command: ApiKeyCommand) -> anyhow::Result<ExitCode> {
+    let now = app.clock.now();
+    match command {
+        ApiKeyCommand::Create { name, practice } => {
+            let practice = app.practice(practice.as_deref()).await?;
+            let (key, row) = app.login.create_api_key(practice, &name, now).await?;
+            println!("{key}");
+            eprintln!(
+                "created API key {} ({}) for practice {}; it is shown once: store it in the calling application's secrets",
+                row.id, row.prefix, practice.0
+            );
+        }
+        ApiKeyCommand::List => {
+            for key in app.login.store().api_keys().await? {
+                println!(
+                    "{:>4}  {}…  practice={}  created={}  {}  {}",
+                    key.id,
+                    key.prefix,
+                    key.practice_id.0,
+                    domain::time::rfc3339(key.created_at),
+                    key.revoked_at.map_or_else(
+                        || "live".to_owned(),
+                        |t| format!("revoked={}", domain::time::rfc3339(t))
+                    ),
+                    key.name.replace(['\n', '\r'], " ")
+                );
+            }
+        }
+        ApiKeyCommand::Revoke { key } => {
+            if app.login.store().revoke_api_key(key.trim(), now).await? {
+                println!("revoked {key}");
+            } else {
+                eprintln!("error: no live key has id or prefix {key:?}");
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn outbox(app: &App, command: OutboxCommand) -> anyhow::Result<ExitCode> {

@@ -74,6 +74,8 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// The sender of emails.
     pub mail_from: String,
+    /// Requests per API key per minute, per instance (1 to 1,000,000).
+    pub api_requests_per_minute: u32,
     /// Reverse proxies (comma-separated IP addresses) whose
     /// `X-Forwarded-For` header is believed, e.g. `127.0.0.1` when nginx runs
     /// on the same machine. Default: none, every peer is the client.
@@ -106,6 +108,7 @@ impl Default for Config {
             sms_webhook_secret: None,
             smtp_url: None,
             mail_from: "twofactor <twofactor@localhost>".into(),
+            api_requests_per_minute: 600,
             password_min_length: 12,
             trusted_proxies: String::new(),
             demo: false,
@@ -202,6 +205,12 @@ impl Config {
             ));
         }
         self.check_providers()?;
+        if !(1..=1_000_000).contains(&self.api_requests_per_minute) {
+            return Err(ConfigError(
+                "api_requests_per_minute (TWOFACTOR_API_REQUESTS_PER_MINUTE) must be 1 to 1000000"
+                    .into(),
+            ));
+        }
         if self.issuer.trim().is_empty()
             || self.issuer.contains(':')
             || self.issuer.chars().any(char::is_control)

@@ -4,6 +4,7 @@
 //! `LoginService` and back; they hold no rules of their own.
 #![forbid(unsafe_code)]
 
+pub mod api;
 mod client_ip;
 mod cookies;
 mod csrf;
@@ -88,6 +89,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::show))
         .route("/static/style.css", get(pages::assets::style))
         .route("/static/app.js", get(pages::assets::script))
+        .merge(api::routes())
         .fallback(pages::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .route_layer(axum::middleware::from_fn_with_state(

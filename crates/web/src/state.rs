@@ -43,6 +43,8 @@ pub struct AppState {
     pub config: Arc<WebConfig>,
     /// Counters and latency histograms for `/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Requests per API key per minute.
+    pub api_rate: Arc<crate::api::RateLimiter>,
 }
 
 impl std::fmt::Debug for AppState {

@@ -1,0 +1,426 @@
+//! The rules behind the verification API (`/api/v1`): keys that see one
+//! practice, users created by another application, and the second-factor
+//! checks with the same replay, lockout and audit rules as the login pages.
+
+use otp::OtpAuthUri;
+
+use crate::enrollment::Offered;
+use crate::login::{SmsOutcome, TokenCheck, TokenOutcome, key_2fa};
+use crate::{
+    AuditKind, DomainError, LoginService, NewUser, Outcome, PracticeId, RequestContext, Role,
+    StoreError, User, UserId, token,
+};
+
+/// Every key starts with this, so a leaked key is recognisable (secret
+/// scanners, logs).
+pub const API_KEY_PREFIX: &str = "tfk_";
+/// How many characters of a key are kept in clear to tell keys apart.
+const SHOWN_PREFIX: usize = 12;
+/// The longest `external_id` accepted.
+pub const EXTERNAL_ID_MAX: usize = 128;
+/// The longest token or code accepted.
+pub const TOKEN_MAX: usize = 64;
+/// The longest email address accepted (RFC 5321 path limit).
+pub const EMAIL_MAX: usize = 254;
+
+/// An API key as stored (its hash stays in the store).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    /// Row id.
+    pub id: i64,
+    /// The only practice whose users it sees.
+    pub practice_id: PracticeId,
+    /// The operator's name for it.
+    pub name: String,
+    /// `tfk_` and the first characters, to recognise it.
+    pub prefix: String,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// Unix seconds, once revoked.
+    pub revoked_at: Option<u64>,
+}
+
+/// Why an API request was refused (the web layer maps each to a problem
+/// type).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiRefusal {
+    /// A field is missing or malformed: (field, message).
+    Invalid(&'static str, String),
+    /// The value is taken (an `external_id` used by another user).
+    Conflict(String),
+    /// The user has no second factor to check or send.
+    NoFactor(String),
+}
+
+/// The answer to a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiVerify {
+    /// It matched this factor (`totp`, `sms` or `recovery_code`) and is now used.
+    Valid(&'static str),
+    /// Wrong, malformed or already used.
+    Invalid,
+    /// Too many failures: locked until this Unix time.
+    Locked(u64),
+}
+
+impl LoginService {
+    /// Creates a key for `practice`; returns the key (shown once) and its row.
+    pub async fn create_api_key(
+        &self,
+        practice: PracticeId,
+        name: &str,
+        now: u64,
+    ) -> Result<(String, ApiKey), DomainError> {
+        let key = format!("{API_KEY_PREFIX}{}", token::generate()?);
+        let prefix: String = key.chars().take(SHOWN_PREFIX).collect();
+        let name: String = name.trim().chars().take(100).collect();
+        let id = self
+            .store
+            .create_api_key(practice, &name, &prefix, &token::digest(&key), now)
+            .await?;
+        Ok((
+            key,
+            ApiKey {
+                id,
+                practice_id: practice,
+                name,
+                prefix,
+                created_at: now,
+                revoked_at: None,
+            },
+        ))
+    }
+
+    /// The live key `presented` is, if any. Unknown, malformed and revoked
+    /// keys all give `None`.
+    pub async fn authenticate_api_key(
+        &self,
+        presented: &str,
+    ) -> Result<Option<ApiKey>, DomainError> {
+        if !presented.starts_with(API_KEY_PREFIX) || presented.len() > 200 {
+            return Ok(None);
+        }
+        Ok(self
+            .store
+            .api_key_by_hash(&token::digest(presented))
+            .await?
+            .filter(|key| key.revoked_at.is_none()))
+    }
+
+    /// Creates a user for another application: no password (it cannot log
+    /// in to these pages), a phone that is trusted as given, the caller's
+    /// own id.
+    pub async fn api_create_user(
+        &self,
+        key: &ApiKey,
+        email: &str,
+        phone: Option<&str>,
+        external_id: Option<&str>,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<Result<User, ApiRefusal>, DomainError> {
+        // Patterns are checked as JSON Schema tools check them (where `$`
+        // also matches before one final newline): one trailing newline is
+        // forgiven and dropped, nothing else is trimmed.
+        let email = email.strip_suffix('\n').unwrap_or(email);
+        if !valid_email(email) {
+            return Ok(Err(ApiRefusal::Invalid(
+                "email",
+                "must be an email address like name@clinic.example".into(),
+            )));
+        }
+        let phone = phone.map(|p| p.strip_suffix('\n').unwrap_or(p));
+        if phone.is_some_and(|p| !valid_e164(p)) {
+            return Ok(Err(ApiRefusal::Invalid(
+                "phone",
+                "must be in E.164 form, like +12015550123".into(),
+            )));
+        }
+        let phone = phone.map(str::to_owned);
+        let external_id = external_id.map(|id| id.strip_suffix('\n').unwrap_or(id));
+        if external_id.is_some_and(|id| !valid_external_id(id)) {
+            return Ok(Err(ApiRefusal::Invalid(
+                "external_id",
+                format!("must be 1 to {EXTERNAL_ID_MAX} printable ASCII characters"),
+            )));
+        }
+        let suffix: String = token::generate()?
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(16)
+            .collect::<String>()
+            .to_ascii_lowercase();
+        let new = NewUser {
+            practice_id: key.practice_id,
+            username: format!("api.{suffix}"),
+            email: email.to_owned(),
+            phone,
+            role: Role::Staff,
+            password_hash: None,
+        };
+        let id = match self.store.create_api_user(&new, external_id, now).await {
+            Ok(id) => id,
+            Err(StoreError::Conflict(_)) => {
+                return Ok(Err(ApiRefusal::Conflict(
+                    "a user with this external_id exists in this practice".into(),
+                )));
+            }
+            Err(other) => return Err(other.into()),
+        };
+        let user = self
+            .store
+            .user_by_id(id)
+            .await?
+            .ok_or_else(|| DomainError::Internal("new user not found".into()))?;
+        self.audit(
+            now,
+            AuditKind::UserCreated,
+            Outcome::Success,
+            Some(user.id),
+            &user.username,
+            ctx,
+            &format!("by API key {}", key.prefix),
+        )
+        .await?;
+        Ok(Ok(user))
+    }
+
+    /// The user `id` if the key's practice holds it (another practice's
+    /// user is indistinguishable from an unknown one).
+    pub async fn api_user(&self, key: &ApiKey, id: i64) -> Result<Option<User>, DomainError> {
+        Ok(self
+            .store
+            .user_by_id(UserId(id))
+            .await?
+            .filter(|u| u.practice_id == key.practice_id))
+    }
+
+    /// The caller's own id for `user`.
+    pub async fn external_id(&self, user: &User) -> Result<Option<String>, DomainError> {
+        Ok(self.store.external_id(user.id).await?)
+    }
+
+    /// Deletes a user and everything of theirs (the audit trail keeps the
+    /// events).
+    pub async fn api_delete_user(
+        &self,
+        key: &ApiKey,
+        user: &User,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<(), DomainError> {
+        self.audit(
+            now,
+            AuditKind::UserDeleted,
+            Outcome::Success,
+            Some(user.id),
+            &user.username,
+            ctx,
+            &format!("by API key {}", key.prefix),
+        )
+        .await?;
+        Ok(self.store.delete_user(user.id).await?)
+    }
+
+    /// Offers a new authenticator secret (active once confirmed).
+    pub async fn api_begin_totp(&self, user: &User, now: u64) -> Result<OtpAuthUri, DomainError> {
+        self.offer_secret(user, now).await
+    }
+
+    /// Confirms the offered secret with its current code: `Some(codes)` when
+    /// linked (the first link returns recovery codes), `None` for a wrong
+    /// code; no offer (or an expired one) is refused.
+    pub async fn api_confirm_totp(
+        &self,
+        user: &User,
+        code: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<Result<Option<Option<Vec<String>>>, ApiRefusal>, DomainError> {
+        if code.chars().count() > TOKEN_MAX {
+            return Ok(Err(ApiRefusal::Invalid(
+                "code",
+                format!("must be at most {TOKEN_MAX} characters"),
+            )));
+        }
+        Ok(match self.link_offered(user, code, ctx, now).await? {
+            Offered::Linked { recovery_codes } => Ok(Some(recovery_codes)),
+            Offered::WrongCode => Ok(None),
+            Offered::Expired => Err(ApiRefusal::NoFactor(
+                "no enrollment is waiting (start one with POST /users/{id}/totp; offers last 10 minutes)"
+                    .into(),
+            )),
+        })
+    }
+
+    /// Texts a code to the user's phone, within the same limits as the page.
+    pub async fn api_send_sms(
+        &self,
+        user: &User,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<SmsOutcome, DomainError> {
+        self.send_sms_code(user, ctx, now).await
+    }
+
+    /// Checks a token: the authenticator's code, the texted code, or a
+    /// recovery code. A match is used up; failures count toward the same
+    /// lock as the login page's; every check is audited.
+    pub async fn api_verify(
+        &self,
+        user: &User,
+        typed: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<Result<ApiVerify, ApiRefusal>, DomainError> {
+        if typed.chars().count() > TOKEN_MAX {
+            return Ok(Err(ApiRefusal::Invalid(
+                "token",
+                format!("must be at most {TOKEN_MAX} characters"),
+            )));
+        }
+        if let Some(TokenOutcome::Locked { until }) = self
+            .refuse_if_locked(user, AuditKind::TotpToken, ctx, now)
+            .await?
+        {
+            return Ok(Ok(ApiVerify::Locked(until)));
+        }
+        let digits_only = typed
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-'))
+            .all(|c| c.is_ascii_digit());
+        let (kind, factor, detail) =
+            if !digits_only && crate::recovery::RecoveryCode::parse(typed).is_some() {
+                if self.check_recovery_code(user, typed, now).await? {
+                    (
+                        AuditKind::RecoveryCodeUsed,
+                        Some("recovery_code"),
+                        String::new(),
+                    )
+                } else {
+                    (
+                        AuditKind::RecoveryCodeUsed,
+                        None,
+                        "wrong or used recovery code".to_owned(),
+                    )
+                }
+            } else {
+                match self.check_token(user, typed, now).await? {
+                    None => {
+                        return Ok(Err(ApiRefusal::NoFactor(
+                            "the user has no authenticator and no phone".into(),
+                        )));
+                    }
+                    Some(TokenCheck::Totp) => (AuditKind::TotpToken, Some("totp"), String::new()),
+                    Some(TokenCheck::Sms) => (AuditKind::SmsToken, Some("sms"), String::new()),
+                    Some(TokenCheck::Wrong { detail, .. }) => (AuditKind::TotpToken, None, detail),
+                }
+            };
+        if let Some(factor) = factor {
+            self.store.clear_failures(&key_2fa(user.id)).await?;
+            self.audit(
+                now,
+                kind,
+                Outcome::Success,
+                Some(user.id),
+                &user.username,
+                ctx,
+                "via API",
+            )
+            .await?;
+            return Ok(Ok(ApiVerify::Valid(factor)));
+        }
+        Ok(Ok(
+            match self.fail(user, None, kind, &detail, ctx, now).await? {
+                TokenOutcome::Locked { until } => ApiVerify::Locked(until),
+                _ => ApiVerify::Invalid,
+            },
+        ))
+    }
+}
+
+/// Exactly the API's documented pattern,
+/// `^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$`, at most 254
+/// characters: plain ASCII addresses, checked the same way the OpenAPI
+/// document says, so what the contract accepts the code accepts.
+pub fn valid_email(email: &str) -> bool {
+    let local_char =
+        |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '%' | '+' | '-');
+    let label_char = |c: char| c.is_ascii_alphanumeric() || c == '-';
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    let labels: Vec<&str> = domain.split('.').collect();
+    email.len() <= EMAIL_MAX
+        && (1..=64).contains(&local.len())
+        && local.chars().all(local_char)
+        && labels.len() >= 2
+        && labels
+            .iter()
+            .all(|l| !l.is_empty() && l.chars().all(label_char))
+}
+
+/// Exactly the documented phone pattern, `^\+[1-9][0-9]{6,14}$`: E.164 as
+/// the calling application gives it (it vouches for the number; the SMS
+/// provider refuses numbers that do not exist).
+pub fn valid_e164(phone: &str) -> bool {
+    let Some(digits) = phone.strip_prefix('+') else {
+        return false;
+    };
+    (7..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0')
+}
+
+/// Exactly the documented `external_id` pattern, `^[ -~]{1,128}$`:
+/// printable ASCII.
+pub fn valid_external_id(id: &str) -> bool {
+    (1..=EXTERNAL_ID_MAX).contains(&id.len()) && id.bytes().all(|b| (b' '..=b'~').contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phones_and_external_ids_follow_their_patterns() {
+        for good in ["+12015550123", "+4930123456", "+1234567"] {
+            assert!(valid_e164(good), "{good}");
+        }
+        for bad in [
+            "",
+            "12015550123",
+            "+0123456789",
+            "+123456",
+            "+1234567890123456",
+            "+1 201 555",
+            "+1２3456789",
+        ] {
+            assert!(!valid_e164(bad), "{bad:?}");
+        }
+        assert!(valid_external_id("emr-42 / A~"));
+        for bad in ["", "tab\there", "ünï", "nul\0"] {
+            assert!(!valid_external_id(bad), "{bad:?}");
+        }
+        assert!(!valid_external_id(&"x".repeat(129)));
+    }
+
+    #[test]
+    fn emails_follow_the_documented_pattern() {
+        for good in [
+            "a@b.co",
+            "jane.doe+2fa@clinic.example",
+            "x@sub.domain.example",
+            "a%b@c-d.e",
+        ] {
+            assert!(valid_email(good), "{good}");
+        }
+        for bad in [
+            "", "a", "a@", "@b.co", "a@b", "a@.co", "a@b.", "a b@c.co", "a@b@c.co", "a\n@b.co",
+            "<a@b.co>", "a,b@c.co", "ü@b.co", "a@b..co",
+        ] {
+            assert!(!valid_email(bad), "{bad:?}");
+        }
+        assert!(!valid_email(&format!("{}@b.co", "a".repeat(65))));
+    }
+}

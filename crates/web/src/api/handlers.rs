@@ -1,0 +1,647 @@
+//! The `/api/v1` handlers: read the request, call the domain, answer JSON.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use domain::{ApiRefusal, ApiVerify, SmsOutcome, User};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::Problem;
+use super::auth::Caller;
+use crate::AppState;
+use crate::pages::Client;
+
+type ApiResult = Result<Response, Problem>;
+
+/// Reads a JSON body; every way it can be unreadable is a 400 problem.
+fn body<T>(json: Result<Json<T>, JsonRejection>) -> Result<T, Problem> {
+    json.map(|Json(value)| value).map_err(|rejection| {
+        Problem::bad_request(match rejection {
+            JsonRejection::MissingJsonContentType(_) => {
+                "send the body as JSON with Content-Type: application/json".to_owned()
+            }
+            other => {
+                // serde's message names the field and the problem; cut long ones.
+                other.body_text().chars().take(300).collect()
+            }
+        })
+    })
+}
+
+/// The user `id` names, if this key's practice holds it.
+async fn user(state: &AppState, caller: &Caller, id: &str) -> Result<User, Problem> {
+    let id: i64 = id
+        .parse()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| Problem::not_found("user"))?;
+    state
+        .login
+        .api_user(&caller.0, id)
+        .await?
+        .ok_or_else(|| Problem::not_found("user"))
+}
+
+fn refusal(refusal: ApiRefusal) -> Problem {
+    match refusal {
+        ApiRefusal::Invalid(field, message) => Problem::invalid(field, &message),
+        ApiRefusal::Conflict(message) => Problem::conflict(message),
+        ApiRefusal::NoFactor(message) => Problem::no_factor(message),
+    }
+}
+
+/// `POST /users` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "jane.doe@clinic.example", "phone": "+12015550123", "external_id": "emr-10042"}))]
+pub struct CreateUser {
+    /// The user's email address (plain ASCII).
+    #[schema(
+        max_length = 254,
+        pattern = r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
+    )]
+    pub email: String,
+    /// A phone for SMS tokens, E.164. Your application vouches for it.
+    #[schema(pattern = r"^\+[1-9][0-9]{6,14}$")]
+    pub phone: Option<String>,
+    /// Your own id for the user, unique in your practice (printable ASCII).
+    #[schema(min_length = 1, max_length = 128, pattern = r"^[ -~]{1,128}$")]
+    pub external_id: Option<String>,
+}
+
+/// A user and their second factors.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": 42, "email": "jane.doe@clinic.example", "phone": "+12015550123",
+    "external_id": "emr-10042", "totp": true, "sms": true, "recovery_codes_left": 10}))]
+pub struct UserView {
+    /// twofactor's id for the user.
+    #[schema(minimum = 1)]
+    pub id: i64,
+    /// Email address.
+    pub email: String,
+    /// SMS phone, E.164.
+    pub phone: Option<String>,
+    /// Your id for the user.
+    pub external_id: Option<String>,
+    /// An authenticator app is enrolled.
+    pub totp: bool,
+    /// SMS tokens can be sent.
+    pub sms: bool,
+    /// Unused recovery codes.
+    #[schema(minimum = 0)]
+    pub recovery_codes_left: u32,
+}
+
+async fn view(state: &AppState, user: &User) -> Result<UserView, Problem> {
+    Ok(UserView {
+        id: user.id.0,
+        email: user.email.clone(),
+        phone: user.phone.clone(),
+        external_id: state.login.external_id(user).await?,
+        totp: state.login.totp_digits(user).await?.is_some(),
+        sms: user.phone.is_some(),
+        recovery_codes_left: state.login.recovery_codes_left(user).await?,
+    })
+}
+
+/// Create a user.
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = CreateUser,
+    responses(
+        (status = 201, description = "Created", body = UserView),
+        (status = 400, description = "Unreadable body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid key", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "external_id taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Client(ctx): Client,
+    json: Result<Json<CreateUser>, JsonRejection>,
+) -> ApiResult {
+    let input = body(json)?;
+    let created = state
+        .login
+        .api_create_user(
+            &caller.0,
+            &input.email,
+            input.phone.as_deref(),
+            input.external_id.as_deref(),
+            &ctx,
+            state.now(),
+        )
+        .await?
+        .map_err(refusal)?;
+    Ok((StatusCode::CREATED, Json(view(&state, &created).await?)).into_response())
+}
+
+/// Get a user.
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users",
+    params(("id" = i64, Path, description = "The user's id", minimum = 1)),
+    responses(
+        (status = 200, description = "The user", body = UserView),
+        (status = 401, description = "Missing or invalid key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user for this key", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let user = user(&state, &caller, &id).await?;
+    Ok(Json(view(&state, &user).await?).into_response())
+}
+
+/// Delete a user with their factors, codes and devices (the audit trail
+/// keeps the events).
+#[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users",
+    params(("id" = i64, Path, description = "The user's id", minimum = 1)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Missing or invalid key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user for this key", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn delete_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Client(ctx): Client,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let user = user(&state, &caller, &id).await?;
+    state
+        .login
+        .api_delete_user(&caller.0, &user, &ctx, state.now())
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// A new authenticator secret to show the user.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "otpauth_uri": "otpauth://totp/Clinic:api.k2x9?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Clinic&algorithm=SHA1&digits=6&period=30",
+    "secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+    "qr_svg": "<svg xmlns=\"http://www.w3.org/2000/svg\" …></svg>"}))]
+pub struct TotpStart {
+    /// The `otpauth://` URI authenticator apps read.
+    pub otpauth_uri: String,
+    /// The secret in base32, for typing by hand.
+    pub secret: String,
+    /// The URI as a QR code, an SVG document.
+    pub qr_svg: String,
+}
+
+/// Start authenticator enrollment: returns a secret, not active until
+/// confirmed with a code from the app (within 10 minutes).
+#[utoipa::path(post, path = "/api/v1/users/{id}/totp", tag = "authenticator",
+    params(("id" = i64, Path, description = "The user's id", minimum = 1)),
+    responses(
+        (status = 201, description = "Offered", body = TotpStart),
+        (status = 401, description = "Missing or invalid key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user for this key", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn start_totp(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let user = user(&state, &caller, &id).await?;
+    let uri = state.login.api_begin_totp(&user, state.now()).await?;
+    let text = uri.to_uri();
+    let qr_svg = qrcode::QrCode::new(text.as_bytes())
+        .map(|code| {
+            code.render::<qrcode::render::svg::Color<'_>>()
+                .min_dimensions(200, 200)
+                .build()
+        })
+        .map_err(|_| Problem::internal())?;
+    let secret = uri.secret.to_base32();
+    Ok((
+        StatusCode::CREATED,
+        Json(TotpStart {
+            otpauth_uri: text,
+            secret,
+            qr_svg,
+        }),
+    )
+        .into_response())
+}
+
+/// `POST /users/{id}/totp/confirm` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"code": "123456"}))]
+pub struct ConfirmTotp {
+    /// The current code the app shows.
+    #[schema(max_length = 64)]
+    pub code: String,
+}
+
+/// Whether the authenticator is now active.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"enrolled": true, "recovery_codes": ["abcd-efgh-jkmn"]}))]
+pub struct TotpConfirmed {
+    /// True: linked. False: the code was not the offered secret's current
+    /// code (try again with the next one).
+    pub enrolled: bool,
+    /// With the user's first authenticator: ten single-use recovery codes
+    /// to show once.
+    pub recovery_codes: Option<Vec<String>>,
+}
+
+/// Confirm enrollment with the app's current code.
+#[utoipa::path(post, path = "/api/v1/users/{id}/totp/confirm", tag = "authenticator",
+    params(("id" = i64, Path, description = "The user's id", minimum = 1)),
+    request_body = ConfirmTotp,
+    responses(
+        (status = 200, description = "Checked: enrolled, or not (wrong code)", body = TotpConfirmed),
+        (status = 400, description = "Unreadable body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user for this key", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No enrollment waiting", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Code too long", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn confirm_totp(
+    State(state): State<AppState>,
+    caller: Caller,
+    Client(ctx): Client,
+    Path(id): Path<String>,
+    json: Result<Json<ConfirmTotp>, JsonRejection>,
+) -> ApiResult {
+    let user = user(&state, &caller, &id).await?;
+    let input = body(json)?;
+    let codes = state
+        .login
+        .api_confirm_totp(&user, &input.code, &ctx, state.now())
+        .await?
+        .map_err(refusal)?;
+    Ok(Json(TotpConfirmed {
+        enrolled: codes.is_some(),
+        recovery_codes: codes.flatten(),
+    })
+    .into_response())
+}
+
+/// A text on its way.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"status": "sent", "sent_to": "•••• •••• 0123"}))]
+pub struct SmsSent {
+    /// `sent`: the provider took it; `queued`: the provider is down and the
+    /// text goes out when it is back (the code stays valid).
+    #[schema(pattern = "^(sent|queued)$")]
+    pub status: String,
+    /// The number, masked.
+    pub sent_to: String,
+}
+
+/// Text a code to the user's phone. Honours `Idempotency-Key`: a retry with
+/// the same key gets the first answer and sends nothing.
+#[utoipa::path(post, path = "/api/v1/users/{id}/sms", tag = "sms",
+    params(("id" = i64, Path, description = "The user's id", minimum = 1),
+        ("Idempotency-Key" = Option<String>, Header, description = "Any unique value (1-200 printable ASCII characters, no space at either end); retries with it send once",
+            min_length = 1, max_length = 200, pattern = r"^[!-~]([ -~]{0,198}[!-~])?$")),
+    responses(
+        (status = 200, description = "Sent", body = SmsSent),
+        (status = 202, description = "Queued: the provider is down", body = SmsSent),
+        (status = 400, description = "Bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user for this key", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No phone, or the Idempotency-Key belongs to another request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The provider refused the number", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too soon or too many texts", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn send_sms(
+    State(state): State<AppState>,
+    caller: Caller,
+    Client(ctx): Client,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let user = user(&state, &caller, &id).await?;
+    let store = state.login.store();
+    let now = state.now();
+    let request = format!("sms:{}", user.id);
+    let idem = match headers.get("idempotency-key") {
+        None => None,
+        Some(value) => {
+            let key = value
+                .to_str()
+                .ok()
+                .filter(|k| valid_idempotency_key(k))
+                .ok_or_else(|| {
+                    Problem::bad_request(
+                        "Idempotency-Key must be 1 to 200 printable ASCII characters",
+                    )
+                })?;
+            if !store
+                .store_idempotent_answer(caller.0.id, key, &request, 0, "", now)
+                .await
+                .map_err(domain::DomainError::from)?
+            {
+                return replay(&state, &caller, key, &request).await;
+            }
+            Some(key.to_owned())
+        }
+    };
+    let outcome = state.login.api_send_sms(&user, &ctx, now).await?;
+    let (status, answer) = match outcome {
+        SmsOutcome::Sent { masked } => (
+            StatusCode::OK,
+            Ok(SmsSent {
+                status: "sent".into(),
+                sent_to: masked,
+            }),
+        ),
+        SmsOutcome::Delayed { masked } => (
+            StatusCode::ACCEPTED,
+            Ok(SmsSent {
+                status: "queued".into(),
+                sent_to: masked,
+            }),
+        ),
+        SmsOutcome::Rejected { masked } => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Err(Problem::sms_refused(format!(
+                "the SMS provider refused to send to {masked}"
+            ))),
+        ),
+        SmsOutcome::Cooldown { seconds } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            Err(Problem::rate_limited(
+                seconds,
+                "a text went to this user moments ago",
+            )),
+        ),
+        SmsOutcome::TooMany => (
+            StatusCode::TOO_MANY_REQUESTS,
+            Err(Problem::rate_limited(
+                3600,
+                "the hourly text limit for this user or number is reached",
+            )),
+        ),
+        SmsOutcome::NoPhone => (
+            StatusCode::CONFLICT,
+            Err(Problem::no_factor("the user has no phone")),
+        ),
+        SmsOutcome::SessionEnded => (StatusCode::INTERNAL_SERVER_ERROR, Err(Problem::internal())),
+    };
+    if let Some(key) = idem {
+        let text = match &answer {
+            Ok(sent) => serde_json::to_string(sent),
+            Err(problem) => serde_json::to_string(problem),
+        }
+        .unwrap_or_default();
+        store
+            .finish_idempotent_answer(caller.0.id, &key, status.as_u16(), &text)
+            .await
+            .map_err(domain::DomainError::from)?;
+    }
+    match answer {
+        Ok(sent) => Ok((status, Json(sent)).into_response()),
+        Err(problem) => Err(problem),
+    }
+}
+
+/// The documented pattern: 1 to 200 printable ASCII characters, no space
+/// at either end.
+fn valid_idempotency_key(key: &str) -> bool {
+    let bytes = key.as_bytes();
+    (1..=200).contains(&bytes.len())
+        && bytes.iter().all(|b| (b' '..=b'~').contains(b))
+        && bytes.first() != Some(&b' ')
+        && bytes.last() != Some(&b' ')
+}
+
+/// The first answer to an `Idempotency-Key`, again.
+async fn replay(state: &AppState, caller: &Caller, key: &str, request: &str) -> ApiResult {
+    let stored = state
+        .login
+        .store()
+        .idempotent_answer(caller.0.id, key)
+        .await
+        .map_err(domain::DomainError::from)?;
+    match stored {
+        Some((first, _, _)) if first != request => Err(Problem::conflict(
+            "this Idempotency-Key was used for another request",
+        )),
+        Some((_, 0, _)) | None => Err(Problem::conflict(
+            "a request with this Idempotency-Key is still being answered",
+        )),
+        Some((_, status, body)) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            let content_type = if status.is_success() {
+                "application/json"
+            } else {
+                "application/problem+json"
+            };
+            let mut response = (status, body).into_response();
+            if let Ok(value) = axum::http::HeaderValue::from_str(content_type) {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::CONTENT_TYPE, value);
+            }
+            response.headers_mut().insert(
+                "idempotent-replayed",
+                axum::http::HeaderValue::from_static("true"),
+            );
+            Ok(response)
+        }
+    }
+}
+
+/// `POST /users/{id}/verify` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"token": "123456"}))]
+pub struct Verify {
+    /// What the user typed: the authenticator's code, the texted code, or a
+    /// recovery code.
+    #[schema(max_length = 64)]
+    pub token: String,
+}
+
+/// Whether the token was right.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"valid": true, "factor": "totp", "locked_until": null}))]
+pub struct VerifyResult {
+    /// It matched (and is now used up).
+    pub valid: bool,
+    /// Which factor matched: `totp`, `sms` or `recovery_code`.
+    #[schema(pattern = "^(totp|sms|recovery_code)$")]
+    pub factor: Option<String>,
+    /// Too many wrong tokens: checks are refused until then (RFC 3339).
+    pub locked_until: Option<String>,
+}
+
+/// Verify a token. Each code works once; wrong tokens count toward the same
+/// lock as the login page's; every check is audited.
+#[utoipa::path(post, path = "/api/v1/users/{id}/verify", tag = "verify",
+    params(("id" = i64, Path, description = "The user's id", minimum = 1)),
+    request_body = Verify,
+    responses(
+        (status = 200, description = "Checked", body = VerifyResult),
+        (status = 400, description = "Unreadable body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user for this key", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The user has no second factor", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Token too long", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn verify(
+    State(state): State<AppState>,
+    caller: Caller,
+    Client(ctx): Client,
+    Path(id): Path<String>,
+    json: Result<Json<Verify>, JsonRejection>,
+) -> ApiResult {
+    let user = user(&state, &caller, &id).await?;
+    let input = body(json)?;
+    let result = state
+        .login
+        .api_verify(&user, &input.token, &ctx, state.now())
+        .await?
+        .map_err(refusal)?;
+    let answer = match result {
+        ApiVerify::Valid(factor) => VerifyResult {
+            valid: true,
+            factor: Some(factor.to_owned()),
+            locked_until: None,
+        },
+        ApiVerify::Invalid => VerifyResult {
+            valid: false,
+            factor: None,
+            locked_until: None,
+        },
+        ApiVerify::Locked(until) => VerifyResult {
+            valid: false,
+            factor: None,
+            locked_until: Some(domain::time::rfc3339(until)),
+        },
+    };
+    Ok(Json(answer).into_response())
+}
+
+/// Fresh recovery codes.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"codes": ["abcd-efgh-jkmn", "pqrs-tuvw-xyz2"]}))]
+pub struct RecoveryCodes {
+    /// Ten single-use codes; the previous set stops working.
+    pub codes: Vec<String>,
+}
+
+/// Create a new set of recovery codes (the old set stops working).
+#[utoipa::path(post, path = "/api/v1/users/{id}/recovery-codes", tag = "recovery",
+    params(("id" = i64, Path, description = "The user's id", minimum = 1)),
+    responses(
+        (status = 201, description = "Created", body = RecoveryCodes),
+        (status = 401, description = "Missing or invalid key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user for this key", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn recovery_codes(
+    State(state): State<AppState>,
+    caller: Caller,
+    Client(ctx): Client,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let user = user(&state, &caller, &id).await?;
+    let codes = state
+        .login
+        .new_recovery_codes(&user, &ctx, state.now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(RecoveryCodes { codes })).into_response())
+}
+
+/// A browser remembered with "Save token for 30 days".
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": 7, "label": "Firefox on Windows", "created_at": "2026-11-27T09:00:00Z",
+    "last_used_at": "2026-11-28T08:12:00Z", "expires_at": "2026-12-27T09:00:00Z"}))]
+pub struct Device {
+    /// Device id.
+    #[schema(minimum = 1)]
+    pub id: i64,
+    /// Browser and system.
+    pub label: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub last_used_at: String,
+    /// RFC 3339.
+    pub expires_at: String,
+}
+
+/// List the user's remembered devices.
+#[utoipa::path(get, path = "/api/v1/users/{id}/devices", tag = "devices",
+    params(("id" = i64, Path, description = "The user's id", minimum = 1)),
+    responses(
+        (status = 200, description = "Newest first", body = Vec<Device>),
+        (status = 401, description = "Missing or invalid key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user for this key", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn devices(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let user = user(&state, &caller, &id).await?;
+    let list: Vec<Device> = state
+        .login
+        .devices(&user, state.now())
+        .await?
+        .into_iter()
+        .map(|d| Device {
+            id: d.id,
+            label: d.label,
+            created_at: domain::time::rfc3339(d.created_at),
+            last_used_at: domain::time::rfc3339(d.last_used_at),
+            expires_at: domain::time::rfc3339(d.expires_at),
+        })
+        .collect();
+    Ok(Json(list).into_response())
+}
+
+/// Revoke a remembered device: its next login asks for the token again.
+#[utoipa::path(delete, path = "/api/v1/users/{id}/devices/{device}", tag = "devices",
+    params(("id" = i64, Path, description = "The user's id", minimum = 1),
+        ("device" = i64, Path, description = "The device's id", minimum = 1)),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, description = "Missing or invalid key", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user or device", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn revoke_device(
+    State(state): State<AppState>,
+    caller: Caller,
+    Client(ctx): Client,
+    Path((id, device)): Path<(String, String)>,
+) -> ApiResult {
+    let user = user(&state, &caller, &id).await?;
+    let device: i64 = device
+        .parse()
+        .ok()
+        .filter(|d| *d > 0)
+        .ok_or_else(|| Problem::not_found("device"))?;
+    if state
+        .login
+        .revoke_device(&user, device, &ctx, state.now())
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(Problem::not_found("device"))
+    }
+}
+
+/// Anything else under `/api/v1`.
+pub async fn no_route() -> Problem {
+    Problem::not_found("API path (see /api/v1/openapi.json)")
+}

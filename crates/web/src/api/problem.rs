@@ -1,0 +1,184 @@
+//! RFC 9457 problem details: every API error is `application/problem+json`
+//! with a stable `type` per error, so clients branch on it, not on wording.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// An error answer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "urn:twofactor:problem:invalid-field",
+    "title": "A field is missing or malformed",
+    "status": 422,
+    "detail": "email: must be an email address like name@clinic.example",
+    "field": "email"
+}))]
+pub struct Problem {
+    /// Stable identifier of the error kind.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short summary of the kind.
+    pub title: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// What went wrong this time.
+    pub detail: String,
+    /// The field at fault, for `invalid-field`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Seconds to wait, for `rate-limited`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+}
+
+impl Problem {
+    fn new(status: StatusCode, slug: &str, title: &str, detail: impl Into<String>) -> Self {
+        Problem {
+            kind: format!("urn:twofactor:problem:{slug}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            field: None,
+            retry_after: None,
+        }
+    }
+
+    /// 401: the key is missing, wrong or revoked (no hint which).
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Missing or invalid API key",
+            "send Authorization: Bearer <key> with a live key",
+        )
+    }
+
+    /// 404: no such user (or device) for this key.
+    pub fn not_found(what: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "No such resource",
+            format!("no such {what}"),
+        )
+    }
+
+    /// 400: the body or a parameter cannot be read.
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            "The request cannot be read",
+            detail,
+        )
+    }
+
+    /// 422: a field breaks its rule.
+    pub fn invalid(field: &str, message: &str) -> Self {
+        let mut problem = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-field",
+            "A field is missing or malformed",
+            format!("{field}: {message}"),
+        );
+        problem.field = Some(field.to_owned());
+        problem
+    }
+
+    /// 409: the value is taken, or the key was used for another request.
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", "Conflict", detail)
+    }
+
+    /// 409: the user has no factor for this operation.
+    pub fn no_factor(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "no-factor",
+            "The user has no such second factor",
+            detail,
+        )
+    }
+
+    /// 429: too many requests (per key) or texts (per user).
+    pub fn rate_limited(seconds: u64, detail: impl Into<String>) -> Self {
+        let mut problem = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "Too many requests",
+            detail,
+        );
+        problem.retry_after = Some(seconds.max(1));
+        problem
+    }
+
+    /// 502: the SMS provider refused the number.
+    pub fn sms_refused(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "sms-refused",
+            "The SMS provider refused the number",
+            detail,
+        )
+    }
+
+    /// 503: the database (or another dependency) is down.
+    pub fn unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Temporarily unavailable",
+            "try again shortly",
+        )
+    }
+
+    /// 500: a bug; details are in the server log only.
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+            "the error was logged",
+        )
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let retry = self.retry_after;
+        let body = serde_json::to_vec(&self).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Some(seconds) = retry {
+            if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+                headers.insert(header::RETRY_AFTER, value);
+            }
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<domain::DomainError> for Problem {
+    fn from(error: domain::DomainError) -> Self {
+        match error {
+            domain::DomainError::Store(domain::StoreError::Unavailable(message)) => {
+                tracing::warn!(%message, "api: database unavailable");
+                Problem::unavailable()
+            }
+            other => {
+                tracing::error!(error = %other, "api: internal error");
+                Problem::internal()
+            }
+        }
+    }
+}
