@@ -252,6 +252,18 @@ impl TestApp {
         Some(code)
     }
 
+    /// A new API key for the practice named `practice` (created if
+    /// missing; `None`: the first practice).
+    pub async fn api_key(&self, practice: Option<&str>) -> String {
+        let practice = self.app.practice(practice).await.expect("practice");
+        self.app
+            .login
+            .create_api_key(practice, "tests", self.clock.now_for_tests())
+            .await
+            .expect("api key")
+            .0
+    }
+
     /// Sends every message that is due by the test clock, as the worker of
     /// `twofactor serve` would (tests run no background worker, so what is
     /// sent, and when, is up to the test). Returns how many were attempted.
