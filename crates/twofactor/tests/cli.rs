@@ -600,3 +600,61 @@ fn demo_prints_logins_uri_and_qr_and_serves_the_login_page() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn api_keys_are_printed_once_listed_by_prefix_and_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = admin(
+        d,
+        &[
+            "api-key",
+            "create",
+            "EHR bridge",
+            "--practice",
+            "North Clinic",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let key = stdout(&out).trim().to_owned();
+    assert!(key.starts_with("tfk_") && key.len() > 40, "{key}");
+    assert!(stderr(&out).contains("shown once"));
+    let prefix: String = key.chars().take(12).collect();
+
+    let list = stdout(&admin(d, &["api-key", "list"], None));
+    assert!(
+        list.contains(&prefix) && list.contains("EHR bridge") && list.contains("live"),
+        "{list}"
+    );
+    assert!(!list.contains(&key), "the key itself is never listed");
+
+    let revoked = admin(d, &["api-key", "revoke", &prefix], None);
+    assert!(revoked.status.success(), "{}", stderr(&revoked));
+    assert!(stdout(&admin(d, &["api-key", "list"], None)).contains("revoked="));
+    let again = admin(d, &["api-key", "revoke", &prefix], None);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(stderr(&again).contains("no live key"));
+
+    for bad in [
+        vec!["api-key", "create", ""],
+        vec!["api-key", "create"],
+        vec!["api-key", "revoke"],
+        vec!["api-key", "frobnicate"],
+    ] {
+        let out = admin(d, &bad, None);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out).trim().lines().count(), 1, "{bad:?}");
+    }
+    let out = admin(d, &["api-key", "create", "x", "--practice", "  "], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("practice name is empty"),
+        "{}",
+        stderr(&out)
+    );
+    let help = stdout(&admin(d, &["api-key", "--help"], None));
+    for command in ["create", "list", "revoke"] {
+        assert!(help.contains(command), "{help}");
+    }
+}
