@@ -1,0 +1,214 @@
+//! Load on `POST /api/v1/users/{id}/verify` over loopback, for
+//! `bench/api_verify.sh`.
+//!
+//!     verify_load seed  N               (with the server's TWOFACTOR_* settings; prints nothing secret)
+//!     verify_load run   BASE KEY N FIRST_ID SECONDS CONNECTIONS right|wrong
+//!
+//! `seed` writes N users with authenticators straight into the database
+//! (seeds derived from the database id, so `run` can compute their codes);
+//! `run` sends verifications from CONNECTIONS concurrent clients and prints
+//! throughput, p50, p99 and the answers. `right` gives each user its
+//! current code once (a second use in the same step would be a replay);
+//! `wrong` sends codes that never match, which also exercises the lock.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use domain::{NewUser, Role, TotpFactor};
+use otp::{Algorithm, Digits, Period, Secret, Totp};
+
+fn seed_for(index: usize) -> Secret {
+    let mut bytes = [0u8; 20];
+    bytes[..8].copy_from_slice(&(index as u64).to_le_bytes());
+    bytes[8..16].copy_from_slice(b"twofact!");
+    Secret::from_bytes(bytes.to_vec()).unwrap()
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+async fn seed(n: usize) {
+    let config = twofactor::config::Config::load(None).unwrap();
+    let app = twofactor::app::build(&config, Arc::new(domain::SystemClock), None)
+        .await
+        .unwrap();
+    let practice = app.practice(None).await.unwrap();
+    let store = app.login.store().clone();
+    let started = Instant::now();
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (store, login, next) = (store.clone(), app.login.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    return;
+                }
+                let user = NewUser {
+                    practice_id: practice,
+                    username: format!("load{i}"),
+                    email: format!("load{i}@clinic.example"),
+                    phone: None,
+                    role: Role::Staff,
+                    password_hash: None,
+                };
+                let id = store
+                    .create_api_user(&user, Some(&format!("load-{i}")), now())
+                    .await
+                    .unwrap();
+                // Seeded by the id the database gave (inserts run in parallel).
+                let sealed = login.seal_totp_seed(id, &seed_for(id.0 as usize)).unwrap();
+                store
+                    .set_totp(
+                        &TotpFactor {
+                            user_id: id,
+                            key_id: login.key_id().to_owned(),
+                            sealed_secret: sealed,
+                            algorithm: Algorithm::Sha1,
+                            digits: Digits::SIX,
+                            period: Period::DEFAULT,
+                            last_step: None,
+                            clock_offset_steps: 0,
+                        },
+                        now(),
+                    )
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let first = store.user_by_username("load0").await.unwrap().unwrap().id.0;
+    println!(
+        "seeded {n} users from id {first} in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    println!("FIRST_ID={first}");
+}
+
+async fn run(
+    base: String,
+    key: String,
+    n: usize,
+    first_id: i64,
+    seconds: u64,
+    connections: usize,
+    right: bool,
+) {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(connections)
+        .build()
+        .unwrap();
+    if right {
+        // Start at the beginning of a step so the run's codes stay current.
+        let wait = 30 - now() % 30;
+        if wait < 29 {
+            tokio::time::sleep(Duration::from_secs(wait)).await;
+        }
+    }
+    let next = Arc::new(AtomicUsize::new(0));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let (client, next, base, key) = (client.clone(), next.clone(), base.clone(), key.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let (mut valid, mut invalid, mut locked, mut errors) = (0u64, 0u64, 0u64, 0u64);
+            while Instant::now() < deadline {
+                let i = next.fetch_add(1, Ordering::Relaxed) % n;
+                let token = if right {
+                    Totp::new(
+                        seed_for(first_id as usize + i),
+                        Algorithm::Sha1,
+                        Digits::SIX,
+                        Period::DEFAULT,
+                    )
+                    .generate(now())
+                    .unwrap()
+                    .as_str()
+                    .to_owned()
+                } else {
+                    "000000".to_owned()
+                };
+                let started = Instant::now();
+                let response = client
+                    .post(format!(
+                        "{base}/api/v1/users/{}/verify",
+                        first_id + i as i64
+                    ))
+                    .bearer_auth(&key)
+                    .json(&serde_json::json!({ "token": token }))
+                    .send()
+                    .await;
+                let body: Option<serde_json::Value> = match response {
+                    Ok(r) if r.status().is_success() => r.json().await.ok(),
+                    _ => None,
+                };
+                latencies.push(started.elapsed());
+                match body {
+                    Some(v) if v["valid"] == true => valid += 1,
+                    Some(v) if !v["locked_until"].is_null() => locked += 1,
+                    Some(_) => invalid += 1,
+                    None => errors += 1,
+                }
+            }
+            (latencies, valid, invalid, locked, errors)
+        }));
+    }
+    let mut all = Vec::new();
+    let (mut valid, mut invalid, mut locked, mut errors) = (0, 0, 0, 0);
+    for task in tasks {
+        let (l, v, i, k, e) = task.await.unwrap();
+        all.extend(l);
+        valid += v;
+        invalid += i;
+        locked += k;
+        errors += e;
+    }
+    all.sort();
+    let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
+    println!(
+        "{} requests in {seconds}s: {:.0}/s  p50 {:.2} ms  p99 {:.2} ms  valid {valid}  invalid {invalid}  locked {locked}  errors {errors}",
+        all.len(),
+        all.len() as f64 / seconds as f64,
+        pct(0.50).as_secs_f64() * 1000.0,
+        pct(0.99).as_secs_f64() * 1000.0,
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some("seed") => seed(args[2].parse().unwrap()).await,
+        Some("run") => {
+            run(
+                args[2].clone(),
+                args[3].clone(),
+                args[4].parse().unwrap(),
+                args[5].parse().unwrap(),
+                args[6].parse().unwrap(),
+                args[7].parse().unwrap(),
+                args[8] == "right",
+            )
+            .await
+        }
+        _ => eprintln!(
+            "usage: verify_load seed N | run BASE KEY N FIRST_ID SECONDS CONNECTIONS right|wrong"
+        ),
+    }
+}
