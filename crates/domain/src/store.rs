@@ -321,6 +321,8 @@ pub trait Store: Send + Sync {
         status: Option<&str>,
         limit: u32,
     ) -> Result<Vec<OutboxMessage>, StoreError>;
+    /// One message by id.
+    async fn outbox_message(&self, id: i64) -> Result<Option<OutboxMessage>, StoreError>;
     /// Makes a failed (or pending) message due now, with a fresh attempt
     /// budget; false if there is no such message or it was sent.
     async fn retry_outbox(&self, id: i64, now: u64) -> Result<bool, StoreError>;

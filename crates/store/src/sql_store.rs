@@ -1428,6 +1428,14 @@ impl Store for SqlStore {
         })
     }
 
+    async fn outbox_message(&self, id: i64) -> Result<Option<OutboxMessage>, StoreError> {
+        let sql = format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE id = $1");
+        on_pool!(self, pool => {
+            let row = sqlx::query(&sql).bind(id).fetch_optional(pool).await.map_err(db)?;
+            row.as_ref().map(|row| Ok(outbox_from_row!(row))).transpose()
+        })
+    }
+
     async fn retry_outbox(&self, id: i64, now: u64) -> Result<bool, StoreError> {
         let changed = execute!(
             self,

@@ -443,12 +443,7 @@ async fn outbox(app: &App, command: OutboxCommand) -> anyhow::Result<ExitCode> {
         OutboxCommand::Retry { id } => {
             if store.retry_outbox(id, app.clock.now()).await? {
                 let sent = app.login.outbox().run_due(app.clock.now(), 50).await?;
-                let message = store
-                    .outbox_messages(None, 10_000)
-                    .await?
-                    .into_iter()
-                    .find(|m| m.id == id);
-                match message {
+                match store.outbox_message(id).await? {
                     Some(m) if m.status == domain::OutboxStatus::Sent => {
                         println!("message {id} sent ({sent} attempted)");
                     }
