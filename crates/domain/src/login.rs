@@ -595,7 +595,9 @@ impl LoginService {
                 }
             }
         }
-        if result.is_err() && self.try_sms_code(user, &code, now).await? {
+        // Codes are only texted to the user's phone: without one there is
+        // no code to read (and no statement to spend on it).
+        if result.is_err() && user.phone.is_some() && self.try_sms_code(user, &code, now).await? {
             return Ok(Some(TokenCheck::Sms));
         }
 

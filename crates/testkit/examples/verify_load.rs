@@ -156,7 +156,14 @@ async fn run(
                     .await;
                 let body: Option<serde_json::Value> = match response {
                     Ok(r) if r.status().is_success() => r.json().await.ok(),
-                    _ => None,
+                    Ok(r) => {
+                        eprintln!("answer {}: {}", r.status(), r.text().await.unwrap_or_default());
+                        None
+                    }
+                    Err(e) => {
+                        eprintln!("request failed: {e}");
+                        None
+                    }
                 };
                 latencies.push(started.elapsed());
                 match body {
