@@ -123,6 +123,20 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        // Whatever a gateway echoes, no three digits in a row (spaces
+        // allowed between them) survive into the stored error.
+        #[test]
+        fn no_code_survives_scrubbing(text in "[0-9 a-z.:'-]{0,80}") {
+            let scrubbed = scrub_digits(&text);
+            let squeezed: String = scrubbed.chars().filter(|c| *c != ' ').collect();
+            proptest::prop_assert!(
+                !squeezed.as_bytes().windows(3).any(|w| w.iter().all(u8::is_ascii_digit)),
+                "{:?} -> {:?}", text, scrubbed
+            );
+        }
+    }
+
     #[test]
     fn echoed_codes_are_scrubbed() {
         assert_eq!(

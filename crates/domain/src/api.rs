@@ -405,6 +405,40 @@ mod tests {
         assert!(!valid_external_id(&"x".repeat(129)));
     }
 
+    proptest::proptest! {
+        // The documented patterns, as generators: everything they produce is
+        // accepted, so the code accepts what the contract promises.
+        #[test]
+        fn pattern_emails_are_accepted(
+            email in "[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,20}(\\.[A-Za-z0-9-]{1,20}){1,3}"
+        ) {
+            proptest::prop_assert!(valid_email(&email), "{}", email);
+        }
+
+        #[test]
+        fn pattern_phones_and_ids_are_accepted(
+            phone in "\\+[1-9][0-9]{6,14}",
+            id in "[ -~]{1,128}",
+        ) {
+            proptest::prop_assert!(valid_e164(&phone));
+            proptest::prop_assert!(valid_external_id(&id));
+        }
+
+        // Anything accepted has no character the patterns exclude.
+        #[test]
+        fn accepted_text_stays_inside_the_patterns(text in ".{0,80}") {
+            if valid_email(&text) {
+                proptest::prop_assert!(text.is_ascii() && !text.contains(char::is_whitespace));
+            }
+            if valid_e164(&text) {
+                proptest::prop_assert!(text.starts_with('+') && text[1..].bytes().all(|b| b.is_ascii_digit()));
+            }
+            if valid_external_id(&text) {
+                proptest::prop_assert!(text.bytes().all(|b| (0x20..0x7f).contains(&b)));
+            }
+        }
+    }
+
     #[test]
     fn emails_follow_the_documented_pattern() {
         for good in [

@@ -596,6 +596,25 @@ mod tests {
         assert_eq!(decode_email(&[]), None);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_email_body_round_trips(text in ".*", html in ".*") {
+            let body = encode_email(&text, &html);
+            proptest::prop_assert_eq!(decode_email(&body), Some((text, html)));
+        }
+
+        #[test]
+        fn any_bytes_decode_without_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            let _ = decode_email(&bytes);
+        }
+
+        #[test]
+        fn backoff_is_bounded_for_any_input(attempts in proptest::num::u32::ANY, jitter in proptest::num::f64::ANY) {
+            let seconds = backoff_seconds(attempts, jitter);
+            proptest::prop_assert!((1..=BACKOFF_CAP_SECONDS).contains(&seconds));
+        }
+    }
+
     #[test]
     fn names_round_trip() {
         for status in [

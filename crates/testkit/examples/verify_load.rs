@@ -157,7 +157,11 @@ async fn run(
                 let body: Option<serde_json::Value> = match response {
                     Ok(r) if r.status().is_success() => r.json().await.ok(),
                     Ok(r) => {
-                        eprintln!("answer {}: {}", r.status(), r.text().await.unwrap_or_default());
+                        eprintln!(
+                            "answer {}: {}",
+                            r.status(),
+                            r.text().await.unwrap_or_default()
+                        );
                         None
                     }
                     Err(e) => {
