@@ -295,6 +295,16 @@ pub trait Store: Send + Sync {
         event: &AuditEvent,
         message: &NewMessage,
     ) -> Result<i64, StoreError>;
+    /// Up to `limit` events with `since <= at < until` and an id above
+    /// `after_id`, oldest first, with their ids: export pages through the
+    /// whole trail with constant memory.
+    async fn audit_page(
+        &self,
+        since: u64,
+        until: u64,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, AuditEvent)>, StoreError>;
     /// The newest `limit` events, newest first.
     async fn recent_audit(&self, limit: u32) -> Result<Vec<AuditEvent>, StoreError>;
 

@@ -23,6 +23,61 @@ pub fn rfc3339(unix: u64) -> String {
     )
 }
 
+/// Parses `YYYY-MM-DD` (midnight UTC) or `YYYY-MM-DDTHH:MM:SSZ` into Unix
+/// seconds (Howard Hinnant's days-from-civil); `None` for anything else,
+/// including impossible dates and times before 1970.
+pub fn parse_rfc3339(text: &str) -> Option<u64> {
+    let bytes = text.as_bytes();
+    let number = |range: std::ops::Range<usize>| -> Option<i64> {
+        let part = text.get(range)?;
+        part.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| part.parse().ok())
+            .flatten()
+    };
+    let (date_ok, time) = match bytes.len() {
+        10 => (true, (0, 0, 0)),
+        20 if bytes.get(10) == Some(&b'T') && bytes.get(19) == Some(&b'Z') => {
+            if bytes.get(13) != Some(&b':') || bytes.get(16) != Some(&b':') {
+                return None;
+            }
+            (true, (number(11..13)?, number(14..16)?, number(17..19)?))
+        }
+        _ => (false, (0, 0, 0)),
+    };
+    if !date_ok || bytes.get(4) != Some(&b'-') || bytes.get(7) != Some(&b'-') {
+        return None;
+    }
+    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    let max_day = *month_days.get(usize::try_from(month - 1).ok()?)?;
+    if !(1..=max_day).contains(&day) || time.0 > 23 || time.1 > 59 || time.2 > 59 {
+        return None;
+    }
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = if month > 2 { month - 3 } else { month + 9 };
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400 + time.0 * 3600 + time.1 * 60 + time.2).ok()
+}
+
 /// `YYYY-MM-DD HH:MM UTC`, for people.
 pub fn readable(unix: u64) -> String {
     let text = rfc3339(unix);
@@ -36,6 +91,42 @@ pub fn readable(unix: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parsing_inverts_formatting_and_refuses_nonsense() {
+        for unix in [0, 951_782_400, 1_700_000_000, 1_800_000_010, 4_102_444_799] {
+            assert_eq!(parse_rfc3339(&rfc3339(unix)), Some(unix));
+        }
+        assert_eq!(parse_rfc3339("2000-02-29"), Some(951_782_400));
+        for bad in [
+            "",
+            "2026",
+            "2026-13-01",
+            "2026-02-29",
+            "2026-04-31",
+            "1969-12-31",
+            "2026-01-01T24:00:00Z",
+            "2026-01-01T10:00:00",
+            "2026-01-01 10:00:00Z",
+            "+026-01-01",
+            "2026-1-01",
+            "２０２６-01-01",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_time_round_trips(unix in 0u64..253_402_300_799) {
+            proptest::prop_assert_eq!(parse_rfc3339(&rfc3339(unix)), Some(unix));
+        }
+
+        #[test]
+        fn any_text_parses_without_panic(text in ".{0,24}") {
+            let _ = parse_rfc3339(&text);
+        }
+    }
 
     #[test]
     fn rfc3339_matches_known_instants() {

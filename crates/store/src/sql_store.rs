@@ -270,6 +270,20 @@ type AuditRow = (
     String,
 );
 
+fn audit_from(row: AuditRow) -> Result<AuditEvent, StoreError> {
+    let (at, user_id, username, kind, outcome, ip, user_agent, detail) = row;
+    Ok(AuditEvent {
+        at: to_u64(at, "time")?,
+        user_id: user_id.map(UserId),
+        username,
+        kind,
+        outcome,
+        ip,
+        user_agent,
+        detail,
+    })
+}
+
 impl SqlStore {
     /// A store over a SQLite pool.
     pub fn sqlite(pool: SqlitePool) -> Self {
@@ -1318,19 +1332,46 @@ impl Store for SqlStore {
             .await
             .map_err(db)?
         });
+        rows.into_iter().map(audit_from).collect()
+    }
+
+    async fn audit_page(
+        &self,
+        since: u64,
+        until: u64,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, AuditEvent)>, StoreError> {
+        let rows: Vec<(
+            i64,
+            i64,
+            Option<i64>,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+        )> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, at, user_id, username, kind, outcome, ip, user_agent, detail \
+                 FROM audit_events WHERE id > $1 AND at >= $2 AND at < $3 ORDER BY id LIMIT $4",
+            )
+            .bind(after_id)
+            .bind(to_i64(since))
+            .bind(to_i64(until))
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await
+            .map_err(db)?
+        });
         rows.into_iter()
             .map(
-                |(at, user_id, username, kind, outcome, ip, user_agent, detail)| {
-                    Ok(AuditEvent {
-                        at: to_u64(at, "time")?,
-                        user_id: user_id.map(UserId),
-                        username,
-                        kind,
-                        outcome,
-                        ip,
-                        user_agent,
-                        detail,
-                    })
+                |(id, at, user_id, username, kind, outcome, ip, user_agent, detail)| {
+                    Ok((
+                        id,
+                        audit_from((at, user_id, username, kind, outcome, ip, user_agent, detail))?,
+                    ))
                 },
             )
             .collect()

@@ -138,6 +138,22 @@ pub enum UserCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
+    /// Write the events of a period to standard output, oldest first, as
+    /// CSV or JSON Lines; read in pages, so a year of events exports in
+    /// constant memory.
+    ///
+    /// Example: twofactor audit export --since 2026-01-01 --until 2026-07-01 --format csv > h1.csv
+    Export {
+        /// From this moment (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, UTC), inclusive.
+        #[arg(long, value_parser = parse_date)]
+        since: u64,
+        /// Until this moment, exclusive [default: now].
+        #[arg(long, value_parser = parse_date)]
+        until: Option<u64>,
+        /// csv or jsonl.
+        #[arg(long, default_value = "csv", value_parser = ["csv", "jsonl"])]
+        format: String,
+    },
     /// Print the newest events, oldest first.
     Tail {
         /// How many events.
@@ -192,6 +208,11 @@ pub enum OutboxCommand {
         #[arg(value_parser = clap::value_parser!(i64).range(1..))]
         id: i64,
     },
+}
+
+fn parse_date(text: &str) -> Result<u64, String> {
+    domain::time::parse_rfc3339(text)
+        .ok_or_else(|| "expected a UTC date YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ from 1970 on".into())
 }
 
 #[derive(Debug, Subcommand)]

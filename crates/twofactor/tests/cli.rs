@@ -658,3 +658,126 @@ fn api_keys_are_printed_once_listed_by_prefix_and_revoked() {
         assert!(help.contains(command), "{help}");
     }
 }
+
+#[test]
+fn audit_export_writes_csv_and_json_lines_for_a_period() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = admin(
+        d,
+        &[
+            "user",
+            "add",
+            "alice",
+            "--email",
+            "alice@clinic.example",
+            "--password-stdin",
+        ],
+        Some("correct horse battery staple\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        admin(d, &["user", "unlock", "alice"], None)
+            .status
+            .success()
+    );
+
+    let csv = admin(d, &["audit", "export", "--since", "2000-01-01"], None);
+    assert!(csv.status.success(), "{}", stderr(&csv));
+    let text = stdout(&csv);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "id,time,user_id,username,event,outcome,ip,user_agent,detail"
+    );
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(
+        lines[1].contains(",alice,user_created,success,local,twofactor CLI,by administrator"),
+        "{text}"
+    );
+    assert!(lines[2].contains(",unlock,"), "{text}");
+    assert!(stderr(&csv).contains("exported 2 events"));
+
+    let jsonl = stdout(&admin(
+        d,
+        &[
+            "audit",
+            "export",
+            "--since",
+            "2000-01-01",
+            "--format",
+            "jsonl",
+        ],
+        None,
+    ));
+    let rows: Vec<serde_json::Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["event"], "user_created");
+    assert!(
+        rows[0]["id"].as_i64().unwrap() < rows[1]["id"].as_i64().unwrap(),
+        "oldest first"
+    );
+
+    let future = admin(
+        d,
+        &[
+            "audit",
+            "export",
+            "--since",
+            "2999-01-01",
+            "--until",
+            "2999-02-01",
+        ],
+        None,
+    );
+    assert!(future.status.success());
+    assert_eq!(stdout(&future).lines().count(), 1, "header only");
+    let before = admin(
+        d,
+        &[
+            "audit",
+            "export",
+            "--since",
+            "2000-01-01",
+            "--until",
+            "2000-01-02",
+        ],
+        None,
+    );
+    assert_eq!(stdout(&before).lines().count(), 1);
+
+    for bad in [
+        vec!["audit", "export"],
+        vec!["audit", "export", "--since", "yesterday"],
+        vec!["audit", "export", "--since", "2026-02-30"],
+        vec![
+            "audit",
+            "export",
+            "--since",
+            "2026-01-01",
+            "--format",
+            "xlsx",
+        ],
+        vec!["audit", "export", "--since", "1969-12-31"],
+    ] {
+        let out = admin(d, &bad, None);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", stderr(&out));
+    }
+    let backwards = admin(
+        d,
+        &[
+            "audit",
+            "export",
+            "--since",
+            "2026-01-02",
+            "--until",
+            "2026-01-01",
+        ],
+        None,
+    );
+    assert_eq!(backwards.status.code(), Some(1));
+    assert!(stderr(&backwards).contains("--since must be before --until"));
+}
