@@ -9,6 +9,7 @@
 
 pub mod api;
 mod audit;
+pub mod audit_chain;
 mod cell_phone;
 mod clock;
 pub mod device;

@@ -305,6 +305,25 @@ pub trait Store: Send + Sync {
         after_id: i64,
         limit: u32,
     ) -> Result<Vec<(i64, AuditEvent)>, StoreError>;
+    /// Seals up to `limit` unsealed events older than `cutoff` in id order,
+    /// each with `hash(previous, id, event)`, in one transaction that also
+    /// moves the seal; concurrent sealers wait for each other. Returns how
+    /// many were sealed.
+    async fn seal_audit(
+        &self,
+        cutoff: u64,
+        limit: u32,
+        hash: &(dyn for<'a, 'b> Fn(&'a str, i64, &'b AuditEvent) -> String + Sync),
+    ) -> Result<usize, StoreError>;
+    /// Where the chain was sealed through: (last id, its hash).
+    async fn audit_seal_state(&self) -> Result<(i64, String), StoreError>;
+    /// Up to `limit` events with an id above `after_id`, in id order, with
+    /// their chain hashes.
+    async fn audit_chain_page(
+        &self,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, AuditEvent, Option<String>)>, StoreError>;
     /// The newest `limit` events, newest first.
     async fn recent_audit(&self, limit: u32) -> Result<Vec<AuditEvent>, StoreError>;
 

@@ -285,6 +285,13 @@ fn audit_from(row: AuditRow) -> Result<AuditEvent, StoreError> {
 }
 
 impl SqlStore {
+    /// Runs one SQL statement without parameters and returns the rows it
+    /// changed. For tests that play the attacker with database access (and
+    /// for maintenance); the application never calls it.
+    pub async fn execute_sql(&self, sql: &str) -> Result<u64, StoreError> {
+        Ok(execute!(self, sql))
+    }
+
     /// A store over a SQLite pool.
     pub fn sqlite(pool: SqlitePool) -> Self {
         SqlStore {
@@ -1371,6 +1378,115 @@ impl Store for SqlStore {
                     Ok((
                         id,
                         audit_from((at, user_id, username, kind, outcome, ip, user_agent, detail))?,
+                    ))
+                },
+            )
+            .collect()
+    }
+
+    async fn seal_audit(
+        &self,
+        cutoff: u64,
+        limit: u32,
+        hash: &(dyn for<'a, 'b> Fn(&'a str, i64, &'b AuditEvent) -> String + Sync),
+    ) -> Result<usize, StoreError> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(db)?;
+            // Write to the seal first: it takes SQLite's write lock and the
+            // row lock on PostgreSQL, so sealers run one at a time.
+            sqlx::query("UPDATE audit_seal SET last_id = last_id WHERE id = 1")
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            let (mut last_id, mut last_hash): (i64, String) =
+                sqlx::query_as("SELECT last_id, last_hash FROM audit_seal WHERE id = 1")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(db)?;
+            let rows: Vec<(i64, i64, Option<i64>, String, String, String, String, String, String)> =
+                sqlx::query_as(
+                    "SELECT id, at, user_id, username, kind, outcome, ip, user_agent, detail \
+                     FROM audit_events WHERE id > $1 ORDER BY id LIMIT $2",
+                )
+                .bind(last_id)
+                .bind(i64::from(limit))
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db)?;
+            let mut sealed = 0;
+            for (id, at, user_id, username, kind, outcome, ip, user_agent, detail) in rows {
+                // Stop at the first row that is too young: sealing past it
+                // would leave it behind the chain.
+                if at > to_i64(cutoff) {
+                    break;
+                }
+                let event = audit_from((at, user_id, username, kind, outcome, ip, user_agent, detail))?;
+                let next = hash(&last_hash, id, &event);
+                sqlx::query("UPDATE audit_events SET chain_hash = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(&next)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                last_id = id;
+                last_hash = next;
+                sealed += 1;
+            }
+            sqlx::query("UPDATE audit_seal SET last_id = $1, last_hash = $2 WHERE id = 1")
+                .bind(last_id)
+                .bind(&last_hash)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            tx.commit().await.map_err(db)?;
+            Ok(sealed)
+        })
+    }
+
+    async fn audit_seal_state(&self) -> Result<(i64, String), StoreError> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as("SELECT last_id, last_hash FROM audit_seal WHERE id = 1")
+                .fetch_one(pool)
+                .await
+                .map_err(db)?
+        }))
+    }
+
+    async fn audit_chain_page(
+        &self,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, AuditEvent, Option<String>)>, StoreError> {
+        #[allow(clippy::type_complexity)]
+        let rows: Vec<(
+            i64,
+            i64,
+            Option<i64>,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+        )> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, at, user_id, username, kind, outcome, ip, user_agent, detail, chain_hash \
+                 FROM audit_events WHERE id > $1 ORDER BY id LIMIT $2",
+            )
+            .bind(after_id)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await
+            .map_err(db)?
+        });
+        rows.into_iter()
+            .map(
+                |(id, at, user_id, username, kind, outcome, ip, user_agent, detail, hash)| {
+                    Ok((
+                        id,
+                        audit_from((at, user_id, username, kind, outcome, ip, user_agent, detail))?,
+                        hash,
                     ))
                 },
             )

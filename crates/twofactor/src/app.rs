@@ -143,6 +143,23 @@ impl App {
     }
 }
 
+impl App {
+    /// Starts the audit sealer: every two seconds it chains the rows that
+    /// are at least a few seconds old (see `domain::audit_chain`).
+    pub fn start_audit_sealer(&self) -> tokio::task::JoinHandle<()> {
+        let login = self.login.clone();
+        let clock = self.clock.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(error) = login.seal_audit(clock.now()).await {
+                    tracing::warn!(%error, "audit: cannot seal the newest events");
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            }
+        })
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` resolves, then finishes the
 /// requests in flight.
 pub async fn serve(

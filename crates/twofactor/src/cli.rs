@@ -138,6 +138,10 @@ pub enum UserCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
+    /// Check that no event was changed, removed or slipped in: every event
+    /// carries a hash chained to the one before. Exits 1 naming the first
+    /// event that does not follow.
+    Verify,
     /// Write the events of a period to standard output, oldest first, as
     /// CSV or JSON Lines; read in pages, so a year of events exports in
     /// constant memory.

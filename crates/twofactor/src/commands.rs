@@ -104,8 +104,10 @@ async fn serve(app: &App, config: &Config) -> anyhow::Result<()> {
         }
     }
     let worker = app.start_outbox_worker();
+    let sealer = app.start_audit_sealer();
     let served = app::serve(app, listener, shutdown_signal()).await;
     worker.abort();
+    sealer.abort();
     served?;
     app.store.close().await;
     tracing::info!("stopped");
@@ -319,6 +321,21 @@ async fn audit(app: &App, command: AuditCommand) -> anyhow::Result<()> {
             until,
             format,
         } => return export_audit(app, since, until, format == "csv").await,
+        AuditCommand::Verify => {
+            // Seal what is old enough first, so the check covers it.
+            app.login.seal_audit(app.clock.now()).await?;
+            return match app.login.verify_audit().await? {
+                domain::audit_chain::ChainReport::Intact { sealed, pending } => {
+                    println!(
+                        "audit chain intact: {sealed} events verified, {pending} newer ones not sealed yet"
+                    );
+                    Ok(())
+                }
+                domain::audit_chain::ChainReport::Broken { id, reason } => {
+                    anyhow::bail!("audit chain broken at event {id}: {reason}")
+                }
+            };
+        }
     };
     let mut events = app.login.store().recent_audit(lines).await?;
     events.reverse();

@@ -181,3 +181,187 @@ async fn the_audit_trail_pages_in_order_within_a_period(app: &testkit::TestApp) 
     assert_eq!(seen, expected);
 }
 both!(the_audit_trail_pages_in_order_within_a_period);
+
+async fn audit_chain_names_the_first_tampered_event(app: &testkit::TestApp) {
+    let login = &app.app.login;
+    let ctx = domain::RequestContext::admin_cli();
+    let now = || testkit::NowForTests::now_for_tests(app.clock.as_ref());
+    for i in 0..30 {
+        let event = domain::AuditEvent::new(
+            now(),
+            domain::AuditKind::Logout,
+            domain::Outcome::Success,
+            None,
+            &format!("u{i}"),
+            &ctx,
+            "",
+        );
+        login.store().append_audit(&event).await.unwrap();
+    }
+    // Too young to seal yet; five seconds later all of them are.
+    assert_eq!(login.seal_audit(now()).await.unwrap(), 0);
+    app.clock.advance(domain::audit_chain::SEAL_AFTER_SECONDS);
+    assert_eq!(login.seal_audit(now()).await.unwrap(), 30);
+    use domain::audit_chain::ChainReport;
+    assert_eq!(
+        login.verify_audit().await.unwrap(),
+        ChainReport::Intact {
+            sealed: 30,
+            pending: 0
+        }
+    );
+    let ids: Vec<i64> = login
+        .store()
+        .audit_chain_page(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(id, _, _)| id)
+        .collect();
+    let store = &app.app.store;
+    let broken_at = |report: ChainReport| match report {
+        ChainReport::Broken { id, .. } => id,
+        other => panic!("not detected: {other:?}"),
+    };
+
+    // A changed detail.
+    store
+        .execute_sql(&format!(
+            "UPDATE audit_events SET detail = 'nothing to see' WHERE id = {}",
+            ids[10]
+        ))
+        .await
+        .unwrap();
+    assert_eq!(broken_at(login.verify_audit().await.unwrap()), ids[10]);
+    store
+        .execute_sql(&format!(
+            "UPDATE audit_events SET detail = '' WHERE id = {}",
+            ids[10]
+        ))
+        .await
+        .unwrap();
+    assert!(matches!(
+        login.verify_audit().await.unwrap(),
+        ChainReport::Intact { .. }
+    ));
+
+    // A removed event breaks the next one.
+    store
+        .execute_sql(&format!("DELETE FROM audit_events WHERE id = {}", ids[20]))
+        .await
+        .unwrap();
+    assert_eq!(broken_at(login.verify_audit().await.unwrap()), ids[21]);
+}
+both!(audit_chain_names_the_first_tampered_event);
+
+async fn audit_chain_notices_a_cut_tail_and_an_inserted_row(app: &testkit::TestApp) {
+    let login = &app.app.login;
+    let ctx = domain::RequestContext::admin_cli();
+    let now = || testkit::NowForTests::now_for_tests(app.clock.as_ref());
+    for i in 0..5 {
+        let event = domain::AuditEvent::new(
+            now(),
+            domain::AuditKind::Logout,
+            domain::Outcome::Success,
+            None,
+            &format!("u{i}"),
+            &ctx,
+            "",
+        );
+        login.store().append_audit(&event).await.unwrap();
+    }
+    app.clock.advance(10);
+    login.seal_audit(now()).await.unwrap();
+    let ids: Vec<i64> = login
+        .store()
+        .audit_chain_page(0, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(id, _, _)| id)
+        .collect();
+    // A pending (unsealed) newer row is fine.
+    let event = domain::AuditEvent::new(
+        now(),
+        domain::AuditKind::Logout,
+        domain::Outcome::Success,
+        None,
+        "late",
+        &ctx,
+        "",
+    );
+    login.store().append_audit(&event).await.unwrap();
+    assert_eq!(
+        login.verify_audit().await.unwrap(),
+        domain::audit_chain::ChainReport::Intact {
+            sealed: 5,
+            pending: 1
+        }
+    );
+    // Removing the newest sealed rows is noticed.
+    app.app
+        .store
+        .execute_sql(&format!("DELETE FROM audit_events WHERE id >= {}", ids[3]))
+        .await
+        .unwrap();
+    match login.verify_audit().await.unwrap() {
+        domain::audit_chain::ChainReport::Broken { id, reason } => {
+            assert_eq!(id, ids[2]);
+            assert!(reason.contains("removed from the end"), "{reason}");
+        }
+        other => panic!("not detected: {other:?}"),
+    }
+    // A row slipped in with an id inside the sealed range has no hash.
+    app.app
+        .store
+        .execute_sql(&format!(
+            "INSERT INTO audit_events (id, at, user_id, username, kind, outcome, ip, user_agent, detail) {} \
+             VALUES ({}, 1, NULL, 'x', 'logout', 'success', '', '', '')",
+            if app.backend() == testkit::Backend::Postgres {
+                "OVERRIDING SYSTEM VALUE"
+            } else {
+                ""
+            },
+            ids[3]
+        ))
+        .await
+        .unwrap();
+    match login.verify_audit().await.unwrap() {
+        domain::audit_chain::ChainReport::Broken { id, .. } => assert_eq!(id, ids[3]),
+        other => panic!("not detected: {other:?}"),
+    }
+}
+both!(audit_chain_notices_a_cut_tail_and_an_inserted_row);
+
+async fn two_instances_sealing_at_once_keep_one_chain(app: &testkit::TestApp) {
+    let other = app.second_instance().await;
+    let ctx = domain::RequestContext::admin_cli();
+    let now = || testkit::NowForTests::now_for_tests(app.clock.as_ref());
+    for i in 0..1_200 {
+        let event = domain::AuditEvent::new(
+            now(),
+            domain::AuditKind::Logout,
+            domain::Outcome::Success,
+            None,
+            &format!("u{i}"),
+            &ctx,
+            "",
+        );
+        app.app.login.store().append_audit(&event).await.unwrap();
+    }
+    app.clock.advance(10);
+    let (a, b) = tokio::join!(
+        app.app.login.seal_audit(now()),
+        other.app.login.seal_audit(now())
+    );
+    assert_eq!(a.unwrap() + b.unwrap(), 1_200, "each event sealed once");
+    assert_eq!(
+        app.app.login.verify_audit().await.unwrap(),
+        domain::audit_chain::ChainReport::Intact {
+            sealed: 1_200,
+            pending: 0
+        }
+    );
+    other.stop().await;
+}
+both!(two_instances_sealing_at_once_keep_one_chain);
