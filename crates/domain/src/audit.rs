@@ -71,6 +71,8 @@ pub enum AuditKind {
     PasswordResetRequested,
     /// A user was deleted (through the API).
     UserDeleted,
+    /// Old events were pruned under the retention setting.
+    AuditPruned,
 }
 
 impl AuditKind {
@@ -100,6 +102,7 @@ impl AuditKind {
             AuditKind::PhoneChanged => "phone_changed",
             AuditKind::PasswordResetRequested => "password_reset_requested",
             AuditKind::UserDeleted => "user_deleted",
+            AuditKind::AuditPruned => "audit_pruned",
         }
     }
 }

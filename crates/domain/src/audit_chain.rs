@@ -90,11 +90,33 @@ impl LoginService {
         }
     }
 
+    /// Deletes the sealed events older than `before` (a whole prefix of the
+    /// chain), leaving a checkpoint so the rest still verifies, and audits
+    /// the pruning itself. Returns how many were deleted.
+    pub async fn prune_audit(&self, before: u64, now: u64) -> Result<u64, DomainError> {
+        self.seal_audit(now).await?;
+        let deleted = self.store.prune_audit(before).await?;
+        if deleted > 0 {
+            self.audit(
+                now,
+                crate::AuditKind::AuditPruned,
+                crate::Outcome::Success,
+                None,
+                "",
+                &crate::RequestContext::admin_cli(),
+                &format!("{deleted} events before {}", crate::time::rfc3339(before)),
+            )
+            .await?;
+        }
+        Ok(deleted)
+    }
+
     /// Walks the whole trail and checks the chain.
     pub async fn verify_audit(&self) -> Result<ChainReport, DomainError> {
-        let (seal_id, seal_hash) = self.store.audit_seal_state().await?;
-        let mut previous = String::new();
-        let mut last_sealed = 0;
+        let ((base_id, base_hash), (seal_id, seal_hash)) = self.store.audit_seal_state().await?;
+        // Pruned events left a checkpoint: the chain goes on from there.
+        let mut previous = base_hash;
+        let mut last_sealed = base_id;
         let (mut sealed, mut pending) = (0u64, 0u64);
         let mut after = 0;
         loop {
@@ -104,6 +126,12 @@ impl LoginService {
             };
             after = *last;
             for (id, event, hash) in &page {
+                if *id <= base_id {
+                    return Ok(ChainReport::Broken {
+                        id: *id,
+                        reason: "it lies inside the pruned range: added after pruning".into(),
+                    });
+                }
                 match hash {
                     Some(stored) if pending == 0 => {
                         if *stored != chain_hash(&previous, *id, event) {

@@ -315,8 +315,13 @@ pub trait Store: Send + Sync {
         limit: u32,
         hash: &(dyn for<'a, 'b> Fn(&'a str, i64, &'b AuditEvent) -> String + Sync),
     ) -> Result<usize, StoreError>;
-    /// Where the chain was sealed through: (last id, its hash).
-    async fn audit_seal_state(&self) -> Result<(i64, String), StoreError>;
+    /// The chain's ends: (checkpoint id, its hash) left by pruning, and
+    /// (last sealed id, its hash).
+    async fn audit_seal_state(&self) -> Result<((i64, String), (i64, String)), StoreError>;
+    /// Deletes the sealed events before `before` (a prefix of the chain, in
+    /// id order) and moves the checkpoint to the last one deleted, in one
+    /// transaction. Returns how many were deleted.
+    async fn prune_audit(&self, before: u64) -> Result<u64, StoreError>;
     /// Up to `limit` events with an id above `after_id`, in id order, with
     /// their chain hashes.
     async fn audit_chain_page(

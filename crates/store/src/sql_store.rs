@@ -1443,13 +1443,66 @@ impl Store for SqlStore {
         })
     }
 
-    async fn audit_seal_state(&self) -> Result<(i64, String), StoreError> {
-        Ok(on_pool!(self, pool => {
-            sqlx::query_as("SELECT last_id, last_hash FROM audit_seal WHERE id = 1")
+    async fn audit_seal_state(&self) -> Result<((i64, String), (i64, String)), StoreError> {
+        let (base_id, base_hash, last_id, last_hash): (i64, String, i64, String) = on_pool!(self, pool => {
+            sqlx::query_as("SELECT base_id, base_hash, last_id, last_hash FROM audit_seal WHERE id = 1")
                 .fetch_one(pool)
                 .await
                 .map_err(db)?
-        }))
+        });
+        Ok(((base_id, base_hash), (last_id, last_hash)))
+    }
+
+    async fn prune_audit(&self, before: u64) -> Result<u64, StoreError> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(db)?;
+            sqlx::query("UPDATE audit_seal SET last_id = last_id WHERE id = 1")
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            let (last_id,): (i64,) = sqlx::query_as("SELECT last_id FROM audit_seal WHERE id = 1")
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db)?;
+            // The prefix ends before the first sealed event that is young
+            // enough to keep (or at the end of the sealed range).
+            let (keep_from,): (Option<i64>,) = sqlx::query_as(
+                "SELECT MIN(id) FROM audit_events WHERE id <= $1 AND at >= $2",
+            )
+            .bind(last_id)
+            .bind(to_i64(before))
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+            let cut = keep_from.map_or(last_id, |id| id - 1);
+            let row: Option<(i64, Option<String>)> = sqlx::query_as(
+                "SELECT id, chain_hash FROM audit_events WHERE id <= $1 ORDER BY id DESC LIMIT 1",
+            )
+            .bind(cut)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+            let deleted = match row {
+                Some((cut_id, Some(hash))) => {
+                    let deleted = sqlx::query("DELETE FROM audit_events WHERE id <= $1")
+                        .bind(cut_id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?
+                        .rows_affected();
+                    sqlx::query("UPDATE audit_seal SET base_id = $1, base_hash = $2 WHERE id = 1")
+                        .bind(cut_id)
+                        .bind(&hash)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                    deleted
+                }
+                _ => 0,
+            };
+            tx.commit().await.map_err(db)?;
+            Ok(deleted)
+        })
     }
 
     async fn audit_chain_page(

@@ -27,6 +27,8 @@ pub struct App {
     pub store: SqlStore,
     /// The clock requests read.
     pub clock: Arc<dyn ClockDebug>,
+    /// Audit events older than this many days are pruned (0: never).
+    pub audit_retention_days: u32,
     /// Issuer shown in authenticator apps.
     pub issuer: String,
     /// Every SMS "sent" (the log and memory providers keep the latest).
@@ -112,6 +114,7 @@ pub async fn build(
         login,
         store,
         clock,
+        audit_retention_days: config.audit_retention_days,
         issuer: config.issuer.clone(),
         sms_outbox,
         mail_outbox,
@@ -145,14 +148,28 @@ impl App {
 
 impl App {
     /// Starts the audit sealer: every two seconds it chains the rows that
-    /// are at least a few seconds old (see `domain::audit_chain`).
+    /// are at least a few seconds old (see `domain::audit_chain`), and once
+    /// an hour prunes what the retention setting lets go.
     pub fn start_audit_sealer(&self) -> tokio::task::JoinHandle<()> {
         let login = self.login.clone();
         let clock = self.clock.clone();
+        let retention = u64::from(self.audit_retention_days) * 86_400;
         tokio::spawn(async move {
+            let mut last_prune = 0;
             loop {
-                if let Err(error) = login.seal_audit(clock.now()).await {
+                let now = clock.now();
+                if let Err(error) = login.seal_audit(now).await {
                     tracing::warn!(%error, "audit: cannot seal the newest events");
+                }
+                if retention > 0 && now >= last_prune + 3600 {
+                    last_prune = now;
+                    match login.prune_audit(now.saturating_sub(retention), now).await {
+                        Ok(0) => {}
+                        Ok(n) => {
+                            tracing::info!(events = n, "audit: pruned under the retention setting")
+                        }
+                        Err(error) => tracing::warn!(%error, "audit: cannot prune"),
+                    }
                 }
                 tokio::time::sleep(std::time::Duration::from_secs(2)).await;
             }

@@ -138,6 +138,14 @@ pub enum UserCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
+    /// Delete the events before a date, keeping a checkpoint so `verify`
+    /// still checks the rest (the server does this by itself with
+    /// `audit_retention_days`). Export first if you need them.
+    Prune {
+        /// Delete events before this moment (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, UTC).
+        #[arg(long, value_parser = parse_date)]
+        before: u64,
+    },
     /// Check that no event was changed, removed or slipped in: every event
     /// carries a hash chained to the one before. Exits 1 naming the first
     /// event that does not follow.

@@ -321,6 +321,16 @@ async fn audit(app: &App, command: AuditCommand) -> anyhow::Result<()> {
             until,
             format,
         } => return export_audit(app, since, until, format == "csv").await,
+        AuditCommand::Prune { before } => {
+            let now = app.clock.now();
+            anyhow::ensure!(before <= now, "--before is in the future");
+            let deleted = app.login.prune_audit(before, now).await?;
+            println!(
+                "pruned {deleted} events before {}",
+                domain::time::rfc3339(before)
+            );
+            return Ok(());
+        }
         AuditCommand::Verify => {
             // Seal what is old enough first, so the check covers it.
             app.login.seal_audit(app.clock.now()).await?;

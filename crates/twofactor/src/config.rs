@@ -74,6 +74,10 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// The sender of emails.
     pub mail_from: String,
+    /// Audit events older than this many days are pruned (with a checkpoint
+    /// that keeps the chain verifiable); 0 keeps everything. HIPAA asks for
+    /// six years of records: 2190 or more if you prune.
+    pub audit_retention_days: u32,
     /// Requests per API key per minute, per instance (1 to 1,000,000).
     pub api_requests_per_minute: u32,
     /// Reverse proxies (comma-separated IP addresses) whose
@@ -109,6 +113,7 @@ impl Default for Config {
             smtp_url: None,
             mail_from: "twofactor <twofactor@localhost>".into(),
             api_requests_per_minute: 600,
+            audit_retention_days: 0,
             password_min_length: 12,
             trusted_proxies: String::new(),
             demo: false,
@@ -205,6 +210,12 @@ impl Config {
             ));
         }
         self.check_providers()?;
+        if self.audit_retention_days > 36_500 {
+            return Err(ConfigError(
+                "audit_retention_days (TWOFACTOR_AUDIT_RETENTION_DAYS) must be 0 (keep all) to 36500"
+                    .into(),
+            ));
+        }
         if !(1..=1_000_000).contains(&self.api_requests_per_minute) {
             return Err(ConfigError(
                 "api_requests_per_minute (TWOFACTOR_API_REQUESTS_PER_MINUTE) must be 1 to 1000000"

@@ -365,3 +365,52 @@ async fn two_instances_sealing_at_once_keep_one_chain(app: &testkit::TestApp) {
     other.stop().await;
 }
 both!(two_instances_sealing_at_once_keep_one_chain);
+
+async fn pruning_leaves_a_checkpoint_the_chain_still_verifies_from(app: &testkit::TestApp) {
+    let login = &app.app.login;
+    let ctx = domain::RequestContext::admin_cli();
+    let now = || testkit::NowForTests::now_for_tests(app.clock.as_ref());
+    let start = now();
+    for i in 0..20u64 {
+        let event = domain::AuditEvent::new(
+            start + i * 86_400,
+            domain::AuditKind::Logout,
+            domain::Outcome::Success,
+            None,
+            &format!("u{i}"),
+            &ctx,
+            "",
+        );
+        login.store().append_audit(&event).await.unwrap();
+    }
+    app.clock.advance(30 * 86_400);
+    let cutoff = start + 10 * 86_400;
+    assert_eq!(login.prune_audit(cutoff, now()).await.unwrap(), 10);
+    use domain::audit_chain::ChainReport;
+    // Ten left plus the audit_pruned event itself (not sealed yet).
+    assert_eq!(
+        login.verify_audit().await.unwrap(),
+        ChainReport::Intact {
+            sealed: 10,
+            pending: 1
+        }
+    );
+    let events = login.store().recent_audit(1).await.unwrap();
+    assert_eq!(events[0].kind, "audit_pruned");
+    assert!(events[0].detail.starts_with("10 events before"));
+    // Nothing older is left, and pruning again deletes nothing.
+    assert_eq!(login.prune_audit(cutoff, now()).await.unwrap(), 0);
+    // Tampering after pruning is still found.
+    let first = login.store().audit_chain_page(0, 1).await.unwrap()[0].0;
+    app.app
+        .store
+        .execute_sql(&format!(
+            "UPDATE audit_events SET username = 'x' WHERE id = {first}"
+        ))
+        .await
+        .unwrap();
+    assert!(
+        matches!(login.verify_audit().await.unwrap(), ChainReport::Broken { id, .. } if id == first)
+    );
+}
+both!(pruning_leaves_a_checkpoint_the_chain_still_verifies_from);

@@ -1,0 +1,4 @@
+-- Retention: pruned events leave a checkpoint (the last pruned id and its
+-- chain hash) so the remaining chain still verifies from there.
+ALTER TABLE audit_seal ADD COLUMN base_id INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE audit_seal ADD COLUMN base_hash TEXT NOT NULL DEFAULT '';
