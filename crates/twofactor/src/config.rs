@@ -466,11 +466,23 @@ mod tests {
                 issuer: "a:b".into(),
                 ..Config::default()
             },
+            Config {
+                audit_retention_days: 40_000,
+                ..Config::default()
+            },
+            Config {
+                api_requests_per_minute: 0,
+                ..Config::default()
+            },
         ];
-        for (config, key) in bad
-            .iter()
-            .zip(["listen", "database_url", "public_url", "issuer"])
-        {
+        for (config, key) in bad.iter().zip([
+            "listen",
+            "database_url",
+            "public_url",
+            "issuer",
+            "audit_retention_days",
+            "api_requests_per_minute",
+        ]) {
             let message = config.validate().unwrap_err().to_string();
             assert!(message.contains(key), "{message}");
             assert_eq!(message.lines().count(), 1);
