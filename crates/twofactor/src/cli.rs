@@ -50,6 +50,14 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Manage practices (each practice's users, keys and audit are apart).
+    Practice {
+        /// A TOML file with settings.
+        #[arg(long, value_name = "FILE", global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        command: PracticeCommand,
+    },
     /// Keys for the verification API (/api/v1).
     ApiKey {
         /// A TOML file with settings.
@@ -174,6 +182,17 @@ pub enum AuditCommand {
         /// One JSON object per line.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PracticeCommand {
+    /// Create a practice (nothing happens if it exists); then add its first
+    /// administrator with `user add NAME --practice "…" --role admin`.
+    Add {
+        /// The practice's name, e.g. "Riverside Family Clinic".
+        #[arg(value_parser = clap::builder::NonEmptyStringValueParser::new())]
+        name: String,
     },
 }
 

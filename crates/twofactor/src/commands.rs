@@ -10,7 +10,9 @@ use otp::{Digits, Period, Secret};
 use twofactor::app::{self, AddUser, App};
 use twofactor::config::Config;
 
-use crate::cli::{ApiKeyCommand, AuditCommand, Command, OutboxCommand, UserCommand};
+use crate::cli::{
+    ApiKeyCommand, AuditCommand, Command, OutboxCommand, PracticeCommand, UserCommand,
+};
 
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
@@ -46,6 +48,17 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             let config = Config::load(config.as_deref())?;
             let app = build(&config).await?;
             audit(&app, command).await?;
+        }
+        Command::Practice { config, command } => {
+            let config = Config::load(config.as_deref())?;
+            let app = build(&config).await?;
+            let PracticeCommand::Add { name } = command;
+            anyhow::ensure!(
+                name.trim().chars().count() <= 200 && !name.chars().any(char::is_control),
+                "the practice name must be at most 200 characters without control characters"
+            );
+            let id = app.practice(Some(&name)).await?;
+            println!("practice {} (id {})", name.trim(), id.0);
         }
         Command::ApiKey { config, command } => {
             let config = Config::load(config.as_deref())?;

@@ -781,3 +781,46 @@ fn audit_export_writes_csv_and_json_lines_for_a_period() {
     assert_eq!(backwards.status.code(), Some(1));
     assert!(stderr(&backwards).contains("--since must be before --until"));
 }
+
+#[test]
+fn practice_add_creates_a_practice_for_its_first_admin() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = admin(d, &["practice", "add", "Riverside Family Clinic"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with("practice Riverside Family Clinic (id "),
+        "{}",
+        stdout(&out)
+    );
+    let again = admin(d, &["practice", "add", "Riverside Family Clinic"], None);
+    assert_eq!(stdout(&again), stdout(&out), "adding twice is harmless");
+    let user = admin(
+        d,
+        &[
+            "user",
+            "add",
+            "office.manager",
+            "--email",
+            "om@riverside.example",
+            "--practice",
+            "Riverside Family Clinic",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        Some("correct horse battery staple\n"),
+    );
+    assert!(user.status.success(), "{}", stderr(&user));
+    assert!(stdout(&user).contains("(admin)"));
+    for bad in [
+        vec!["practice", "add", ""],
+        vec!["practice", "add"],
+        vec!["practice", "remove", "x"],
+    ] {
+        assert_eq!(admin(d, &bad, None).status.code(), Some(2), "{bad:?}");
+    }
+    let control = admin(d, &["practice", "add", "bad\u{7}name"], None);
+    assert_eq!(control.status.code(), Some(1));
+    assert!(stderr(&control).contains("control characters"));
+}
