@@ -42,15 +42,7 @@ pub fn chain_hash(previous: &str, id: i64, event: &AuditEvent) -> String {
     ] {
         field(text.as_bytes());
     }
-    hex_lower(&hasher.finalize())
-}
-
-fn hex_lower(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    crate::token::hex(&hasher.finalize())
 }
 
 /// What `verify` found.

@@ -18,8 +18,18 @@ pub fn generate() -> Result<String, DomainError> {
 /// What is stored for a token: SHA-256 of its text, hex. A 256-bit random
 /// value needs no slow hash: it cannot be guessed, only stolen.
 pub fn digest(token: &str) -> String {
-    let hash = Sha256::digest(token.as_bytes());
-    hash.iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+/// Bytes as lower-case hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// Constant-time equality for secrets held as text.

@@ -284,6 +284,31 @@ fn audit_from(row: AuditRow) -> Result<AuditEvent, StoreError> {
     })
 }
 
+/// An audit row with its id and chain hash.
+type ChainedAuditRow = (
+    i64,
+    i64,
+    Option<i64>,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+);
+
+const CHAINED_AUDIT_COLUMNS: &str =
+    "id, at, user_id, username, kind, outcome, ip, user_agent, detail, chain_hash";
+
+fn chained_audit_from(
+    row: ChainedAuditRow,
+) -> Result<(i64, AuditEvent, Option<String>), StoreError> {
+    let (id, at, user_id, username, kind, outcome, ip, user_agent, detail, hash) = row;
+    let event = audit_from((at, user_id, username, kind, outcome, ip, user_agent, detail))?;
+    Ok((id, event, hash))
+}
+
 impl SqlStore {
     /// Runs one SQL statement without parameters and returns the rows it
     /// changed. For tests that play the attacker with database access (and
@@ -1349,38 +1374,22 @@ impl Store for SqlStore {
         after_id: i64,
         limit: u32,
     ) -> Result<Vec<(i64, AuditEvent)>, StoreError> {
-        let rows: Vec<(
-            i64,
-            i64,
-            Option<i64>,
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-        )> = on_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT id, at, user_id, username, kind, outcome, ip, user_agent, detail \
-                 FROM audit_events WHERE id > $1 AND at >= $2 AND at < $3 ORDER BY id LIMIT $4",
-            )
-            .bind(after_id)
-            .bind(to_i64(since))
-            .bind(to_i64(until))
-            .bind(i64::from(limit))
-            .fetch_all(pool)
-            .await
-            .map_err(db)?
+        let sql = format!(
+            "SELECT {CHAINED_AUDIT_COLUMNS} FROM audit_events \
+             WHERE id > $1 AND at >= $2 AND at < $3 ORDER BY id LIMIT $4"
+        );
+        let rows: Vec<ChainedAuditRow> = on_pool!(self, pool => {
+            sqlx::query_as(&sql)
+                .bind(after_id)
+                .bind(to_i64(since))
+                .bind(to_i64(until))
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await
+                .map_err(db)?
         });
         rows.into_iter()
-            .map(
-                |(id, at, user_id, username, kind, outcome, ip, user_agent, detail)| {
-                    Ok((
-                        id,
-                        audit_from((at, user_id, username, kind, outcome, ip, user_agent, detail))?,
-                    ))
-                },
-            )
+            .map(|row| chained_audit_from(row).map(|(id, event, _)| (id, event)))
             .collect()
     }
 
@@ -1403,24 +1412,22 @@ impl Store for SqlStore {
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(db)?;
-            let rows: Vec<(i64, i64, Option<i64>, String, String, String, String, String, String)> =
-                sqlx::query_as(
-                    "SELECT id, at, user_id, username, kind, outcome, ip, user_agent, detail \
-                     FROM audit_events WHERE id > $1 ORDER BY id LIMIT $2",
-                )
-                .bind(last_id)
-                .bind(i64::from(limit))
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(db)?;
+            let rows: Vec<ChainedAuditRow> = sqlx::query_as(&format!(
+                "SELECT {CHAINED_AUDIT_COLUMNS} FROM audit_events WHERE id > $1 ORDER BY id LIMIT $2"
+            ))
+            .bind(last_id)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?;
             let mut sealed = 0;
-            for (id, at, user_id, username, kind, outcome, ip, user_agent, detail) in rows {
+            for row in rows {
+                let (id, event, _) = chained_audit_from(row)?;
                 // Stop at the first row that is too young: sealing past it
                 // would leave it behind the chain.
-                if at > to_i64(cutoff) {
+                if event.at > cutoff {
                     break;
                 }
-                let event = audit_from((at, user_id, username, kind, outcome, ip, user_agent, detail))?;
                 let next = hash(&last_hash, id, &event);
                 sqlx::query("UPDATE audit_events SET chain_hash = $2 WHERE id = $1")
                     .bind(id)
@@ -1510,40 +1517,18 @@ impl Store for SqlStore {
         after_id: i64,
         limit: u32,
     ) -> Result<Vec<(i64, AuditEvent, Option<String>)>, StoreError> {
-        #[allow(clippy::type_complexity)]
-        let rows: Vec<(
-            i64,
-            i64,
-            Option<i64>,
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            Option<String>,
-        )> = on_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT id, at, user_id, username, kind, outcome, ip, user_agent, detail, chain_hash \
-                 FROM audit_events WHERE id > $1 ORDER BY id LIMIT $2",
-            )
-            .bind(after_id)
-            .bind(i64::from(limit))
-            .fetch_all(pool)
-            .await
-            .map_err(db)?
+        let sql = format!(
+            "SELECT {CHAINED_AUDIT_COLUMNS} FROM audit_events WHERE id > $1 ORDER BY id LIMIT $2"
+        );
+        let rows: Vec<ChainedAuditRow> = on_pool!(self, pool => {
+            sqlx::query_as(&sql)
+                .bind(after_id)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await
+                .map_err(db)?
         });
-        rows.into_iter()
-            .map(
-                |(id, at, user_id, username, kind, outcome, ip, user_agent, detail, hash)| {
-                    Ok((
-                        id,
-                        audit_from((at, user_id, username, kind, outcome, ip, user_agent, detail))?,
-                        hash,
-                    ))
-                },
-            )
-            .collect()
+        rows.into_iter().map(chained_audit_from).collect()
     }
 
     async fn enqueue(&self, message: &NewMessage) -> Result<i64, StoreError> {
