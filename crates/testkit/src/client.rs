@@ -221,6 +221,21 @@ impl Client {
             .await
     }
 
+    /// Fills in "Forgot password?" for `who` (username or email), as a
+    /// browser does: the form first (for its CSRF field), then the POST.
+    pub async fn request_password_reset(&mut self, who: &str) -> Reply {
+        let csrf = self
+            .get("/password/forgot")
+            .await
+            .csrf_token()
+            .unwrap_or_default();
+        self.post_form(
+            "/password/forgot",
+            &[("username_or_email", who), ("csrf_token", &csrf)],
+        )
+        .await
+    }
+
     /// Posts the logout form.
     pub async fn logout(&mut self) -> Reply {
         let csrf = self.cookie("tf_csrf").unwrap_or_default().to_owned();

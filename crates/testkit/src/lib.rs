@@ -17,6 +17,7 @@
 
 pub mod browser;
 mod client;
+pub mod gateway;
 pub mod smtp_sink;
 
 use std::net::SocketAddr;
@@ -242,14 +243,7 @@ impl TestApp {
             .into_iter()
             .rev()
             .find(|m| m.to == phone)?;
-        let after = message.text.split_once("token: ")?.1;
-        let code: String = after
-            .split('.')
-            .next()?
-            .chars()
-            .filter(char::is_ascii_digit)
-            .collect();
-        Some(code)
+        sms_code_in(&message.text)
     }
 
     /// A new API key for the practice named `practice` (created if
@@ -313,6 +307,20 @@ impl TestApp {
             }
         }
     }
+}
+
+/// The code in a token text message (`… security token: 123 456. …`),
+/// digits only.
+pub fn sms_code_in(text: &str) -> Option<String> {
+    let after = text.split_once("token: ")?.1;
+    Some(
+        after
+            .split('.')
+            .next()?
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect(),
+    )
 }
 
 /// Reads the manual clock without importing the `Clock` trait in every test.

@@ -7,64 +7,13 @@
     clippy::indexing_slicing
 )]
 
-use testkit::{Backend, PASSWORD, TestApp};
-use wiremock::matchers::method;
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use testkit::gateway::{answer, texts, webhook_app};
+use testkit::sms_code_in;
+use testkit::{Backend, PASSWORD};
+use wiremock::MockServer;
 
 const PHONE: &str = "+12015550123";
-const SECRET: &str = "webhook-secret-for-tests";
 
-async fn webhook_app(backend: Backend, gateway: &MockServer) -> Option<TestApp> {
-    let url = format!("{}/sms", gateway.uri());
-    TestApp::start_with(backend, move |config| {
-        config.sms_provider = "webhook".into();
-        config.sms_webhook_url = Some(url);
-        config.sms_webhook_secret = Some(SECRET.into());
-    })
-    .await
-}
-
-async fn answer(gateway: &MockServer, status: u16) {
-    gateway.reset().await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(status).set_body_json(serde_json::json!({"id": "gw-1"})),
-        )
-        .mount(gateway)
-        .await;
-}
-
-/// The texts the gateway received: (idempotency key, text).
-async fn texts(gateway: &MockServer) -> Vec<(String, String)> {
-    gateway
-        .received_requests()
-        .await
-        .unwrap_or_default()
-        .iter()
-        .map(|r| {
-            let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
-            (
-                r.headers["idempotency-key"].to_str().unwrap().to_owned(),
-                body["text"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
-}
-
-fn code_in(text: &str) -> String {
-    text.split_once("token: ")
-        .unwrap()
-        .1
-        .split('.')
-        .next()
-        .unwrap()
-        .chars()
-        .filter(char::is_ascii_digit)
-        .collect()
-}
-
-/// The outbox rows, newest first; `sms_only` leaves out the emails (such as
-/// the held "did not finish the second step" notice every half-login commits).
 /// Captured log output (a `tracing` writer that appends to a buffer).
 #[derive(Clone, Default)]
 struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
@@ -109,18 +58,12 @@ fn codes_and_links_never_reach_the_logs() {
         let mut secrets: Vec<String> = texts(&gateway)
             .await
             .iter()
-            .map(|(_, text)| code_in(text))
+            .map(|(_, text)| sms_code_in(text).unwrap())
             .collect();
         browser.submit_token(&secrets[0]).await;
 
         let mut other = app.client();
-        let csrf = other.get("/password/forgot").await.csrf_token().unwrap();
-        other
-            .post_form(
-                "/password/forgot",
-                &[("username_or_email", "nurse"), ("csrf_token", &csrf)],
-            )
-            .await;
+        other.request_password_reset("nurse").await;
         let link = app
             .mails()
             .await

@@ -1,62 +1,14 @@
 //! Delivery through real providers' protocols on loopback (a mock HTTP
 //! gateway, a local SMTP server), through outages and restarts.
 
+use testkit::gateway::{answer, texts, webhook_app};
+use testkit::sms_code_in;
 use testkit::smtp_sink::SmtpSink;
 use testkit::{Backend, NowForTests as _, PASSWORD, TestApp};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const PHONE: &str = "+12015550123";
-const SECRET: &str = "webhook-secret-for-tests";
-
-async fn webhook_app(backend: Backend, gateway: &MockServer) -> Option<TestApp> {
-    let url = format!("{}/sms", gateway.uri());
-    TestApp::start_with(backend, move |config| {
-        config.sms_provider = "webhook".into();
-        config.sms_webhook_url = Some(url);
-        config.sms_webhook_secret = Some(SECRET.into());
-    })
-    .await
-}
-
-async fn answer(gateway: &MockServer, status: u16) {
-    gateway.reset().await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(status).set_body_json(serde_json::json!({"id": "gw-1"})),
-        )
-        .mount(gateway)
-        .await;
-}
-
-/// The texts the gateway received: (idempotency key, text).
-async fn texts(gateway: &MockServer) -> Vec<(String, String)> {
-    gateway
-        .received_requests()
-        .await
-        .unwrap_or_default()
-        .iter()
-        .map(|r| {
-            let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
-            (
-                r.headers["idempotency-key"].to_str().unwrap().to_owned(),
-                body["text"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
-}
-
-fn code_in(text: &str) -> String {
-    text.split_once("token: ")
-        .unwrap()
-        .1
-        .split('.')
-        .next()
-        .unwrap()
-        .chars()
-        .filter(char::is_ascii_digit)
-        .collect()
-}
 
 /// The outbox rows, newest first; `sms_only` leaves out the emails (such as
 /// the held "did not finish the second step" notice every half-login commits).
@@ -122,7 +74,7 @@ async fn an_sms_outage_is_told_and_the_text_goes_out_once_it_is_over(backend: Ba
     );
 
     // The late text still logs in.
-    let code = code_in(&received[0].1);
+    let code = sms_code_in(&received[0].1).unwrap();
     assert_eq!(browser.submit_token(&code).await.status, 303);
     app.clock.advance(3600);
     app.flush_outbox().await;
@@ -313,13 +265,7 @@ async fn smtp_delivers_text_and_html_with_the_site_name(backend: Backend) {
     };
     app.add_user("alice").await;
     let mut browser = app.client();
-    let csrf = browser.get("/password/forgot").await.csrf_token().unwrap();
-    browser
-        .post_form(
-            "/password/forgot",
-            &[("username_or_email", "alice"), ("csrf_token", &csrf)],
-        )
-        .await;
+    browser.request_password_reset("alice").await;
     assert_eq!(app.flush_outbox().await, 1);
     let messages = sink.messages();
     assert_eq!(messages.len(), 1);
@@ -351,13 +297,7 @@ async fn smtp_delivers_text_and_html_with_the_site_name(backend: Backend) {
     };
     app.add_user("bob").await;
     let mut browser = app.client();
-    let csrf = browser.get("/password/forgot").await.csrf_token().unwrap();
-    browser
-        .post_form(
-            "/password/forgot",
-            &[("username_or_email", "bob"), ("csrf_token", &csrf)],
-        )
-        .await;
+    browser.request_password_reset("bob").await;
     app.flush_outbox().await;
     let row = &outbox(&app).await[0];
     assert_eq!(row.status, domain::OutboxStatus::Failed);

@@ -2,16 +2,6 @@
 
 use testkit::{PASSWORD, TestApp};
 
-async fn ask_reset(browser: &mut testkit::Client, who: &str) -> testkit::Reply {
-    let csrf = browser.get("/password/forgot").await.csrf_token().unwrap();
-    browser
-        .post_form(
-            "/password/forgot",
-            &[("username_or_email", who), ("csrf_token", &csrf)],
-        )
-        .await
-}
-
 async fn reset_emails(app: &TestApp) -> Vec<domain::Email> {
     app.mails()
         .await
@@ -45,8 +35,10 @@ async fn a_reset_link_changes_the_password_but_not_the_second_factor(app: &TestA
         .await;
 
     let mut browser = app.client();
-    let known = ask_reset(&mut browser, "alice@clinic.example").await;
-    let unknown = ask_reset(&mut browser, "nobody@clinic.example").await;
+    let known = browser.request_password_reset("alice@clinic.example").await;
+    let unknown = browser
+        .request_password_reset("nobody@clinic.example")
+        .await;
     assert_eq!(known.status, 200);
     assert_eq!(unknown.status, 200);
     let notice = |body: &str| body.contains("If that is an account here");
@@ -138,7 +130,7 @@ both!(a_reset_link_changes_the_password_but_not_the_second_factor);
 async fn reset_links_expire_and_requests_are_throttled(app: &TestApp) {
     app.add_user("alice").await;
     let mut browser = app.client();
-    ask_reset(&mut browser, "alice").await;
+    browser.request_password_reset("alice").await;
     let path = reset_path(app).await;
     app.clock.advance(60 * 60);
     assert_eq!(browser.get(&path).await.status, 404, "an hour old");
@@ -153,7 +145,7 @@ async fn reset_links_expire_and_requests_are_throttled(app: &TestApp) {
     }
     // Three emails an hour per account; the answer stays the same.
     for _ in 0..5 {
-        assert_eq!(ask_reset(&mut browser, "alice").await.status, 200);
+        assert_eq!(browser.request_password_reset("alice").await.status, 200);
     }
     assert_eq!(
         reset_emails(app).await.len(),
@@ -163,7 +155,7 @@ async fn reset_links_expire_and_requests_are_throttled(app: &TestApp) {
     // 20 requests an hour per address.
     let mut last = None;
     for _ in 0..20 {
-        last = Some(ask_reset(&mut browser, "nobody").await.status);
+        last = Some(browser.request_password_reset("nobody").await.status);
     }
     assert_eq!(last, Some(429));
 }
