@@ -154,18 +154,8 @@ both!(every_response_carries_the_security_headers);
 
 async fn the_audit_trail_pages_in_order_within_a_period(app: &testkit::TestApp) {
     let store = app.app.login.store();
-    let ctx = domain::RequestContext::admin_cli();
     for i in 0..2500u64 {
-        let event = domain::AuditEvent::new(
-            1_000 + i,
-            domain::AuditKind::Logout,
-            domain::Outcome::Success,
-            None,
-            &format!("u{i}"),
-            &ctx,
-            "",
-        );
-        store.append_audit(&event).await.unwrap();
+        append_logout(app, 1_000 + i, &format!("u{i}")).await;
     }
     // Pages of 1000 over [1500, 3200): ids ascending, nothing missed or repeated.
     let mut after = 0;
@@ -184,19 +174,9 @@ both!(the_audit_trail_pages_in_order_within_a_period);
 
 async fn audit_chain_names_the_first_tampered_event(app: &testkit::TestApp) {
     let login = &app.app.login;
-    let ctx = domain::RequestContext::admin_cli();
     let now = || testkit::NowForTests::now_for_tests(app.clock.as_ref());
     for i in 0..30 {
-        let event = domain::AuditEvent::new(
-            now(),
-            domain::AuditKind::Logout,
-            domain::Outcome::Success,
-            None,
-            &format!("u{i}"),
-            &ctx,
-            "",
-        );
-        login.store().append_audit(&event).await.unwrap();
+        append_logout(app, now(), &format!("u{i}")).await;
     }
     // Too young to seal yet; five seconds later all of them are.
     assert_eq!(login.seal_audit(now()).await.unwrap(), 0);
@@ -256,19 +236,9 @@ both!(audit_chain_names_the_first_tampered_event);
 
 async fn audit_chain_notices_a_cut_tail_and_an_inserted_row(app: &testkit::TestApp) {
     let login = &app.app.login;
-    let ctx = domain::RequestContext::admin_cli();
     let now = || testkit::NowForTests::now_for_tests(app.clock.as_ref());
     for i in 0..5 {
-        let event = domain::AuditEvent::new(
-            now(),
-            domain::AuditKind::Logout,
-            domain::Outcome::Success,
-            None,
-            &format!("u{i}"),
-            &ctx,
-            "",
-        );
-        login.store().append_audit(&event).await.unwrap();
+        append_logout(app, now(), &format!("u{i}")).await;
     }
     app.clock.advance(10);
     login.seal_audit(now()).await.unwrap();
@@ -281,16 +251,7 @@ async fn audit_chain_notices_a_cut_tail_and_an_inserted_row(app: &testkit::TestA
         .map(|(id, _, _)| id)
         .collect();
     // A pending (unsealed) newer row is fine.
-    let event = domain::AuditEvent::new(
-        now(),
-        domain::AuditKind::Logout,
-        domain::Outcome::Success,
-        None,
-        "late",
-        &ctx,
-        "",
-    );
-    login.store().append_audit(&event).await.unwrap();
+    append_logout(app, now(), "late").await;
     assert_eq!(
         login.verify_audit().await.unwrap(),
         domain::audit_chain::ChainReport::Intact {
@@ -335,19 +296,9 @@ both!(audit_chain_notices_a_cut_tail_and_an_inserted_row);
 
 async fn two_instances_sealing_at_once_keep_one_chain(app: &testkit::TestApp) {
     let other = app.second_instance().await;
-    let ctx = domain::RequestContext::admin_cli();
     let now = || testkit::NowForTests::now_for_tests(app.clock.as_ref());
     for i in 0..1_200 {
-        let event = domain::AuditEvent::new(
-            now(),
-            domain::AuditKind::Logout,
-            domain::Outcome::Success,
-            None,
-            &format!("u{i}"),
-            &ctx,
-            "",
-        );
-        app.app.login.store().append_audit(&event).await.unwrap();
+        append_logout(app, now(), &format!("u{i}")).await;
     }
     app.clock.advance(10);
     let (a, b) = tokio::join!(
@@ -368,20 +319,10 @@ both!(two_instances_sealing_at_once_keep_one_chain);
 
 async fn pruning_leaves_a_checkpoint_the_chain_still_verifies_from(app: &testkit::TestApp) {
     let login = &app.app.login;
-    let ctx = domain::RequestContext::admin_cli();
     let now = || testkit::NowForTests::now_for_tests(app.clock.as_ref());
     let start = now();
     for i in 0..20u64 {
-        let event = domain::AuditEvent::new(
-            start + i * 86_400,
-            domain::AuditKind::Logout,
-            domain::Outcome::Success,
-            None,
-            &format!("u{i}"),
-            &ctx,
-            "",
-        );
-        login.store().append_audit(&event).await.unwrap();
+        append_logout(app, start + i * 86_400, &format!("u{i}")).await;
     }
     app.clock.advance(30 * 86_400);
     let cutoff = start + 10 * 86_400;
@@ -414,3 +355,17 @@ async fn pruning_leaves_a_checkpoint_the_chain_still_verifies_from(app: &testkit
     );
 }
 both!(pruning_leaves_a_checkpoint_the_chain_still_verifies_from);
+
+/// Appends a "logout" event for `username` at `at`, as the admin CLI would.
+async fn append_logout(app: &testkit::TestApp, at: u64, username: &str) {
+    let event = domain::AuditEvent::new(
+        at,
+        domain::AuditKind::Logout,
+        domain::Outcome::Success,
+        None,
+        username,
+        &domain::RequestContext::admin_cli(),
+        "",
+    );
+    app.app.login.store().append_audit(&event).await.unwrap();
+}
