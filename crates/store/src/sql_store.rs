@@ -109,6 +109,34 @@ macro_rules! insert_audit {
     }};
 }
 
+/// Counts one text to `$phone` for `$user` at `$at`, on `$conn`.
+macro_rules! insert_sms_send {
+    ($conn:expr, $user:expr, $phone:expr, $at:expr) => {
+        sqlx::query("INSERT INTO sms_sends (user_id, phone, at) VALUES ($1, $2, $3)")
+            .bind($user.0)
+            .bind($phone)
+            .bind(to_i64($at))
+            .execute($conn)
+            .await
+            .map_err(db)?
+    };
+}
+
+/// Takes the audit seal inside a transaction and reads where the chain
+/// ends: the write takes SQLite's write lock and the row lock on
+/// PostgreSQL, so sealers and pruners run one at a time.
+macro_rules! take_seal {
+    ($conn:expr) => {{
+        let seal: (i64, String) = sqlx::query_as(
+            "UPDATE audit_seal SET last_id = last_id WHERE id = 1 RETURNING last_id, last_hash",
+        )
+        .fetch_one($conn)
+        .await
+        .map_err(db)?;
+        seal
+    }};
+}
+
 const OUTBOX_COLUMNS: &str = "id, channel, user_id, topic, recipient, subject, key_id, sealed_body, \
      idempotency_key, status, attempts, created_at, next_attempt_at, expires_at, last_error, \
      provider_id, sent_at";
@@ -1021,13 +1049,7 @@ impl Store for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-            sqlx::query("INSERT INTO sms_sends (user_id, phone, at) VALUES ($1, $2, $3)")
-                .bind(user.0)
-                .bind(phone)
-                .bind(to_i64(now))
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
+            insert_sms_send!(&mut *tx, user, phone, now);
             let id = insert_outbox!(&mut *tx, message);
             tx.commit().await.map_err(db)?;
             id
@@ -1169,13 +1191,7 @@ impl Store for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-            sqlx::query("INSERT INTO sms_sends (user_id, phone, at) VALUES ($1, $2, $3)")
-                .bind(user.0)
-                .bind(&code.phone)
-                .bind(to_i64(code.created_at))
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
+            insert_sms_send!(&mut *tx, user, &code.phone, code.created_at);
             let id = insert_outbox!(&mut *tx, message);
             tx.commit().await.map_err(db)?;
             id
@@ -1401,17 +1417,7 @@ impl Store for SqlStore {
     ) -> Result<usize, StoreError> {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(db)?;
-            // Write to the seal first: it takes SQLite's write lock and the
-            // row lock on PostgreSQL, so sealers run one at a time.
-            sqlx::query("UPDATE audit_seal SET last_id = last_id WHERE id = 1")
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-            let (mut last_id, mut last_hash): (i64, String) =
-                sqlx::query_as("SELECT last_id, last_hash FROM audit_seal WHERE id = 1")
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(db)?;
+            let (mut last_id, mut last_hash) = take_seal!(&mut *tx);
             let rows: Vec<ChainedAuditRow> = sqlx::query_as(&format!(
                 "SELECT {CHAINED_AUDIT_COLUMNS} FROM audit_events WHERE id > $1 ORDER BY id LIMIT $2"
             ))
@@ -1463,14 +1469,7 @@ impl Store for SqlStore {
     async fn prune_audit(&self, before: u64) -> Result<u64, StoreError> {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(db)?;
-            sqlx::query("UPDATE audit_seal SET last_id = last_id WHERE id = 1")
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-            let (last_id,): (i64,) = sqlx::query_as("SELECT last_id FROM audit_seal WHERE id = 1")
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db)?;
+            let (last_id, _) = take_seal!(&mut *tx);
             // The prefix ends before the first sealed event that is young
             // enough to keep (or at the end of the sealed range).
             let (keep_from,): (Option<i64>,) = sqlx::query_as(
