@@ -157,6 +157,7 @@ impl LoginService {
             phone,
             role: Role::Staff,
             password_hash: None,
+            display_name: String::new(),
         };
         let id = match self.store.create_api_user(&new, external_id, now).await {
             Ok(id) => id,

@@ -73,6 +73,22 @@ pub enum AuditKind {
     UserDeleted,
     /// Old events were pruned under the retention setting.
     AuditPruned,
+    /// An administrator added a user and emailed an invitation.
+    UserInvited,
+    /// An invited user set a password through the invitation link.
+    InvitationAccepted,
+    /// An administrator required (or stopped requiring) 2FA for a user.
+    Require2fa,
+    /// An administrator disabled an account.
+    UserDisabled,
+    /// An administrator enabled an account again.
+    UserEnabled,
+    /// An administrator changed the practice policy.
+    PolicyChanged,
+    /// An emergency login link was issued from the command line.
+    EmergencyAccessIssued,
+    /// An emergency login link was used (second factor skipped).
+    EmergencyAccess,
 }
 
 impl AuditKind {
@@ -103,8 +119,52 @@ impl AuditKind {
             AuditKind::PasswordResetRequested => "password_reset_requested",
             AuditKind::UserDeleted => "user_deleted",
             AuditKind::AuditPruned => "audit_pruned",
+            AuditKind::UserInvited => "user_invited",
+            AuditKind::InvitationAccepted => "invitation_accepted",
+            AuditKind::Require2fa => "require_2fa",
+            AuditKind::UserDisabled => "user_disabled",
+            AuditKind::UserEnabled => "user_enabled",
+            AuditKind::PolicyChanged => "policy_changed",
+            AuditKind::EmergencyAccessIssued => "emergency_access_issued",
+            AuditKind::EmergencyAccess => "emergency_access",
         }
     }
+
+    /// Every kind, for the audit page's filter.
+    pub const ALL: [AuditKind; 32] = [
+        AuditKind::PasswordLogin,
+        AuditKind::TotpToken,
+        AuditKind::Lock,
+        AuditKind::Unlock,
+        AuditKind::Logout,
+        AuditKind::Reset2fa,
+        AuditKind::UserCreated,
+        AuditKind::TotpEnrolled,
+        AuditKind::EnrollmentRequired,
+        AuditKind::DeviceRemembered,
+        AuditKind::RememberedDeviceUsed,
+        AuditKind::RememberedDeviceTheft,
+        AuditKind::PasswordChanged,
+        AuditKind::SmsSent,
+        AuditKind::SmsToken,
+        AuditKind::RecoveryCodeUsed,
+        AuditKind::RecoveryCodesCreated,
+        AuditKind::DeviceRevoked,
+        AuditKind::Reauthenticated,
+        AuditKind::TwoFactorOff,
+        AuditKind::PhoneChanged,
+        AuditKind::PasswordResetRequested,
+        AuditKind::UserDeleted,
+        AuditKind::AuditPruned,
+        AuditKind::UserInvited,
+        AuditKind::InvitationAccepted,
+        AuditKind::Require2fa,
+        AuditKind::UserDisabled,
+        AuditKind::UserEnabled,
+        AuditKind::PolicyChanged,
+        AuditKind::EmergencyAccessIssued,
+        AuditKind::EmergencyAccess,
+    ];
 }
 
 /// How it ended.

@@ -176,7 +176,7 @@ impl LoginService {
         ctx: &RequestContext,
         now: u64,
     ) -> Result<Result<(), &'static str>, DomainError> {
-        if self.policy.require_2fa {
+        if self.policy_for(user).await?.require_2fa {
             return Ok(Err(
                 "Your practice requires two-factor login; it cannot be turned off.",
             ));

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod admin;
 mod audit;
 pub mod audit_chain;
 mod cell_phone;
@@ -23,7 +24,7 @@ pub mod outbox;
 pub mod password;
 mod password_reset;
 pub mod phone;
-mod policy;
+pub mod policy;
 pub mod recovery;
 mod seal;
 mod session;
@@ -49,7 +50,7 @@ pub use outbox::{
 };
 pub use password::PasswordHasher;
 pub use password_reset::{ResetOutcome, ResetRequest};
-pub use policy::Policy;
+pub use policy::{Policy, PracticePolicy};
 pub use seal::{SealError, SecretBox};
 pub use session::{Session, SessionStage};
 pub use sms::{SmsCode, SmsSender};

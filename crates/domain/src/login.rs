@@ -98,6 +98,8 @@ pub enum SmsOutcome {
     TooMany,
     /// The user has no verified phone.
     NoPhone,
+    /// The practice does not allow text messages as a second factor.
+    Forbidden,
     /// The provider refused the number (permanently): the code was voided.
     Rejected {
         /// `•••• •••• 4321`.
@@ -281,9 +283,14 @@ impl LoginService {
         }
         self.store.clear_failures(&key_pw_user(user.id)).await?;
 
-        if user.phone.is_some() || self.store.totp(user.id).await?.is_some() {
-            if let Some(presented) = remember_token {
-                if let Some(rotated) = self.use_device(&user, presented, ctx, now).await? {
+        let policy = self.policy_for(&user).await?;
+        let sms_factor = user.phone.is_some() && policy.allow_sms;
+        if sms_factor || self.store.totp(user.id).await?.is_some() {
+            if let Some(presented) = remember_token.filter(|_| policy.remember_device_seconds > 0) {
+                if let Some(rotated) = self
+                    .use_device(&user, presented, policy.remember_device_seconds, ctx, now)
+                    .await?
+                {
                     let session_token =
                         self.start_session(user.id, SessionStage::Full, now).await?;
                     self.audit(
@@ -318,7 +325,7 @@ impl LoginService {
                 .await?;
             return Ok(PasswordOutcome::SecondFactor { session_token });
         }
-        if self.policy.require_2fa {
+        if policy.require_2fa {
             self.audit(
                 now,
                 AuditKind::EnrollmentRequired,
@@ -488,8 +495,18 @@ impl LoginService {
         if session.stage != SessionStage::Full {
             return Ok(None);
         }
-        let idle = now.saturating_sub(session.last_seen_at) >= self.policy.idle_timeout_seconds;
-        let old = now.saturating_sub(session.created_at) >= self.policy.absolute_timeout_seconds;
+        let Some(user) = self
+            .store
+            .user_by_id(session.user_id)
+            .await?
+            .filter(|u| !u.disabled)
+        else {
+            return Ok(None);
+        };
+        // The practice's idle timeout, read now: a change applies at once.
+        let policy = self.policy_for(&user).await?;
+        let idle = now.saturating_sub(session.last_seen_at) >= policy.idle_timeout_seconds;
+        let old = now.saturating_sub(session.created_at) >= policy.absolute_timeout_seconds;
         if idle || old {
             self.store.delete_session(&session.token_hash).await?;
             return Ok(None);
@@ -498,8 +515,7 @@ impl LoginService {
         if now.saturating_sub(session.last_seen_at) >= 60 {
             self.store.touch_session(&session.token_hash, now).await?;
         }
-        let user = self.store.user_by_id(session.user_id).await?;
-        Ok(user.filter(|u| !u.disabled).map(|user| (session, user)))
+        Ok(Some((session, user)))
     }
 
     /// Checks a typed token (authenticator code or SMS code) for a
@@ -575,7 +591,9 @@ impl LoginService {
             Some(factor) => Some((self.open_totp(&factor)?, factor)),
             None => None,
         };
-        if totp.is_none() && user.phone.is_none() {
+        // Only read the practice policy when it matters: a phone is on file.
+        let sms = user.phone.is_some() && self.policy_for(user).await?.allow_sms;
+        if totp.is_none() && !sms {
             return Ok(None);
         }
         let code: String = typed.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
@@ -597,7 +615,7 @@ impl LoginService {
         }
         // Codes are only texted to the user's phone: without one there is
         // no code to read (and no statement to spend on it).
-        if result.is_err() && user.phone.is_some() && self.try_sms_code(user, &code, now).await? {
+        if result.is_err() && sms && self.try_sms_code(user, &code, now).await? {
             return Ok(Some(TokenCheck::Sms));
         }
 
@@ -894,9 +912,8 @@ impl LoginService {
         if new != confirm {
             return Ok(Err("The two new passwords differ.".into()));
         }
-        if let Err(message) =
-            crate::password::check_new_for(new, &user.username, self.policy.password_min_length)
-        {
+        let min_length = self.policy_for(user).await?.password_min_length;
+        if let Err(message) = crate::password::check_new_for(new, &user.username, min_length) {
             return Ok(Err(message));
         }
         self.replace_password(user, new, ctx, "by the user", now)
@@ -941,8 +958,16 @@ impl LoginService {
             "",
         )
         .await?;
-        let remember_token = if remember {
-            Some(self.remember_device(user, ctx, now).await?)
+        let remember_seconds = if remember {
+            self.policy_for(user).await?.remember_device_seconds
+        } else {
+            0
+        };
+        let remember_token = if remember_seconds > 0 {
+            Some(
+                self.remember_device(user, remember_seconds, ctx, now)
+                    .await?,
+            )
         } else {
             None
         };
@@ -1041,6 +1066,19 @@ impl LoginService {
         let Some(phone) = user.phone.clone() else {
             return Ok(SmsOutcome::NoPhone);
         };
+        if !self.policy_for(&user).await?.allow_sms {
+            self.audit(
+                now,
+                AuditKind::SmsSent,
+                Outcome::Blocked,
+                Some(user.id),
+                &user.username,
+                ctx,
+                "the practice does not allow text messages",
+            )
+            .await?;
+            return Ok(SmsOutcome::Forbidden);
+        }
         match self.sms_allowance(&user, &phone, now).await? {
             SmsAllowance::Allowed => {}
             SmsAllowance::Cooldown(seconds) => return Ok(SmsOutcome::Cooldown { seconds }),
@@ -1128,12 +1166,13 @@ impl LoginService {
     async fn remember_device(
         &self,
         user: &User,
+        remember_seconds: u64,
         ctx: &RequestContext,
         now: u64,
     ) -> Result<String, DomainError> {
         let value = token::generate()?;
         let label = crate::device::label_from_user_agent(&ctx.user_agent);
-        let expires = now.saturating_add(self.policy.remember_device_seconds);
+        let expires = now.saturating_add(remember_seconds);
         self.store
             .create_device(user.id, &token::digest(&value), &label, now, expires)
             .await?;
@@ -1156,6 +1195,7 @@ impl LoginService {
         &self,
         user: &User,
         presented: &str,
+        remember_seconds: u64,
         ctx: &RequestContext,
         now: u64,
     ) -> Result<Option<String>, DomainError> {
@@ -1165,7 +1205,11 @@ impl LoginService {
                 // Another user's remembered browser: it skips nothing for this one.
                 return Ok(None);
             }
-            if device.expires_at <= now {
+            // A practice that shortened the period shortens saved devices too.
+            let expires = device
+                .expires_at
+                .min(device.created_at.saturating_add(remember_seconds));
+            if expires <= now {
                 self.store.delete_device(device.id).await?;
                 return Ok(None);
             }
@@ -1304,6 +1348,9 @@ impl LoginService {
                 failures: 0,
             })
             .await?;
+        if stage == SessionStage::Full {
+            self.store.set_last_login(user, now).await?;
+        }
         Ok(session_token)
     }
 
@@ -1343,9 +1390,7 @@ impl LoginService {
 
     /// Removes every second factor and session of a user (admin reset).
     pub async fn reset_2fa(&self, user: &User, now: u64) -> Result<(), DomainError> {
-        self.store.remove_second_factors(user.id).await?;
-        self.store.delete_user_sessions(user.id).await?;
-        self.store.delete_user_devices(user.id).await?;
+        self.store.reset_second_factors(user.id).await?;
         self.record(now, AuditKind::Reset2fa, user, "by administrator")
             .await
     }

@@ -243,6 +243,7 @@ mod tests {
             role: crate::Role::Staff,
             password_hash: None,
             disabled: false,
+            require_2fa: false,
         };
         let ctx = RequestContext {
             ip: "127.0.0.1".into(),

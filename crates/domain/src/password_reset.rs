@@ -179,9 +179,8 @@ impl LoginService {
         if new != confirm {
             return Ok(ResetOutcome::Rejected("The two passwords differ.".into()));
         }
-        if let Err(message) =
-            crate::password::check_new_for(new, &user.username, self.policy.password_min_length)
-        {
+        let min_length = self.policy_for(&user).await?.password_min_length;
+        if let Err(message) = crate::password::check_new_for(new, &user.username, min_length) {
             return Ok(ResetOutcome::Rejected(message));
         }
         if !self.store.use_password_reset(&hash, now).await? {

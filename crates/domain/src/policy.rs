@@ -50,6 +50,9 @@ pub struct Policy {
     /// Shortest new password: 12 characters (NIST SP 800-63B allows 8; a
     /// clinic's records deserve more). Length is the only composition rule.
     pub password_min_length: usize,
+    /// Text messages may be a second factor (a practice may forbid them:
+    /// SMS is a restricted authenticator in NIST SP 800-63B).
+    pub allow_sms: bool,
 }
 
 impl Default for Policy {
@@ -74,11 +77,97 @@ impl Default for Policy {
             sms_resend_cooldown_seconds: 30,
             sms_per_hour: 5,
             password_min_length: 12,
+            allow_sms: true,
         }
     }
 }
 
+/// What a practice's administrators set on `/admin/policy`. Stored with the
+/// practice and read at every request, so a change applies at the next
+/// request on every instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PracticePolicy {
+    /// Everyone in the practice must use a second factor.
+    pub require_2fa: bool,
+    /// Text messages may be used as a second factor.
+    pub allow_sms: bool,
+    /// "Save token for N days": 0 hides the checkbox and ignores saved devices.
+    pub remember_days: u32,
+    /// Logged out after this many idle minutes (5 to 240).
+    pub idle_timeout_minutes: u32,
+    /// Shortest new password (from the deployment's floor to 64).
+    pub password_min_length: u32,
+}
+
+impl Default for PracticePolicy {
+    fn default() -> Self {
+        PracticePolicy {
+            require_2fa: false,
+            allow_sms: true,
+            remember_days: 30,
+            idle_timeout_minutes: 30,
+            password_min_length: 12,
+        }
+    }
+}
+
+/// Longest remembered-device period a practice may choose.
+pub const MAX_REMEMBER_DAYS: u32 = 30;
+/// Idle timeout range in minutes a practice may choose.
+pub const IDLE_MINUTES: std::ops::RangeInclusive<u32> = 5..=240;
+/// Longest minimum password length a practice may choose.
+pub const MAX_PASSWORD_MIN_LENGTH: u32 = 64;
+
+impl PracticePolicy {
+    /// Checks every value against its range; `floor` is the deployment's
+    /// shortest allowed password. `Err` names the field and the range.
+    pub fn validate(&self, floor: usize) -> Result<(), String> {
+        if self.remember_days > MAX_REMEMBER_DAYS {
+            return Err(format!(
+                "Remember-device days must be 0 to {MAX_REMEMBER_DAYS}."
+            ));
+        }
+        if !IDLE_MINUTES.contains(&self.idle_timeout_minutes) {
+            return Err(format!(
+                "The idle timeout must be {} to {} minutes.",
+                IDLE_MINUTES.start(),
+                IDLE_MINUTES.end()
+            ));
+        }
+        let floor = u32::try_from(floor).unwrap_or(MAX_PASSWORD_MIN_LENGTH);
+        if !(floor..=MAX_PASSWORD_MIN_LENGTH).contains(&self.password_min_length) {
+            return Err(format!(
+                "The minimum password length must be {floor} to {MAX_PASSWORD_MIN_LENGTH}."
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Policy {
+    /// The policy for one user: the deployment's, with the practice's
+    /// settings and the user's own "2FA required" mark applied. The
+    /// deployment's `require_2fa` and password floor cannot be lowered.
+    pub fn for_user(&self, practice: &PracticePolicy, user_requires_2fa: bool) -> Policy {
+        Policy {
+            require_2fa: self.require_2fa || practice.require_2fa || user_requires_2fa,
+            allow_sms: self.allow_sms && practice.allow_sms,
+            remember_device_seconds: u64::from(practice.remember_days.min(MAX_REMEMBER_DAYS))
+                * 24
+                * 60
+                * 60,
+            idle_timeout_seconds: u64::from(
+                practice
+                    .idle_timeout_minutes
+                    .clamp(*IDLE_MINUTES.start(), *IDLE_MINUTES.end()),
+            ) * 60,
+            password_min_length: self
+                .password_min_length
+                .max(practice.password_min_length as usize),
+            ..self.clone()
+        }
+    }
+
     /// Lock length after `previous_locks` earlier locks: doubling, capped.
     pub fn lock_length(&self, previous_locks: u32) -> u64 {
         let factor = 1u64.checked_shl(previous_locks.min(32)).unwrap_or(u64::MAX);
@@ -100,6 +189,50 @@ mod tests {
         assert_eq!(policy.lock_length(2), 3600);
         assert_eq!(policy.lock_length(10), 86_400);
         assert_eq!(policy.lock_length(u32::MAX), 86_400);
+    }
+
+    #[test]
+    fn a_practice_tightens_and_chooses_but_never_lowers_the_floor() {
+        let deployment = Policy::default();
+        let mut practice = PracticePolicy::default();
+        let plain = deployment.for_user(&practice, false);
+        assert!(!plain.require_2fa);
+        assert!(plain.allow_sms);
+        assert_eq!(plain.remember_device_seconds, 30 * 86_400);
+        assert_eq!(plain.idle_timeout_seconds, 30 * 60);
+        assert!(deployment.for_user(&practice, true).require_2fa);
+        practice.require_2fa = true;
+        practice.allow_sms = false;
+        practice.remember_days = 0;
+        practice.idle_timeout_minutes = 240;
+        practice.password_min_length = 8;
+        let strict = deployment.for_user(&practice, false);
+        assert!(strict.require_2fa);
+        assert!(!strict.allow_sms);
+        assert_eq!(strict.remember_device_seconds, 0);
+        assert_eq!(strict.idle_timeout_seconds, 240 * 60);
+        assert_eq!(strict.password_min_length, 12, "the deployment floor holds");
+        let forced = Policy {
+            require_2fa: true,
+            ..Policy::default()
+        };
+        assert!(forced.for_user(&PracticePolicy::default(), false).require_2fa);
+    }
+
+    #[test]
+    fn practice_values_outside_their_ranges_are_refused() {
+        let ok = PracticePolicy::default();
+        assert_eq!(ok.validate(12), Ok(()));
+        for bad in [
+            PracticePolicy { remember_days: 31, ..ok },
+            PracticePolicy { idle_timeout_minutes: 4, ..ok },
+            PracticePolicy { idle_timeout_minutes: 241, ..ok },
+            PracticePolicy { password_min_length: 11, ..ok },
+            PracticePolicy { password_min_length: 65, ..ok },
+        ] {
+            assert!(bad.validate(12).is_err(), "{bad:?}");
+        }
+        assert_eq!(PracticePolicy { password_min_length: 8, ..ok }.validate(8), Ok(()));
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! What the domain needs from storage. Implemented for SQLite and PostgreSQL
 //! in the `store` crate; every method is one statement or one transaction.
 
+use crate::admin::{AuditFilter, StaffRow};
 use crate::{
     AuditEvent, NewMessage, NewUser, OutboxCounts, OutboxMessage, OutboxUpdate, PracticeId,
-    RememberedDevice, Session, SmsCode, TotpFactor, User, UserId,
+    PracticePolicy, RememberedDevice, Session, SmsCode, TotpFactor, User, UserId,
 };
 
 /// A storage failure.
@@ -39,6 +40,47 @@ pub trait Store: Send + Sync {
     async fn ensure_practice(&self, name: &str, now: u64) -> Result<PracticeId, StoreError>;
     /// The first practice created, if any.
     async fn first_practice(&self) -> Result<Option<PracticeId>, StoreError>;
+    /// The practice's policy (defaults for an unknown practice).
+    async fn practice_policy(&self, practice: PracticeId) -> Result<PracticePolicy, StoreError>;
+    /// Replaces the practice's policy.
+    async fn set_practice_policy(
+        &self,
+        practice: PracticeId,
+        policy: &PracticePolicy,
+    ) -> Result<(), StoreError>;
+    /// One page of the practice's users ordered by username, whose
+    /// username, name or email contains `search` (case-insensitive), and
+    /// how many match in all. Lock times are as stored; the caller compares
+    /// them with now.
+    async fn staff_page(
+        &self,
+        practice: PracticeId,
+        search: &str,
+        offset: u64,
+        limit: u32,
+    ) -> Result<(Vec<StaffRow>, u64), StoreError>;
+    /// The practice's enabled administrators.
+    async fn practice_admins(&self, practice: PracticeId) -> Result<Vec<User>, StoreError>;
+    /// Marks whether an administrator requires 2FA for the user.
+    async fn set_user_require_2fa(&self, user: UserId, required: bool) -> Result<(), StoreError>;
+    /// Disables (ending every session and remembered device, in one
+    /// transaction) or enables an account.
+    async fn set_user_disabled(&self, user: UserId, disabled: bool) -> Result<(), StoreError>;
+    /// Records a completed login.
+    async fn set_last_login(&self, user: UserId, now: u64) -> Result<(), StoreError>;
+    /// Removes every second factor of the user (app, phone, recovery codes,
+    /// offered app, waiting number, live SMS code), every remembered device
+    /// and every session, in one transaction.
+    async fn reset_second_factors(&self, user: UserId) -> Result<(), StoreError>;
+    /// Stores a single-use link token (hash) for `user` without a message
+    /// (the emergency link is printed, not sent).
+    async fn create_link_token(
+        &self,
+        token_hash: &str,
+        user: UserId,
+        now: u64,
+        expires_at: u64,
+    ) -> Result<(), StoreError>;
 
     /// Creates a user; `Conflict` if the username is taken.
     async fn create_user(&self, user: &NewUser, now: u64) -> Result<UserId, StoreError>;
@@ -295,14 +337,14 @@ pub trait Store: Send + Sync {
         event: &AuditEvent,
         message: &NewMessage,
     ) -> Result<i64, StoreError>;
-    /// Up to `limit` events with `since <= at < until` and an id above
-    /// `after_id`, oldest first, with their ids: export pages through the
-    /// whole trail with constant memory.
-    async fn audit_page(
+    /// Up to `limit` events matching `filter`, with their ids. Oldest first
+    /// with ids above `from_id`, or newest first with ids below it: exports
+    /// and pages walk the whole trail by id with constant memory.
+    async fn audit_search(
         &self,
-        since: u64,
-        until: u64,
-        after_id: i64,
+        filter: &AuditFilter,
+        from_id: i64,
+        newest_first: bool,
         limit: u32,
     ) -> Result<Vec<(i64, AuditEvent)>, StoreError>;
     /// Seals up to `limit` unsealed events older than `cutoff` in id order,

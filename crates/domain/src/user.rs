@@ -49,6 +49,8 @@ pub struct User {
     pub password_hash: Option<String>,
     /// A disabled account cannot log in.
     pub disabled: bool,
+    /// An administrator requires a second factor for this user.
+    pub require_2fa: bool,
 }
 
 impl std::fmt::Debug for User {
@@ -76,6 +78,8 @@ pub struct NewUser {
     pub role: Role,
     /// PHC hash.
     pub password_hash: Option<String>,
+    /// The name shown to administrators (may be empty).
+    pub display_name: String,
 }
 
 impl std::fmt::Debug for NewUser {

@@ -1,8 +1,9 @@
 //! [`SqlStore`]: the domain's `Store` over a concrete SQLite or PostgreSQL pool.
 
+use domain::admin::{AuditFilter, StaffRow};
 use domain::{
     ApiKey, AuditEvent, Channel, LockState, NewMessage, NewUser, OutboxCounts, OutboxMessage,
-    OutboxStatus, OutboxUpdate, PracticeId, RememberedDevice, Role, Session, SessionStage, SmsCode,
+    OutboxStatus, OutboxUpdate, PracticeId, PracticePolicy, RememberedDevice, Role, Session, SessionStage, SmsCode,
     Store, StoreError, TotpFactor, User, UserId,
 };
 use sqlx::{PgPool, SqlitePool};
@@ -92,8 +93,8 @@ macro_rules! insert_audit {
     ($conn:expr, $event:expr) => {{
         let event: &AuditEvent = $event;
         sqlx::query(
-            "INSERT INTO audit_events (at, user_id, username, kind, outcome, ip, user_agent, detail) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO audit_events (at, user_id, username, kind, outcome, ip, user_agent, detail, practice_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT practice_id FROM users WHERE id = $2))",
         )
         .bind(to_i64(event.at))
         .bind(event.user_id.map(|u| u.0))
@@ -205,12 +206,14 @@ type UserRow = (
     String,
     Option<String>,
     bool,
+    bool,
 );
 
-const USER_COLUMNS: &str = "id, practice_id, username, email, phone, role, password_hash, disabled";
+const USER_COLUMNS: &str =
+    "id, practice_id, username, email, phone, role, password_hash, disabled, require_2fa";
 
 fn user_from(row: UserRow) -> Result<User, StoreError> {
-    let (id, practice_id, username, email, phone, role, password_hash, disabled) = row;
+    let (id, practice_id, username, email, phone, role, password_hash, disabled, require_2fa) = row;
     Ok(User {
         id: UserId(id),
         practice_id: PracticeId(practice_id),
@@ -220,6 +223,7 @@ fn user_from(row: UserRow) -> Result<User, StoreError> {
         role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
         password_hash,
         disabled,
+        require_2fa,
     })
 }
 
@@ -420,11 +424,226 @@ impl Store for SqlStore {
         Ok(row.map(|(id,)| PracticeId(id)))
     }
 
+    async fn practice_policy(&self, practice: PracticeId) -> Result<PracticePolicy, StoreError> {
+        let row: Option<(bool, bool, i64, i64, i64)> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT require_2fa, allow_sms, remember_days, idle_timeout_minutes, password_min_length \
+                 FROM practices WHERE id = $1",
+            )
+            .bind(practice.0)
+            .fetch_optional(pool)
+            .await
+            .map_err(db)?
+        });
+        let Some((require_2fa, allow_sms, remember, idle, min_length)) = row else {
+            return Ok(PracticePolicy::default());
+        };
+        let number = |value: i64, what: &str| {
+            u32::try_from(value).map_err(|_| StoreError::Corrupt(format!("{what} {value}")))
+        };
+        Ok(PracticePolicy {
+            require_2fa,
+            allow_sms,
+            remember_days: number(remember, "remember_days")?,
+            idle_timeout_minutes: number(idle, "idle_timeout_minutes")?,
+            password_min_length: number(min_length, "password_min_length")?,
+        })
+    }
+
+    async fn set_practice_policy(
+        &self,
+        practice: PracticeId,
+        policy: &PracticePolicy,
+    ) -> Result<(), StoreError> {
+        execute!(
+            self,
+            "UPDATE practices SET require_2fa = $1, allow_sms = $2, remember_days = $3, \
+             idle_timeout_minutes = $4, password_min_length = $5 WHERE id = $6",
+            policy.require_2fa,
+            policy.allow_sms,
+            i64::from(policy.remember_days),
+            i64::from(policy.idle_timeout_minutes),
+            i64::from(policy.password_min_length),
+            practice.0,
+        );
+        Ok(())
+    }
+
+    async fn staff_page(
+        &self,
+        practice: PracticeId,
+        search: &str,
+        offset: u64,
+        limit: u32,
+    ) -> Result<(Vec<StaffRow>, u64), StoreError> {
+        let mut pattern = String::from("%");
+        for c in search.to_lowercase().chars() {
+            if matches!(c, '%' | '_' | '\\') {
+                pattern.push('\\');
+            }
+            pattern.push(c);
+        }
+        pattern.push('%');
+        let matches = "u.practice_id = $1 AND (LOWER(u.username) LIKE $2 ESCAPE '\\' \
+                       OR LOWER(u.email) LIKE $2 ESCAPE '\\' OR LOWER(u.display_name) LIKE $2 ESCAPE '\\')";
+        let columns = USER_COLUMNS
+            .split(", ")
+            .map(|c| format!("u.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {columns}, u.display_name, u.last_login_at, \
+             EXISTS (SELECT 1 FROM totp_factors t WHERE t.user_id = u.id), \
+             COALESCE((SELECT MAX(l.locked_until) FROM locks l \
+                       WHERE l.key IN ('2fa:user:' || CAST(u.id AS TEXT), 'pw:user:' || CAST(u.id AS TEXT))), 0) \
+             FROM users u WHERE {matches} ORDER BY u.username LIMIT $3 OFFSET $4"
+        );
+        let count_sql = format!("SELECT COUNT(*) FROM users u WHERE {matches}");
+        type StaffSql = (
+            i64,
+            i64,
+            String,
+            String,
+            Option<String>,
+            String,
+            Option<String>,
+            bool,
+            bool,
+            String,
+            Option<i64>,
+            bool,
+            i64,
+        );
+        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+        let (rows, (total,)): (Vec<StaffSql>, (i64,)) = on_pool!(self, pool => {
+            let rows = sqlx::query_as(&sql)
+                .bind(practice.0)
+                .bind(&pattern)
+                .bind(i64::from(limit))
+                .bind(offset)
+                .fetch_all(pool)
+                .await
+                .map_err(db)?;
+            let total = sqlx::query_as(&count_sql)
+                .bind(practice.0)
+                .bind(&pattern)
+                .fetch_one(pool)
+                .await
+                .map_err(db)?;
+            (rows, total)
+        });
+        let staff = rows
+            .into_iter()
+            .map(|r| {
+                let user = user_from((r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8))?;
+                Ok(StaffRow {
+                    user,
+                    display_name: r.9,
+                    last_login_at: r.10.map(|t| to_u64(t, "time")).transpose()?,
+                    has_totp: r.11,
+                    locked_until: to_u64(r.12, "time")?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok((staff, to_u64(total, "count")?))
+    }
+
+    async fn practice_admins(&self, practice: PracticeId) -> Result<Vec<User>, StoreError> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE practice_id = $1 AND role = 'admin' \
+             AND disabled = FALSE ORDER BY id"
+        );
+        let rows: Vec<UserRow> = on_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(practice.0).fetch_all(pool).await.map_err(db)?
+        });
+        rows.into_iter().map(user_from).collect()
+    }
+
+    async fn set_user_require_2fa(&self, user: UserId, required: bool) -> Result<(), StoreError> {
+        execute!(
+            self,
+            "UPDATE users SET require_2fa = $1 WHERE id = $2",
+            required,
+            user.0
+        );
+        Ok(())
+    }
+
+    async fn set_user_disabled(&self, user: UserId, disabled: bool) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(db)?;
+            sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
+                .bind(disabled)
+                .bind(user.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            if disabled {
+                for sql in [
+                    "DELETE FROM sessions WHERE user_id = $1",
+                    "DELETE FROM remembered_devices WHERE user_id = $1",
+                ] {
+                    sqlx::query(sql).bind(user.0).execute(&mut *tx).await.map_err(db)?;
+                }
+            }
+            tx.commit().await.map_err(db)?;
+        });
+        Ok(())
+    }
+
+    async fn set_last_login(&self, user: UserId, now: u64) -> Result<(), StoreError> {
+        execute!(
+            self,
+            "UPDATE users SET last_login_at = $1 WHERE id = $2",
+            to_i64(now),
+            user.0
+        );
+        Ok(())
+    }
+
+    async fn reset_second_factors(&self, user: UserId) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(db)?;
+            for sql in [
+                "DELETE FROM totp_factors WHERE user_id = $1",
+                "DELETE FROM recovery_codes WHERE user_id = $1",
+                "DELETE FROM pending_enrollments WHERE user_id = $1",
+                "DELETE FROM pending_phones WHERE user_id = $1",
+                "DELETE FROM sms_codes WHERE user_id = $1",
+                "DELETE FROM remembered_devices WHERE user_id = $1",
+                "DELETE FROM sessions WHERE user_id = $1",
+                "UPDATE users SET phone = NULL WHERE id = $1",
+            ] {
+                sqlx::query(sql).bind(user.0).execute(&mut *tx).await.map_err(db)?;
+            }
+            tx.commit().await.map_err(db)?;
+        });
+        Ok(())
+    }
+
+    async fn create_link_token(
+        &self,
+        token_hash: &str,
+        user: UserId,
+        now: u64,
+        expires_at: u64,
+    ) -> Result<(), StoreError> {
+        execute!(
+            self,
+            "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+            token_hash,
+            user.0,
+            to_i64(now),
+            to_i64(expires_at),
+        );
+        Ok(())
+    }
+
     async fn create_user(&self, user: &NewUser, now: u64) -> Result<UserId, StoreError> {
         let id: (i64,) = on_pool!(self, pool => {
             sqlx::query_as(
-                "INSERT INTO users (practice_id, username, email, phone, role, password_hash, disabled, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7) RETURNING id",
+                "INSERT INTO users (practice_id, username, email, phone, role, password_hash, disabled, created_at, display_name) \
+                 VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7, $8) RETURNING id",
             )
             .bind(user.practice_id.0)
             .bind(&user.username)
@@ -433,6 +652,7 @@ impl Store for SqlStore {
             .bind(user.role.as_str())
             .bind(&user.password_hash)
             .bind(to_i64(now))
+            .bind(&user.display_name)
             .fetch_one(pool)
             .await
             .map_err(db)?
@@ -1383,26 +1603,57 @@ impl Store for SqlStore {
         rows.into_iter().map(audit_from).collect()
     }
 
-    async fn audit_page(
+    async fn audit_search(
         &self,
-        since: u64,
-        until: u64,
-        after_id: i64,
+        filter: &AuditFilter,
+        from_id: i64,
+        newest_first: bool,
         limit: u32,
     ) -> Result<Vec<(i64, AuditEvent)>, StoreError> {
-        let sql = format!(
-            "SELECT {CHAINED_AUDIT_COLUMNS} FROM audit_events \
-             WHERE id > $1 AND at >= $2 AND at < $3 ORDER BY id LIMIT $4"
+        enum Param<'a> {
+            Int(i64),
+            Text(&'a str),
+        }
+        let mut params = vec![
+            Param::Int(from_id),
+            Param::Int(to_i64(filter.since)),
+            Param::Int(to_i64(filter.until)),
+        ];
+        let mut sql = format!(
+            "SELECT {CHAINED_AUDIT_COLUMNS} FROM audit_events WHERE id {} $1 AND at >= $2 AND at < $3",
+            if newest_first { "<" } else { ">" }
         );
+        if let Some(practice) = filter.practice {
+            params.push(Param::Int(practice.0));
+            sql.push_str(&format!(" AND practice_id = ${}", params.len()));
+        }
+        if let Some(user) = filter.user {
+            params.push(Param::Int(user.0));
+            sql.push_str(&format!(" AND user_id = ${}", params.len()));
+        }
+        if let Some(kind) = &filter.kind {
+            params.push(Param::Text(kind));
+            sql.push_str(&format!(" AND kind = ${}", params.len()));
+        }
+        if let Some(outcome) = &filter.outcome {
+            params.push(Param::Text(outcome));
+            sql.push_str(&format!(" AND outcome = ${}", params.len()));
+        }
+        params.push(Param::Int(i64::from(limit)));
+        sql.push_str(&format!(
+            " ORDER BY id {} LIMIT ${}",
+            if newest_first { "DESC" } else { "ASC" },
+            params.len()
+        ));
         let rows: Vec<ChainedAuditRow> = on_pool!(self, pool => {
-            sqlx::query_as(&sql)
-                .bind(after_id)
-                .bind(to_i64(since))
-                .bind(to_i64(until))
-                .bind(i64::from(limit))
-                .fetch_all(pool)
-                .await
-                .map_err(db)?
+            let mut query = sqlx::query_as(&sql);
+            for param in &params {
+                query = match param {
+                    Param::Int(value) => query.bind(*value),
+                    Param::Text(value) => query.bind(*value),
+                };
+            }
+            query.fetch_all(pool).await.map_err(db)?
         });
         rows.into_iter()
             .map(|row| chained_audit_from(row).map(|(id, event, _)| (id, event)))

@@ -63,6 +63,7 @@ async fn seed(n: usize) {
                     phone: None,
                     role: Role::Staff,
                     password_hash: None,
+                    display_name: String::new(),
                 };
                 let id = store
                     .create_api_user(&user, Some(&format!("load-{i}")), now())

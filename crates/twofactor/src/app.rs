@@ -247,6 +247,7 @@ impl App {
                     phone,
                     role: new.role,
                     password_hash: Some(hash),
+                    display_name: String::new(),
                 },
                 now,
             )

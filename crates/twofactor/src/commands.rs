@@ -517,54 +517,25 @@ async fn export_audit(app: &App, since: u64, until: Option<u64>, csv: bool) -> a
     use std::io::Write as _;
     let until = until.unwrap_or_else(|| app.clock.now() + 1);
     anyhow::ensure!(since < until, "--since must be before --until");
+    let format = if csv {
+        web::audit_export::Format::Csv
+    } else {
+        web::audit_export::Format::JsonLines
+    };
+    let filter = domain::admin::AuditFilter::between(since, until);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    if csv {
-        writeln!(
-            out,
-            "id,time,user_id,username,event,outcome,ip,user_agent,detail"
-        )?;
-    }
+    out.write_all(format.header().as_bytes())?;
     let mut after = 0;
     let mut total: u64 = 0;
     loop {
         let page = app
             .login
-            .store()
-            .audit_page(since, until, after, EXPORT_PAGE)
+            .audit_search(&filter, after, false, EXPORT_PAGE)
             .await?;
         let Some((last, _)) = page.last() else { break };
         after = *last;
         for (id, event) in &page {
-            let user_id = event.user_id.map(|u| u.0.to_string()).unwrap_or_default();
-            if csv {
-                let fields = [
-                    id.to_string(),
-                    domain::time::rfc3339(event.at),
-                    user_id,
-                    event.username.clone(),
-                    event.kind.clone(),
-                    event.outcome.clone(),
-                    event.ip.clone(),
-                    event.user_agent.clone(),
-                    event.detail.clone(),
-                ];
-                let row: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-                writeln!(out, "{}", row.join(","))?;
-            } else {
-                let value = serde_json::json!({
-                    "id": id,
-                    "at": event.at,
-                    "time": domain::time::rfc3339(event.at),
-                    "user_id": event.user_id.map(|u| u.0),
-                    "username": event.username,
-                    "event": event.kind,
-                    "outcome": event.outcome,
-                    "ip": event.ip,
-                    "user_agent": event.user_agent,
-                    "detail": event.detail,
-                });
-                writeln!(out, "{value}")?;
-            }
+            out.write_all(format.line(*id, event).as_bytes())?;
         }
         total += page.len() as u64;
         if page.len() < EXPORT_PAGE as usize {
@@ -574,22 +545,6 @@ async fn export_audit(app: &App, since: u64, until: Option<u64>, csv: bool) -> a
     out.flush()?;
     eprintln!("exported {total} events");
     Ok(())
-}
-
-/// One CSV field (RFC 4180 quoting). Text that a spreadsheet would run as
-/// a formula (`=`, `+`, `-`, `@`, tab, CR first) gets a leading `'`: the
-/// trail holds typed usernames and user agents, i.e. attacker text.
-fn csv_field(value: &str) -> String {
-    let guarded = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{value}")
-    } else {
-        value.to_owned()
-    };
-    if guarded.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", guarded.replace('"', "\"\""))
-    } else {
-        guarded
-    }
 }
 
 /// `+12015550123` → `•••• •••• 0123`; `jane.doe@clinic.example` →
@@ -607,16 +562,6 @@ fn mask_recipient(recipient: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn csv_fields_are_quoted_and_formulas_defused() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(csv_field("-1+2"), "'-1+2");
-        assert_eq!(csv_field("line\nbreak"), "\"line\nbreak\"");
-    }
 
     #[test]
     fn recipients_are_masked() {

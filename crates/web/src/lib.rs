@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod audit_export;
 mod client_ip;
 mod cookies;
 mod csrf;

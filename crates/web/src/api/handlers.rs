@@ -390,6 +390,12 @@ pub async fn send_sms(
             StatusCode::CONFLICT,
             Err(Problem::no_factor("the user has no phone")),
         ),
+        SmsOutcome::Forbidden => (
+            StatusCode::CONFLICT,
+            Err(Problem::no_factor(
+                "the practice does not allow text messages as a second factor",
+            )),
+        ),
         SmsOutcome::SessionEnded => (StatusCode::INTERNAL_SERVER_ERROR, Err(Problem::internal())),
     };
     if let Some(key) = idem {

@@ -62,6 +62,11 @@ pub async fn request(
             "No phone number is linked to your account. Use your authenticator app.".to_owned(),
             true,
         ),
+        SmsOutcome::Forbidden => (
+            StatusCode::FORBIDDEN,
+            "Your practice does not allow security tokens by text message. Use your authenticator app or a recovery code.".to_owned(),
+            true,
+        ),
         // The provider's own words stay in the audit trail and the outbox;
         // the person gets what to do next. Neither is a server error.
         SmsOutcome::Rejected { masked } => (

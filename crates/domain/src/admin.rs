@@ -1,0 +1,737 @@
+//! Practice administration: the staff list and its actions, the practice
+//! policy, the audit page's search, invitations and emergency access.
+//!
+//! Every action needs an administrator of the same practice who has just
+//! typed their own password again; a user of another practice is
+//! indistinguishable from one that does not exist. Every action is audited
+//! with the administrator's name and request.
+
+use crate::user::normalize_username;
+use crate::{
+    AuditKind, DomainError, Email, LoginService, NewUser, PasswordOutcome, Policy, PracticeId,
+    PracticePolicy, RequestContext, Role, SessionStage, StoreError, User, UserId, token,
+};
+use crate::{AuditEvent, Outcome};
+
+/// An invitation link lives three days.
+pub const INVITATION_SECONDS: u64 = 3 * 24 * 60 * 60;
+/// An emergency login link lives one hour.
+pub const EMERGENCY_SECONDS: u64 = 60 * 60;
+/// Longest shown name.
+pub const MAX_DISPLAY_NAME: usize = 100;
+/// Longest emergency reason.
+pub const MAX_REASON: usize = 500;
+
+const INVITE: &str = "invite";
+const EMERGENCY: &str = "emergency";
+
+/// One line of the staff page.
+#[derive(Debug, Clone)]
+pub struct StaffRow {
+    /// The account.
+    pub user: User,
+    /// The name shown (may be empty).
+    pub display_name: String,
+    /// An authenticator app is linked.
+    pub has_totp: bool,
+    /// The later of the second-factor and password locks (Unix seconds; 0:
+    /// never locked).
+    pub locked_until: u64,
+    /// The last completed login.
+    pub last_login_at: Option<u64>,
+}
+
+/// Which audit events to show or export.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Only this practice's events (`None`: all, for the command line).
+    pub practice: Option<PracticeId>,
+    /// Only this user's events.
+    pub user: Option<UserId>,
+    /// Only this kind (`password_login`, …).
+    pub kind: Option<String>,
+    /// Only this outcome (`success`, `failure`, `blocked`).
+    pub outcome: Option<String>,
+    /// From this Unix time (inclusive).
+    pub since: u64,
+    /// Before this Unix time (exclusive; `u64::MAX`: no end).
+    pub until: u64,
+}
+
+impl AuditFilter {
+    /// Every event with `since <= at < until`.
+    pub fn between(since: u64, until: u64) -> Self {
+        AuditFilter {
+            since,
+            until,
+            ..AuditFilter::default()
+        }
+    }
+}
+
+/// What an administrator does to one account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StaffAction {
+    /// Require (true) or stop requiring 2FA for the user.
+    Require2fa(bool),
+    /// Remove every factor, recovery code and remembered device.
+    Reset2fa,
+    /// Clear the second-factor and password locks.
+    Unlock,
+    /// Disable the account (ends its sessions).
+    Disable,
+    /// Enable it again.
+    Enable,
+    /// Send a fresh invitation (the user has not set a password yet).
+    ResendInvitation,
+}
+
+/// A new account as the administrator types it.
+#[derive(Debug, Clone)]
+pub struct AddStaff<'a> {
+    /// Login name.
+    pub username: &'a str,
+    /// Name to show.
+    pub display_name: &'a str,
+    /// Email for the invitation.
+    pub email: &'a str,
+    /// `staff` or `admin`.
+    pub role: &'a str,
+}
+
+/// The answer to a password typed through an invitation link.
+#[derive(Debug)]
+pub enum InviteOutcome {
+    /// The password is set; the user is logged in (or must enroll first).
+    Done(PasswordOutcome),
+    /// The link is unknown, used, expired, or the account already has a
+    /// password.
+    InvalidLink,
+    /// The new password breaks a rule: the message says which.
+    Rejected(String),
+}
+
+/// The answer to an emergency link and a password.
+#[derive(Debug, PartialEq, Eq)]
+pub enum EmergencyOutcome {
+    /// Logged in with a full session; the second factor was skipped.
+    LoggedIn {
+        /// The new session cookie value.
+        session_token: String,
+    },
+    /// The link is unknown, used or expired.
+    InvalidLink,
+    /// The password is wrong (the link stays usable until it expires).
+    WrongPassword,
+}
+
+impl LoginService {
+    /// The policy for `user`: the deployment's with the practice's settings
+    /// and the user's own mark applied, read fresh from the database.
+    pub async fn policy_for(&self, user: &User) -> Result<Policy, DomainError> {
+        let practice = self.store.practice_policy(user.practice_id).await?;
+        Ok(self.policy.for_user(&practice, user.require_2fa))
+    }
+
+    /// The practice's own settings.
+    pub async fn practice_policy(&self, practice: PracticeId) -> Result<PracticePolicy, DomainError> {
+        Ok(self.store.practice_policy(practice).await?)
+    }
+
+    /// The account `id` if it is in the administrator's practice; `None`
+    /// for another practice's account exactly as for a missing one.
+    pub async fn staff_member(&self, admin: &User, id: i64) -> Result<Option<User>, DomainError> {
+        if admin.role != Role::Admin {
+            return Ok(None);
+        }
+        Ok(self
+            .store
+            .user_by_id(UserId(id))
+            .await?
+            .filter(|u| u.practice_id == admin.practice_id))
+    }
+
+    /// One page of the administrator's practice.
+    pub async fn staff(
+        &self,
+        admin: &User,
+        search: &str,
+        offset: u64,
+        limit: u32,
+    ) -> Result<(Vec<StaffRow>, u64), DomainError> {
+        if admin.role != Role::Admin {
+            return Ok((Vec::new(), 0));
+        }
+        Ok(self
+            .store
+            .staff_page(admin.practice_id, search.trim(), offset, limit)
+            .await?)
+    }
+
+    /// Checks the administrator's password for an action (counted and
+    /// audited like any re-authentication).
+    async fn confirm_admin(
+        &self,
+        session_token: &str,
+        admin: &User,
+        password: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<Result<(), String>, DomainError> {
+        if admin.role != Role::Admin {
+            return Ok(Err("Only practice administrators can do this.".into()));
+        }
+        if self
+            .reauthenticate(session_token, admin, password, ctx, now)
+            .await?
+        {
+            Ok(Ok(()))
+        } else {
+            Ok(Err(
+                "Your password is not correct; nothing was changed.".into()
+            ))
+        }
+    }
+
+    /// Adds an account to the administrator's practice and emails it an
+    /// invitation to set a password (and enroll, where 2FA is required).
+    /// `Err` carries the message to show; nothing is created then.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn add_staff(
+        &self,
+        session_token: &str,
+        admin: &User,
+        admin_password: &str,
+        new: &AddStaff<'_>,
+        base_url: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<Result<User, String>, DomainError> {
+        let Some(username) = normalize_username(new.username) else {
+            return Ok(Err(
+                "The username must be 1 to 64 letters, digits, dots, dashes or underscores."
+                    .into(),
+            ));
+        };
+        let email = new.email.trim();
+        if !crate::api::valid_email(email) {
+            return Ok(Err("The email address is not valid.".into()));
+        }
+        let Some(role) = Role::parse(new.role) else {
+            return Ok(Err("The role must be staff or admin.".into()));
+        };
+        let display_name = new.display_name.trim();
+        if display_name.chars().count() > MAX_DISPLAY_NAME
+            || display_name.chars().any(char::is_control)
+        {
+            return Ok(Err(format!(
+                "The name must be at most {MAX_DISPLAY_NAME} characters, on one line."
+            )));
+        }
+        if let Err(message) = self
+            .confirm_admin(session_token, admin, admin_password, ctx, now)
+            .await?
+        {
+            return Ok(Err(message));
+        }
+        let created = self
+            .store
+            .create_user(
+                &NewUser {
+                    practice_id: admin.practice_id,
+                    username: username.clone(),
+                    email: email.to_owned(),
+                    phone: None,
+                    role,
+                    password_hash: None,
+                    display_name: display_name.to_owned(),
+                },
+                now,
+            )
+            .await;
+        let id = match created {
+            Ok(id) => id,
+            Err(StoreError::Conflict(_)) => {
+                return Ok(Err(format!("The username {username} is taken.")));
+            }
+            Err(other) => return Err(other.into()),
+        };
+        let user = self
+            .store
+            .user_by_id(id)
+            .await?
+            .ok_or_else(|| StoreError::Unavailable("the new user vanished".into()))?;
+        self.send_invitation(admin, &user, base_url, ctx, now, "invited")
+            .await?;
+        Ok(Ok(user))
+    }
+
+    /// Commits the invitation email with a fresh single-use link, audited.
+    async fn send_invitation(
+        &self,
+        admin: &User,
+        user: &User,
+        base_url: &str,
+        ctx: &RequestContext,
+        now: u64,
+        how: &str,
+    ) -> Result<(), DomainError> {
+        let value = token::generate()?;
+        let link = format!("{}/invite/{value}", base_url.trim_end_matches('/'));
+        let days = INVITATION_SECONDS / 86_400;
+        let text = format!(
+            "{admin} invited you to {site} as \"{name}\".\n\n\
+             To choose your password and set up two-factor login, open this link within {days} days:\n{link}\n\n\
+             The link works once. If you did not expect this, ignore this email.\n",
+            admin = admin.username,
+            site = self.site_name,
+            name = user.username,
+        );
+        let html = format!(
+            "<p>{admin} invited you to {site} as <strong>{name}</strong>.</p>\
+             <p><a href=\"{link}\">Choose your password</a> (the link works once, for {days} days).</p>\
+             <p>If you did not expect this, ignore this email.</p>",
+            admin = crate::mail::escape_html(&admin.username),
+            site = crate::mail::escape_html(&self.site_name),
+            name = crate::mail::escape_html(&user.username),
+            link = crate::mail::escape_html(&link),
+        );
+        let email = Email {
+            to: user.email.clone(),
+            subject: format!("{}: your invitation", self.site_name),
+            text,
+            html,
+        };
+        let message = self.outbox.email(Some(user.id), "invitation", &email, now)?;
+        self.store
+            .create_password_reset(
+                &token::derive(INVITE, &value),
+                user.id,
+                now,
+                now + INVITATION_SECONDS,
+                &message,
+            )
+            .await?;
+        self.outbox.wake();
+        self.audit_admin_action(admin, user, AuditKind::UserInvited, how, ctx, now)
+            .await
+    }
+
+    async fn audit_admin_action(
+        &self,
+        admin: &User,
+        user: &User,
+        kind: AuditKind,
+        what: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<(), DomainError> {
+        let detail = format!("{what} by administrator {}", admin.username);
+        self.audit(
+            now,
+            kind,
+            Outcome::Success,
+            Some(user.id),
+            &user.username,
+            ctx,
+            &detail,
+        )
+        .await
+    }
+
+    /// Runs one action on `target` (already checked to be in the
+    /// administrator's practice). `Ok(Ok(notice))` says what was done;
+    /// `Ok(Err(message))` says why nothing was.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn staff_action(
+        &self,
+        session_token: &str,
+        admin: &User,
+        admin_password: &str,
+        target: &User,
+        action: StaffAction,
+        base_url: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<Result<String, String>, DomainError> {
+        if target.practice_id != admin.practice_id {
+            return Ok(Err("There is no such account.".into()));
+        }
+        let own = target.id == admin.id;
+        if own && matches!(action, StaffAction::Disable | StaffAction::Require2fa(false)) {
+            return Ok(Err(
+                "You cannot do that to your own account; ask another administrator.".into(),
+            ));
+        }
+        if action == StaffAction::ResendInvitation && target.password_hash.is_some() {
+            return Ok(Err(format!(
+                "{} has already set a password; there is no invitation to resend.",
+                target.username
+            )));
+        }
+        if let Err(message) = self
+            .confirm_admin(session_token, admin, admin_password, ctx, now)
+            .await?
+        {
+            return Ok(Err(message));
+        }
+        let name = &target.username;
+        let notice = match action {
+            StaffAction::Require2fa(required) => {
+                self.store.set_user_require_2fa(target.id, required).await?;
+                let what = if required {
+                    "2FA required"
+                } else {
+                    "2FA no longer required"
+                };
+                self.audit_admin_action(admin, target, AuditKind::Require2fa, what, ctx, now)
+                    .await?;
+                if required {
+                    format!("{name} must use two-factor login from the next login on.")
+                } else {
+                    format!("Two-factor login is no longer required for {name} by you (the practice policy may still require it).")
+                }
+            }
+            StaffAction::Reset2fa => {
+                self.store.reset_second_factors(target.id).await?;
+                self.audit_admin_action(
+                    admin,
+                    target,
+                    AuditKind::Reset2fa,
+                    "factors, recovery codes, devices and sessions removed",
+                    ctx,
+                    now,
+                )
+                .await?;
+                format!("Two-factor login of {name} was reset: every factor, recovery code, remembered device and session is gone. {name} sets it up again at the next login.")
+            }
+            StaffAction::Unlock => {
+                self.store
+                    .clear_locks(&crate::login::key_2fa(target.id))
+                    .await?;
+                self.store
+                    .clear_locks(&format!("pw:user:{}", target.id))
+                    .await?;
+                self.audit_admin_action(admin, target, AuditKind::Unlock, "unlocked", ctx, now)
+                    .await?;
+                format!("{name} is unlocked.")
+            }
+            StaffAction::Disable => {
+                self.store.set_user_disabled(target.id, true).await?;
+                self.audit_admin_action(
+                    admin,
+                    target,
+                    AuditKind::UserDisabled,
+                    "disabled; sessions ended",
+                    ctx,
+                    now,
+                )
+                .await?;
+                format!("{name} is disabled and was logged out everywhere.")
+            }
+            StaffAction::Enable => {
+                self.store.set_user_disabled(target.id, false).await?;
+                self.audit_admin_action(admin, target, AuditKind::UserEnabled, "enabled", ctx, now)
+                    .await?;
+                format!("{name} can log in again.")
+            }
+            StaffAction::ResendInvitation => {
+                let base = base_url.to_owned();
+                self.send_invitation(admin, target, &base, ctx, now, "invitation sent again")
+                    .await?;
+                format!("A new invitation is on its way to {name}.")
+            }
+        };
+        Ok(Ok(notice))
+    }
+
+    /// Replaces the practice policy. `Err` carries the message to show.
+    pub async fn set_practice_policy(
+        &self,
+        session_token: &str,
+        admin: &User,
+        admin_password: &str,
+        new: &PracticePolicy,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<Result<(), String>, DomainError> {
+        if let Err(message) = new.validate(self.policy.password_min_length) {
+            return Ok(Err(message));
+        }
+        if let Err(message) = self
+            .confirm_admin(session_token, admin, admin_password, ctx, now)
+            .await?
+        {
+            return Ok(Err(message));
+        }
+        self.store
+            .set_practice_policy(admin.practice_id, new)
+            .await?;
+        let detail = format!(
+            "require 2FA {}, SMS {}, remember {} days, idle timeout {} min, password min {}",
+            if new.require_2fa { "on" } else { "off" },
+            if new.allow_sms { "allowed" } else { "forbidden" },
+            new.remember_days,
+            new.idle_timeout_minutes,
+            new.password_min_length
+        );
+        self.audit_admin_action(admin, admin, AuditKind::PolicyChanged, &detail, ctx, now)
+            .await?;
+        Ok(Ok(()))
+    }
+
+    /// Up to `limit` of the practice's events under `filter`, newest first,
+    /// with ids below `before_id`.
+    pub async fn audit_search(
+        &self,
+        filter: &AuditFilter,
+        from_id: i64,
+        newest_first: bool,
+        limit: u32,
+    ) -> Result<Vec<(i64, AuditEvent)>, DomainError> {
+        Ok(self
+            .store
+            .audit_search(filter, from_id, newest_first, limit)
+            .await?)
+    }
+
+    async fn invited_user(&self, link_token: &str, now: u64) -> Result<Option<User>, DomainError> {
+        let Some((user_id, expires)) = self
+            .store
+            .password_reset(&token::derive(INVITE, link_token))
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(self
+            .store
+            .user_by_id(user_id)
+            .await?
+            .filter(|u| expires > now && u.password_hash.is_none() && !u.disabled))
+    }
+
+    /// The invited account, while its link is usable (for showing the form).
+    pub async fn invitation(&self, link_token: &str, now: u64) -> Result<Option<User>, DomainError> {
+        self.invited_user(link_token, now).await
+    }
+
+    /// Sets the first password through an invitation link and logs in
+    /// (straight into enrollment where 2FA is required).
+    pub async fn accept_invitation(
+        &self,
+        link_token: &str,
+        new: &str,
+        confirm: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<InviteOutcome, DomainError> {
+        let Some(user) = self.invited_user(link_token, now).await? else {
+            return Ok(InviteOutcome::InvalidLink);
+        };
+        if new != confirm {
+            return Ok(InviteOutcome::Rejected("The two passwords differ.".into()));
+        }
+        let policy = self.policy_for(&user).await?;
+        if let Err(message) =
+            crate::password::check_new_for(new, &user.username, policy.password_min_length)
+        {
+            return Ok(InviteOutcome::Rejected(message));
+        }
+        if !self
+            .store
+            .use_password_reset(&token::derive(INVITE, link_token), now)
+            .await?
+        {
+            return Ok(InviteOutcome::InvalidLink);
+        }
+        let hash = self.hasher.hash(new.to_owned()).await?;
+        self.store.set_password_hash(user.id, &hash).await?;
+        self.audit(
+            now,
+            AuditKind::InvitationAccepted,
+            Outcome::Success,
+            Some(user.id),
+            &user.username,
+            ctx,
+            "password set",
+        )
+        .await?;
+        let outcome = self
+            .submit_password(&user.username, new, None, ctx, now)
+            .await?;
+        Ok(InviteOutcome::Done(outcome))
+    }
+
+    /// Issues a single-use, one-hour login link for an administrator whose
+    /// factors are unavailable (HIPAA §164.312(a)(2)(ii)); the link still
+    /// asks for the password. `Err` carries the message to print.
+    pub async fn issue_emergency_access(
+        &self,
+        username: &str,
+        reason: &str,
+        base_url: &str,
+        now: u64,
+    ) -> Result<Result<String, String>, DomainError> {
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > MAX_REASON {
+            return Ok(Err(format!(
+                "--reason must say why, in 1 to {MAX_REASON} characters"
+            )));
+        }
+        if reason.chars().any(char::is_control) {
+            return Ok(Err("--reason must be one line".into()));
+        }
+        let user = match normalize_username(username) {
+            Some(name) => self.store.user_by_username(&name).await?,
+            None => None,
+        };
+        let Some(user) = user else {
+            return Ok(Err(format!("no user named {username:?}")));
+        };
+        if user.role != Role::Admin {
+            return Ok(Err(format!(
+                "{} is not an administrator: staff who lost their phone get a 2FA reset from their practice administrator",
+                user.username
+            )));
+        }
+        if user.disabled {
+            return Ok(Err(format!("{} is disabled", user.username)));
+        }
+        let value = token::generate()?;
+        self.store
+            .create_link_token(
+                &token::derive(EMERGENCY, &value),
+                user.id,
+                now,
+                now + EMERGENCY_SECONDS,
+            )
+            .await?;
+        self.audit(
+            now,
+            AuditKind::EmergencyAccessIssued,
+            Outcome::Success,
+            Some(user.id),
+            &user.username,
+            &RequestContext::admin_cli(),
+            &format!("reason: {reason}"),
+        )
+        .await?;
+        Ok(Ok(format!(
+            "{}/emergency/{value}",
+            base_url.trim_end_matches('/')
+        )))
+    }
+
+    /// Whether an emergency link is still usable (for showing the form).
+    pub async fn emergency_link_valid(&self, link_token: &str, now: u64) -> Result<bool, DomainError> {
+        Ok(self
+            .store
+            .password_reset(&token::derive(EMERGENCY, link_token))
+            .await?
+            .is_some_and(|(_, expires)| expires > now))
+    }
+
+    /// Logs in through an emergency link and the password, skipping the
+    /// second factor once; audited as an emergency and emailed to every
+    /// administrator of the practice.
+    pub async fn use_emergency_access(
+        &self,
+        link_token: &str,
+        password: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<EmergencyOutcome, DomainError> {
+        let hash = token::derive(EMERGENCY, link_token);
+        let Some((user_id, expires)) = self.store.password_reset(&hash).await? else {
+            return Ok(EmergencyOutcome::InvalidLink);
+        };
+        let Some(user) = self
+            .store
+            .user_by_id(user_id)
+            .await?
+            .filter(|u| expires > now && !u.disabled && u.role == Role::Admin)
+        else {
+            return Ok(EmergencyOutcome::InvalidLink);
+        };
+        let lock = self
+            .store
+            .lock_state(&format!("pw:user:{}", user.id))
+            .await?;
+        let password_ok = self
+            .hasher
+            .verify(user.password_hash.clone(), password.to_owned())
+            .await;
+        if !password_ok || lock.locked_until > now {
+            if !password_ok {
+                let since = now.saturating_sub(self.policy.failure_window_seconds);
+                self.count_password_failure(&user, ctx, now, since).await?;
+            }
+            self.audit(
+                now,
+                AuditKind::EmergencyAccess,
+                if password_ok {
+                    Outcome::Blocked
+                } else {
+                    Outcome::Failure
+                },
+                Some(user.id),
+                &user.username,
+                ctx,
+                if password_ok {
+                    "password attempts locked"
+                } else {
+                    "wrong password"
+                },
+            )
+            .await?;
+            return Ok(EmergencyOutcome::WrongPassword);
+        }
+        if !self.store.use_password_reset(&hash, now).await? {
+            return Ok(EmergencyOutcome::InvalidLink);
+        }
+        let session_token = self.start_session(user.id, SessionStage::Full, now).await?;
+        self.audit(
+            now,
+            AuditKind::EmergencyAccess,
+            Outcome::Success,
+            Some(user.id),
+            &user.username,
+            ctx,
+            "EMERGENCY: second factor skipped by an emergency access link",
+        )
+        .await?;
+        for admin in self.store.practice_admins(user.practice_id).await? {
+            let text = format!(
+                "{name} logged in to {site} with an emergency access link at {time} from {ip}: \
+                 the second factor was skipped once.\n\n\
+                 The reason given when the link was issued is in the audit trail \
+                 (event emergency_access_issued). If this was not expected, disable the \
+                 account on the staff page and investigate.\n",
+                name = user.username,
+                site = self.site_name,
+                time = crate::time::rfc3339(now),
+                ip = ctx.ip,
+            );
+            let html = format!(
+                "<p><strong>{name}</strong> logged in to {site} with an emergency access link at {time} from {ip}: the second factor was skipped once.</p>\
+                 <p>The reason given when the link was issued is in the audit trail (event <code>emergency_access_issued</code>). If this was not expected, disable the account on the staff page and investigate.</p>",
+                name = crate::mail::escape_html(&user.username),
+                site = crate::mail::escape_html(&self.site_name),
+                time = crate::time::rfc3339(now),
+                ip = crate::mail::escape_html(&ctx.ip),
+            );
+            let email = Email {
+                to: admin.email.clone(),
+                subject: format!("{}: emergency access used by {}", self.site_name, user.username),
+                text,
+                html,
+            };
+            let message = self
+                .outbox
+                .email(Some(admin.id), "emergency-access", &email, now)?;
+            self.store.enqueue(&message).await?;
+        }
+        self.outbox.wake();
+        Ok(EmergencyOutcome::LoggedIn { session_token })
+    }
+}
