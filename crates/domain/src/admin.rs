@@ -7,11 +7,11 @@
 //! with the administrator's name and request.
 
 use crate::user::normalize_username;
+use crate::{AuditEvent, Outcome};
 use crate::{
     AuditKind, DomainError, Email, LoginService, NewUser, PasswordOutcome, Policy, PracticeId,
     PracticePolicy, RequestContext, Role, SessionStage, StoreError, User, UserId, token,
 };
-use crate::{AuditEvent, Outcome};
 
 /// An invitation link lives three days.
 pub const INVITATION_SECONDS: u64 = 3 * 24 * 60 * 60;
@@ -134,7 +134,10 @@ impl LoginService {
     }
 
     /// The practice's own settings.
-    pub async fn practice_policy(&self, practice: PracticeId) -> Result<PracticePolicy, DomainError> {
+    pub async fn practice_policy(
+        &self,
+        practice: PracticeId,
+    ) -> Result<PracticePolicy, DomainError> {
         Ok(self.store.practice_policy(practice).await?)
     }
 
@@ -164,8 +167,24 @@ impl LoginService {
         }
         Ok(self
             .store
-            .staff_page(admin.practice_id, search.trim(), offset, limit)
+            .staff_page(admin.practice_id, search.trim(), None, offset, limit)
             .await?)
+    }
+
+    /// One account of the administrator's practice as a staff-page line.
+    pub async fn staff_row(
+        &self,
+        admin: &User,
+        id: UserId,
+    ) -> Result<Option<StaffRow>, DomainError> {
+        if admin.role != Role::Admin {
+            return Ok(None);
+        }
+        let (mut rows, _) = self
+            .store
+            .staff_page(admin.practice_id, "", Some(id), 0, 1)
+            .await?;
+        Ok(rows.pop())
     }
 
     /// Checks the administrator's password for an action (counted and
@@ -209,8 +228,7 @@ impl LoginService {
     ) -> Result<Result<User, String>, DomainError> {
         let Some(username) = normalize_username(new.username) else {
             return Ok(Err(
-                "The username must be 1 to 64 letters, digits, dots, dashes or underscores."
-                    .into(),
+                "The username must be 1 to 64 letters, digits, dots, dashes or underscores.".into(),
             ));
         };
         let email = new.email.trim();
@@ -302,7 +320,9 @@ impl LoginService {
             text,
             html,
         };
-        let message = self.outbox.email(Some(user.id), "invitation", &email, now)?;
+        let message = self
+            .outbox
+            .email(Some(user.id), "invitation", &email, now)?;
         self.store
             .create_password_reset(
                 &token::derive(INVITE, &value),
@@ -358,7 +378,12 @@ impl LoginService {
             return Ok(Err("There is no such account.".into()));
         }
         let own = target.id == admin.id;
-        if own && matches!(action, StaffAction::Disable | StaffAction::Require2fa(false)) {
+        if own
+            && matches!(
+                action,
+                StaffAction::Disable | StaffAction::Require2fa(false)
+            )
+        {
             return Ok(Err(
                 "You cannot do that to your own account; ask another administrator.".into(),
             ));
@@ -389,7 +414,9 @@ impl LoginService {
                 if required {
                     format!("{name} must use two-factor login from the next login on.")
                 } else {
-                    format!("Two-factor login is no longer required for {name} by you (the practice policy may still require it).")
+                    format!(
+                        "Two-factor login is no longer required for {name} by you (the practice policy may still require it)."
+                    )
                 }
             }
             StaffAction::Reset2fa => {
@@ -403,7 +430,9 @@ impl LoginService {
                     now,
                 )
                 .await?;
-                format!("Two-factor login of {name} was reset: every factor, recovery code, remembered device and session is gone. {name} sets it up again at the next login.")
+                format!(
+                    "Two-factor login of {name} was reset: every factor, recovery code, remembered device and session is gone. {name} sets it up again at the next login."
+                )
             }
             StaffAction::Unlock => {
                 self.store
@@ -470,7 +499,11 @@ impl LoginService {
         let detail = format!(
             "require 2FA {}, SMS {}, remember {} days, idle timeout {} min, password min {}",
             if new.require_2fa { "on" } else { "off" },
-            if new.allow_sms { "allowed" } else { "forbidden" },
+            if new.allow_sms {
+                "allowed"
+            } else {
+                "forbidden"
+            },
             new.remember_days,
             new.idle_timeout_minutes,
             new.password_min_length
@@ -511,7 +544,11 @@ impl LoginService {
     }
 
     /// The invited account, while its link is usable (for showing the form).
-    pub async fn invitation(&self, link_token: &str, now: u64) -> Result<Option<User>, DomainError> {
+    pub async fn invitation(
+        &self,
+        link_token: &str,
+        now: u64,
+    ) -> Result<Option<User>, DomainError> {
         self.invited_user(link_token, now).await
     }
 
@@ -623,7 +660,11 @@ impl LoginService {
     }
 
     /// Whether an emergency link is still usable (for showing the form).
-    pub async fn emergency_link_valid(&self, link_token: &str, now: u64) -> Result<bool, DomainError> {
+    pub async fn emergency_link_valid(
+        &self,
+        link_token: &str,
+        now: u64,
+    ) -> Result<bool, DomainError> {
         Ok(self
             .store
             .password_reset(&token::derive(EMERGENCY, link_token))
@@ -722,7 +763,10 @@ impl LoginService {
             );
             let email = Email {
                 to: admin.email.clone(),
-                subject: format!("{}: emergency access used by {}", self.site_name, user.username),
+                subject: format!(
+                    "{}: emergency access used by {}",
+                    self.site_name, user.username
+                ),
                 text,
                 html,
             };

@@ -7,8 +7,8 @@
 //! a parameter, read once at the edge.
 #![forbid(unsafe_code)]
 
-pub mod api;
 pub mod admin;
+pub mod api;
 mod audit;
 pub mod audit_chain;
 mod cell_phone;

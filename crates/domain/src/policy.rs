@@ -216,7 +216,11 @@ mod tests {
             require_2fa: true,
             ..Policy::default()
         };
-        assert!(forced.for_user(&PracticePolicy::default(), false).require_2fa);
+        assert!(
+            forced
+                .for_user(&PracticePolicy::default(), false)
+                .require_2fa
+        );
     }
 
     #[test]
@@ -224,15 +228,37 @@ mod tests {
         let ok = PracticePolicy::default();
         assert_eq!(ok.validate(12), Ok(()));
         for bad in [
-            PracticePolicy { remember_days: 31, ..ok },
-            PracticePolicy { idle_timeout_minutes: 4, ..ok },
-            PracticePolicy { idle_timeout_minutes: 241, ..ok },
-            PracticePolicy { password_min_length: 11, ..ok },
-            PracticePolicy { password_min_length: 65, ..ok },
+            PracticePolicy {
+                remember_days: 31,
+                ..ok
+            },
+            PracticePolicy {
+                idle_timeout_minutes: 4,
+                ..ok
+            },
+            PracticePolicy {
+                idle_timeout_minutes: 241,
+                ..ok
+            },
+            PracticePolicy {
+                password_min_length: 11,
+                ..ok
+            },
+            PracticePolicy {
+                password_min_length: 65,
+                ..ok
+            },
         ] {
             assert!(bad.validate(12).is_err(), "{bad:?}");
         }
-        assert_eq!(PracticePolicy { password_min_length: 8, ..ok }.validate(8), Ok(()));
+        assert_eq!(
+            PracticePolicy {
+                password_min_length: 8,
+                ..ok
+            }
+            .validate(8),
+            Ok(())
+        );
     }
 
     #[test]

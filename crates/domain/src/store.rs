@@ -50,12 +50,13 @@ pub trait Store: Send + Sync {
     ) -> Result<(), StoreError>;
     /// One page of the practice's users ordered by username, whose
     /// username, name or email contains `search` (case-insensitive), and
-    /// how many match in all. Lock times are as stored; the caller compares
-    /// them with now.
+    /// how many match in all (with `only`, just that user, if in the
+    /// practice). Lock times are as stored; the caller compares them with now.
     async fn staff_page(
         &self,
         practice: PracticeId,
         search: &str,
+        only: Option<UserId>,
         offset: u64,
         limit: u32,
     ) -> Result<(Vec<StaffRow>, u64), StoreError>;

@@ -3,8 +3,8 @@
 use domain::admin::{AuditFilter, StaffRow};
 use domain::{
     ApiKey, AuditEvent, Channel, LockState, NewMessage, NewUser, OutboxCounts, OutboxMessage,
-    OutboxStatus, OutboxUpdate, PracticeId, PracticePolicy, RememberedDevice, Role, Session, SessionStage, SmsCode,
-    Store, StoreError, TotpFactor, User, UserId,
+    OutboxStatus, OutboxUpdate, PracticeId, PracticePolicy, RememberedDevice, Role, Session,
+    SessionStage, SmsCode, Store, StoreError, TotpFactor, User, UserId,
 };
 use sqlx::{PgPool, SqlitePool};
 
@@ -473,6 +473,7 @@ impl Store for SqlStore {
         &self,
         practice: PracticeId,
         search: &str,
+        only: Option<UserId>,
         offset: u64,
         limit: u32,
     ) -> Result<(Vec<StaffRow>, u64), StoreError> {
@@ -485,7 +486,8 @@ impl Store for SqlStore {
         }
         pattern.push('%');
         let matches = "u.practice_id = $1 AND (LOWER(u.username) LIKE $2 ESCAPE '\\' \
-                       OR LOWER(u.email) LIKE $2 ESCAPE '\\' OR LOWER(u.display_name) LIKE $2 ESCAPE '\\')";
+                       OR LOWER(u.email) LIKE $2 ESCAPE '\\' OR LOWER(u.display_name) LIKE $2 ESCAPE '\\') \
+                       AND ($5 < 0 OR u.id = $5)";
         let columns = USER_COLUMNS
             .split(", ")
             .map(|c| format!("u.{c}"))
@@ -498,7 +500,10 @@ impl Store for SqlStore {
                        WHERE l.key IN ('2fa:user:' || CAST(u.id AS TEXT), 'pw:user:' || CAST(u.id AS TEXT))), 0) \
              FROM users u WHERE {matches} ORDER BY u.username LIMIT $3 OFFSET $4"
         );
-        let count_sql = format!("SELECT COUNT(*) FROM users u WHERE {matches}");
+        let count_sql = format!(
+            "SELECT COUNT(*) FROM users u WHERE {}",
+            matches.replace("$5", "$3")
+        );
         type StaffSql = (
             i64,
             i64,
@@ -521,12 +526,14 @@ impl Store for SqlStore {
                 .bind(&pattern)
                 .bind(i64::from(limit))
                 .bind(offset)
+                .bind(only.map_or(-1, |u| u.0))
                 .fetch_all(pool)
                 .await
                 .map_err(db)?;
             let total = sqlx::query_as(&count_sql)
                 .bind(practice.0)
                 .bind(&pattern)
+                .bind(only.map_or(-1, |u| u.0))
                 .fetch_one(pool)
                 .await
                 .map_err(db)?;

@@ -236,6 +236,19 @@ impl Client {
         .await
     }
 
+    /// Posts `fields` plus the CSRF token from this client's cookie (a
+    /// page is fetched first when the client has none yet), as a browser
+    /// submits any form of the site.
+    pub async fn submit(&mut self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        if self.cookie("tf_csrf").is_none() {
+            self.get("/login").await;
+        }
+        let csrf = self.cookie("tf_csrf").unwrap_or_default().to_owned();
+        let mut all = fields.to_vec();
+        all.push(("csrf_token", &csrf));
+        self.post_form(path, &all).await
+    }
+
     /// Posts the logout form.
     pub async fn logout(&mut self) -> Reply {
         let csrf = self.cookie("tf_csrf").unwrap_or_default().to_owned();

@@ -198,6 +198,37 @@ impl TestApp {
             .expect("user created")
     }
 
+    /// Creates a user with [`PASSWORD`] in `practice` (created if missing;
+    /// `None`: the first practice) with `role`.
+    pub async fn add_user_in(
+        &self,
+        username: &str,
+        practice: Option<&str>,
+        role: domain::Role,
+    ) -> User {
+        self.app
+            .add_user(&AddUser {
+                username: username.into(),
+                email: format!("{username}@clinic.example"),
+                phone: None,
+                role,
+                practice: practice.map(str::to_owned),
+                password: PASSWORD.into(),
+            })
+            .await
+            .expect("user created")
+    }
+
+    /// Creates an administrator of the first practice, logged in (no
+    /// second factor enrolled); returns the user and the browser.
+    pub async fn admin(&self, username: &str) -> (User, Client) {
+        let admin = self.add_user_in(username, None, domain::Role::Admin).await;
+        let mut browser = self.client();
+        let reply = browser.submit_password(username, PASSWORD).await;
+        assert_eq!(reply.status, 303, "admin logs in: {}", reply.body);
+        (admin, browser)
+    }
+
     /// Creates a user with an authenticator enrolled; returns the phone's side.
     pub async fn add_user_with_totp(&self, username: &str) -> (User, Totp) {
         self.add_user_with(username, Algorithm::Sha1, Digits::SIX, Period::DEFAULT)

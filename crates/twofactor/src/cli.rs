@@ -58,6 +58,20 @@ pub enum Command {
         #[command(subcommand)]
         command: PracticeCommand,
     },
+    /// Issue a single-use login link, valid one hour, for an administrator
+    /// whose second factors are unavailable (HIPAA emergency access). The
+    /// link still asks for the password; its use is audited as an emergency
+    /// and emailed to every administrator of the practice. Prints the link.
+    EmergencyAccess {
+        /// A TOML file with settings.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// The administrator's username.
+        username: String,
+        /// Why, in one line (recorded in the audit trail), e.g. "phone stolen, on call tonight".
+        #[arg(long)]
+        reason: String,
+    },
     /// Keys for the verification API (/api/v1).
     ApiKey {
         /// A TOML file with settings.

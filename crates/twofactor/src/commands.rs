@@ -60,6 +60,35 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             let id = app.practice(Some(&name)).await?;
             println!("practice {} (id {})", name.trim(), id.0);
         }
+        Command::EmergencyAccess {
+            config,
+            username,
+            reason,
+        } => {
+            let config = Config::load(config.as_deref())?;
+            let app = build(&config).await?;
+            let base = config
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", config.listen));
+            match app
+                .login
+                .issue_emergency_access(&username, &reason, &base, app.clock.now())
+                .await?
+            {
+                Ok(link) => {
+                    eprintln!(
+                        "emergency link for {} (one use, expires in 1 hour; give it only to that person):",
+                        username.trim()
+                    );
+                    println!("{link}");
+                }
+                Err(message) => {
+                    eprintln!("error: {message}");
+                    return Ok(ExitCode::from(2));
+                }
+            }
+        }
         Command::ApiKey { config, command } => {
             let config = Config::load(config.as_deref())?;
             let app = build(&config).await?;

@@ -84,6 +84,27 @@ pub fn router(state: AppState) -> Router {
             "/password/reset/{token}",
             get(pages::forgot::reset_form).post(pages::forgot::reset_submit),
         )
+        .route(
+            "/admin/staff",
+            get(pages::admin::staff).post(pages::admin::add_user),
+        )
+        .route("/admin/staff/new", get(pages::admin::new_user_form))
+        .route("/admin/staff/{id}", get(pages::admin::show_user))
+        .route("/admin/staff/{id}/{action}", post(pages::admin::act))
+        .route(
+            "/admin/policy",
+            get(pages::admin::policy).post(pages::admin::set_policy),
+        )
+        .route("/admin/audit", get(pages::admin::audit))
+        .route("/admin/audit/export", get(pages::admin::export))
+        .route(
+            "/invite/{token}",
+            get(pages::invite::show_invite).post(pages::invite::accept_invite),
+        )
+        .route(
+            "/emergency/{token}",
+            get(pages::invite::show_emergency).post(pages::invite::use_emergency),
+        )
         .route("/auth/verify", get(pages::forward_auth::verify))
         .route("/healthz", get(pages::health::healthz))
         .route("/readyz", get(pages::health::readyz))

@@ -54,6 +54,7 @@ macro_rules! both_backends {
 
 mod abuse;
 mod account;
+mod admin;
 mod api;
 mod browser;
 mod delivery;

@@ -161,7 +161,15 @@ async fn the_audit_trail_pages_in_order_within_a_period(app: &testkit::TestApp) 
     let mut after = 0;
     let mut seen = Vec::new();
     loop {
-        let page = store.audit_search(&domain::admin::AuditFilter::between(1_500, 3_200), after, false, 1_000).await.unwrap();
+        let page = store
+            .audit_search(
+                &domain::admin::AuditFilter::between(1_500, 3_200),
+                after,
+                false,
+                1_000,
+            )
+            .await
+            .unwrap();
         assert!(page.len() <= 1_000);
         let Some((last, _)) = page.last() else { break };
         after = *last;

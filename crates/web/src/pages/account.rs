@@ -112,7 +112,7 @@ pub async fn security_page(
             recovery_left: state.login.recovery_codes_left(user).await?,
             devices,
             notice,
-            can_turn_off: digits.is_some() && !state.login.policy().require_2fa,
+            can_turn_off: digits.is_some() && !state.login.policy_for(user).await?.require_2fa,
         },
         &cookies,
     )
@@ -196,19 +196,21 @@ pub async fn revoke_all(
     .await
 }
 
-fn password_page(
+async fn password_page(
     state: &AppState,
     headers: &HeaderMap,
+    user: &User,
     status: StatusCode,
     error: Option<&str>,
 ) -> Result<Response, AppError> {
+    let min_length = state.login.policy_for(user).await?.password_min_length;
     let (csrf_token, csrf_cookie) = csrf::issue(state, headers)?;
     let cookies: Vec<String> = csrf_cookie.into_iter().collect();
     page(
         status,
         &PasswordPage {
             csrf_token: &csrf_token,
-            min_length: state.login.policy().password_min_length,
+            min_length,
             error,
         },
         &cookies,
@@ -221,7 +223,7 @@ pub async fn password_form(
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     match logged_in(&state, &headers, "/account/password").await? {
-        Ok(_) => password_page(&state, &headers, StatusCode::OK, None),
+        Ok(user) => password_page(&state, &headers, &user, StatusCode::OK, None).await,
         Err(redirect) => Ok(redirect),
     }
 }
@@ -277,7 +279,16 @@ pub async fn change_password(
             }
             Ok(response)
         }
-        Err(message) => password_page(&state, &headers, StatusCode::BAD_REQUEST, Some(&message)),
+        Err(message) => {
+            password_page(
+                &state,
+                &headers,
+                &user,
+                StatusCode::BAD_REQUEST,
+                Some(&message),
+            )
+            .await
+        }
     }
 }
 

@@ -13,6 +13,7 @@ use crate::{AppError, AppState, cookies, csrf};
 struct DashboardPage<'a> {
     username: &'a str,
     csrf_token: &'a str,
+    is_admin: bool,
 }
 
 /// `GET /`.
@@ -31,6 +32,7 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<R
         &DashboardPage {
             username: &user.username,
             csrf_token: &csrf_token,
+            is_admin: user.role == domain::Role::Admin,
         },
         &cookies,
     )

@@ -105,7 +105,7 @@ pub async fn submit(
     }
 }
 
-fn no_referrer(mut response: Response) -> Response {
+pub(crate) fn no_referrer(mut response: Response) -> Response {
     response
         .headers_mut()
         .insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
@@ -147,7 +147,7 @@ fn reset_page(
 }
 
 /// The token from the path, if it can be one (43 URL-safe characters).
-fn link_token(raw: &str) -> Option<&str> {
+pub(crate) fn link_token(raw: &str) -> Option<&str> {
     (raw.len() == 43
         && raw
             .bytes()

@@ -123,7 +123,6 @@ pub async fn submit(
     let password = fields.password.unwrap_or_default();
     let shown_name: String = username.chars().take(64).collect();
     let now = state.now();
-    let secure = state.config.secure_cookies;
     let remembered = cookies::get(&headers, state.remember_cookie());
     let outcome = state
         .login
@@ -174,6 +173,17 @@ pub async fn submit(
                 &[],
             )
         }
+        other => Ok(signed_in(&state, other, &next)),
+    }
+}
+
+/// Where a right password leads: the session cookie and the redirect to
+/// `next`, to the second factor, or into linking an app. (A refused
+/// password has no session; it goes back to the login page.)
+pub(crate) fn signed_in(state: &AppState, outcome: PasswordOutcome, next: &str) -> Response {
+    let secure = state.config.secure_cookies;
+    match outcome {
+        PasswordOutcome::Rejected | PasswordOutcome::Throttled { .. } => redirect("/login", &[]),
         PasswordOutcome::Complete {
             session_token,
             remember_token,
@@ -186,19 +196,16 @@ pub async fn submit(
                 None,
             )];
             set.extend(remember_token.map(|value| state.remember_set_cookie(&value)));
-            Ok(redirect(&next, &set))
+            redirect(next, &set)
         }
         PasswordOutcome::SecondFactor { session_token } => {
             let cookie = cookies::set(state.session_cookie(), &session_token, secure, "Lax", None);
-            Ok(redirect(
-                &format!("/login/2fa?next={}", encode_next(&next)),
-                &[cookie],
-            ))
+            redirect(&format!("/login/2fa?next={}", encode_next(next)), &[cookie])
         }
         // Straight into linking an app; the session grants nothing else.
         PasswordOutcome::MustEnroll { session_token } => {
             let cookie = cookies::set(state.session_cookie(), &session_token, secure, "Lax", None);
-            Ok(redirect("/account/authenticator", &[cookie]))
+            redirect("/account/authenticator", &[cookie])
         }
     }
 }

@@ -2,12 +2,14 @@
 //! every handler shares.
 
 pub mod account;
+pub mod admin;
 pub mod assets;
 pub mod authenticator;
 pub mod dashboard;
 pub mod forgot;
 pub mod forward_auth;
 pub mod health;
+pub mod invite;
 pub mod login;
 pub mod logout;
 pub mod outbox;

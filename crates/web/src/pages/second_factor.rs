@@ -23,6 +23,8 @@ struct SecondFactorPage<'a> {
     error: Option<&'a str>,
     notice: Option<&'a str>,
     sms_available: bool,
+    /// Days "Save token" lasts; 0 hides the checkbox (practice policy).
+    remember_days: u64,
 }
 
 /// Query of `GET /login/2fa`.
@@ -74,6 +76,7 @@ pub async fn render(
         .map_err(domain::DomainError::from)?
         .map_or(6, |f| f.digits.get());
     let cookies: Vec<String> = csrf_cookie.into_iter().collect();
+    let policy = state.login.policy_for(user).await?;
     page(
         status,
         &SecondFactorPage {
@@ -83,7 +86,8 @@ pub async fn render(
             digits,
             error,
             notice,
-            sms_available: user.phone.is_some(),
+            sms_available: user.phone.is_some() && policy.allow_sms,
+            remember_days: policy.remember_device_seconds / 86_400,
         },
         &cookies,
     )
