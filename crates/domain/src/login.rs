@@ -1317,12 +1317,19 @@ impl LoginService {
         let hash = token::digest(session_token);
         if let Some(session) = self.store.session(&hash).await? {
             self.store.delete_session(&hash).await?;
+            // The name too, so the audit page and exports read on their own.
+            let username = self
+                .store
+                .user_by_id(session.user_id)
+                .await?
+                .map(|u| u.username)
+                .unwrap_or_default();
             self.audit(
                 now,
                 AuditKind::Logout,
                 Outcome::Success,
                 Some(session.user_id),
-                "",
+                &username,
                 ctx,
                 "",
             )

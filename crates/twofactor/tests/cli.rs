@@ -824,3 +824,93 @@ fn practice_add_creates_a_practice_for_its_first_admin() {
     assert_eq!(control.status.code(), Some(1));
     assert!(stderr(&control).contains("control characters"));
 }
+
+#[test]
+fn emergency_access_prints_a_one_hour_link_for_an_admin_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for (name, role) in [("office.manager", "admin"), ("nurse", "staff")] {
+        let out = admin(
+            d,
+            &[
+                "user",
+                "add",
+                name,
+                "--email",
+                &format!("{name}@clinic.example"),
+                "--role",
+                role,
+                "--password-stdin",
+            ],
+            Some("correct horse battery staple\n"),
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let help = stdout(&admin(d, &["emergency-access", "--help"], None));
+    assert!(
+        help.contains("--reason") && help.contains("one hour"),
+        "{help}"
+    );
+
+    let out = admin(
+        d,
+        &[
+            "emergency-access",
+            "office.manager",
+            "--reason",
+            "phone stolen",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let link = stdout(&out);
+    assert!(
+        link.trim().starts_with("http://127.0.0.1:8080/emergency/") && link.lines().count() == 1,
+        "{link}"
+    );
+    assert!(stderr(&out).contains("expires in 1 hour"));
+    let token = link.trim().rsplit('/').next().unwrap();
+    let trail = admin(
+        d,
+        &[
+            "audit",
+            "export",
+            "--since",
+            "2000-01-01",
+            "--format",
+            "jsonl",
+        ],
+        None,
+    );
+    let trail = stdout(&trail);
+    assert!(trail.contains("emergency_access_issued") && trail.contains("reason: phone stolen"));
+    assert!(!trail.contains(token), "the link is never in the trail");
+
+    for (args, says) in [
+        (
+            vec!["emergency-access", "nurse", "--reason", "x"],
+            "not an administrator",
+        ),
+        (
+            vec!["emergency-access", "ghost", "--reason", "x"],
+            "no user named",
+        ),
+        (
+            vec!["emergency-access", "office.manager", "--reason", " "],
+            "--reason",
+        ),
+        (
+            vec!["emergency-access", "office.manager", "--reason", "a\nb"],
+            "one line",
+        ),
+    ] {
+        let out = admin(d, &args, None);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out).lines().count(), 1, "one line");
+        assert!(stdout(&out).is_empty());
+    }
+    let missing = admin(d, &["emergency-access", "office.manager"], None);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("--reason"));
+}

@@ -272,6 +272,19 @@ async fn every_action_needs_the_admin_password_and_is_audited(app: &TestApp) {
     let login = again.submit_password("nurse", PASSWORD).await;
     assert_eq!(login.location(), Some("/account/authenticator"));
 
+    // Stop requiring (the practice policy does not require it either).
+    let done = act(&mut admin, &nurse, "unrequire-2fa", PASSWORD).await;
+    assert_eq!(done.status, 200);
+    assert!(!user(app, "nurse").await.require_2fa);
+    act(&mut admin, &nurse, "require-2fa", PASSWORD).await;
+    assert_eq!(
+        act(&mut admin, &boss, "unrequire-2fa", PASSWORD)
+            .await
+            .status,
+        400,
+        "not on oneself"
+    );
+
     // Unlock.
     store
         .set_lock(

@@ -170,3 +170,128 @@ async fn a_new_user_links_an_app_and_later_uses_a_recovery_code() {
     browser.quit().await;
     app.stop().await;
 }
+
+/// Waits (up to 5 s) until the page source contains `text`.
+async fn wait_for_text(browser: &Browser, text: &str) -> String {
+    for _ in 0..50 {
+        let page = browser.source().await;
+        if page.contains(text) {
+            return page;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{text:?} never appeared: {}", browser.source().await);
+}
+
+async fn log_in(browser: &Browser, app: &TestApp, username: &str) {
+    browser.goto(&app.url("/login")).await;
+    browser.type_into("#username", username).await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("button[type=submit]").await;
+    browser.wait_for_url(|u| !u.ends_with("/login")).await;
+}
+
+async fn log_out(browser: &Browser, app: &TestApp) {
+    browser.goto(&app.url("/")).await;
+    browser.click("form[action='/logout'] button").await;
+    browser.wait_for_url(|u| u.contains("/login")).await;
+}
+
+/// An administrator requires 2FA for a staff member, who is made to link
+/// an app at the next login; the administrator resets it after the phone is
+/// lost, and the audit page shows all of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_requires_and_resets_2fa_and_the_audit_page_shows_it() {
+    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    app.add_user_in("boss", None, domain::Role::Admin).await;
+    let nurse = app.add_user("nurse").await;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let shots = screenshot_dir();
+
+    // The administrator requires 2FA for the nurse.
+    log_in(&browser, &app, "boss").await;
+    browser.click("#admin-links a[href='/admin/staff']").await;
+    browser.wait_for_url(|u| u.contains("/admin/staff")).await;
+    let page = wait_for_text(&browser, "data-username=\"nurse\"").await;
+    assert!(page.contains("2 accounts"));
+    browser.screenshot(&shots.join("admin-staff.png")).await;
+    browser
+        .click(&format!("a[href='/admin/staff/{}']", nurse.id.0))
+        .await;
+    wait_for_text(&browser, "id=\"action-require-2fa\"").await;
+    browser.type_into("#password-require-2fa", PASSWORD).await;
+    browser.click("#action-require-2fa button").await;
+    let page = wait_for_text(&browser, "must use two-factor login").await;
+    assert!(page.contains("Not set up · required"));
+    browser.screenshot(&shots.join("admin-user.png")).await;
+    log_out(&browser, &app).await;
+
+    // The nurse's next login goes straight to linking an app.
+    log_in(&browser, &app, "nurse").await;
+    let url = browser
+        .wait_for_url(|u| u.contains("/account/authenticator"))
+        .await;
+    assert!(url.contains("/account/authenticator"), "{url}");
+    if !browser.source().await.contains("id=\"secret\"") {
+        browser.type_into("#password", PASSWORD).await;
+        browser.click("button[type=submit]").await;
+    }
+    wait_for_text(&browser, "id=\"secret\"").await;
+    let grouped = browser.property("#secret", "textContent").await;
+    let phone = otp::Totp::new(
+        otp::Secret::from_base32(grouped.trim()).unwrap(),
+        otp::Algorithm::Sha1,
+        otp::Digits::SIX,
+        otp::Period::DEFAULT,
+    );
+    browser.type_into("#code", &app.code(&phone, 0)).await;
+    browser
+        .click("form[action='/account/authenticator/confirm'] button")
+        .await;
+    wait_for_text(&browser, "recovery-code").await;
+    log_out(&browser, &app).await;
+
+    // The phone is lost: the administrator resets the nurse's 2FA.
+    log_in(&browser, &app, "boss").await;
+    browser
+        .goto(&app.url(&format!("/admin/staff/{}", nurse.id.0)))
+        .await;
+    let page = wait_for_text(&browser, "id=\"action-reset-2fa\"").await;
+    assert!(page.contains("On (app) · required"), "{page}");
+    browser.type_into("#password-reset-2fa", PASSWORD).await;
+    browser.click("#action-reset-2fa button").await;
+    let page = wait_for_text(&browser, "was reset").await;
+    assert!(page.contains("Not set up · required"));
+
+    // The audit page shows every step, newest first.
+    browser.goto(&app.url("/admin/audit?user=nurse")).await;
+    let page = wait_for_text(&browser, "id=\"audit\"").await;
+    browser.screenshot(&shots.join("admin-audit.png")).await;
+    let order: Vec<usize> = [
+        "reset_2fa",
+        "totp_enrolled",
+        "enrollment_required",
+        "require_2fa",
+    ]
+    .iter()
+    .map(|kind| {
+        page.find(&format!("data-event=\"{kind}\""))
+            .unwrap_or_else(|| panic!("{kind} on the audit page"))
+    })
+    .collect();
+    assert!(
+        order.windows(2).all(|w| w[0] < w[1]),
+        "newest first: {order:?}"
+    );
+    log_out(&browser, &app).await;
+
+    // And the nurse links an app again at the next login.
+    log_in(&browser, &app, "nurse").await;
+    browser
+        .wait_for_url(|u| u.contains("/account/authenticator"))
+        .await;
+    browser.quit().await;
+    app.stop().await;
+}
