@@ -153,6 +153,9 @@ pub struct LoginService {
     pub(crate) outbox: Outbox,
     pub(crate) policy: Policy,
     pub(crate) site_name: String,
+    /// Live API keys by hash, with the second they were read: a key is
+    /// looked up at most once a second (a revocation takes up to a second).
+    pub(crate) api_keys: Arc<std::sync::Mutex<crate::api::KeyCache>>,
 }
 
 impl std::fmt::Debug for LoginService {
@@ -190,6 +193,7 @@ impl LoginService {
             outbox,
             policy,
             site_name: site_name.to_owned(),
+            api_keys: Arc::default(),
         }
     }
 
@@ -587,7 +591,19 @@ impl LoginService {
         typed: &str,
         now: u64,
     ) -> Result<Option<TokenCheck>, DomainError> {
-        let totp = match self.store.totp(user.id).await? {
+        let factor = self.store.totp(user.id).await?;
+        self.check_token_with(user, factor, typed, now).await
+    }
+
+    /// [`LoginService::check_token`] with the authenticator already read.
+    pub(crate) async fn check_token_with(
+        &self,
+        user: &User,
+        factor: Option<TotpFactor>,
+        typed: &str,
+        now: u64,
+    ) -> Result<Option<TokenCheck>, DomainError> {
+        let totp = match factor {
             Some(factor) => Some((self.open_totp(&factor)?, factor)),
             None => None,
         };
@@ -650,6 +666,18 @@ impl LoginService {
         now: u64,
     ) -> Result<Option<TokenOutcome>, DomainError> {
         let lock = self.store.lock_state(&key_2fa(user.id)).await?;
+        self.refuse_locked(user, lock, kind, ctx, now).await
+    }
+
+    /// [`LoginService::refuse_if_locked`] with the lock already read.
+    pub(crate) async fn refuse_locked(
+        &self,
+        user: &User,
+        lock: LockState,
+        kind: AuditKind,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<Option<TokenOutcome>, DomainError> {
         if lock.locked_until <= now {
             return Ok(None);
         }
@@ -681,12 +709,10 @@ impl LoginService {
         now: u64,
     ) -> Result<TokenOutcome, DomainError> {
         let lock_key = key_2fa(user.id);
-        self.store.record_failure(&lock_key, now).await?;
-        let failures = match session {
-            Some(session) => self.store.add_session_failure(&session.token_hash).await?,
-            None => 0,
-        };
-        self.audit(
+        let since = now.saturating_sub(self.policy.failure_window_seconds);
+        // Failures never send a notice, so the audit row can ride with the
+        // failure count: one round trip on PostgreSQL, two on SQLite.
+        let event = AuditEvent::new(
             now,
             kind,
             Outcome::Failure,
@@ -694,10 +720,16 @@ impl LoginService {
             &user.username,
             ctx,
             detail,
-        )
-        .await?;
-        let since = now.saturating_sub(self.policy.failure_window_seconds);
-        if self.store.failures_since(&lock_key, since).await? >= self.policy.lock_after_failures {
+        );
+        let recent = self
+            .store
+            .record_failure_with_audit(&lock_key, now, since, &event)
+            .await?;
+        let failures = match session {
+            Some(session) => self.store.add_session_failure(&session.token_hash).await?,
+            None => 0,
+        };
+        if recent >= self.policy.lock_after_failures {
             let until = self
                 .lock(&lock_key, user, ctx, now, "second factor")
                 .await?;

@@ -30,6 +30,20 @@ pub struct LockState {
     pub lock_count: u32,
 }
 
+/// Everything a second-factor check reads, in one round trip.
+#[derive(Debug, Clone)]
+pub struct SecondFactorState {
+    /// The account.
+    pub user: User,
+    /// Its authenticator, if linked.
+    pub totp: Option<TotpFactor>,
+    /// Its second-factor lock.
+    pub lock: LockState,
+    /// Whether failures are recorded under the lock key (a success clears
+    /// them only then).
+    pub has_failures: bool,
+}
+
 /// The repositories the domain uses.
 #[async_trait::async_trait]
 pub trait Store: Send + Sync {
@@ -194,6 +208,23 @@ pub trait Store: Send + Sync {
     /// Deletes every session of a user.
     async fn delete_user_sessions(&self, user: UserId) -> Result<(), StoreError>;
 
+    /// The user, authenticator, lock under `lock_key` and whether failures
+    /// are recorded, in one statement (the verification hot path).
+    async fn second_factor_state(
+        &self,
+        user: UserId,
+        lock_key: &str,
+    ) -> Result<Option<SecondFactorState>, StoreError>;
+    /// Records one failure under `key`, appends `event`, and returns the
+    /// failures at or after `since` including this one (in as few round
+    /// trips as the backend allows: one on PostgreSQL).
+    async fn record_failure_with_audit(
+        &self,
+        key: &str,
+        now: u64,
+        since: u64,
+        event: &AuditEvent,
+    ) -> Result<u32, StoreError>;
     /// Records one failure under `key`.
     async fn record_failure(&self, key: &str, now: u64) -> Result<(), StoreError>;
     /// Failures under `key` at or after `since`.

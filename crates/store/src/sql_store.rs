@@ -3,7 +3,7 @@
 use domain::admin::{AuditFilter, StaffRow};
 use domain::{
     ApiKey, AuditEvent, Channel, LockState, NewMessage, NewUser, OutboxCounts, OutboxMessage,
-    OutboxStatus, OutboxUpdate, PracticeId, PracticePolicy, RememberedDevice, Role, Session,
+    OutboxStatus, OutboxUpdate, PracticeId, PracticePolicy, SecondFactorState, RememberedDevice, Role, Session,
     SessionStage, SmsCode, Store, StoreError, TotpFactor, User, UserId,
 };
 use sqlx::{PgPool, SqlitePool};
@@ -241,6 +241,30 @@ fn api_key_from(row: ApiKeyRow) -> Result<ApiKey, StoreError> {
         created_at: to_u64(created_at, "time")?,
         revoked_at: revoked_at.map(|t| to_u64(t, "time")).transpose()?,
     })
+}
+
+/// One row of [`Store::second_factor_state`].
+#[derive(sqlx::FromRow)]
+struct SecondFactorRow {
+    id: i64,
+    practice_id: i64,
+    username: String,
+    email: String,
+    phone: Option<String>,
+    role: String,
+    password_hash: Option<String>,
+    disabled: bool,
+    require_2fa: bool,
+    key_id: Option<String>,
+    sealed_secret: Option<Vec<u8>>,
+    algorithm: Option<String>,
+    digits: Option<i64>,
+    period: Option<i64>,
+    last_step: Option<i64>,
+    clock_offset_steps: Option<i64>,
+    locked_until: Option<i64>,
+    lock_count: Option<i64>,
+    has_failures: bool,
 }
 
 type TotpRow = (i64, String, Vec<u8>, String, i64, i64, Option<i64>, i64);
@@ -1060,6 +1084,115 @@ impl Store for SqlStore {
     async fn delete_user_sessions(&self, user: UserId) -> Result<(), StoreError> {
         execute!(self, "DELETE FROM sessions WHERE user_id = $1", user.0);
         Ok(())
+    }
+
+    async fn second_factor_state(
+        &self,
+        user: UserId,
+        lock_key: &str,
+    ) -> Result<Option<SecondFactorState>, StoreError> {
+        let sql = "SELECT u.id, u.practice_id, u.username, u.email, u.phone, u.role, u.password_hash, \
+                   u.disabled, u.require_2fa, t.key_id, t.sealed_secret, t.algorithm, t.digits, t.period, \
+                   t.last_step, t.clock_offset_steps, l.locked_until, l.lock_count, \
+                   EXISTS (SELECT 1 FROM failures f WHERE f.key = $2) AS has_failures \
+                   FROM users u LEFT JOIN totp_factors t ON t.user_id = u.id \
+                   LEFT JOIN locks l ON l.key = $2 WHERE u.id = $1";
+        let row: Option<SecondFactorRow> = on_pool!(self, pool => {
+            sqlx::query_as(sql)
+                .bind(user.0)
+                .bind(lock_key)
+                .fetch_optional(pool)
+                .await
+                .map_err(db)?
+        });
+        let Some(r) = row else { return Ok(None) };
+        let totp = match (r.key_id, r.sealed_secret, r.algorithm, r.digits, r.period) {
+            (Some(key_id), Some(sealed), Some(algorithm), Some(digits), Some(period)) => {
+                Some(totp_from((
+                    r.id,
+                    key_id,
+                    sealed,
+                    algorithm,
+                    digits,
+                    period,
+                    r.last_step,
+                    r.clock_offset_steps.unwrap_or(0),
+                ))?)
+            }
+            _ => None,
+        };
+        let user = user_from((
+            r.id,
+            r.practice_id,
+            r.username,
+            r.email,
+            r.phone,
+            r.role,
+            r.password_hash,
+            r.disabled,
+            r.require_2fa,
+        ))?;
+        Ok(Some(SecondFactorState {
+            user,
+            totp,
+            lock: LockState {
+                locked_until: to_u64(r.locked_until.unwrap_or(0), "lock time")?,
+                lock_count: u32::try_from(r.lock_count.unwrap_or(0)).unwrap_or(u32::MAX),
+            },
+            has_failures: r.has_failures,
+        }))
+    }
+
+    async fn record_failure_with_audit(
+        &self,
+        key: &str,
+        now: u64,
+        since: u64,
+        event: &AuditEvent,
+    ) -> Result<u32, StoreError> {
+        let count: i64 = match &self.pool {
+            // SQLite: RETURNING sees the row just inserted; two statements.
+            Pool::Sqlite(pool) => {
+                let (count,): (i64,) = sqlx::query_as(
+                    "INSERT INTO failures (key, at) VALUES ($1, $2) \
+                     RETURNING (SELECT COUNT(*) FROM failures WHERE key = $1 AND at >= $3)",
+                )
+                .bind(key)
+                .bind(to_i64(now))
+                .bind(to_i64(since))
+                .fetch_one(pool)
+                .await
+                .map_err(db)?;
+                insert_audit!(pool, event);
+                count
+            }
+            // PostgreSQL: one statement; the count runs on the snapshot
+            // before this statement's own insert, hence + 1.
+            Pool::Postgres(pool) => {
+                let (count,): (i64,) = sqlx::query_as(
+                    "WITH failure AS (INSERT INTO failures (key, at) VALUES ($1, $2)), \
+                     audit AS (INSERT INTO audit_events (at, user_id, username, kind, outcome, ip, user_agent, detail, practice_id) \
+                       VALUES ($11, $4, $5, $6, $7, $8, $9, $10, (SELECT practice_id FROM users WHERE id = $4))) \
+                     SELECT COUNT(*) + 1 FROM failures WHERE key = $1 AND at >= $3",
+                )
+                .bind(key)
+                .bind(to_i64(now))
+                .bind(to_i64(since))
+                .bind(event.user_id.map(|u| u.0))
+                .bind(&event.username)
+                .bind(&event.kind)
+                .bind(&event.outcome)
+                .bind(&event.ip)
+                .bind(&event.user_agent)
+                .bind(&event.detail)
+                .bind(to_i64(event.at))
+                .fetch_one(pool)
+                .await
+                .map_err(db)?;
+                count
+            }
+        };
+        Ok(u32::try_from(count).unwrap_or(u32::MAX))
     }
 
     async fn record_failure(&self, key: &str, now: u64) -> Result<(), StoreError> {

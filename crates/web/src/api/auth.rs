@@ -30,7 +30,7 @@ impl FromRequestParts<AppState> for Caller {
             .ok_or_else(Problem::unauthorized)?;
         let key = state
             .login
-            .authenticate_api_key(presented)
+            .authenticate_api_key(presented, state.now())
             .await?
             .ok_or_else(Problem::unauthorized)?;
         if let Err(wait) = state.api_rate.allow(key.id, state.now()) {

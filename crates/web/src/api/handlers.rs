@@ -32,12 +32,16 @@ fn body<T>(json: Result<Json<T>, JsonRejection>) -> Result<T, Problem> {
 }
 
 /// The user `id` names, if this key's practice holds it.
-async fn user(state: &AppState, caller: &Caller, id: &str) -> Result<User, Problem> {
-    let id: i64 = id
-        .parse()
+/// A user id from the path: a positive number, else 404 like an unknown one.
+fn user_id(id: &str) -> Result<i64, Problem> {
+    id.parse()
         .ok()
         .filter(|id| *id > 0)
-        .ok_or_else(|| Problem::not_found("user"))?;
+        .ok_or_else(|| Problem::not_found("user"))
+}
+
+async fn user(state: &AppState, caller: &Caller, id: &str) -> Result<User, Problem> {
+    let id = user_id(id)?;
     state
         .login
         .api_user(&caller.0, id)
@@ -507,12 +511,15 @@ pub async fn verify(
     Path(id): Path<String>,
     json: Result<Json<Verify>, JsonRejection>,
 ) -> ApiResult {
-    let user = user(&state, &caller, &id).await?;
+    // The user is read with the factor and the lock (one statement), so
+    // the id is only parsed here.
+    let id = user_id(&id)?;
     let input = body(json)?;
     let result = state
         .login
-        .api_verify(&user, &input.token, &ctx, state.now())
+        .api_verify(&caller.0, id, &input.token, &ctx, state.now())
         .await?
+        .ok_or_else(|| Problem::not_found("user"))?
         .map_err(refusal)?;
     let answer = match result {
         ApiVerify::Valid(factor) => VerifyResult {
