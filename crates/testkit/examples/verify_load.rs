@@ -3,6 +3,7 @@
 //!
 //!     verify_load seed  N               (with the server's TWOFACTOR_* settings; prints nothing secret)
 //!     verify_load run   BASE KEY N FIRST_ID SECONDS CONNECTIONS right|wrong
+//!     verify_load codes N FIRST_ID   (id and current code per user, for wrk)
 //!
 //! `seed` writes N users with authenticators straight into the database
 //! (seeds derived from the database id, so `run` can compute their codes);
@@ -93,7 +94,13 @@ async fn seed(n: usize) {
     for task in tasks {
         task.await.unwrap();
     }
-    let first = store.user_by_username("load0").await.unwrap().unwrap().id.0;
+    // Ids follow insertion order, and the earliest insert is one of the
+    // eight tasks' first: the smallest of those is where the block starts.
+    let mut first = i64::MAX;
+    for i in 0..8.min(n) {
+        let user = store.user_by_username(&format!("load{i}")).await.unwrap();
+        first = first.min(user.unwrap().id.0);
+    }
     println!(
         "seeded {n} users from id {first} in {:.1}s",
         started.elapsed().as_secs_f64()
@@ -202,6 +209,21 @@ async fn run(
     );
 }
 
+/// Prints `id code` for each seeded user: the code of the current step,
+/// accepted until the end of the next one (for wrk's `bench/verify.lua`).
+fn codes(n: usize, first_id: i64) {
+    use std::io::Write as _;
+    let at = now();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for i in 0..n {
+        let id = first_id as usize + i;
+        let code = Totp::new(seed_for(id), Algorithm::Sha1, Digits::SIX, Period::DEFAULT)
+            .generate(at)
+            .unwrap();
+        writeln!(out, "{id} {}", code.as_str()).unwrap();
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -219,8 +241,9 @@ async fn main() {
             )
             .await
         }
+        Some("codes") => codes(args[2].parse().unwrap(), args[3].parse().unwrap()),
         _ => eprintln!(
-            "usage: verify_load seed N | run BASE KEY N FIRST_ID SECONDS CONNECTIONS right|wrong"
+            "usage: verify_load seed N | run BASE KEY N FIRST_ID SECONDS CONNECTIONS right|wrong | codes N FIRST_ID"
         ),
     }
 }
