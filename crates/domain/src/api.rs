@@ -4,6 +4,8 @@
 
 use otp::OtpAuthUri;
 
+use crate::AuditEvent;
+
 use crate::enrollment::Offered;
 use crate::login::{SmsOutcome, TokenCheck, TokenOutcome, key_2fa};
 use crate::{
@@ -337,8 +339,25 @@ impl LoginService {
                     )
                 }
             } else {
+                let lock_key = key_2fa(user.id);
+                let success = AuditEvent::new(
+                    now,
+                    AuditKind::TotpToken,
+                    Outcome::Success,
+                    Some(user.id),
+                    &user.username,
+                    ctx,
+                    VIA_API,
+                );
+                let clear = state.has_failures.then_some(lock_key.as_str());
                 match self
-                    .check_token_with(user, state.totp.clone(), typed, now)
+                    .check_token_with(
+                        user,
+                        state.totp.clone(),
+                        typed,
+                        Some((&success, clear)),
+                        now,
+                    )
                     .await?
                 {
                     None => {
@@ -346,7 +365,8 @@ impl LoginService {
                             "the user has no authenticator and no phone".into(),
                         ))));
                     }
-                    Some(TokenCheck::Totp) => (AuditKind::TotpToken, Some("totp"), String::new()),
+                    // Audited and cleared with the claim already.
+                    Some(TokenCheck::Totp) => return Ok(Some(Ok(ApiVerify::Valid("totp")))),
                     Some(TokenCheck::Sms) => (AuditKind::SmsToken, Some("sms"), String::new()),
                     Some(TokenCheck::Wrong { detail, .. }) => (AuditKind::TotpToken, None, detail),
                 }
@@ -362,7 +382,7 @@ impl LoginService {
                 Some(user.id),
                 &user.username,
                 ctx,
-                "via API",
+                VIA_API,
             )
             .await?;
             return Ok(Some(Ok(ApiVerify::Valid(factor))));
@@ -375,6 +395,9 @@ impl LoginService {
         )))
     }
 }
+
+/// The audit detail of a check made through the API.
+const VIA_API: &str = "via API";
 
 /// Live keys by SHA-256, with the second they were read.
 pub type KeyCache = std::collections::HashMap<String, (ApiKey, u64)>;

@@ -592,15 +592,19 @@ impl LoginService {
         now: u64,
     ) -> Result<Option<TokenCheck>, DomainError> {
         let factor = self.store.totp(user.id).await?;
-        self.check_token_with(user, factor, typed, now).await
+        self.check_token_with(user, factor, typed, None, now).await
     }
 
     /// [`LoginService::check_token`] with the authenticator already read.
+    /// With `record`, an accepted authenticator code also appends that
+    /// event and clears the failures under the given key, in the same round
+    /// trip as the claim (the API's hot path).
     pub(crate) async fn check_token_with(
         &self,
         user: &User,
         factor: Option<TotpFactor>,
         typed: &str,
+        record: Option<(&AuditEvent, Option<&str>)>,
         now: u64,
     ) -> Result<Option<TokenCheck>, DomainError> {
         let totp = match factor {
@@ -624,7 +628,15 @@ impl LoginService {
             if let Ok(step) = result {
                 let now_step = generator.step_at(now).unwrap_or(step);
                 let offset = (step as i64 - now_step as i64).clamp(-2, 2);
-                if self.store.claim_totp_step(user.id, step, offset).await? {
+                let claimed = match record {
+                    Some((event, clear)) => {
+                        self.store
+                            .claim_totp_step_recorded(user.id, step, offset, event, clear)
+                            .await?
+                    }
+                    None => self.store.claim_totp_step(user.id, step, offset).await?,
+                };
+                if claimed {
                     return Ok(Some(TokenCheck::Totp));
                 }
             }

@@ -172,6 +172,17 @@ pub trait Store: Send + Sync {
         step: u64,
         clock_offset_steps: i64,
     ) -> Result<bool, StoreError>;
+    /// Like [`Store::claim_totp_step`]; when the claim succeeds, also
+    /// appends `event` and (with `clear`) forgets the failures under that
+    /// key, in the same call (one round trip on each backend).
+    async fn claim_totp_step_recorded(
+        &self,
+        user: UserId,
+        step: u64,
+        clock_offset_steps: i64,
+        event: &AuditEvent,
+        clear: Option<&str>,
+    ) -> Result<bool, StoreError>;
     /// Removes every second factor of the user.
     async fn remove_second_factors(&self, user: UserId) -> Result<(), StoreError>;
 

@@ -37,6 +37,20 @@ pub enum ConnectError {
 /// Opens the database at `url`, creating a SQLite file if missing, and
 /// runs the embedded migrations when `migrate` is set. `search_path` puts a
 /// PostgreSQL store in its own schema (tests use one per run).
+/// A pooled connection is checked with a ping only when it sat idle for a
+/// while (sqlx's default pings on every acquire: a second round trip per
+/// statement, and on SQLite a second hop to the connection's thread). A
+/// connection that broke while busy fails its statement and is dropped.
+async fn ping_if_idle<C: sqlx::Connection>(
+    conn: &mut C,
+    meta: sqlx::pool::PoolConnectionMetadata,
+) -> Result<bool, sqlx::Error> {
+    if meta.idle_for >= Duration::from_secs(10) {
+        conn.ping().await?;
+    }
+    Ok(true)
+}
+
 pub async fn connect(
     url: &str,
     migrate: bool,
@@ -53,6 +67,8 @@ pub async fn connect(
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| Box::pin(ping_if_idle(conn, meta)))
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await
@@ -66,6 +82,8 @@ pub async fn connect(
         }
         let pool = PgPoolOptions::new()
             .max_connections(16)
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| Box::pin(ping_if_idle(conn, meta)))
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await

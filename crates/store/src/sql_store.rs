@@ -3,8 +3,8 @@
 use domain::admin::{AuditFilter, StaffRow};
 use domain::{
     ApiKey, AuditEvent, Channel, LockState, NewMessage, NewUser, OutboxCounts, OutboxMessage,
-    OutboxStatus, OutboxUpdate, PracticeId, PracticePolicy, SecondFactorState, RememberedDevice, Role, Session,
-    SessionStage, SmsCode, Store, StoreError, TotpFactor, User, UserId,
+    OutboxStatus, OutboxUpdate, PracticeId, PracticePolicy, RememberedDevice, Role,
+    SecondFactorState, Session, SessionStage, SmsCode, Store, StoreError, TotpFactor, User, UserId,
 };
 use sqlx::{PgPool, SqlitePool};
 
@@ -242,6 +242,9 @@ fn api_key_from(row: ApiKeyRow) -> Result<ApiKey, StoreError> {
         revoked_at: revoked_at.map(|t| to_u64(t, "time")).transpose()?,
     })
 }
+
+/// Rows sealed per UPDATE statement (two parameters each).
+const SEAL_CHUNK: usize = 250;
 
 /// One row of [`Store::second_factor_state`].
 #[derive(sqlx::FromRow)]
@@ -943,6 +946,68 @@ impl Store for SqlStore {
         Ok(done == 1)
     }
 
+    async fn claim_totp_step_recorded(
+        &self,
+        user: UserId,
+        step: u64,
+        clock_offset_steps: i64,
+        event: &AuditEvent,
+        clear: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        const AUDIT_COLUMNS: &str =
+            "at, user_id, username, kind, outcome, ip, user_agent, detail, practice_id";
+        const AUDIT_VALUES: &str =
+            "$4, $5, $6, $7, $8, $9, $10, $11, (SELECT practice_id FROM users WHERE id = $5)";
+        const CLAIM: &str = "UPDATE totp_factors SET last_step = $2, clock_offset_steps = $3 \
+                             WHERE user_id = $1 AND (last_step IS NULL OR last_step < $2)";
+        let sql = match &self.pool {
+            // Statements in one call, one hop: the audit row is written only
+            // if the UPDATE changed a row (`changes()`), and its RETURNING
+            // row is the answer. Failures are cleared when the step is ours
+            // or was just taken by a parallel request that succeeded too.
+            Pool::Sqlite(_) => format!(
+                "{CLAIM}; INSERT INTO audit_events ({AUDIT_COLUMNS}) SELECT {AUDIT_VALUES} \
+                 WHERE changes() = 1 RETURNING 1{}",
+                if clear.is_some() {
+                    "; DELETE FROM failures WHERE key = $12 AND EXISTS \
+                     (SELECT 1 FROM totp_factors WHERE user_id = $1 AND last_step = $2)"
+                } else {
+                    ""
+                }
+            ),
+            // One statement: data-modifying CTEs see the claim's RETURNING.
+            Pool::Postgres(_) => format!(
+                "WITH claimed AS ({CLAIM} RETURNING user_id), \
+                 audit AS (INSERT INTO audit_events ({AUDIT_COLUMNS}) SELECT {AUDIT_VALUES} FROM claimed){} \
+                 SELECT 1 FROM claimed",
+                if clear.is_some() {
+                    ", cleared AS (DELETE FROM failures WHERE key = $12 AND EXISTS (SELECT 1 FROM claimed))"
+                } else {
+                    ""
+                }
+            ),
+        };
+        let rows: Vec<(i32,)> = on_pool!(self, pool => {
+            let mut query = sqlx::query_as(&sql)
+                .bind(user.0)
+                .bind(to_i64(step))
+                .bind(clock_offset_steps)
+                .bind(to_i64(event.at))
+                .bind(event.user_id.map(|u| u.0))
+                .bind(&event.username)
+                .bind(&event.kind)
+                .bind(&event.outcome)
+                .bind(&event.ip)
+                .bind(&event.user_agent)
+                .bind(&event.detail);
+            if let Some(key) = clear {
+                query = query.bind(key);
+            }
+            query.fetch_all(pool).await.map_err(db)?
+        });
+        Ok(!rows.is_empty())
+    }
+
     async fn remove_second_factors(&self, user: UserId) -> Result<(), StoreError> {
         execute!(self, "DELETE FROM totp_factors WHERE user_id = $1", user.0);
         Ok(())
@@ -1151,19 +1216,29 @@ impl Store for SqlStore {
         event: &AuditEvent,
     ) -> Result<u32, StoreError> {
         let count: i64 = match &self.pool {
-            // SQLite: RETURNING sees the row just inserted; two statements.
+            // SQLite: two statements in one call (one hop to the
+            // connection's thread); RETURNING sees the row just inserted.
             Pool::Sqlite(pool) => {
                 let (count,): (i64,) = sqlx::query_as(
-                    "INSERT INTO failures (key, at) VALUES ($1, $2) \
+                    "INSERT INTO audit_events (at, user_id, username, kind, outcome, ip, user_agent, detail, practice_id) \
+                     VALUES ($11, $4, $5, $6, $7, $8, $9, $10, (SELECT practice_id FROM users WHERE id = $4)); \
+                     INSERT INTO failures (key, at) VALUES ($1, $2) \
                      RETURNING (SELECT COUNT(*) FROM failures WHERE key = $1 AND at >= $3)",
                 )
                 .bind(key)
                 .bind(to_i64(now))
                 .bind(to_i64(since))
+                .bind(event.user_id.map(|u| u.0))
+                .bind(&event.username)
+                .bind(&event.kind)
+                .bind(&event.outcome)
+                .bind(&event.ip)
+                .bind(&event.user_agent)
+                .bind(&event.detail)
+                .bind(to_i64(event.at))
                 .fetch_one(pool)
                 .await
                 .map_err(db)?;
-                insert_audit!(pool, event);
                 count
             }
             // PostgreSQL: one statement; the count runs on the snapshot
@@ -1817,7 +1892,7 @@ impl Store for SqlStore {
             .fetch_all(&mut *tx)
             .await
             .map_err(db)?;
-            let mut sealed = 0;
+            let mut hashes: Vec<(i64, String)> = Vec::with_capacity(rows.len());
             for row in rows {
                 let (id, event, _) = chained_audit_from(row)?;
                 // Stop at the first row that is too young: sealing past it
@@ -1826,16 +1901,29 @@ impl Store for SqlStore {
                     break;
                 }
                 let next = hash(&last_hash, id, &event);
-                sqlx::query("UPDATE audit_events SET chain_hash = $2 WHERE id = $1")
-                    .bind(id)
-                    .bind(&next)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db)?;
                 last_id = id;
-                last_hash = next;
-                sealed += 1;
+                last_hash = next.clone();
+                hashes.push((id, next));
             }
+            // One statement per chunk rather than one per row: on SQLite
+            // the write lock is held for a millisecond, not for hundreds
+            // of round trips (requests wait behind it).
+            for chunk in hashes.chunks(SEAL_CHUNK) {
+                let values = (0..chunk.len())
+                    .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let sql = format!(
+                    "UPDATE audit_events SET chain_hash = v.h FROM (VALUES {values}) AS v(id, h) \
+                     WHERE audit_events.id = v.id"
+                );
+                let mut query = sqlx::query(&sql);
+                for (id, next) in chunk {
+                    query = query.bind(*id).bind(next);
+                }
+                query.execute(&mut *tx).await.map_err(db)?;
+            }
+            let sealed = hashes.len();
             sqlx::query("UPDATE audit_seal SET last_id = $1, last_hash = $2 WHERE id = 1")
                 .bind(last_id)
                 .bind(&last_hash)

@@ -496,3 +496,74 @@ async fn the_openapi_document_describes_every_path(app: &TestApp) {
     assert!(spec["components"]["schemas"]["CreateUser"]["example"].is_object());
 }
 both!(the_openapi_document_describes_every_path);
+
+/// The verification hot path writes in as few round trips as the backend
+/// allows; what it writes must stay exact: one audit row per check (with
+/// its practice), failures counted, cleared on success, one winner among
+/// parallel uses of a code.
+async fn the_hot_path_audits_counts_and_clears_exactly(app: &TestApp) {
+    let (user, phone) = app.add_user_with_totp("alice").await;
+    let api_key = app.api_key(None).await;
+    let api = client(app, &api_key);
+    let store = app.app.login.store();
+    let key = format!("2fa:user:{}", user.id);
+    let events = |kind: &'static str, outcome: &'static str| {
+        let store = store.clone();
+        async move {
+            let filter = domain::admin::AuditFilter {
+                practice: Some(domain::PracticeId(1)),
+                user: Some(user.id),
+                kind: Some(kind.into()),
+                outcome: Some(outcome.into()),
+                since: 0,
+                until: u64::MAX,
+            };
+            store
+                .audit_search(&filter, 0, false, 1_000)
+                .await
+                .unwrap()
+                .len()
+        }
+    };
+    for _ in 0..3 {
+        assert!(!api.verify(user.id.0, "000000").await.unwrap().valid);
+    }
+    assert_eq!(store.failures_since(&key, 0).await.unwrap(), 3);
+    assert_eq!(events("totp_token", "failure").await, 3);
+
+    let right = app.code(&phone, 0);
+    assert!(api.verify(user.id.0, &right).await.unwrap().valid);
+    assert_eq!(store.failures_since(&key, 0).await.unwrap(), 0, "cleared");
+    assert_eq!(events("totp_token", "success").await, 1);
+    assert!(
+        !api.verify(user.id.0, &right).await.unwrap().valid,
+        "replay"
+    );
+    assert_eq!(events("totp_token", "success").await, 1);
+    assert_eq!(events("totp_token", "failure").await, 4);
+    assert_eq!(store.failures_since(&key, 0).await.unwrap(), 1);
+
+    // Eight parallel uses of the next code: one wins, one success row.
+    app.clock.advance(30);
+    let next = app.code(&phone, 0);
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let api = client(app, &api_key);
+        let next = next.clone();
+        let id = user.id.0;
+        tasks.push(tokio::spawn(async move {
+            api.verify(id, &next).await.unwrap().valid
+        }));
+    }
+    let mut wins = 0;
+    for task in tasks {
+        wins += usize::from(task.await.unwrap());
+    }
+    assert_eq!(wins, 1);
+    assert_eq!(events("totp_token", "success").await, 2);
+    assert_eq!(events("totp_token", "failure").await, 11);
+    // The winner cleared what was there before; the seven losers count.
+    let left = store.failures_since(&key, 0).await.unwrap();
+    assert!(left <= 7, "{left}");
+}
+both!(the_hot_path_audits_counts_and_clears_exactly);
