@@ -65,8 +65,12 @@ pub async fn connect(
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
+        // Two connections per core: each is a thread of its own, and more
+        // of them only adds task switches and waits for the one write lock
+        // (measured: 4 on 2 cores gives the best p99, BENCHMARKS.md).
+        let per_core = std::thread::available_parallelism().map_or(2, |n| n.get());
         let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(u32::try_from(2 * per_core).unwrap_or(8).clamp(2, 8))
             .test_before_acquire(false)
             .before_acquire(|conn, meta| Box::pin(ping_if_idle(conn, meta)))
             .acquire_timeout(Duration::from_secs(5))
