@@ -12,4 +12,4 @@ mod connect;
 mod sql_store;
 
 pub use connect::{Backend, ConnectError, connect};
-pub use sql_store::SqlStore;
+pub use sql_store::{ExplainArg, SqlStore, hot_queries};

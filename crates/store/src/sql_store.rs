@@ -243,6 +243,78 @@ fn api_key_from(row: ApiKeyRow) -> Result<ApiKey, StoreError> {
     })
 }
 
+/// The hot path's read: user, authenticator, lock and whether failures
+/// exist, in one statement.
+const SQL_SECOND_FACTOR_STATE: &str = "SELECT u.id, u.practice_id, u.username, u.email, u.phone, u.role, u.password_hash, \
+                   u.disabled, u.require_2fa, t.key_id, t.sealed_secret, t.algorithm, t.digits, t.period, \
+                   t.last_step, t.clock_offset_steps, l.locked_until, l.lock_count, \
+                   EXISTS (SELECT 1 FROM failures f WHERE f.key = $2) AS has_failures \
+                   FROM users u LEFT JOIN totp_factors t ON t.user_id = u.id \
+                   LEFT JOIN locks l ON l.key = $2 WHERE u.id = $1";
+const SQL_SESSION: &str = "SELECT token_hash, user_id, stage, created_at, last_seen_at, failures \
+                           FROM sessions WHERE token_hash = $1";
+const SQL_FAILURES_SINCE: &str = "SELECT COUNT(*) FROM failures WHERE key = $1 AND at >= $2";
+/// Compare-and-set of the last used step: the WHERE clause is the compare.
+const SQL_CLAIM_TOTP_STEP: &str = "UPDATE totp_factors SET last_step = $2, clock_offset_steps = $3 \
+                                   WHERE user_id = $1 AND (last_step IS NULL OR last_step < $2)";
+
+fn sql_user_by_username() -> String {
+    format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1")
+}
+fn sql_user_by_email() -> String {
+    format!("SELECT {USER_COLUMNS} FROM users WHERE LOWER(email) = LOWER($1) ORDER BY id LIMIT 1")
+}
+fn sql_user_by_id() -> String {
+    format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")
+}
+fn sql_api_key_by_hash() -> String {
+    format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE key_hash = $1")
+}
+fn sql_device_by_token() -> String {
+    format!("SELECT {DEVICE_COLUMNS} FROM remembered_devices WHERE token_hash = $1")
+}
+
+/// A parameter for [`SqlStore::explain`].
+#[derive(Debug, Clone, Copy)]
+pub enum ExplainArg {
+    /// An integer.
+    Int(i64),
+    /// Text.
+    Text(&'static str),
+}
+
+/// The statements on the login, verification and administration paths,
+/// by name, with sample parameters: the query-plan test checks each uses an
+/// index (issue #9: cost must not grow with the number of users).
+pub fn hot_queries() -> Vec<(&'static str, String, Vec<ExplainArg>)> {
+    use ExplainArg::{Int, Text};
+    vec![
+        ("second factor state", SQL_SECOND_FACTOR_STATE.into(), vec![Int(1), Text("2fa:user:1")]),
+        ("session", SQL_SESSION.into(), vec![Text("x")]),
+        ("failures in window", SQL_FAILURES_SINCE.into(), vec![Text("2fa:user:1"), Int(0)]),
+        ("claim totp step", SQL_CLAIM_TOTP_STEP.into(), vec![Int(1), Int(2), Int(0)]),
+        ("user by username", sql_user_by_username(), vec![Text("jane")]),
+        ("user by email", sql_user_by_email(), vec![Text("jane@clinic.example")]),
+        ("user by id", sql_user_by_id(), vec![Int(1)]),
+        ("api key by hash", sql_api_key_by_hash(), vec![Text("x")]),
+        ("device by token", sql_device_by_token(), vec![Text("x")]),
+        (
+            "audit page of a practice",
+            "SELECT id FROM audit_events WHERE id < $1 AND at >= $2 AND at < $3 AND practice_id = $4 \
+             ORDER BY id DESC LIMIT $5"
+                .into(),
+            vec![Int(i64::MAX), Int(0), Int(i64::MAX), Int(1), Int(51)],
+        ),
+        (
+            "audit page of a user",
+            "SELECT id FROM audit_events WHERE id < $1 AND at >= $2 AND at < $3 AND practice_id = $4 \
+             AND user_id = $5 ORDER BY id DESC LIMIT $6"
+                .into(),
+            vec![Int(i64::MAX), Int(0), Int(i64::MAX), Int(1), Int(1), Int(51)],
+        ),
+    ]
+}
+
 /// Rows sealed per UPDATE statement (two parameters each).
 const SEAL_CHUNK: usize = 250;
 
@@ -374,6 +446,48 @@ impl SqlStore {
     /// for maintenance); the application never calls it.
     pub async fn execute_sql(&self, sql: &str) -> Result<u64, StoreError> {
         Ok(execute!(self, sql))
+    }
+
+    /// The plan of `sql` with `args`: SQLite's `EXPLAIN QUERY PLAN` details,
+    /// or PostgreSQL's `EXPLAIN` with sequential scans discouraged (so a
+    /// missing index shows as `Seq Scan` even on a small table).
+    pub async fn explain(&self, sql: &str, args: &[ExplainArg]) -> Result<Vec<String>, StoreError> {
+        macro_rules! bound {
+            ($query:expr) => {{
+                let mut query = $query;
+                for arg in args {
+                    query = match arg {
+                        ExplainArg::Int(value) => query.bind(*value),
+                        ExplainArg::Text(value) => query.bind(*value),
+                    };
+                }
+                query
+            }};
+        }
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                let text = format!("EXPLAIN QUERY PLAN {sql}");
+                let rows: Vec<(i64, i64, i64, String)> = bound!(sqlx::query_as(&text))
+                    .fetch_all(pool)
+                    .await
+                    .map_err(db)?;
+                Ok(rows.into_iter().map(|(_, _, _, detail)| detail).collect())
+            }
+            Pool::Postgres(pool) => {
+                let mut tx = pool.begin().await.map_err(db)?;
+                sqlx::query("SET LOCAL enable_seqscan = off")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                let text = format!("EXPLAIN {sql}");
+                let rows: Vec<(String,)> = bound!(sqlx::query_as(&text))
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                tx.rollback().await.map_err(db)?;
+                Ok(rows.into_iter().map(|(line,)| line).collect())
+            }
+        }
     }
 
     /// A store over a SQLite pool.
@@ -763,7 +877,7 @@ impl Store for SqlStore {
 
     async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>, StoreError> {
         let row: Option<ApiKeyRow> = on_pool!(self, pool => {
-            sqlx::query_as(&format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE key_hash = $1"))
+            sqlx::query_as(&sql_api_key_by_hash())
                 .bind(key_hash)
                 .fetch_optional(pool)
                 .await
@@ -858,7 +972,7 @@ impl Store for SqlStore {
     }
 
     async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
+        let sql = sql_user_by_username();
         let row: Option<UserRow> = on_pool!(self, pool => {
             sqlx::query_as(&sql).bind(username).fetch_optional(pool).await.map_err(db)?
         });
@@ -866,9 +980,7 @@ impl Store for SqlStore {
     }
 
     async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
-        let sql = format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE LOWER(email) = LOWER($1) ORDER BY id LIMIT 1"
-        );
+        let sql = sql_user_by_email();
         let row: Option<UserRow> = on_pool!(self, pool => {
             sqlx::query_as(&sql).bind(email).fetch_optional(pool).await.map_err(db)?
         });
@@ -876,7 +988,7 @@ impl Store for SqlStore {
     }
 
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        let sql = sql_user_by_id();
         let row: Option<UserRow> = on_pool!(self, pool => {
             sqlx::query_as(&sql).bind(id.0).fetch_optional(pool).await.map_err(db)?
         });
@@ -931,10 +1043,7 @@ impl Store for SqlStore {
         // One statement: the WHERE clause is the compare, the SET the swap.
         // Of N parallel requests with the same step exactly one changes a row.
         let done = on_pool!(self, pool => {
-            sqlx::query(
-                "UPDATE totp_factors SET last_step = $2, clock_offset_steps = $3 \
-                 WHERE user_id = $1 AND (last_step IS NULL OR last_step < $2)",
-            )
+            sqlx::query(SQL_CLAIM_TOTP_STEP)
             .bind(user.0)
             .bind(to_i64(step))
             .bind(clock_offset_steps)
@@ -958,8 +1067,7 @@ impl Store for SqlStore {
             "at, user_id, username, kind, outcome, ip, user_agent, detail, practice_id";
         const AUDIT_VALUES: &str =
             "$4, $5, $6, $7, $8, $9, $10, $11, (SELECT practice_id FROM users WHERE id = $5)";
-        const CLAIM: &str = "UPDATE totp_factors SET last_step = $2, clock_offset_steps = $3 \
-                             WHERE user_id = $1 AND (last_step IS NULL OR last_step < $2)";
+        const CLAIM: &str = SQL_CLAIM_TOTP_STEP;
         let sql = match &self.pool {
             // Statements in one call, one hop: the audit row is written only
             // if the UPDATE changed a row (`changes()`), and its RETURNING
@@ -1034,10 +1142,7 @@ impl Store for SqlStore {
 
     async fn session(&self, token_hash: &str) -> Result<Option<Session>, StoreError> {
         let row: Option<SessionRow> = on_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT token_hash, user_id, stage, created_at, last_seen_at, failures \
-                 FROM sessions WHERE token_hash = $1",
-            )
+            sqlx::query_as(SQL_SESSION)
             .bind(token_hash)
             .fetch_optional(pool)
             .await
@@ -1156,12 +1261,7 @@ impl Store for SqlStore {
         user: UserId,
         lock_key: &str,
     ) -> Result<Option<SecondFactorState>, StoreError> {
-        let sql = "SELECT u.id, u.practice_id, u.username, u.email, u.phone, u.role, u.password_hash, \
-                   u.disabled, u.require_2fa, t.key_id, t.sealed_secret, t.algorithm, t.digits, t.period, \
-                   t.last_step, t.clock_offset_steps, l.locked_until, l.lock_count, \
-                   EXISTS (SELECT 1 FROM failures f WHERE f.key = $2) AS has_failures \
-                   FROM users u LEFT JOIN totp_factors t ON t.user_id = u.id \
-                   LEFT JOIN locks l ON l.key = $2 WHERE u.id = $1";
+        let sql = SQL_SECOND_FACTOR_STATE;
         let row: Option<SecondFactorRow> = on_pool!(self, pool => {
             sqlx::query_as(sql)
                 .bind(user.0)
@@ -1291,7 +1391,7 @@ impl Store for SqlStore {
 
     async fn failures_since(&self, key: &str, since: u64) -> Result<u32, StoreError> {
         let (n,): (i64,) = on_pool!(self, pool => {
-            sqlx::query_as("SELECT COUNT(*) FROM failures WHERE key = $1 AND at >= $2")
+            sqlx::query_as(SQL_FAILURES_SINCE)
                 .bind(key)
                 .bind(to_i64(since))
                 .fetch_one(pool)
@@ -1384,7 +1484,7 @@ impl Store for SqlStore {
         &self,
         token_hash: &str,
     ) -> Result<Option<RememberedDevice>, StoreError> {
-        let sql = format!("SELECT {DEVICE_COLUMNS} FROM remembered_devices WHERE token_hash = $1");
+        let sql = sql_device_by_token();
         let row: Option<DeviceRow> = on_pool!(self, pool => {
             sqlx::query_as(&sql).bind(token_hash).fetch_optional(pool).await.map_err(db)?
         });
@@ -1914,8 +2014,8 @@ impl Store for SqlStore {
                     .collect::<Vec<_>>()
                     .join(", ");
                 let sql = format!(
-                    "UPDATE audit_events SET chain_hash = v.h FROM (VALUES {values}) AS v(id, h) \
-                     WHERE audit_events.id = v.id"
+                    "UPDATE audit_events SET chain_hash = v.column2 FROM (VALUES {values}) AS v \
+                     WHERE audit_events.id = v.column1"
                 );
                 let mut query = sqlx::query(&sql);
                 for (id, next) in chunk {

@@ -62,6 +62,7 @@ mod enrollment;
 mod flow;
 mod forms;
 mod nginx;
+mod plans;
 mod recovery;
 mod remember;
 mod reset;

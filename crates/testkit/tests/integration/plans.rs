@@ -1,0 +1,62 @@
+//! The statements on the hot paths use indexes, so their cost does not grow
+//! with the number of users or events (issue #9, point 4): SQLite's query
+//! plan has no `SCAN` of a table, PostgreSQL's (sequential scans
+//! discouraged) no `Seq Scan`.
+
+use testkit::TestApp;
+
+/// Whether a plan reads a whole table: SQLite's `SCAN t` (not a search),
+/// PostgreSQL's `Seq Scan`, or an index scan without an `Index Cond`.
+fn full_scans(plan: &[String]) -> bool {
+    plan.iter().enumerate().any(|(i, line)| {
+        if line.starts_with("SCAN ") || line.contains("Seq Scan") {
+            return true;
+        }
+        if line.contains("Index Scan") || line.contains("Index Only Scan") {
+            let details = plan[i + 1..].iter().take_while(|next| !next.contains("->"));
+            return !details.into_iter().any(|next| next.contains("Index Cond"));
+        }
+        false
+    })
+}
+
+async fn hot_queries_use_indexes(app: &TestApp) {
+    let store = &app.app.store;
+    let mut problems = Vec::new();
+    for (name, sql, args) in store::hot_queries() {
+        let plan = store.explain(&sql, &args).await.unwrap();
+        assert!(!plan.is_empty(), "{name}: no plan");
+        if full_scans(&plan) {
+            problems.push(format!("{name}: {plan:?}"));
+        }
+    }
+    assert!(problems.is_empty(), "table scans:\n{}", problems.join("\n"));
+}
+both!(hot_queries_use_indexes);
+
+/// The check itself fails on a query that has no index to use.
+async fn a_table_scan_is_reported(app: &TestApp) {
+    let plan = app
+        .app
+        .store
+        .explain(
+            "SELECT id FROM users WHERE display_name = $1",
+            &[store::ExplainArg::Text("x")],
+        )
+        .await
+        .unwrap();
+    assert!(full_scans(&plan), "{plan:?}");
+    // An index walked end to end (to sort by id, filtering every row) is
+    // a scan too.
+    let plan = app
+        .app
+        .store
+        .explain(
+            "SELECT id FROM users WHERE display_name = $1 ORDER BY id LIMIT 1",
+            &[store::ExplainArg::Text("x")],
+        )
+        .await
+        .unwrap();
+    assert!(full_scans(&plan), "{plan:?}");
+}
+both!(a_table_scan_is_reported);
