@@ -391,9 +391,11 @@ pub trait Store: Send + Sync {
         limit: u32,
     ) -> Result<Vec<(i64, AuditEvent)>, StoreError>;
     /// Seals up to `limit` unsealed events older than `cutoff` in id order,
-    /// each with `hash(previous, id, event)`, in one transaction that also
-    /// moves the seal; concurrent sealers wait for each other. Returns how
-    /// many were sealed.
+    /// each with `hash(previous, id, event)`: reads and hashes first, then
+    /// in one short transaction moves the seal and writes the hashes, unless
+    /// another sealer moved the seal meanwhile (then nothing is written and
+    /// 0 is returned; the next pass continues from the new seal). Returns
+    /// how many were sealed.
     async fn seal_audit(
         &self,
         cutoff: u64,

@@ -1982,16 +1982,23 @@ impl Store for SqlStore {
         hash: &(dyn for<'a, 'b> Fn(&'a str, i64, &'b AuditEvent) -> String + Sync),
     ) -> Result<usize, StoreError> {
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await.map_err(db)?;
-            let (mut last_id, mut last_hash) = take_seal!(&mut *tx);
+            // Read and hash outside the write transaction (on SQLite the
+            // write lock stops every request's writes); then take the seal
+            // and write only if no other sealer moved it meanwhile.
+            let (start_id, start_hash): (i64, String) =
+                sqlx::query_as("SELECT last_id, last_hash FROM audit_seal WHERE id = 1")
+                    .fetch_one(pool)
+                    .await
+                    .map_err(db)?;
             let rows: Vec<ChainedAuditRow> = sqlx::query_as(&format!(
                 "SELECT {CHAINED_AUDIT_COLUMNS} FROM audit_events WHERE id > $1 ORDER BY id LIMIT $2"
             ))
-            .bind(last_id)
+            .bind(start_id)
             .bind(i64::from(limit))
-            .fetch_all(&mut *tx)
+            .fetch_all(pool)
             .await
             .map_err(db)?;
+            let (mut last_id, mut last_hash) = (start_id, start_hash.clone());
             let mut hashes: Vec<(i64, String)> = Vec::with_capacity(rows.len());
             for row in rows {
                 let (id, event, _) = chained_audit_from(row)?;
@@ -2005,9 +2012,17 @@ impl Store for SqlStore {
                 last_hash = next.clone();
                 hashes.push((id, next));
             }
-            // One statement per chunk rather than one per row: on SQLite
-            // the write lock is held for a millisecond, not for hundreds
-            // of round trips (requests wait behind it).
+            if hashes.is_empty() {
+                return Ok(0);
+            }
+            let mut tx = pool.begin().await.map_err(db)?;
+            let taken = take_seal!(&mut *tx);
+            if taken != (start_id, start_hash) {
+                // Another sealer went first; the next pass continues from it.
+                tx.rollback().await.map_err(db)?;
+                return Ok(0);
+            }
+            // One statement per chunk rather than one per row.
             for chunk in hashes.chunks(SEAL_CHUNK) {
                 let values = (0..chunk.len())
                     .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
@@ -2023,7 +2038,6 @@ impl Store for SqlStore {
                 }
                 query.execute(&mut *tx).await.map_err(db)?;
             }
-            let sealed = hashes.len();
             sqlx::query("UPDATE audit_seal SET last_id = $1, last_hash = $2 WHERE id = 1")
                 .bind(last_id)
                 .bind(&last_hash)
@@ -2031,7 +2045,7 @@ impl Store for SqlStore {
                 .await
                 .map_err(db)?;
             tx.commit().await.map_err(db)?;
-            Ok(sealed)
+            Ok(hashes.len())
         })
     }
 
