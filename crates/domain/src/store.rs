@@ -85,7 +85,8 @@ pub trait Store: Send + Sync {
     async fn set_last_login(&self, user: UserId, now: u64) -> Result<(), StoreError>;
     /// Removes every second factor of the user (app, phone, recovery codes,
     /// offered app, waiting number, live SMS code), every remembered device
-    /// and every session, in one transaction.
+    /// and every session, and marks 2FA required for the user (so the next
+    /// login links a factor again), in one transaction.
     async fn reset_second_factors(&self, user: UserId) -> Result<(), StoreError>;
     /// Stores a single-use link token (hash) for `user` without a message
     /// (the emergency link is printed, not sent).

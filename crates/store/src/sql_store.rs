@@ -760,7 +760,8 @@ impl Store for SqlStore {
                 "DELETE FROM sms_codes WHERE user_id = $1",
                 "DELETE FROM remembered_devices WHERE user_id = $1",
                 "DELETE FROM sessions WHERE user_id = $1",
-                "UPDATE users SET phone = NULL WHERE id = $1",
+                // The user links a factor again at the next login.
+                "UPDATE users SET phone = NULL, require_2fa = TRUE WHERE id = $1",
             ] {
                 sqlx::query(sql).bind(user.0).execute(&mut *tx).await.map_err(db)?;
             }

@@ -328,7 +328,7 @@ async fn user(app: &App, command: UserCommand) -> anyhow::Result<()> {
             let user = app.user(&username).await?;
             app.login.reset_2fa(&user, app.clock.now()).await?;
             println!(
-                "removed every second factor and session of {}",
+                "removed every second factor and session of {}; they link a new one at the next login",
                 user.username
             );
         }

@@ -285,6 +285,14 @@ async fn every_action_needs_the_admin_password_and_is_audited(app: &TestApp) {
         "not on oneself"
     );
 
+    // A reset alone makes the next login link a factor again, even where
+    // 2FA was not required.
+    let (tech, _) = app.add_user_with_totp("tech").await;
+    assert!(!tech.require_2fa);
+    act(&mut admin, &tech, "reset-2fa", PASSWORD).await;
+    let login = app.client().submit_password("tech", PASSWORD).await;
+    assert_eq!(login.location(), Some("/account/authenticator"));
+
     // Unlock.
     store
         .set_lock(
