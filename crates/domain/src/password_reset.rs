@@ -146,13 +146,25 @@ impl LoginService {
         })
     }
 
-    /// Whether a reset link is still usable (for showing the form).
-    pub async fn reset_link_valid(&self, link_token: &str, now: u64) -> Result<bool, DomainError> {
-        Ok(self
+    /// The shortest password the account's practice accepts, while the
+    /// reset link is usable (for showing the form); `None` for a dead link.
+    pub async fn reset_link_min_length(
+        &self,
+        link_token: &str,
+        now: u64,
+    ) -> Result<Option<usize>, DomainError> {
+        let Some((user_id, _)) = self
             .store
             .password_reset(&token::digest(link_token))
             .await?
-            .is_some_and(|(_, expires)| expires > now))
+            .filter(|(_, expires)| *expires > now)
+        else {
+            return Ok(None);
+        };
+        match self.store.user_by_id(user_id).await? {
+            Some(user) => Ok(Some(self.policy_for(&user).await?.password_min_length)),
+            None => Ok(None),
+        }
     }
 
     /// Sets a new password through a reset link.

@@ -934,3 +934,52 @@ async fn an_emergency_link_logs_an_admin_in_once_and_tells_every_admin(app: &Tes
     assert_eq!(app.client().get(late_path).await.status, 404);
 }
 both!(an_emergency_link_logs_an_admin_in_once_and_tells_every_admin);
+
+async fn the_reset_page_states_the_practices_minimum(app: &TestApp) {
+    app.add_user("alice").await;
+    app.app
+        .login
+        .store()
+        .set_practice_policy(
+            domain::PracticeId(1),
+            &domain::PracticePolicy {
+                password_min_length: 20,
+                ..domain::PracticePolicy::default()
+            },
+        )
+        .await
+        .unwrap();
+    let mut browser = app.client();
+    browser.request_password_reset("alice").await;
+    let mail = app
+        .mails()
+        .await
+        .into_iter()
+        .find(|m| m.subject.contains("reset your password"))
+        .unwrap();
+    let start = mail.text.find("/password/reset/").unwrap();
+    let path = mail.text[start..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let page = browser.get(&path).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("At least 20 characters"),
+        "{}",
+        page.body
+    );
+    let short = browser
+        .submit(
+            &path,
+            &[
+                ("password", "sixteen chars ok"),
+                ("password_confirm", "sixteen chars ok"),
+            ],
+        )
+        .await;
+    assert_eq!(short.status, 400);
+    assert!(short.body.contains("At least 20 characters"));
+}
+both!(the_reset_page_states_the_practices_minimum);

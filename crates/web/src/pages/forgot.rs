@@ -124,13 +124,18 @@ fn invalid_link() -> Response {
     )
 }
 
-fn reset_page(
+async fn reset_page(
     state: &AppState,
     headers: &HeaderMap,
     link_token: &str,
     status: StatusCode,
     error: Option<&str>,
 ) -> Result<Response, AppError> {
+    let min_length = state
+        .login
+        .reset_link_min_length(link_token, state.now())
+        .await?
+        .unwrap_or(state.login.policy().password_min_length);
     let (csrf_token, cookie) = csrf::issue(state, headers)?;
     let set: Vec<String> = cookie.into_iter().collect();
     let page = page(
@@ -138,7 +143,7 @@ fn reset_page(
         &ResetPage {
             csrf_token: &csrf_token,
             link_token,
-            min_length: state.login.policy().password_min_length,
+            min_length,
             error,
         },
         &set,
@@ -162,8 +167,14 @@ pub async fn reset_form(
     Path(raw): Path<String>,
 ) -> Result<Response, AppError> {
     match link_token(&raw) {
-        Some(token) if state.login.reset_link_valid(token, state.now()).await? => {
-            reset_page(&state, &headers, token, StatusCode::OK, None)
+        Some(token)
+            if state
+                .login
+                .reset_link_min_length(token, state.now())
+                .await?
+                .is_some() =>
+        {
+            reset_page(&state, &headers, token, StatusCode::OK, None).await
         }
         _ => Ok(invalid_link()),
     }
@@ -211,6 +222,8 @@ pub async fn reset_submit(
             .respond(StatusCode::OK),
         )),
         ResetOutcome::InvalidLink => Ok(invalid_link()),
-        ResetOutcome::Rejected(message) => reset_page(&state, &headers, token, StatusCode::BAD_REQUEST, Some(&message)),
+        ResetOutcome::Rejected(message) => {
+            reset_page(&state, &headers, token, StatusCode::BAD_REQUEST, Some(&message)).await
+        }
     }
 }
