@@ -29,7 +29,8 @@ impl std::io::Write for Captured {
 }
 
 /// Every log line at every level while codes go out, fail and are retried,
-/// and a reset link is mailed: the codes and the link are in none of them.
+/// a reset link and an invitation are mailed and an emergency link is used:
+/// the codes and the links' tokens are in none of them.
 #[test]
 fn codes_and_links_never_reach_the_logs() {
     let captured = Captured::default();
@@ -73,6 +74,63 @@ fn codes_and_links_never_reach_the_logs() {
             .text;
         let token = link.split("/password/reset/").nth(1).unwrap();
         secrets.push(token.split_whitespace().next().unwrap().to_owned());
+
+        // An invitation, opened and accepted; an emergency link, used.
+        let (_, mut admin) = app.admin("boss").await;
+        admin
+            .submit(
+                "/admin/staff",
+                &[
+                    ("username", "newbie"),
+                    ("email", "newbie@clinic.example"),
+                    ("role", "staff"),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        let invite = app
+            .mails()
+            .await
+            .into_iter()
+            .find(|m| m.subject.contains("invitation"))
+            .unwrap()
+            .text;
+        let start = invite.find("/invite/").unwrap();
+        let path = invite[start..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_owned();
+        let mut invited = app.client();
+        invited.get(&path).await;
+        invited
+            .submit(
+                &path,
+                &[
+                    ("password", "correct horse battery staple"),
+                    ("password_confirm", "correct horse battery staple"),
+                ],
+            )
+            .await;
+        secrets.push(path.trim_start_matches("/invite/").to_owned());
+        let link = app
+            .app
+            .login
+            .issue_emergency_access(
+                "boss",
+                "phone lost",
+                "http://127.0.0.1:8080",
+                testkit::START,
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        let path = link.trim_start_matches("http://127.0.0.1:8080").to_owned();
+        let mut emergency = app.client();
+        emergency.get(&path).await;
+        let used = emergency.submit(&path, &[("password", PASSWORD)]).await;
+        assert_eq!(used.status, 303);
+        secrets.push(path.trim_start_matches("/emergency/").to_owned());
         app.stop().await;
         secrets
     });
@@ -81,7 +139,7 @@ fn codes_and_links_never_reach_the_logs() {
         logs.contains("outbox: not sent, will retry") && logs.contains("outbox: sent"),
         "the capture sees the server's logs:\n{logs}"
     );
-    assert_eq!(secrets.len(), 2);
+    assert_eq!(secrets.len(), 4);
     for secret in &secrets {
         assert!(secret.len() >= 6);
         let grouped = format!("{} {}", &secret[..3], &secret[3..]);
