@@ -88,25 +88,51 @@ macro_rules! insert_outbox {
     }};
 }
 
+/// The columns of a new audit row; [`audit_values`] gives their
+/// placeholders and [`bind_audit!`] their values, in this order.
+const AUDIT_INSERT_COLUMNS: &str =
+    "at, user_id, username, kind, outcome, ip, user_agent, detail, practice_id";
+
+/// Placeholders `$first…$first+7` for an audit row's fields, then its
+/// practice, read from the user (`$first+1`) by the insert itself.
+fn audit_values(first: usize) -> String {
+    let fields: Vec<String> = (first..first + 8).map(|n| format!("${n}")).collect();
+    format!(
+        "{}, (SELECT practice_id FROM users WHERE id = ${})",
+        fields.join(", "),
+        first + 1
+    )
+}
+
+/// Binds `$event`'s fields to `$query` in [`AUDIT_INSERT_COLUMNS`] order.
+macro_rules! bind_audit {
+    ($query:expr, $event:expr) => {{
+        let event: &AuditEvent = $event;
+        $query
+            .bind(to_i64(event.at))
+            .bind(event.user_id.map(|u| u.0))
+            .bind(&event.username)
+            .bind(&event.kind)
+            .bind(&event.outcome)
+            .bind(&event.ip)
+            .bind(&event.user_agent)
+            .bind(&event.detail)
+    }};
+}
+
 /// Appends `$event` to the audit trail on `$conn`.
 macro_rules! insert_audit {
     ($conn:expr, $event:expr) => {{
-        let event: &AuditEvent = $event;
-        sqlx::query(
-            "INSERT INTO audit_events (at, user_id, username, kind, outcome, ip, user_agent, detail, practice_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT practice_id FROM users WHERE id = $2))",
-        )
-        .bind(to_i64(event.at))
-        .bind(event.user_id.map(|u| u.0))
-        .bind(&event.username)
-        .bind(&event.kind)
-        .bind(&event.outcome)
-        .bind(&event.ip)
-        .bind(&event.user_agent)
-        .bind(&event.detail)
-        .execute($conn)
-        .await
-        .map_err(db)?;
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "INSERT INTO audit_events ({AUDIT_INSERT_COLUMNS}) VALUES ({})",
+                audit_values(1)
+            )
+        });
+        bind_audit!(sqlx::query(SQL.as_str()), $event)
+            .execute($conn)
+            .await
+            .map_err(db)?;
     }};
 }
 
@@ -1064,10 +1090,6 @@ impl Store for SqlStore {
         event: &AuditEvent,
         clear: Option<&str>,
     ) -> Result<bool, StoreError> {
-        const AUDIT_COLUMNS: &str =
-            "at, user_id, username, kind, outcome, ip, user_agent, detail, practice_id";
-        const AUDIT_VALUES: &str =
-            "$4, $5, $6, $7, $8, $9, $10, $11, (SELECT practice_id FROM users WHERE id = $5)";
         const CLAIM: &str = SQL_CLAIM_TOTP_STEP;
         let sql = match &self.pool {
             // Statements in one call, one hop: the audit row is written only
@@ -1075,8 +1097,9 @@ impl Store for SqlStore {
             // row is the answer. Failures are cleared when the step is ours
             // or was just taken by a parallel request that succeeded too.
             Pool::Sqlite(_) => format!(
-                "{CLAIM}; INSERT INTO audit_events ({AUDIT_COLUMNS}) SELECT {AUDIT_VALUES} \
+                "{CLAIM}; INSERT INTO audit_events ({AUDIT_INSERT_COLUMNS}) SELECT {} \
                  WHERE changes() = 1 RETURNING 1{}",
+                audit_values(4),
                 if clear.is_some() {
                     "; DELETE FROM failures WHERE key = $12 AND EXISTS \
                      (SELECT 1 FROM totp_factors WHERE user_id = $1 AND last_step = $2)"
@@ -1087,8 +1110,9 @@ impl Store for SqlStore {
             // One statement: data-modifying CTEs see the claim's RETURNING.
             Pool::Postgres(_) => format!(
                 "WITH claimed AS ({CLAIM} RETURNING user_id), \
-                 audit AS (INSERT INTO audit_events ({AUDIT_COLUMNS}) SELECT {AUDIT_VALUES} FROM claimed){} \
+                 audit AS (INSERT INTO audit_events ({AUDIT_INSERT_COLUMNS}) SELECT {} FROM claimed){} \
                  SELECT 1 FROM claimed",
+                audit_values(4),
                 if clear.is_some() {
                     ", cleared AS (DELETE FROM failures WHERE key = $12 AND EXISTS (SELECT 1 FROM claimed))"
                 } else {
@@ -1097,18 +1121,11 @@ impl Store for SqlStore {
             ),
         };
         let rows: Vec<(i32,)> = on_pool!(self, pool => {
-            let mut query = sqlx::query_as(&sql)
+            let claim = sqlx::query_as(&sql)
                 .bind(user.0)
                 .bind(to_i64(step))
-                .bind(clock_offset_steps)
-                .bind(to_i64(event.at))
-                .bind(event.user_id.map(|u| u.0))
-                .bind(&event.username)
-                .bind(&event.kind)
-                .bind(&event.outcome)
-                .bind(&event.ip)
-                .bind(&event.user_agent)
-                .bind(&event.detail);
+                .bind(clock_offset_steps);
+            let mut query = bind_audit!(claim, event);
             if let Some(key) = clear {
                 query = query.bind(key);
             }
@@ -1316,58 +1333,31 @@ impl Store for SqlStore {
         since: u64,
         event: &AuditEvent,
     ) -> Result<u32, StoreError> {
-        let count: i64 = match &self.pool {
+        let sql = match &self.pool {
             // SQLite: two statements in one call (one hop to the
             // connection's thread); RETURNING sees the row just inserted.
-            Pool::Sqlite(pool) => {
-                let (count,): (i64,) = sqlx::query_as(
-                    "INSERT INTO audit_events (at, user_id, username, kind, outcome, ip, user_agent, detail, practice_id) \
-                     VALUES ($11, $4, $5, $6, $7, $8, $9, $10, (SELECT practice_id FROM users WHERE id = $4)); \
-                     INSERT INTO failures (key, at) VALUES ($1, $2) \
-                     RETURNING (SELECT COUNT(*) FROM failures WHERE key = $1 AND at >= $3)",
-                )
-                .bind(key)
-                .bind(to_i64(now))
-                .bind(to_i64(since))
-                .bind(event.user_id.map(|u| u.0))
-                .bind(&event.username)
-                .bind(&event.kind)
-                .bind(&event.outcome)
-                .bind(&event.ip)
-                .bind(&event.user_agent)
-                .bind(&event.detail)
-                .bind(to_i64(event.at))
-                .fetch_one(pool)
-                .await
-                .map_err(db)?;
-                count
-            }
+            Pool::Sqlite(_) => format!(
+                "INSERT INTO audit_events ({AUDIT_INSERT_COLUMNS}) VALUES ({}); \
+                 INSERT INTO failures (key, at) VALUES ($1, $2) \
+                 RETURNING (SELECT COUNT(*) FROM failures WHERE key = $1 AND at >= $3)",
+                audit_values(4)
+            ),
             // PostgreSQL: one statement; the count runs on the snapshot
             // before this statement's own insert, hence + 1.
-            Pool::Postgres(pool) => {
-                let (count,): (i64,) = sqlx::query_as(
-                    "WITH failure AS (INSERT INTO failures (key, at) VALUES ($1, $2)), \
-                     audit AS (INSERT INTO audit_events (at, user_id, username, kind, outcome, ip, user_agent, detail, practice_id) \
-                       VALUES ($11, $4, $5, $6, $7, $8, $9, $10, (SELECT practice_id FROM users WHERE id = $4))) \
-                     SELECT COUNT(*) + 1 FROM failures WHERE key = $1 AND at >= $3",
-                )
+            Pool::Postgres(_) => format!(
+                "WITH failure AS (INSERT INTO failures (key, at) VALUES ($1, $2)), \
+                 audit AS (INSERT INTO audit_events ({AUDIT_INSERT_COLUMNS}) VALUES ({})) \
+                 SELECT COUNT(*) + 1 FROM failures WHERE key = $1 AND at >= $3",
+                audit_values(4)
+            ),
+        };
+        let (count,): (i64,) = on_pool!(self, pool => {
+            let query = sqlx::query_as(&sql)
                 .bind(key)
                 .bind(to_i64(now))
-                .bind(to_i64(since))
-                .bind(event.user_id.map(|u| u.0))
-                .bind(&event.username)
-                .bind(&event.kind)
-                .bind(&event.outcome)
-                .bind(&event.ip)
-                .bind(&event.user_agent)
-                .bind(&event.detail)
-                .bind(to_i64(event.at))
-                .fetch_one(pool)
-                .await
-                .map_err(db)?;
-                count
-            }
-        };
+                .bind(to_i64(since));
+            bind_audit!(query, event).fetch_one(pool).await.map_err(db)?
+        });
         Ok(u32::try_from(count).unwrap_or(u32::MAX))
     }
 
@@ -2265,5 +2255,23 @@ impl Store for SqlStore {
                 .map_err(db)?
         });
         latest.map(|t| to_u64(t, "time")).transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audit_placeholders_follow_the_columns() {
+        assert_eq!(
+            audit_values(1),
+            "$1, $2, $3, $4, $5, $6, $7, $8, (SELECT practice_id FROM users WHERE id = $2)"
+        );
+        assert_eq!(
+            audit_values(4),
+            "$4, $5, $6, $7, $8, $9, $10, $11, (SELECT practice_id FROM users WHERE id = $5)"
+        );
+        assert_eq!(AUDIT_INSERT_COLUMNS.split(", ").count(), 9);
     }
 }
