@@ -435,12 +435,7 @@ impl LoginService {
                 )
             }
             StaffAction::Unlock => {
-                self.store
-                    .clear_locks(&crate::login::key_2fa(target.id))
-                    .await?;
-                self.store
-                    .clear_locks(&format!("pw:user:{}", target.id))
-                    .await?;
+                self.clear_user_locks(target.id).await?;
                 self.audit_admin_action(admin, target, AuditKind::Unlock, "unlocked", ctx, now)
                     .await?;
                 format!("{name} is unlocked.")
@@ -513,8 +508,9 @@ impl LoginService {
         Ok(Ok(()))
     }
 
-    /// Up to `limit` of the practice's events under `filter`, newest first,
-    /// with ids below `before_id`.
+    /// Up to `limit` events under `filter`: newest first with ids below
+    /// `from_id`, or oldest first with ids above it (see
+    /// [`crate::Store::audit_search`]).
     pub async fn audit_search(
         &self,
         filter: &AuditFilter,
@@ -696,7 +692,7 @@ impl LoginService {
         };
         let lock = self
             .store
-            .lock_state(&format!("pw:user:{}", user.id))
+            .lock_state(&crate::login::key_pw_user(user.id))
             .await?;
         let password_ok = self
             .hasher

@@ -169,7 +169,7 @@ impl std::fmt::Debug for LoginService {
 pub(crate) fn key_2fa(user: UserId) -> String {
     format!("2fa:user:{user}")
 }
-fn key_pw_user(user: UserId) -> String {
+pub(crate) fn key_pw_user(user: UserId) -> String {
     format!("pw:user:{user}")
 }
 fn key_pw_ip(ip: &str) -> String {
@@ -1433,10 +1433,17 @@ impl LoginService {
 
     /// Clears every lock and failure count of a user (admin `unlock`).
     pub async fn unlock(&self, user: &User, now: u64) -> Result<(), DomainError> {
-        self.store.clear_locks(&key_2fa(user.id)).await?;
-        self.store.clear_locks(&key_pw_user(user.id)).await?;
+        self.clear_user_locks(user.id).await?;
         self.record(now, AuditKind::Unlock, user, "by administrator")
             .await
+    }
+
+    /// Clears the second-factor and password locks (and their failure
+    /// counts) of a user.
+    pub(crate) async fn clear_user_locks(&self, user: UserId) -> Result<(), DomainError> {
+        self.store.clear_locks(&key_2fa(user)).await?;
+        self.store.clear_locks(&key_pw_user(user)).await?;
+        Ok(())
     }
 
     /// Removes every second factor and session of a user (admin reset).
