@@ -320,19 +320,15 @@ impl LoginService {
             text,
             html,
         };
-        let message = self
-            .outbox
-            .email(Some(user.id), "invitation", &email, now)?;
-        self.store
-            .create_password_reset(
-                &token::derive(INVITE, &value),
-                user.id,
-                now,
-                now + INVITATION_SECONDS,
-                &message,
-            )
-            .await?;
-        self.outbox.wake();
+        self.email_link(
+            user,
+            &token::derive(INVITE, &value),
+            now + INVITATION_SECONDS,
+            "invitation",
+            &email,
+            now,
+        )
+        .await?;
         self.audit_admin_action(admin, user, AuditKind::UserInvited, how, ctx, now)
             .await
     }

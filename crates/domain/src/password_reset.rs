@@ -113,19 +113,15 @@ impl LoginService {
             text,
             html,
         };
-        let message = self
-            .outbox
-            .email(Some(user.id), "password-reset", &email, now)?;
-        self.store
-            .create_password_reset(
-                &token::digest(&value),
-                user.id,
-                now,
-                now + RESET_SECONDS,
-                &message,
-            )
-            .await?;
-        self.outbox.wake();
+        self.email_link(
+            &user,
+            &token::digest(&value),
+            now + RESET_SECONDS,
+            "password-reset",
+            &email,
+            now,
+        )
+        .await?;
         self.audit(
             now,
             AuditKind::PasswordResetRequested,
@@ -137,6 +133,26 @@ impl LoginService {
         )
         .await?;
         Ok(ResetRequest::Accepted)
+    }
+
+    /// Stores a single-use link (its token's hash, valid until
+    /// `expires_at`) for `user` and commits the email carrying it, in one
+    /// transaction, then wakes the outbox: reset links, invitations.
+    pub(crate) async fn email_link(
+        &self,
+        user: &User,
+        token_hash: &str,
+        expires_at: u64,
+        topic: &str,
+        email: &Email,
+        now: u64,
+    ) -> Result<(), DomainError> {
+        let message = self.outbox.email(Some(user.id), topic, email, now)?;
+        self.store
+            .create_password_reset(token_hash, user.id, now, expires_at, &message)
+            .await?;
+        self.outbox.wake();
+        Ok(())
     }
 
     async fn user_named(&self, typed: &str) -> Result<Option<User>, DomainError> {
