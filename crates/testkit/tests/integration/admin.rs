@@ -18,6 +18,17 @@ async fn user(app: &TestApp, username: &str) -> User {
     app.app.user(username).await.unwrap()
 }
 
+/// Sets the first practice's policy straight in the store (the page is
+/// tested on its own).
+async fn set_policy(app: &TestApp, policy: domain::PracticePolicy) {
+    app.app
+        .login
+        .store()
+        .set_practice_policy(domain::PracticeId(1), &policy)
+        .await
+        .unwrap();
+}
+
 /// The kinds of the newest audit events, newest first.
 async fn recent_kinds(app: &TestApp, n: u32) -> Vec<(String, String, String)> {
     app.app
@@ -432,12 +443,7 @@ async fn an_invited_user_sets_a_password_once_and_enrolls(app: &TestApp) {
         .await
         .unwrap();
     policy.require_2fa = true;
-    app.app
-        .login
-        .store()
-        .set_practice_policy(domain::PracticeId(1), &policy)
-        .await
-        .unwrap();
+    set_policy(app, policy).await;
     let created = admin
         .submit(
             "/admin/staff",
@@ -656,18 +662,14 @@ async fn policy_changes_apply_at_the_next_request_on_every_instance(app: &TestAp
 
     // Days other than 30 are shown as chosen. (Set in the store: the
     // administrator's own session went idle and 2FA is now required.)
-    app.app
-        .login
-        .store()
-        .set_practice_policy(
-            domain::PracticeId(1),
-            &domain::PracticePolicy {
-                remember_days: 7,
-                ..domain::PracticePolicy::default()
-            },
-        )
-        .await
-        .unwrap();
+    set_policy(
+        app,
+        domain::PracticePolicy {
+            remember_days: 7,
+            ..domain::PracticePolicy::default()
+        },
+    )
+    .await;
     let mut seven = other.client();
     seven.submit_password("texter", PASSWORD).await;
     let page = seven.get("/login/2fa").await;
@@ -937,18 +939,14 @@ both!(an_emergency_link_logs_an_admin_in_once_and_tells_every_admin);
 
 async fn the_reset_page_states_the_practices_minimum(app: &TestApp) {
     app.add_user("alice").await;
-    app.app
-        .login
-        .store()
-        .set_practice_policy(
-            domain::PracticeId(1),
-            &domain::PracticePolicy {
-                password_min_length: 20,
-                ..domain::PracticePolicy::default()
-            },
-        )
-        .await
-        .unwrap();
+    set_policy(
+        app,
+        domain::PracticePolicy {
+            password_min_length: 20,
+            ..domain::PracticePolicy::default()
+        },
+    )
+    .await;
     let mut browser = app.client();
     browser.request_password_reset("alice").await;
     let mail = app
