@@ -10,7 +10,7 @@ use crate::user::normalize_username;
 use crate::{AuditEvent, Outcome};
 use crate::{
     AuditKind, DomainError, Email, LoginService, NewUser, PasswordOutcome, Policy, PracticeId,
-    PracticePolicy, RequestContext, Role, SessionStage, StoreError, User, UserId, token,
+    PracticePolicy, RequestContext, Role, SessionStage, StoreError, User, UserId, Write, token,
 };
 
 /// An invitation link lives three days.
@@ -566,25 +566,41 @@ impl LoginService {
         {
             return Ok(InviteOutcome::Rejected(message));
         }
-        if !self
-            .store
-            .use_password_reset(&token::derive(INVITE, link_token), now)
-            .await?
-        {
-            return Ok(InviteOutcome::InvalidLink);
-        }
+        // Hashed first (the slow part); then the link is used up, the
+        // password set and the acceptance audited in one transaction.
         let hash = self.hasher.hash(new.to_owned()).await?;
-        self.store.set_password_hash(user.id, &hash).await?;
-        self.audit(
+        let token_hash = token::derive(INVITE, link_token);
+        let kind = AuditKind::InvitationAccepted;
+        let event = AuditEvent::new(
             now,
-            AuditKind::InvitationAccepted,
+            kind,
             Outcome::Success,
             Some(user.id),
             &user.username,
             ctx,
             "password set",
-        )
-        .await?;
+        );
+        let committed = self
+            .commit_audited(
+                &[
+                    Write::UseLink {
+                        token_hash: &token_hash,
+                        now,
+                    },
+                    Write::PasswordHash {
+                        user: user.id,
+                        hash: &hash,
+                    },
+                ],
+                &[(event, kind, Outcome::Success)],
+            )
+            .await;
+        match committed {
+            Err(DomainError::Store(StoreError::Conflict(_))) => {
+                return Ok(InviteOutcome::InvalidLink);
+            }
+            other => other?,
+        }
         let outcome = self
             .submit_password(&user.username, new, None, ctx, now)
             .await?;

@@ -14,9 +14,10 @@
 
 use otp::{Algorithm, Digits, OtpAuthUri, OtpKind, Period, Secret, Totp, Window};
 
-use crate::login::key_2fa;
+use crate::login::{key_2fa, recovery_codes_event};
 use crate::{
-    AuditKind, DomainError, LoginService, Outcome, RequestContext, TotpFactor, User, token,
+    AuditEvent, AuditKind, DomainError, LoginService, Outcome, RequestContext, TotpFactor, User,
+    Write, token,
 };
 
 /// How long a password check counts as fresh for sensitive changes.
@@ -359,43 +360,61 @@ impl LoginService {
         };
         let first = self.store.totp(user.id).await?.is_none();
         let sealed = self.seal_totp_seed(user.id, &secret)?;
+        // The first authenticator comes with recovery codes. They are made
+        // (argon2, the slow part) before anything is written, and all of it
+        // lands in one transaction: a crash leaves the old state or the new.
+        let codes = if first {
+            Some(self.make_recovery_codes().await?)
+        } else {
+            None
+        };
         // The confirming code is recorded as used: it cannot log anyone in.
-        self.store
-            .set_totp(
-                &TotpFactor {
-                    user_id: user.id,
-                    key_id: self.key_id().to_owned(),
-                    sealed_secret: sealed,
-                    algorithm: Algorithm::Sha1,
-                    digits: Digits::SIX,
-                    period: Period::DEFAULT,
-                    last_step: Some(step),
-                    clock_offset_steps: 0,
-                },
-                now,
-            )
-            .await?;
-        self.store.delete_pending_enrollment(user.id).await?;
+        let factor = TotpFactor {
+            user_id: user.id,
+            key_id: self.key_id().to_owned(),
+            sealed_secret: sealed,
+            algorithm: Algorithm::Sha1,
+            digits: Digits::SIX,
+            period: Period::DEFAULT,
+            last_step: Some(step),
+            clock_offset_steps: 0,
+        };
         let detail = if first {
             "first authenticator linked"
         } else {
             "authenticator replaced"
         };
-        self.audit(
-            now,
-            AuditKind::TotpEnrolled,
+        let kind = AuditKind::TotpEnrolled;
+        let mut events = vec![(
+            AuditEvent::new(
+                now,
+                kind,
+                Outcome::Success,
+                Some(user.id),
+                &user.username,
+                ctx,
+                detail,
+            ),
+            kind,
             Outcome::Success,
-            Some(user.id),
-            &user.username,
-            ctx,
-            detail,
-        )
-        .await?;
-        let recovery_codes = if first {
-            Some(self.new_recovery_codes(user, ctx, now).await?)
-        } else {
-            None
-        };
+        )];
+        let mut writes = vec![
+            Write::Totp {
+                factor: &factor,
+                now,
+            },
+            Write::DropPendingEnrollment(user.id),
+        ];
+        if let Some((_, stored)) = &codes {
+            writes.push(Write::RecoveryCodes {
+                user: user.id,
+                codes: stored,
+                now,
+            });
+            events.push(recovery_codes_event(user, ctx, now));
+        }
+        self.commit_audited(&writes, &events).await?;
+        let recovery_codes = codes.map(|(shown, _)| shown);
         Ok(Offered::Linked { recovery_codes })
     }
 }

@@ -19,7 +19,7 @@ use crate::user::normalize_username;
 use crate::{
     AuditEvent, AuditKind, Delivery, DomainError, LockState, Outbox, Outcome, PasswordHasher,
     Policy, RequestContext, SecretBox, Session, SessionStage, SmsCode, Store, TotpFactor, User,
-    UserId, token,
+    UserId, Write, token,
 };
 
 /// The answer to a username and password.
@@ -839,8 +839,26 @@ impl LoginService {
         ctx: &RequestContext,
         now: u64,
     ) -> Result<Vec<String>, DomainError> {
+        let (shown, stored) = self.make_recovery_codes().await?;
+        self.commit_audited(
+            &[Write::RecoveryCodes {
+                user: user.id,
+                codes: &stored,
+                now,
+            }],
+            &[recovery_codes_event(user, ctx, now)],
+        )
+        .await?;
+        Ok(shown)
+    }
+
+    /// A set of recovery codes: as shown once, and as stored (lookup,
+    /// argon2 hash). Nothing is written.
+    pub(crate) async fn make_recovery_codes(
+        &self,
+    ) -> Result<(Vec<String>, Vec<(String, String)>), DomainError> {
         let mut shown = Vec::with_capacity(crate::recovery::SET_SIZE);
-        let mut stored = Vec::with_capacity(crate::recovery::SET_SIZE);
+        let mut stored: Vec<(String, String)> = Vec::with_capacity(crate::recovery::SET_SIZE);
         while shown.len() < crate::recovery::SET_SIZE {
             let code = crate::recovery::RecoveryCode::generate()?;
             if stored.iter().any(|(lookup, _)| *lookup == code.lookup) {
@@ -852,20 +870,7 @@ impl LoginService {
             ));
             shown.push(code.display());
         }
-        self.store
-            .replace_recovery_codes(user.id, &stored, now)
-            .await?;
-        self.audit(
-            now,
-            AuditKind::RecoveryCodesCreated,
-            Outcome::Success,
-            Some(user.id),
-            &user.username,
-            ctx,
-            "previous set invalidated",
-        )
-        .await?;
-        Ok(shown)
+        Ok((shown, stored))
     }
 
     /// The user's remembered devices that still work, newest first.
@@ -960,7 +965,7 @@ impl LoginService {
         if let Err(message) = crate::password::check_new_for(new, &user.username, min_length) {
             return Ok(Err(message));
         }
-        self.replace_password(user, new, ctx, "by the user", now)
+        self.replace_password(user, new, ctx, "by the user", now, None)
             .await?;
         Ok(Ok(self
             .start_session(user.id, SessionStage::Full, now)
@@ -1301,13 +1306,17 @@ impl LoginService {
             &RequestContext::admin_cli(),
             "by administrator",
             now,
+            None,
         )
         .await
+        .map(|_| ())
     }
 
     /// Stores a new password and revokes every session and remembered device
     /// of the user, audited: the one way a password changes (account page,
     /// reset link, administrator).
+    /// With `link` (a reset link's token hash) the link is used up in the
+    /// same transaction; `Ok(false)` if it already was, nothing changed.
     pub(crate) async fn replace_password(
         &self,
         user: &User,
@@ -1315,13 +1324,11 @@ impl LoginService {
         ctx: &RequestContext,
         how: &str,
         now: u64,
-    ) -> Result<(), DomainError> {
+        link: Option<&str>,
+    ) -> Result<bool, DomainError> {
         let hash = self.hasher.hash(new_password.to_owned()).await?;
-        self.store.set_password_hash(user.id, &hash).await?;
-        self.store.delete_user_sessions(user.id).await?;
-        self.store.delete_user_devices(user.id).await?;
         let detail = format!("{how}; sessions and remembered devices revoked");
-        self.audit(
+        let event = AuditEvent::new(
             now,
             AuditKind::PasswordChanged,
             Outcome::Success,
@@ -1329,8 +1336,30 @@ impl LoginService {
             &user.username,
             ctx,
             &detail,
-        )
-        .await
+        );
+        let mut writes = Vec::with_capacity(4);
+        if let Some(token_hash) = link {
+            writes.push(Write::UseLink { token_hash, now });
+        }
+        writes.extend([
+            Write::PasswordHash {
+                user: user.id,
+                hash: &hash,
+            },
+            Write::EndSessions(user.id),
+            Write::ForgetDevices(user.id),
+        ]);
+        let committed = self
+            .commit_audited(
+                &writes,
+                &[(event, AuditKind::PasswordChanged, Outcome::Success)],
+            )
+            .await;
+        match committed {
+            Ok(()) => Ok(true),
+            Err(DomainError::Store(crate::StoreError::Conflict(_))) if link.is_some() => Ok(false),
+            Err(other) => Err(other),
+        }
     }
 
     /// If `code` matches a step within the drift range, how many minutes the
@@ -1472,4 +1501,22 @@ impl LoginService {
         )
         .await
     }
+}
+/// The audit row of a new set of recovery codes.
+pub(crate) fn recovery_codes_event(
+    user: &User,
+    ctx: &RequestContext,
+    now: u64,
+) -> (AuditEvent, AuditKind, Outcome) {
+    let kind = AuditKind::RecoveryCodesCreated;
+    let event = AuditEvent::new(
+        now,
+        kind,
+        Outcome::Success,
+        Some(user.id),
+        &user.username,
+        ctx,
+        "previous set invalidated",
+    );
+    (event, kind, Outcome::Success)
 }

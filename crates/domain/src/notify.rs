@@ -6,7 +6,8 @@
 //! event that records what happened, so neither exists without the other.
 
 use crate::{
-    AuditEvent, AuditKind, DomainError, Email, LoginService, Outcome, RequestContext, User,
+    AuditEvent, AuditKind, DomainError, Email, LoginService, NewMessage, Outcome, RequestContext,
+    User, Write,
 };
 
 /// A half-login left this long is reported.
@@ -142,6 +143,43 @@ impl Notice {
 }
 
 impl LoginService {
+    /// The owner's notice that `event` calls for, ready for the outbox.
+    async fn notice_message(
+        &self,
+        event: &AuditEvent,
+        kind: AuditKind,
+        outcome: Outcome,
+    ) -> Result<Option<NewMessage>, DomainError> {
+        let Some(notice) = Notice::for_event(kind, outcome) else {
+            return Ok(None);
+        };
+        let Some(id) = event.user_id else {
+            return Ok(None);
+        };
+        let Some(user) = self.store.user_by_id(id).await? else {
+            return Ok(None);
+        };
+        if user.email.is_empty() {
+            return Ok(None);
+        }
+        let ctx = RequestContext {
+            ip: event.ip.clone(),
+            user_agent: event.user_agent.clone(),
+        };
+        let email = notice.email(
+            &self.site_name,
+            &user,
+            &ctx,
+            &crate::time::readable(event.at),
+        );
+        Ok(Some(self.outbox.email(
+            Some(user.id),
+            notice.topic(),
+            &email,
+            event.at,
+        )?))
+    }
+
     /// Appends an audit event, with the owner's notice in the same
     /// transaction when the event calls for one.
     pub(crate) async fn append_event(
@@ -150,32 +188,40 @@ impl LoginService {
         kind: AuditKind,
         outcome: Outcome,
     ) -> Result<(), DomainError> {
-        let notice = Notice::for_event(kind, outcome);
-        let user = match (notice, event.user_id) {
-            (Some(_), Some(id)) => self.store.user_by_id(id).await?,
-            _ => None,
-        };
-        match (notice, user) {
-            (Some(notice), Some(user)) if !user.email.is_empty() => {
-                let ctx = RequestContext {
-                    ip: event.ip.clone(),
-                    user_agent: event.user_agent.clone(),
-                };
-                let email = notice.email(
-                    &self.site_name,
-                    &user,
-                    &ctx,
-                    &crate::time::readable(event.at),
-                );
-                let message = self
-                    .outbox
-                    .email(Some(user.id), notice.topic(), &email, event.at)?;
+        match self.notice_message(event, kind, outcome).await? {
+            Some(message) => {
                 self.store.append_audit_and_enqueue(event, &message).await?;
                 self.outbox.wake();
-                Ok(())
             }
-            _ => Ok(self.store.append_audit(event).await?),
+            None => self.store.append_audit(event).await?,
         }
+        Ok(())
+    }
+
+    /// Commits `writes`, the audit rows of `events` and the notices they
+    /// call for in one transaction: a crash leaves all of it or none.
+    pub(crate) async fn commit_audited(
+        &self,
+        writes: &[Write<'_>],
+        events: &[(AuditEvent, AuditKind, Outcome)],
+    ) -> Result<(), DomainError> {
+        let mut notices = Vec::new();
+        for (event, kind, outcome) in events {
+            if let Some(message) = self.notice_message(event, *kind, *outcome).await? {
+                notices.push(message);
+            }
+        }
+        let all: Vec<Write<'_>> = writes
+            .iter()
+            .copied()
+            .chain(events.iter().map(|(event, _, _)| Write::Audit(event)))
+            .chain(notices.iter().map(Write::Enqueue))
+            .collect();
+        self.store.write_all(&all).await?;
+        if !notices.is_empty() {
+            self.outbox.wake();
+        }
+        Ok(())
     }
 
     /// Commits, held for 10 minutes, the "someone entered your password"

@@ -211,11 +211,13 @@ impl LoginService {
         if let Err(message) = crate::password::check_new_for(new, &user.username, min_length) {
             return Ok(ResetOutcome::Rejected(message));
         }
-        if !self.store.use_password_reset(&hash, now).await? {
+        // The link is used up with the new password in one transaction.
+        if !self
+            .replace_password(&user, new, ctx, "by reset link", now, Some(&hash))
+            .await?
+        {
             return Ok(ResetOutcome::InvalidLink);
         }
-        self.replace_password(&user, new, ctx, "by reset link", now)
-            .await?;
         Ok(ResetOutcome::Done)
     }
 }

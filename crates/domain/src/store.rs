@@ -30,6 +30,57 @@ pub struct LockState {
     pub lock_count: u32,
 }
 
+/// One write of a change that must land whole or not at all: a password
+/// change with its revocations and audit row, an authenticator with its
+/// recovery codes. [`Store::write_all`] commits a list of them in one
+/// transaction, so a crash between two of them cannot leave half a change.
+#[derive(Debug, Clone, Copy)]
+pub enum Write<'a> {
+    /// Sets the user's password hash.
+    PasswordHash {
+        /// Whose.
+        user: UserId,
+        /// The new argon2 hash.
+        hash: &'a str,
+    },
+    /// Ends every session of the user.
+    EndSessions(UserId),
+    /// Forgets every remembered device of the user.
+    ForgetDevices(UserId),
+    /// Sets (or replaces) the user's authenticator.
+    Totp {
+        /// The sealed factor.
+        factor: &'a TotpFactor,
+        /// When it was linked.
+        now: u64,
+    },
+    /// Drops the user's offered, unconfirmed authenticator.
+    DropPendingEnrollment(UserId),
+    /// Replaces the user's recovery codes: the old set stops working as the
+    /// new one starts.
+    RecoveryCodes {
+        /// Whose.
+        user: UserId,
+        /// (lookup, argon2 hash) of each new code.
+        codes: &'a [(String, String)],
+        /// When they were made.
+        now: u64,
+    },
+    /// Marks a single-use link (reset, invitation) used. If it already
+    /// was, nothing of the list is written and `write_all` answers
+    /// [`StoreError::Conflict`]: a link works once even under concurrency.
+    UseLink {
+        /// The link token's hash.
+        token_hash: &'a str,
+        /// When.
+        now: u64,
+    },
+    /// Appends to the audit trail.
+    Audit(&'a AuditEvent),
+    /// Commits a message to the outbox.
+    Enqueue(&'a NewMessage),
+}
+
 /// Everything a second-factor check reads, in one round trip.
 #[derive(Debug, Clone)]
 pub struct SecondFactorState {
@@ -324,6 +375,8 @@ pub trait Store: Send + Sync {
     async fn use_password_reset(&self, token_hash: &str, now: u64) -> Result<bool, StoreError>;
     /// Sets a new password hash.
     async fn set_password_hash(&self, user: UserId, hash: &str) -> Result<(), StoreError>;
+    /// Commits `writes` in one transaction, in order: all or none.
+    async fn write_all(&self, writes: &[Write<'_>]) -> Result<(), StoreError>;
 
     /// Stores the user's SMS code, replacing (voiding) any previous one,
     /// counts the send and commits the text, in one transaction; returns the

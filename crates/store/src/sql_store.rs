@@ -5,6 +5,7 @@ use domain::{
     ApiKey, AuditEvent, Channel, LockState, NewMessage, NewUser, OutboxCounts, OutboxMessage,
     OutboxStatus, OutboxUpdate, PracticeId, PracticePolicy, RememberedDevice, Role,
     SecondFactorState, Session, SessionStage, SmsCode, Store, StoreError, TotpFactor, User, UserId,
+    Write,
 };
 use sqlx::{PgPool, SqlitePool};
 
@@ -1023,28 +1024,7 @@ impl Store for SqlStore {
     }
 
     async fn set_totp(&self, factor: &TotpFactor, now: u64) -> Result<(), StoreError> {
-        on_pool!(self, pool => {
-            sqlx::query(
-                "INSERT INTO totp_factors (user_id, key_id, sealed_secret, algorithm, digits, period, last_step, clock_offset_steps, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                 ON CONFLICT (user_id) DO UPDATE SET key_id = excluded.key_id, sealed_secret = excluded.sealed_secret, \
-                 algorithm = excluded.algorithm, digits = excluded.digits, period = excluded.period, \
-                 last_step = excluded.last_step, clock_offset_steps = excluded.clock_offset_steps, created_at = excluded.created_at",
-            )
-            .bind(factor.user_id.0)
-            .bind(&factor.key_id)
-            .bind(&factor.sealed_secret)
-            .bind(factor.algorithm.uri_name())
-            .bind(i64::from(factor.digits.get()))
-            .bind(i64::from(factor.period.seconds()))
-            .bind(factor.last_step.map(to_i64))
-            .bind(factor.clock_offset_steps)
-            .bind(to_i64(now))
-            .execute(pool)
-            .await
-            .map_err(db)?;
-        });
-        Ok(())
+        self.write_all(&[Write::Totp { factor, now }]).await
     }
 
     async fn totp(&self, user: UserId) -> Result<Option<TotpFactor>, StoreError> {
@@ -1238,12 +1218,7 @@ impl Store for SqlStore {
     }
 
     async fn delete_pending_enrollment(&self, user: UserId) -> Result<(), StoreError> {
-        execute!(
-            self,
-            "DELETE FROM pending_enrollments WHERE user_id = $1",
-            user.0
-        );
-        Ok(())
+        self.write_all(&[Write::DropPendingEnrollment(user)]).await
     }
 
     async fn add_session_failure(&self, token_hash: &str) -> Result<u32, StoreError> {
@@ -1270,8 +1245,7 @@ impl Store for SqlStore {
     }
 
     async fn delete_user_sessions(&self, user: UserId) -> Result<(), StoreError> {
-        execute!(self, "DELETE FROM sessions WHERE user_id = $1", user.0);
-        Ok(())
+        self.write_all(&[Write::EndSessions(user)]).await
     }
 
     async fn second_factor_state(
@@ -1545,12 +1519,7 @@ impl Store for SqlStore {
     }
 
     async fn delete_user_devices(&self, user: UserId) -> Result<(), StoreError> {
-        execute!(
-            self,
-            "DELETE FROM remembered_devices WHERE user_id = $1",
-            user.0
-        );
-        Ok(())
+        self.write_all(&[Write::ForgetDevices(user)]).await
     }
 
     async fn put_pending_phone(
@@ -1676,22 +1645,114 @@ impl Store for SqlStore {
     }
 
     async fn use_password_reset(&self, token_hash: &str, now: u64) -> Result<bool, StoreError> {
-        let done = execute!(
-            self,
-            "UPDATE password_resets SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL",
-            token_hash,
-            to_i64(now)
-        );
-        Ok(done == 1)
+        match self.write_all(&[Write::UseLink { token_hash, now }]).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict(_)) => Ok(false),
+            Err(other) => Err(other),
+        }
     }
 
     async fn set_password_hash(&self, user: UserId, hash: &str) -> Result<(), StoreError> {
-        execute!(
-            self,
-            "UPDATE users SET password_hash = $2 WHERE id = $1",
-            user.0,
-            hash
-        );
+        self.write_all(&[Write::PasswordHash { user, hash }]).await
+    }
+
+    async fn write_all(&self, writes: &[Write<'_>]) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(db)?;
+            for write in writes {
+                match *write {
+                    Write::PasswordHash { user, hash } => {
+                        sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+                            .bind(user.0)
+                            .bind(hash)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db)?;
+                    }
+                    Write::EndSessions(user) => {
+                        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                            .bind(user.0)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db)?;
+                    }
+                    Write::ForgetDevices(user) => {
+                        sqlx::query("DELETE FROM remembered_devices WHERE user_id = $1")
+                            .bind(user.0)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db)?;
+                    }
+                    Write::Totp { factor, now } => {
+                        sqlx::query(
+                            "INSERT INTO totp_factors (user_id, key_id, sealed_secret, algorithm, digits, period, last_step, clock_offset_steps, created_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                             ON CONFLICT (user_id) DO UPDATE SET key_id = excluded.key_id, sealed_secret = excluded.sealed_secret, \
+                             algorithm = excluded.algorithm, digits = excluded.digits, period = excluded.period, \
+                             last_step = excluded.last_step, clock_offset_steps = excluded.clock_offset_steps, created_at = excluded.created_at",
+                        )
+                        .bind(factor.user_id.0)
+                        .bind(&factor.key_id)
+                        .bind(&factor.sealed_secret)
+                        .bind(factor.algorithm.uri_name())
+                        .bind(i64::from(factor.digits.get()))
+                        .bind(i64::from(factor.period.seconds()))
+                        .bind(factor.last_step.map(to_i64))
+                        .bind(factor.clock_offset_steps)
+                        .bind(to_i64(now))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                    }
+                    Write::DropPendingEnrollment(user) => {
+                        sqlx::query("DELETE FROM pending_enrollments WHERE user_id = $1")
+                            .bind(user.0)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db)?;
+                    }
+                    Write::RecoveryCodes { user, codes, now } => {
+                        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+                            .bind(user.0)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db)?;
+                        for (lookup, hash) in codes {
+                            sqlx::query(
+                                "INSERT INTO recovery_codes (user_id, lookup, code_hash, created_at) VALUES ($1, $2, $3, $4)",
+                            )
+                            .bind(user.0)
+                            .bind(lookup)
+                            .bind(hash)
+                            .bind(to_i64(now))
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db)?;
+                        }
+                    }
+                    Write::UseLink { token_hash, now } => {
+                        let done = sqlx::query(
+                            "UPDATE password_resets SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL",
+                        )
+                        .bind(token_hash)
+                        .bind(to_i64(now))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?
+                        .rows_affected();
+                        if done != 1 {
+                            // Dropping the transaction rolls it back.
+                            return Err(StoreError::Conflict("link already used".into()));
+                        }
+                    }
+                    Write::Audit(event) => insert_audit!(&mut *tx, event),
+                    Write::Enqueue(message) => {
+                        insert_outbox!(&mut *tx, message);
+                    }
+                }
+            }
+            tx.commit().await.map_err(db)?;
+        });
         Ok(())
     }
 
@@ -1812,28 +1873,8 @@ impl Store for SqlStore {
         codes: &[(String, String)],
         now: u64,
     ) -> Result<(), StoreError> {
-        on_pool!(self, pool => {
-            let mut tx = pool.begin().await.map_err(db)?;
-            sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
-                .bind(user.0)
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-            for (lookup, hash) in codes {
-                sqlx::query(
-                    "INSERT INTO recovery_codes (user_id, lookup, code_hash, created_at) VALUES ($1, $2, $3, $4)",
-                )
-                .bind(user.0)
-                .bind(lookup)
-                .bind(hash)
-                .bind(to_i64(now))
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-            }
-            tx.commit().await.map_err(db)?;
-        });
-        Ok(())
+        self.write_all(&[Write::RecoveryCodes { user, codes, now }])
+            .await
     }
 
     async fn recovery_code(
