@@ -48,6 +48,42 @@ impl Clock for ClockRef {
     }
 }
 
+/// Room the data directory must have at start: a few pages of database and
+/// write-ahead log.
+const DATA_DIR_PROBE_BYTES: usize = 64 * 1024;
+
+/// Creates the data directory if missing and proves it takes a write of
+/// [`DATA_DIR_PROBE_BYTES`], so a read-only or full disk stops the start
+/// with one line naming the directory and the cause, rather than a SQLite
+/// code later.
+pub fn check_data_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let probe = dir.join(".twofactor-write-check");
+    let written = std::fs::create_dir_all(dir).and_then(|()| {
+        let mut file = std::fs::File::create(&probe)?;
+        file.write_all(&[0; DATA_DIR_PROBE_BYTES])?;
+        file.sync_all()
+    });
+    let _ = std::fs::remove_file(&probe);
+    written.map_err(|error| {
+        use std::io::ErrorKind;
+        let shown = dir.display();
+        let what = match error.kind() {
+            ErrorKind::StorageFull | ErrorKind::QuotaExceeded => format!(
+                "data_dir {shown} is full: free some space (the database and its log need room to grow)"
+            ),
+            ErrorKind::ReadOnlyFilesystem => format!(
+                "data_dir {shown} is on a read-only file system: mount it read-write or set TWOFACTOR_DATA_DIR"
+            ),
+            ErrorKind::PermissionDenied => format!(
+                "data_dir {shown} is not writable by this user: give it to the service's user or set TWOFACTOR_DATA_DIR"
+            ),
+            _ => format!("data_dir {shown} cannot be written"),
+        };
+        anyhow::anyhow!("{what} ({error})")
+    })
+}
+
 /// Connects to the database (migrating it), loads the master key and builds
 /// the router. `search_path` puts a PostgreSQL app in its own schema (tests).
 pub async fn build(
@@ -56,9 +92,8 @@ pub async fn build(
     search_path: Option<&str>,
 ) -> anyhow::Result<App> {
     let url = config.database_url();
-    if config.database_url.is_none() {
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
+    if config.database_url.is_none() || config.master_key.is_none() {
+        check_data_dir(&config.data_dir)?;
     }
     let store = store::connect(&url, true, search_path).await?;
     let key = MasterKey::load(config.master_key.as_deref(), &config.data_dir)?;
