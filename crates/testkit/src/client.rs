@@ -18,7 +18,8 @@ pub struct Client {
 /// A response, read whole.
 #[derive(Debug, Clone)]
 pub struct Reply {
-    /// Status code.
+    /// Status code; 0 when no answer came (nothing listening, the
+    /// connection dropped), with the error as the body.
     pub status: u16,
     /// Headers.
     pub headers: HeaderMap,
@@ -112,11 +113,25 @@ impl Client {
 
     /// `POST path` with any body.
     pub async fn post_raw(&mut self, path: &str, content_type: &str, body: Vec<u8>) -> Reply {
-        let request = self
+        self.post_raw_with(path, content_type, body, &[]).await
+    }
+
+    /// `POST path` with any body and extra headers.
+    pub async fn post_raw_with(
+        &mut self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut request = self
             .http
             .post(format!("{}{path}", self.base))
             .header("content-type", content_type)
             .body(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         self.send(request).await
     }
 
@@ -131,7 +146,16 @@ impl Client {
             request = request.header(COOKIE, header);
         }
         request = request.header("user-agent", self.user_agent.clone());
-        let response = request.send().await.expect("request sent");
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(error) => {
+                return Reply {
+                    status: 0,
+                    headers: HeaderMap::new(),
+                    body: format!("no answer: {error}"),
+                };
+            }
+        };
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body = response.text().await.unwrap_or_default();
@@ -171,6 +195,9 @@ impl Client {
         next: &str,
     ) -> Reply {
         let page = self.get("/login").await;
+        if page.status == 0 {
+            return page; // no answer: the caller sees status 0
+        }
         let csrf = page.csrf_token().expect("login page has a csrf token");
         self.post_form(
             "/login",

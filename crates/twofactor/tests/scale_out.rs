@@ -14,139 +14,15 @@
     clippy::indexing_slicing
 )]
 
-use std::io::Write as _;
-use std::process::{Child, Command, Stdio};
+mod support;
+
 use std::time::{Duration, Instant};
 
+use support::{Database, Site, free_port};
 use testkit::smtp_sink::SmtpSink;
 use testkit::{Client, PASSWORD};
 
 const SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A fresh database on the test server, dropped when this goes away.
-struct Database {
-    name: String,
-    url: String,
-}
-
-impl Database {
-    fn create() -> Option<Database> {
-        let base = std::env::var("TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".into());
-        let server = base.rsplit_once('/').map_or(base.as_str(), |(s, _)| s);
-        let name = format!(
-            "tf_scale_{}_{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .subsec_nanos()
-        );
-        let made = Command::new("createdb")
-            .args(["-h", "127.0.0.1", "-U", "root", &name])
-            .output();
-        match made {
-            Ok(out) if out.status.success() => Some(Database {
-                url: format!("{server}/{name}"),
-                name,
-            }),
-            other => {
-                assert!(
-                    std::env::var("CI").is_err(),
-                    "PostgreSQL is required under CI: {other:?}"
-                );
-                eprintln!("SKIPPED: no PostgreSQL for the scale-out test ({other:?})");
-                None
-            }
-        }
-    }
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        let _ = Command::new("dropdb")
-            .args(["-h", "127.0.0.1", "-U", "root", "--force", &self.name])
-            .output();
-    }
-}
-
-fn command(dir: &std::path::Path, db: &Database, port: u16, smtp: u16) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_twofactor"));
-    command
-        .env("TWOFACTOR_DATA_DIR", dir)
-        .env("TWOFACTOR_DATABASE_URL", &db.url)
-        .env("TWOFACTOR_MASTER_KEY", "22".repeat(32))
-        .env("TWOFACTOR_LISTEN", format!("127.0.0.1:{port}"))
-        .env("TWOFACTOR_PUBLIC_URL", "http://login.clinic.test")
-        .env("TWOFACTOR_SMTP_URL", format!("smtp://127.0.0.1:{smtp}"))
-        .env("TWOFACTOR_LOG", "warn");
-    command
-}
-
-fn admin(dir: &std::path::Path, db: &Database, args: &[&str], stdin: &str) {
-    let mut child = command(dir, db, 1, 1)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn serve(dir: &std::path::Path, db: &Database, port: u16, smtp: u16) -> Server {
-    let child = command(dir, db, port, smtp)
-        .arg("serve")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server(child);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let ready = tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-            && Client::new(format!("http://127.0.0.1:{port}"))
-                .get("/readyz")
-                .await
-                .status
-                == 200;
-        if ready {
-            return server;
-        }
-        assert!(Instant::now() < deadline, "server on {port} did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 fn now() -> u64 {
     std::time::SystemTime::now()
@@ -184,41 +60,26 @@ fn moved(from: &Client, to_port: u16) -> Client {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_on_one_database_act_as_one_service() {
-    let Some(db) = Database::create() else {
+    let Some(db) = Database::create("scale") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
     let sink = SmtpSink::start();
-    let d = dir.path();
-    admin(d, &db, &["migrate"], "");
+    let site = Site {
+        dir: dir.path().to_owned(),
+        database_url: Some(db.url.clone()),
+        smtp_port: sink.port,
+    };
+    site.run(&["migrate"], "");
     for (name, role) in [("boss", "admin"), ("drsmith", "staff"), ("nurse", "staff")] {
-        admin(
-            d,
-            &db,
-            &[
-                "user",
-                "add",
-                name,
-                "--email",
-                &format!("{name}@clinic.example"),
-                "--role",
-                role,
-                "--password-stdin",
-            ],
-            &format!("{PASSWORD}\n"),
-        );
+        site.add_user(name, role);
     }
     for name in ["drsmith", "nurse"] {
-        admin(
-            d,
-            &db,
-            &["user", "enroll-totp", name, "--secret", SECRET],
-            "",
-        );
+        site.run(&["user", "enroll-totp", name, "--secret", SECRET], "");
     }
     let (port_a, port_b) = (free_port(), free_port());
-    let _a = serve(d, &db, port_a, sink.port).await;
-    let _b = serve(d, &db, port_b, sink.port).await;
+    let _a = site.serve(port_a);
+    let _b = site.serve(port_b);
     let on_a = || Client::new(format!("http://127.0.0.1:{port_a}"));
 
     // Password on A, code on B, logged in on A.
