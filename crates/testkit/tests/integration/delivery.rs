@@ -83,6 +83,88 @@ async fn an_sms_outage_is_told_and_the_text_goes_out_once_it_is_over(backend: Ba
 }
 both_backends!(an_sms_outage_is_told_and_the_text_goes_out_once_it_is_over);
 
+/// The gateway's received texts as (to, text).
+async fn texts_to(gateway: &MockServer) -> Vec<(String, String)> {
+    gateway
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|r| {
+            let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            (
+                body["to"].as_str().unwrap().to_owned(),
+                body["text"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Issue #9: the SMS provider down for a minute while three clinicians ask
+/// for codes. The worker keeps retrying with backoff, nothing is lost or
+/// given up; when the provider returns, each text goes out once and still
+/// logs its reader in.
+async fn an_sms_provider_down_for_a_minute_delays_each_text_and_sends_it_once(backend: Backend) {
+    let gateway = MockServer::start().await;
+    answer(&gateway, 503).await;
+    let Some(app) = webhook_app(backend, &gateway).await else {
+        return;
+    };
+    let phones = ["+12015550101", "+12015550102", "+12015550103"];
+    let mut browsers = Vec::new();
+    for (i, phone) in phones.iter().enumerate() {
+        let name = format!("nurse{i}");
+        app.add_user_with_phone(&name, Some(phone)).await;
+        let mut browser = app.client();
+        browser.submit_password(&name, PASSWORD).await;
+        assert_eq!(browser.request_sms().await.status, 200);
+        browsers.push(browser);
+    }
+    // One minute of outage, the worker waking every 5 s.
+    for _ in 0..12 {
+        app.clock.advance(5);
+        app.flush_outbox().await;
+    }
+    let tries = texts_to(&gateway).await.len();
+    assert!(
+        tries >= 3 * 3,
+        "each text retried during the outage: {tries}"
+    );
+    let rows = texts_out(&app).await;
+    assert_eq!(rows.len(), 3);
+    for row in &rows {
+        assert_eq!(row.status, domain::OutboxStatus::Pending, "{row:?}");
+        assert!(row.last_error.as_deref().unwrap().contains("503"));
+    }
+
+    // Back: within the backoff every text goes out, once each.
+    answer(&gateway, 200).await;
+    for _ in 0..24 {
+        app.clock.advance(5);
+        app.flush_outbox().await;
+    }
+    let sent = texts_to(&gateway).await;
+    let mut to: Vec<&str> = sent.iter().map(|(to, _)| to.as_str()).collect();
+    to.sort_unstable();
+    assert_eq!(to, phones, "each phone got one text: {sent:?}");
+    assert!(
+        texts_out(&app)
+            .await
+            .iter()
+            .all(|r| r.status == domain::OutboxStatus::Sent)
+    );
+    for (browser, phone) in browsers.iter_mut().zip(phones) {
+        let text = &sent.iter().find(|(to, _)| to == phone).unwrap().1;
+        let code = sms_code_in(text).unwrap();
+        assert_eq!(browser.submit_token(&code).await.status, 303, "{phone}");
+    }
+    app.clock.advance(3600);
+    app.flush_outbox().await;
+    assert_eq!(texts_to(&gateway).await.len(), 3, "nothing sent twice");
+    app.stop().await;
+}
+both_backends!(an_sms_provider_down_for_a_minute_delays_each_text_and_sends_it_once);
+
 async fn a_refused_number_is_told_plainly_and_never_retried(backend: Backend) {
     let gateway = MockServer::start().await;
     answer(&gateway, 400).await;
