@@ -4,6 +4,9 @@
 //!     verify_load seed  N               (with the server's TWOFACTOR_* settings; prints nothing secret)
 //!     verify_load run   BASE KEY N FIRST_ID SECONDS CONNECTIONS right|wrong
 //!     verify_load codes N FIRST_ID   (id and current code per user, for wrk)
+//!     verify_load seed-logins N      (users login0… with LOGIN_PASSWORD and an app, for bench/load.sh)
+//!     verify_load login-codes N      (username and current code per login user, for wrk)
+//!     verify_load hash-time          (median ms of one argon2 hash as the server does it)
 //!
 //! `seed` writes N users with authenticators straight into the database
 //! (seeds derived from the database id, so `run` can compute their codes);
@@ -224,6 +227,82 @@ fn codes(n: usize, first_id: i64) {
     }
 }
 
+/// The password of every `seed-logins` user.
+const LOGIN_PASSWORD: &str = "correct horse battery staple";
+
+/// The app seed of login user `i` (apart from the API users' seeds).
+fn login_seed(i: usize) -> Secret {
+    seed_for(1 << 40 | i)
+}
+
+/// Users `login0`… with [`LOGIN_PASSWORD`] (one argon2 hash, shared) and an
+/// authenticator seeded by their index.
+async fn seed_logins(n: usize) {
+    let config = twofactor::config::Config::load(None).unwrap();
+    let app = twofactor::app::build(&config, Arc::new(domain::SystemClock), None)
+        .await
+        .unwrap();
+    let practice = app.practice(None).await.unwrap();
+    let store = app.login.store().clone();
+    let hash = domain::password::hash(LOGIN_PASSWORD).unwrap();
+    for i in 0..n {
+        let user = NewUser {
+            practice_id: practice,
+            username: format!("login{i}"),
+            email: format!("login{i}@clinic.example"),
+            phone: None,
+            role: Role::Staff,
+            password_hash: Some(hash.clone()),
+            display_name: String::new(),
+        };
+        let id = store.create_user(&user, now()).await.unwrap();
+        let sealed = app.login.seal_totp_seed(id, &login_seed(i)).unwrap();
+        store
+            .set_totp(
+                &TotpFactor {
+                    user_id: id,
+                    key_id: app.login.key_id().to_owned(),
+                    sealed_secret: sealed,
+                    algorithm: Algorithm::Sha1,
+                    digits: Digits::SIX,
+                    period: Period::DEFAULT,
+                    last_step: None,
+                    clock_offset_steps: 0,
+                },
+                now(),
+            )
+            .await
+            .unwrap();
+    }
+    println!("seeded {n} login users");
+}
+
+/// "login{i} CODE" per login user, for the current step.
+fn login_codes(n: usize) {
+    use std::io::Write as _;
+    let at = now();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for i in 0..n {
+        let code = Totp::new(login_seed(i), Algorithm::Sha1, Digits::SIX, Period::DEFAULT)
+            .generate(at)
+            .unwrap();
+        writeln!(out, "login{i} {}", code.as_str()).unwrap();
+    }
+}
+
+/// The median time of one argon2id hash with the server's parameters.
+fn hash_time() {
+    let mut times: Vec<f64> = (0..15)
+        .map(|_| {
+            let started = Instant::now();
+            domain::password::hash(LOGIN_PASSWORD).unwrap();
+            started.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    println!("{:.2}", times[times.len() / 2]);
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -242,8 +321,11 @@ async fn main() {
             .await
         }
         Some("codes") => codes(args[2].parse().unwrap(), args[3].parse().unwrap()),
+        Some("seed-logins") => seed_logins(args[2].parse().unwrap()).await,
+        Some("login-codes") => login_codes(args[2].parse().unwrap()),
+        Some("hash-time") => hash_time(),
         _ => eprintln!(
-            "usage: verify_load seed N | run BASE KEY N FIRST_ID SECONDS CONNECTIONS right|wrong | codes N FIRST_ID"
+            "usage: verify_load seed N | run BASE KEY N FIRST_ID SECONDS CONNECTIONS right|wrong | codes N FIRST_ID | seed-logins N | login-codes N | hash-time"
         ),
     }
 }

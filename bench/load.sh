@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The load record (issue #9, point 3), over loopback only, bounded in time:
+# full logins (password + app code) per second against the argon2 limit,
+# second-factor verifications per second (API, wrong and right codes, 64
+# connections), page GETs per second (the login page, and the logged-in
+# home page), with p50/p99 for each, on SQLite and on PostgreSQL; plus the
+# server's start-to-ready time and resident memory idle and at its peak.
+#
+# Goals on 2 cores: full logins >= 80 % of the argon2 limit (cores / one
+# hash's time, measured here); verification p99 < 25 ms at 64 connections;
+# no errors.
+#
+# Usage: bench/load.sh [SECONDS]   (needs wrk, curl, createdb; ~3 min at 10)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUN="${1:-10}"
+LOGIN_USERS=4000
+VERIFY_USERS=60000
+PASSWORD="correct horse battery staple"
+PORT=18092
+BASE="http://127.0.0.1:$PORT"
+DATA="$(mktemp -d)"
+SERVER=""
+trap '[[ -n "$SERVER" ]] && kill "$SERVER" 2>/dev/null; rm -rf "$DATA"' EXIT
+
+cargo build --release -q -p twofactor --bin twofactor
+cargo build --release -q -p testkit --example verify_load
+TARGET="${CARGO_TARGET_DIR:-target}/release"
+LOAD="$TARGET/examples/verify_load"
+CORES=$(nproc)
+echo "== machine: $CORES cores, $(lscpu | sed -n 's/^Model name: *//p'), $(free -g | awk '/^Mem:/{print $2}') GiB, $(date -u +%F)"
+HASH_MS=$("$LOAD" hash-time)
+LIMIT=$(awk -v c="$CORES" -v ms="$HASH_MS" 'BEGIN{printf "%.1f", c * 1000 / ms}')
+echo "== argon2id: one hash ${HASH_MS} ms (median of 15) -> limit $LIMIT logins/s on $CORES cores"
+
+rss_kb() { ps -o rss= -p "$1" | tr -d ' '; }
+
+bench() {
+    local name="$1" url="$2"
+    export TWOFACTOR_DATA_DIR="$DATA/$name" TWOFACTOR_LISTEN="127.0.0.1:$PORT" TWOFACTOR_LOG=warn
+    export TWOFACTOR_API_REQUESTS_PER_MINUTE=1000000 TWOFACTOR_SMS_PROVIDER=log
+    if [[ -n "$url" ]]; then export TWOFACTOR_DATABASE_URL="$url"; else unset TWOFACTOR_DATABASE_URL; fi
+    mkdir -p "$TWOFACTOR_DATA_DIR"
+    "$TARGET/twofactor" migrate >/dev/null
+    "$LOAD" seed-logins "$LOGIN_USERS"
+    local first key
+    first=$("$LOAD" seed "$VERIFY_USERS" | sed -n 's/^FIRST_ID=//p')
+    key=$("$TARGET/twofactor" api-key create bench 2>/dev/null)
+
+    local t0 t1
+    t0=$(date +%s%N)
+    "$TARGET/twofactor" serve >"$DATA/$name.log" 2>&1 & SERVER=$!
+    until curl -sf "$BASE/readyz" >/dev/null; do sleep 0.005; done
+    t1=$(date +%s%N)
+    sleep 1
+    echo "== $name: start to ready $(( (t1 - t0) / 1000000 )) ms (process spawn to /readyz 200, curl polling), idle RSS $(( $(rss_kb "$SERVER") / 1024 )) MB"
+    (peak=0; while kill -0 "$SERVER" 2>/dev/null; do r=$(rss_kb "$SERVER" 2>/dev/null || echo 0); ((r > peak)) && peak=$r && echo "$peak" >"$DATA/peak"; sleep 0.2; done) &
+    local sampler=$!
+
+    echo "== $name: full logins, wrk 8 connections, ${RUN}s"
+    "$LOAD" login-codes "$LOGIN_USERS" >"$DATA/logins"
+    CODES="$DATA/logins" PASSWORD="$PASSWORD" THREADS=8 \
+        wrk -t8 -c8 -d"${RUN}s" --timeout 10s --latency -s bench/login.lua "$BASE" | grep '^RESULT' | tee "$DATA/login-result"
+    awk -v limit="$LIMIT" '{for (i = 1; i <= NF; i++) if ($i ~ /\/s$/) {sub("/s", "", $i); printf "   = %.0f %% of the argon2 limit (%s/s)\n", 100 * $i / limit, limit; exit}}' "$DATA/login-result"
+
+    "$LOAD" codes "$VERIFY_USERS" "$first" >"$DATA/codes"
+    for mode in wrong right; do
+        echo "== $name: second-factor verification (API), $mode codes, wrk 64 connections, ${RUN}s"
+        KEY="$key" CODES="$DATA/codes" MODE="$mode" THREADS=2 \
+            wrk -t2 -c64 -d"${RUN}s" --latency -s bench/verify.lua "$BASE" | grep '^RESULT'
+    done
+
+    echo "== $name: GET /login, wrk 64 connections, ${RUN}s"
+    wrk -t2 -c64 -d"${RUN}s" --latency -s bench/get.lua "$BASE/login" | grep '^RESULT'
+
+    # A logged-in browser: the last login user (the login run did not reach it).
+    local jar="$DATA/jar" csrf=benchbenchbenchbenchbenchbenchbenchbench123 last=$((LOGIN_USERS - 1))
+    local code
+    code=$(grep "^login$last " "$DATA/logins" | cut -d' ' -f2)
+    curl -s -o /dev/null -c "$jar" -b "tf_csrf=$csrf" \
+        --data "username=login$last&password=${PASSWORD// /+}&csrf_token=$csrf" "$BASE/login"
+    curl -s -o /dev/null -c "$jar" -b "$jar" -b "tf_csrf=$csrf" \
+        --data "token=$code&csrf_token=$csrf" "$BASE/login/2fa"
+    local session
+    session=$(awk '$6=="tf_session"{print $7}' "$jar")
+    [[ $(curl -s -o /dev/null -w '%{http_code}' -b "tf_session=$session" "$BASE/") == 200 ]] \
+        || { echo "could not log in for the home page run" >&2; exit 1; }
+    echo "== $name: GET / logged in (session checked, idle timeout renewed), wrk 64 connections, ${RUN}s"
+    COOKIE="tf_session=$session" wrk -t2 -c64 -d"${RUN}s" --latency -s bench/get.lua "$BASE/" | grep '^RESULT'
+
+    echo "== $name: peak RSS under the load above $(( $(cat "$DATA/peak") / 1024 )) MB, after it $(( $(rss_kb "$SERVER") / 1024 )) MB"
+    kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
+    wait "$sampler" 2>/dev/null || true
+}
+
+bench sqlite ""
+dropdb --if-exists -h 127.0.0.1 -U root twofactor_load
+createdb -h 127.0.0.1 -U root twofactor_load
+bench postgres "postgres://root@127.0.0.1:5432/twofactor_load"
+dropdb --if-exists -h 127.0.0.1 -U root twofactor_load
