@@ -30,12 +30,18 @@ pub enum SealError {
 pub struct SecretBox {
     key_id: String,
     cipher: XChaCha20Poly1305,
+    /// Keys of before a rotation: they open what they sealed, never seal.
+    previous: Vec<(String, XChaCha20Poly1305)>,
 }
 
 impl std::fmt::Debug for SecretBox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SecretBox")
             .field("key_id", &self.key_id)
+            .field(
+                "previous",
+                &self.previous.iter().map(|(id, _)| id).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -47,7 +53,23 @@ impl SecretBox {
         Ok(SecretBox {
             key_id: key_id.to_owned(),
             cipher,
+            previous: Vec::new(),
         })
+    }
+
+    /// Also opens values sealed under an earlier master key `key_id`, as
+    /// during a rotation until `twofactor master-key reseal` has run.
+    pub fn with_previous(mut self, key_id: &str, key: &[u8]) -> Result<Self, SealError> {
+        let cipher = XChaCha20Poly1305::new_from_slice(key).map_err(|_| SealError::BadKey)?;
+        if key_id != self.key_id {
+            self.previous.push((key_id.to_owned(), cipher));
+        }
+        Ok(self)
+    }
+
+    /// The ids of the earlier keys this box still opens with.
+    pub fn previous_key_ids(&self) -> Vec<&str> {
+        self.previous.iter().map(|(id, _)| id.as_str()).collect()
     }
 
     /// The id stored beside every value this box seals.
@@ -82,14 +104,20 @@ impl SecretBox {
         sealed: &[u8],
         context: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, SealError> {
-        if key_id != self.key_id {
-            return Err(SealError::UnknownKey(key_id.to_owned()));
-        }
+        let cipher = if key_id == self.key_id {
+            &self.cipher
+        } else {
+            self.previous
+                .iter()
+                .find(|(id, _)| id == key_id)
+                .map(|(_, cipher)| cipher)
+                .ok_or_else(|| SealError::UnknownKey(key_id.to_owned()))?
+        };
         if sealed.len() < NONCE_LEN {
             return Err(SealError::Damaged);
         }
         let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
-        self.cipher
+        cipher
             .decrypt(
                 XNonce::from_slice(nonce),
                 Payload {
@@ -126,5 +154,38 @@ mod tests {
             Err(SealError::Damaged)
         );
         assert!(SecretBox::new("k", &[0; 31]).is_err());
+    }
+
+    #[test]
+    fn after_a_rotation_old_values_open_and_new_ones_use_the_new_key() {
+        let old = SecretBox::new("old", &[1; 32]).unwrap();
+        let sealed_before = old.seal(b"seed", b"totp:1").unwrap();
+        let new = SecretBox::new("new", &[2; 32])
+            .unwrap()
+            .with_previous("old", &[1; 32])
+            .unwrap();
+        assert_eq!(new.key_id(), "new");
+        assert_eq!(new.previous_key_ids(), ["old"]);
+        assert_eq!(
+            new.open("old", &sealed_before, b"totp:1")
+                .unwrap()
+                .as_slice(),
+            b"seed"
+        );
+        let sealed_after = new.seal(b"seed", b"totp:1").unwrap();
+        assert_eq!(
+            old.open("new", &sealed_after, b"totp:1"),
+            Err(SealError::UnknownKey("new".into()))
+        );
+        // A previous key under the wrong id opens nothing.
+        let confused = SecretBox::new("new", &[2; 32])
+            .unwrap()
+            .with_previous("old", &[3; 32])
+            .unwrap();
+        assert_eq!(
+            confused.open("old", &sealed_before, b"totp:1"),
+            Err(SealError::Damaged)
+        );
+        assert!(new.with_previous("x", &[0; 5]).is_err());
     }
 }

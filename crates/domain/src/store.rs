@@ -81,6 +81,31 @@ pub enum Write<'a> {
     Enqueue(&'a NewMessage),
 }
 
+/// Where sealed values live (each names the master key that sealed it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sealed {
+    /// TOTP seeds of linked apps (row id: the user id).
+    Authenticators,
+    /// TOTP seeds offered and not yet confirmed (row id: the user id).
+    OfferedAuthenticators,
+    /// Bodies of messages not yet sent (row id: the outbox id).
+    UnsentMessages,
+}
+
+/// One sealed value as stored.
+#[derive(Debug, Clone)]
+pub struct SealedRow {
+    /// The row's id (see [`Sealed`]).
+    pub id: i64,
+    /// The key that sealed it.
+    pub key_id: String,
+    /// What it was sealed with as associated data: the user id for seeds,
+    /// the idempotency key for messages.
+    pub bound_to: String,
+    /// Nonce, ciphertext and tag.
+    pub sealed: Vec<u8>,
+}
+
 /// Everything a second-factor check reads, in one round trip.
 #[derive(Debug, Clone)]
 pub struct SecondFactorState {
@@ -375,6 +400,28 @@ pub trait Store: Send + Sync {
     async fn use_password_reset(&self, token_hash: &str, now: u64) -> Result<bool, StoreError>;
     /// Sets a new password hash.
     async fn set_password_hash(&self, user: UserId, hash: &str) -> Result<(), StoreError>;
+    /// How many sealed values each master key id holds, as (what, key id,
+    /// count): authenticators, offered authenticators, unsent messages.
+    async fn sealed_key_usage(&self) -> Result<Vec<(String, String, i64)>, StoreError>;
+    /// Up to `limit` values of `what` sealed under a key other than
+    /// `key_id`, with row ids above `after`, by id.
+    async fn sealed_with_other_key(
+        &self,
+        what: Sealed,
+        key_id: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<SealedRow>, StoreError>;
+    /// Replaces a sealed value if it is still sealed under `old_key_id`;
+    /// false if it changed meanwhile (re-linked, sent, reset).
+    async fn reseal(
+        &self,
+        what: Sealed,
+        id: i64,
+        old_key_id: &str,
+        key_id: &str,
+        sealed: &[u8],
+    ) -> Result<bool, StoreError>;
     /// Commits `writes` in one transaction, in order: all or none.
     async fn write_all(&self, writes: &[Write<'_>]) -> Result<(), StoreError>;
 

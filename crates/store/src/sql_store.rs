@@ -3,9 +3,9 @@
 use domain::admin::{AuditFilter, StaffRow};
 use domain::{
     ApiKey, AuditEvent, Channel, LockState, NewMessage, NewUser, OutboxCounts, OutboxMessage,
-    OutboxStatus, OutboxUpdate, PracticeId, PracticePolicy, RememberedDevice, Role,
-    SecondFactorState, Session, SessionStage, SmsCode, Store, StoreError, TotpFactor, User, UserId,
-    Write,
+    OutboxStatus, OutboxUpdate, PracticeId, PracticePolicy, RememberedDevice, Role, Sealed,
+    SealedRow, SecondFactorState, Session, SessionStage, SmsCode, Store, StoreError, TotpFactor,
+    User, UserId, Write,
 };
 use sqlx::{PgPool, SqlitePool};
 
@@ -1039,6 +1039,83 @@ impl Store for SqlStore {
             .map_err(db)?
         });
         row.map(totp_from).transpose()
+    }
+
+    async fn sealed_key_usage(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT 'authenticators', key_id, COUNT(*) FROM totp_factors GROUP BY key_id \
+                 UNION ALL SELECT 'offered authenticators', key_id, COUNT(*) FROM pending_enrollments GROUP BY key_id \
+                 UNION ALL SELECT 'unsent messages', key_id, COUNT(*) FROM outbox WHERE status IN ('pending', 'sending') GROUP BY key_id \
+                 ORDER BY 1, 2",
+            )
+            .fetch_all(pool)
+            .await
+            .map_err(db)?
+        }))
+    }
+
+    async fn sealed_with_other_key(
+        &self,
+        what: Sealed,
+        key_id: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<SealedRow>, StoreError> {
+        let sql = match what {
+            Sealed::Authenticators => {
+                "SELECT user_id, key_id, CAST(user_id AS TEXT), sealed_secret FROM totp_factors \
+                 WHERE key_id <> $1 AND user_id > $2 ORDER BY 1 LIMIT $3"
+            }
+            Sealed::OfferedAuthenticators => {
+                "SELECT user_id, key_id, CAST(user_id AS TEXT), sealed_secret FROM pending_enrollments \
+                 WHERE key_id <> $1 AND user_id > $2 ORDER BY 1 LIMIT $3"
+            }
+            Sealed::UnsentMessages => {
+                "SELECT id, key_id, idempotency_key, sealed_body FROM outbox \
+                 WHERE key_id <> $1 AND id > $2 AND status IN ('pending', 'sending') ORDER BY 1 LIMIT $3"
+            }
+        };
+        let rows: Vec<(i64, String, String, Vec<u8>)> = on_pool!(self, pool => {
+            sqlx::query_as(sql)
+                .bind(key_id)
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await
+                .map_err(db)?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(id, key_id, bound_to, sealed)| SealedRow {
+                id,
+                key_id,
+                bound_to,
+                sealed,
+            })
+            .collect())
+    }
+
+    async fn reseal(
+        &self,
+        what: Sealed,
+        id: i64,
+        old_key_id: &str,
+        key_id: &str,
+        sealed: &[u8],
+    ) -> Result<bool, StoreError> {
+        let sql = match what {
+            Sealed::Authenticators => {
+                "UPDATE totp_factors SET key_id = $3, sealed_secret = $4 WHERE user_id = $1 AND key_id = $2"
+            }
+            Sealed::OfferedAuthenticators => {
+                "UPDATE pending_enrollments SET key_id = $3, sealed_secret = $4 WHERE user_id = $1 AND key_id = $2"
+            }
+            Sealed::UnsentMessages => {
+                "UPDATE outbox SET key_id = $3, sealed_body = $4 WHERE id = $1 AND key_id = $2"
+            }
+        };
+        Ok(execute!(self, sql, id, old_key_id, key_id, sealed) == 1)
     }
 
     async fn claim_totp_step(

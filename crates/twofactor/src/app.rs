@@ -97,7 +97,10 @@ pub async fn build(
     }
     let store = store::connect(&url, true, search_path).await?;
     let key = MasterKey::load(config.master_key.as_deref(), &config.data_dir)?;
-    let seal = SecretBox::new(&key.id, &key.bytes)?;
+    let mut seal = SecretBox::new(&key.id, &key.bytes)?;
+    for previous in config.previous_keys()? {
+        seal = seal.with_previous(&previous.id, &previous.bytes)?;
+    }
     let hasher = BlockingArgon2::per_core()?;
     let policy = Policy {
         require_2fa: config.require_2fa,

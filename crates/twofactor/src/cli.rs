@@ -89,6 +89,16 @@ pub enum Command {
         #[command(subcommand)]
         command: OutboxCommand,
     },
+    /// Master key rotation: make a key, see which keys seal what, and
+    /// re-seal every authenticator with the current key. See
+    /// docs/operations.md, "Rotating the master key".
+    MasterKey {
+        /// A TOML file with settings.
+        #[arg(long, value_name = "FILE", global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        command: MasterKeyCommand,
+    },
     /// One-time password tools for support staff.
     Otp {
         #[command(subcommand)]
@@ -230,6 +240,21 @@ pub enum ApiKeyCommand {
         /// The id or prefix from `api-key list`.
         key: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MasterKeyCommand {
+    /// Print a new random 32-byte key as 64 hex digits (nothing is
+    /// changed; put it in TWOFACTOR_MASTER_KEY).
+    Generate,
+    /// The current key's id, the earlier keys still configured, and how
+    /// many sealed values each key id holds.
+    Status,
+    /// Re-seal every value sealed under an earlier key (authenticators,
+    /// offered authenticators, unsent messages) with the current one (needs
+    /// the earlier key in TWOFACTOR_PREVIOUS_MASTER_KEYS). Safe while
+    /// serving; safe to run again.
+    Reseal,
 }
 
 #[derive(Debug, Subcommand)]

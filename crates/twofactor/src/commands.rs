@@ -11,7 +11,8 @@ use twofactor::app::{self, AddUser, App};
 use twofactor::config::Config;
 
 use crate::cli::{
-    ApiKeyCommand, AuditCommand, Command, OutboxCommand, PracticeCommand, UserCommand,
+    ApiKeyCommand, AuditCommand, Command, MasterKeyCommand, OutboxCommand, PracticeCommand,
+    UserCommand,
 };
 
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -98,6 +99,19 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             let config = Config::load(config.as_deref())?;
             let app = build(&config).await?;
             return outbox(&app, command).await;
+        }
+        Command::MasterKey { config, command } => {
+            if matches!(command, MasterKeyCommand::Generate) {
+                let mut key = [0u8; 32];
+                getrandom::fill(&mut key)
+                    .map_err(|_| anyhow::anyhow!("the operating system's random source failed"))?;
+                let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+                println!("{hex}");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let config = Config::load(config.as_deref())?;
+            let app = build(&config).await?;
+            return master_key(&app, command).await;
         }
         Command::Otp { .. } => unreachable!("handled before the runtime starts"),
     }
@@ -422,6 +436,51 @@ async fn audit(app: &App, command: AuditCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+async fn master_key(app: &App, command: MasterKeyCommand) -> anyhow::Result<ExitCode> {
+    let current = app.login.key_id().to_owned();
+    match command {
+        MasterKeyCommand::Generate => unreachable!("needs no database"),
+        MasterKeyCommand::Status => {
+            println!("current key: {current}");
+            let previous = app.login.previous_key_ids();
+            println!(
+                "previous keys: {}",
+                if previous.is_empty() {
+                    "none".to_owned()
+                } else {
+                    previous.join(", ")
+                }
+            );
+            for (what, key_id, count) in app.login.sealed_key_usage().await? {
+                let role = if key_id == current {
+                    "current"
+                } else if previous.contains(&key_id.as_str()) {
+                    "previous"
+                } else {
+                    "NOT CONFIGURED"
+                };
+                println!("{count:>8}  {what} sealed with {key_id} ({role})");
+            }
+        }
+        MasterKeyCommand::Reseal => {
+            let (resealed, unopenable) = app
+                .login
+                .reseal_all(|n| eprintln!("re-sealed {n} values…"))
+                .await?;
+            println!(
+                "re-sealed {resealed} values (authenticators, offered authenticators, unsent messages) with key {current}"
+            );
+            if unopenable > 0 {
+                eprintln!(
+                    "error: {unopenable} values are sealed with a key that is not configured; add it to TWOFACTOR_PREVIOUS_MASTER_KEYS and run again"
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn api_key(app: &App, command: ApiKeyCommand) -> anyhow::Result<ExitCode> {

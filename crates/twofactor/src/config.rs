@@ -17,6 +17,7 @@ const TEXT_KEYS: &[&str] = &[
     "data_dir",
     "public_url",
     "master_key",
+    "previous_master_keys",
     "issuer",
     "sms_provider",
     "twilio_account_sid",
@@ -46,6 +47,9 @@ pub struct Config {
     /// 32-byte master key for TOTP seeds, hex or base64. Default: a key file
     /// created in `data_dir` on first start.
     pub master_key: Option<String>,
+    /// Master keys of before a rotation, comma-separated: they still open
+    /// what they sealed until `twofactor master-key reseal` has run.
+    pub previous_master_keys: Option<String>,
     /// Issuer shown in authenticator apps.
     pub issuer: String,
     /// Users without a second factor may not log in.
@@ -101,6 +105,7 @@ impl Default for Config {
             data_dir: PathBuf::from("data"),
             public_url: None,
             master_key: None,
+            previous_master_keys: None,
             issuer: "twofactor".into(),
             require_2fa: false,
             sms_provider: "log".into(),
@@ -131,6 +136,10 @@ impl std::fmt::Debug for Config {
             .field(
                 "master_key",
                 &self.master_key.as_ref().map(|_| "[redacted]"),
+            )
+            .field(
+                "previous_master_keys",
+                &self.previous_master_keys.as_ref().map(|_| "[redacted]"),
             )
             .field("issuer", &self.issuer)
             .field("require_2fa", &self.require_2fa)
@@ -204,6 +213,7 @@ impl Config {
             }
         }
         self.trusted_proxy_ips()?;
+        self.previous_keys()?;
         if !(8..=64).contains(&self.password_min_length) {
             return Err(ConfigError(
                 "password_min_length (TWOFACTOR_PASSWORD_MIN_LENGTH) must be 8 to 64".into(),
@@ -231,6 +241,22 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// The earlier master keys, parsed.
+    pub fn previous_keys(&self) -> Result<Vec<crate::master_key::MasterKey>, ConfigError> {
+        self.previous_master_keys
+            .iter()
+            .flat_map(|list| list.split(','))
+            .filter(|item| !item.trim().is_empty())
+            .map(|item| {
+                crate::master_key::MasterKey::parse(item).map_err(|_| {
+                    ConfigError(
+                        "previous_master_keys (TWOFACTOR_PREVIOUS_MASTER_KEYS) must be 32-byte keys as 64 hex digits or base64, separated by commas".into(),
+                    )
+                })
+            })
+            .collect()
     }
 
     fn check_providers(&self) -> Result<(), ConfigError> {
