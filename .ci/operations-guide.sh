@@ -119,8 +119,15 @@ systemctl() {
         daemon-reload)
             if command -v systemd-analyze >/dev/null; then
                 for f in "$ROOT"/etc/systemd/system/*.service; do
-                    [[ "$f" == *@.service ]] && continue
+                    if [[ "$f" == *@.service ]]; then
+                        # A template is checked as its first instance.
+                        mkdir -p "$ROOT/run/verify"
+                        local one="$ROOT/run/verify/$(basename "${f%@.service}")@1.service"
+                        sed 's/%i/1/g' "$f" >"$one"
+                        f="$one"
+                    fi
                     systemd-analyze verify "$f"
+                    echo "systemd-analyze verify $(basename "$f"): ok"
                 done
             fi ;;
         enable) [[ -n "$now" ]] && for u; do start_unit "$u"; done ;;

@@ -10,7 +10,8 @@ use crate::user::normalize_username;
 use crate::{AuditEvent, Outcome};
 use crate::{
     AuditKind, DomainError, Email, LoginService, NewUser, PasswordOutcome, Policy, PracticeId,
-    PracticePolicy, RequestContext, Role, SessionStage, StoreError, User, UserId, Write, token,
+    PracticePolicy, RequestContext, Role, Session, SessionStage, StoreError, User, UserId, Write,
+    token,
 };
 
 /// An invitation link lives three days.
@@ -735,20 +736,10 @@ impl LoginService {
             .await?;
             return Ok(EmergencyOutcome::WrongPassword);
         }
-        if !self.store.use_password_reset(&hash, now).await? {
-            return Ok(EmergencyOutcome::InvalidLink);
-        }
-        let session_token = self.start_session(user.id, SessionStage::Full, now).await?;
-        self.audit(
-            now,
-            AuditKind::EmergencyAccess,
-            Outcome::Success,
-            Some(user.id),
-            &user.username,
-            ctx,
-            "EMERGENCY: second factor skipped by an emergency access link",
-        )
-        .await?;
+        // The admins' emails are made first; then the link is used up, the
+        // session started, the event audited and the emails committed in one
+        // transaction: an emergency login is never without its notice.
+        let mut messages = Vec::new();
         for admin in self.store.practice_admins(user.practice_id).await? {
             let text = format!(
                 "{name} logged in to {site} with an emergency access link at {time} from {ip}: \
@@ -781,8 +772,45 @@ impl LoginService {
             let message = self
                 .outbox
                 .email(Some(admin.id), "emergency-access", &email, now)?;
-            self.store.enqueue(&message).await?;
+            messages.push(message);
         }
+        let session_token = token::generate()?;
+        let session = Session {
+            token_hash: token::digest(&session_token),
+            user_id: user.id,
+            stage: SessionStage::Full,
+            created_at: now,
+            last_seen_at: now,
+            failures: 0,
+        };
+        let kind = AuditKind::EmergencyAccess;
+        let event = AuditEvent::new(
+            now,
+            kind,
+            Outcome::Success,
+            Some(user.id),
+            &user.username,
+            ctx,
+            "EMERGENCY: second factor skipped by an emergency access link",
+        );
+        let mut writes = vec![
+            Write::UseLink {
+                token_hash: &hash,
+                now,
+            },
+            Write::Session(&session),
+        ];
+        writes.extend(messages.iter().map(Write::Enqueue));
+        match self
+            .commit_audited(&writes, &[(event, kind, Outcome::Success)])
+            .await
+        {
+            Err(DomainError::Store(StoreError::Conflict(_))) => {
+                return Ok(EmergencyOutcome::InvalidLink);
+            }
+            other => other?,
+        }
+        self.store.set_last_login(user.id, now).await?;
         self.outbox.wake();
         Ok(EmergencyOutcome::LoggedIn { session_token })
     }

@@ -75,6 +75,8 @@ pub enum Write<'a> {
         /// When.
         now: u64,
     },
+    /// Starts a session.
+    Session(&'a Session),
     /// Appends to the audit trail.
     Audit(&'a AuditEvent),
     /// Commits a message to the outbox.

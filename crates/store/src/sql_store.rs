@@ -137,6 +137,26 @@ macro_rules! insert_audit {
     }};
 }
 
+/// Inserts `$session` on `$conn` (a pool or a transaction).
+macro_rules! insert_session {
+    ($conn:expr, $session:expr) => {{
+        let session: &Session = $session;
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, stage, created_at, last_seen_at, failures) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&session.token_hash)
+        .bind(session.user_id.0)
+        .bind(session.stage.as_str())
+        .bind(to_i64(session.created_at))
+        .bind(to_i64(session.last_seen_at))
+        .bind(i64::from(session.failures))
+        .execute($conn)
+        .await
+        .map_err(db)?;
+    }};
+}
+
 /// Counts one text to `$phone` for `$user` at `$at`, on `$conn`.
 macro_rules! insert_sms_send {
     ($conn:expr, $user:expr, $phone:expr, $at:expr) => {
@@ -1198,19 +1218,7 @@ impl Store for SqlStore {
 
     async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
         on_pool!(self, pool => {
-            sqlx::query(
-                "INSERT INTO sessions (token_hash, user_id, stage, created_at, last_seen_at, failures) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(&session.token_hash)
-            .bind(session.user_id.0)
-            .bind(session.stage.as_str())
-            .bind(to_i64(session.created_at))
-            .bind(to_i64(session.last_seen_at))
-            .bind(i64::from(session.failures))
-            .execute(pool)
-            .await
-            .map_err(db)?;
+            insert_session!(pool, session);
         });
         Ok(())
     }
@@ -1822,6 +1830,7 @@ impl Store for SqlStore {
                             return Err(StoreError::Conflict("link already used".into()));
                         }
                     }
+                    Write::Session(session) => insert_session!(&mut *tx, session),
                     Write::Audit(event) => insert_audit!(&mut *tx, event),
                     Write::Enqueue(message) => {
                         insert_outbox!(&mut *tx, message);
