@@ -160,3 +160,65 @@ async fn reset_links_expire_and_requests_are_throttled(app: &TestApp) {
     assert_eq!(last, Some(429));
 }
 both!(reset_links_expire_and_requests_are_throttled);
+
+/// Two browsers submit the same link at once with different passwords: the
+/// link is used up in the same transaction as the password, so exactly one
+/// wins, and the loser's password was not written either.
+async fn one_reset_link_sent_twice_at_once_sets_one_password(app: &TestApp) {
+    app.add_user("alice").await;
+    app.client().request_password_reset("alice").await;
+    let path = reset_path(app).await;
+    let mut first = app.client();
+    let mut second = app.client();
+    let csrf_first = first.get(&path).await.csrf_token().unwrap();
+    let csrf_second = second.get(&path).await.csrf_token().unwrap();
+    let (a, b) = (
+        "first browser's new passphrase",
+        "second browser's new passphrase",
+    );
+    let fields_a = [
+        ("password", a),
+        ("password_confirm", a),
+        ("csrf_token", csrf_first.as_str()),
+    ];
+    let fields_b = [
+        ("password", b),
+        ("password_confirm", b),
+        ("csrf_token", csrf_second.as_str()),
+    ];
+    let (reply_a, reply_b) = tokio::join!(
+        first.post_form(&path, &fields_a),
+        second.post_form(&path, &fields_b)
+    );
+    let won: Vec<bool> = [&reply_a, &reply_b]
+        .iter()
+        .map(|r| r.status == 200 && r.body.contains("still be asked for the code"))
+        .collect();
+    assert_eq!(
+        won.iter().filter(|w| **w).count(),
+        1,
+        "{} {}",
+        reply_a.status,
+        reply_b.status
+    );
+    let (winner, loser) = if won[0] { (a, b) } else { (b, a) };
+    let loser_reply = if won[0] { &reply_b } else { &reply_a };
+    assert_eq!(loser_reply.status, 404, "{}", loser_reply.body);
+    assert_eq!(
+        app.client().submit_password("alice", loser).await.status,
+        401,
+        "the losing password was not written"
+    );
+    assert_eq!(
+        app.client()
+            .submit_password("alice", winner)
+            .await
+            .location(),
+        Some("/")
+    );
+    assert_eq!(
+        app.client().submit_password("alice", PASSWORD).await.status,
+        401
+    );
+}
+both!(one_reset_link_sent_twice_at_once_sets_one_password);
