@@ -32,6 +32,8 @@ echo "== machine: $CORES cores, $(lscpu | sed -n 's/^Model name: *//p'), $(free 
 HASH_MS=$("$LOAD" hash-time)
 LIMIT=$(awk -v c="$CORES" -v ms="$HASH_MS" 'BEGIN{printf "%.1f", c * 1000 / ms}')
 echo "== argon2id: one hash ${HASH_MS} ms (median of 15) -> limit $LIMIT logins/s on $CORES cores"
+PAR_MS=$("$LOAD" hash-time-parallel)
+echo "   (with all $CORES cores hashing at once: ${PAR_MS} ms per hash -> at most $(awk -v c="$CORES" -v ms="$PAR_MS" 'BEGIN{printf "%.1f", c * 1000 / ms}') logins/s)"
 
 rss_kb() { ps -o rss= -p "$1" | tr -d ' '; }
 

@@ -7,6 +7,7 @@
 //!     verify_load seed-logins N      (users login0… with LOGIN_PASSWORD and an app, for bench/load.sh)
 //!     verify_load login-codes N      (username and current code per login user, for wrk)
 //!     verify_load hash-time          (median ms of one argon2 hash as the server does it)
+//!     verify_load hash-time-parallel (the same with every core hashing at once)
 //!
 //! `seed` writes N users with authenticators straight into the database
 //! (seeds derived from the database id, so `run` can compute their codes);
@@ -306,6 +307,34 @@ fn hash_time() {
     println!("{:.2}", times[times.len() / 2]);
 }
 
+/// The median time of one hash while every core hashes at once (each
+/// thread with its own working memory), as the server's hashing threads do
+/// under a login load.
+fn hash_time_parallel() {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads: Vec<_> = (0..cores)
+        .map(|_| {
+            std::thread::spawn(|| {
+                let mut workspace = domain::password::Workspace::default();
+                domain::password::hash_in(&mut workspace, LOGIN_PASSWORD).unwrap();
+                (0..15)
+                    .map(|_| {
+                        let started = Instant::now();
+                        domain::password::hash_in(&mut workspace, LOGIN_PASSWORD).unwrap();
+                        started.elapsed().as_secs_f64() * 1000.0
+                    })
+                    .collect::<Vec<f64>>()
+            })
+        })
+        .collect();
+    let mut times: Vec<f64> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    times.sort_by(f64::total_cmp);
+    println!("{:.2}", times[times.len() / 2]);
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -327,8 +356,9 @@ async fn main() {
         Some("seed-logins") => seed_logins(args[2].parse().unwrap()).await,
         Some("login-codes") => login_codes(args[2].parse().unwrap()),
         Some("hash-time") => hash_time(),
+        Some("hash-time-parallel") => hash_time_parallel(),
         _ => eprintln!(
-            "usage: verify_load seed N | run BASE KEY N FIRST_ID SECONDS CONNECTIONS right|wrong | codes N FIRST_ID | seed-logins N | login-codes N | hash-time"
+            "usage: verify_load seed N | run BASE KEY N FIRST_ID SECONDS CONNECTIONS right|wrong | codes N FIRST_ID | seed-logins N | login-codes N | hash-time | hash-time-parallel"
         ),
     }
 }
