@@ -6,6 +6,7 @@
 //! indistinguishable from one that does not exist. Every action is audited
 //! with the administrator's name and request.
 
+use crate::notify::success_event;
 use crate::user::normalize_username;
 use crate::{AuditEvent, Outcome};
 use crate::{
@@ -571,16 +572,6 @@ impl LoginService {
         // password set and the acceptance audited in one transaction.
         let hash = self.hasher.hash(new.to_owned()).await?;
         let token_hash = token::derive(INVITE, link_token);
-        let kind = AuditKind::InvitationAccepted;
-        let event = AuditEvent::new(
-            now,
-            kind,
-            Outcome::Success,
-            Some(user.id),
-            &user.username,
-            ctx,
-            "password set",
-        );
         let committed = self
             .commit_audited(
                 &[
@@ -593,14 +584,17 @@ impl LoginService {
                         hash: &hash,
                     },
                 ],
-                &[(event, kind, Outcome::Success)],
+                &[success_event(
+                    &user,
+                    AuditKind::InvitationAccepted,
+                    ctx,
+                    "password set",
+                    now,
+                )],
             )
-            .await;
-        match committed {
-            Err(DomainError::Store(StoreError::Conflict(_))) => {
-                return Ok(InviteOutcome::InvalidLink);
-            }
-            other => other?,
+            .await?;
+        if !committed {
+            return Ok(InviteOutcome::InvalidLink);
         }
         let outcome = self
             .submit_password(&user.username, new, None, ctx, now)
@@ -783,16 +777,6 @@ impl LoginService {
             last_seen_at: now,
             failures: 0,
         };
-        let kind = AuditKind::EmergencyAccess;
-        let event = AuditEvent::new(
-            now,
-            kind,
-            Outcome::Success,
-            Some(user.id),
-            &user.username,
-            ctx,
-            "EMERGENCY: second factor skipped by an emergency access link",
-        );
         let mut writes = vec![
             Write::UseLink {
                 token_hash: &hash,
@@ -801,14 +785,15 @@ impl LoginService {
             Write::Session(&session),
         ];
         writes.extend(messages.iter().map(Write::Enqueue));
-        match self
-            .commit_audited(&writes, &[(event, kind, Outcome::Success)])
-            .await
-        {
-            Err(DomainError::Store(StoreError::Conflict(_))) => {
-                return Ok(EmergencyOutcome::InvalidLink);
-            }
-            other => other?,
+        let event = success_event(
+            &user,
+            AuditKind::EmergencyAccess,
+            ctx,
+            "EMERGENCY: second factor skipped by an emergency access link",
+            now,
+        );
+        if !self.commit_audited(&writes, &[event]).await? {
+            return Ok(EmergencyOutcome::InvalidLink);
         }
         self.store.set_last_login(user.id, now).await?;
         self.outbox.wake();

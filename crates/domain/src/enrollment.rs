@@ -14,10 +14,10 @@
 
 use otp::{Algorithm, Digits, OtpAuthUri, OtpKind, Period, Secret, Totp, Window};
 
-use crate::login::{key_2fa, recovery_codes_event};
+use crate::login::{RECOVERY_CODES_DETAIL, key_2fa};
+use crate::notify::success_event;
 use crate::{
-    AuditEvent, AuditKind, DomainError, LoginService, Outcome, RequestContext, TotpFactor, User,
-    Write, token,
+    AuditKind, DomainError, LoginService, Outcome, RequestContext, TotpFactor, User, Write, token,
 };
 
 /// How long a password check counts as fresh for sensitive changes.
@@ -384,19 +384,12 @@ impl LoginService {
         } else {
             "authenticator replaced"
         };
-        let kind = AuditKind::TotpEnrolled;
-        let mut events = vec![(
-            AuditEvent::new(
-                now,
-                kind,
-                Outcome::Success,
-                Some(user.id),
-                &user.username,
-                ctx,
-                detail,
-            ),
-            kind,
-            Outcome::Success,
+        let mut events = vec![success_event(
+            user,
+            AuditKind::TotpEnrolled,
+            ctx,
+            detail,
+            now,
         )];
         let mut writes = vec![
             Write::Totp {
@@ -411,7 +404,13 @@ impl LoginService {
                 codes: stored,
                 now,
             });
-            events.push(recovery_codes_event(user, ctx, now));
+            events.push(success_event(
+                user,
+                AuditKind::RecoveryCodesCreated,
+                ctx,
+                RECOVERY_CODES_DETAIL,
+                now,
+            ));
         }
         self.commit_audited(&writes, &events).await?;
         let recovery_codes = codes.map(|(shown, _)| shown);

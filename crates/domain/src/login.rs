@@ -15,12 +15,16 @@ use std::sync::Arc;
 
 use otp::{Totp, VerifyError, Window};
 
+use crate::notify::success_event;
 use crate::user::normalize_username;
 use crate::{
     AuditEvent, AuditKind, Delivery, DomainError, LockState, Outbox, Outcome, PasswordHasher,
     Policy, RequestContext, Sealed, SecretBox, Session, SessionStage, SmsCode, Store, TotpFactor,
     User, UserId, Write, token,
 };
+
+/// The audit detail of a new set of recovery codes.
+pub(crate) const RECOVERY_CODES_DETAIL: &str = "previous set invalidated";
 
 /// The answer to a username and password.
 #[derive(Debug)]
@@ -846,7 +850,13 @@ impl LoginService {
                 codes: &stored,
                 now,
             }],
-            &[recovery_codes_event(user, ctx, now)],
+            &[success_event(
+                user,
+                AuditKind::RecoveryCodesCreated,
+                ctx,
+                RECOVERY_CODES_DETAIL,
+                now,
+            )],
         )
         .await?;
         Ok(shown)
@@ -1328,15 +1338,6 @@ impl LoginService {
     ) -> Result<bool, DomainError> {
         let hash = self.hasher.hash(new_password.to_owned()).await?;
         let detail = format!("{how}; sessions and remembered devices revoked");
-        let event = AuditEvent::new(
-            now,
-            AuditKind::PasswordChanged,
-            Outcome::Success,
-            Some(user.id),
-            &user.username,
-            ctx,
-            &detail,
-        );
         let mut writes = Vec::with_capacity(4);
         if let Some(token_hash) = link {
             writes.push(Write::UseLink { token_hash, now });
@@ -1349,17 +1350,17 @@ impl LoginService {
             Write::EndSessions(user.id),
             Write::ForgetDevices(user.id),
         ]);
-        let committed = self
-            .commit_audited(
-                &writes,
-                &[(event, AuditKind::PasswordChanged, Outcome::Success)],
-            )
-            .await;
-        match committed {
-            Ok(()) => Ok(true),
-            Err(DomainError::Store(crate::StoreError::Conflict(_))) if link.is_some() => Ok(false),
-            Err(other) => Err(other),
-        }
+        self.commit_audited(
+            &writes,
+            &[success_event(
+                user,
+                AuditKind::PasswordChanged,
+                ctx,
+                &detail,
+                now,
+            )],
+        )
+        .await
     }
 
     /// If `code` matches a step within the drift range, how many minutes the
@@ -1561,22 +1562,4 @@ impl LoginService {
         )
         .await
     }
-}
-/// The audit row of a new set of recovery codes.
-pub(crate) fn recovery_codes_event(
-    user: &User,
-    ctx: &RequestContext,
-    now: u64,
-) -> (AuditEvent, AuditKind, Outcome) {
-    let kind = AuditKind::RecoveryCodesCreated;
-    let event = AuditEvent::new(
-        now,
-        kind,
-        Outcome::Success,
-        Some(user.id),
-        &user.username,
-        ctx,
-        "previous set invalidated",
-    );
-    (event, kind, Outcome::Success)
 }

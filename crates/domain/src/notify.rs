@@ -7,8 +7,29 @@
 
 use crate::{
     AuditEvent, AuditKind, DomainError, Email, LoginService, NewMessage, Outcome, RequestContext,
-    User, Write,
+    StoreError, User, Write,
 };
+
+/// A successful event about `user`, ready for
+/// [`LoginService::commit_audited`].
+pub(crate) fn success_event(
+    user: &User,
+    kind: AuditKind,
+    ctx: &RequestContext,
+    detail: &str,
+    now: u64,
+) -> (AuditEvent, AuditKind, Outcome) {
+    let event = AuditEvent::new(
+        now,
+        kind,
+        Outcome::Success,
+        Some(user.id),
+        &user.username,
+        ctx,
+        detail,
+    );
+    (event, kind, Outcome::Success)
+}
 
 /// A half-login left this long is reported.
 pub const ABANDONED_AFTER_SECONDS: u64 = 10 * 60;
@@ -200,11 +221,13 @@ impl LoginService {
 
     /// Commits `writes`, the audit rows of `events` and the notices they
     /// call for in one transaction: a crash leaves all of it or none.
+    /// `Ok(false)`: the list uses a single-use link ([`Write::UseLink`])
+    /// that was already used, and nothing was written.
     pub(crate) async fn commit_audited(
         &self,
         writes: &[Write<'_>],
         events: &[(AuditEvent, AuditKind, Outcome)],
-    ) -> Result<(), DomainError> {
+    ) -> Result<bool, DomainError> {
         let mut notices = Vec::new();
         for (event, kind, outcome) in events {
             if let Some(message) = self.notice_message(event, *kind, *outcome).await? {
@@ -217,11 +240,19 @@ impl LoginService {
             .chain(events.iter().map(|(event, _, _)| Write::Audit(event)))
             .chain(notices.iter().map(Write::Enqueue))
             .collect();
-        self.store.write_all(&all).await?;
+        match self.store.write_all(&all).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_))
+                if writes.iter().any(|w| matches!(w, Write::UseLink { .. })) =>
+            {
+                return Ok(false);
+            }
+            Err(other) => return Err(other.into()),
+        }
         if !notices.is_empty() {
             self.outbox.wake();
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Commits, held for 10 minutes, the "someone entered your password"
