@@ -43,11 +43,47 @@ fn now() -> u64 {
         .as_secs()
 }
 
-async fn seed(n: usize) {
+/// The app as the server's `TWOFACTOR_*` settings make it.
+async fn app() -> twofactor::app::App {
     let config = twofactor::config::Config::load(None).unwrap();
-    let app = twofactor::app::build(&config, Arc::new(domain::SystemClock), None)
+    twofactor::app::build(&config, Arc::new(domain::SystemClock), None)
+        .await
+        .unwrap()
+}
+
+/// Links an authenticator with `seed` to user `id`, as enrollment stores it.
+async fn link_app(login: &domain::LoginService, id: domain::UserId, seed: &Secret) {
+    let sealed = login.seal_totp_seed(id, seed).unwrap();
+    login
+        .store()
+        .set_totp(
+            &TotpFactor {
+                user_id: id,
+                key_id: login.key_id().to_owned(),
+                sealed_secret: sealed,
+                algorithm: Algorithm::Sha1,
+                digits: Digits::SIX,
+                period: Period::DEFAULT,
+                last_step: None,
+                clock_offset_steps: 0,
+            },
+            now(),
+        )
         .await
         .unwrap();
+}
+
+/// The code of `seed` at `at`.
+fn code_at(seed: Secret, at: u64) -> String {
+    Totp::new(seed, Algorithm::Sha1, Digits::SIX, Period::DEFAULT)
+        .generate(at)
+        .unwrap()
+        .as_str()
+        .to_owned()
+}
+
+async fn seed(n: usize) {
+    let app = app().await;
     let practice = app.practice(None).await.unwrap();
     let store = app.login.store().clone();
     let started = Instant::now();
@@ -75,23 +111,7 @@ async fn seed(n: usize) {
                     .await
                     .unwrap();
                 // Seeded by the id the database gave (inserts run in parallel).
-                let sealed = login.seal_totp_seed(id, &seed_for(id.0 as usize)).unwrap();
-                store
-                    .set_totp(
-                        &TotpFactor {
-                            user_id: id,
-                            key_id: login.key_id().to_owned(),
-                            sealed_secret: sealed,
-                            algorithm: Algorithm::Sha1,
-                            digits: Digits::SIX,
-                            period: Period::DEFAULT,
-                            last_step: None,
-                            clock_offset_steps: 0,
-                        },
-                        now(),
-                    )
-                    .await
-                    .unwrap();
+                link_app(&login, id, &seed_for(id.0 as usize)).await;
             }
         }));
     }
@@ -143,16 +163,7 @@ async fn run(
             while Instant::now() < deadline {
                 let i = next.fetch_add(1, Ordering::Relaxed) % n;
                 let token = if right {
-                    Totp::new(
-                        seed_for(first_id as usize + i),
-                        Algorithm::Sha1,
-                        Digits::SIX,
-                        Period::DEFAULT,
-                    )
-                    .generate(now())
-                    .unwrap()
-                    .as_str()
-                    .to_owned()
+                    code_at(seed_for(first_id as usize + i), now())
                 } else {
                     "000000".to_owned()
                 };
@@ -221,10 +232,7 @@ fn codes(n: usize, first_id: i64) {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for i in 0..n {
         let id = first_id as usize + i;
-        let code = Totp::new(seed_for(id), Algorithm::Sha1, Digits::SIX, Period::DEFAULT)
-            .generate(at)
-            .unwrap();
-        writeln!(out, "{id} {}", code.as_str()).unwrap();
+        writeln!(out, "{id} {}", code_at(seed_for(id), at)).unwrap();
     }
 }
 
@@ -239,10 +247,7 @@ fn login_seed(i: usize) -> Secret {
 /// Users `login0`… with [`LOGIN_PASSWORD`] (one argon2 hash, shared) and an
 /// authenticator seeded by their index.
 async fn seed_logins(n: usize) {
-    let config = twofactor::config::Config::load(None).unwrap();
-    let app = twofactor::app::build(&config, Arc::new(domain::SystemClock), None)
-        .await
-        .unwrap();
+    let app = app().await;
     let practice = app.practice(None).await.unwrap();
     let store = app.login.store().clone();
     let hash = domain::password::hash(LOGIN_PASSWORD).unwrap();
@@ -257,23 +262,7 @@ async fn seed_logins(n: usize) {
             display_name: String::new(),
         };
         let id = store.create_user(&user, now()).await.unwrap();
-        let sealed = app.login.seal_totp_seed(id, &login_seed(i)).unwrap();
-        store
-            .set_totp(
-                &TotpFactor {
-                    user_id: id,
-                    key_id: app.login.key_id().to_owned(),
-                    sealed_secret: sealed,
-                    algorithm: Algorithm::Sha1,
-                    digits: Digits::SIX,
-                    period: Period::DEFAULT,
-                    last_step: None,
-                    clock_offset_steps: 0,
-                },
-                now(),
-            )
-            .await
-            .unwrap();
+        link_app(&app.login, id, &login_seed(i)).await;
     }
     println!("seeded {n} login users");
 }
@@ -284,55 +273,46 @@ fn login_codes(n: usize) {
     let at = now();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for i in 0..n {
-        let code = Totp::new(login_seed(i), Algorithm::Sha1, Digits::SIX, Period::DEFAULT)
-            .generate(at)
-            .unwrap();
-        writeln!(out, "login{i} {}", code.as_str()).unwrap();
+        writeln!(out, "login{i} {}", code_at(login_seed(i), at)).unwrap();
     }
 }
 
-/// The median time of one argon2id hash with the server's parameters, as
-/// a server hashing thread does it (its working memory reused).
-fn hash_time() {
+/// Milliseconds of each of 15 argon2id hashes with the server's parameters,
+/// in one working memory reused as a server hashing thread does (warmed by
+/// one hash first).
+fn hash_times() -> Vec<f64> {
     let mut workspace = domain::password::Workspace::default();
     domain::password::hash_in(&mut workspace, LOGIN_PASSWORD).unwrap();
-    let mut times: Vec<f64> = (0..15)
+    (0..15)
         .map(|_| {
             let started = Instant::now();
             domain::password::hash_in(&mut workspace, LOGIN_PASSWORD).unwrap();
             started.elapsed().as_secs_f64() * 1000.0
         })
-        .collect();
+        .collect()
+}
+
+fn print_median(mut times: Vec<f64>) {
     times.sort_by(f64::total_cmp);
     println!("{:.2}", times[times.len() / 2]);
 }
 
-/// The median time of one hash while every core hashes at once (each
-/// thread with its own working memory), as the server's hashing threads do
-/// under a login load.
+/// The median time of one hash, alone.
+fn hash_time() {
+    print_median(hash_times());
+}
+
+/// The median time of one hash while every core hashes at once, as the
+/// server's hashing threads do under a login load.
 fn hash_time_parallel() {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads: Vec<_> = (0..cores)
-        .map(|_| {
-            std::thread::spawn(|| {
-                let mut workspace = domain::password::Workspace::default();
-                domain::password::hash_in(&mut workspace, LOGIN_PASSWORD).unwrap();
-                (0..15)
-                    .map(|_| {
-                        let started = Instant::now();
-                        domain::password::hash_in(&mut workspace, LOGIN_PASSWORD).unwrap();
-                        started.elapsed().as_secs_f64() * 1000.0
-                    })
-                    .collect::<Vec<f64>>()
-            })
-        })
-        .collect();
-    let mut times: Vec<f64> = threads
-        .into_iter()
-        .flat_map(|t| t.join().unwrap())
-        .collect();
-    times.sort_by(f64::total_cmp);
-    println!("{:.2}", times[times.len() / 2]);
+    let threads: Vec<_> = (0..cores).map(|_| std::thread::spawn(hash_times)).collect();
+    print_median(
+        threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect(),
+    );
 }
 
 #[tokio::main]
