@@ -35,6 +35,28 @@ pub async fn answer(gateway: &MockServer, status: u16) {
 
 /// The texts the gateway received: (idempotency key, text).
 pub async fn texts(gateway: &MockServer) -> Vec<(String, String)> {
+    received(gateway, |request, _| {
+        request.headers["idempotency-key"]
+            .to_str()
+            .expect("ASCII key")
+            .to_owned()
+    })
+    .await
+}
+
+/// The texts the gateway received: (number sent to, text).
+pub async fn texts_to(gateway: &MockServer) -> Vec<(String, String)> {
+    received(gateway, |_, body| {
+        body["to"].as_str().expect("to").to_owned()
+    })
+    .await
+}
+
+/// Each received text as (`label` of its request and JSON body, text).
+async fn received(
+    gateway: &MockServer,
+    label: impl Fn(&wiremock::Request, &serde_json::Value) -> String,
+) -> Vec<(String, String)> {
     gateway
         .received_requests()
         .await
@@ -43,10 +65,7 @@ pub async fn texts(gateway: &MockServer) -> Vec<(String, String)> {
         .map(|r| {
             let body: serde_json::Value = serde_json::from_slice(&r.body).expect("JSON body");
             (
-                r.headers["idempotency-key"]
-                    .to_str()
-                    .expect("ASCII key")
-                    .to_owned(),
+                label(r, &body),
                 body["text"].as_str().expect("text").to_owned(),
             )
         })

@@ -2,8 +2,12 @@
 //! codes, `oathtool` as the reference for `otp code`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::io::Write as _;
 use std::process::{Command, Output, Stdio};
+
+use support::output_with;
 
 const SECRET: &str = "JBSWY3DPEHPK3PXP";
 
@@ -122,19 +126,17 @@ fn grouped_prints_the_form_read_aloud() {
 
 #[test]
 fn secret_can_come_from_standard_input() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_twofactor"))
-        .args(["otp", "code", "--secret", "-", "--time", "1700000000"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"jbsw y3dp ehpk 3pxp\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = output_with(
+        Command::new(env!("CARGO_BIN_EXE_twofactor")).args([
+            "otp",
+            "code",
+            "--secret",
+            "-",
+            "--time",
+            "1700000000",
+        ]),
+        Some("jbsw y3dp ehpk 3pxp\n"),
+    );
     assert!(out.status.success());
     let expected = stdout(&twofactor(&[
         "otp",
@@ -259,28 +261,13 @@ fn help_answers_questions_and_exits_0() {
 
 /// A data directory with its own SQLite database and master key.
 fn admin(dir: &std::path::Path, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_twofactor"))
-        .args(args)
-        .env("TWOFACTOR_DATA_DIR", dir)
-        .env_remove("TWOFACTOR_DATABASE_URL")
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(text) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
-    }
-    child.wait_with_output().unwrap()
+    output_with(
+        Command::new(env!("CARGO_BIN_EXE_twofactor"))
+            .args(args)
+            .env("TWOFACTOR_DATA_DIR", dir)
+            .env_remove("TWOFACTOR_DATABASE_URL"),
+        stdin,
+    )
 }
 
 #[test]

@@ -8,24 +8,14 @@
     clippy::indexing_slicing
 )]
 
-#[path = "../../testkit/src/smtp_sink.rs"]
-#[allow(dead_code)]
-mod smtp_sink;
+mod support;
 
-use std::io::{Read as _, Write as _};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
-use smtp_sink::SmtpSink;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use support::{free_port, http, output_with};
+use testkit::smtp_sink::SmtpSink;
 
 fn command(dir: &Path, port: u16, smtp_port: u16) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_twofactor"));
@@ -44,20 +34,7 @@ fn command(dir: &Path, port: u16, smtp_port: u16) -> Command {
 }
 
 fn run(dir: &Path, port: u16, smtp_port: u16, args: &[&str], stdin: &str) -> Output {
-    let mut child = command(dir, port, smtp_port)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    output_with(command(dir, port, smtp_port).args(args), Some(stdin))
 }
 
 fn serve(dir: &Path, port: u16, smtp_port: u16, log: &str) -> Child {
@@ -75,20 +52,6 @@ fn serve(dir: &Path, port: u16, smtp_port: u16, log: &str) -> Child {
         std::thread::sleep(Duration::from_millis(50));
     }
     child
-}
-
-fn http(port: u16, head: &str, body: &str) -> String {
-    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
-        return String::new();
-    };
-    let request = format!(
-        "{head}Host: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut reply = String::new();
-    let _ = stream.read_to_string(&mut reply);
-    reply
 }
 
 /// Asks for a reset link for `who` like a browser: the form, its CSRF

@@ -1,7 +1,7 @@
 //! Delivery through real providers' protocols on loopback (a mock HTTP
 //! gateway, a local SMTP server), through outages and restarts.
 
-use testkit::gateway::{answer, texts, webhook_app};
+use testkit::gateway::{answer, texts, texts_to, webhook_app};
 use testkit::sms_code_in;
 use testkit::smtp_sink::SmtpSink;
 use testkit::{Backend, NowForTests as _, PASSWORD, TestApp};
@@ -82,23 +82,6 @@ async fn an_sms_outage_is_told_and_the_text_goes_out_once_it_is_over(backend: Ba
     app.stop().await;
 }
 both_backends!(an_sms_outage_is_told_and_the_text_goes_out_once_it_is_over);
-
-/// The gateway's received texts as (to, text).
-async fn texts_to(gateway: &MockServer) -> Vec<(String, String)> {
-    gateway
-        .received_requests()
-        .await
-        .unwrap_or_default()
-        .iter()
-        .map(|r| {
-            let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
-            (
-                body["to"].as_str().unwrap().to_owned(),
-                body["text"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
-}
 
 /// Issue #9: the SMS provider down for a minute while three clinicians ask
 /// for codes. The worker keeps retrying with backoff, nothing is lost or

@@ -90,6 +90,14 @@ pub struct PgCluster {
     run_as: Option<String>,
 }
 
+/// Where Debian and the test machine keep PostgreSQL's server programs.
+fn pg_program(name: &str) -> Option<PathBuf> {
+    ["/usr/local/bin", "/usr/lib/postgresql/15/bin", "/usr/bin"]
+        .into_iter()
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.exists())
+}
+
 fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
@@ -101,11 +109,7 @@ impl PgCluster {
     /// `initdb` and start; `None` (after [`skip`]) without the server
     /// programs.
     pub fn start_new() -> Option<PgCluster> {
-        let bin = ["/usr/local/bin", "/usr/lib/postgresql/15/bin", "/usr/bin"]
-            .into_iter()
-            .map(|d| Path::new(d).join("initdb"))
-            .find(|p| p.exists());
-        if bin.is_none() {
+        if pg_program("initdb").is_none() {
             skip("PostgreSQL server programs (initdb, pg_ctl)");
             return None;
         }
@@ -126,7 +130,7 @@ impl PgCluster {
         };
         let data = cluster.data();
         let out = cluster
-            .pg(&["initdb", "-D", &data, "-U", "root", "--auth=trust", "-N"])
+            .pg("initdb", &["-D", &data, "-U", "root", "--auth=trust", "-N"])
             .output()
             .unwrap();
         assert!(
@@ -142,12 +146,9 @@ impl PgCluster {
         self.dir.path().join("data").display().to_string()
     }
 
-    fn pg(&self, args: &[&str]) -> Command {
-        let bin = ["/usr/local/bin", "/usr/lib/postgresql/15/bin", "/usr/bin"]
-            .into_iter()
-            .map(|d| Path::new(d).join(args[0]))
-            .find(|p| p.exists())
-            .unwrap_or_else(|| PathBuf::from(args[0]));
+    /// The PostgreSQL `program` with `args`, as the account that may run it.
+    fn pg(&self, program: &str, args: &[&str]) -> Command {
+        let bin = pg_program(program).unwrap_or_else(|| PathBuf::from(program));
         let mut command = match &self.run_as {
             Some(user) => {
                 let mut c = Command::new("runuser");
@@ -156,7 +157,7 @@ impl PgCluster {
             }
             None => Command::new(bin),
         };
-        command.args(&args[1..]).stdin(Stdio::null());
+        command.args(args).stdin(Stdio::null());
         command
     }
 
@@ -169,17 +170,19 @@ impl PgCluster {
         );
         let log = self.dir.path().join("log").display().to_string();
         let out = self
-            .pg(&[
+            .pg(
                 "pg_ctl",
-                "-D",
-                &self.data(),
-                "-o",
-                &options,
-                "-l",
-                &log,
-                "-w",
-                "start",
-            ])
+                &[
+                    "-D",
+                    &self.data(),
+                    "-o",
+                    &options,
+                    "-l",
+                    &log,
+                    "-w",
+                    "start",
+                ],
+            )
             .output()
             .unwrap();
         assert!(
@@ -193,7 +196,7 @@ impl PgCluster {
     /// Stops it the way a restart does: open connections are ended.
     pub fn stop(&self) {
         let out = self
-            .pg(&["pg_ctl", "-D", &self.data(), "-m", "fast", "-w", "stop"])
+            .pg("pg_ctl", &["-D", &self.data(), "-m", "fast", "-w", "stop"])
             .output()
             .unwrap();
         assert!(out.status.success(), "pg_ctl stop");
@@ -208,7 +211,7 @@ impl PgCluster {
 impl Drop for PgCluster {
     fn drop(&mut self) {
         let _ = self
-            .pg(&["pg_ctl", "-D", &self.data(), "-m", "immediate", "stop"])
+            .pg("pg_ctl", &["-D", &self.data(), "-m", "immediate", "stop"])
             .output();
     }
 }
@@ -248,21 +251,7 @@ impl Site {
 
     /// Runs an admin command to its end.
     pub fn try_run(&self, args: &[&str], stdin: &str) -> Output {
-        let mut child = self
-            .command(1)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+        output_with(self.command(1).args(args), Some(stdin))
     }
 
     /// Runs an admin command that must succeed; its standard output.
@@ -338,6 +327,25 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Runs `command` to its end with `stdin` on its standard input (none:
+/// /dev/null), capturing both outputs.
+pub fn output_with(command: &mut Command, stdin: Option<&str>) -> Output {
+    let mut child = command
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        pipe.write_all(text.as_bytes()).unwrap();
+    }
+    child.wait_with_output().unwrap()
 }
 
 /// One HTTP/1.1 request on a fresh connection; the whole reply, or empty if
