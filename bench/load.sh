@@ -18,17 +18,8 @@ LOGIN_USERS=4000
 VERIFY_USERS=60000
 PASSWORD="correct horse battery staple"
 PORT=18092
-BASE="http://127.0.0.1:$PORT"
-DATA="$(mktemp -d)"
-SERVER=""
-trap '[[ -n "$SERVER" ]] && kill "$SERVER" 2>/dev/null; rm -rf "$DATA"' EXIT
-
-cargo build --release -q -p twofactor --bin twofactor
-cargo build --release -q -p testkit --example verify_load
-TARGET="${CARGO_TARGET_DIR:-target}/release"
-LOAD="$TARGET/examples/verify_load"
+. bench/common.sh
 CORES=$(nproc)
-echo "== machine: $CORES cores, $(lscpu | sed -n 's/^Model name: *//p'), $(free -g | awk '/^Mem:/{print $2}') GiB, $(date -u +%F)"
 HASH_MS=$("$LOAD" hash-time)
 LIMIT=$(awk -v c="$CORES" -v ms="$HASH_MS" 'BEGIN{printf "%.1f", c * 1000 / ms}')
 echo "== argon2id: one hash ${HASH_MS} ms (median of 15) -> limit $LIMIT logins/s on $CORES cores"
@@ -39,11 +30,7 @@ rss_kb() { ps -o rss= -p "$1" | tr -d ' '; }
 
 bench() {
     local name="$1" url="$2"
-    export TWOFACTOR_DATA_DIR="$DATA/$name" TWOFACTOR_LISTEN="127.0.0.1:$PORT" TWOFACTOR_LOG=warn
-    export TWOFACTOR_API_REQUESTS_PER_MINUTE=1000000 TWOFACTOR_SMS_PROVIDER=log
-    if [[ -n "$url" ]]; then export TWOFACTOR_DATABASE_URL="$url"; else unset TWOFACTOR_DATABASE_URL; fi
-    mkdir -p "$TWOFACTOR_DATA_DIR"
-    "$TARGET/twofactor" migrate >/dev/null
+    use_site "$name" "$url"
     "$LOAD" seed-logins "$LOGIN_USERS"
     local first key
     first=$("$LOAD" seed "$VERIFY_USERS" | sed -n 's/^FIRST_ID=//p')
@@ -51,8 +38,7 @@ bench() {
 
     local t0 t1
     t0=$(date +%s%N)
-    "$TARGET/twofactor" serve >"$DATA/$name.log" 2>&1 & SERVER=$!
-    until curl -sf "$BASE/readyz" >/dev/null; do sleep 0.005; done
+    start_server "$name.log"
     t1=$(date +%s%N)
     sleep 1
     echo "== $name: start to ready $(( (t1 - t0) / 1000000 )) ms (process spawn to /readyz 200, curl polling), idle RSS $(( $(rss_kb "$SERVER") / 1024 )) MB"
@@ -91,12 +77,10 @@ bench() {
     COOKIE="tf_session=$session" wrk -t2 -c64 -d"${RUN}s" --latency -s bench/get.lua "$BASE/" | grep '^RESULT'
 
     echo "== $name: peak RSS under the load above $(( $(cat "$DATA/peak") / 1024 )) MB, after it $(( $(rss_kb "$SERVER") / 1024 )) MB"
-    kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
+    stop_server
     wait "$sampler" 2>/dev/null || true
 }
 
 bench sqlite ""
-dropdb --if-exists -h 127.0.0.1 -U root twofactor_load
-createdb -h 127.0.0.1 -U root twofactor_load
-bench postgres "postgres://root@127.0.0.1:5432/twofactor_load"
+bench postgres "$(fresh_database twofactor_load)"
 dropdb --if-exists -h 127.0.0.1 -U root twofactor_load
