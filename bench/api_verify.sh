@@ -16,7 +16,7 @@ bench() {
     local name="$1" url="$2"
     use_site "$name" "$url"
     local first
-    first=$("$LOAD" seed "$USERS" | tee /dev/stderr | sed -n 's/^FIRST_ID=//p')
+    first=$("$LOAD" seed "$USERS" | tee >(cat >&2) | sed -n 's/^FIRST_ID=//p')
     local key
     key=$("$TARGET/twofactor" api-key create bench 2>/dev/null)
     start_server "$name.log"

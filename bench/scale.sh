@@ -16,7 +16,7 @@ run() {
     local name="$1" url="$2" users="$3"
     use_site "$name-$users" "$url"
     local first key
-    first=$("$LOAD" seed "$users" | tee /dev/stderr | sed -n 's/^FIRST_ID=//p')
+    first=$("$LOAD" seed "$users" | tee >(cat >&2) | sed -n 's/^FIRST_ID=//p')
     key=$("$TARGET/twofactor" api-key create bench 2>/dev/null)
     "$LOAD" codes 1000 "$first" >"$DATA/codes"
     start_server "$name.log"

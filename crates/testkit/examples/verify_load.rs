@@ -283,7 +283,7 @@ fn login_codes(n: usize) {
 fn hash_times() -> Vec<f64> {
     let mut workspace = domain::password::Workspace::default();
     domain::password::hash_in(&mut workspace, LOGIN_PASSWORD).unwrap();
-    (0..15)
+    (0..41)
         .map(|_| {
             let started = Instant::now();
             domain::password::hash_in(&mut workspace, LOGIN_PASSWORD).unwrap();
