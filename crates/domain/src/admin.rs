@@ -345,16 +345,7 @@ impl LoginService {
         now: u64,
     ) -> Result<(), DomainError> {
         let detail = format!("{what} by administrator {}", admin.username);
-        self.audit(
-            now,
-            kind,
-            Outcome::Success,
-            Some(user.id),
-            &user.username,
-            ctx,
-            &detail,
-        )
-        .await
+        self.audit_success(user, kind, ctx, &detail, now).await
     }
 
     /// Runs one action on `target` (already checked to be in the

@@ -195,14 +195,12 @@ impl LoginService {
             .user_by_id(id)
             .await?
             .ok_or_else(|| DomainError::Internal("new user not found".into()))?;
-        self.audit(
-            now,
+        self.audit_success(
+            &user,
             AuditKind::UserCreated,
-            Outcome::Success,
-            Some(user.id),
-            &user.username,
             ctx,
             &format!("by API key {}", key.prefix),
+            now,
         )
         .await?;
         Ok(Ok(user))
@@ -232,14 +230,12 @@ impl LoginService {
         ctx: &RequestContext,
         now: u64,
     ) -> Result<(), DomainError> {
-        self.audit(
-            now,
+        self.audit_success(
+            user,
             AuditKind::UserDeleted,
-            Outcome::Success,
-            Some(user.id),
-            &user.username,
             ctx,
             &format!("by API key {}", key.prefix),
+            now,
         )
         .await?;
         Ok(self.store.delete_user(user.id).await?)
@@ -375,16 +371,7 @@ impl LoginService {
             if state.has_failures {
                 self.store.clear_failures(&key_2fa(user.id)).await?;
             }
-            self.audit(
-                now,
-                kind,
-                Outcome::Success,
-                Some(user.id),
-                &user.username,
-                ctx,
-                VIA_API,
-            )
-            .await?;
+            self.audit_success(user, kind, ctx, VIA_API, now).await?;
             return Ok(Some(Ok(ApiVerify::Valid(factor))));
         }
         Ok(Some(Ok(

@@ -93,14 +93,12 @@ impl LoginService {
             crate::Delivery::Retrying => return Ok(PhoneStart::Delayed(masked)),
             crate::Delivery::Failed => return Ok(PhoneStart::Failed),
         }
-        self.audit(
-            now,
+        self.audit_success(
+            user,
             AuditKind::SmsSent,
-            Outcome::Success,
-            Some(user.id),
-            &user.username,
             ctx,
             &format!("phone confirmation to {masked}"),
+            now,
         )
         .await?;
         Ok(PhoneStart::CodeSent(masked))
@@ -125,16 +123,8 @@ impl LoginService {
             && self.store.activate_pending_phone(user.id, &phone).await?
         {
             let masked = crate::sms::mask_phone(&phone);
-            self.audit(
-                now,
-                AuditKind::PhoneChanged,
-                Outcome::Success,
-                Some(user.id),
-                &user.username,
-                ctx,
-                &masked,
-            )
-            .await?;
+            self.audit_success(user, AuditKind::PhoneChanged, ctx, &masked, now)
+                .await?;
             return Ok(PhoneConfirm::Active(masked));
         }
         self.store.add_pending_phone_try(user.id).await?;

@@ -212,16 +212,8 @@ impl LoginService {
         self.store.remove_second_factors(user.id).await?;
         self.store.replace_recovery_codes(user.id, &[], now).await?;
         self.store.delete_user_devices(user.id).await?;
-        self.audit(
-            now,
-            AuditKind::TwoFactorOff,
-            Outcome::Success,
-            Some(user.id),
-            &user.username,
-            ctx,
-            "by the user",
-        )
-        .await?;
+        self.audit_success(user, AuditKind::TwoFactorOff, ctx, "by the user", now)
+            .await?;
         Ok(Ok(()))
     }
 

@@ -410,16 +410,8 @@ impl LoginService {
             .await?;
         self.store.clear_failures(key).await?;
         let detail = format!("{what} locked for {} minutes", (until - now) / 60);
-        self.audit(
-            now,
-            AuditKind::Lock,
-            Outcome::Success,
-            Some(user.id),
-            &user.username,
-            ctx,
-            &detail,
-        )
-        .await?;
+        self.audit_success(user, AuditKind::Lock, ctx, &detail, now)
+            .await?;
         Ok(until)
     }
 
@@ -905,16 +897,8 @@ impl LoginService {
     ) -> Result<bool, DomainError> {
         let done = self.store.delete_user_device(user.id, id).await?;
         if done {
-            self.audit(
-                now,
-                AuditKind::DeviceRevoked,
-                Outcome::Success,
-                Some(user.id),
-                &user.username,
-                ctx,
-                "by the user",
-            )
-            .await?;
+            self.audit_success(user, AuditKind::DeviceRevoked, ctx, "by the user", now)
+                .await?;
         }
         Ok(done)
     }
@@ -927,16 +911,8 @@ impl LoginService {
         now: u64,
     ) -> Result<(), DomainError> {
         self.store.delete_user_devices(user.id).await?;
-        self.audit(
-            now,
-            AuditKind::DeviceRevoked,
-            Outcome::Success,
-            Some(user.id),
-            &user.username,
-            ctx,
-            "all, by the user",
-        )
-        .await
+        self.audit_success(user, AuditKind::DeviceRevoked, ctx, "all, by the user", now)
+            .await
     }
 
     /// Changes the password after checking the current one. Every session
@@ -1003,18 +979,28 @@ impl LoginService {
         ctx: &RequestContext,
         now: u64,
     ) -> Result<TokenOutcome, DomainError> {
-        self.store.clear_failures(&key_2fa(user.id)).await?;
-        self.store.delete_session(&pending.token_hash).await?;
-        self.store.cancel_outbox(&pending.token_hash).await?;
-        let session_token = self.start_session(user.id, SessionStage::Full, now).await?;
-        self.audit(
-            now,
-            kind,
-            Outcome::Success,
-            Some(user.id),
-            &user.username,
-            ctx,
-            "",
+        // One transaction: the pending session becomes a full one, the
+        // counted failures and the held "did not finish" notice go, and the
+        // audit row lands, all together (a crash leaves the login pending).
+        let session_token = token::generate()?;
+        let session = Session {
+            token_hash: token::digest(&session_token),
+            user_id: user.id,
+            stage: SessionStage::Full,
+            created_at: now,
+            last_seen_at: now,
+            failures: 0,
+        };
+        let lock_key = key_2fa(user.id);
+        self.commit_audited(
+            &[
+                Write::ClearFailures(&lock_key),
+                Write::EndSession(&pending.token_hash),
+                Write::CancelHeld(&pending.token_hash),
+                Write::Session(&session),
+                Write::LastLogin { user: user.id, now },
+            ],
+            &[success_event(user, kind, ctx, "", now)],
         )
         .await?;
         let remember_seconds = if remember {
@@ -1235,16 +1221,8 @@ impl LoginService {
         self.store
             .create_device(user.id, &token::digest(&value), &label, now, expires)
             .await?;
-        self.audit(
-            now,
-            AuditKind::DeviceRemembered,
-            Outcome::Success,
-            Some(user.id),
-            &user.username,
-            ctx,
-            &label,
-        )
-        .await?;
+        self.audit_success(user, AuditKind::DeviceRemembered, ctx, &label, now)
+            .await?;
         Ok(value)
     }
 
@@ -1278,14 +1256,12 @@ impl LoginService {
                 .rotate_device(device.id, &hash, &token::digest(&rotated), now)
                 .await?
             {
-                self.audit(
-                    now,
+                self.audit_success(
+                    user,
                     AuditKind::RememberedDeviceUsed,
-                    Outcome::Success,
-                    Some(user.id),
-                    &user.username,
                     ctx,
                     &device.label,
+                    now,
                 )
                 .await?;
                 return Ok(Some(rotated));
@@ -1447,6 +1423,19 @@ impl LoginService {
         detail: &str,
     ) -> Result<(), DomainError> {
         let event = AuditEvent::new(now, kind, outcome, user, username, ctx, detail);
+        self.append_event(&event, kind, outcome).await
+    }
+
+    /// Audits a success by `user` under their own name (most audit rows).
+    pub(crate) async fn audit_success(
+        &self,
+        user: &User,
+        kind: AuditKind,
+        ctx: &RequestContext,
+        detail: &str,
+        now: u64,
+    ) -> Result<(), DomainError> {
+        let (event, kind, outcome) = success_event(user, kind, ctx, detail, now);
         self.append_event(&event, kind, outcome).await
     }
 

@@ -122,14 +122,12 @@ impl LoginService {
             now,
         )
         .await?;
-        self.audit(
-            now,
+        self.audit_success(
+            &user,
             AuditKind::PasswordResetRequested,
-            Outcome::Success,
-            Some(user.id),
-            &user.username,
             ctx,
             "reset link emailed",
+            now,
         )
         .await?;
         Ok(ResetRequest::Accepted)

@@ -77,6 +77,20 @@ pub enum Write<'a> {
     },
     /// Starts a session.
     Session(&'a Session),
+    /// Ends one session (by its token's hash).
+    EndSession(&'a str),
+    /// Forgets the failures counted under a key (a finished login).
+    ClearFailures(&'a str),
+    /// Drops pending outbox messages held under a cancel key (the "login
+    /// did not finish" notice of a login that did).
+    CancelHeld(&'a str),
+    /// Records the user's last full login.
+    LastLogin {
+        /// Whose.
+        user: UserId,
+        /// When.
+        now: u64,
+    },
     /// Appends to the audit trail.
     Audit(&'a AuditEvent),
     /// Commits a message to the outbox.

@@ -89,6 +89,12 @@ macro_rules! insert_outbox {
     }};
 }
 
+/// Statements run alone and inside [`Store::write_all`] lists.
+const SQL_SET_LAST_LOGIN: &str = "UPDATE users SET last_login_at = $1 WHERE id = $2";
+const SQL_DELETE_SESSION: &str = "DELETE FROM sessions WHERE token_hash = $1";
+const SQL_CLEAR_FAILURES: &str = "DELETE FROM failures WHERE key = $1";
+const SQL_CANCEL_HELD: &str = "DELETE FROM outbox WHERE cancel_key = $1 AND status = 'pending'";
+
 /// The columns of a new audit row; [`audit_values`] gives their
 /// placeholders and [`bind_audit!`] their values, in this order.
 const AUDIT_INSERT_COLUMNS: &str =
@@ -787,12 +793,7 @@ impl Store for SqlStore {
     }
 
     async fn set_last_login(&self, user: UserId, now: u64) -> Result<(), StoreError> {
-        execute!(
-            self,
-            "UPDATE users SET last_login_at = $1 WHERE id = $2",
-            to_i64(now),
-            user.0
-        );
+        execute!(self, SQL_SET_LAST_LOGIN, to_i64(now), user.0);
         Ok(())
     }
 
@@ -1321,11 +1322,7 @@ impl Store for SqlStore {
     }
 
     async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
-        execute!(
-            self,
-            "DELETE FROM sessions WHERE token_hash = $1",
-            token_hash
-        );
+        execute!(self, SQL_DELETE_SESSION, token_hash);
         Ok(())
     }
 
@@ -1452,7 +1449,7 @@ impl Store for SqlStore {
     }
 
     async fn clear_failures(&self, key: &str) -> Result<(), StoreError> {
-        execute!(self, "DELETE FROM failures WHERE key = $1", key);
+        execute!(self, SQL_CLEAR_FAILURES, key);
         Ok(())
     }
 
@@ -1831,6 +1828,35 @@ impl Store for SqlStore {
                         }
                     }
                     Write::Session(session) => insert_session!(&mut *tx, session),
+                    Write::EndSession(token_hash) => {
+                        sqlx::query(SQL_DELETE_SESSION)
+                            .bind(token_hash)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db)?;
+                    }
+                    Write::ClearFailures(key) => {
+                        sqlx::query(SQL_CLEAR_FAILURES)
+                            .bind(key)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db)?;
+                    }
+                    Write::CancelHeld(cancel_key) => {
+                        sqlx::query(SQL_CANCEL_HELD)
+                            .bind(cancel_key)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db)?;
+                    }
+                    Write::LastLogin { user, now } => {
+                        sqlx::query(SQL_SET_LAST_LOGIN)
+                            .bind(to_i64(now))
+                            .bind(user.0)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db)?;
+                    }
                     Write::Audit(event) => insert_audit!(&mut *tx, event),
                     Write::Enqueue(message) => {
                         insert_outbox!(&mut *tx, message);
@@ -2306,11 +2332,7 @@ impl Store for SqlStore {
     }
 
     async fn cancel_outbox(&self, cancel_key: &str) -> Result<(), StoreError> {
-        execute!(
-            self,
-            "DELETE FROM outbox WHERE cancel_key = $1 AND status = 'pending'",
-            cancel_key
-        );
+        execute!(self, SQL_CANCEL_HELD, cancel_key);
         Ok(())
     }
 
