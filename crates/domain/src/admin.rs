@@ -11,8 +11,7 @@ use crate::user::normalize_username;
 use crate::{AuditEvent, Outcome};
 use crate::{
     AuditKind, DomainError, Email, LoginService, NewUser, PasswordOutcome, Policy, PracticeId,
-    PracticePolicy, RequestContext, Role, Session, SessionStage, StoreError, User, UserId, Write,
-    token,
+    PracticePolicy, RequestContext, Role, SessionStage, StoreError, User, UserId, Write, token,
 };
 
 /// An invitation link lives three days.
@@ -759,15 +758,7 @@ impl LoginService {
                 .email(Some(admin.id), "emergency-access", &email, now)?;
             messages.push(message);
         }
-        let session_token = token::generate()?;
-        let session = Session {
-            token_hash: token::digest(&session_token),
-            user_id: user.id,
-            stage: SessionStage::Full,
-            created_at: now,
-            last_seen_at: now,
-            failures: 0,
-        };
+        let (session_token, session) = crate::login::new_session(user.id, SessionStage::Full, now)?;
         let mut writes = vec![
             Write::UseLink {
                 token_hash: &hash,

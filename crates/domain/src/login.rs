@@ -289,12 +289,15 @@ impl LoginService {
                 retry_after: lock.locked_until - now,
             });
         }
-        self.store.clear_failures(&key_pw_user(user.id)).await?;
+        // The password's failures are forgotten: with the pending session
+        // below in one transaction, on the other ways out on their own.
+        let password_key = key_pw_user(user.id);
 
         let policy = self.policy_for(&user).await?;
         let sms_factor = user.phone.is_some() && policy.allow_sms;
         if sms_factor || self.store.totp(user.id).await?.is_some() {
             if let Some(presented) = remember_token.filter(|_| policy.remember_device_seconds > 0) {
+                self.store.clear_failures(&password_key).await?;
                 if let Some(rotated) = self
                     .use_device(&user, presented, policy.remember_device_seconds, ctx, now)
                     .await?
@@ -317,9 +320,7 @@ impl LoginService {
                     });
                 }
             }
-            let session_token = self
-                .start_session(user.id, SessionStage::Pending, now)
-                .await?;
+            let (session_token, session) = new_session(user.id, SessionStage::Pending, now)?;
             let event = AuditEvent::new(
                 now,
                 AuditKind::PasswordLogin,
@@ -329,10 +330,11 @@ impl LoginService {
                 ctx,
                 "second factor pending",
             );
-            self.hold_abandoned_notice(&user, &token::digest(&session_token), &event, ctx, now)
+            self.hold_abandoned_notice(&user, &session, &password_key, &event, ctx, now)
                 .await?;
             return Ok(PasswordOutcome::SecondFactor { session_token });
         }
+        self.store.clear_failures(&password_key).await?;
         if policy.require_2fa {
             self.audit(
                 now,
@@ -982,15 +984,7 @@ impl LoginService {
         // One transaction: the pending session becomes a full one, the
         // counted failures and the held "did not finish" notice go, and the
         // audit row lands, all together (a crash leaves the login pending).
-        let session_token = token::generate()?;
-        let session = Session {
-            token_hash: token::digest(&session_token),
-            user_id: user.id,
-            stage: SessionStage::Full,
-            created_at: now,
-            last_seen_at: now,
-            failures: 0,
-        };
+        let (session_token, session) = new_session(user.id, SessionStage::Full, now)?;
         let lock_key = key_2fa(user.id);
         self.commit_audited(
             &[
@@ -1394,17 +1388,8 @@ impl LoginService {
         stage: SessionStage,
         now: u64,
     ) -> Result<String, DomainError> {
-        let session_token = token::generate()?;
-        self.store
-            .create_session(&Session {
-                token_hash: token::digest(&session_token),
-                user_id: user,
-                stage,
-                created_at: now,
-                last_seen_at: now,
-                failures: 0,
-            })
-            .await?;
+        let (session_token, session) = new_session(user, stage, now)?;
+        self.store.create_session(&session).await?;
         if stage == SessionStage::Full {
             self.store.set_last_login(user, now).await?;
         }
@@ -1551,4 +1536,22 @@ impl LoginService {
         )
         .await
     }
+}
+
+/// A fresh session token (for the cookie) and the session row (its hash).
+pub(crate) fn new_session(
+    user: UserId,
+    stage: SessionStage,
+    now: u64,
+) -> Result<(String, Session), DomainError> {
+    let token = token::generate()?;
+    let session = Session {
+        token_hash: token::digest(&token),
+        user_id: user,
+        stage,
+        created_at: now,
+        last_seen_at: now,
+        failures: 0,
+    };
+    Ok((token, session))
 }

@@ -7,7 +7,7 @@
 
 use crate::{
     AuditEvent, AuditKind, DomainError, Email, LoginService, NewMessage, Outcome, RequestContext,
-    StoreError, User, Write,
+    Session, StoreError, User, Write,
 };
 
 /// A successful event about `user`, ready for
@@ -255,33 +255,49 @@ impl LoginService {
         Ok(true)
     }
 
-    /// Commits, held for 10 minutes, the "someone entered your password"
-    /// notice for a half-login; finishing the second step cancels it.
+    /// Commits the `pending` session of a half-login with `event`, the
+    /// password failures under `password_key` forgotten and, held for 10
+    /// minutes, the "someone entered your password" notice (finishing the
+    /// second step cancels it), in one transaction.
     pub(crate) async fn hold_abandoned_notice(
         &self,
         user: &User,
-        pending_hash: &str,
+        pending: &Session,
+        password_key: &str,
         event: &AuditEvent,
         ctx: &RequestContext,
         now: u64,
     ) -> Result<(), DomainError> {
+        let mut all = vec![
+            Write::ClearFailures(password_key),
+            Write::Session(pending),
+            Write::Audit(event),
+        ];
         let recent = self
             .store
             .last_message_at(user.id, ABANDONED_TOPIC)
             .await?
             .is_some_and(|at| at + ABANDONED_EVERY_SECONDS > now);
-        if recent || user.email.is_empty() {
-            return Ok(self.store.append_audit(event).await?);
+        let message = if recent || user.email.is_empty() {
+            None
+        } else {
+            let email = Notice::AbandonedLogin.email(
+                &self.site_name,
+                user,
+                ctx,
+                &crate::time::readable(now),
+            );
+            let mut message = self
+                .outbox
+                .email(Some(user.id), ABANDONED_TOPIC, &email, now)?;
+            message.send_at = now + ABANDONED_AFTER_SECONDS;
+            message.cancel_key = Some(pending.token_hash.clone());
+            Some(message)
+        };
+        if let Some(message) = &message {
+            all.push(Write::Enqueue(message));
         }
-        let email =
-            Notice::AbandonedLogin.email(&self.site_name, user, ctx, &crate::time::readable(now));
-        let mut message = self
-            .outbox
-            .email(Some(user.id), ABANDONED_TOPIC, &email, now)?;
-        message.send_at = now + ABANDONED_AFTER_SECONDS;
-        message.cancel_key = Some(pending_hash.to_owned());
-        self.store.append_audit_and_enqueue(event, &message).await?;
-        Ok(())
+        Ok(self.store.write_all(&all).await?)
     }
 }
 
