@@ -765,6 +765,7 @@ impl LoginService {
                 now,
             },
             Write::Session(&session),
+            Write::LastLogin { user: user.id, now },
         ];
         writes.extend(messages.iter().map(Write::Enqueue));
         let event = success_event(
@@ -777,7 +778,6 @@ impl LoginService {
         if !self.commit_audited(&writes, &[event]).await? {
             return Ok(EmergencyOutcome::InvalidLink);
         }
-        self.store.set_last_login(user.id, now).await?;
         self.outbox.wake();
         Ok(EmergencyOutcome::LoggedIn { session_token })
     }

@@ -297,11 +297,11 @@ impl LoginService {
         let sms_factor = user.phone.is_some() && policy.allow_sms;
         if sms_factor || self.store.totp(user.id).await?.is_some() {
             if let Some(presented) = remember_token.filter(|_| policy.remember_device_seconds > 0) {
-                self.store.clear_failures(&password_key).await?;
                 if let Some(rotated) = self
                     .use_device(&user, presented, policy.remember_device_seconds, ctx, now)
                     .await?
                 {
+                    self.store.clear_failures(&password_key).await?;
                     let session_token =
                         self.start_session(user.id, SessionStage::Full, now).await?;
                     self.audit(

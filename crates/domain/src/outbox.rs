@@ -123,7 +123,7 @@ pub struct NewMessage {
     pub claimed: bool,
     /// Not sent before this Unix time (a held notice).
     pub send_at: u64,
-    /// Deleted while still pending by [`Store::cancel_outbox`] with this key
+    /// Deleted while still pending by [`crate::Write::CancelHeld`] with this key
     /// (the pending session of a held "did not finish" notice).
     pub cancel_key: Option<String>,
 }

@@ -412,8 +412,6 @@ pub trait Store: Send + Sync {
     ) -> Result<i64, StoreError>;
     /// The unused reset with this hash: (user, expires at).
     async fn password_reset(&self, token_hash: &str) -> Result<Option<(UserId, u64)>, StoreError>;
-    /// Marks a reset used; false if it already was (single use).
-    async fn use_password_reset(&self, token_hash: &str, now: u64) -> Result<bool, StoreError>;
     /// Sets a new password hash.
     async fn set_password_hash(&self, user: UserId, hash: &str) -> Result<(), StoreError>;
     /// How many sealed values each master key id holds, as (what, key id,
@@ -551,8 +549,6 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<OutboxMessage>, StoreError>;
     /// Records the outcome of an attempt on a claimed message.
     async fn finish_outbox(&self, id: i64, update: &OutboxUpdate) -> Result<(), StoreError>;
-    /// Deletes still-pending messages committed with this cancel key.
-    async fn cancel_outbox(&self, cancel_key: &str) -> Result<(), StoreError>;
     /// The newest `limit` messages, newest first, optionally of one status.
     async fn outbox_messages(
         &self,

@@ -38,14 +38,20 @@ macro_rules! on_pool {
 /// evaluates to the number of rows it changed.
 macro_rules! execute {
     ($store:expr, $sql:expr $(, $arg:expr)* $(,)?) => {
-        on_pool!($store, pool => {
-            sqlx::query($sql)
-                $(.bind($arg))*
-                .execute(pool)
-                .await
-                .map_err(db)?
-                .rows_affected()
-        })
+        on_pool!($store, pool => execute_on!(pool, $sql $(, $arg)*))
+    };
+}
+
+/// Runs one statement with its arguments on `$conn` (a pool or a
+/// transaction) and evaluates to the number of rows it changed.
+macro_rules! execute_on {
+    ($conn:expr, $sql:expr $(, $arg:expr)* $(,)?) => {
+        sqlx::query($sql)
+            $(.bind($arg))*
+            .execute($conn)
+            .await
+            .map_err(db)?
+            .rows_affected()
     };
 }
 
@@ -1726,14 +1732,6 @@ impl Store for SqlStore {
             .transpose()
     }
 
-    async fn use_password_reset(&self, token_hash: &str, now: u64) -> Result<bool, StoreError> {
-        match self.write_all(&[Write::UseLink { token_hash, now }]).await {
-            Ok(()) => Ok(true),
-            Err(StoreError::Conflict(_)) => Ok(false),
-            Err(other) => Err(other),
-        }
-    }
-
     async fn set_password_hash(&self, user: UserId, hash: &str) -> Result<(), StoreError> {
         self.write_all(&[Write::PasswordHash { user, hash }]).await
     }
@@ -1744,26 +1742,13 @@ impl Store for SqlStore {
             for write in writes {
                 match *write {
                     Write::PasswordHash { user, hash } => {
-                        sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
-                            .bind(user.0)
-                            .bind(hash)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db)?;
+                        execute_on!(&mut *tx, "UPDATE users SET password_hash = $2 WHERE id = $1", user.0, hash);
                     }
                     Write::EndSessions(user) => {
-                        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                            .bind(user.0)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db)?;
+                        execute_on!(&mut *tx, "DELETE FROM sessions WHERE user_id = $1", user.0);
                     }
                     Write::ForgetDevices(user) => {
-                        sqlx::query("DELETE FROM remembered_devices WHERE user_id = $1")
-                            .bind(user.0)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db)?;
+                        execute_on!(&mut *tx, "DELETE FROM remembered_devices WHERE user_id = $1", user.0);
                     }
                     Write::Totp { factor, now } => {
                         sqlx::query(
@@ -1787,41 +1772,16 @@ impl Store for SqlStore {
                         .map_err(db)?;
                     }
                     Write::DropPendingEnrollment(user) => {
-                        sqlx::query("DELETE FROM pending_enrollments WHERE user_id = $1")
-                            .bind(user.0)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db)?;
+                        execute_on!(&mut *tx, "DELETE FROM pending_enrollments WHERE user_id = $1", user.0);
                     }
                     Write::RecoveryCodes { user, codes, now } => {
-                        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
-                            .bind(user.0)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db)?;
+                        execute_on!(&mut *tx, "DELETE FROM recovery_codes WHERE user_id = $1", user.0);
                         for (lookup, hash) in codes {
-                            sqlx::query(
-                                "INSERT INTO recovery_codes (user_id, lookup, code_hash, created_at) VALUES ($1, $2, $3, $4)",
-                            )
-                            .bind(user.0)
-                            .bind(lookup)
-                            .bind(hash)
-                            .bind(to_i64(now))
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db)?;
+                            execute_on!(&mut *tx, "INSERT INTO recovery_codes (user_id, lookup, code_hash, created_at) VALUES ($1, $2, $3, $4)", user.0, lookup, hash, to_i64(now));
                         }
                     }
                     Write::UseLink { token_hash, now } => {
-                        let done = sqlx::query(
-                            "UPDATE password_resets SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL",
-                        )
-                        .bind(token_hash)
-                        .bind(to_i64(now))
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db)?
-                        .rows_affected();
+                        let done = execute_on!(&mut *tx, "UPDATE password_resets SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL", token_hash, to_i64(now));
                         if done != 1 {
                             // Dropping the transaction rolls it back.
                             return Err(StoreError::Conflict("link already used".into()));
@@ -1829,33 +1789,16 @@ impl Store for SqlStore {
                     }
                     Write::Session(session) => insert_session!(&mut *tx, session),
                     Write::EndSession(token_hash) => {
-                        sqlx::query(SQL_DELETE_SESSION)
-                            .bind(token_hash)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db)?;
+                        execute_on!(&mut *tx, SQL_DELETE_SESSION, token_hash);
                     }
                     Write::ClearFailures(key) => {
-                        sqlx::query(SQL_CLEAR_FAILURES)
-                            .bind(key)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db)?;
+                        execute_on!(&mut *tx, SQL_CLEAR_FAILURES, key);
                     }
                     Write::CancelHeld(cancel_key) => {
-                        sqlx::query(SQL_CANCEL_HELD)
-                            .bind(cancel_key)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db)?;
+                        execute_on!(&mut *tx, SQL_CANCEL_HELD, cancel_key);
                     }
                     Write::LastLogin { user, now } => {
-                        sqlx::query(SQL_SET_LAST_LOGIN)
-                            .bind(to_i64(now))
-                            .bind(user.0)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db)?;
+                        execute_on!(&mut *tx, SQL_SET_LAST_LOGIN, to_i64(now), user.0);
                     }
                     Write::Audit(event) => insert_audit!(&mut *tx, event),
                     Write::Enqueue(message) => {
@@ -2328,11 +2271,6 @@ impl Store for SqlStore {
                 error.as_str()
             ),
         };
-        Ok(())
-    }
-
-    async fn cancel_outbox(&self, cancel_key: &str) -> Result<(), StoreError> {
-        execute!(self, SQL_CANCEL_HELD, cancel_key);
         Ok(())
     }
 
