@@ -8,7 +8,7 @@ use crate::{
 };
 
 /// A storage failure.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The database cannot be reached or failed the statement.
     #[error("database unavailable: {0}")]

@@ -70,11 +70,22 @@ pub async fn connect(
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // The store's checkpointer thread does this (sqlite_direct.rs).
+            .pragma("wal_autocheckpoint", "0");
         // Two connections per core: each is a thread of its own, and more
         // of them only adds task switches and waits for the one write lock
         // (measured: 4 on 2 cores gives the best p99, BENCHMARKS.md).
         let per_core = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let path = options.get_filename().to_owned();
+        // sqlx names an in-memory database `file:sqlx-in-memory-N`; the
+        // direct connections could not share it, and nothing is kept anyway.
+        if path.to_string_lossy().starts_with("file:") || path.as_os_str() == ":memory:" {
+            return Err(ConnectError::BadUrl(
+                "in-memory SQLite is not supported: give a file, as in sqlite://data/twofactor.db"
+                    .into(),
+            ));
+        }
         let pool = SqlitePoolOptions::new()
             .max_connections(u32::try_from(2 * per_core).unwrap_or(8).clamp(2, 8))
             .test_before_acquire(false)
@@ -83,7 +94,10 @@ pub async fn connect(
             .connect_with(options)
             .await
             .map_err(|e| ConnectError::Connect(e.to_string()))?;
-        SqlStore::sqlite(pool)
+        // The pool has created the file and put it in WAL mode.
+        let direct = crate::sqlite_direct::Direct::open(&path)
+            .map_err(|e| ConnectError::Connect(e.to_string()))?;
+        SqlStore::sqlite(pool, direct)
     } else if lower.starts_with("postgres:") || lower.starts_with("postgresql:") {
         let mut options =
             PgConnectOptions::from_str(url).map_err(|e| ConnectError::BadUrl(e.to_string()))?;
@@ -106,4 +120,22 @@ pub async fn connect(
         store.migrate().await?;
     }
     Ok(store)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn in_memory_sqlite_is_refused_with_a_clear_error() {
+        for url in ["sqlite::memory:", "sqlite://:memory:"] {
+            let error = connect(url, true, None).await.unwrap_err();
+            assert!(
+                error
+                    .to_string()
+                    .contains("in-memory SQLite is not supported"),
+                "{url}: {error}"
+            );
+        }
+    }
 }

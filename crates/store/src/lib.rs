@@ -10,6 +10,7 @@
 
 mod connect;
 mod sql_store;
+mod sqlite_direct;
 
 pub use connect::{Backend, ConnectError, connect};
 pub use sql_store::{ExplainArg, SqlStore, hot_queries};

@@ -9,11 +9,16 @@ use domain::{
 };
 use sqlx::{PgPool, SqlitePool};
 
+use std::sync::Arc;
+
+use crate::sqlite_direct::{Direct, execute_named};
 use crate::{Backend, ConnectError};
 
 #[derive(Debug, Clone)]
 enum Pool {
-    Sqlite(SqlitePool),
+    /// sqlx's pool for most statements, direct connections for the
+    /// second-factor hot path (see [`crate::sqlite_direct`]).
+    Sqlite(SqlitePool, Arc<Direct>),
     Postgres(PgPool),
 }
 
@@ -28,7 +33,7 @@ pub struct SqlStore {
 macro_rules! on_pool {
     ($store:expr, $pool:ident => $body:expr) => {
         match &$store.pool {
-            Pool::Sqlite($pool) => $body,
+            Pool::Sqlite($pool, _) => $body,
             Pool::Postgres($pool) => $body,
         }
     };
@@ -133,16 +138,18 @@ macro_rules! bind_audit {
     }};
 }
 
+/// Appends one audit row, its practice read from the user.
+static SQL_INSERT_AUDIT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "INSERT INTO audit_events ({AUDIT_INSERT_COLUMNS}) VALUES ({})",
+        audit_values(1)
+    )
+});
+
 /// Appends `$event` to the audit trail on `$conn`.
 macro_rules! insert_audit {
     ($conn:expr, $event:expr) => {{
-        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-            format!(
-                "INSERT INTO audit_events ({AUDIT_INSERT_COLUMNS}) VALUES ({})",
-                audit_values(1)
-            )
-        });
-        bind_audit!(sqlx::query(SQL.as_str()), $event)
+        bind_audit!(sqlx::query(SQL_INSERT_AUDIT.as_str()), $event)
             .execute($conn)
             .await
             .map_err(db)?;
@@ -401,6 +408,33 @@ struct SecondFactorRow {
     has_failures: bool,
 }
 
+impl SecondFactorRow {
+    /// Reads the row in [`SQL_SECOND_FACTOR_STATE`]'s column order.
+    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(SecondFactorRow {
+            id: row.get(0)?,
+            practice_id: row.get(1)?,
+            username: row.get(2)?,
+            email: row.get(3)?,
+            phone: row.get(4)?,
+            role: row.get(5)?,
+            password_hash: row.get(6)?,
+            disabled: row.get(7)?,
+            require_2fa: row.get(8)?,
+            key_id: row.get(9)?,
+            sealed_secret: row.get(10)?,
+            algorithm: row.get(11)?,
+            digits: row.get(12)?,
+            period: row.get(13)?,
+            last_step: row.get(14)?,
+            clock_offset_steps: row.get(15)?,
+            locked_until: row.get(16)?,
+            lock_count: row.get(17)?,
+            has_failures: row.get(18)?,
+        })
+    }
+}
+
 type TotpRow = (i64, String, Vec<u8>, String, i64, i64, Option<i64>, i64);
 
 fn totp_from(row: TotpRow) -> Result<TotpFactor, StoreError> {
@@ -524,7 +558,7 @@ impl SqlStore {
             }};
         }
         match &self.pool {
-            Pool::Sqlite(pool) => {
+            Pool::Sqlite(pool, _) => {
                 let text = format!("EXPLAIN QUERY PLAN {sql}");
                 let rows: Vec<(i64, i64, i64, String)> = bound!(sqlx::query_as(&text))
                     .fetch_all(pool)
@@ -550,9 +584,9 @@ impl SqlStore {
     }
 
     /// A store over a SQLite pool.
-    pub fn sqlite(pool: SqlitePool) -> Self {
+    pub(crate) fn sqlite(pool: SqlitePool, direct: Direct) -> Self {
         SqlStore {
-            pool: Pool::Sqlite(pool),
+            pool: Pool::Sqlite(pool, Arc::new(direct)),
         }
     }
 
@@ -566,7 +600,7 @@ impl SqlStore {
     /// Which backend this is.
     pub fn backend(&self) -> Backend {
         match self.pool {
-            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Sqlite(..) => Backend::Sqlite,
             Pool::Postgres(_) => Backend::Postgres,
         }
     }
@@ -574,7 +608,7 @@ impl SqlStore {
     /// Brings the schema up to date with the migrations embedded in the binary.
     pub async fn migrate(&self) -> Result<(), ConnectError> {
         let result = match &self.pool {
-            Pool::Sqlite(pool) => sqlx::migrate!("migrations/sqlite").run(pool).await,
+            Pool::Sqlite(pool, _) => sqlx::migrate!("migrations/sqlite").run(pool).await,
             Pool::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await,
         };
         result.map_err(|e| ConnectError::Migrate(e.to_string()))
@@ -1174,47 +1208,52 @@ impl Store for SqlStore {
         event: &AuditEvent,
         clear: Option<&str>,
     ) -> Result<bool, StoreError> {
-        const CLAIM: &str = SQL_CLAIM_TOTP_STEP;
-        let sql = match &self.pool {
-            // Statements in one call, one hop: the audit row is written only
-            // if the UPDATE changed a row (`changes()`), and its RETURNING
-            // row is the answer. Failures are cleared when the step is ours
-            // or was just taken by a parallel request that succeeded too.
-            Pool::Sqlite(_) => format!(
-                "{CLAIM}; INSERT INTO audit_events ({AUDIT_INSERT_COLUMNS}) SELECT {} \
-                 WHERE changes() = 1 RETURNING 1{}",
-                audit_values(4),
-                if clear.is_some() {
-                    "; DELETE FROM failures WHERE key = $12 AND EXISTS \
-                     (SELECT 1 FROM totp_factors WHERE user_id = $1 AND last_step = $2)"
-                } else {
-                    ""
-                }
-            ),
-            // One statement: data-modifying CTEs see the claim's RETURNING.
-            Pool::Postgres(_) => format!(
-                "WITH claimed AS ({CLAIM} RETURNING user_id), \
-                 audit AS (INSERT INTO audit_events ({AUDIT_INSERT_COLUMNS}) SELECT {} FROM claimed){} \
-                 SELECT 1 FROM claimed",
-                audit_values(4),
-                if clear.is_some() {
-                    ", cleared AS (DELETE FROM failures WHERE key = $12 AND EXISTS (SELECT 1 FROM claimed))"
-                } else {
-                    ""
-                }
-            ),
-        };
-        let rows: Vec<(i32,)> = on_pool!(self, pool => {
-            let claim = sqlx::query_as(&sql)
-                .bind(user.0)
-                .bind(to_i64(step))
-                .bind(clock_offset_steps);
-            let mut query = bind_audit!(claim, event);
-            if let Some(key) = clear {
-                query = query.bind(key);
+        let pool = match &self.pool {
+            // In the writer's transaction: the audit row and the cleared
+            // failures only if the compare-and-set took the step.
+            Pool::Sqlite(_, direct) => {
+                let (user, step, event) = (user.0, to_i64(step), event.clone());
+                let clear = clear.map(str::to_owned);
+                return direct
+                    .write(move |conn| {
+                        let claimed = execute_named(
+                            conn,
+                            SQL_CLAIM_TOTP_STEP,
+                            &[&user, &step, &clock_offset_steps],
+                        )? == 1;
+                        if claimed {
+                            crate::sqlite_direct::insert_audit(conn, &SQL_INSERT_AUDIT, &event)?;
+                            if let Some(key) = &clear {
+                                execute_named(conn, SQL_CLEAR_FAILURES, &[key])?;
+                            }
+                        }
+                        Ok(claimed)
+                    })
+                    .await;
             }
-            query.fetch_all(pool).await.map_err(db)?
-        });
+            Pool::Postgres(pool) => pool,
+        };
+        // One statement: data-modifying CTEs see the claim's RETURNING.
+        let sql = format!(
+            "WITH claimed AS ({SQL_CLAIM_TOTP_STEP} RETURNING user_id), \
+             audit AS (INSERT INTO audit_events ({AUDIT_INSERT_COLUMNS}) SELECT {} FROM claimed){} \
+             SELECT 1 FROM claimed",
+            audit_values(4),
+            if clear.is_some() {
+                ", cleared AS (DELETE FROM failures WHERE key = $12 AND EXISTS (SELECT 1 FROM claimed))"
+            } else {
+                ""
+            }
+        );
+        let claim = sqlx::query_as(&sql)
+            .bind(user.0)
+            .bind(to_i64(step))
+            .bind(clock_offset_steps);
+        let mut query = bind_audit!(claim, event);
+        if let Some(key) = clear {
+            query = query.bind(key);
+        }
+        let rows: Vec<(i32,)> = query.fetch_all(pool).await.map_err(db)?;
         Ok(!rows.is_empty())
     }
 
@@ -1341,15 +1380,21 @@ impl Store for SqlStore {
         user: UserId,
         lock_key: &str,
     ) -> Result<Option<SecondFactorState>, StoreError> {
-        let sql = SQL_SECOND_FACTOR_STATE;
-        let row: Option<SecondFactorRow> = on_pool!(self, pool => {
-            sqlx::query_as(sql)
+        let row: Option<SecondFactorRow> = match &self.pool {
+            Pool::Sqlite(_, direct) => direct.read(|conn| {
+                let mut statement = conn.prepare_cached(SQL_SECOND_FACTOR_STATE)?;
+                let mut rows = statement.query(
+                    [("$1", &user.0 as &dyn rusqlite::ToSql), ("$2", &lock_key)].as_slice(),
+                )?;
+                rows.next()?.map(SecondFactorRow::from_sqlite).transpose()
+            })?,
+            Pool::Postgres(pool) => sqlx::query_as(SQL_SECOND_FACTOR_STATE)
                 .bind(user.0)
                 .bind(lock_key)
                 .fetch_optional(pool)
                 .await
-                .map_err(db)?
-        });
+                .map_err(db)?,
+        };
         let Some(r) = row else { return Ok(None) };
         let totp = match (r.key_id, r.sealed_secret, r.algorithm, r.digits, r.period) {
             (Some(key_id), Some(sealed), Some(algorithm), Some(digits), Some(period)) => {
@@ -1395,31 +1440,44 @@ impl Store for SqlStore {
         since: u64,
         event: &AuditEvent,
     ) -> Result<u32, StoreError> {
-        let sql = match &self.pool {
-            // SQLite: two statements in one call (one hop to the
-            // connection's thread); RETURNING sees the row just inserted.
-            Pool::Sqlite(_) => format!(
-                "INSERT INTO audit_events ({AUDIT_INSERT_COLUMNS}) VALUES ({}); \
-                 INSERT INTO failures (key, at) VALUES ($1, $2) \
-                 RETURNING (SELECT COUNT(*) FROM failures WHERE key = $1 AND at >= $3)",
-                audit_values(4)
-            ),
-            // PostgreSQL: one statement; the count runs on the snapshot
-            // before this statement's own insert, hence + 1.
-            Pool::Postgres(_) => format!(
-                "WITH failure AS (INSERT INTO failures (key, at) VALUES ($1, $2)), \
-                 audit AS (INSERT INTO audit_events ({AUDIT_INSERT_COLUMNS}) VALUES ({})) \
-                 SELECT COUNT(*) + 1 FROM failures WHERE key = $1 AND at >= $3",
-                audit_values(4)
-            ),
+        let pool = match &self.pool {
+            Pool::Sqlite(_, direct) => {
+                let (key, event) = (key.to_owned(), event.clone());
+                let (now, since) = (to_i64(now), to_i64(since));
+                let count = direct
+                    .write(move |conn| {
+                        crate::sqlite_direct::insert_audit(conn, &SQL_INSERT_AUDIT, &event)?;
+                        execute_named(
+                            conn,
+                            "INSERT INTO failures (key, at) VALUES ($1, $2)",
+                            &[&key, &now],
+                        )?;
+                        conn.prepare_cached(SQL_FAILURES_SINCE)?.query_row(
+                            [("$1", &key as &dyn rusqlite::ToSql), ("$2", &since)].as_slice(),
+                            |row| row.get::<_, i64>(0),
+                        )
+                    })
+                    .await?;
+                return Ok(u32::try_from(count).unwrap_or(u32::MAX));
+            }
+            Pool::Postgres(pool) => pool,
         };
-        let (count,): (i64,) = on_pool!(self, pool => {
-            let query = sqlx::query_as(&sql)
-                .bind(key)
-                .bind(to_i64(now))
-                .bind(to_i64(since));
-            bind_audit!(query, event).fetch_one(pool).await.map_err(db)?
-        });
+        // One statement; the count runs on the snapshot before this
+        // statement's own insert, hence + 1.
+        let sql = format!(
+            "WITH failure AS (INSERT INTO failures (key, at) VALUES ($1, $2)), \
+             audit AS (INSERT INTO audit_events ({AUDIT_INSERT_COLUMNS}) VALUES ({})) \
+             SELECT COUNT(*) + 1 FROM failures WHERE key = $1 AND at >= $3",
+            audit_values(4)
+        );
+        let query = sqlx::query_as(&sql)
+            .bind(key)
+            .bind(to_i64(now))
+            .bind(to_i64(since));
+        let (count,): (i64,) = bind_audit!(query, event)
+            .fetch_one(pool)
+            .await
+            .map_err(db)?;
         Ok(u32::try_from(count).unwrap_or(u32::MAX))
     }
 
@@ -2224,7 +2282,7 @@ impl Store for SqlStore {
         // One statement: the rows are chosen and marked together, and on
         // PostgreSQL rows another worker is claiming are skipped, not waited on.
         let lock = match self.pool {
-            Pool::Sqlite(_) => "",
+            Pool::Sqlite(..) => "",
             Pool::Postgres(_) => " FOR UPDATE SKIP LOCKED",
         };
         let sql = format!(

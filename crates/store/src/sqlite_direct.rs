@@ -1,0 +1,381 @@
+//! SQLite's second-factor hot path without sqlx's connection threads.
+//!
+//! sqlx runs every SQLite connection on a thread of its own and hands each
+//! statement and each result row across a channel: two thread switches per
+//! statement at least. Under the verification load that was half of the
+//! server's time on 2 cores (BENCHMARKS.md), and every connection's writes
+//! made the other connections re-read their pages.
+//!
+//! Here reads run on the calling thread, on a connection taken from a small
+//! stack (a read in WAL mode never waits for a writer, and takes tens of
+//! microseconds from the page cache). Writes go to one writer thread that
+//! takes every write waiting at that moment and commits them in one
+//! transaction (group commit), each inside its own savepoint so a failing
+//! write is rolled back alone. A caller hears back only after the commit.
+//!
+//! The rest of the store stays on sqlx: both use the same file, and SQLite's
+//! own locking keeps them apart.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, mpsc};
+use std::time::Duration;
+
+use domain::{AuditEvent, StoreError};
+use rusqlite::{Connection, OpenFlags, ToSql};
+
+/// How long a statement waits for the write lock (the same as sqlx's pool).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Read connections kept for reuse; more are opened when needed and closed
+/// after use. Reads never await, so at most one per runtime thread is busy.
+const READERS_KEPT: usize = 8;
+
+/// Writes committed together at most.
+const BATCH_MAX: usize = 128;
+
+/// One caller's write, queued for the writer thread.
+trait Job: Send {
+    /// Runs the write; `false` if it failed (its savepoint is rolled back).
+    fn run(&mut self, conn: &Connection) -> bool;
+    /// Answers the caller once the batch ended: its own error if it failed,
+    /// else the batch's if the batch failed, else its result.
+    fn finish(self: Box<Self>, batch: Result<(), StoreError>);
+}
+
+struct Pending<T, F> {
+    write: Option<F>,
+    result: Option<rusqlite::Result<T>>,
+    answer: tokio::sync::oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<T, F> Job for Pending<T, F>
+where
+    T: Send,
+    F: FnOnce(&Connection) -> rusqlite::Result<T> + Send,
+{
+    fn run(&mut self, conn: &Connection) -> bool {
+        let result = self.write.take().map(|write| write(conn));
+        let ok = matches!(result, Some(Ok(_)));
+        self.result = result;
+        ok
+    }
+
+    fn finish(self: Box<Self>, batch: Result<(), StoreError>) {
+        let outcome = match (self.result, batch) {
+            (Some(Err(e)), _) => Err(sqlite_error(e)),
+            (_, Err(e)) => Err(e),
+            (Some(Ok(value)), Ok(())) => Ok(value),
+            (None, Ok(())) => Err(writer_gone()),
+        };
+        let _ = self.answer.send(outcome);
+    }
+}
+
+/// How often the checkpointer copies the WAL back into the database.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// Direct connections to one SQLite file.
+pub(crate) struct Direct {
+    path: PathBuf,
+    readers: Mutex<Vec<Connection>>,
+    writer: mpsc::Sender<Box<dyn Job>>,
+    /// Dropped with the store: the checkpointer sees it and ends.
+    _checkpointer: mpsc::Sender<()>,
+}
+
+impl std::fmt::Debug for Direct {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Direct").field("path", &self.path).finish()
+    }
+}
+
+/// Opens a connection the way sqlx's pool opens its own: foreign keys on,
+/// `synchronous = NORMAL` (the file is already in WAL mode), a busy timeout.
+fn open(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.set_prepared_statement_cache_capacity(32);
+    // Checkpoints run on their own thread (below), not at the end of a
+    // commit that callers are waiting for.
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    Ok(conn)
+}
+
+/// A unique violation is a conflict, anything else makes the store unavailable.
+pub(crate) fn sqlite_error(error: rusqlite::Error) -> StoreError {
+    match &error {
+        rusqlite::Error::SqliteFailure(e, _)
+            if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+        {
+            StoreError::Conflict(error.to_string())
+        }
+        _ => StoreError::Unavailable(error.to_string()),
+    }
+}
+
+fn writer_gone() -> StoreError {
+    StoreError::Unavailable("the SQLite writer thread stopped".into())
+}
+
+impl Direct {
+    /// Opens the writer (now, so a file that cannot be written fails here)
+    /// and starts its thread; readers are opened on first use.
+    pub(crate) fn open(path: &Path) -> Result<Self, StoreError> {
+        let conn = open(path).map_err(sqlite_error)?;
+        let (writer, jobs) = mpsc::channel::<Box<dyn Job>>();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || write_loop(&conn, &jobs))
+            .map_err(|e| StoreError::Unavailable(format!("cannot start the SQLite writer: {e}")))?;
+        let checkpoints = open(path).map_err(sqlite_error)?;
+        let (checkpointer, stop) = mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || checkpoint_loop(&checkpoints, &stop))
+            .map_err(|e| {
+                StoreError::Unavailable(format!("cannot start the SQLite checkpointer: {e}"))
+            })?;
+        Ok(Direct {
+            path: path.to_owned(),
+            readers: Mutex::new(Vec::new()),
+            writer,
+            _checkpointer: checkpointer,
+        })
+    }
+
+    /// Runs `read` on a read connection, on this thread.
+    pub(crate) fn read<T>(
+        &self,
+        read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        let kept = self.readers.lock().ok().and_then(|mut kept| kept.pop());
+        let conn = match kept {
+            Some(conn) => conn,
+            None => open(&self.path).map_err(sqlite_error)?,
+        };
+        let result = read(&conn);
+        if let Ok(mut kept) = self.readers.lock() {
+            if kept.len() < READERS_KEPT {
+                kept.push(conn);
+            }
+        }
+        result.map_err(sqlite_error)
+    }
+
+    /// Runs `write` on the writer thread, in a transaction it may share with
+    /// other writes; returns once that transaction has committed.
+    pub(crate) async fn write<T: Send + 'static>(
+        &self,
+        write: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job = Box::new(Pending {
+            write: Some(write),
+            result: None,
+            answer,
+        });
+        self.writer.send(job).map_err(|_| writer_gone())?;
+        answered.await.map_err(|_| writer_gone())?
+    }
+}
+
+/// The writer thread: waits for a write, takes every other one already
+/// waiting (up to [`BATCH_MAX`]), commits them together, answers each.
+/// Ends when the store is dropped.
+fn write_loop(conn: &Connection, jobs: &mpsc::Receiver<Box<dyn Job>>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < BATCH_MAX {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        run_batch(conn, batch);
+    }
+}
+
+/// Copies committed pages from the WAL into the database file every
+/// [`CHECKPOINT_EVERY`] without waiting for readers or writers (`PASSIVE`),
+/// so the `fsync` of a checkpoint never holds up a commit. Ends when the
+/// store is dropped.
+fn checkpoint_loop(conn: &Connection, stop: &mpsc::Receiver<()>) {
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %e, "SQLite checkpoint failed; retrying");
+        }
+    }
+}
+
+fn statement(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
+}
+
+/// Runs `batch` in one transaction and answers each job.
+fn run_batch(conn: &Connection, mut batch: Vec<Box<dyn Job>>) {
+    if let Err(e) = statement(conn, "BEGIN IMMEDIATE") {
+        let e = sqlite_error(e);
+        for job in batch {
+            job.finish(Err(e.clone()));
+        }
+        return;
+    }
+    let mut own = Vec::with_capacity(batch.len());
+    for job in &mut batch {
+        let ran = statement(conn, "SAVEPOINT job").map(|()| job.run(conn));
+        let closed = match ran {
+            Ok(true) => statement(conn, "RELEASE job"),
+            Ok(false) => {
+                statement(conn, "ROLLBACK TO job").and_then(|()| statement(conn, "RELEASE job"))
+            }
+            Err(e) => Err(e),
+        };
+        own.push(closed.map_err(sqlite_error));
+    }
+    let committed = statement(conn, "COMMIT").map_err(sqlite_error);
+    if committed.is_err() {
+        let _ = statement(conn, "ROLLBACK");
+    }
+    for (job, own) in batch.into_iter().zip(own) {
+        job.finish(committed.clone().and(own));
+    }
+}
+
+/// Binds `$N` parameters by name (SQLite numbers named parameters by first
+/// appearance, so positions would not match `$N` in every statement).
+pub(crate) fn named<'a>(values: &'a [&'a dyn ToSql]) -> Vec<(String, &'a dyn ToSql)> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, value)| (format!("${}", i + 1), *value))
+        .collect()
+}
+
+/// Appends `event` to the audit trail with `insert_sql` (the shared
+/// `INSERT INTO audit_events …` with `$1…$8` and the practice read from the
+/// user).
+pub(crate) fn insert_audit(
+    conn: &Connection,
+    insert_sql: &str,
+    event: &AuditEvent,
+) -> rusqlite::Result<()> {
+    let at = i64::try_from(event.at).unwrap_or(i64::MAX);
+    let user_id = event.user_id.map(|u| u.0);
+    let values: [&dyn ToSql; 8] = [
+        &at,
+        &user_id,
+        &event.username,
+        &event.kind,
+        &event.outcome,
+        &event.ip,
+        &event.user_agent,
+        &event.detail,
+    ];
+    execute_named(conn, insert_sql, &values).map(drop)
+}
+
+/// Runs one statement with `$1…$N` bound to `values`; rows changed.
+pub(crate) fn execute_named(
+    conn: &Connection,
+    sql: &str,
+    values: &[&dyn ToSql],
+) -> rusqlite::Result<usize> {
+    let params = named(values);
+    let params: Vec<(&str, &dyn ToSql)> = params.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+    conn.prepare_cached(sql)?.execute(params.as_slice())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fresh() -> (tempfile::TempDir, Direct) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let setup = Connection::open(&path).unwrap();
+        setup
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; \
+                 CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL);",
+            )
+            .unwrap();
+        let direct = Direct::open(&path).unwrap();
+        (dir, direct)
+    }
+
+    fn count(direct: &Direct) -> i64 {
+        direct
+            .read(|c| c.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0)))
+            .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_writes_commit_and_a_failing_one_is_rolled_back_alone() {
+        let (_dir, direct) = fresh();
+        let direct = std::sync::Arc::new(direct);
+        let mut tasks = Vec::new();
+        for i in 0..200_i64 {
+            let direct = direct.clone();
+            tasks.push(tokio::spawn(async move {
+                direct
+                    .write(move |c| {
+                        // Every tenth write inserts its row, then fails on a
+                        // duplicate: neither of its rows may stay.
+                        execute_named(
+                            c,
+                            "INSERT INTO t (k, v) VALUES ($1, $2)",
+                            &[&format!("k{i}"), &i],
+                        )?;
+                        if i % 10 == 0 {
+                            execute_named(
+                                c,
+                                "INSERT INTO t (k, v) VALUES ($1, $2)",
+                                &[&format!("k{i}"), &i],
+                            )?;
+                        }
+                        Ok(i)
+                    })
+                    .await
+            }));
+        }
+        for (i, task) in tasks.into_iter().enumerate() {
+            let result = task.await.unwrap();
+            if i % 10 == 0 {
+                assert!(
+                    matches!(result, Err(StoreError::Conflict(_))),
+                    "write {i}: {result:?}"
+                );
+            } else {
+                assert_eq!(result.unwrap(), i as i64);
+            }
+        }
+        // Answered means committed: a new read connection sees them all.
+        assert_eq!(count(&direct), 180);
+        let missing: i64 = direct
+            .read(|c| c.query_row("SELECT COUNT(*) FROM t WHERE v % 10 = 0", [], |r| r.get(0)))
+            .unwrap();
+        assert_eq!(missing, 0);
+    }
+
+    #[tokio::test]
+    async fn named_parameters_bind_by_number_not_by_first_appearance() {
+        let (_dir, direct) = fresh();
+        direct
+            .write(|c| {
+                // `$2` appears first: positional binding would swap them.
+                execute_named(c, "INSERT INTO t (v, k) VALUES ($2, $1)", &[&"a", &7_i64])
+            })
+            .await
+            .unwrap();
+        let v: i64 = direct
+            .read(|c| c.query_row("SELECT v FROM t WHERE k = 'a'", [], |r| r.get(0)))
+            .unwrap();
+        assert_eq!(v, 7);
+    }
+}
