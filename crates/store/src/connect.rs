@@ -70,9 +70,7 @@ pub async fn connect(
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
-            .foreign_keys(true)
-            // The store's checkpointer thread does this (sqlite_direct.rs).
-            .pragma("wal_autocheckpoint", "0");
+            .foreign_keys(true);
         // Two connections per core: each is a thread of its own, and more
         // of them only adds task switches and waits for the one write lock
         // (measured: 4 on 2 cores gives the best p99, BENCHMARKS.md).
