@@ -104,8 +104,9 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
     // Checkpoints run on their own thread, not at the end of a commit that
     // callers wait for (see `checkpoint_loop`).
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-    // A WAL that grew under load is cut back when it starts over.
-    conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
+    // No `journal_size_limit`: cutting a WAL of a few hundred MB back when
+    // it starts over stalled the writer for 200-290 ms (p99 224-266 ms
+    // against 39 ms without, A/B). The WAL is removed at shutdown.
     Ok(conn)
 }
 
