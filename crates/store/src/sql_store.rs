@@ -11,7 +11,7 @@ use sqlx::{PgPool, SqlitePool};
 
 use std::sync::Arc;
 
-use crate::sqlite_direct::{Direct, execute_named};
+use crate::sqlite_direct::{Direct, execute_named, insert_audit, query_row_named};
 use crate::{Backend, ConnectError};
 
 #[derive(Debug, Clone)]
@@ -139,7 +139,7 @@ macro_rules! bind_audit {
 }
 
 /// Appends one audit row, its practice read from the user.
-static SQL_INSERT_AUDIT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+pub(crate) static SQL_INSERT_AUDIT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "INSERT INTO audit_events ({AUDIT_INSERT_COLUMNS}) VALUES ({})",
         audit_values(1)
@@ -254,7 +254,7 @@ fn db(error: sqlx::Error) -> StoreError {
     }
 }
 
-fn to_i64(value: u64) -> i64 {
+pub(crate) fn to_i64(value: u64) -> i64 {
     // Times and steps are far below i64::MAX; saturate rather than wrap.
     i64::try_from(value).unwrap_or(i64::MAX)
 }
@@ -319,6 +319,7 @@ const SQL_SECOND_FACTOR_STATE: &str = "SELECT u.id, u.practice_id, u.username, u
                    LEFT JOIN locks l ON l.key = $2 WHERE u.id = $1";
 const SQL_SESSION: &str = "SELECT token_hash, user_id, stage, created_at, last_seen_at, failures \
                            FROM sessions WHERE token_hash = $1";
+const SQL_INSERT_FAILURE: &str = "INSERT INTO failures (key, at) VALUES ($1, $2)";
 const SQL_FAILURES_SINCE: &str = "SELECT COUNT(*) FROM failures WHERE key = $1 AND at >= $2";
 /// Compare-and-set of the last used step: the WHERE clause is the compare.
 const SQL_CLAIM_TOTP_STEP: &str = "UPDATE totp_factors SET last_step = $2, clock_offset_steps = $3 \
@@ -1222,7 +1223,7 @@ impl Store for SqlStore {
                             &[&user, &step, &clock_offset_steps],
                         )? == 1;
                         if claimed {
-                            crate::sqlite_direct::insert_audit(conn, &SQL_INSERT_AUDIT, &event)?;
+                            insert_audit(conn, &event)?;
                             if let Some(key) = &clear {
                                 execute_named(conn, SQL_CLEAR_FAILURES, &[key])?;
                             }
@@ -1382,11 +1383,12 @@ impl Store for SqlStore {
     ) -> Result<Option<SecondFactorState>, StoreError> {
         let row: Option<SecondFactorRow> = match &self.pool {
             Pool::Sqlite(_, direct) => direct.read(|conn| {
-                let mut statement = conn.prepare_cached(SQL_SECOND_FACTOR_STATE)?;
-                let mut rows = statement.query(
-                    [("$1", &user.0 as &dyn rusqlite::ToSql), ("$2", &lock_key)].as_slice(),
-                )?;
-                rows.next()?.map(SecondFactorRow::from_sqlite).transpose()
+                query_row_named(
+                    conn,
+                    SQL_SECOND_FACTOR_STATE,
+                    &[&user.0, &lock_key],
+                    SecondFactorRow::from_sqlite,
+                )
             })?,
             Pool::Postgres(pool) => sqlx::query_as(SQL_SECOND_FACTOR_STATE)
                 .bind(user.0)
@@ -1446,18 +1448,14 @@ impl Store for SqlStore {
                 let (now, since) = (to_i64(now), to_i64(since));
                 let count = direct
                     .write(move |conn| {
-                        crate::sqlite_direct::insert_audit(conn, &SQL_INSERT_AUDIT, &event)?;
-                        execute_named(
-                            conn,
-                            "INSERT INTO failures (key, at) VALUES ($1, $2)",
-                            &[&key, &now],
-                        )?;
-                        conn.prepare_cached(SQL_FAILURES_SINCE)?.query_row(
-                            [("$1", &key as &dyn rusqlite::ToSql), ("$2", &since)].as_slice(),
-                            |row| row.get::<_, i64>(0),
-                        )
+                        insert_audit(conn, &event)?;
+                        execute_named(conn, SQL_INSERT_FAILURE, &[&key, &now])?;
+                        query_row_named(conn, SQL_FAILURES_SINCE, &[&key, &since], |row| {
+                            row.get::<_, i64>(0)
+                        })
                     })
-                    .await?;
+                    .await?
+                    .unwrap_or(0);
                 return Ok(u32::try_from(count).unwrap_or(u32::MAX));
             }
             Pool::Postgres(pool) => pool,
@@ -1465,7 +1463,7 @@ impl Store for SqlStore {
         // One statement; the count runs on the snapshot before this
         // statement's own insert, hence + 1.
         let sql = format!(
-            "WITH failure AS (INSERT INTO failures (key, at) VALUES ($1, $2)), \
+            "WITH failure AS ({SQL_INSERT_FAILURE}), \
              audit AS (INSERT INTO audit_events ({AUDIT_INSERT_COLUMNS}) VALUES ({})) \
              SELECT COUNT(*) + 1 FROM failures WHERE key = $1 AND at >= $3",
             audit_values(4)
@@ -1490,7 +1488,7 @@ impl Store for SqlStore {
                 .execute(pool)
                 .await
                 .map_err(db)?;
-            sqlx::query("INSERT INTO failures (key, at) VALUES ($1, $2)")
+            sqlx::query(SQL_INSERT_FAILURE)
                 .bind(key)
                 .bind(to_i64(now))
                 .execute(pool)

@@ -24,6 +24,8 @@ use std::time::Duration;
 use domain::{AuditEvent, StoreError};
 use rusqlite::{Connection, OpenFlags, ToSql};
 
+use crate::sql_store::{SQL_INSERT_AUDIT, to_i64};
+
 /// How long a statement waits for the write lock (the same as sqlx's pool).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -200,7 +202,7 @@ impl Direct {
 fn write_loop(conn: &Connection, jobs: &mpsc::Receiver<Box<dyn Job>>, restart: &AtomicBool) {
     while let Ok(first) = jobs.recv() {
         if restart.swap(false, Ordering::Relaxed) {
-            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            if let Err(e) = checkpoint(conn) {
                 tracing::warn!(error = %e, "SQLite checkpoint failed; retrying later");
             }
         }
@@ -236,13 +238,16 @@ const WAL_FRAMES: i64 = 65_536;
 /// without either. Ends when the store is dropped.
 fn checkpoint_loop(conn: &Connection, stop: &mpsc::Receiver<()>, restart: &AtomicBool) {
     while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
-        match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
-            row.get::<_, i64>(1)
-        }) {
+        match checkpoint(conn) {
             Ok(frames) => restart.store(frames > WAL_FRAMES, Ordering::Relaxed),
             Err(e) => tracing::warn!(error = %e, "SQLite checkpoint failed; retrying"),
         }
     }
+}
+
+/// A `PASSIVE` checkpoint; the WAL's length in frames.
+fn checkpoint(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(1))
 }
 
 fn statement(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
@@ -279,25 +284,27 @@ fn run_batch(conn: &Connection, mut batch: Vec<Box<dyn Job>>) {
     }
 }
 
-/// Binds `$N` parameters by name (SQLite numbers named parameters by first
-/// appearance, so positions would not match `$N` in every statement).
-pub(crate) fn named<'a>(values: &'a [&'a dyn ToSql]) -> Vec<(String, &'a dyn ToSql)> {
-    values
-        .iter()
-        .enumerate()
-        .map(|(i, value)| (format!("${}", i + 1), *value))
-        .collect()
+/// Parameter names for [`named`]: the SQL texts number them `$1…$N`.
+const NAMES: [&str; 12] = [
+    "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12",
+];
+
+/// Binds `values` to `$1…$N` by name (SQLite numbers named parameters by
+/// first appearance, so positions would not match `$N` in every statement).
+fn named<'a>(values: &[&'a dyn ToSql]) -> rusqlite::Result<Vec<(&'static str, &'a dyn ToSql)>> {
+    if values.len() > NAMES.len() {
+        return Err(rusqlite::Error::InvalidParameterCount(
+            values.len(),
+            NAMES.len(),
+        ));
+    }
+    Ok(NAMES.iter().copied().zip(values.iter().copied()).collect())
 }
 
-/// Appends `event` to the audit trail with `insert_sql` (the shared
-/// `INSERT INTO audit_events …` with `$1…$8` and the practice read from the
-/// user).
-pub(crate) fn insert_audit(
-    conn: &Connection,
-    insert_sql: &str,
-    event: &AuditEvent,
-) -> rusqlite::Result<()> {
-    let at = i64::try_from(event.at).unwrap_or(i64::MAX);
+/// Appends `event` to the audit trail (the store's shared insert, the
+/// practice read from the user).
+pub(crate) fn insert_audit(conn: &Connection, event: &AuditEvent) -> rusqlite::Result<()> {
+    let at = to_i64(event.at);
     let user_id = event.user_id.map(|u| u.0);
     let values: [&dyn ToSql; 8] = [
         &at,
@@ -309,7 +316,7 @@ pub(crate) fn insert_audit(
         &event.user_agent,
         &event.detail,
     ];
-    execute_named(conn, insert_sql, &values).map(drop)
+    execute_named(conn, &SQL_INSERT_AUDIT, &values).map(drop)
 }
 
 /// Runs one statement with `$1…$N` bound to `values`; rows changed.
@@ -318,9 +325,20 @@ pub(crate) fn execute_named(
     sql: &str,
     values: &[&dyn ToSql],
 ) -> rusqlite::Result<usize> {
-    let params = named(values);
-    let params: Vec<(&str, &dyn ToSql)> = params.iter().map(|(n, v)| (n.as_str(), *v)).collect();
-    conn.prepare_cached(sql)?.execute(params.as_slice())
+    conn.prepare_cached(sql)?.execute(named(values)?.as_slice())
+}
+
+/// Runs a query with `$1…$N` bound to `values`; its first row through
+/// `row`, or `None`.
+pub(crate) fn query_row_named<T>(
+    conn: &Connection,
+    sql: &str,
+    values: &[&dyn ToSql],
+    row: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Option<T>> {
+    let mut statement = conn.prepare_cached(sql)?;
+    let mut rows = statement.query(named(values)?.as_slice())?;
+    rows.next()?.map(row).transpose()
 }
 
 #[cfg(test)]
