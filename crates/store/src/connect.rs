@@ -102,6 +102,14 @@ pub async fn connect(
         if let Some(schema) = search_path {
             options = options.options([("search_path", schema)]);
         }
+        // Every statement here looks rows up by key, so one plan per
+        // prepared statement serves all parameters. PostgreSQL's default
+        // plans the statement again for each execution first and keeps doing
+        // so when it cannot show a generic plan is as cheap: for the
+        // batched verification statements (arrays, CTEs) that planning was
+        // half of PostgreSQL's work — 2,665/s against 5,478/s with generic
+        // plans (BENCHMARKS.md). The query-plan test checks these plans.
+        options = options.options([("plan_cache_mode", "force_generic_plan")]);
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .test_before_acquire(false)

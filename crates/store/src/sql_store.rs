@@ -11,6 +11,7 @@ use sqlx::{PgPool, SqlitePool};
 
 use std::sync::Arc;
 
+use crate::pg_batch::PgHot;
 use crate::sqlite_direct::{Direct, execute_named, insert_audit, query_row_named};
 use crate::{Backend, ConnectError};
 
@@ -19,7 +20,9 @@ enum Pool {
     /// sqlx's pool for most statements, direct connections for the
     /// second-factor hot path (see [`crate::sqlite_direct`]).
     Sqlite(SqlitePool, Arc<Direct>),
-    Postgres(PgPool),
+    /// sqlx's pool, with the second-factor hot path coalesced (see
+    /// [`crate::pg_batch`]).
+    Postgres(PgPool, Arc<PgHot>),
 }
 
 /// The domain's store on SQLite or PostgreSQL.
@@ -34,7 +37,7 @@ macro_rules! on_pool {
     ($store:expr, $pool:ident => $body:expr) => {
         match &$store.pool {
             Pool::Sqlite($pool, _) => $body,
-            Pool::Postgres($pool) => $body,
+            Pool::Postgres($pool, _) => $body,
         }
     };
 }
@@ -108,7 +111,7 @@ const SQL_CANCEL_HELD: &str = "DELETE FROM outbox WHERE cancel_key = $1 AND stat
 
 /// The columns of a new audit row; [`audit_values`] gives their
 /// placeholders and [`bind_audit!`] their values, in this order.
-const AUDIT_INSERT_COLUMNS: &str =
+pub(crate) const AUDIT_INSERT_COLUMNS: &str =
     "at, user_id, username, kind, outcome, ip, user_agent, detail, practice_id";
 
 /// Placeholders `$first…$first+7` for an audit row's fields, then its
@@ -245,7 +248,7 @@ macro_rules! outbox_from_row {
     }};
 }
 
-fn db(error: sqlx::Error) -> StoreError {
+pub(crate) fn db(error: sqlx::Error) -> StoreError {
     match &error {
         sqlx::Error::Database(e) if e.is_unique_violation() => {
             StoreError::Conflict(e.message().to_owned())
@@ -311,7 +314,7 @@ fn api_key_from(row: ApiKeyRow) -> Result<ApiKey, StoreError> {
 
 /// The hot path's read: user, authenticator, lock and whether failures
 /// exist, in one statement.
-const SQL_SECOND_FACTOR_STATE: &str = "SELECT u.id, u.practice_id, u.username, u.email, u.phone, u.role, u.password_hash, \
+pub(crate) const SQL_SECOND_FACTOR_STATE: &str = "SELECT u.id, u.practice_id, u.username, u.email, u.phone, u.role, u.password_hash, \
                    u.disabled, u.require_2fa, t.key_id, t.sealed_secret, t.algorithm, t.digits, t.period, \
                    t.last_step, t.clock_offset_steps, l.locked_until, l.lock_count, \
                    EXISTS (SELECT 1 FROM failures f WHERE f.key = $2) AS has_failures \
@@ -348,14 +351,18 @@ pub enum ExplainArg {
     Int(i64),
     /// Text.
     Text(&'static str),
+    /// An array of integers (PostgreSQL only).
+    Ints(&'static [i64]),
+    /// An array of texts (PostgreSQL only).
+    Texts(&'static [&'static str]),
 }
 
 /// The statements on the login, verification and administration paths,
 /// by name, with sample parameters: the query-plan test checks each uses an
 /// index (issue #9: cost must not grow with the number of users).
-pub fn hot_queries() -> Vec<(&'static str, String, Vec<ExplainArg>)> {
-    use ExplainArg::{Int, Text};
-    vec![
+pub fn hot_queries(backend: Backend) -> Vec<(&'static str, String, Vec<ExplainArg>)> {
+    use ExplainArg::{Int, Ints, Text, Texts};
+    let mut queries = vec![
         ("second factor state", SQL_SECOND_FACTOR_STATE.into(), vec![Int(1), Text("2fa:user:1")]),
         ("session", SQL_SESSION.into(), vec![Text("x")]),
         ("failures in window", SQL_FAILURES_SINCE.into(), vec![Text("2fa:user:1"), Int(0)]),
@@ -379,7 +386,40 @@ pub fn hot_queries() -> Vec<(&'static str, String, Vec<ExplainArg>)> {
                 .into(),
             vec![Int(i64::MAX), Int(0), Int(i64::MAX), Int(1), Int(1), Int(51)],
         ),
-    ]
+    ];
+    if backend == Backend::Postgres {
+        const TEXTS: &[&str] = &["2fa:user:1", "2fa:user:2"];
+        const INTS: &[i64] = &[1, 2];
+        let audit = || {
+            vec![
+                Ints(INTS),
+                Ints(INTS),
+                Texts(TEXTS),
+                Texts(TEXTS),
+                Texts(TEXTS),
+                Texts(TEXTS),
+                Texts(TEXTS),
+                Texts(TEXTS),
+            ]
+        };
+        let [read, claims, failures] = crate::pg_batch::batch_statements();
+        queries.push((read.0, read.1.to_owned(), vec![Ints(INTS), Texts(TEXTS)]));
+        let mut args = vec![Ints(INTS), Ints(INTS), Ints(INTS), Texts(TEXTS)];
+        args.extend(audit());
+        queries.push((claims.0, claims.1.to_owned(), args));
+        let mut args = vec![Texts(TEXTS), Ints(INTS), Ints(INTS)];
+        args.extend(audit());
+        queries.push((failures.0, failures.1.to_owned(), args));
+    }
+    queries
+}
+
+/// The texts of an [`ExplainArg::Texts`] (nothing for any other).
+fn texts(arg: &ExplainArg) -> Vec<&'static str> {
+    match arg {
+        ExplainArg::Texts(values) => values.to_vec(),
+        _ => Vec::new(),
+    }
 }
 
 /// Rows sealed per UPDATE statement (two parameters each).
@@ -387,7 +427,7 @@ const SEAL_CHUNK: usize = 250;
 
 /// One row of [`Store::second_factor_state`].
 #[derive(sqlx::FromRow)]
-struct SecondFactorRow {
+pub(crate) struct SecondFactorRow {
     id: i64,
     practice_id: i64,
     username: String,
@@ -547,12 +587,16 @@ impl SqlStore {
     /// missing index shows as `Seq Scan` even on a small table).
     pub async fn explain(&self, sql: &str, args: &[ExplainArg]) -> Result<Vec<String>, StoreError> {
         macro_rules! bound {
-            ($query:expr) => {{
+            ($query:expr, |$q:ident, $arg:ident| $arrays:expr) => {{
                 let mut query = $query;
-                for arg in args {
-                    query = match arg {
+                for $arg in args {
+                    query = match $arg {
                         ExplainArg::Int(value) => query.bind(*value),
                         ExplainArg::Text(value) => query.bind(*value),
+                        ExplainArg::Ints(_) | ExplainArg::Texts(_) => {
+                            let $q = query;
+                            $arrays
+                        }
                     };
                 }
                 query
@@ -561,23 +605,31 @@ impl SqlStore {
         match &self.pool {
             Pool::Sqlite(pool, _) => {
                 let text = format!("EXPLAIN QUERY PLAN {sql}");
-                let rows: Vec<(i64, i64, i64, String)> = bound!(sqlx::query_as(&text))
+                let rows: Vec<(i64, i64, i64, String)> =
+                    bound!(sqlx::query_as(&text), |_q, _arg| {
+                        return Err(StoreError::Unavailable(
+                            "SQLite has no array parameters".into(),
+                        ));
+                    })
                     .fetch_all(pool)
                     .await
                     .map_err(db)?;
                 Ok(rows.into_iter().map(|(_, _, _, detail)| detail).collect())
             }
-            Pool::Postgres(pool) => {
+            Pool::Postgres(pool, _) => {
                 let mut tx = pool.begin().await.map_err(db)?;
                 sqlx::query("SET LOCAL enable_seqscan = off")
                     .execute(&mut *tx)
                     .await
                     .map_err(db)?;
                 let text = format!("EXPLAIN {sql}");
-                let rows: Vec<(String,)> = bound!(sqlx::query_as(&text))
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(db)?;
+                let rows: Vec<(String,)> = bound!(sqlx::query_as(&text), |query, arg| match arg {
+                    ExplainArg::Ints(values) => query.bind(values.to_vec()),
+                    _ => query.bind(texts(arg)),
+                })
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db)?;
                 tx.rollback().await.map_err(db)?;
                 Ok(rows.into_iter().map(|(line,)| line).collect())
             }
@@ -594,7 +646,7 @@ impl SqlStore {
     /// A store over a PostgreSQL pool.
     pub fn postgres(pool: PgPool) -> Self {
         SqlStore {
-            pool: Pool::Postgres(pool),
+            pool: Pool::Postgres(pool.clone(), Arc::new(PgHot::new(pool))),
         }
     }
 
@@ -602,7 +654,7 @@ impl SqlStore {
     pub fn backend(&self) -> Backend {
         match self.pool {
             Pool::Sqlite(..) => Backend::Sqlite,
-            Pool::Postgres(_) => Backend::Postgres,
+            Pool::Postgres(..) => Backend::Postgres,
         }
     }
 
@@ -610,7 +662,7 @@ impl SqlStore {
     pub async fn migrate(&self) -> Result<(), ConnectError> {
         let result = match &self.pool {
             Pool::Sqlite(pool, _) => sqlx::migrate!("migrations/sqlite").run(pool).await,
-            Pool::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await,
+            Pool::Postgres(pool, _) => sqlx::migrate!("migrations/postgres").run(pool).await,
         };
         result.map_err(|e| ConnectError::Migrate(e.to_string()))
     }
@@ -1209,7 +1261,7 @@ impl Store for SqlStore {
         event: &AuditEvent,
         clear: Option<&str>,
     ) -> Result<bool, StoreError> {
-        let pool = match &self.pool {
+        let hot = match &self.pool {
             // In the writer's transaction: the audit row and the cleared
             // failures only if the compare-and-set took the step.
             Pool::Sqlite(_, direct) => {
@@ -1232,30 +1284,10 @@ impl Store for SqlStore {
                     })
                     .await;
             }
-            Pool::Postgres(pool) => pool,
+            Pool::Postgres(_, hot) => hot,
         };
-        // One statement: data-modifying CTEs see the claim's RETURNING.
-        let sql = format!(
-            "WITH claimed AS ({SQL_CLAIM_TOTP_STEP} RETURNING user_id), \
-             audit AS (INSERT INTO audit_events ({AUDIT_INSERT_COLUMNS}) SELECT {} FROM claimed){} \
-             SELECT 1 FROM claimed",
-            audit_values(4),
-            if clear.is_some() {
-                ", cleared AS (DELETE FROM failures WHERE key = $12 AND EXISTS (SELECT 1 FROM claimed))"
-            } else {
-                ""
-            }
-        );
-        let claim = sqlx::query_as(&sql)
-            .bind(user.0)
-            .bind(to_i64(step))
-            .bind(clock_offset_steps);
-        let mut query = bind_audit!(claim, event);
-        if let Some(key) = clear {
-            query = query.bind(key);
-        }
-        let rows: Vec<(i32,)> = query.fetch_all(pool).await.map_err(db)?;
-        Ok(!rows.is_empty())
+        hot.claim(user.0, to_i64(step), clock_offset_steps, event, clear)
+            .await
     }
 
     async fn remove_second_factors(&self, user: UserId) -> Result<(), StoreError> {
@@ -1390,12 +1422,7 @@ impl Store for SqlStore {
                     SecondFactorRow::from_sqlite,
                 )
             })?,
-            Pool::Postgres(pool) => sqlx::query_as(SQL_SECOND_FACTOR_STATE)
-                .bind(user.0)
-                .bind(lock_key)
-                .fetch_optional(pool)
-                .await
-                .map_err(db)?,
+            Pool::Postgres(_, hot) => hot.second_factor_state(user.0, lock_key).await?,
         };
         let Some(r) = row else { return Ok(None) };
         let totp = match (r.key_id, r.sealed_secret, r.algorithm, r.digits, r.period) {
@@ -1442,7 +1469,7 @@ impl Store for SqlStore {
         since: u64,
         event: &AuditEvent,
     ) -> Result<u32, StoreError> {
-        let pool = match &self.pool {
+        let hot = match &self.pool {
             Pool::Sqlite(_, direct) => {
                 let (key, event) = (key.to_owned(), event.clone());
                 let (now, since) = (to_i64(now), to_i64(since));
@@ -1458,25 +1485,9 @@ impl Store for SqlStore {
                     .unwrap_or(0);
                 return Ok(u32::try_from(count).unwrap_or(u32::MAX));
             }
-            Pool::Postgres(pool) => pool,
+            Pool::Postgres(_, hot) => hot,
         };
-        // One statement; the count runs on the snapshot before this
-        // statement's own insert, hence + 1.
-        let sql = format!(
-            "WITH failure AS ({SQL_INSERT_FAILURE}), \
-             audit AS (INSERT INTO audit_events ({AUDIT_INSERT_COLUMNS}) VALUES ({})) \
-             SELECT COUNT(*) + 1 FROM failures WHERE key = $1 AND at >= $3",
-            audit_values(4)
-        );
-        let query = sqlx::query_as(&sql)
-            .bind(key)
-            .bind(to_i64(now))
-            .bind(to_i64(since));
-        let (count,): (i64,) = bind_audit!(query, event)
-            .fetch_one(pool)
-            .await
-            .map_err(db)?;
-        Ok(u32::try_from(count).unwrap_or(u32::MAX))
+        hot.failure(key, to_i64(now), to_i64(since), event).await
     }
 
     async fn record_failure(&self, key: &str, now: u64) -> Result<(), StoreError> {
@@ -2281,7 +2292,7 @@ impl Store for SqlStore {
         // PostgreSQL rows another worker is claiming are skipped, not waited on.
         let lock = match self.pool {
             Pool::Sqlite(..) => "",
-            Pool::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+            Pool::Postgres(..) => " FOR UPDATE SKIP LOCKED",
         };
         let sql = format!(
             "UPDATE outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = $2 \

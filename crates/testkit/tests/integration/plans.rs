@@ -23,7 +23,7 @@ fn full_scans(plan: &[String]) -> bool {
 async fn hot_queries_use_indexes(app: &TestApp) {
     let store = &app.app.store;
     let mut problems = Vec::new();
-    for (name, sql, args) in store::hot_queries() {
+    for (name, sql, args) in store::hot_queries(store.backend()) {
         let plan = store.explain(&sql, &args).await.unwrap();
         assert!(!plan.is_empty(), "{name}: no plan");
         if full_scans(&plan) {
