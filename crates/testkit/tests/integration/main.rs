@@ -61,6 +61,7 @@ mod delivery;
 mod enrollment;
 mod flow;
 mod forms;
+mod hot_path;
 mod nginx;
 mod plans;
 mod recovery;
