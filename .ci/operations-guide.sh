@@ -21,8 +21,16 @@ BIN="$(cd "$TARGET/debug" && pwd)/twofactor"
 ROOT="$(mktemp -d)"
 chmod 755 "$ROOT"
 DB="tf_guide_$$"
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-P0=$(free_port); P1=$(free_port); P2=$(free_port); PHTTP=$(free_port); PHTTPS=$(free_port)
+# All five ports come from one process that holds every socket open until it
+# has them all, so no two of them can be the same port (picked one by one,
+# the kernel could hand the same ephemeral port out twice).
+read -r P0 P1 P2 PHTTP PHTTPS < <(python3 -c '
+import socket
+socks = [socket.socket() for _ in range(5)]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))')
+[[ -n "$PHTTPS" ]] || { echo "could not pick five free loopback ports" >&2; exit 1; }
 export ROOT BIN DB P0 P1 P2 PHTTP PHTTPS
 
 cleanup() {
