@@ -150,6 +150,11 @@ pub(crate) struct AuditColumns {
     detail: Vec<String>,
 }
 
+/// The names the audit input columns take in a batch statement, in
+/// [`AuditColumns::bind`]'s order.
+const AUDIT_INPUT_NAMES: &str =
+    "a_at, a_user, a_username, a_kind, a_outcome, a_ip, a_user_agent, a_detail";
+
 /// The `unnest` arguments for [`AuditColumns`] from `$first`, and their
 /// column names.
 pub(crate) fn audit_unnest(first: usize) -> (String, &'static str) {
@@ -161,17 +166,14 @@ pub(crate) fn audit_unnest(first: usize) -> (String, &'static str) {
         .enumerate()
         .map(|(i, ty)| format!("${}::{ty}[]", first + i))
         .collect();
-    (
-        args.join(", "),
-        "a_at, a_user, a_username, a_kind, a_outcome, a_ip, a_user_agent, a_detail",
-    )
+    (args.join(", "), AUDIT_INPUT_NAMES)
 }
 
 /// The audit insert of a batch: `rows` names the input rows to record.
 pub(crate) fn audit_insert(rows: &str) -> String {
     format!(
         "INSERT INTO audit_events ({AUDIT_INSERT_COLUMNS}) \
-         SELECT a_at, a_user, a_username, a_kind, a_outcome, a_ip, a_user_agent, a_detail, \
+         SELECT {AUDIT_INPUT_NAMES}, \
          (SELECT practice_id FROM users WHERE id = a_user) FROM {rows} ORDER BY ord"
     )
 }
@@ -224,6 +226,15 @@ enum HotWrite {
         since: i64,
         event: AuditEvent,
     },
+}
+
+/// What a round holds at most one write of.
+#[derive(PartialEq, Eq, Hash)]
+enum WriteKey {
+    /// A claim of this user's step.
+    User(i64),
+    /// A failure under this key.
+    Failures(String),
 }
 
 /// The reads of a batch: [`SQL_SECOND_FACTOR_STATE`] once per input row.
@@ -428,8 +439,8 @@ async fn write_batch(pool: &PgPool, batch: Vec<HotWrite>) -> Vec<Result<u32, Sto
         .enumerate()
         .partition(|(_, w)| matches!(w, HotWrite::Claim { .. }));
     let by_key = |w: &HotWrite| match w {
-        HotWrite::Claim { user, .. } => Ok(*user),
-        HotWrite::Failure { key, .. } => Err(key.clone()),
+        HotWrite::Claim { user, .. } => WriteKey::User(*user),
+        HotWrite::Failure { key, .. } => WriteKey::Failures(key.clone()),
     };
     for round in rounds(claims, by_key)
         .into_iter()

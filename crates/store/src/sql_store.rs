@@ -414,16 +414,52 @@ pub fn hot_queries(backend: Backend) -> Vec<(&'static str, String, Vec<ExplainAr
     queries
 }
 
-/// The texts of an [`ExplainArg::Texts`] (nothing for any other).
-fn texts(arg: &ExplainArg) -> Vec<&'static str> {
-    match arg {
-        ExplainArg::Texts(values) => values.to_vec(),
-        _ => Vec::new(),
+/// Rows sealed per UPDATE statement on SQLite (two parameters each).
+const SEAL_CHUNK: usize = 250;
+
+/// Writes the sealer's chain hashes, `(id, hash)`, in a transaction.
+trait WriteChainHashes {
+    async fn write_chain_hashes(&mut self, hashes: &[(i64, String)]) -> Result<(), sqlx::Error>;
+}
+
+impl WriteChainHashes for sqlx::Transaction<'_, sqlx::Sqlite> {
+    /// One statement per chunk of `VALUES` rather than one per row.
+    async fn write_chain_hashes(&mut self, hashes: &[(i64, String)]) -> Result<(), sqlx::Error> {
+        for chunk in hashes.chunks(SEAL_CHUNK) {
+            let values = (0..chunk.len())
+                .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "UPDATE audit_events SET chain_hash = v.column2 FROM (VALUES {values}) AS v \
+                 WHERE audit_events.id = v.column1"
+            );
+            let mut query = sqlx::query(&sql);
+            for (id, next) in chunk {
+                query = query.bind(*id).bind(next);
+            }
+            query.execute(&mut **self).await?;
+        }
+        Ok(())
     }
 }
 
-/// Rows sealed per UPDATE statement (two parameters each).
-const SEAL_CHUNK: usize = 250;
+impl WriteChainHashes for sqlx::Transaction<'_, sqlx::Postgres> {
+    /// One statement, one prepared text: the hashes as two arrays.
+    async fn write_chain_hashes(&mut self, hashes: &[(i64, String)]) -> Result<(), sqlx::Error> {
+        let (ids, values): (Vec<i64>, Vec<&str>) =
+            hashes.iter().map(|(id, hash)| (*id, hash.as_str())).unzip();
+        sqlx::query(
+            "UPDATE audit_events SET chain_hash = v.hash \
+             FROM unnest($1::bigint[], $2::text[]) AS v(id, hash) WHERE audit_events.id = v.id",
+        )
+        .bind(ids)
+        .bind(values)
+        .execute(&mut **self)
+        .await?;
+        Ok(())
+    }
+}
 
 /// One row of [`Store::second_factor_state`].
 #[derive(sqlx::FromRow)]
@@ -586,34 +622,38 @@ impl SqlStore {
     /// or PostgreSQL's `EXPLAIN` with sequential scans discouraged (so a
     /// missing index shows as `Seq Scan` even on a small table).
     pub async fn explain(&self, sql: &str, args: &[ExplainArg]) -> Result<Vec<String>, StoreError> {
+        // Scalars bind alike on both backends; each says what to do with
+        // an array (`$v`: its values) given the query so far (`$q`).
         macro_rules! bound {
-            ($query:expr, |$q:ident, $arg:ident| $arrays:expr) => {{
+            ($query:expr, |$q:ident, $v:ident| ints: $ints:expr, texts: $texts:expr) => {{
                 let mut query = $query;
-                for $arg in args {
-                    query = match $arg {
+                for arg in args {
+                    query = match arg {
                         ExplainArg::Int(value) => query.bind(*value),
                         ExplainArg::Text(value) => query.bind(*value),
-                        ExplainArg::Ints(_) | ExplainArg::Texts(_) => {
+                        ExplainArg::Ints($v) => {
                             let $q = query;
-                            $arrays
+                            $ints
+                        }
+                        ExplainArg::Texts($v) => {
+                            let $q = query;
+                            $texts
                         }
                     };
                 }
                 query
             }};
         }
+        let no_arrays = || StoreError::Unavailable("SQLite has no array parameters".into());
         match &self.pool {
             Pool::Sqlite(pool, _) => {
                 let text = format!("EXPLAIN QUERY PLAN {sql}");
-                let rows: Vec<(i64, i64, i64, String)> =
-                    bound!(sqlx::query_as(&text), |_q, _arg| {
-                        return Err(StoreError::Unavailable(
-                            "SQLite has no array parameters".into(),
-                        ));
-                    })
-                    .fetch_all(pool)
-                    .await
-                    .map_err(db)?;
+                let rows: Vec<(i64, i64, i64, String)> = bound!(sqlx::query_as(&text), |_q, _v|
+                    ints: return Err(no_arrays()),
+                    texts: return Err(no_arrays()))
+                .fetch_all(pool)
+                .await
+                .map_err(db)?;
                 Ok(rows.into_iter().map(|(_, _, _, detail)| detail).collect())
             }
             Pool::Postgres(pool, _) => {
@@ -623,10 +663,9 @@ impl SqlStore {
                     .await
                     .map_err(db)?;
                 let text = format!("EXPLAIN {sql}");
-                let rows: Vec<(String,)> = bound!(sqlx::query_as(&text), |query, arg| match arg {
-                    ExplainArg::Ints(values) => query.bind(values.to_vec()),
-                    _ => query.bind(texts(arg)),
-                })
+                let rows: Vec<(String,)> = bound!(sqlx::query_as(&text), |query, values|
+                    ints: query.bind(values.to_vec()),
+                    texts: query.bind(values.to_vec()))
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(db)?;
@@ -2176,22 +2215,7 @@ impl Store for SqlStore {
                 tx.rollback().await.map_err(db)?;
                 return Ok(0);
             }
-            // One statement per chunk rather than one per row.
-            for chunk in hashes.chunks(SEAL_CHUNK) {
-                let values = (0..chunk.len())
-                    .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let sql = format!(
-                    "UPDATE audit_events SET chain_hash = v.column2 FROM (VALUES {values}) AS v \
-                     WHERE audit_events.id = v.column1"
-                );
-                let mut query = sqlx::query(&sql);
-                for (id, next) in chunk {
-                    query = query.bind(*id).bind(next);
-                }
-                query.execute(&mut *tx).await.map_err(db)?;
-            }
+            tx.write_chain_hashes(&hashes).await.map_err(db)?;
             sqlx::query("UPDATE audit_seal SET last_id = $1, last_hash = $2 WHERE id = 1")
                 .bind(last_id)
                 .bind(&last_hash)
