@@ -192,11 +192,6 @@ pub async fn submit(
     };
     let now = state.now();
     let typed: String = fields.token.unwrap_or_default().chars().take(32).collect();
-    let user = state
-        .login
-        .pending(&session_token, now)
-        .await?
-        .map(|(_, u)| u);
     let outcome = state
         .login
         .submit_token(&session_token, &typed, remember, &ctx, now)
@@ -246,6 +241,13 @@ pub async fn submit(
                 ));
             }
             message.push_str(&format!(" {attempts_left} attempt(s) left."));
+            // The page names the user: read only here, where it is shown
+            // (a right code, the common case, needs no second read).
+            let user = state
+                .login
+                .pending(&session_token, now)
+                .await?
+                .map(|(_, u)| u);
             match user {
                 Some(user) => {
                     render(
