@@ -132,7 +132,7 @@ pub async fn build(
         &config.issuer,
     );
     let state = AppState {
-        login: login.clone(),
+        login: Arc::new(login.clone()),
         clock: Arc::new(ClockRef(clock.clone())),
         config: Arc::new(WebConfig {
             secure_cookies: config.secure_cookies(),
