@@ -7,7 +7,7 @@
 # Usage: bench/api_verify.sh [USERS] [SECONDS]   (needs curl, wrk, createdb; loopback only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-USERS="${1:-120000}"
+USERS="${1:-240000}"
 SECONDS_RUN="${2:-10}"
 PORT=18091
 . bench/common.sh

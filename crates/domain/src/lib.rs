@@ -54,5 +54,7 @@ pub use policy::{Policy, PracticePolicy};
 pub use seal::{SealError, SecretBox};
 pub use session::{Session, SessionStage};
 pub use sms::{SmsCode, SmsSender};
-pub use store::{LockState, Sealed, SealedRow, SecondFactorState, Store, StoreError, Write};
+pub use store::{
+    LockState, PasswordStepState, Sealed, SealedRow, SecondFactorState, Store, StoreError, Write,
+};
 pub use user::{NewUser, Role, TotpFactor, User};

@@ -15,12 +15,12 @@ use std::sync::Arc;
 
 use otp::{Totp, VerifyError, Window};
 
-use crate::notify::success_event;
+use crate::notify::{ABANDONED_TOPIC, HeldNotice, success_event};
 use crate::user::normalize_username;
 use crate::{
     AuditEvent, AuditKind, Delivery, DomainError, LockState, Outbox, Outcome, PasswordHasher,
-    Policy, RequestContext, Sealed, SecretBox, Session, SessionStage, SmsCode, Store, TotpFactor,
-    User, UserId, Write, token,
+    Policy, RequestContext, Sealed, SecondFactorState, SecretBox, Session, SessionStage, SmsCode,
+    Store, TotpFactor, User, UserId, Write, token,
 };
 
 /// The audit detail of a new set of recovery codes.
@@ -170,6 +170,17 @@ impl std::fmt::Debug for LoginService {
     }
 }
 
+/// What finishing a login does besides the session: for
+/// [`LoginService::complete`].
+#[derive(Debug, Clone, Copy)]
+struct Completion {
+    /// Remember this device (the box was ticked).
+    remember: bool,
+    /// Clear the second factor's counted failures (skipped when the read
+    /// before the check found none: one statement less per login).
+    clear_failures: bool,
+}
+
 pub(crate) fn key_2fa(user: UserId) -> String {
     format!("2fa:user:{user}")
 }
@@ -237,8 +248,28 @@ impl LoginService {
         let password_ok = self.hasher.verify(hash, password.to_owned()).await;
         let typed = normalized.as_deref().unwrap_or("");
 
-        if self.store.failures_since(&ip_key, since).await? >= self.policy.password_failures_per_ip
-        {
+        // A right password reads everything the step needs in one statement;
+        // a wrong one only the address's failures.
+        // (A user deleted meanwhile reads as none: a wrong login.)
+        let state = match user.as_ref().filter(|u| password_ok && !u.disabled) {
+            Some(user) => {
+                self.store
+                    .password_step_state(
+                        user,
+                        &ip_key,
+                        since,
+                        &key_pw_user(user.id),
+                        ABANDONED_TOPIC,
+                    )
+                    .await?
+            }
+            None => None,
+        };
+        let ip_failures = match &state {
+            Some(state) => state.ip_failures,
+            None => self.store.failures_since(&ip_key, since).await?,
+        };
+        if ip_failures >= self.policy.password_failures_per_ip {
             self.audit(
                 now,
                 AuditKind::PasswordLogin,
@@ -253,7 +284,7 @@ impl LoginService {
                 retry_after: self.policy.failure_window_seconds,
             });
         }
-        let Some(user) = user.filter(|u| password_ok && !u.disabled) else {
+        let (Some(user), Some(state)) = (user, state) else {
             self.store.record_failure(&ip_key, now).await?;
             if let Some(known) = &normalized {
                 if let Some(user) = self.store.user_by_username(known).await? {
@@ -273,8 +304,7 @@ impl LoginService {
             return Ok(PasswordOutcome::Rejected);
         };
 
-        let lock = self.store.lock_state(&key_pw_user(user.id)).await?;
-        if lock.locked_until > now {
+        if state.lock.locked_until > now {
             self.audit(
                 now,
                 AuditKind::PasswordLogin,
@@ -286,16 +316,15 @@ impl LoginService {
             )
             .await?;
             return Ok(PasswordOutcome::Throttled {
-                retry_after: lock.locked_until - now,
+                retry_after: state.lock.locked_until - now,
             });
         }
         // The password's failures are forgotten: with the pending session
         // below in one transaction, on the other ways out on their own.
         let password_key = key_pw_user(user.id);
-
-        let policy = self.policy_for(&user).await?;
+        let policy = self.policy.for_user(&state.practice, user.require_2fa);
         let sms_factor = user.phone.is_some() && policy.allow_sms;
-        if sms_factor || self.store.totp(user.id).await?.is_some() {
+        if sms_factor || state.has_totp {
             if let Some(presented) = remember_token.filter(|_| policy.remember_device_seconds > 0) {
                 if let Some(rotated) = self
                     .use_device(&user, presented, policy.remember_device_seconds, ctx, now)
@@ -330,8 +359,13 @@ impl LoginService {
                 ctx,
                 "second factor pending",
             );
-            self.hold_abandoned_notice(&user, &session, &password_key, &event, ctx, now)
-                .await?;
+            let held = HeldNotice {
+                session: &session,
+                password_key: state.has_failures.then_some(password_key.as_str()),
+                event: &event,
+                last_sent_at: state.last_message_at,
+            };
+            self.hold_abandoned_notice(&user, held, ctx, now).await?;
             return Ok(PasswordOutcome::SecondFactor { session_token });
         }
         self.store.clear_failures(&password_key).await?;
@@ -423,6 +457,24 @@ impl LoginService {
         session_token: &str,
         now: u64,
     ) -> Result<Option<(Session, User)>, DomainError> {
+        let Some(session) = self.pending_session(session_token, now).await? else {
+            return Ok(None);
+        };
+        Ok(self
+            .store
+            .user_by_id(session.user_id)
+            .await?
+            .filter(|u| !u.disabled)
+            .map(|user| (session, user)))
+    }
+
+    /// The half-logged-in session alone, if still within its time; an
+    /// expired one is deleted.
+    async fn pending_session(
+        &self,
+        session_token: &str,
+        now: u64,
+    ) -> Result<Option<Session>, DomainError> {
         let Some(session) = self.store.session(&token::digest(session_token)).await? else {
             return Ok(None);
         };
@@ -433,12 +485,7 @@ impl LoginService {
             }
             return Ok(None);
         }
-        Ok(self
-            .store
-            .user_by_id(session.user_id)
-            .await?
-            .filter(|u| !u.disabled)
-            .map(|user| (session, user)))
+        Ok(Some(session))
     }
 
     /// An enrolling session (2FA required, none linked yet) and its user,
@@ -530,29 +577,48 @@ impl LoginService {
         ctx: &RequestContext,
         now: u64,
     ) -> Result<TokenOutcome, DomainError> {
-        let Some((session, user)) = self.pending(session_token, now).await? else {
+        let Some(session) = self.pending_session(session_token, now).await? else {
+            return Ok(TokenOutcome::SessionEnded);
+        };
+        // One read for the user, the authenticator and the lock (three
+        // round trips of a login's code step before).
+        let Some(SecondFactorState {
+            user,
+            totp,
+            lock,
+            has_failures,
+        }) = self
+            .store
+            .second_factor_state(session.user_id, &key_2fa(session.user_id))
+            .await?
+            .filter(|state| !state.user.disabled)
+        else {
             return Ok(TokenOutcome::SessionEnded);
         };
         if let Some(locked) = self
-            .refuse_if_locked(&user, AuditKind::TotpToken, ctx, now)
+            .refuse_locked(&user, lock, AuditKind::TotpToken, ctx, now)
             .await?
         {
             return Ok(locked);
         }
-        let check = match self.check_token(&user, typed, now).await? {
+        let check = match self.check_token_with(&user, totp, typed, None, now).await? {
             Some(check) => check,
             None => {
                 self.store.delete_session(&session.token_hash).await?;
                 return Ok(TokenOutcome::SessionEnded);
             }
         };
+        let done = Completion {
+            remember,
+            clear_failures: has_failures,
+        };
         match check {
             TokenCheck::Totp => {
-                self.complete(&user, &session, remember, AuditKind::TotpToken, ctx, now)
+                self.complete(&user, &session, done, AuditKind::TotpToken, ctx, now)
                     .await
             }
             TokenCheck::Sms => {
-                self.complete(&user, &session, remember, AuditKind::SmsToken, ctx, now)
+                self.complete(&user, &session, done, AuditKind::SmsToken, ctx, now)
                     .await
             }
             TokenCheck::Wrong {
@@ -580,20 +646,10 @@ impl LoginService {
         }
     }
 
-    /// Checks a typed token against the user's authenticator (claiming its
-    /// step, so it works once) and then the live SMS code. `None` when the
-    /// user has neither factor. Counts nothing: the caller decides.
-    pub(crate) async fn check_token(
-        &self,
-        user: &User,
-        typed: &str,
-        now: u64,
-    ) -> Result<Option<TokenCheck>, DomainError> {
-        let factor = self.store.totp(user.id).await?;
-        self.check_token_with(user, factor, typed, None, now).await
-    }
-
-    /// [`LoginService::check_token`] with the authenticator already read.
+    /// Checks a typed token against the user's authenticator `factor`
+    /// (claiming its step, so it works once) and then the live SMS code.
+    /// `None` when the user has neither factor. Counts nothing: the caller
+    /// decides.
     /// With `record`, an accepted authenticator code also appends that
     /// event and clears the failures under the given key, in the same round
     /// trip as the claim (the API's hot path).
@@ -782,7 +838,10 @@ impl LoginService {
                 .complete(
                     &user,
                     &session,
-                    false,
+                    Completion {
+                        remember: false,
+                        clear_failures: true,
+                    },
                     AuditKind::RecoveryCodeUsed,
                     ctx,
                     now,
@@ -976,7 +1035,7 @@ impl LoginService {
         &self,
         user: &User,
         pending: &Session,
-        remember: bool,
+        done: Completion,
         kind: AuditKind,
         ctx: &RequestContext,
         now: u64,
@@ -986,18 +1045,19 @@ impl LoginService {
         // audit row lands, all together (a crash leaves the login pending).
         let (session_token, session) = new_session(user.id, SessionStage::Full, now)?;
         let lock_key = key_2fa(user.id);
-        self.commit_audited(
-            &[
-                Write::ClearFailures(&lock_key),
-                Write::EndSession(&pending.token_hash),
-                Write::CancelHeld(&pending.token_hash),
-                Write::Session(&session),
-                Write::LastLogin { user: user.id, now },
-            ],
-            &[success_event(user, kind, ctx, "", now)],
-        )
-        .await?;
-        let remember_seconds = if remember {
+        let mut writes = Vec::with_capacity(5);
+        if done.clear_failures {
+            writes.push(Write::ClearFailures(&lock_key));
+        }
+        writes.extend([
+            Write::EndSession(&pending.token_hash),
+            Write::CancelHeld(&pending.token_hash),
+            Write::Session(&session),
+            Write::LastLogin { user: user.id, now },
+        ]);
+        self.commit_audited(&writes, &[success_event(user, kind, ctx, "", now)])
+            .await?;
+        let remember_seconds = if done.remember {
             self.policy_for(user).await?.remember_device_seconds
         } else {
             0

@@ -38,6 +38,20 @@ const ABANDONED_EVERY_SECONDS: u64 = 60 * 60;
 /// The outbox topic of the "did not finish" notice.
 pub const ABANDONED_TOPIC: &str = "abandoned-login";
 
+/// A half-login's writes for [`LoginService::hold_abandoned_notice`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HeldNotice<'a> {
+    /// The pending session.
+    pub(crate) session: &'a Session,
+    /// The key of the password failures to forget, if any are counted.
+    pub(crate) password_key: Option<&'a str>,
+    /// The password step's audit event.
+    pub(crate) event: &'a AuditEvent,
+    /// When the notice was last queued for this user (at most one per
+    /// `ABANDONED_EVERY_SECONDS`), as the password step read it.
+    pub(crate) last_sent_at: Option<u64>,
+}
+
 /// What the owner is told about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Notice {
@@ -255,29 +269,29 @@ impl LoginService {
         Ok(true)
     }
 
-    /// Commits the `pending` session of a half-login with `event`, the
-    /// password failures under `password_key` forgotten and, held for 10
-    /// minutes, the "someone entered your password" notice (finishing the
-    /// second step cancels it), in one transaction.
+    /// Commits the pending session of a half-login with its event, the
+    /// password failures forgotten and, held for 10 minutes, the "someone
+    /// entered your password" notice (finishing the second step cancels
+    /// it), in one transaction.
     pub(crate) async fn hold_abandoned_notice(
         &self,
         user: &User,
-        pending: &Session,
-        password_key: &str,
-        event: &AuditEvent,
+        held: HeldNotice<'_>,
         ctx: &RequestContext,
         now: u64,
     ) -> Result<(), DomainError> {
-        let mut all = vec![
-            Write::ClearFailures(password_key),
-            Write::Session(pending),
-            Write::Audit(event),
-        ];
-        let recent = self
-            .store
-            .last_message_at(user.id, ABANDONED_TOPIC)
-            .await?
-            .is_some_and(|at| at + ABANDONED_EVERY_SECONDS > now);
+        let HeldNotice {
+            session: pending,
+            password_key,
+            event,
+            last_sent_at,
+        } = held;
+        let mut all = Vec::with_capacity(4);
+        if let Some(key) = password_key {
+            all.push(Write::ClearFailures(key));
+        }
+        all.extend([Write::Session(pending), Write::Audit(event)]);
+        let recent = last_sent_at.is_some_and(|at| at + ABANDONED_EVERY_SECONDS > now);
         let message = if recent || user.email.is_empty() {
             None
         } else {

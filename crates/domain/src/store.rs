@@ -136,6 +136,25 @@ pub struct SecondFactorState {
     pub has_failures: bool,
 }
 
+/// What the password step reads once the password matched, in one round
+/// trip (five before: a login's largest share of statements).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PasswordStepState {
+    /// Failures under the address's key in the window.
+    pub ip_failures: u32,
+    /// The user's password lock.
+    pub lock: LockState,
+    /// Whether password failures are counted under the lock's key (a
+    /// success clears them only then).
+    pub has_failures: bool,
+    /// The practice's own settings.
+    pub practice: crate::PracticePolicy,
+    /// Whether an authenticator is linked.
+    pub has_totp: bool,
+    /// When a message on the given topic was last queued for the user.
+    pub last_message_at: Option<u64>,
+}
+
 /// The repositories the domain uses.
 #[async_trait::async_trait]
 pub trait Store: Send + Sync {
@@ -333,6 +352,19 @@ pub trait Store: Send + Sync {
     async fn record_failure(&self, key: &str, now: u64) -> Result<(), StoreError>;
     /// Failures under `key` at or after `since`.
     async fn failures_since(&self, key: &str, since: u64) -> Result<u32, StoreError>;
+    /// In one statement: the failures under `ip_key` at or after `since`,
+    /// the lock under `lock_key` and whether failures are counted under it,
+    /// `user`'s practice settings, whether it
+    /// has an authenticator and when `topic` was last queued for it;
+    /// `None` if the user is gone.
+    async fn password_step_state(
+        &self,
+        user: &User,
+        ip_key: &str,
+        since: u64,
+        lock_key: &str,
+        topic: &str,
+    ) -> Result<Option<PasswordStepState>, StoreError>;
     /// Forgets the failures under `key` (after a success).
     async fn clear_failures(&self, key: &str) -> Result<(), StoreError>;
     /// The lock under `key`.
@@ -562,6 +594,4 @@ pub trait Store: Send + Sync {
     async fn retry_outbox(&self, id: i64, now: u64) -> Result<bool, StoreError>;
     /// Pending and failed counts and the oldest pending message's time.
     async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError>;
-    /// When the latest message of `topic` for `user` was committed.
-    async fn last_message_at(&self, user: UserId, topic: &str) -> Result<Option<u64>, StoreError>;
 }

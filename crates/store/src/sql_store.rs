@@ -3,9 +3,9 @@
 use domain::admin::{AuditFilter, StaffRow};
 use domain::{
     ApiKey, AuditEvent, Channel, LockState, NewMessage, NewUser, OutboxCounts, OutboxMessage,
-    OutboxStatus, OutboxUpdate, PracticeId, PracticePolicy, RememberedDevice, Role, Sealed,
-    SealedRow, SecondFactorState, Session, SessionStage, SmsCode, Store, StoreError, TotpFactor,
-    User, UserId, Write,
+    OutboxStatus, OutboxUpdate, PasswordStepState, PracticeId, PracticePolicy, RememberedDevice,
+    Role, Sealed, SealedRow, SecondFactorState, Session, SessionStage, SmsCode, Store, StoreError,
+    TotpFactor, User, UserId, Write,
 };
 use sqlx::{PgPool, SqlitePool};
 
@@ -328,6 +328,65 @@ const SQL_FAILURES_SINCE: &str = "SELECT COUNT(*) FROM failures WHERE key = $1 A
 const SQL_CLAIM_TOTP_STEP: &str = "UPDATE totp_factors SET last_step = $2, clock_offset_steps = $3 \
                                    WHERE user_id = $1 AND (last_step IS NULL OR last_step < $2)";
 
+/// The password step's reads ([`Store::password_step_state`]) as one
+/// statement, anchored on the user's row; the practice and lock may be
+/// missing (defaults then).
+const SQL_PASSWORD_STEP_STATE: &str = "SELECT (SELECT COUNT(*) FROM failures WHERE key = $1 AND at >= $2) AS ip_failures, \
+     l.locked_until, l.lock_count, EXISTS (SELECT 1 FROM failures WHERE key = $3) AS has_failures, \
+     p.require_2fa, p.allow_sms, p.remember_days, p.idle_timeout_minutes, p.password_min_length, \
+     EXISTS (SELECT 1 FROM totp_factors WHERE user_id = $4) AS has_totp, \
+     (SELECT MAX(created_at) FROM outbox WHERE user_id = $4 AND topic = $5) AS last_message_at \
+     FROM users u LEFT JOIN locks l ON l.key = $3 LEFT JOIN practices p ON p.id = u.practice_id \
+     WHERE u.id = $4";
+
+/// [`SQL_PASSWORD_STEP_STATE`]'s row.
+#[derive(sqlx::FromRow)]
+struct PasswordStepRow {
+    ip_failures: i64,
+    locked_until: Option<i64>,
+    lock_count: Option<i64>,
+    has_failures: bool,
+    require_2fa: Option<bool>,
+    allow_sms: Option<bool>,
+    remember_days: Option<i64>,
+    idle_timeout_minutes: Option<i64>,
+    password_min_length: Option<i64>,
+    has_totp: bool,
+    last_message_at: Option<i64>,
+}
+
+/// A practice's settings as stored: require_2fa, allow_sms, remember_days,
+/// idle_timeout_minutes, password_min_length.
+type PracticeRow = (bool, bool, i64, i64, i64);
+
+/// The settings in `row`, or the defaults when the practice has no row.
+fn practice_from_row(row: Option<PracticeRow>) -> Result<PracticePolicy, StoreError> {
+    let Some((require_2fa, allow_sms, remember, idle, min_length)) = row else {
+        return Ok(PracticePolicy::default());
+    };
+    let number = |value: i64, what: &str| {
+        u32::try_from(value).map_err(|_| StoreError::Corrupt(format!("{what} {value}")))
+    };
+    Ok(PracticePolicy {
+        require_2fa,
+        allow_sms,
+        remember_days: number(remember, "remember_days")?,
+        idle_timeout_minutes: number(idle, "idle_timeout_minutes")?,
+        password_min_length: number(min_length, "password_min_length")?,
+    })
+}
+
+/// A lock as stored, or none.
+fn lock_from_row(row: Option<(i64, i64)>) -> Result<LockState, StoreError> {
+    Ok(match row {
+        Some((until, count)) => LockState {
+            locked_until: to_u64(until, "lock time")?,
+            lock_count: u32::try_from(count).unwrap_or(u32::MAX),
+        },
+        None => LockState::default(),
+    })
+}
+
 fn sql_user_by_username() -> String {
     format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1")
 }
@@ -364,6 +423,17 @@ pub fn hot_queries(backend: Backend) -> Vec<(&'static str, String, Vec<ExplainAr
     use ExplainArg::{Int, Ints, Text, Texts};
     let mut queries = vec![
         ("second factor state", SQL_SECOND_FACTOR_STATE.into(), vec![Int(1), Text("2fa:user:1")]),
+        (
+            "password step state",
+            SQL_PASSWORD_STEP_STATE.into(),
+            vec![
+                Text("pw:ip:127.0.0.1"),
+                Int(0),
+                Text("pw:user:1"),
+                Int(1),
+                Text("abandoned-login"),
+            ],
+        ),
         ("session", SQL_SESSION.into(), vec![Text("x")]),
         ("failures in window", SQL_FAILURES_SINCE.into(), vec![Text("2fa:user:1"), Int(0)]),
         ("claim totp step", SQL_CLAIM_TOTP_STEP.into(), vec![Int(1), Int(2), Int(0)]),
@@ -751,7 +821,7 @@ impl Store for SqlStore {
     }
 
     async fn practice_policy(&self, practice: PracticeId) -> Result<PracticePolicy, StoreError> {
-        let row: Option<(bool, bool, i64, i64, i64)> = on_pool!(self, pool => {
+        let row: Option<PracticeRow> = on_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT require_2fa, allow_sms, remember_days, idle_timeout_minutes, password_min_length \
                  FROM practices WHERE id = $1",
@@ -761,19 +831,7 @@ impl Store for SqlStore {
             .await
             .map_err(db)?
         });
-        let Some((require_2fa, allow_sms, remember, idle, min_length)) = row else {
-            return Ok(PracticePolicy::default());
-        };
-        let number = |value: i64, what: &str| {
-            u32::try_from(value).map_err(|_| StoreError::Corrupt(format!("{what} {value}")))
-        };
-        Ok(PracticePolicy {
-            require_2fa,
-            allow_sms,
-            remember_days: number(remember, "remember_days")?,
-            idle_timeout_minutes: number(idle, "idle_timeout_minutes")?,
-            password_min_length: number(min_length, "password_min_length")?,
-        })
+        practice_from_row(row)
     }
 
     async fn set_practice_policy(
@@ -1560,6 +1618,46 @@ impl Store for SqlStore {
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
+    async fn password_step_state(
+        &self,
+        user: &User,
+        ip_key: &str,
+        since: u64,
+        lock_key: &str,
+        topic: &str,
+    ) -> Result<Option<PasswordStepState>, StoreError> {
+        let row: Option<PasswordStepRow> = on_pool!(self, pool => {
+            sqlx::query_as(SQL_PASSWORD_STEP_STATE)
+                .bind(ip_key)
+                .bind(to_i64(since))
+                .bind(lock_key)
+                .bind(user.id.0)
+                .bind(topic)
+                .fetch_optional(pool)
+                .await
+                .map_err(db)?
+        });
+        let Some(row) = row else { return Ok(None) };
+        let practice = match (
+            row.require_2fa,
+            row.allow_sms,
+            row.remember_days,
+            row.idle_timeout_minutes,
+            row.password_min_length,
+        ) {
+            (Some(a), Some(b), Some(c), Some(d), Some(e)) => Some((a, b, c, d, e)),
+            _ => None,
+        };
+        Ok(Some(PasswordStepState {
+            ip_failures: u32::try_from(row.ip_failures).unwrap_or(u32::MAX),
+            lock: lock_from_row(row.locked_until.zip(row.lock_count))?,
+            has_failures: row.has_failures,
+            practice: practice_from_row(practice)?,
+            has_totp: row.has_totp,
+            last_message_at: row.last_message_at.map(|t| to_u64(t, "time")).transpose()?,
+        }))
+    }
+
     async fn clear_failures(&self, key: &str) -> Result<(), StoreError> {
         execute!(self, SQL_CLEAR_FAILURES, key);
         Ok(())
@@ -1573,13 +1671,7 @@ impl Store for SqlStore {
                 .await
                 .map_err(db)?
         });
-        Ok(match row {
-            Some((until, count)) => LockState {
-                locked_until: to_u64(until, "lock time")?,
-                lock_count: u32::try_from(count).unwrap_or(u32::MAX),
-            },
-            None => LockState::default(),
-        })
+        lock_from_row(row)
     }
 
     async fn set_lock(&self, key: &str, state: LockState) -> Result<(), StoreError> {
@@ -2421,18 +2513,6 @@ impl Store for SqlStore {
             failed: to_u64(failed, "count")?,
             oldest_pending_at: oldest.map(|t| to_u64(t, "time")).transpose()?,
         })
-    }
-
-    async fn last_message_at(&self, user: UserId, topic: &str) -> Result<Option<u64>, StoreError> {
-        let (latest,): (Option<i64>,) = on_pool!(self, pool => {
-            sqlx::query_as("SELECT MAX(created_at) FROM outbox WHERE user_id = $1 AND topic = $2")
-                .bind(user.0)
-                .bind(topic)
-                .fetch_one(pool)
-                .await
-                .map_err(db)?
-        });
-        latest.map(|t| to_u64(t, "time")).transpose()
     }
 }
 

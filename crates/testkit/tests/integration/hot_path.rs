@@ -101,3 +101,92 @@ async fn claims_without_an_authenticator_take_nothing(app: &TestApp) {
     }
 }
 both!(claims_without_an_authenticator_take_nothing);
+
+/// The password step's one read (`password_step_state`) answers what its
+/// separate reads do: for a user with nothing recorded, and for one with
+/// address failures, a lock, counted failures, changed practice settings,
+/// an authenticator and a held notice.
+async fn password_step_state_matches_the_separate_reads(app: &TestApp) {
+    let store = app.app.store.clone();
+    let topic = "abandoned-login";
+    let bare = app.add_user("stepbare").await;
+    let bare_key = format!("pw:user:{}", bare.id);
+    let empty = store
+        .password_step_state(&bare, "pw:ip:192.0.2.7", 0, &bare_key, topic)
+        .await
+        .expect("read")
+        .expect("the user exists");
+    assert_eq!(
+        empty,
+        domain::PasswordStepState {
+            practice: store.practice_policy(bare.practice_id).await.unwrap(),
+            ..Default::default()
+        }
+    );
+
+    // A password step queues the held "did not finish" notice.
+    let (user, _) = app.add_user_with_totp("stepreads").await;
+    let reply = app
+        .client()
+        .submit_password("stepreads", testkit::PASSWORD)
+        .await;
+    assert_eq!(reply.status, 303, "{}", reply.body);
+    let (ip, lock_key) = ("pw:ip:192.0.2.7", format!("pw:user:{}", user.id));
+    for at in [100, 900, 950] {
+        store.record_failure(ip, at).await.unwrap();
+    }
+    store.record_failure(&lock_key, 950).await.unwrap();
+    let lock = domain::LockState {
+        locked_until: 5_000,
+        lock_count: 2,
+    };
+    store.set_lock(&lock_key, lock).await.unwrap();
+    let mut practice = store.practice_policy(user.practice_id).await.unwrap();
+    practice.allow_sms = !practice.allow_sms;
+    practice.remember_days = 7;
+    store
+        .set_practice_policy(user.practice_id, &practice)
+        .await
+        .unwrap();
+
+    let state = store
+        .password_step_state(&user, ip, 500, &lock_key, topic)
+        .await
+        .expect("read")
+        .expect("the user exists");
+    assert_eq!(
+        state.ip_failures,
+        store.failures_since(ip, 500).await.unwrap()
+    );
+    assert_eq!(
+        state.ip_failures, 2,
+        "failures before the window do not count"
+    );
+    assert_eq!(state.lock, store.lock_state(&lock_key).await.unwrap());
+    assert_eq!(state.lock, lock);
+    assert!(state.has_failures);
+    assert_eq!(state.practice, practice);
+    assert_eq!(
+        state.practice,
+        store.practice_policy(user.practice_id).await.unwrap()
+    );
+    assert!(state.has_totp);
+    assert!(store.totp(user.id).await.unwrap().is_some());
+    assert!(state.last_message_at.is_some(), "the held notice is queued");
+    // The bare user sees none of the other's rows.
+    let still = store
+        .password_step_state(&bare, "pw:ip:192.0.2.8", 0, &bare_key, topic)
+        .await
+        .expect("read")
+        .expect("the user exists");
+    assert!(!still.has_totp && !still.has_failures && still.last_message_at.is_none());
+    assert_eq!(still.ip_failures, 0);
+    // A user deleted meanwhile reads as none.
+    store.delete_user(bare.id).await.unwrap();
+    let gone = store
+        .password_step_state(&bare, "pw:ip:192.0.2.8", 0, &bare_key, topic)
+        .await
+        .expect("read");
+    assert_eq!(gone, None);
+}
+both!(password_step_state_matches_the_separate_reads);
