@@ -457,9 +457,14 @@ impl LoginService {
         session_token: &str,
         now: u64,
     ) -> Result<Option<(Session, User)>, DomainError> {
-        let Some(session) = self.pending_session(session_token, now).await? else {
-            return Ok(None);
-        };
+        match self.pending_session(session_token, now).await? {
+            Some(session) => self.with_user(session).await,
+            None => Ok(None),
+        }
+    }
+
+    /// `session` with its user, unless the account is gone or disabled.
+    async fn with_user(&self, session: Session) -> Result<Option<(Session, User)>, DomainError> {
         Ok(self
             .store
             .user_by_id(session.user_id)
@@ -503,12 +508,7 @@ impl LoginService {
         {
             return Ok(None);
         }
-        Ok(self
-            .store
-            .user_by_id(session.user_id)
-            .await?
-            .filter(|u| !u.disabled)
-            .map(|user| (session, user)))
+        self.with_user(session).await
     }
 
     /// Turns an enrolling session into a full one (new id) once a factor

@@ -353,10 +353,9 @@ pub trait Store: Send + Sync {
     /// Failures under `key` at or after `since`.
     async fn failures_since(&self, key: &str, since: u64) -> Result<u32, StoreError>;
     /// In one statement: the failures under `ip_key` at or after `since`,
-    /// the lock under `lock_key` and whether failures are counted under it,
-    /// `user`'s practice settings, whether it
-    /// has an authenticator and when `topic` was last queued for it;
-    /// `None` if the user is gone.
+    /// the lock under `lock_key` and whether failures are counted under
+    /// it, `user`'s practice settings, whether it has an authenticator and
+    /// when `topic` was last queued for it; `None` if the user is gone.
     async fn password_step_state(
         &self,
         user: &User,
