@@ -128,6 +128,14 @@ mod tests {
             DUMMY_HASH,
             "an unguessable dummy password"
         ));
+        // It parses and is really hashed against: the working memory grows
+        // only right before the hash runs (an unparsable string returns
+        // first, leaving it empty), and to what a real hash takes.
+        let (mut dummy, mut known) = (Workspace::default(), Workspace::default());
+        assert!(!password::verify_in(&mut dummy, DUMMY_HASH, "anything"));
+        assert!(!password::verify_in(&mut known, &real, "anything"));
+        assert_eq!(format!("{dummy:?}"), format!("{known:?}"));
+        assert_ne!(format!("{dummy:?}"), "Workspace(0 blocks)");
     }
 
     #[tokio::test]
