@@ -63,10 +63,14 @@ macro_rules! execute_on {
     };
 }
 
-/// Inserts `$message` into the outbox on `$conn` (a pool or a transaction)
-/// and evaluates to its id.
-macro_rules! insert_outbox {
-    ($conn:expr, $message:expr) => {{
+/// Inserts a message into the outbox: [`bind_outbox!`] binds its values.
+const SQL_INSERT_OUTBOX: &str = "INSERT INTO outbox (channel, user_id, topic, recipient, subject, key_id, sealed_body, \
+     idempotency_key, status, attempts, created_at, next_attempt_at, expires_at, cancel_key) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+
+/// Binds `$message`'s values to `$query` ([`SQL_INSERT_OUTBOX`]'s order).
+macro_rules! bind_outbox {
+    ($query:expr, $message:expr) => {{
         let message: &NewMessage = $message;
         let (status, next_attempt_at, attempts) = if message.claimed {
             (
@@ -77,28 +81,34 @@ macro_rules! insert_outbox {
         } else {
             ("pending", message.send_at, 0_i64)
         };
-        let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO outbox (channel, user_id, topic, recipient, subject, key_id, sealed_body, \
-             idempotency_key, status, attempts, created_at, next_attempt_at, expires_at, cancel_key) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
-        )
-        .bind(message.channel.as_str())
-        .bind(message.user_id.map(|u| u.0))
-        .bind(&message.topic)
-        .bind(&message.recipient)
-        .bind(&message.subject)
-        .bind(&message.key_id)
-        .bind(&message.sealed_body)
-        .bind(&message.idempotency_key)
-        .bind(status)
-        .bind(attempts)
-        .bind(to_i64(message.created_at))
-        .bind(to_i64(next_attempt_at))
-        .bind(message.expires_at.map(to_i64))
-        .bind(&message.cancel_key)
-        .fetch_one($conn)
-        .await
-        .map_err(db)?;
+        $query
+            .bind(message.channel.as_str())
+            .bind(message.user_id.map(|u| u.0))
+            .bind(&message.topic)
+            .bind(&message.recipient)
+            .bind(&message.subject)
+            .bind(&message.key_id)
+            .bind(&message.sealed_body)
+            .bind(&message.idempotency_key)
+            .bind(status)
+            .bind(attempts)
+            .bind(to_i64(message.created_at))
+            .bind(to_i64(next_attempt_at))
+            .bind(message.expires_at.map(to_i64))
+            .bind(&message.cancel_key)
+    }};
+}
+
+/// Inserts `$message` into the outbox on `$conn` (a pool or a transaction)
+/// and evaluates to its id.
+macro_rules! insert_outbox {
+    ($conn:expr, $message:expr) => {{
+        static SQL: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| format!("{SQL_INSERT_OUTBOX} RETURNING id"));
+        let (id,): (i64,) = bind_outbox!(sqlx::query_as(SQL.as_str()), $message)
+            .fetch_one($conn)
+            .await
+            .map_err(db)?;
         id
     }};
 }
@@ -159,23 +169,31 @@ macro_rules! insert_audit {
     }};
 }
 
+/// Starts a session: [`bind_session!`] binds its values.
+const SQL_INSERT_SESSION: &str = "INSERT INTO sessions (token_hash, user_id, stage, created_at, last_seen_at, failures) \
+     VALUES ($1, $2, $3, $4, $5, $6)";
+
+/// Binds `$session`'s values to `$query` ([`SQL_INSERT_SESSION`]'s order).
+macro_rules! bind_session {
+    ($query:expr, $session:expr) => {{
+        let session: &Session = $session;
+        $query
+            .bind(&session.token_hash)
+            .bind(session.user_id.0)
+            .bind(session.stage.as_str())
+            .bind(to_i64(session.created_at))
+            .bind(to_i64(session.last_seen_at))
+            .bind(i64::from(session.failures))
+    }};
+}
+
 /// Inserts `$session` on `$conn` (a pool or a transaction).
 macro_rules! insert_session {
     ($conn:expr, $session:expr) => {{
-        let session: &Session = $session;
-        sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, stage, created_at, last_seen_at, failures) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&session.token_hash)
-        .bind(session.user_id.0)
-        .bind(session.stage.as_str())
-        .bind(to_i64(session.created_at))
-        .bind(to_i64(session.last_seen_at))
-        .bind(i64::from(session.failures))
-        .execute($conn)
-        .await
-        .map_err(db)?;
+        bind_session!(sqlx::query(SQL_INSERT_SESSION), $session)
+            .execute($conn)
+            .await
+            .map_err(db)?;
     }};
 }
 
@@ -255,6 +273,132 @@ pub(crate) fn db(error: sqlx::Error) -> StoreError {
         }
         _ => StoreError::Unavailable(error.to_string()),
     }
+}
+
+/// A statement put together from several: SQL text whose fragments' `$N`
+/// parameters are numbered on from the fragments before, with their values.
+/// The bind macros ([`bind_audit!`], [`bind_session!`], [`bind_outbox!`])
+/// work on it as on a sqlx query.
+#[derive(Default)]
+struct PgStatement {
+    sql: String,
+    args: sqlx::postgres::PgArguments,
+    error: Option<sqlx::error::BoxDynError>,
+}
+
+impl PgStatement {
+    /// Appends `sql`, its `$N` renumbered after the values bound so far.
+    fn fragment(mut self, sql: &str) -> Self {
+        use sqlx::Arguments as _;
+        let offset = self.args.len();
+        let mut rest = sql;
+        while let Some(at) = rest.find('$') {
+            self.sql.push_str(&rest[..=at]);
+            rest = &rest[at + 1..];
+            let digits = rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
+            if let Ok(n) = rest[..digits].parse::<usize>() {
+                self.sql.push_str(&(n + offset).to_string());
+            } else {
+                self.sql.push_str(&rest[..digits]);
+            }
+            rest = &rest[digits..];
+        }
+        self.sql.push_str(rest);
+        self
+    }
+
+    /// Binds the next value (the first encoding error is kept for later).
+    fn bind<'q, T>(mut self, value: T) -> Self
+    where
+        T: sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + 'q,
+    {
+        use sqlx::Arguments as _;
+        if let Err(error) = self.args.add(value) {
+            self.error.get_or_insert(error);
+        }
+        self
+    }
+}
+
+/// What a write does to which table, for [`pg_one_statement`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Touch {
+    Insert(&'static str),
+    Delete(&'static str),
+    Update(&'static str),
+}
+
+/// PostgreSQL: `writes` as one statement (data-modifying `WITH` parts), so
+/// the change costs one round trip and one commit where `BEGIN`, each write
+/// and `COMMIT` took one each — a login's password step went from 5 round
+/// trips to 1 and its code step from 7 to 1. A single statement is atomic
+/// on its own, as the transaction was.
+///
+/// The parts of one statement all see the database as it was before it and
+/// run in no set order, so `None` (run the transaction instead) when that
+/// could differ from running the writes one after the other: a write that
+/// is not a plain single-row kind, two writes of the same kind to one table
+/// (two audit rows would get their ids in no set order), or a delete after
+/// an insert into the same table (it would not see the inserted row). The
+/// writes accepted read no row another of them changes (the audit row's
+/// practice comes from `users`, whose `last_login_at` alone may change).
+fn pg_one_statement(writes: &[Write<'_>]) -> Option<Result<PgStatement, StoreError>> {
+    let mut seen = Vec::with_capacity(writes.len());
+    for write in writes {
+        let touch = match write {
+            Write::Session(_) => Touch::Insert("sessions"),
+            Write::EndSession(_) => Touch::Delete("sessions"),
+            Write::ClearFailures(_) => Touch::Delete("failures"),
+            Write::CancelHeld(_) => Touch::Delete("outbox"),
+            Write::Enqueue(_) => Touch::Insert("outbox"),
+            Write::LastLogin { .. } => Touch::Update("users"),
+            Write::Audit(_) => Touch::Insert("audit_events"),
+            _ => return None,
+        };
+        if seen.contains(&touch)
+            || matches!(touch, Touch::Delete(table) if seen.contains(&Touch::Insert(table)))
+        {
+            return None;
+        }
+        seen.push(touch);
+    }
+    let last = writes.len().checked_sub(1)?;
+    let mut statement = PgStatement::default();
+    for (i, write) in writes.iter().enumerate() {
+        if i < last {
+            statement
+                .sql
+                .push_str(&format!("{}w{i} AS (", if i == 0 { "WITH " } else { "" }));
+        }
+        statement = match *write {
+            Write::Session(session) => {
+                bind_session!(statement.fragment(SQL_INSERT_SESSION), session)
+            }
+            Write::EndSession(token_hash) => {
+                statement.fragment(SQL_DELETE_SESSION).bind(token_hash)
+            }
+            Write::ClearFailures(key) => statement.fragment(SQL_CLEAR_FAILURES).bind(key),
+            Write::CancelHeld(cancel_key) => statement.fragment(SQL_CANCEL_HELD).bind(cancel_key),
+            Write::Enqueue(message) => bind_outbox!(statement.fragment(SQL_INSERT_OUTBOX), message),
+            Write::LastLogin { user, now } => statement
+                .fragment(SQL_SET_LAST_LOGIN)
+                .bind(to_i64(now))
+                .bind(user.0),
+            Write::Audit(event) => bind_audit!(statement.fragment(&SQL_INSERT_AUDIT), event),
+            _ => return None,
+        };
+        if i < last {
+            statement
+                .sql
+                .push_str(if i + 1 < last { "), " } else { ") " });
+        }
+    }
+    Some(match statement.error.take() {
+        Some(error) => Err(db(sqlx::Error::Encode(error))),
+        None => Ok(statement),
+    })
 }
 
 pub(crate) fn to_i64(value: u64) -> i64 {
@@ -1935,6 +2079,16 @@ impl Store for SqlStore {
     }
 
     async fn write_all(&self, writes: &[Write<'_>]) -> Result<(), StoreError> {
+        if let Pool::Postgres(pool, _) = &self.pool
+            && let Some(statement) = pg_one_statement(writes)
+        {
+            let statement = statement?;
+            sqlx::query_with(&statement.sql, statement.args)
+                .execute(pool)
+                .await
+                .map_err(db)?;
+            return Ok(());
+        }
         on_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(db)?;
             for write in writes {
@@ -2531,5 +2685,113 @@ mod tests {
             "$4, $5, $6, $7, $8, $9, $10, $11, (SELECT practice_id FROM users WHERE id = $5)"
         );
         assert_eq!(AUDIT_INSERT_COLUMNS.split(", ").count(), 9);
+    }
+
+    fn event() -> AuditEvent {
+        AuditEvent {
+            at: 1,
+            user_id: Some(UserId(7)),
+            username: "u".into(),
+            kind: "totp_token".into(),
+            outcome: "success".into(),
+            ip: "127.0.0.1".into(),
+            user_agent: "test".into(),
+            detail: String::new(),
+        }
+    }
+
+    fn statement(writes: &[Write<'_>]) -> Option<(String, usize)> {
+        use sqlx::Arguments as _;
+        pg_one_statement(writes).map(|s| {
+            let s = s.expect("binds");
+            (s.sql, s.args.len())
+        })
+    }
+
+    #[test]
+    fn a_login_finish_is_one_statement_numbered_through() {
+        let pending = "p".repeat(64);
+        let session = Session {
+            token_hash: "f".repeat(64),
+            user_id: UserId(7),
+            stage: SessionStage::Full,
+            created_at: 1,
+            last_seen_at: 1,
+            failures: 0,
+        };
+        let event = event();
+        let (sql, values) = statement(&[
+            Write::ClearFailures("2fa:user:7"),
+            Write::EndSession(&pending),
+            Write::CancelHeld(&pending),
+            Write::Session(&session),
+            Write::LastLogin {
+                user: UserId(7),
+                now: 5,
+            },
+            Write::Audit(&event),
+        ])
+        .expect("one statement");
+        assert_eq!(
+            sql,
+            format!(
+                "WITH w0 AS (DELETE FROM failures WHERE key = $1), \
+                 w1 AS (DELETE FROM sessions WHERE token_hash = $2), \
+                 w2 AS (DELETE FROM outbox WHERE cancel_key = $3 AND status = 'pending'), \
+                 w3 AS (INSERT INTO sessions (token_hash, user_id, stage, created_at, last_seen_at, failures) \
+                 VALUES ($4, $5, $6, $7, $8, $9)), \
+                 w4 AS (UPDATE users SET last_login_at = $10 WHERE id = $11) \
+                 INSERT INTO audit_events ({AUDIT_INSERT_COLUMNS}) VALUES ({})",
+                audit_values(12)
+            )
+        );
+        assert_eq!(values, 19, "every placeholder has its value");
+        // One write alone is that statement as it is.
+        assert_eq!(
+            statement(&[Write::EndSession(&pending)]),
+            Some((SQL_DELETE_SESSION.to_owned(), 1))
+        );
+    }
+
+    #[test]
+    fn order_dependent_or_conditional_lists_stay_transactions() {
+        let event = event();
+        let message = NewMessage {
+            channel: Channel::Email,
+            user_id: None,
+            topic: String::new(),
+            recipient: String::new(),
+            subject: String::new(),
+            key_id: String::new(),
+            sealed_body: Vec::new(),
+            idempotency_key: String::new(),
+            created_at: 0,
+            expires_at: None,
+            claimed: false,
+            send_at: 0,
+            cancel_key: Some("k".into()),
+        };
+        // A cancel after the insert it would see; two rows of one table.
+        assert!(statement(&[Write::Enqueue(&message), Write::CancelHeld("k")]).is_none());
+        assert!(statement(&[Write::Audit(&event), Write::Audit(&event)]).is_none());
+        // The cancel first is what running them in order does.
+        assert!(statement(&[Write::CancelHeld("k"), Write::Enqueue(&message)]).is_some());
+        // Conditional or many-row writes, and nothing at all.
+        let link = Write::UseLink {
+            token_hash: "t",
+            now: 1,
+        };
+        assert!(statement(&[link, Write::Audit(&event)]).is_none());
+        assert!(statement(&[Write::EndSessions(UserId(1))]).is_none());
+        assert!(statement(&[]).is_none());
+    }
+
+    #[test]
+    fn fragments_renumber_only_placeholders() {
+        let statement = PgStatement::default()
+            .bind(1_i64)
+            .bind(2_i64)
+            .fragment("SELECT $1, '$', $2x, $10");
+        assert_eq!(statement.sql, "SELECT $3, '$', $4x, $12");
     }
 }

@@ -190,3 +190,146 @@ async fn password_step_state_matches_the_separate_reads(app: &TestApp) {
     assert_eq!(gone, None);
 }
 both!(password_step_state_matches_the_separate_reads);
+
+fn held_notice(
+    user: domain::UserId,
+    cancel_key: &str,
+    idempotency_key: &str,
+) -> domain::NewMessage {
+    domain::NewMessage {
+        channel: domain::Channel::Email,
+        user_id: Some(user),
+        topic: "abandoned-login".into(),
+        recipient: "someone@clinic.example".into(),
+        subject: "held".into(),
+        key_id: "k1".into(),
+        sealed_body: vec![1, 2, 3],
+        idempotency_key: idempotency_key.into(),
+        created_at: 1_000,
+        expires_at: None,
+        claimed: false,
+        send_at: 1_900,
+        cancel_key: Some(cancel_key.into()),
+    }
+}
+
+async fn last_login(store: &impl Store, user: &domain::User) -> Option<u64> {
+    let (rows, _) = store
+        .staff_page(user.practice_id, "", Some(user.id), 0, 1)
+        .await
+        .unwrap();
+    rows[0].last_login_at
+}
+
+fn session(user: domain::UserId, token_hash: &str, stage: domain::SessionStage) -> domain::Session {
+    domain::Session {
+        token_hash: token_hash.into(),
+        user_id: user,
+        stage,
+        created_at: 1_000,
+        last_seen_at: 1_000,
+        failures: 0,
+    }
+}
+
+/// A login's finishing writes land together and as if one after the other
+/// — on PostgreSQL as one statement (`write_all` puts such lists together),
+/// on SQLite as a transaction: the pending session goes, the full one
+/// starts, counted failures and the held notice go, the last login is set
+/// and the audit row carries the user's practice. A list whose result
+/// depends on its order (a notice queued, then cancelled) still runs in
+/// order, and a list with one refused write writes none of the others.
+async fn one_unit_writes_as_in_order(app: &TestApp) {
+    use domain::{SessionStage, Write};
+    let store = app.app.store.clone();
+    let user = app.add_user("unitwrites").await;
+    let key = format!("2fa:user:{}", user.id);
+    store.record_failure(&key, 1_000).await.unwrap();
+    store
+        .create_session(&session(user.id, "pending-unit", SessionStage::Pending))
+        .await
+        .unwrap();
+    store
+        .enqueue(&held_notice(user.id, "pending-unit", "idem-unit-1"))
+        .await
+        .unwrap();
+    let pending_before = store.outbox_counts().await.unwrap().pending;
+    let full = session(user.id, "full-unit", SessionStage::Full);
+    let mut audit = event("unit finish");
+    audit.user_id = Some(user.id);
+    audit.username = "unitwrites".into();
+    store
+        .write_all(&[
+            Write::ClearFailures(&key),
+            Write::EndSession("pending-unit"),
+            Write::CancelHeld("pending-unit"),
+            Write::Session(&full),
+            Write::LastLogin {
+                user: user.id,
+                now: 1_234,
+            },
+            Write::Audit(&audit),
+        ])
+        .await
+        .expect("the login's writes");
+    assert_eq!(store.failures_since(&key, 0).await.unwrap(), 0);
+    assert!(store.session("pending-unit").await.unwrap().is_none());
+    assert_eq!(
+        store.session("full-unit").await.unwrap(),
+        Some(full.clone())
+    );
+    assert_eq!(
+        store.outbox_counts().await.unwrap().pending,
+        pending_before - 1,
+        "the held notice is cancelled"
+    );
+    assert_eq!(last_login(&store, &user).await, Some(1_234));
+    let filter = domain::admin::AuditFilter {
+        practice: Some(user.practice_id),
+        user: Some(user.id),
+        ..domain::admin::AuditFilter::between(1_000, 1_001)
+    };
+    let rows = store
+        .audit_search(&filter, i64::MAX, true, 10)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1, "one audit row, in the user's practice");
+    assert_eq!(rows[0].1, audit);
+
+    // Queued, then cancelled in the same list: cancelled, as in order.
+    let before = store.outbox_counts().await.unwrap().pending;
+    let notice = held_notice(user.id, "later-unit", "idem-unit-2");
+    store
+        .write_all(&[Write::Enqueue(&notice), Write::CancelHeld("later-unit")])
+        .await
+        .unwrap();
+    assert_eq!(store.outbox_counts().await.unwrap().pending, before);
+    // Two audit rows keep their order.
+    let (first, second) = (event("unit one"), event("unit two"));
+    store
+        .write_all(&[Write::Audit(&first), Write::Audit(&second)])
+        .await
+        .unwrap();
+    let recent = store.recent_audit(2).await.unwrap();
+    assert_eq!(recent, vec![second.clone(), first.clone()]);
+
+    // A refused write (a session token already in use) writes nothing.
+    let again = event("unit refused");
+    let answer = store
+        .write_all(&[
+            Write::Audit(&again),
+            Write::LastLogin {
+                user: user.id,
+                now: 9_999,
+            },
+            Write::Session(&full),
+        ])
+        .await;
+    assert!(
+        matches!(answer, Err(domain::StoreError::Conflict(_))),
+        "{answer:?}"
+    );
+    assert_eq!(store.recent_audit(1).await.unwrap(), vec![second]);
+    assert_eq!(last_login(&store, &user).await, Some(1_234));
+}
+both!(one_unit_writes_as_in_order);
