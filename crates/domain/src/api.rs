@@ -7,7 +7,7 @@ use otp::OtpAuthUri;
 use crate::AuditEvent;
 
 use crate::enrollment::Offered;
-use crate::login::{SmsOutcome, TokenCheck, TokenOutcome, key_2fa};
+use crate::login::{Claim, SmsOutcome, TokenCheck, TokenOutcome, key_2fa};
 use crate::{
     AuditKind, DomainError, LoginService, NewUser, Outcome, PracticeId, RequestContext, Role,
     StoreError, User, UserId, token,
@@ -351,7 +351,7 @@ impl LoginService {
                         user,
                         state.totp.clone(),
                         typed,
-                        Some((&success, clear)),
+                        Claim::Recorded(&success, clear),
                         now,
                     )
                     .await?
@@ -363,6 +363,9 @@ impl LoginService {
                     }
                     // Audited and cleared with the claim already.
                     Some(TokenCheck::Totp) => return Ok(Some(Ok(ApiVerify::Valid("totp")))),
+                    Some(TokenCheck::TotpStep { .. }) => {
+                        return Err(DomainError::Internal("an unclaimed step".into()));
+                    }
                     Some(TokenCheck::Sms) => (AuditKind::SmsToken, Some("sms"), String::new()),
                     Some(TokenCheck::Wrong { detail, .. }) => (AuditKind::TotpToken, None, detail),
                 }

@@ -124,6 +124,15 @@ pub enum SmsOutcome {
 pub(crate) enum TokenCheck {
     /// The authenticator's current code (now used).
     Totp,
+    /// The authenticator's current code, its step not yet claimed
+    /// ([`Claim::WithFinish`]): the caller's writes claim it
+    /// ([`Write::ClaimStep`]) and only land if the claim does.
+    TotpStep {
+        /// The matched step.
+        step: u64,
+        /// The phone's clock offset, in steps.
+        offset: i64,
+    },
     /// The live SMS code (now used).
     Sms,
     /// Neither.
@@ -135,6 +144,19 @@ pub(crate) enum TokenCheck {
         /// For the audit trail.
         detail: String,
     },
+}
+
+/// How [`LoginService::check_token_with`] claims a matching
+/// authenticator code's step (so the code works once).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Claim<'a> {
+    /// Together with appending this success event and clearing the
+    /// failures under this key, if the claim takes (the API's hot path).
+    Recorded(&'a AuditEvent, Option<&'a str>),
+    /// Not at all: the answer is [`TokenCheck::TotpStep`] and the caller
+    /// claims the step in the same commit as its own writes (a login's
+    /// finish: one round trip and one commit less).
+    WithFinish,
 }
 
 /// Whether a text message may be sent now.
@@ -179,6 +201,9 @@ struct Completion {
     /// Clear the second factor's counted failures (skipped when the read
     /// before the check found none: one statement less per login).
     clear_failures: bool,
+    /// Claim this authenticator step (and clock offset) in the same
+    /// commit ([`Claim::WithFinish`]).
+    claim: Option<(u64, i64)>,
 }
 
 pub(crate) fn key_2fa(user: UserId) -> String {
@@ -601,7 +626,10 @@ impl LoginService {
         {
             return Ok(locked);
         }
-        let check = match self.check_token_with(&user, totp, typed, None, now).await? {
+        let check = match self
+            .check_token_with(&user, totp, typed, Claim::WithFinish, now)
+            .await?
+        {
             Some(check) => check,
             None => {
                 self.store.delete_session(&session.token_hash).await?;
@@ -611,16 +639,39 @@ impl LoginService {
         let done = Completion {
             remember,
             clear_failures: has_failures,
+            claim: None,
+        };
+        // The authenticator's step is claimed in the finish's own commit; a
+        // parallel request that took it first makes this a used code.
+        let check = match check {
+            TokenCheck::TotpStep { step, offset } => {
+                let done = Completion {
+                    claim: Some((step, offset)),
+                    ..done
+                };
+                match self
+                    .complete(&user, &session, done, AuditKind::TotpToken, ctx, now)
+                    .await?
+                {
+                    Some(accepted) => return Ok(accepted),
+                    None => TokenCheck::Wrong {
+                        reused: true,
+                        clock_off_minutes: None,
+                        detail: "code already used".to_owned(),
+                    },
+                }
+            }
+            other => other,
         };
         match check {
-            TokenCheck::Totp => {
-                self.complete(&user, &session, done, AuditKind::TotpToken, ctx, now)
-                    .await
-            }
-            TokenCheck::Sms => {
-                self.complete(&user, &session, done, AuditKind::SmsToken, ctx, now)
-                    .await
-            }
+            TokenCheck::Totp | TokenCheck::TotpStep { .. } => self
+                .complete(&user, &session, done, AuditKind::TotpToken, ctx, now)
+                .await
+                .map(|outcome| outcome.unwrap_or(TokenOutcome::SessionEnded)),
+            TokenCheck::Sms => self
+                .complete(&user, &session, done, AuditKind::SmsToken, ctx, now)
+                .await
+                .map(|outcome| outcome.unwrap_or(TokenOutcome::SessionEnded)),
             TokenCheck::Wrong {
                 reused,
                 clock_off_minutes,
@@ -650,15 +701,13 @@ impl LoginService {
     /// (claiming its step, so it works once) and then the live SMS code.
     /// `None` when the user has neither factor. Counts nothing: the caller
     /// decides.
-    /// With `record`, an accepted authenticator code also appends that
-    /// event and clears the failures under the given key, in the same round
-    /// trip as the claim (the API's hot path).
+    /// `claim` says how a matching authenticator code's step is claimed.
     pub(crate) async fn check_token_with(
         &self,
         user: &User,
         factor: Option<TotpFactor>,
         typed: &str,
-        record: Option<(&AuditEvent, Option<&str>)>,
+        claim: Claim<'_>,
         now: u64,
     ) -> Result<Option<TokenCheck>, DomainError> {
         let totp = match factor {
@@ -682,13 +731,13 @@ impl LoginService {
             if let Ok(step) = result {
                 let now_step = generator.step_at(now).unwrap_or(step);
                 let offset = (step as i64 - now_step as i64).clamp(-2, 2);
-                let claimed = match record {
-                    Some((event, clear)) => {
+                let claimed = match claim {
+                    Claim::Recorded(event, clear) => {
                         self.store
                             .claim_totp_step_recorded(user.id, step, offset, event, clear)
                             .await?
                     }
-                    None => self.store.claim_totp_step(user.id, step, offset).await?,
+                    Claim::WithFinish => return Ok(Some(TokenCheck::TotpStep { step, offset })),
                 };
                 if claimed {
                     return Ok(Some(TokenCheck::Totp));
@@ -833,20 +882,23 @@ impl LoginService {
         {
             return Ok(locked);
         }
-        if self.check_recovery_code(&user, typed, now).await? {
-            return self
+        if self.check_recovery_code(&user, typed, now).await?
+            && let Some(accepted) = self
                 .complete(
                     &user,
                     &session,
                     Completion {
                         remember: false,
                         clear_failures: true,
+                        claim: None,
                     },
                     AuditKind::RecoveryCodeUsed,
                     ctx,
                     now,
                 )
-                .await;
+                .await?
+        {
+            return Ok(accepted);
         }
         self.fail(
             &user,
@@ -1030,7 +1082,8 @@ impl LoginService {
     }
 
     /// The second factor passed: rotate to a full session, clear the
-    /// failure count, remember the browser if asked.
+    /// failure count, remember the browser if asked. `None` when the step
+    /// to claim with it was taken by a parallel request: nothing written.
     async fn complete(
         &self,
         user: &User,
@@ -1039,13 +1092,21 @@ impl LoginService {
         kind: AuditKind,
         ctx: &RequestContext,
         now: u64,
-    ) -> Result<TokenOutcome, DomainError> {
-        // One transaction: the pending session becomes a full one, the
-        // counted failures and the held "did not finish" notice go, and the
-        // audit row lands, all together (a crash leaves the login pending).
+    ) -> Result<Option<TokenOutcome>, DomainError> {
+        // One transaction: the step is claimed, the pending session becomes
+        // a full one, the counted failures and the held "did not finish"
+        // notice go, and the audit row lands, all together (a crash leaves
+        // the login pending).
         let (session_token, session) = new_session(user.id, SessionStage::Full, now)?;
         let lock_key = key_2fa(user.id);
-        let mut writes = Vec::with_capacity(5);
+        let mut writes = Vec::with_capacity(6);
+        if let Some((step, clock_offset_steps)) = done.claim {
+            writes.push(Write::ClaimStep {
+                user: user.id,
+                step,
+                clock_offset_steps,
+            });
+        }
         if done.clear_failures {
             writes.push(Write::ClearFailures(&lock_key));
         }
@@ -1055,8 +1116,12 @@ impl LoginService {
             Write::Session(&session),
             Write::LastLogin { user: user.id, now },
         ]);
-        self.commit_audited(&writes, &[success_event(user, kind, ctx, "", now)])
-            .await?;
+        if !self
+            .commit_audited(&writes, &[success_event(user, kind, ctx, "", now)])
+            .await?
+        {
+            return Ok(None);
+        }
         let remember_seconds = if done.remember {
             self.policy_for(user).await?.remember_device_seconds
         } else {
@@ -1070,10 +1135,10 @@ impl LoginService {
         } else {
             None
         };
-        Ok(TokenOutcome::Accepted {
+        Ok(Some(TokenOutcome::Accepted {
             session_token,
             remember_token,
-        })
+        }))
     }
 
     pub(crate) fn open_totp(&self, factor: &TotpFactor) -> Result<Totp, DomainError> {

@@ -236,7 +236,8 @@ impl LoginService {
     /// Commits `writes`, the audit rows of `events` and the notices they
     /// call for in one transaction: a crash leaves all of it or none.
     /// `Ok(false)`: the list uses a single-use link ([`Write::UseLink`])
-    /// that was already used, and nothing was written.
+    /// that was already used, or claims an authenticator step
+    /// ([`Write::ClaimStep`]) another request took, and nothing was written.
     pub(crate) async fn commit_audited(
         &self,
         writes: &[Write<'_>],
@@ -257,7 +258,9 @@ impl LoginService {
         match self.store.write_all(&all).await {
             Ok(()) => {}
             Err(StoreError::Conflict(_))
-                if writes.iter().any(|w| matches!(w, Write::UseLink { .. })) =>
+                if writes
+                    .iter()
+                    .any(|w| matches!(w, Write::UseLink { .. } | Write::ClaimStep { .. })) =>
             {
                 return Ok(false);
             }

@@ -95,6 +95,19 @@ pub enum Write<'a> {
     Audit(&'a AuditEvent),
     /// Commits a message to the outbox.
     Enqueue(&'a NewMessage),
+    /// Claims the authenticator's time step `step`, as
+    /// [`Store::claim_totp_step`] does (a code works once). If a parallel
+    /// request claimed it, or a later step, first, nothing of the list is
+    /// written and `write_all` answers [`StoreError::Conflict`]: a login's
+    /// finish commits with its claim, or not at all.
+    ClaimStep {
+        /// Whose authenticator.
+        user: UserId,
+        /// The step the code matched.
+        step: u64,
+        /// The phone's clock offset to remember, in steps.
+        clock_offset_steps: i64,
+    },
 }
 
 /// Where sealed values live (each names the master key that sealed it).

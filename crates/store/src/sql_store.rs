@@ -322,6 +322,22 @@ impl PgStatement {
     }
 }
 
+/// `part` (one write of [`pg_one_statement`]) made to write only if the
+/// statement's `claimed` part took the step: a `WHERE` clause gains the
+/// condition, an `INSERT … VALUES (…)` becomes `INSERT … SELECT … WHERE`.
+fn only_if_claimed(part: &str) -> Option<String> {
+    const CLAIMED: &str = "EXISTS (SELECT 1 FROM claimed)";
+    if part.starts_with("INSERT ") {
+        let (head, values) = part.split_once(" VALUES (")?;
+        let values = values.strip_suffix(')')?;
+        Some(format!("{head} SELECT {values} WHERE {CLAIMED}"))
+    } else if part.contains(" WHERE ") && !part.contains(" OR ") {
+        Some(format!("{part} AND {CLAIMED}"))
+    } else {
+        None
+    }
+}
+
 /// What a write does to which table, for [`pg_one_statement`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Touch {
@@ -345,6 +361,19 @@ enum Touch {
 /// writes accepted read no row another of them changes (the audit row's
 /// practice comes from `users`, whose `last_login_at` alone may change).
 fn pg_one_statement(writes: &[Write<'_>]) -> Option<Result<PgStatement, StoreError>> {
+    // A claim first: every other part writes only if it took the step, and
+    // the statement answers whether it did.
+    let (claim, writes) = match writes.split_first() {
+        Some((
+            &Write::ClaimStep {
+                user,
+                step,
+                clock_offset_steps,
+            },
+            rest,
+        )) => (Some((user, step, clock_offset_steps)), rest),
+        _ => (None, writes),
+    };
     let mut seen = Vec::with_capacity(writes.len());
     for write in writes {
         let touch = match write {
@@ -364,14 +393,32 @@ fn pg_one_statement(writes: &[Write<'_>]) -> Option<Result<PgStatement, StoreErr
         }
         seen.push(touch);
     }
-    let last = writes.len().checked_sub(1)?;
     let mut statement = PgStatement::default();
+    let last = match claim {
+        Some((user, step, clock_offset_steps)) => {
+            statement = statement
+                .fragment(&format!(
+                    "WITH claimed AS ({SQL_CLAIM_TOTP_STEP} RETURNING 1)"
+                ))
+                .bind(user.0)
+                .bind(to_i64(step))
+                .bind(clock_offset_steps);
+            // Every write is a part of its own; the main query answers.
+            writes.len()
+        }
+        None => writes.len().checked_sub(1)?,
+    };
     for (i, write) in writes.iter().enumerate() {
         if i < last {
-            statement
-                .sql
-                .push_str(&format!("{}w{i} AS (", if i == 0 { "WITH " } else { "" }));
+            statement.sql.push_str(&format!(
+                "{}w{i} AS (",
+                match (i, claim) {
+                    (0, None) => "WITH ",
+                    _ => ", ",
+                }
+            ));
         }
+        let start = statement.sql.len();
         statement = match *write {
             Write::Session(session) => {
                 bind_session!(statement.fragment(SQL_INSERT_SESSION), session)
@@ -389,11 +436,20 @@ fn pg_one_statement(writes: &[Write<'_>]) -> Option<Result<PgStatement, StoreErr
             Write::Audit(event) => bind_audit!(statement.fragment(&SQL_INSERT_AUDIT), event),
             _ => return None,
         };
-        if i < last {
-            statement
-                .sql
-                .push_str(if i + 1 < last { "), " } else { ") " });
+        if claim.is_some() {
+            let part = only_if_claimed(&statement.sql[start..])?;
+            statement.sql.truncate(start);
+            statement.sql.push_str(&part);
         }
+        if i < last {
+            statement.sql.push(')');
+            if i + 1 == last && claim.is_none() {
+                statement.sql.push(' ');
+            }
+        }
+    }
+    if claim.is_some() {
+        statement.sql.push_str(" SELECT COUNT(*) FROM claimed");
     }
     Some(match statement.error.take() {
         Some(error) => Err(db(sqlx::Error::Encode(error))),
@@ -2083,10 +2139,22 @@ impl Store for SqlStore {
             && let Some(statement) = pg_one_statement(writes)
         {
             let statement = statement?;
-            sqlx::query_with(&statement.sql, statement.args)
-                .execute(pool)
-                .await
-                .map_err(db)?;
+            if matches!(writes.first(), Some(Write::ClaimStep { .. })) {
+                let (claimed,): (i64,) = sqlx::query_as_with(&statement.sql, statement.args)
+                    .fetch_one(pool)
+                    .await
+                    .map_err(db)?;
+                if claimed != 1 {
+                    return Err(StoreError::Conflict(
+                        "authenticator step already used".into(),
+                    ));
+                }
+            } else {
+                sqlx::query_with(&statement.sql, statement.args)
+                    .execute(pool)
+                    .await
+                    .map_err(db)?;
+            }
             return Ok(());
         }
         on_pool!(self, pool => {
@@ -2155,6 +2223,13 @@ impl Store for SqlStore {
                     Write::Audit(event) => insert_audit!(&mut *tx, event),
                     Write::Enqueue(message) => {
                         insert_outbox!(&mut *tx, message);
+                    }
+                    Write::ClaimStep { user, step, clock_offset_steps } => {
+                        let done = execute_on!(&mut *tx, SQL_CLAIM_TOTP_STEP, user.0, to_i64(step), clock_offset_steps);
+                        if done != 1 {
+                            // Dropping the transaction rolls it back.
+                            return Err(StoreError::Conflict("authenticator step already used".into()));
+                        }
                     }
                 }
             }
@@ -2751,6 +2826,57 @@ mod tests {
             statement(&[Write::EndSession(&pending)]),
             Some((SQL_DELETE_SESSION.to_owned(), 1))
         );
+    }
+
+    #[test]
+    fn a_claim_first_makes_every_write_wait_for_it() {
+        let pending = "p".repeat(64);
+        let event = event();
+        let (sql, values) = statement(&[
+            Write::ClaimStep {
+                user: UserId(7),
+                step: 100,
+                clock_offset_steps: 0,
+            },
+            Write::EndSession(&pending),
+            Write::LastLogin {
+                user: UserId(7),
+                now: 5,
+            },
+            Write::Audit(&event),
+        ])
+        .expect("one statement");
+        let claimed = "EXISTS (SELECT 1 FROM claimed)";
+        assert_eq!(
+            sql,
+            format!(
+                "WITH claimed AS ({SQL_CLAIM_TOTP_STEP} RETURNING 1), \
+                 w0 AS (DELETE FROM sessions WHERE token_hash = $4 AND {claimed}), \
+                 w1 AS (UPDATE users SET last_login_at = $5 WHERE id = $6 AND {claimed}), \
+                 w2 AS (INSERT INTO audit_events ({AUDIT_INSERT_COLUMNS}) SELECT {} WHERE {claimed}) \
+                 SELECT COUNT(*) FROM claimed",
+                audit_values(7)
+            )
+        );
+        assert_eq!(values, 14);
+        // A claim anywhere but first: a transaction, in order.
+        assert!(
+            statement(&[
+                Write::EndSession(&pending),
+                Write::ClaimStep {
+                    user: UserId(7),
+                    step: 100,
+                    clock_offset_steps: 0,
+                },
+            ])
+            .is_none()
+        );
+        // Parts that cannot be made conditional safely.
+        assert_eq!(
+            only_if_claimed("DELETE FROM t WHERE a = $1 OR b = $2"),
+            None
+        );
+        assert_eq!(only_if_claimed("DELETE FROM t"), None);
     }
 
     #[test]

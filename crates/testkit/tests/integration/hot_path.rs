@@ -333,3 +333,54 @@ async fn one_unit_writes_as_in_order(app: &TestApp) {
     assert_eq!(last_login(&store, &user).await, Some(1_234));
 }
 both!(one_unit_writes_as_in_order);
+
+/// A login's finish claims the authenticator step in its own commit: the
+/// first list with a step takes it and writes; a list with the same (or an
+/// older) step writes nothing and answers a conflict, as two parallel
+/// logins with one code must.
+async fn a_finish_lands_only_with_its_claim(app: &TestApp) {
+    use domain::{SessionStage, Write};
+    let store = app.app.store.clone();
+    let (user, _) = app.add_user_with_totp("claimfinish").await;
+    let first = session(user.id, "claim-first", SessionStage::Full);
+    let second = session(user.id, "claim-second", SessionStage::Full);
+    let mut audit = event("claimed finish");
+    audit.user_id = Some(user.id);
+    let finish = |step, full| {
+        [
+            Write::ClaimStep {
+                user: user.id,
+                step,
+                clock_offset_steps: 1,
+            },
+            Write::Session(full),
+            Write::Audit(&audit),
+        ]
+    };
+    store
+        .write_all(&finish(1_000, &first))
+        .await
+        .expect("the first claim takes the step");
+    let factor = store.totp(user.id).await.unwrap().unwrap();
+    assert_eq!(
+        (factor.last_step, factor.clock_offset_steps),
+        (Some(1_000), 1)
+    );
+    assert!(store.session("claim-first").await.unwrap().is_some());
+    let trail = store.recent_audit(1).await.unwrap();
+    for step in [1_000, 999] {
+        let answer = store.write_all(&finish(step, &second)).await;
+        assert!(
+            matches!(answer, Err(domain::StoreError::Conflict(_))),
+            "step {step}: {answer:?}"
+        );
+        assert!(store.session("claim-second").await.unwrap().is_none());
+        assert_eq!(store.recent_audit(1).await.unwrap(), trail);
+    }
+    store
+        .write_all(&finish(1_001, &second))
+        .await
+        .expect("a later step is free");
+    assert!(store.session("claim-second").await.unwrap().is_some());
+}
+both!(a_finish_lands_only_with_its_claim);
