@@ -35,6 +35,11 @@ echo "== argon2id with all $CORES cores hashing at once: ${PAR_MS} ms per hash"
 # that one, whatever the server does.
 hash_ms() { "$LOAD" hash-time; }
 
+# Checkpoints PostgreSQL has started (timed and requested) since its start.
+checkpoint_count() {
+    psql -Atq "$1" -c "SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter"
+}
+
 rss_kb() { ps -o rss= -p "$1" | tr -d ' '; }
 
 # The peak resident memory of process $1 into file $2, sampled every 0.2 s
@@ -91,11 +96,19 @@ bench() {
     done
 
     "$LOAD" codes "$VERIFY_USERS" "$first" >"$DATA/codes"
+    # PostgreSQL: whether a checkpoint ran during the verification runs
+    # (one was under way in both of the p99 misses seen before stop 19).
+    local checkpoints=""
+    [[ -n "$url" ]] && checkpoints=$(checkpoint_count "$url")
     for mode in wrong right; do
         echo "== $name: second-factor verification (API), $mode codes, wrk 64 connections, ${RUN}s"
         KEY="$key" CODES="$DATA/codes" MODE="$mode" THREADS=2 \
             wrk -t2 -c64 -d"${RUN}s" --latency -s bench/verify.lua "$BASE" | grep '^RESULT'
     done
+
+    if [[ -n "$checkpoints" ]]; then
+        echo "   checkpoints started during the verification runs: $(($(checkpoint_count "$url") - checkpoints))"
+    fi
 
     echo "== $name: GET /login, wrk 64 connections, ${RUN}s"
     wrk -t2 -c64 -d"${RUN}s" --latency -s bench/get.lua "$BASE/login" | grep '^RESULT'
