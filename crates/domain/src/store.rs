@@ -480,7 +480,9 @@ pub trait Store: Send + Sync {
         key_id: &str,
         sealed: &[u8],
     ) -> Result<bool, StoreError>;
-    /// Commits `writes` in one transaction, in order: all or none.
+    /// Commits `writes` in one transaction, as if in order: all or none.
+    /// (On PostgreSQL a list whose order cannot matter may be one
+    /// statement: one round trip and one commit.)
     async fn write_all(&self, writes: &[Write<'_>]) -> Result<(), StoreError>;
 
     /// Stores the user's SMS code, replacing (voiding) any previous one,
