@@ -146,6 +146,9 @@ pub(crate) enum TokenCheck {
     },
 }
 
+/// The audit detail of a right code whose step was already used.
+const CODE_USED: &str = "code already used";
+
 /// How [`LoginService::check_token_with`] claims a matching
 /// authenticator code's step (so the code works once).
 #[derive(Debug, Clone, Copy)]
@@ -636,65 +639,68 @@ impl LoginService {
                 return Ok(TokenOutcome::SessionEnded);
             }
         };
-        let done = Completion {
-            remember,
-            clear_failures: has_failures,
-            claim: None,
-        };
-        // The authenticator's step is claimed in the finish's own commit; a
-        // parallel request that took it first makes this a used code.
-        let check = match check {
-            TokenCheck::TotpStep { step, offset } => {
-                let done = Completion {
-                    claim: Some((step, offset)),
-                    ..done
-                };
-                match self
-                    .complete(&user, &session, done, AuditKind::TotpToken, ctx, now)
-                    .await?
-                {
-                    Some(accepted) => return Ok(accepted),
-                    None => TokenCheck::Wrong {
-                        reused: true,
-                        clock_off_minutes: None,
-                        detail: "code already used".to_owned(),
-                    },
-                }
-            }
-            other => other,
-        };
-        match check {
-            TokenCheck::Totp | TokenCheck::TotpStep { .. } => self
-                .complete(&user, &session, done, AuditKind::TotpToken, ctx, now)
-                .await
-                .map(|outcome| outcome.unwrap_or(TokenOutcome::SessionEnded)),
-            TokenCheck::Sms => self
-                .complete(&user, &session, done, AuditKind::SmsToken, ctx, now)
-                .await
-                .map(|outcome| outcome.unwrap_or(TokenOutcome::SessionEnded)),
+        let (kind, claim) = match check {
+            TokenCheck::TotpStep { step, offset } => (AuditKind::TotpToken, Some((step, offset))),
+            TokenCheck::Totp => (AuditKind::TotpToken, None),
+            TokenCheck::Sms => (AuditKind::SmsToken, None),
             TokenCheck::Wrong {
                 reused,
                 clock_off_minutes,
                 detail,
-            } => self
-                .fail(
-                    &user,
-                    Some(&session),
-                    AuditKind::TotpToken,
-                    &detail,
-                    ctx,
-                    now,
-                )
-                .await
-                .map(|outcome| match outcome {
-                    TokenOutcome::Wrong { attempts_left, .. } => TokenOutcome::Wrong {
-                        attempts_left,
+            } => {
+                return self
+                    .refuse_token(
+                        &user,
+                        &session,
                         reused,
                         clock_off_minutes,
-                    },
-                    other => other,
-                }),
+                        &detail,
+                        ctx,
+                        now,
+                    )
+                    .await;
+            }
+        };
+        let done = Completion {
+            remember,
+            clear_failures: has_failures,
+            claim,
+        };
+        match self.complete(&user, &session, done, kind, ctx, now).await? {
+            Some(accepted) => Ok(accepted),
+            // The authenticator's step, claimed in the finish's own commit,
+            // went to a parallel request first: a used code.
+            None => {
+                self.refuse_token(&user, &session, true, None, CODE_USED, ctx, now)
+                    .await
+            }
         }
+    }
+
+    /// A wrong or used token in a half-logged-in session: counted, and
+    /// answered with what the page tells the user.
+    #[allow(clippy::too_many_arguments)]
+    async fn refuse_token(
+        &self,
+        user: &User,
+        session: &Session,
+        reused: bool,
+        clock_off_minutes: Option<i64>,
+        detail: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<TokenOutcome, DomainError> {
+        let outcome = self
+            .fail(user, Some(session), AuditKind::TotpToken, detail, ctx, now)
+            .await?;
+        Ok(match outcome {
+            TokenOutcome::Wrong { attempts_left, .. } => TokenOutcome::Wrong {
+                attempts_left,
+                reused,
+                clock_off_minutes,
+            },
+            other => other,
+        })
     }
 
     /// Checks a typed token against the user's authenticator `factor`
@@ -758,7 +764,7 @@ impl LoginService {
             _ => None,
         };
         let detail = match (&result, clock_off_minutes) {
-            (Err(VerifyError::AlreadyUsed), _) | (Ok(_), _) => "code already used".to_owned(),
+            (Err(VerifyError::AlreadyUsed), _) | (Ok(_), _) => CODE_USED.to_owned(),
             (Err(VerifyError::Format(_)), _) => "malformed or missing code".to_owned(),
             (_, Some(minutes)) => format!("wrong code; phone clock off by about {minutes} min"),
             _ => "wrong code".to_owned(),
