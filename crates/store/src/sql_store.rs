@@ -284,6 +284,9 @@ struct PgStatement {
     sql: String,
     args: sqlx::postgres::PgArguments,
     error: Option<sqlx::error::BoxDynError>,
+    /// It starts with a step claim ([`Write::ClaimStep`]) and answers
+    /// whether the claim took (`SELECT COUNT(*) FROM claimed`).
+    claims: bool,
 }
 
 impl PgStatement {
@@ -374,16 +377,66 @@ fn pg_one_statement(writes: &[Write<'_>]) -> Option<Result<PgStatement, StoreErr
         )) => (Some((user, step, clock_offset_steps)), rest),
         _ => (None, writes),
     };
+    let mut statement = PgStatement::default();
+    let last = match claim {
+        Some((user, step, clock_offset_steps)) => {
+            statement = statement
+                .fragment(&SQL_CLAIM_STEP_PART)
+                .bind(user.0)
+                .bind(to_i64(step))
+                .bind(clock_offset_steps);
+            statement.claims = true;
+            // Every write is a part of its own; the main query answers.
+            writes.len()
+        }
+        None => writes.len().checked_sub(1)?,
+    };
     let mut seen = Vec::with_capacity(writes.len());
-    for write in writes {
-        let touch = match write {
-            Write::Session(_) => Touch::Insert("sessions"),
-            Write::EndSession(_) => Touch::Delete("sessions"),
-            Write::ClearFailures(_) => Touch::Delete("failures"),
-            Write::CancelHeld(_) => Touch::Delete("outbox"),
-            Write::Enqueue(_) => Touch::Insert("outbox"),
-            Write::LastLogin { .. } => Touch::Update("users"),
-            Write::Audit(_) => Touch::Insert("audit_events"),
+    for (i, write) in writes.iter().enumerate() {
+        if i < last {
+            statement.sql.push_str(&format!(
+                "{}w{i} AS (",
+                if i == 0 && claim.is_none() {
+                    "WITH "
+                } else {
+                    ", "
+                }
+            ));
+        }
+        let start = statement.sql.len();
+        let touch;
+        (touch, statement) = match *write {
+            Write::Session(session) => (
+                Touch::Insert("sessions"),
+                bind_session!(statement.fragment(SQL_INSERT_SESSION), session),
+            ),
+            Write::EndSession(token_hash) => (
+                Touch::Delete("sessions"),
+                statement.fragment(SQL_DELETE_SESSION).bind(token_hash),
+            ),
+            Write::ClearFailures(key) => (
+                Touch::Delete("failures"),
+                statement.fragment(SQL_CLEAR_FAILURES).bind(key),
+            ),
+            Write::CancelHeld(cancel_key) => (
+                Touch::Delete("outbox"),
+                statement.fragment(SQL_CANCEL_HELD).bind(cancel_key),
+            ),
+            Write::Enqueue(message) => (
+                Touch::Insert("outbox"),
+                bind_outbox!(statement.fragment(SQL_INSERT_OUTBOX), message),
+            ),
+            Write::LastLogin { user, now } => (
+                Touch::Update("users"),
+                statement
+                    .fragment(SQL_SET_LAST_LOGIN)
+                    .bind(to_i64(now))
+                    .bind(user.0),
+            ),
+            Write::Audit(event) => (
+                Touch::Insert("audit_events"),
+                bind_audit!(statement.fragment(&SQL_INSERT_AUDIT), event),
+            ),
             _ => return None,
         };
         if seen.contains(&touch)
@@ -392,50 +445,6 @@ fn pg_one_statement(writes: &[Write<'_>]) -> Option<Result<PgStatement, StoreErr
             return None;
         }
         seen.push(touch);
-    }
-    let mut statement = PgStatement::default();
-    let last = match claim {
-        Some((user, step, clock_offset_steps)) => {
-            statement = statement
-                .fragment(&format!(
-                    "WITH claimed AS ({SQL_CLAIM_TOTP_STEP} RETURNING 1)"
-                ))
-                .bind(user.0)
-                .bind(to_i64(step))
-                .bind(clock_offset_steps);
-            // Every write is a part of its own; the main query answers.
-            writes.len()
-        }
-        None => writes.len().checked_sub(1)?,
-    };
-    for (i, write) in writes.iter().enumerate() {
-        if i < last {
-            statement.sql.push_str(&format!(
-                "{}w{i} AS (",
-                match (i, claim) {
-                    (0, None) => "WITH ",
-                    _ => ", ",
-                }
-            ));
-        }
-        let start = statement.sql.len();
-        statement = match *write {
-            Write::Session(session) => {
-                bind_session!(statement.fragment(SQL_INSERT_SESSION), session)
-            }
-            Write::EndSession(token_hash) => {
-                statement.fragment(SQL_DELETE_SESSION).bind(token_hash)
-            }
-            Write::ClearFailures(key) => statement.fragment(SQL_CLEAR_FAILURES).bind(key),
-            Write::CancelHeld(cancel_key) => statement.fragment(SQL_CANCEL_HELD).bind(cancel_key),
-            Write::Enqueue(message) => bind_outbox!(statement.fragment(SQL_INSERT_OUTBOX), message),
-            Write::LastLogin { user, now } => statement
-                .fragment(SQL_SET_LAST_LOGIN)
-                .bind(to_i64(now))
-                .bind(user.0),
-            Write::Audit(event) => bind_audit!(statement.fragment(&SQL_INSERT_AUDIT), event),
-            _ => return None,
-        };
         if claim.is_some() {
             let part = only_if_claimed(&statement.sql[start..])?;
             statement.sql.truncate(start);
@@ -527,6 +536,15 @@ const SQL_FAILURES_SINCE: &str = "SELECT COUNT(*) FROM failures WHERE key = $1 A
 /// Compare-and-set of the last used step: the WHERE clause is the compare.
 const SQL_CLAIM_TOTP_STEP: &str = "UPDATE totp_factors SET last_step = $2, clock_offset_steps = $3 \
                                    WHERE user_id = $1 AND (last_step IS NULL OR last_step < $2)";
+
+/// [`SQL_CLAIM_TOTP_STEP`] as the first part of a [`pg_one_statement`].
+static SQL_CLAIM_STEP_PART: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("WITH claimed AS ({SQL_CLAIM_TOTP_STEP} RETURNING 1)"));
+
+/// [`Write::ClaimStep`] lost: another request took the step (or a later one).
+fn step_taken() -> StoreError {
+    StoreError::Conflict("authenticator step already used".into())
+}
 
 /// The password step's reads ([`Store::password_step_state`]) as one
 /// statement, anchored on the user's row; the practice and lock may be
@@ -2139,15 +2157,13 @@ impl Store for SqlStore {
             && let Some(statement) = pg_one_statement(writes)
         {
             let statement = statement?;
-            if matches!(writes.first(), Some(Write::ClaimStep { .. })) {
+            if statement.claims {
                 let (claimed,): (i64,) = sqlx::query_as_with(&statement.sql, statement.args)
                     .fetch_one(pool)
                     .await
                     .map_err(db)?;
                 if claimed != 1 {
-                    return Err(StoreError::Conflict(
-                        "authenticator step already used".into(),
-                    ));
+                    return Err(step_taken());
                 }
             } else {
                 sqlx::query_with(&statement.sql, statement.args)
@@ -2228,7 +2244,7 @@ impl Store for SqlStore {
                         let done = execute_on!(&mut *tx, SQL_CLAIM_TOTP_STEP, user.0, to_i64(step), clock_offset_steps);
                         if done != 1 {
                             // Dropping the transaction rolls it back.
-                            return Err(StoreError::Conflict("authenticator step already used".into()));
+                            return Err(step_taken());
                         }
                     }
                 }
