@@ -22,17 +22,16 @@ PASSWORD="correct horse battery staple"
 PORT=18092
 . bench/common.sh
 CORES=$(nproc)
-PAR_MS=$("$LOAD" hash-time-parallel)
-echo "== argon2id with all $CORES cores hashing at once: ${PAR_MS} ms per hash"
 
 # The argon2 limit (cores / one hash's time) is measured right before and
 # right after each login run, and the mean taken: this VM's speed drifts by
 # 20 % within minutes (one hash: 21.6 ms, then 25.8 ms a few minutes later),
 # so a figure from the start of the script would not be the same run's.
-# A hash alone is also faster than each of two hashed at once (17 ms
-# against 21-23 ms on this VM: the cores share memory bandwidth), so the
-# rate both cores really hash at is printed beside it: logins cannot beat
-# that one, whatever the server does.
+# A hash alone can also be faster than each of two hashed at once (17 ms
+# against 21-23 ms on stop 18's VM, where the cores shared memory
+# bandwidth; equal on stop 19's), so the rate both cores really hash at is
+# measured the same way and printed beside it: logins cannot beat that one,
+# whatever the server does.
 hash_ms() { "$LOAD" hash-time; }
 
 # Checkpoints PostgreSQL has started (timed and requested) since its start.
