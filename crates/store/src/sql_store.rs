@@ -945,11 +945,8 @@ impl SqlStore {
                 Ok(rows.into_iter().map(|(_, _, _, detail)| detail).collect())
             }
             Pool::Postgres(pool, _) => {
+                // On a pool connection: the settings the server plans with.
                 let mut tx = pool.begin().await.map_err(db)?;
-                sqlx::query("SET LOCAL enable_seqscan = off")
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db)?;
                 let text = format!("EXPLAIN {sql}");
                 let rows: Vec<(String,)> = bound!(sqlx::query_as(&text), |query, values|
                     ints: query.bind(values.to_vec()),

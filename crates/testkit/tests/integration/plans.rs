@@ -1,7 +1,10 @@
 //! The statements on the hot paths use indexes, so their cost does not grow
 //! with the number of users or events (issue #9, point 4): SQLite's query
-//! plan has no `SCAN` of a table, PostgreSQL's (sequential scans
-//! discouraged) no `Seq Scan`.
+//! plan has no `SCAN` of a table, PostgreSQL's no `Seq Scan`. The plans are
+//! made on the server's own connections, after ANALYZE has seen the tables
+//! nearly empty: a plan chosen then is kept for the connection's life, and
+//! must still be an index lookup when a flood of wrong codes has filled
+//! `failures` (with PostgreSQL's default settings it was a table scan).
 
 use testkit::TestApp;
 
@@ -22,6 +25,13 @@ fn full_scans(plan: &[String]) -> bool {
 
 async fn hot_queries_use_indexes(app: &TestApp) {
     let store = &app.app.store;
+    // The tables that are empty most of the time in service, as ANALYZE
+    // sees them then (PostgreSQL: this test's schema only).
+    let analyze = match app.backend() {
+        testkit::Backend::Postgres => "ANALYZE failures, locks, sessions, outbox",
+        testkit::Backend::Sqlite => "ANALYZE",
+    };
+    store.execute_sql(analyze).await.unwrap();
     let mut problems = Vec::new();
     for (name, sql, args) in store::hot_queries(store.backend()) {
         let plan = store.explain(&sql, &args).await.unwrap();
