@@ -718,10 +718,8 @@ impl WriteChainHashes for sqlx::Transaction<'_, sqlx::Sqlite> {
                 .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
                 .collect::<Vec<_>>()
                 .join(", ");
-            let sql = format!(
-                "UPDATE audit_events SET chain_hash = v.column2 FROM (VALUES {values}) AS v \
-                 WHERE audit_events.id = v.column1"
-            );
+            let sql =
+                format!("INSERT INTO audit_chain (id, chain_hash) VALUES {values} {CHAIN_UPSERT}");
             let mut query = sqlx::query(&sql);
             for (id, next) in chunk {
                 query = query.bind(*id).bind(next);
@@ -737,14 +735,15 @@ impl WriteChainHashes for sqlx::Transaction<'_, sqlx::Postgres> {
     async fn write_chain_hashes(&mut self, hashes: &[(i64, String)]) -> Result<(), sqlx::Error> {
         let (ids, values): (Vec<i64>, Vec<&str>) =
             hashes.iter().map(|(id, hash)| (*id, hash.as_str())).unzip();
-        sqlx::query(
-            "UPDATE audit_events SET chain_hash = v.hash \
-             FROM unnest($1::bigint[], $2::text[]) AS v(id, hash) WHERE audit_events.id = v.id",
-        )
-        .bind(ids)
-        .bind(values)
-        .execute(&mut **self)
-        .await?;
+        let sql = format!(
+            "INSERT INTO audit_chain (id, chain_hash) \
+             SELECT * FROM unnest($1::bigint[], $2::text[]) {CHAIN_UPSERT}"
+        );
+        sqlx::query(&sql)
+            .bind(ids)
+            .bind(values)
+            .execute(&mut **self)
+            .await?;
         Ok(())
     }
 }
@@ -887,8 +886,15 @@ type ChainedAuditRow = (
     Option<String>,
 );
 
-const CHAINED_AUDIT_COLUMNS: &str =
-    "id, at, user_id, username, kind, outcome, ip, user_agent, detail, chain_hash";
+/// An audit row with its chain hash (`NULL` until sealed), read from
+/// [`CHAINED_AUDIT_FROM`]: `e` is the event, `c` its hash.
+const CHAINED_AUDIT_COLUMNS: &str = "e.id, e.at, e.user_id, e.username, e.kind, e.outcome, e.ip, e.user_agent, e.detail, c.chain_hash";
+const CHAINED_AUDIT_FROM: &str = "audit_events e LEFT JOIN audit_chain c ON c.id = e.id";
+
+/// The sealer's hashes are inserted; an id already there (left behind by
+/// rows deleted from the end of the trail, whose ids SQLite hands out
+/// again) takes the new hash, so a tampered tail cannot stop the sealer.
+const CHAIN_UPSERT: &str = "ON CONFLICT (id) DO UPDATE SET chain_hash = excluded.chain_hash";
 
 fn chained_audit_from(
     row: ChainedAuditRow,
@@ -2462,7 +2468,7 @@ impl Store for SqlStore {
             Param::Int(to_i64(filter.until)),
         ];
         let mut sql = format!(
-            "SELECT {CHAINED_AUDIT_COLUMNS} FROM audit_events WHERE id {} $1 AND at >= $2 AND at < $3",
+            "SELECT {CHAINED_AUDIT_COLUMNS} FROM {CHAINED_AUDIT_FROM} WHERE e.id {} $1 AND at >= $2 AND at < $3",
             if newest_first { "<" } else { ">" }
         );
         if let Some(practice) = filter.practice {
@@ -2483,7 +2489,7 @@ impl Store for SqlStore {
         }
         params.push(Param::Int(i64::from(limit)));
         sql.push_str(&format!(
-            " ORDER BY id {} LIMIT ${}",
+            " ORDER BY e.id {} LIMIT ${}",
             if newest_first { "DESC" } else { "ASC" },
             params.len()
         ));
@@ -2518,7 +2524,7 @@ impl Store for SqlStore {
                     .await
                     .map_err(db)?;
             let rows: Vec<ChainedAuditRow> = sqlx::query_as(&format!(
-                "SELECT {CHAINED_AUDIT_COLUMNS} FROM audit_events WHERE id > $1 ORDER BY id LIMIT $2"
+                "SELECT {CHAINED_AUDIT_COLUMNS} FROM {CHAINED_AUDIT_FROM} WHERE e.id > $1 ORDER BY e.id LIMIT $2"
             ))
             .bind(start_id)
             .bind(i64::from(limit))
@@ -2587,7 +2593,10 @@ impl Store for SqlStore {
             .map_err(db)?;
             let cut = keep_from.map_or(last_id, |id| id - 1);
             let row: Option<(i64, Option<String>)> = sqlx::query_as(
-                "SELECT id, chain_hash FROM audit_events WHERE id <= $1 ORDER BY id DESC LIMIT 1",
+                &format!(
+                    "SELECT e.id, c.chain_hash FROM {CHAINED_AUDIT_FROM} WHERE e.id <= $1 \
+                     ORDER BY e.id DESC LIMIT 1"
+                ),
             )
             .bind(cut)
             .fetch_optional(&mut *tx)
@@ -2601,6 +2610,11 @@ impl Store for SqlStore {
                         .await
                         .map_err(db)?
                         .rows_affected();
+                    sqlx::query("DELETE FROM audit_chain WHERE id <= $1")
+                        .bind(cut_id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
                     sqlx::query("UPDATE audit_seal SET base_id = $1, base_hash = $2 WHERE id = 1")
                         .bind(cut_id)
                         .bind(&hash)
@@ -2622,7 +2636,7 @@ impl Store for SqlStore {
         limit: u32,
     ) -> Result<Vec<(i64, AuditEvent, Option<String>)>, StoreError> {
         let sql = format!(
-            "SELECT {CHAINED_AUDIT_COLUMNS} FROM audit_events WHERE id > $1 ORDER BY id LIMIT $2"
+            "SELECT {CHAINED_AUDIT_COLUMNS} FROM {CHAINED_AUDIT_FROM} WHERE e.id > $1 ORDER BY e.id LIMIT $2"
         );
         let rows: Vec<ChainedAuditRow> = on_pool!(self, pool => {
             sqlx::query_as(&sql)
