@@ -110,12 +110,14 @@ pub async fn connect(
         // half of PostgreSQL's work — 2,665/s against 5,478/s with generic
         // plans (BENCHMARKS.md). The query-plan test checks these plans.
         options = options.options([("plan_cache_mode", "force_generic_plan")]);
-        // A plan is kept for the connection's life, so it must not depend
-        // on how big a table was when it was made. `failures` is empty most
-        // of the time: once ANALYZE has seen it so, a sequential scan is the
-        // cheapest plan for its lookups, and it stays the plan while a flood
-        // of wrong codes fills the table (measured: verifications fell from
-        // ~9,000/s to 1,165/s after a VACUUM ANALYZE of a fresh database).
+        // A plan is kept until the next ANALYZE of its tables (autovacuum's,
+        // a minute or more away; never where autovacuum is off), so it must
+        // not depend on how big a table was when it was made. `failures` is
+        // empty most of the time: once ANALYZE has seen it so, a sequential
+        // scan is the cheapest plan for its lookups, and it stays the plan
+        // while a flood of wrong codes fills the table (measured:
+        // verifications fell from ~9,800/s to 1,107-1,165/s after a VACUUM
+        // ANALYZE of a fresh database).
         // Every statement here has an index to use (the query-plan test
         // checks it), so scanning whole tables is ruled out instead.
         options = options.options([("enable_seqscan", "off")]);

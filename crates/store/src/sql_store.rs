@@ -891,9 +891,11 @@ type ChainedAuditRow = (
 const CHAINED_AUDIT_COLUMNS: &str = "e.id, e.at, e.user_id, e.username, e.kind, e.outcome, e.ip, e.user_agent, e.detail, c.chain_hash";
 const CHAINED_AUDIT_FROM: &str = "audit_events e LEFT JOIN audit_chain c ON c.id = e.id";
 
-/// The sealer's hashes are inserted; an id already there (left behind by
-/// rows deleted from the end of the trail, whose ids SQLite hands out
-/// again) takes the new hash, so a tampered tail cannot stop the sealer.
+/// The sealer's hashes are inserted; an id already there takes the new
+/// hash. Ids are never handed out twice (identity, AUTOINCREMENT), so that
+/// happens only after tampering — rows deleted and the seal moved back over
+/// their leftover hashes — which `verify` reports; it must not also stop
+/// the sealer.
 const CHAIN_UPSERT: &str = "ON CONFLICT (id) DO UPDATE SET chain_hash = excluded.chain_hash";
 
 fn chained_audit_from(

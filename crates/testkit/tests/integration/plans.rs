@@ -2,7 +2,7 @@
 //! with the number of users or events (issue #9, point 4): SQLite's query
 //! plan has no `SCAN` of a table, PostgreSQL's no `Seq Scan`. The plans are
 //! made on the server's own connections, after ANALYZE has seen the tables
-//! nearly empty: a plan chosen then is kept for the connection's life, and
+//! nearly empty: a plan chosen then is kept until the next ANALYZE, and
 //! must still be an index lookup when a flood of wrong codes has filled
 //! `failures` (with PostgreSQL's default settings it was a table scan).
 
