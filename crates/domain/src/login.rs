@@ -209,8 +209,10 @@ struct Completion {
     claim: Option<(u64, i64)>,
 }
 
+/// What [`key_2fa`] puts before the user id.
+const KEY_2FA_PREFIX: &str = "2fa:user:";
 pub(crate) fn key_2fa(user: UserId) -> String {
-    format!("2fa:user:{user}")
+    format!("{KEY_2FA_PREFIX}{user}")
 }
 pub(crate) fn key_pw_user(user: UserId) -> String {
     format!("pw:user:{user}")
@@ -511,14 +513,20 @@ impl LoginService {
         let Some(session) = self.store.session(&token::digest(session_token)).await? else {
             return Ok(None);
         };
+        Ok(self.still_pending(&session, now).await?.then_some(session))
+    }
+
+    /// Whether `session` is half logged in and within its time; an expired
+    /// one is deleted.
+    async fn still_pending(&self, session: &Session, now: u64) -> Result<bool, DomainError> {
         let expired = now.saturating_sub(session.created_at) >= self.policy.pending_session_seconds;
         if session.stage != SessionStage::Pending || expired {
             if expired && session.stage == SessionStage::Pending {
                 self.store.delete_session(&session.token_hash).await?;
             }
-            return Ok(None);
+            return Ok(false);
         }
-        Ok(Some(session))
+        Ok(true)
     }
 
     /// An enrolling session (2FA required, none linked yet) and its user,
@@ -605,24 +613,24 @@ impl LoginService {
         ctx: &RequestContext,
         now: u64,
     ) -> Result<TokenOutcome, DomainError> {
-        let Some(session) = self.pending_session(session_token, now).await? else {
+        // One read for the session, the user, the authenticator and the
+        // lock (four round trips of a login's code step once).
+        let Some((session, state)) = self
+            .store
+            .session_with_state(&token::digest(session_token), KEY_2FA_PREFIX)
+            .await?
+        else {
             return Ok(TokenOutcome::SessionEnded);
         };
-        // One read for the user, the authenticator and the lock (three
-        // round trips of a login's code step before).
-        let Some(SecondFactorState {
+        if !self.still_pending(&session, now).await? || state.user.disabled {
+            return Ok(TokenOutcome::SessionEnded);
+        }
+        let SecondFactorState {
             user,
             totp,
             lock,
             has_failures,
-        }) = self
-            .store
-            .second_factor_state(session.user_id, &key_2fa(session.user_id))
-            .await?
-            .filter(|state| !state.user.disabled)
-        else {
-            return Ok(TokenOutcome::SessionEnded);
-        };
+        } = state;
         if let Some(locked) = self
             .refuse_locked(&user, lock, AuditKind::TotpToken, ctx, now)
             .await?

@@ -351,6 +351,15 @@ pub trait Store: Send + Sync {
         user: UserId,
         lock_key: &str,
     ) -> Result<Option<SecondFactorState>, StoreError>;
+    /// The session under `token_hash` with [`Store::second_factor_state`]
+    /// of its user, whose lock key is `lock_prefix` followed by the user id
+    /// (the code step's reads: one round trip on PostgreSQL). `None` if
+    /// there is no such session or its user is gone.
+    async fn session_with_state(
+        &self,
+        token_hash: &str,
+        lock_prefix: &str,
+    ) -> Result<Option<(Session, SecondFactorState)>, StoreError>;
     /// Records one failure under `key`, appends `event`, and returns the
     /// failures at or after `since` including this one (in as few round
     /// trips as the backend allows: one on PostgreSQL).

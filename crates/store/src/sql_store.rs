@@ -531,6 +531,18 @@ pub(crate) const SQL_SECOND_FACTOR_STATE: &str = "SELECT u.id, u.practice_id, u.
                    LEFT JOIN locks l ON l.key = $2 WHERE u.id = $1";
 const SQL_SESSION: &str = "SELECT token_hash, user_id, stage, created_at, last_seen_at, failures \
                            FROM sessions WHERE token_hash = $1";
+/// [`SQL_SESSION`] and [`SQL_SECOND_FACTOR_STATE`] of the session's user in
+/// one statement (PostgreSQL): the lock key is `$2` followed by the user id.
+static SQL_SESSION_STATE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let state = SQL_SECOND_FACTOR_STATE
+        .replace("$2", "k.lock_key")
+        .replace("$1", "s.user_id");
+    format!(
+        "SELECT s.token_hash, s.user_id, s.stage, s.created_at, s.last_seen_at, s.failures, st.* \
+         FROM sessions s CROSS JOIN LATERAL (SELECT $2 || s.user_id::text AS lock_key) k \
+         CROSS JOIN LATERAL ({state}) st WHERE s.token_hash = $1"
+    )
+});
 const SQL_INSERT_FAILURE: &str = "INSERT INTO failures (key, at) VALUES ($1, $2)";
 const SQL_FAILURES_SINCE: &str = "SELECT COUNT(*) FROM failures WHERE key = $1 AND at >= $2";
 /// Compare-and-set of the last used step: the WHERE clause is the compare.
@@ -690,6 +702,11 @@ pub fn hot_queries(backend: Backend) -> Vec<(&'static str, String, Vec<ExplainAr
                 Texts(TEXTS),
             ]
         };
+        queries.push((
+            "session with second factor state",
+            SQL_SESSION_STATE.clone(),
+            vec![Text("x"), Text("2fa:user:")],
+        ));
         let [read, claims, failures] = crate::pg_batch::batch_statements();
         queries.push((read.0, read.1.to_owned(), vec![Ints(INTS), Texts(TEXTS)]));
         let mut args = vec![Ints(INTS), Ints(INTS), Ints(INTS), Texts(TEXTS)];
@@ -772,6 +789,19 @@ pub(crate) struct SecondFactorRow {
     has_failures: bool,
 }
 
+/// One row of [`SQL_SESSION_STATE`].
+#[derive(sqlx::FromRow)]
+struct SessionStateRow {
+    token_hash: String,
+    user_id: i64,
+    stage: String,
+    created_at: i64,
+    last_seen_at: i64,
+    failures: i64,
+    #[sqlx(flatten)]
+    state: SecondFactorRow,
+}
+
 impl SecondFactorRow {
     /// Reads the row in [`SQL_SECOND_FACTOR_STATE`]'s column order.
     fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
@@ -797,6 +827,45 @@ impl SecondFactorRow {
             has_failures: row.get(18)?,
         })
     }
+}
+
+/// [`SecondFactorState`] from its row.
+fn state_from(r: SecondFactorRow) -> Result<SecondFactorState, StoreError> {
+    let totp = match (r.key_id, r.sealed_secret, r.algorithm, r.digits, r.period) {
+        (Some(key_id), Some(sealed), Some(algorithm), Some(digits), Some(period)) => {
+            Some(totp_from((
+                r.id,
+                key_id,
+                sealed,
+                algorithm,
+                digits,
+                period,
+                r.last_step,
+                r.clock_offset_steps.unwrap_or(0),
+            ))?)
+        }
+        _ => None,
+    };
+    let user = user_from((
+        r.id,
+        r.practice_id,
+        r.username,
+        r.email,
+        r.phone,
+        r.role,
+        r.password_hash,
+        r.disabled,
+        r.require_2fa,
+    ))?;
+    Ok(SecondFactorState {
+        user,
+        totp,
+        lock: LockState {
+            locked_until: to_u64(r.locked_until.unwrap_or(0), "lock time")?,
+            lock_count: u32::try_from(r.lock_count.unwrap_or(0)).unwrap_or(u32::MAX),
+        },
+        has_failures: r.has_failures,
+    })
 }
 
 type TotpRow = (i64, String, Vec<u8>, String, i64, i64, Option<i64>, i64);
@@ -1744,42 +1813,42 @@ impl Store for SqlStore {
             })?,
             Pool::Postgres(_, hot) => hot.second_factor_state(user.0, lock_key).await?,
         };
-        let Some(r) = row else { return Ok(None) };
-        let totp = match (r.key_id, r.sealed_secret, r.algorithm, r.digits, r.period) {
-            (Some(key_id), Some(sealed), Some(algorithm), Some(digits), Some(period)) => {
-                Some(totp_from((
-                    r.id,
-                    key_id,
-                    sealed,
-                    algorithm,
-                    digits,
-                    period,
-                    r.last_step,
-                    r.clock_offset_steps.unwrap_or(0),
-                ))?)
+        row.map(state_from).transpose()
+    }
+
+    async fn session_with_state(
+        &self,
+        token_hash: &str,
+        lock_prefix: &str,
+    ) -> Result<Option<(Session, SecondFactorState)>, StoreError> {
+        let pool = match &self.pool {
+            Pool::Postgres(pool, _) => pool,
+            // In-process: two reads cost no round trip.
+            Pool::Sqlite(..) => {
+                let Some(session) = self.session(token_hash).await? else {
+                    return Ok(None);
+                };
+                let lock_key = format!("{lock_prefix}{}", session.user_id);
+                let state = self.second_factor_state(session.user_id, &lock_key).await?;
+                return Ok(state.map(|state| (session, state)));
             }
-            _ => None,
         };
-        let user = user_from((
-            r.id,
-            r.practice_id,
-            r.username,
-            r.email,
-            r.phone,
-            r.role,
-            r.password_hash,
-            r.disabled,
-            r.require_2fa,
+        let row: Option<SessionStateRow> = sqlx::query_as(&SQL_SESSION_STATE)
+            .bind(token_hash)
+            .bind(lock_prefix)
+            .fetch_optional(pool)
+            .await
+            .map_err(db)?;
+        let Some(r) = row else { return Ok(None) };
+        let session = session_from((
+            r.token_hash,
+            r.user_id,
+            r.stage,
+            r.created_at,
+            r.last_seen_at,
+            r.failures,
         ))?;
-        Ok(Some(SecondFactorState {
-            user,
-            totp,
-            lock: LockState {
-                locked_until: to_u64(r.locked_until.unwrap_or(0), "lock time")?,
-                lock_count: u32::try_from(r.lock_count.unwrap_or(0)).unwrap_or(u32::MAX),
-            },
-            has_failures: r.has_failures,
-        }))
+        Ok(Some((session, state_from(r.state)?)))
     }
 
     async fn record_failure_with_audit(

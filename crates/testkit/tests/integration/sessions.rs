@@ -74,6 +74,49 @@ async fn the_half_login_expires_after_five_minutes(app: &TestApp) {
 }
 both!(the_half_login_expires_after_five_minutes);
 
+/// The code step reads the session together with the second factor: only a
+/// half login within its time passes, an expired one is deleted, a full
+/// session or a disabled account (the half login still stored) gets "log
+/// in again".
+async fn the_code_step_takes_only_a_live_half_login(app: &TestApp) {
+    let (_, phone) = app.add_user_with_totp("alice").await;
+    let store = app.app.login.store();
+    let session_of = |browser: &testkit::Client| {
+        domain::token::digest(browser.cookie("tf_session").expect("a session cookie"))
+    };
+
+    let mut expired = app.client();
+    expired.submit_password("alice", PASSWORD).await;
+    let hash = session_of(&expired);
+    assert!(store.session(&hash).await.unwrap().is_some());
+    app.clock.advance(5 * 60);
+    assert_eq!(expired.submit_token(&app.code(&phone, 0)).await.status, 401);
+    assert!(store.session(&hash).await.unwrap().is_none(), "deleted");
+
+    let mut full = app.client();
+    full.submit_password("alice", PASSWORD).await;
+    assert_eq!(full.submit_token(&app.code(&phone, 0)).await.status, 303);
+    let hash = session_of(&full);
+    let reply = full.submit_token(&app.code(&phone, 1)).await;
+    assert_eq!(reply.status, 401, "a full session is not a half login");
+    assert!(store.session(&hash).await.unwrap().is_some(), "and stays");
+
+    let mut disabled = app.client();
+    disabled.submit_password("alice", PASSWORD).await;
+    // Straight in the table: disabling through the store also ends the
+    // sessions, which would hide this check.
+    app.app
+        .store
+        .execute_sql("UPDATE users SET disabled = TRUE WHERE username = 'alice'")
+        .await
+        .unwrap();
+    // A right code (the one the full session was refused with is unused).
+    let reply = disabled.submit_token(&app.code(&phone, 1)).await;
+    assert_eq!(reply.status, 401);
+    assert!(reply.body.contains("Please log in again"), "{}", reply.body);
+}
+both!(the_code_step_takes_only_a_live_half_login);
+
 async fn idle_sessions_end_after_thirty_minutes(app: &TestApp) {
     let mut browser = log_in(app).await;
     app.clock.advance(29 * 60);
