@@ -665,6 +665,7 @@ pub fn hot_queries(backend: Backend) -> Vec<(&'static str, String, Vec<ExplainAr
             ],
         ),
         ("session", SQL_SESSION.into(), vec![Text("x")]),
+        ("audit events after an id (sealer)", SQL_AUDIT_AFTER.clone(), vec![Int(1), Int(500)]),
         ("failures in window", SQL_FAILURES_SINCE.into(), vec![Text("2fa:user:1"), Int(0)]),
         ("claim totp step", SQL_CLAIM_TOTP_STEP.into(), vec![Int(1), Int(2), Int(0)]),
         ("user by username", sql_user_by_username(), vec![Text("jane")]),
@@ -956,9 +957,22 @@ type ChainedAuditRow = (
 );
 
 /// An audit row with its chain hash (`NULL` until sealed), read from
-/// [`CHAINED_AUDIT_FROM`]: `e` is the event, `c` its hash.
-const CHAINED_AUDIT_COLUMNS: &str = "e.id, e.at, e.user_id, e.username, e.kind, e.outcome, e.ip, e.user_agent, e.detail, c.chain_hash";
-const CHAINED_AUDIT_FROM: &str = "audit_events e LEFT JOIN audit_chain c ON c.id = e.id";
+/// [`CHAINED_AUDIT_FROM`] (`e` is the event). The hash is looked up per
+/// row returned: as a join, PostgreSQL's plan was a merge join that read
+/// the whole of `audit_chain` for every page of 500 — the sealer did that
+/// every 2 s, costing more the longer the trail (46,098 hashes read for a
+/// page of 500 at 7.9 ms, against 0.7 ms this way).
+const CHAINED_AUDIT_COLUMNS: &str = "e.id, e.at, e.user_id, e.username, e.kind, e.outcome, e.ip, e.user_agent, e.detail, \
+     (SELECT c.chain_hash FROM audit_chain c WHERE c.id = e.id) AS chain_hash";
+const CHAINED_AUDIT_FROM: &str = "audit_events e";
+
+/// The events after an id, oldest first, with their hashes: the sealer's
+/// read (every 2 s, in service) and `audit verify`'s pages.
+static SQL_AUDIT_AFTER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT {CHAINED_AUDIT_COLUMNS} FROM {CHAINED_AUDIT_FROM} WHERE e.id > $1 ORDER BY e.id LIMIT $2"
+    )
+});
 
 /// The sealer's hashes are inserted; an id already there takes the new
 /// hash. Ids are never handed out twice (identity, AUTOINCREMENT), so that
@@ -2594,9 +2608,7 @@ impl Store for SqlStore {
                     .fetch_one(pool)
                     .await
                     .map_err(db)?;
-            let rows: Vec<ChainedAuditRow> = sqlx::query_as(&format!(
-                "SELECT {CHAINED_AUDIT_COLUMNS} FROM {CHAINED_AUDIT_FROM} WHERE e.id > $1 ORDER BY e.id LIMIT $2"
-            ))
+            let rows: Vec<ChainedAuditRow> = sqlx::query_as(&SQL_AUDIT_AFTER)
             .bind(start_id)
             .bind(i64::from(limit))
             .fetch_all(pool)
@@ -2664,10 +2676,8 @@ impl Store for SqlStore {
             .map_err(db)?;
             let cut = keep_from.map_or(last_id, |id| id - 1);
             let row: Option<(i64, Option<String>)> = sqlx::query_as(
-                &format!(
-                    "SELECT e.id, c.chain_hash FROM {CHAINED_AUDIT_FROM} WHERE e.id <= $1 \
-                     ORDER BY e.id DESC LIMIT 1"
-                ),
+                "SELECT e.id, (SELECT c.chain_hash FROM audit_chain c WHERE c.id = e.id) \
+                 FROM audit_events e WHERE e.id <= $1 ORDER BY e.id DESC LIMIT 1",
             )
             .bind(cut)
             .fetch_optional(&mut *tx)
@@ -2706,11 +2716,8 @@ impl Store for SqlStore {
         after_id: i64,
         limit: u32,
     ) -> Result<Vec<(i64, AuditEvent, Option<String>)>, StoreError> {
-        let sql = format!(
-            "SELECT {CHAINED_AUDIT_COLUMNS} FROM {CHAINED_AUDIT_FROM} WHERE e.id > $1 ORDER BY e.id LIMIT $2"
-        );
         let rows: Vec<ChainedAuditRow> = on_pool!(self, pool => {
-            sqlx::query_as(&sql)
+            sqlx::query_as(&SQL_AUDIT_AFTER)
                 .bind(after_id)
                 .bind(i64::from(limit))
                 .fetch_all(pool)
