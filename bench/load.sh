@@ -10,12 +10,18 @@
 # hash's time, measured here); verification p99 < 25 ms at 64 connections;
 # no errors.
 #
-# Usage: [LOGIN_RUNS=N] [BACKENDS=sqlite|postgres] bench/load.sh [SECONDS]   (needs wrk, curl, createdb; ~4 min at 10)
+# Usage: [LOGIN_ROUNDS=N] [BACKENDS=sqlite|postgres] bench/load.sh [SECONDS]   (needs wrk, curl, createdb; ~5 min at 10)
+#
+# Logins run for 3 x SECONDS in LOGIN_ROUNDS rounds (default 6), with one
+# hash timed alone before each round and after the last; the goal is
+# judged on all rounds together (logins / seconds against the mean of the
+# timings), each round's own figure printed beside it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN="${1:-10}"
-LOGIN_USERS=7500   # each run takes its share (2,500 at LOGIN_RUNS=3: 10 s at up to 250 logins/s)
-LOGIN_RUNS="${LOGIN_RUNS:-1}"   # login runs per backend, each with its own limit
+LOGIN_USERS=9000   # each round takes its share (1,500 at 6 rounds of 5 s: up to 300 logins/s)
+LOGIN_ROUNDS="${LOGIN_ROUNDS:-6}"
+LOGIN_SECONDS=$(awk -v r="$RUN" -v n="$LOGIN_ROUNDS" 'BEGIN{printf "%d", (3 * r + n - 1) / n}')
 BACKENDS="${BACKENDS:-sqlite postgres}"
 VERIFY_USERS=400000   # more than 10 s of right codes at 25,000/s (a code sent twice is a replay, not a right code)
 PASSWORD="correct horse battery staple"
@@ -23,10 +29,13 @@ PORT=18092
 . bench/common.sh
 CORES=$(nproc)
 
-# The argon2 limit (cores / one hash's time) is measured right before and
-# right after each login run, and the mean taken: this VM's speed drifts by
-# 20 % within minutes (one hash: 21.6 ms, then 25.8 ms a few minutes later),
-# so a figure from the start of the script would not be the same run's.
+# The argon2 limit (cores / one hash's time) is measured between the login
+# rounds, and the mean of those timings taken: this VM's speed drifts by
+# 20-50 % within seconds (medians of 41 hashes a second apart: 16.6, then
+# 25.3 ms; stop 21), so a figure from the start of the script, or from
+# before and after one long run, would not be the logins' own. Rounds of a
+# few seconds with a timing between each follow the drift; each round ends
+# with up to 8 logins half done (about 1 % of a 5 s round, counted as none).
 # A hash alone can also be faster than each of two hashed at once (17 ms
 # against 21-23 ms on stop 18's VM, where the cores shared memory
 # bandwidth; equal on stop 19's), so the rate both cores really hash at is
@@ -64,7 +73,10 @@ bench() {
     # checkpoint it would start does not run during the measured load (a
     # server in service is not bulk-loading 400,000 users at the same time).
     if [[ -n "$url" ]]; then
-        psql -q "$url" -c CHECKPOINT || echo "   (CHECKPOINT refused: a checkpoint may fall into the runs)"
+        # VACUUM ANALYZE first, as autovacuum would have done in service
+        # (off on some machines: stop 20's).
+        psql -q "$url" -c "VACUUM ANALYZE" -c CHECKPOINT \
+            || echo "   (VACUUM or CHECKPOINT refused: a checkpoint may fall into the runs)"
     fi
 
     local t0 t1
@@ -76,23 +88,38 @@ bench() {
     sample_peak "$SERVER" "$DATA/peak" &
     local sampler=$!
 
-    # Each user logs in once per run: runs take consecutive slices of them.
-    local run per=$((LOGIN_USERS / LOGIN_RUNS)) before after limit
-    for run in $(seq "$LOGIN_RUNS"); do
-        echo "== $name: full logins, wrk 8 connections, ${RUN}s (run $run of $LOGIN_RUNS)"
-        "$LOAD" login-codes "$LOGIN_USERS" | sed -n "$(((run - 1) * per + 1)),$((run * per - 1))p" >"$DATA/logins"
-        before=$(hash_ms)
-        par_before=$("$LOAD" hash-time-parallel)
+    # Each user logs in once: rounds take consecutive slices of them.
+    local round per=$((LOGIN_USERS / LOGIN_ROUNDS)) logins=0 seconds=0 before after n secs
+    local timings=() par_before par_after
+    par_before=$("$LOAD" hash-time-parallel)
+    before=$(hash_ms)
+    timings+=("$before")
+    echo "== $name: full logins, wrk 8 connections, $LOGIN_ROUNDS rounds of ${LOGIN_SECONDS}s, one hash timed alone before each and after the last"
+    for round in $(seq "$LOGIN_ROUNDS"); do
+        "$LOAD" login-codes "$LOGIN_USERS" | sed -n "$(((round - 1) * per + 1)),$((round * per - 1))p" >"$DATA/logins"
         CODES="$DATA/logins" PASSWORD="$PASSWORD" THREADS=8 \
-            wrk -t8 -c8 -d"${RUN}s" --timeout 10s --latency -s bench/login.lua "$BASE" | grep '^RESULT' | tee "$DATA/login-result"
+            wrk -t8 -c8 -d"${LOGIN_SECONDS}s" --timeout 10s --latency -s bench/login.lua "$BASE" | grep '^RESULT' >"$DATA/login-result"
         after=$(hash_ms)
-        par_after=$("$LOAD" hash-time-parallel)
-        limit=$(awk -v c="$CORES" -v a="$before" -v b="$after" 'BEGIN{printf "%.1f", c * 1000 / ((a + b) / 2)}')
-        par_limit=$(awk -v c="$CORES" -v a="$par_before" -v b="$par_after" 'BEGIN{printf "%.1f", c * 1000 / ((a + b) / 2)}')
-        echo "   argon2id: one hash alone ${before} ms before the run, ${after} ms after (medians of 41) -> limit $limit logins/s on $CORES cores"
-        echo "   argon2id: one hash while every core hashes ${par_before} ms before, ${par_after} ms after -> $par_limit hashes/s on this machine"
-        awk -v limit="$limit" -v par="$par_limit" '{for (i = 1; i <= NF; i++) if ($i ~ /\/s$/) {sub("/s", "", $i); printf "   = %.0f %% of the argon2 limit (%s/s); %.0f %% of what both cores hash at once (%s/s)\n", 100 * $i / limit, limit, 100 * $i / par, par; exit}}' "$DATA/login-result"
+        timings+=("$after")
+        # "RESULT full logins: N in S s: R/s ..." -> N S
+        read -r n secs < <(sed -n 's/^RESULT full logins: \([0-9]*\) in \([0-9.]*\)s.*/\1 \2/p' "$DATA/login-result")
+        logins=$((logins + n))
+        seconds=$(awk -v a="$seconds" -v b="$secs" 'BEGIN{print a + b}')
+        awk -v c="$CORES" -v a="$before" -v b="$after" -v n="$n" -v s="$secs" \
+            'BEGIN{l = c * 1000 / ((a + b) / 2); printf "   round %d: %d logins in %.1fs = %.1f/s; one hash %s ms before, %s after -> %.0f %% of %.1f/s\n", '"$round"', n, s, n / s, a, b, 100 * n / s / l, l}'
+        sed 's/^RESULT full logins: [0-9]* in [0-9.]*s: [0-9.]*\/s */     /' "$DATA/login-result"
+        before=$after
     done
+    par_after=$("$LOAD" hash-time-parallel)
+    local mean limit par_limit
+    mean=$(printf '%s\n' "${timings[@]}" | awk '{s += $1} END{printf "%.2f", s / NR}')
+    limit=$(awk -v c="$CORES" -v m="$mean" 'BEGIN{printf "%.1f", c * 1000 / m}')
+    par_limit=$(awk -v c="$CORES" -v a="$par_before" -v b="$par_after" 'BEGIN{printf "%.1f", c * 1000 / ((a + b) / 2)}')
+    echo "RESULT full logins: $logins in ${seconds}s: $(awk -v n="$logins" -v s="$seconds" 'BEGIN{printf "%.1f", n / s}')/s (all rounds)"
+    echo "   argon2id: one hash alone $(printf '%s ' "${timings[@]}")ms (medians of 41; mean $mean) -> limit $limit logins/s on $CORES cores"
+    echo "   argon2id: one hash while every core hashes ${par_before} ms before the rounds, ${par_after} ms after -> $par_limit hashes/s on this machine"
+    awk -v n="$logins" -v s="$seconds" -v limit="$limit" -v par="$par_limit" \
+        'BEGIN{printf "   = %.0f %% of the argon2 limit (%s/s); %.0f %% of what both cores hash at once (%s/s)\n", 100 * n / s / limit, limit, 100 * n / s / par, par}'
 
     "$LOAD" codes "$VERIFY_USERS" "$first" >"$DATA/codes"
     # PostgreSQL: whether a checkpoint ran during the verification runs
