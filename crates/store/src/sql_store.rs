@@ -651,8 +651,16 @@ pub enum ExplainArg {
 /// index (issue #9: cost must not grow with the number of users).
 pub fn hot_queries(backend: Backend) -> Vec<(&'static str, String, Vec<ExplainArg>)> {
     use ExplainArg::{Int, Ints, Text, Texts};
+    let practice_filter = AuditFilter {
+        practice: Some(domain::PracticeId(1)),
+        ..AuditFilter::default()
+    };
     let mut queries = vec![
-        ("second factor state", SQL_SECOND_FACTOR_STATE.into(), vec![Int(1), Text("2fa:user:1")]),
+        (
+            "second factor state",
+            SQL_SECOND_FACTOR_STATE.into(),
+            vec![Int(1), Text("2fa:user:1")],
+        ),
         (
             "password step state",
             SQL_PASSWORD_STEP_STATE.into(),
@@ -665,27 +673,56 @@ pub fn hot_queries(backend: Backend) -> Vec<(&'static str, String, Vec<ExplainAr
             ],
         ),
         ("session", SQL_SESSION.into(), vec![Text("x")]),
-        ("audit events after an id (sealer)", SQL_AUDIT_AFTER.clone(), vec![Int(1), Int(500)]),
-        ("failures in window", SQL_FAILURES_SINCE.into(), vec![Text("2fa:user:1"), Int(0)]),
-        ("claim totp step", SQL_CLAIM_TOTP_STEP.into(), vec![Int(1), Int(2), Int(0)]),
-        ("user by username", sql_user_by_username(), vec![Text("jane")]),
-        ("user by email", sql_user_by_email(), vec![Text("jane@clinic.example")]),
+        (
+            "audit events after an id (sealer)",
+            SQL_AUDIT_AFTER.clone(),
+            vec![Int(1), Int(500)],
+        ),
+        (
+            "failures in window",
+            SQL_FAILURES_SINCE.into(),
+            vec![Text("2fa:user:1"), Int(0)],
+        ),
+        (
+            "claim totp step",
+            SQL_CLAIM_TOTP_STEP.into(),
+            vec![Int(1), Int(2), Int(0)],
+        ),
+        (
+            "user by username",
+            sql_user_by_username(),
+            vec![Text("jane")],
+        ),
+        (
+            "user by email",
+            sql_user_by_email(),
+            vec![Text("jane@clinic.example")],
+        ),
         ("user by id", sql_user_by_id(), vec![Int(1)]),
         ("api key by hash", sql_api_key_by_hash(), vec![Text("x")]),
         ("device by token", sql_device_by_token(), vec![Text("x")]),
         (
             "audit page of a practice",
-            "SELECT id FROM audit_events WHERE id < $1 AND at >= $2 AND at < $3 AND practice_id = $4 \
-             ORDER BY id DESC LIMIT $5"
-                .into(),
+            sql_audit_search(true, &practice_filter),
             vec![Int(i64::MAX), Int(0), Int(i64::MAX), Int(1), Int(51)],
         ),
         (
             "audit page of a user",
-            "SELECT id FROM audit_events WHERE id < $1 AND at >= $2 AND at < $3 AND practice_id = $4 \
-             AND user_id = $5 ORDER BY id DESC LIMIT $6"
-                .into(),
-            vec![Int(i64::MAX), Int(0), Int(i64::MAX), Int(1), Int(1), Int(51)],
+            sql_audit_search(
+                true,
+                &AuditFilter {
+                    user: Some(UserId(1)),
+                    ..practice_filter.clone()
+                },
+            ),
+            vec![
+                Int(i64::MAX),
+                Int(0),
+                Int(i64::MAX),
+                Int(1),
+                Int(1),
+                Int(51),
+            ],
         ),
     ];
     if backend == Backend::Postgres {
@@ -965,6 +1002,35 @@ type ChainedAuditRow = (
 const CHAINED_AUDIT_COLUMNS: &str = "e.id, e.at, e.user_id, e.username, e.kind, e.outcome, e.ip, e.user_agent, e.detail, \
      (SELECT c.chain_hash FROM audit_chain c WHERE c.id = e.id) AS chain_hash";
 const CHAINED_AUDIT_FROM: &str = "audit_events e";
+
+/// A page of the audit search: `$1` the id to start after (or before,
+/// newest first), `$2`/`$3` the time range, then one placeholder for each
+/// filter given (practice, user, kind, outcome, in that order), then the
+/// limit.
+fn sql_audit_search(newest_first: bool, filter: &AuditFilter) -> String {
+    let mut sql = format!(
+        "SELECT {CHAINED_AUDIT_COLUMNS} FROM {CHAINED_AUDIT_FROM} WHERE e.id {} $1 AND at >= $2 AND at < $3",
+        if newest_first { "<" } else { ">" }
+    );
+    let mut n = 3;
+    for (given, column) in [
+        (filter.practice.is_some(), "practice_id"),
+        (filter.user.is_some(), "user_id"),
+        (filter.kind.is_some(), "kind"),
+        (filter.outcome.is_some(), "outcome"),
+    ] {
+        if given {
+            n += 1;
+            sql.push_str(&format!(" AND {column} = ${n}"));
+        }
+    }
+    sql.push_str(&format!(
+        " ORDER BY e.id {} LIMIT ${}",
+        if newest_first { "DESC" } else { "ASC" },
+        n + 1
+    ));
+    sql
+}
 
 /// The events after an id, oldest first, with their hashes: the sealer's
 /// read (every 2 s, in service) and `audit verify`'s pages.
@@ -2552,32 +2618,21 @@ impl Store for SqlStore {
             Param::Int(to_i64(filter.since)),
             Param::Int(to_i64(filter.until)),
         ];
-        let mut sql = format!(
-            "SELECT {CHAINED_AUDIT_COLUMNS} FROM {CHAINED_AUDIT_FROM} WHERE e.id {} $1 AND at >= $2 AND at < $3",
-            if newest_first { "<" } else { ">" }
-        );
+        let sql = sql_audit_search(newest_first, filter);
+        // In the order of sql_audit_search's placeholders.
         if let Some(practice) = filter.practice {
             params.push(Param::Int(practice.0));
-            sql.push_str(&format!(" AND practice_id = ${}", params.len()));
         }
         if let Some(user) = filter.user {
             params.push(Param::Int(user.0));
-            sql.push_str(&format!(" AND user_id = ${}", params.len()));
         }
         if let Some(kind) = &filter.kind {
             params.push(Param::Text(kind));
-            sql.push_str(&format!(" AND kind = ${}", params.len()));
         }
         if let Some(outcome) = &filter.outcome {
             params.push(Param::Text(outcome));
-            sql.push_str(&format!(" AND outcome = ${}", params.len()));
         }
         params.push(Param::Int(i64::from(limit)));
-        sql.push_str(&format!(
-            " ORDER BY e.id {} LIMIT ${}",
-            if newest_first { "DESC" } else { "ASC" },
-            params.len()
-        ));
         let rows: Vec<ChainedAuditRow> = on_pool!(self, pool => {
             let mut query = sqlx::query_as(&sql);
             for param in &params {
@@ -3024,5 +3079,24 @@ mod tests {
             .bind(2_i64)
             .fragment("SELECT $1, '$', $2x, $10");
         assert_eq!(statement.sql, "SELECT $3, '$', $4x, $12");
+    }
+
+    #[test]
+    fn audit_search_numbers_the_filters_given_in_order() {
+        let filter = AuditFilter {
+            user: Some(UserId(7)),
+            outcome: Some("failure".into()),
+            ..AuditFilter::default()
+        };
+        let sql = sql_audit_search(false, &filter);
+        assert!(
+            sql.contains("WHERE e.id > $1 AND at >= $2 AND at < $3 AND user_id = $4 AND outcome = $5 ORDER BY e.id ASC LIMIT $6"),
+            "{sql}"
+        );
+        let sql = sql_audit_search(true, &AuditFilter::default());
+        assert!(
+            sql.ends_with("WHERE e.id < $1 AND at >= $2 AND at < $3 ORDER BY e.id DESC LIMIT $4"),
+            "{sql}"
+        );
     }
 }
