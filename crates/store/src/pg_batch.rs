@@ -26,7 +26,7 @@ use domain::{AuditEvent, StoreError};
 use sqlx::PgPool;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use crate::sql_store::{AUDIT_INSERT_COLUMNS, SQL_SECOND_FACTOR_STATE, SecondFactorRow, db};
+use crate::sql_store::{AUDIT_INSERT_COLUMNS, SecondFactorRow, db, sql_second_factor_state_of};
 
 /// Checks sharing one statement at most.
 const BATCH_MAX: usize = 128;
@@ -237,11 +237,9 @@ enum WriteKey {
     Failures(String),
 }
 
-/// The reads of a batch: [`SQL_SECOND_FACTOR_STATE`] once per input row.
+/// The reads of a batch: [`SQL_SECOND_FACTOR_STATE`](crate::sql_store::SQL_SECOND_FACTOR_STATE) once per input row.
 static SQL_READ_BATCH: LazyLock<String> = LazyLock::new(|| {
-    let per_row = SQL_SECOND_FACTOR_STATE
-        .replace("$2", "i.lock_key")
-        .replace("$1", "i.user_id");
+    let per_row = sql_second_factor_state_of("i.user_id", "i.lock_key");
     format!(
         "SELECT i.ord, s.* FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS i(user_id, lock_key, ord) \
          CROSS JOIN LATERAL ({per_row}) s"
@@ -330,7 +328,7 @@ impl PgHot {
         }
     }
 
-    /// [`SQL_SECOND_FACTOR_STATE`] for `user` and `lock_key`.
+    /// [`SQL_SECOND_FACTOR_STATE`](crate::sql_store::SQL_SECOND_FACTOR_STATE) for `user` and `lock_key`.
     pub(crate) async fn second_factor_state(
         &self,
         user: i64,

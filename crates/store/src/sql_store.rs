@@ -531,12 +531,18 @@ pub(crate) const SQL_SECOND_FACTOR_STATE: &str = "SELECT u.id, u.practice_id, u.
                    LEFT JOIN locks l ON l.key = $2 WHERE u.id = $1";
 const SQL_SESSION: &str = "SELECT token_hash, user_id, stage, created_at, last_seen_at, failures \
                            FROM sessions WHERE token_hash = $1";
+/// [`SQL_SECOND_FACTOR_STATE`] for the user and lock key given as SQL
+/// expressions instead of its two parameters (it has no others, so `$1`
+/// and `$2` are never part of a longer placeholder).
+pub(crate) fn sql_second_factor_state_of(user: &str, lock_key: &str) -> String {
+    SQL_SECOND_FACTOR_STATE
+        .replace("$2", lock_key)
+        .replace("$1", user)
+}
 /// [`SQL_SESSION`] and [`SQL_SECOND_FACTOR_STATE`] of the session's user in
 /// one statement (PostgreSQL): the lock key is `$2` followed by the user id.
 static SQL_SESSION_STATE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    let state = SQL_SECOND_FACTOR_STATE
-        .replace("$2", "k.lock_key")
-        .replace("$1", "s.user_id");
+    let state = sql_second_factor_state_of("s.user_id", "k.lock_key");
     format!(
         "SELECT s.token_hash, s.user_id, s.stage, s.created_at, s.last_seen_at, s.failures, st.* \
          FROM sessions s CROSS JOIN LATERAL (SELECT $2 || s.user_id::text AS lock_key) k \
@@ -993,14 +999,25 @@ type ChainedAuditRow = (
     Option<String>,
 );
 
-/// An audit row with its chain hash (`NULL` until sealed), read from
-/// [`CHAINED_AUDIT_FROM`] (`e` is the event). The hash is looked up per
+/// The chain hash of audit event `e` (`NULL` until sealed), looked up per
 /// row returned: as a join, PostgreSQL's plan was a merge join that read
 /// the whole of `audit_chain` for every page of 500 — the sealer did that
 /// every 2 s, costing more the longer the trail (46,098 hashes read for a
-/// page of 500 at 7.9 ms, against 0.7 ms this way).
-const CHAINED_AUDIT_COLUMNS: &str = "e.id, e.at, e.user_id, e.username, e.kind, e.outcome, e.ip, e.user_agent, e.detail, \
-     (SELECT c.chain_hash FROM audit_chain c WHERE c.id = e.id) AS chain_hash";
+/// page of 500 at 7.9 ms, against 0.7 ms this way). A macro, so `concat!`
+/// can put it into constants.
+macro_rules! chain_hash_of_e {
+    () => {
+        "(SELECT c.chain_hash FROM audit_chain c WHERE c.id = e.id)"
+    };
+}
+
+/// An audit row with its chain hash, read from [`CHAINED_AUDIT_FROM`]
+/// (`e` is the event).
+const CHAINED_AUDIT_COLUMNS: &str = concat!(
+    "e.id, e.at, e.user_id, e.username, e.kind, e.outcome, e.ip, e.user_agent, e.detail, ",
+    chain_hash_of_e!(),
+    " AS chain_hash"
+);
 const CHAINED_AUDIT_FROM: &str = "audit_events e";
 
 /// A page of the audit search: `$1` the id to start after (or before,
@@ -2731,8 +2748,11 @@ impl Store for SqlStore {
             .map_err(db)?;
             let cut = keep_from.map_or(last_id, |id| id - 1);
             let row: Option<(i64, Option<String>)> = sqlx::query_as(
-                "SELECT e.id, (SELECT c.chain_hash FROM audit_chain c WHERE c.id = e.id) \
-                 FROM audit_events e WHERE e.id <= $1 ORDER BY e.id DESC LIMIT 1",
+                concat!(
+                    "SELECT e.id, ",
+                    chain_hash_of_e!(),
+                    " FROM audit_events e WHERE e.id <= $1 ORDER BY e.id DESC LIMIT 1"
+                ),
             )
             .bind(cut)
             .fetch_optional(&mut *tx)
