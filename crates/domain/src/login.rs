@@ -214,8 +214,10 @@ const KEY_2FA_PREFIX: &str = "2fa:user:";
 pub(crate) fn key_2fa(user: UserId) -> String {
     format!("{KEY_2FA_PREFIX}{user}")
 }
+/// What [`key_pw_user`] puts before the user id.
+const KEY_PW_PREFIX: &str = "pw:user:";
 pub(crate) fn key_pw_user(user: UserId) -> String {
-    format!("pw:user:{user}")
+    format!("{KEY_PW_PREFIX}{user}")
 }
 fn key_pw_ip(ip: &str) -> String {
     format!("pw:ip:{ip}")
@@ -240,6 +242,14 @@ impl LoginService {
             site_name: site_name.to_owned(),
             api_keys: Arc::default(),
         }
+    }
+
+    /// This service with passwords checked by `hasher` instead (tests: a
+    /// hasher during whose work something else happens).
+    #[must_use]
+    pub fn with_hasher(mut self, hasher: Arc<dyn PasswordHasher>) -> Self {
+        self.hasher = hasher;
+        self
     }
 
     /// The policy in force.
@@ -270,19 +280,65 @@ impl LoginService {
         let since = now.saturating_sub(self.policy.failure_window_seconds);
         let ip_key = key_pw_ip(&ctx.ip);
         let normalized = normalize_username(username);
-        let user = match &normalized {
-            Some(name) => self.store.user_by_username(name).await?,
-            None => None,
+        // The user and, in the same statement, the state its step needs.
+        let (user, early) = match &normalized {
+            Some(name) => self
+                .store
+                .user_for_password_step(name, &ip_key, since, KEY_PW_PREFIX, ABANDONED_TOPIC)
+                .await?
+                .unzip(),
+            None => (None, None),
         };
         let hash = user.as_ref().and_then(|u| u.password_hash.clone());
         let password_ok = self.hasher.verify(hash, password.to_owned()).await;
         let typed = normalized.as_deref().unwrap_or("");
 
-        // A right password reads everything the step needs in one statement;
-        // a wrong one only the address's failures.
-        // (A user deleted meanwhile reads as none: a wrong login.)
+        // A right password whose early state allows the usual way on (to
+        // the authenticator's code) writes the half login in one statement
+        // that checks the address's failures, the lock and the
+        // authenticator again as it writes: a lock set during the hash
+        // still holds. If they no longer allow it, or the step may go
+        // another way, the state is read again, after the hash, and
+        // decided below. A wrong password reads only the address's
+        // failures. (A user deleted meanwhile reads as none: a wrong login.)
         let state = match user.as_ref().filter(|u| password_ok && !u.disabled) {
             Some(user) => {
+                if let Some(early) = early.filter(|early| {
+                    early.has_totp
+                        && early.ip_failures < self.policy.password_failures_per_ip
+                        && early.lock.locked_until <= now
+                        && (remember_token.is_none()
+                            || self
+                                .policy
+                                .for_user(&early.practice, user.require_2fa)
+                                .remember_device_seconds
+                                == 0)
+                }) {
+                    let password_key = key_pw_user(user.id);
+                    let guard = Write::PasswordGuard {
+                        user: user.id,
+                        ip_key: &ip_key,
+                        since,
+                        max_ip_failures: self.policy.password_failures_per_ip,
+                        lock_key: &password_key,
+                        now,
+                    };
+                    // Failures counted during the hash are forgotten too.
+                    if let Some(session_token) = self
+                        .hold_pending_login(
+                            user,
+                            &password_key,
+                            &early,
+                            typed,
+                            ctx,
+                            now,
+                            Some(guard),
+                        )
+                        .await?
+                    {
+                        return Ok(PasswordOutcome::SecondFactor { session_token });
+                    }
+                }
                 self.store
                     .password_step_state(
                         user,
@@ -379,23 +435,10 @@ impl LoginService {
                     });
                 }
             }
-            let (session_token, session) = new_session(user.id, SessionStage::Pending, now)?;
-            let event = AuditEvent::new(
-                now,
-                AuditKind::PasswordLogin,
-                Outcome::Success,
-                Some(user.id),
-                typed,
-                ctx,
-                "second factor pending",
-            );
-            let held = HeldNotice {
-                session: &session,
-                password_key: state.has_failures.then_some(password_key.as_str()),
-                event: &event,
-                last_sent_at: state.last_message_at,
-            };
-            self.hold_abandoned_notice(&user, held, ctx, now).await?;
+            let session_token = self
+                .hold_pending_login(&user, &password_key, &state, typed, ctx, now, None)
+                .await?
+                .ok_or_else(|| DomainError::Internal("unguarded write refused".into()))?;
             return Ok(PasswordOutcome::SecondFactor { session_token });
         }
         self.store.clear_failures(&password_key).await?;
@@ -434,6 +477,45 @@ impl LoginService {
             session_token,
             remember_token: None,
         })
+    }
+
+    /// Writes a half login (pending session, its event, the held notice,
+    /// the password failures forgotten) as the password step read `state`;
+    /// with a `guard`, only if it holds as the writes commit (`None` if
+    /// not: nothing written). Without one, failures are forgotten only if
+    /// `state` counted some (one statement less on SQLite's transaction).
+    #[allow(clippy::too_many_arguments)]
+    async fn hold_pending_login(
+        &self,
+        user: &User,
+        password_key: &str,
+        state: &crate::PasswordStepState,
+        typed: &str,
+        ctx: &RequestContext,
+        now: u64,
+        guard: Option<Write<'_>>,
+    ) -> Result<Option<String>, DomainError> {
+        let (session_token, session) = new_session(user.id, SessionStage::Pending, now)?;
+        let event = AuditEvent::new(
+            now,
+            AuditKind::PasswordLogin,
+            Outcome::Success,
+            Some(user.id),
+            typed,
+            ctx,
+            "second factor pending",
+        );
+        let held = HeldNotice {
+            session: &session,
+            password_key: (guard.is_some() || state.has_failures).then_some(password_key),
+            event: &event,
+            last_sent_at: state.last_message_at,
+            guard,
+        };
+        Ok(self
+            .hold_abandoned_notice(user, held, ctx, now)
+            .await?
+            .then_some(session_token))
     }
 
     pub(crate) async fn count_password_failure(

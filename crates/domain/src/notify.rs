@@ -50,6 +50,9 @@ pub(crate) struct HeldNotice<'a> {
     /// When the notice was last queued for this user (at most one per
     /// `ABANDONED_EVERY_SECONDS`), as the password step read it.
     pub(crate) last_sent_at: Option<u64>,
+    /// Checks made again as the writes commit ([`Write::PasswordGuard`]),
+    /// if the step read its state before the hash.
+    pub(crate) guard: Option<Write<'a>>,
 }
 
 /// What the owner is told about.
@@ -275,21 +278,25 @@ impl LoginService {
     /// Commits the pending session of a half-login with its event, the
     /// password failures forgotten and, held for 10 minutes, the "someone
     /// entered your password" notice (finishing the second step cancels
-    /// it), in one transaction.
+    /// it), in one transaction. `false` if its guard did not hold: nothing
+    /// was written.
     pub(crate) async fn hold_abandoned_notice(
         &self,
         user: &User,
         held: HeldNotice<'_>,
         ctx: &RequestContext,
         now: u64,
-    ) -> Result<(), DomainError> {
+    ) -> Result<bool, DomainError> {
         let HeldNotice {
             session: pending,
             password_key,
             event,
             last_sent_at,
+            guard,
         } = held;
-        let mut all = Vec::with_capacity(4);
+        let guarded = guard.is_some();
+        let mut all = Vec::with_capacity(5);
+        all.extend(guard);
         if let Some(key) = password_key {
             all.push(Write::ClearFailures(key));
         }
@@ -314,7 +321,11 @@ impl LoginService {
         if let Some(message) = &message {
             all.push(Write::Enqueue(message));
         }
-        Ok(self.store.write_all(&all).await?)
+        match self.store.write_all(&all).await {
+            Ok(()) => Ok(true),
+            Err(crate::StoreError::Conflict(_)) if guarded => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 }
 

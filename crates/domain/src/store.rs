@@ -108,6 +108,27 @@ pub enum Write<'a> {
         /// The phone's clock offset to remember, in steps.
         clock_offset_steps: i64,
     },
+    /// Writes the rest of the list only if, as the list is written, the
+    /// address still has fewer than `max_ip_failures` failures since
+    /// `since`, no lock under `lock_key` is in force at `now`, and `user`
+    /// still has an authenticator; else nothing is written and `write_all`
+    /// answers [`StoreError::Conflict`]. First in its list. The password
+    /// step read these before the hash and checks them again here, after
+    /// it, in the statement that writes (a lock set during the hash holds).
+    PasswordGuard {
+        /// The account whose password matched.
+        user: UserId,
+        /// The address's failure key.
+        ip_key: &'a str,
+        /// Start of the failure window.
+        since: u64,
+        /// The address's failures at which it is throttled.
+        max_ip_failures: u32,
+        /// The account's password lock key.
+        lock_key: &'a str,
+        /// Now.
+        now: u64,
+    },
 }
 
 /// Where sealed values live (each names the master key that sealed it).
@@ -386,6 +407,17 @@ pub trait Store: Send + Sync {
         lock_key: &str,
         topic: &str,
     ) -> Result<Option<PasswordStepState>, StoreError>;
+    /// The user named `username` and, in the same statement, what
+    /// [`Self::password_step_state`] reads for it, with `lock_prefix` and
+    /// its id as the lock key; `None` if there is no such user.
+    async fn user_for_password_step(
+        &self,
+        username: &str,
+        ip_key: &str,
+        since: u64,
+        lock_prefix: &str,
+        topic: &str,
+    ) -> Result<Option<(User, PasswordStepState)>, StoreError>;
     /// Forgets the failures under `key` (after a success).
     async fn clear_failures(&self, key: &str) -> Result<(), StoreError>;
     /// The lock under `key`.

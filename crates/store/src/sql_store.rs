@@ -12,7 +12,7 @@ use sqlx::{PgPool, SqlitePool};
 use std::sync::Arc;
 
 use crate::pg_batch::PgHot;
-use crate::sqlite_direct::{Direct, execute_named, insert_audit, query_row_named};
+use crate::sqlite_direct::{Bound, Direct, execute_named, insert_audit, query_row_named};
 use crate::{Backend, ConnectError};
 
 #[derive(Debug, Clone)]
@@ -187,6 +187,31 @@ macro_rules! bind_session {
     }};
 }
 
+/// Binds a [`Write::PasswordGuard`]'s values ([`SQL_PASSWORD_GUARD`]'s
+/// order) with `bind` (a sqlx query, a [`PgStatement`] or a [`Bound`]);
+/// any other write binds nothing.
+macro_rules! bind_password_guard_with {
+    ($query:expr, $write:expr) => {{
+        match *$write {
+            Write::PasswordGuard {
+                user,
+                ip_key,
+                since,
+                max_ip_failures,
+                lock_key,
+                now,
+            } => $query
+                .bind(ip_key)
+                .bind(to_i64(since))
+                .bind(i64::from(max_ip_failures))
+                .bind(lock_key)
+                .bind(to_i64(now))
+                .bind(user.0),
+            _ => $query,
+        }
+    }};
+}
+
 /// Inserts `$session` on `$conn` (a pool or a transaction).
 macro_rules! insert_session {
     ($conn:expr, $session:expr) => {{
@@ -284,9 +309,10 @@ struct PgStatement {
     sql: String,
     args: sqlx::postgres::PgArguments,
     error: Option<sqlx::error::BoxDynError>,
-    /// It starts with a step claim ([`Write::ClaimStep`]) and answers
-    /// whether the claim took (`SELECT COUNT(*) FROM claimed`).
-    claims: bool,
+    /// It starts with a claim ([`Write::ClaimStep`]) or a guard
+    /// ([`Write::PasswordGuard`]) and answers whether it held (`SELECT
+    /// COUNT(*) FROM claimed`); the error if it did not.
+    claims: Option<fn() -> StoreError>,
 }
 
 impl PgStatement {
@@ -341,6 +367,62 @@ fn only_if_claimed(part: &str) -> Option<String> {
     }
 }
 
+/// SQLite: `writes` as statements for the direct writer thread
+/// ([`crate::sqlite_direct`]), which commits them in one savepoint of its
+/// group transaction: one hand-over to that thread instead of sqlx's two
+/// per statement (a login's writes were 13 statements, 26 thread switches).
+/// `None` (sqlx's transaction instead) for a kind it does not take, or a
+/// claim or guard anywhere but first: the writer rolls a job back only on
+/// an error, so a lost claim must come before anything is written.
+fn sqlite_direct_writes(writes: &[Write<'_>]) -> Option<(DirectHead, Vec<(&'static str, Bound)>)> {
+    let mut parts = Vec::with_capacity(writes.len());
+    let mut head = DirectHead::None;
+    for (i, write) in writes.iter().enumerate() {
+        let none = Bound::default();
+        parts.push(match *write {
+            Write::ClaimStep {
+                user,
+                step,
+                clock_offset_steps,
+            } if i == 0 => {
+                head = DirectHead::Claim;
+                (
+                    SQL_CLAIM_TOTP_STEP,
+                    none.bind(user.0)
+                        .bind(to_i64(step))
+                        .bind(clock_offset_steps),
+                )
+            }
+            Write::PasswordGuard { .. } if i == 0 => {
+                head = DirectHead::Guard;
+                (SQL_PASSWORD_GUARD, bind_password_guard_with!(none, write))
+            }
+            Write::Session(session) => (SQL_INSERT_SESSION, bind_session!(none, session)),
+            Write::EndSession(token_hash) => (SQL_DELETE_SESSION, none.bind(token_hash)),
+            Write::ClearFailures(key) => (SQL_CLEAR_FAILURES, none.bind(key)),
+            Write::CancelHeld(cancel_key) => (SQL_CANCEL_HELD, none.bind(cancel_key)),
+            Write::Enqueue(message) => (SQL_INSERT_OUTBOX, bind_outbox!(none, message)),
+            Write::LastLogin { user, now } => {
+                (SQL_SET_LAST_LOGIN, none.bind(to_i64(now)).bind(user.0))
+            }
+            Write::Audit(event) => (SQL_INSERT_AUDIT.as_str(), bind_audit!(none, event)),
+            _ => return None,
+        });
+    }
+    Some((head, parts))
+}
+
+/// What the first statement of [`sqlite_direct_writes`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DirectHead {
+    /// A write like the others.
+    None,
+    /// [`Write::ClaimStep`]: the rest only if it changed its row.
+    Claim,
+    /// [`Write::PasswordGuard`]: the rest only if it returns a row.
+    Guard,
+}
+
 /// What a write does to which table, for [`pg_one_statement`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Touch {
@@ -364,8 +446,9 @@ enum Touch {
 /// writes accepted read no row another of them changes (the audit row's
 /// practice comes from `users`, whose `last_login_at` alone may change).
 fn pg_one_statement(writes: &[Write<'_>]) -> Option<Result<PgStatement, StoreError>> {
-    // A claim first: every other part writes only if it took the step, and
-    // the statement answers whether it did.
+    // A claim or a guard first: every other part writes only if it held,
+    // and the statement answers whether it did.
+    let mut statement = PgStatement::default();
     let (claim, writes) = match writes.split_first() {
         Some((
             &Write::ClaimStep {
@@ -374,21 +457,24 @@ fn pg_one_statement(writes: &[Write<'_>]) -> Option<Result<PgStatement, StoreErr
                 clock_offset_steps,
             },
             rest,
-        )) => (Some((user, step, clock_offset_steps)), rest),
-        _ => (None, writes),
-    };
-    let mut statement = PgStatement::default();
-    let last = match claim {
-        Some((user, step, clock_offset_steps)) => {
+        )) => {
             statement = statement
                 .fragment(&SQL_CLAIM_STEP_PART)
                 .bind(user.0)
                 .bind(to_i64(step))
                 .bind(clock_offset_steps);
-            statement.claims = true;
-            // Every write is a part of its own; the main query answers.
-            writes.len()
+            (Some(step_taken as fn() -> StoreError), rest)
         }
+        Some((guard @ &Write::PasswordGuard { .. }, rest)) => {
+            statement = bind_password_guard(statement.fragment(&SQL_PASSWORD_GUARD_PART), guard);
+            (Some(guard_failed as fn() -> StoreError), rest)
+        }
+        _ => (None, writes),
+    };
+    statement.claims = claim;
+    let last = match claim {
+        // Every write is a part of its own; the main query answers.
+        Some(_) => writes.len(),
         None => writes.len().checked_sub(1)?,
     };
     let mut seen = Vec::with_capacity(writes.len());
@@ -490,6 +576,21 @@ type UserRow = (
 const USER_COLUMNS: &str =
     "id, practice_id, username, email, phone, role, password_hash, disabled, require_2fa";
 
+/// A [`UserRow`] (selected with [`USER_COLUMNS`]) from a direct SQLite read.
+fn user_row_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+    ))
+}
+
 fn user_from(row: UserRow) -> Result<User, StoreError> {
     let (id, practice_id, username, email, phone, role, password_hash, disabled, require_2fa) = row;
     Ok(User {
@@ -559,21 +660,74 @@ const SQL_CLAIM_TOTP_STEP: &str = "UPDATE totp_factors SET last_step = $2, clock
 static SQL_CLAIM_STEP_PART: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| format!("WITH claimed AS ({SQL_CLAIM_TOTP_STEP} RETURNING 1)"));
 
+/// [`SQL_PASSWORD_GUARD`] as the first part of a [`pg_one_statement`].
+static SQL_PASSWORD_GUARD_PART: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("WITH claimed AS ({SQL_PASSWORD_GUARD})"));
+
+fn bind_password_guard(statement: PgStatement, write: &Write<'_>) -> PgStatement {
+    bind_password_guard_with!(statement, write)
+}
+
 /// [`Write::ClaimStep`] lost: another request took the step (or a later one).
 fn step_taken() -> StoreError {
     StoreError::Conflict("authenticator step already used".into())
 }
 
+/// The columns of [`PasswordStepRow`] for the user `user` and the lock key
+/// `lock` (SQL expressions), over `users u` and `practices p` (the lock's
+/// columns are subqueries: as a join on a key computed from `u.id`,
+/// PostgreSQL planned a filter over every lock);
+/// `$1` is the address's failure key, `$2` the window's start, `$5` the
+/// notice topic.
+fn sql_password_step_columns(user: &str, lock: &str) -> String {
+    format!(
+        "(SELECT COUNT(*) FROM failures WHERE key = $1 AND at >= $2) AS ip_failures, \
+         (SELECT locked_until FROM locks WHERE key = {lock}) AS locked_until, \
+         (SELECT lock_count FROM locks WHERE key = {lock}) AS lock_count, \
+         EXISTS (SELECT 1 FROM failures WHERE key = {lock}) AS has_failures, \
+         p.require_2fa AS practice_require_2fa, p.allow_sms, p.remember_days, p.idle_timeout_minutes, p.password_min_length, \
+         EXISTS (SELECT 1 FROM totp_factors WHERE user_id = {user}) AS has_totp, \
+         (SELECT MAX(created_at) FROM outbox WHERE user_id = {user} AND topic = $5) AS last_message_at \
+         FROM users u LEFT JOIN practices p ON p.id = u.practice_id"
+    )
+}
+
 /// The password step's reads ([`Store::password_step_state`]) as one
-/// statement, anchored on the user's row; the practice and lock may be
-/// missing (defaults then).
-const SQL_PASSWORD_STEP_STATE: &str = "SELECT (SELECT COUNT(*) FROM failures WHERE key = $1 AND at >= $2) AS ip_failures, \
-     l.locked_until, l.lock_count, EXISTS (SELECT 1 FROM failures WHERE key = $3) AS has_failures, \
-     p.require_2fa, p.allow_sms, p.remember_days, p.idle_timeout_minutes, p.password_min_length, \
-     EXISTS (SELECT 1 FROM totp_factors WHERE user_id = $4) AS has_totp, \
-     (SELECT MAX(created_at) FROM outbox WHERE user_id = $4 AND topic = $5) AS last_message_at \
-     FROM users u LEFT JOIN locks l ON l.key = $3 LEFT JOIN practices p ON p.id = u.practice_id \
-     WHERE u.id = $4";
+/// statement, anchored on the user's row (`$4`, lock key `$3`); the
+/// practice and lock may be missing (defaults then).
+static SQL_PASSWORD_STEP_STATE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT {} WHERE u.id = $4",
+        sql_password_step_columns("$4", "$3")
+    )
+});
+
+/// [`Store::user_for_password_step`]: the user named `$4` ([`USER_COLUMNS`])
+/// and then [`PasswordStepRow`]'s columns, its lock key `$3` and its id.
+static SQL_USER_FOR_PASSWORD_STEP: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let user = USER_COLUMNS
+        .split(", ")
+        .map(|c| format!("u.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "SELECT {user}, {} WHERE u.username = $4",
+        sql_password_step_columns("u.id", "$3 || CAST(u.id AS TEXT)")
+    )
+});
+
+/// [`Write::PasswordGuard`]: one row if the step may still write (address
+/// key `$1`, window start `$2`, its limit `$3`, lock key `$4`, now `$5`,
+/// user `$6`), none if not.
+const SQL_PASSWORD_GUARD: &str = "SELECT 1 FROM totp_factors WHERE user_id = $6 \
+     AND (SELECT COUNT(*) FROM failures WHERE key = $1 AND at >= $2) < $3 \
+     AND NOT EXISTS (SELECT 1 FROM locks WHERE key = $4 AND locked_until > $5)";
+
+/// [`Write::PasswordGuard`] failed: a lock, throttle or unlinked
+/// authenticator came between the step's read and its write.
+fn guard_failed() -> StoreError {
+    StoreError::Conflict("the password step is no longer allowed".into())
+}
 
 /// [`SQL_PASSWORD_STEP_STATE`]'s row.
 #[derive(sqlx::FromRow)]
@@ -582,6 +736,8 @@ struct PasswordStepRow {
     locked_until: Option<i64>,
     lock_count: Option<i64>,
     has_failures: bool,
+    /// The practice's (named apart from the user's own, read beside it).
+    #[sqlx(rename = "practice_require_2fa")]
     require_2fa: Option<bool>,
     allow_sms: Option<bool>,
     remember_days: Option<i64>,
@@ -589,6 +745,52 @@ struct PasswordStepRow {
     password_min_length: Option<i64>,
     has_totp: bool,
     last_message_at: Option<i64>,
+}
+
+impl PasswordStepRow {
+    /// Reads the row in [`sql_password_step_columns`]' order.
+    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Self::from_sqlite_at(row, 0)
+    }
+
+    /// The same, its first column at `first`.
+    fn from_sqlite_at(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Self> {
+        Ok(PasswordStepRow {
+            ip_failures: row.get(first)?,
+            locked_until: row.get(first + 1)?,
+            lock_count: row.get(first + 2)?,
+            has_failures: row.get(first + 3)?,
+            require_2fa: row.get(first + 4)?,
+            allow_sms: row.get(first + 5)?,
+            remember_days: row.get(first + 6)?,
+            idle_timeout_minutes: row.get(first + 7)?,
+            password_min_length: row.get(first + 8)?,
+            has_totp: row.get(first + 9)?,
+            last_message_at: row.get(first + 10)?,
+        })
+    }
+}
+
+/// [`PasswordStepState`] from its row.
+fn password_step_from(row: PasswordStepRow) -> Result<PasswordStepState, StoreError> {
+    let practice = match (
+        row.require_2fa,
+        row.allow_sms,
+        row.remember_days,
+        row.idle_timeout_minutes,
+        row.password_min_length,
+    ) {
+        (Some(a), Some(b), Some(c), Some(d), Some(e)) => Some((a, b, c, d, e)),
+        _ => None,
+    };
+    Ok(PasswordStepState {
+        ip_failures: u32::try_from(row.ip_failures).unwrap_or(u32::MAX),
+        lock: lock_from_row(row.locked_until.zip(row.lock_count))?,
+        has_failures: row.has_failures,
+        practice: practice_from_row(practice)?,
+        has_totp: row.has_totp,
+        last_message_at: row.last_message_at.map(|t| to_u64(t, "time")).transpose()?,
+    })
 }
 
 /// A practice's settings as stored: require_2fa, allow_sms, remember_days,
@@ -669,13 +871,36 @@ pub fn hot_queries(backend: Backend) -> Vec<(&'static str, String, Vec<ExplainAr
         ),
         (
             "password step state",
-            SQL_PASSWORD_STEP_STATE.into(),
+            SQL_PASSWORD_STEP_STATE.clone(),
             vec![
                 Text("pw:ip:127.0.0.1"),
                 Int(0),
                 Text("pw:user:1"),
                 Int(1),
                 Text("abandoned-login"),
+            ],
+        ),
+        (
+            "user for password step",
+            SQL_USER_FOR_PASSWORD_STEP.clone(),
+            vec![
+                Text("pw:ip:127.0.0.1"),
+                Int(0),
+                Text("pw:user:"),
+                Text("jane"),
+                Text("abandoned-login"),
+            ],
+        ),
+        (
+            "password step guard",
+            SQL_PASSWORD_GUARD.into(),
+            vec![
+                Text("pw:ip:127.0.0.1"),
+                Int(0),
+                Int(20),
+                Text("pw:user:1"),
+                Int(0),
+                Int(1),
             ],
         ),
         ("session", SQL_SESSION.into(), vec![Text("x")]),
@@ -1600,10 +1825,18 @@ impl Store for SqlStore {
     }
 
     async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
-        let sql = sql_user_by_username();
-        let row: Option<UserRow> = on_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(username).fetch_optional(pool).await.map_err(db)?
-        });
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(sql_user_by_username);
+        let row: Option<UserRow> = match &self.pool {
+            // The password step's first read: on this thread, no hand-over.
+            Pool::Sqlite(_, direct) => {
+                direct.read(|conn| query_row_named(conn, &SQL, &[&username], user_row_sqlite))?
+            }
+            Pool::Postgres(pool, _) => sqlx::query_as(&SQL)
+                .bind(username)
+                .fetch_optional(pool)
+                .await
+                .map_err(db)?,
+        };
         row.map(user_from).transpose()
     }
 
@@ -1789,13 +2022,26 @@ impl Store for SqlStore {
     }
 
     async fn session(&self, token_hash: &str) -> Result<Option<Session>, StoreError> {
-        let row: Option<SessionRow> = on_pool!(self, pool => {
-            sqlx::query_as(SQL_SESSION)
-            .bind(token_hash)
-            .fetch_optional(pool)
-            .await
-            .map_err(db)?
-        });
+        let row: Option<SessionRow> = match &self.pool {
+            // Every page's first read: on this thread, no hand-over.
+            Pool::Sqlite(_, direct) => direct.read(|conn| {
+                query_row_named(conn, SQL_SESSION, &[&token_hash], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                })
+            })?,
+            Pool::Postgres(pool, _) => sqlx::query_as(SQL_SESSION)
+                .bind(token_hash)
+                .fetch_optional(pool)
+                .await
+                .map_err(db)?,
+        };
         row.map(session_from).transpose()
     }
 
@@ -2015,8 +2261,17 @@ impl Store for SqlStore {
         lock_key: &str,
         topic: &str,
     ) -> Result<Option<PasswordStepState>, StoreError> {
-        let row: Option<PasswordStepRow> = on_pool!(self, pool => {
-            sqlx::query_as(SQL_PASSWORD_STEP_STATE)
+        let row: Option<PasswordStepRow> = match &self.pool {
+            // On this thread, no hand-over.
+            Pool::Sqlite(_, direct) => direct.read(|conn| {
+                query_row_named(
+                    conn,
+                    &SQL_PASSWORD_STEP_STATE,
+                    &[&ip_key, &to_i64(since), &lock_key, &user.id.0, &topic],
+                    PasswordStepRow::from_sqlite,
+                )
+            })?,
+            Pool::Postgres(pool, _) => sqlx::query_as(SQL_PASSWORD_STEP_STATE.as_str())
                 .bind(ip_key)
                 .bind(to_i64(since))
                 .bind(lock_key)
@@ -2024,27 +2279,54 @@ impl Store for SqlStore {
                 .bind(topic)
                 .fetch_optional(pool)
                 .await
-                .map_err(db)?
-        });
-        let Some(row) = row else { return Ok(None) };
-        let practice = match (
-            row.require_2fa,
-            row.allow_sms,
-            row.remember_days,
-            row.idle_timeout_minutes,
-            row.password_min_length,
-        ) {
-            (Some(a), Some(b), Some(c), Some(d), Some(e)) => Some((a, b, c, d, e)),
-            _ => None,
+                .map_err(db)?,
         };
-        Ok(Some(PasswordStepState {
-            ip_failures: u32::try_from(row.ip_failures).unwrap_or(u32::MAX),
-            lock: lock_from_row(row.locked_until.zip(row.lock_count))?,
-            has_failures: row.has_failures,
-            practice: practice_from_row(practice)?,
-            has_totp: row.has_totp,
-            last_message_at: row.last_message_at.map(|t| to_u64(t, "time")).transpose()?,
-        }))
+        row.map(password_step_from).transpose()
+    }
+
+    async fn user_for_password_step(
+        &self,
+        username: &str,
+        ip_key: &str,
+        since: u64,
+        lock_prefix: &str,
+        topic: &str,
+    ) -> Result<Option<(User, PasswordStepState)>, StoreError> {
+        let row: Option<(UserRow, PasswordStepRow)> = match &self.pool {
+            // On this thread, no hand-over.
+            Pool::Sqlite(_, direct) => direct.read(|conn| {
+                query_row_named(
+                    conn,
+                    &SQL_USER_FOR_PASSWORD_STEP,
+                    &[&ip_key, &to_i64(since), &lock_prefix, &username, &topic],
+                    |r| Ok((user_row_sqlite(r)?, PasswordStepRow::from_sqlite_at(r, 9)?)),
+                )
+            })?,
+            Pool::Postgres(pool, _) => {
+                let row = sqlx::query(SQL_USER_FOR_PASSWORD_STEP.as_str())
+                    .bind(ip_key)
+                    .bind(to_i64(since))
+                    .bind(lock_prefix)
+                    .bind(username)
+                    .bind(topic)
+                    .fetch_optional(pool)
+                    .await
+                    .map_err(db)?;
+                row.map(|row| {
+                    use sqlx::FromRow as _;
+                    Ok::<_, sqlx::Error>((
+                        UserRow::from_row(&row)?,
+                        PasswordStepRow::from_row(&row)?,
+                    ))
+                })
+                .transpose()
+                .map_err(db)?
+            }
+        };
+        let Some((user, state)) = row else {
+            return Ok(None);
+        };
+        Ok(Some((user_from(user)?, password_step_from(state)?)))
     }
 
     async fn clear_failures(&self, key: &str) -> Result<(), StoreError> {
@@ -2328,13 +2610,13 @@ impl Store for SqlStore {
             && let Some(statement) = pg_one_statement(writes)
         {
             let statement = statement?;
-            if statement.claims {
+            if let Some(lost) = statement.claims {
                 let (claimed,): (i64,) = sqlx::query_as_with(&statement.sql, statement.args)
                     .fetch_one(pool)
                     .await
                     .map_err(db)?;
                 if claimed != 1 {
-                    return Err(step_taken());
+                    return Err(lost());
                 }
             } else {
                 sqlx::query_with(&statement.sql, statement.args)
@@ -2343,6 +2625,31 @@ impl Store for SqlStore {
                     .map_err(db)?;
             }
             return Ok(());
+        }
+        if let Pool::Sqlite(_, direct) = &self.pool
+            && let Some((head, parts)) = sqlite_direct_writes(writes)
+        {
+            let held = direct
+                .write(move |conn| {
+                    for (i, (sql, values)) in parts.iter().enumerate() {
+                        let held = match head {
+                            DirectHead::Guard if i == 0 => values.exists(conn, sql)?,
+                            DirectHead::Claim if i == 0 => values.execute(conn, sql)? == 1,
+                            _ => values.execute(conn, sql).map(|_| true)?,
+                        };
+                        if !held {
+                            // The head did not hold: nothing was written.
+                            return Ok(false);
+                        }
+                    }
+                    Ok(true)
+                })
+                .await?;
+            return match (held, head) {
+                (true, _) => Ok(()),
+                (false, DirectHead::Guard) => Err(guard_failed()),
+                (false, _) => Err(step_taken()),
+            };
         }
         on_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(db)?;
@@ -2410,6 +2717,16 @@ impl Store for SqlStore {
                     Write::Audit(event) => insert_audit!(&mut *tx, event),
                     Write::Enqueue(message) => {
                         insert_outbox!(&mut *tx, message);
+                    }
+                    Write::PasswordGuard { .. } => {
+                        let held: Option<(i32,)> = bind_password_guard_with!(sqlx::query_as(SQL_PASSWORD_GUARD), write)
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .map_err(db)?;
+                        if held.is_none() {
+                            // Dropping the transaction rolls it back.
+                            return Err(guard_failed());
+                        }
                     }
                     Write::ClaimStep { user, step, clock_offset_steps } => {
                         let done = execute_on!(&mut *tx, SQL_CLAIM_TOTP_STEP, user.0, to_i64(step), clock_offset_steps);

@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use domain::{AuditEvent, StoreError};
+use rusqlite::types::{ToSqlOutput, Value};
 use rusqlite::{Connection, OpenFlags, ToSql};
 
 use crate::sql_store::{SQL_INSERT_AUDIT, to_i64};
@@ -285,8 +286,9 @@ fn run_batch(conn: &Connection, mut batch: Vec<Box<dyn Job>>) {
 }
 
 /// Parameter names for [`named`]: the SQL texts number them `$1…$N`.
-const NAMES: [&str; 12] = [
-    "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12",
+const NAMES: [&str; 16] = [
+    "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14", "$15",
+    "$16",
 ];
 
 /// Binds `values` to `$1…$N` by name (SQLite numbers named parameters by
@@ -299,6 +301,54 @@ fn named<'a>(values: &[&'a dyn ToSql]) -> rusqlite::Result<Vec<(&'static str, &'
         ));
     }
     Ok(NAMES.iter().copied().zip(values.iter().copied()).collect())
+}
+
+/// A statement's values collected by the store's `bind_…!` macros (which
+/// chain `.bind(value)` as on a sqlx query), owned so a write can go to the
+/// writer thread; a value that cannot be converted is kept as the error.
+#[derive(Debug, Default)]
+pub(crate) struct Bound {
+    values: Vec<Value>,
+    error: Option<rusqlite::Error>,
+}
+
+impl Bound {
+    /// Appends `value` as the next parameter.
+    pub(crate) fn bind<T: ToSql>(mut self, value: T) -> Self {
+        match value.to_sql() {
+            Ok(ToSqlOutput::Borrowed(value)) => self.values.push(value.into()),
+            Ok(ToSqlOutput::Owned(value)) => self.values.push(value),
+            Ok(_) => {
+                self.error
+                    .get_or_insert(rusqlite::Error::ToSqlConversionFailure(
+                        "a parameter of an unsupported kind".into(),
+                    ));
+            }
+            Err(e) => {
+                self.error.get_or_insert(e);
+            }
+        }
+        self
+    }
+
+    /// Runs `sql` with these values as `$1…$N`; rows changed.
+    pub(crate) fn execute(&self, conn: &Connection, sql: &str) -> rusqlite::Result<usize> {
+        execute_named(conn, sql, &self.values()?)
+    }
+
+    /// Whether the query `sql` with these values as `$1…$N` returns a row.
+    pub(crate) fn exists(&self, conn: &Connection, sql: &str) -> rusqlite::Result<bool> {
+        query_row_named(conn, sql, &self.values()?, |_| Ok(())).map(|row| row.is_some())
+    }
+
+    fn values(&self) -> rusqlite::Result<Vec<&dyn ToSql>> {
+        if let Some(e) = &self.error {
+            return Err(rusqlite::Error::ToSqlConversionFailure(
+                e.to_string().into(),
+            ));
+        }
+        Ok(self.values.iter().map(|v| v as &dyn ToSql).collect())
+    }
 }
 
 /// Appends `event` to the audit trail (the store's shared insert, the
@@ -411,6 +461,40 @@ mod tests {
             .read(|c| c.query_row("SELECT COUNT(*) FROM t WHERE v % 10 = 0", [], |r| r.get(0)))
             .unwrap();
         assert_eq!(missing, 0);
+    }
+
+    #[tokio::test]
+    async fn bound_values_are_owned_and_bind_by_number() {
+        let (_dir, direct) = fresh();
+        let (key, missing): (String, Option<i64>) = ("b".into(), None);
+        // Owned: the values outlive what they were bound from.
+        let insert = Bound::default().bind(&key).bind(Some(9_i64));
+        let null = Bound::default().bind("c").bind(missing);
+        drop(key);
+        direct
+            .write(move |c| {
+                assert_eq!(
+                    insert.execute(c, "INSERT INTO t (v, k) VALUES ($2, $1)")?,
+                    1
+                );
+                // A NULL into a NOT NULL column fails like any statement.
+                assert!(
+                    null.execute(c, "INSERT INTO t (k, v) VALUES ($1, $2)")
+                        .is_err()
+                );
+                let found = Bound::default().bind("b").bind(9_i64);
+                assert!(found.exists(c, "SELECT 1 FROM t WHERE v = $2 AND k = $1")?);
+                let other = Bound::default().bind("b").bind(8_i64);
+                assert!(!other.exists(c, "SELECT 1 FROM t WHERE v = $2 AND k = $1")?);
+                Ok(())
+            })
+            .await
+            .unwrap();
+        assert_eq!(count(&direct), 1);
+        // More values than names: an error, not a panic.
+        let many = (0..17_i64).fold(Bound::default(), Bound::bind);
+        let answer = direct.write(move |c| many.execute(c, "SELECT 1")).await;
+        assert!(answer.is_err(), "{answer:?}");
     }
 
     #[tokio::test]

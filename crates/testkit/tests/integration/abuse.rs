@@ -393,3 +393,110 @@ async fn a_phone_that_runs_ahead_is_learned(app: &TestApp) {
     assert_eq!(browser.submit_token(&app.code(&phone, 2)).await.status, 303);
 }
 both!(a_phone_that_runs_ahead_is_learned);
+
+/// Checks passwords as the server does, and while it hashes, has another
+/// request lock the account or use up the address's failures: what the
+/// password step read before the hash is then out of date.
+struct MeanwhileHasher {
+    store: std::sync::Arc<dyn domain::Store>,
+    meanwhile: Meanwhile,
+}
+
+#[derive(Clone, Copy)]
+enum Meanwhile {
+    Nothing,
+    Lock(domain::UserId),
+    /// Failures from the test's address, at this time.
+    Throttle(u64),
+}
+
+#[async_trait::async_trait]
+impl domain::PasswordHasher for MeanwhileHasher {
+    async fn hash(&self, password: String) -> Result<String, domain::DomainError> {
+        domain::password::hash(&password)
+    }
+
+    async fn verify(&self, phc: Option<String>, password: String) -> bool {
+        let ok = phc.is_some_and(|phc| domain::password::verify(&phc, &password));
+        match self.meanwhile {
+            Meanwhile::Nothing => {}
+            Meanwhile::Lock(user) => {
+                let lock = domain::LockState {
+                    locked_until: u64::MAX / 2,
+                    lock_count: 1,
+                };
+                let key = format!("pw:user:{user}");
+                self.store.set_lock(&key, lock).await.unwrap();
+            }
+            Meanwhile::Throttle(at) => {
+                // The policy's limit is 50 in the window.
+                for _ in 0..50 {
+                    self.store
+                        .record_failure("pw:ip:127.0.0.1", at)
+                        .await
+                        .unwrap();
+                }
+            }
+        }
+        ok
+    }
+}
+
+/// A lock or a throttle that lands while a right password is hashed still
+/// stops that login: the half login is written only if they still allow it
+/// at its commit (the step read them before the hash).
+async fn a_lock_set_during_the_hash_stops_the_login(app: &TestApp) {
+    use domain::PasswordOutcome;
+    let (user, _) = app.add_user_with_totp("meanwhile").await;
+    let store: std::sync::Arc<dyn domain::Store> = std::sync::Arc::new(app.app.store.clone());
+    let ctx = domain::RequestContext {
+        ip: "127.0.0.1".into(),
+        user_agent: "test".into(),
+    };
+    let login = |meanwhile| {
+        app.app
+            .login
+            .clone()
+            .with_hasher(std::sync::Arc::new(MeanwhileHasher {
+                store: store.clone(),
+                meanwhile,
+            }))
+    };
+    let now = domain::Clock::now(&*app.clock);
+    let outcome = login(Meanwhile::Nothing)
+        .submit_password("meanwhile", PASSWORD, None, &ctx, now)
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, PasswordOutcome::SecondFactor { .. }),
+        "{outcome:?}"
+    );
+    let trail = store.recent_audit(1).await.unwrap();
+    let outcome = login(Meanwhile::Lock(user.id))
+        .submit_password("meanwhile", PASSWORD, None, &ctx, now)
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, PasswordOutcome::Throttled { .. }),
+        "{outcome:?}"
+    );
+    let after = store.recent_audit(2).await.unwrap();
+    assert_eq!(after.get(1), trail.first(), "one event: {after:?}");
+    assert_eq!(after[0].detail, "password attempts locked");
+    store
+        .clear_locks(&format!("pw:user:{}", user.id))
+        .await
+        .unwrap();
+
+    let outcome = login(Meanwhile::Throttle(now))
+        .submit_password("meanwhile", PASSWORD, None, &ctx, now)
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, PasswordOutcome::Throttled { .. }),
+        "{outcome:?}"
+    );
+    let last = store.recent_audit(1).await.unwrap();
+    assert_eq!(last[0].detail, "too many failures from this address");
+}
+both!(a_lock_set_during_the_hash_stops_the_login);

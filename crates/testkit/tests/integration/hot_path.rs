@@ -384,3 +384,103 @@ async fn a_finish_lands_only_with_its_claim(app: &TestApp) {
     assert!(store.session("claim-second").await.unwrap().is_some());
 }
 both!(a_finish_lands_only_with_its_claim);
+
+/// The password step's half login checks the address's failures, the lock
+/// and the authenticator again in the commit that writes it (they were read
+/// before the hash): any of them changed meanwhile, and nothing is written
+/// and the answer is a conflict. Both ways a list is written are checked:
+/// as one statement (PostgreSQL) or on the direct writer (SQLite), and in a
+/// transaction (a write of another kind in the list).
+async fn a_half_login_lands_only_if_its_guard_holds(app: &TestApp) {
+    use domain::{LockState, SessionStage, Write};
+    let store = app.app.store.clone();
+    let (user, _) = app.add_user_with_totp("guarded").await;
+    let bare = app.add_user("guardedbare").await;
+    let lock_key = format!("pw:user:{}", user.id);
+    let ip_key = "pw:ip:127.0.0.9";
+    let mut audit = event("guarded half login");
+    audit.user_id = Some(user.id);
+    let mut n = 0;
+    // Writes a half login for `who` with the guard at `since`; whether it
+    // landed (and, if not, checks nothing of it was written).
+    let mut attempt = async |who: domain::UserId, since: u64, in_transaction: bool| {
+        n += 1;
+        let token = format!("guarded-{n}");
+        let pending = session(who, &token, SessionStage::Pending);
+        let trail = store.recent_audit(1).await.unwrap();
+        let mut writes = vec![
+            Write::PasswordGuard {
+                user: who,
+                ip_key,
+                since,
+                max_ip_failures: 3,
+                lock_key: &lock_key,
+                now: 2_000,
+            },
+            Write::ClearFailures(&lock_key),
+            Write::Session(&pending),
+            Write::Audit(&audit),
+        ];
+        if in_transaction {
+            writes.push(Write::ForgetDevices(who));
+        }
+        match store.write_all(&writes).await {
+            Ok(()) => {
+                assert!(store.session(&token).await.unwrap().is_some());
+                true
+            }
+            Err(domain::StoreError::Conflict(_)) => {
+                assert!(store.session(&token).await.unwrap().is_none());
+                assert_eq!(store.recent_audit(1).await.unwrap(), trail);
+                false
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
+    for in_transaction in [false, true] {
+        let way = if in_transaction {
+            "transaction"
+        } else {
+            "one unit"
+        };
+        store.record_failure(&lock_key, 1_500).await.unwrap();
+        assert!(attempt(user.id, 0, in_transaction).await, "{way}: clear");
+        assert_eq!(
+            store.failures_since(&lock_key, 0).await.unwrap(),
+            0,
+            "{way}: the password's failures are forgotten with it"
+        );
+        // A lock set after the read: refused while in force, not after.
+        let lock = |until| LockState {
+            locked_until: until,
+            lock_count: 1,
+        };
+        store.set_lock(&lock_key, lock(2_001)).await.unwrap();
+        assert!(!attempt(user.id, 0, in_transaction).await, "{way}: locked");
+        store.set_lock(&lock_key, lock(2_000)).await.unwrap();
+        assert!(
+            attempt(user.id, 0, in_transaction).await,
+            "{way}: lock over"
+        );
+        store.clear_locks(&lock_key).await.unwrap();
+        // The address reached its limit in the window.
+        for at in [1_600, 1_601, 1_602] {
+            store.record_failure(ip_key, at).await.unwrap();
+        }
+        assert!(
+            !attempt(user.id, 1_600, in_transaction).await,
+            "{way}: throttled"
+        );
+        assert!(
+            attempt(user.id, 1_601, in_transaction).await,
+            "{way}: two in the window"
+        );
+        store.clear_failures(ip_key).await.unwrap();
+        // No authenticator (unlinked meanwhile).
+        assert!(
+            !attempt(bare.id, 0, in_transaction).await,
+            "{way}: no authenticator"
+        );
+    }
+}
+both!(a_half_login_lands_only_if_its_guard_holds);
