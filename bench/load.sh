@@ -23,7 +23,7 @@ LOGIN_USERS=9000   # each round takes its share (1,500 at 6 rounds of 5 s: up to
 LOGIN_ROUNDS="${LOGIN_ROUNDS:-6}"
 LOGIN_SECONDS=$(awk -v r="$RUN" -v n="$LOGIN_ROUNDS" 'BEGIN{printf "%d", (3 * r + n - 1) / n}')
 BACKENDS="${BACKENDS:-sqlite postgres}"
-VERIFY_USERS=400000   # more than 10 s of right codes at 25,000/s (a code sent twice is a replay, not a right code)
+VERIFY_USERS=$((RUN * 25000 + 50000))   # right codes for every request at up to 25,000/s (a code sent twice is a replay, not a right code)
 PASSWORD="correct horse battery staple"
 PORT=18092
 . bench/common.sh
@@ -105,8 +105,8 @@ bench() {
         read -r n secs < <(sed -n 's/^RESULT full logins: \([0-9]*\) in \([0-9.]*\)s.*/\1 \2/p' "$DATA/login-result")
         logins=$((logins + n))
         seconds=$(awk -v a="$seconds" -v b="$secs" 'BEGIN{print a + b}')
-        awk -v c="$CORES" -v a="$before" -v b="$after" -v n="$n" -v s="$secs" \
-            'BEGIN{l = c * 1000 / ((a + b) / 2); printf "   round %d: %d logins in %.1fs = %.1f/s; one hash %s ms before, %s after -> %.0f %% of %.1f/s\n", '"$round"', n, s, n / s, a, b, 100 * n / s / l, l}'
+        awk -v r="$round" -v c="$CORES" -v a="$before" -v b="$after" -v n="$n" -v s="$secs" \
+            'BEGIN{l = c * 1000 / ((a + b) / 2); printf "   round %d: %d logins in %.1fs = %.1f/s; one hash %s ms before, %s after -> %.0f %% of %.1f/s\n", r, n, s, n / s, a, b, 100 * n / s / l, l}'
         sed 's/^RESULT full logins: [0-9]* in [0-9.]*s: [0-9.]*\/s */     /' "$DATA/login-result"
         before=$after
     done
@@ -121,12 +121,14 @@ bench() {
     awk -v n="$logins" -v s="$seconds" -v limit="$limit" -v par="$par_limit" \
         'BEGIN{printf "   = %.0f %% of the argon2 limit (%s/s); %.0f %% of what both cores hash at once (%s/s)\n", 100 * n / s / limit, limit, 100 * n / s / par, par}'
 
-    "$LOAD" codes "$VERIFY_USERS" "$first" >"$DATA/codes"
     # PostgreSQL: whether a checkpoint ran during the verification runs
     # (one was under way in both of the p99 misses seen before stop 19).
     local checkpoints=""
     [[ -n "$url" ]] && checkpoints=$(checkpoint_count "$url")
     for mode in wrong right; do
+        # Codes of this moment: made before the wrong run, right ones went
+        # out of their window during runs longer than 10 s (stop 22).
+        "$LOAD" codes "$VERIFY_USERS" "$first" >"$DATA/codes"
         echo "== $name: second-factor verification (API), $mode codes, wrk 64 connections, ${RUN}s"
         KEY="$key" CODES="$DATA/codes" MODE="$mode" THREADS=2 \
             wrk -t2 -c64 -d"${RUN}s" --latency -s bench/verify.lua "$BASE" | grep '^RESULT'
