@@ -578,17 +578,7 @@ const USER_COLUMNS: &str =
 
 /// A [`UserRow`] (selected with [`USER_COLUMNS`]) from a direct SQLite read.
 fn user_row_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserRow> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-        r.get(8)?,
-    ))
+    UserRow::try_from(r)
 }
 
 fn user_from(row: UserRow) -> Result<User, StoreError> {
@@ -2026,14 +2016,7 @@ impl Store for SqlStore {
             // Every page's first read: on this thread, no hand-over.
             Pool::Sqlite(_, direct) => direct.read(|conn| {
                 query_row_named(conn, SQL_SESSION, &[&token_hash], |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                    ))
+                    SessionRow::try_from(r)
                 })
             })?,
             Pool::Postgres(pool, _) => sqlx::query_as(SQL_SESSION)
