@@ -309,10 +309,9 @@ struct PgStatement {
     sql: String,
     args: sqlx::postgres::PgArguments,
     error: Option<sqlx::error::BoxDynError>,
-    /// It starts with a claim ([`Write::ClaimStep`]) or a guard
-    /// ([`Write::PasswordGuard`]) and answers whether it held (`SELECT
-    /// COUNT(*) FROM claimed`); the error if it did not.
-    claims: Option<fn() -> StoreError>,
+    /// What its first write is: after a claim or a guard it answers
+    /// whether that held (`SELECT COUNT(*) FROM claimed`).
+    head: Head,
 }
 
 impl PgStatement {
@@ -374,9 +373,8 @@ fn only_if_claimed(part: &str) -> Option<String> {
 /// `None` (sqlx's transaction instead) for a kind it does not take, or a
 /// claim or guard anywhere but first: the writer rolls a job back only on
 /// an error, so a lost claim must come before anything is written.
-fn sqlite_direct_writes(writes: &[Write<'_>]) -> Option<(DirectHead, Vec<(&'static str, Bound)>)> {
+fn sqlite_direct_writes(writes: &[Write<'_>]) -> Option<(Head, Vec<(&'static str, Bound)>)> {
     let mut parts = Vec::with_capacity(writes.len());
-    let mut head = DirectHead::None;
     for (i, write) in writes.iter().enumerate() {
         let none = Bound::default();
         parts.push(match *write {
@@ -384,17 +382,13 @@ fn sqlite_direct_writes(writes: &[Write<'_>]) -> Option<(DirectHead, Vec<(&'stat
                 user,
                 step,
                 clock_offset_steps,
-            } if i == 0 => {
-                head = DirectHead::Claim;
-                (
-                    SQL_CLAIM_TOTP_STEP,
-                    none.bind(user.0)
-                        .bind(to_i64(step))
-                        .bind(clock_offset_steps),
-                )
-            }
+            } if i == 0 => (
+                SQL_CLAIM_TOTP_STEP,
+                none.bind(user.0)
+                    .bind(to_i64(step))
+                    .bind(clock_offset_steps),
+            ),
             Write::PasswordGuard { .. } if i == 0 => {
-                head = DirectHead::Guard;
                 (SQL_PASSWORD_GUARD, bind_password_guard_with!(none, write))
             }
             Write::Session(session) => (SQL_INSERT_SESSION, bind_session!(none, session)),
@@ -409,18 +403,39 @@ fn sqlite_direct_writes(writes: &[Write<'_>]) -> Option<(DirectHead, Vec<(&'stat
             _ => return None,
         });
     }
-    Some((head, parts))
+    Some((Head::of(writes), parts))
 }
 
-/// What the first statement of [`sqlite_direct_writes`] is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum DirectHead {
+/// What the first write of a [`Store::write_all`] list is, for both
+/// backends' single-unit writes ([`pg_one_statement`],
+/// [`sqlite_direct_writes`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Head {
     /// A write like the others.
+    #[default]
     None,
     /// [`Write::ClaimStep`]: the rest only if it changed its row.
     Claim,
     /// [`Write::PasswordGuard`]: the rest only if it returns a row.
     Guard,
+}
+
+impl Head {
+    fn of(writes: &[Write<'_>]) -> Head {
+        match writes.first() {
+            Some(Write::ClaimStep { .. }) => Head::Claim,
+            Some(Write::PasswordGuard { .. }) => Head::Guard,
+            _ => Head::None,
+        }
+    }
+
+    /// The answer when the claim or guard did not hold.
+    fn lost(self) -> StoreError {
+        match self {
+            Head::Guard => guard_failed(),
+            Head::Claim | Head::None => step_taken(),
+        }
+    }
 }
 
 /// What a write does to which table, for [`pg_one_statement`].
@@ -448,8 +463,11 @@ enum Touch {
 fn pg_one_statement(writes: &[Write<'_>]) -> Option<Result<PgStatement, StoreError>> {
     // A claim or a guard first: every other part writes only if it held,
     // and the statement answers whether it did.
-    let mut statement = PgStatement::default();
-    let (claim, writes) = match writes.split_first() {
+    let mut statement = PgStatement {
+        head: Head::of(writes),
+        ..PgStatement::default()
+    };
+    let writes = match writes.split_first() {
         Some((
             &Write::ClaimStep {
                 user,
@@ -463,30 +481,28 @@ fn pg_one_statement(writes: &[Write<'_>]) -> Option<Result<PgStatement, StoreErr
                 .bind(user.0)
                 .bind(to_i64(step))
                 .bind(clock_offset_steps);
-            (Some(step_taken as fn() -> StoreError), rest)
+            rest
         }
         Some((guard @ &Write::PasswordGuard { .. }, rest)) => {
-            statement = bind_password_guard(statement.fragment(&SQL_PASSWORD_GUARD_PART), guard);
-            (Some(guard_failed as fn() -> StoreError), rest)
+            statement =
+                bind_password_guard_with!(statement.fragment(&SQL_PASSWORD_GUARD_PART), guard);
+            rest
         }
-        _ => (None, writes),
+        _ => writes,
     };
-    statement.claims = claim;
-    let last = match claim {
+    let claim = statement.head != Head::None;
+    let last = if claim {
         // Every write is a part of its own; the main query answers.
-        Some(_) => writes.len(),
-        None => writes.len().checked_sub(1)?,
+        writes.len()
+    } else {
+        writes.len().checked_sub(1)?
     };
     let mut seen = Vec::with_capacity(writes.len());
     for (i, write) in writes.iter().enumerate() {
         if i < last {
             statement.sql.push_str(&format!(
                 "{}w{i} AS (",
-                if i == 0 && claim.is_none() {
-                    "WITH "
-                } else {
-                    ", "
-                }
+                if i == 0 && !claim { "WITH " } else { ", " }
             ));
         }
         let start = statement.sql.len();
@@ -531,19 +547,19 @@ fn pg_one_statement(writes: &[Write<'_>]) -> Option<Result<PgStatement, StoreErr
             return None;
         }
         seen.push(touch);
-        if claim.is_some() {
+        if claim {
             let part = only_if_claimed(&statement.sql[start..])?;
             statement.sql.truncate(start);
             statement.sql.push_str(&part);
         }
         if i < last {
             statement.sql.push(')');
-            if i + 1 == last && claim.is_none() {
+            if i + 1 == last && !claim {
                 statement.sql.push(' ');
             }
         }
     }
-    if claim.is_some() {
+    if claim {
         statement.sql.push_str(" SELECT COUNT(*) FROM claimed");
     }
     Some(match statement.error.take() {
@@ -576,9 +592,17 @@ type UserRow = (
 const USER_COLUMNS: &str =
     "id, practice_id, username, email, phone, role, password_hash, disabled, require_2fa";
 
-/// A [`UserRow`] (selected with [`USER_COLUMNS`]) from a direct SQLite read.
-fn user_row_sqlite(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserRow> {
-    UserRow::try_from(r)
+/// How many [`USER_COLUMNS`] there are ([`UserRow`]'s fields): where a
+/// row's columns after them start.
+const USER_COLUMN_COUNT: usize = 9;
+
+/// [`USER_COLUMNS`] of the table aliased `alias`.
+fn user_columns_of(alias: &str) -> String {
+    USER_COLUMNS
+        .split(", ")
+        .map(|c| format!("{alias}.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn user_from(row: UserRow) -> Result<User, StoreError> {
@@ -654,10 +678,6 @@ static SQL_CLAIM_STEP_PART: std::sync::LazyLock<String> =
 static SQL_PASSWORD_GUARD_PART: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| format!("WITH claimed AS ({SQL_PASSWORD_GUARD})"));
 
-fn bind_password_guard(statement: PgStatement, write: &Write<'_>) -> PgStatement {
-    bind_password_guard_with!(statement, write)
-}
-
 /// [`Write::ClaimStep`] lost: another request took the step (or a later one).
 fn step_taken() -> StoreError {
     StoreError::Conflict("authenticator step already used".into())
@@ -695,13 +715,9 @@ static SQL_PASSWORD_STEP_STATE: std::sync::LazyLock<String> = std::sync::LazyLoc
 /// [`Store::user_for_password_step`]: the user named `$4` ([`USER_COLUMNS`])
 /// and then [`PasswordStepRow`]'s columns, its lock key `$3` and its id.
 static SQL_USER_FOR_PASSWORD_STEP: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    let user = USER_COLUMNS
-        .split(", ")
-        .map(|c| format!("u.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ");
     format!(
-        "SELECT {user}, {} WHERE u.username = $4",
+        "SELECT {}, {} WHERE u.username = $4",
+        user_columns_of("u"),
         sql_password_step_columns("u.id", "$3 || CAST(u.id AS TEXT)")
     )
 });
@@ -738,12 +754,8 @@ struct PasswordStepRow {
 }
 
 impl PasswordStepRow {
-    /// Reads the row in [`sql_password_step_columns`]' order.
-    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
-        Self::from_sqlite_at(row, 0)
-    }
-
-    /// The same, its first column at `first`.
+    /// Reads the row in [`sql_password_step_columns`]' order, its first
+    /// column at `first`.
     fn from_sqlite_at(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Self> {
         Ok(PasswordStepRow {
             ip_failures: row.get(first)?,
@@ -1476,11 +1488,7 @@ impl Store for SqlStore {
         let matches = "u.practice_id = $1 AND (LOWER(u.username) LIKE $2 ESCAPE '\\' \
                        OR LOWER(u.email) LIKE $2 ESCAPE '\\' OR LOWER(u.display_name) LIKE $2 ESCAPE '\\') \
                        AND ($5 < 0 OR u.id = $5)";
-        let columns = USER_COLUMNS
-            .split(", ")
-            .map(|c| format!("u.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let columns = user_columns_of("u");
         let sql = format!(
             "SELECT {columns}, u.display_name, u.last_login_at, \
              EXISTS (SELECT 1 FROM totp_factors t WHERE t.user_id = u.id), \
@@ -1818,9 +1826,8 @@ impl Store for SqlStore {
         static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(sql_user_by_username);
         let row: Option<UserRow> = match &self.pool {
             // The password step's first read: on this thread, no hand-over.
-            Pool::Sqlite(_, direct) => {
-                direct.read(|conn| query_row_named(conn, &SQL, &[&username], user_row_sqlite))?
-            }
+            Pool::Sqlite(_, direct) => direct
+                .read(|conn| query_row_named(conn, &SQL, &[&username], |r| UserRow::try_from(r)))?,
             Pool::Postgres(pool, _) => sqlx::query_as(&SQL)
                 .bind(username)
                 .fetch_optional(pool)
@@ -2251,7 +2258,7 @@ impl Store for SqlStore {
                     conn,
                     &SQL_PASSWORD_STEP_STATE,
                     &[&ip_key, &to_i64(since), &lock_key, &user.id.0, &topic],
-                    PasswordStepRow::from_sqlite,
+                    |r| PasswordStepRow::from_sqlite_at(r, 0),
                 )
             })?,
             Pool::Postgres(pool, _) => sqlx::query_as(SQL_PASSWORD_STEP_STATE.as_str())
@@ -2282,7 +2289,12 @@ impl Store for SqlStore {
                     conn,
                     &SQL_USER_FOR_PASSWORD_STEP,
                     &[&ip_key, &to_i64(since), &lock_prefix, &username, &topic],
-                    |r| Ok((user_row_sqlite(r)?, PasswordStepRow::from_sqlite_at(r, 9)?)),
+                    |r| {
+                        Ok((
+                            UserRow::try_from(r)?,
+                            PasswordStepRow::from_sqlite_at(r, USER_COLUMN_COUNT)?,
+                        ))
+                    },
                 )
             })?,
             Pool::Postgres(pool, _) => {
@@ -2593,13 +2605,13 @@ impl Store for SqlStore {
             && let Some(statement) = pg_one_statement(writes)
         {
             let statement = statement?;
-            if let Some(lost) = statement.claims {
+            if statement.head != Head::None {
                 let (claimed,): (i64,) = sqlx::query_as_with(&statement.sql, statement.args)
                     .fetch_one(pool)
                     .await
                     .map_err(db)?;
                 if claimed != 1 {
-                    return Err(lost());
+                    return Err(statement.head.lost());
                 }
             } else {
                 sqlx::query_with(&statement.sql, statement.args)
@@ -2616,8 +2628,8 @@ impl Store for SqlStore {
                 .write(move |conn| {
                     for (i, (sql, values)) in parts.iter().enumerate() {
                         let held = match head {
-                            DirectHead::Guard if i == 0 => values.exists(conn, sql)?,
-                            DirectHead::Claim if i == 0 => values.execute(conn, sql)? == 1,
+                            Head::Guard if i == 0 => values.exists(conn, sql)?,
+                            Head::Claim if i == 0 => values.execute(conn, sql)? == 1,
                             _ => values.execute(conn, sql).map(|_| true)?,
                         };
                         if !held {
@@ -2628,11 +2640,7 @@ impl Store for SqlStore {
                     Ok(true)
                 })
                 .await?;
-            return match (held, head) {
-                (true, _) => Ok(()),
-                (false, DirectHead::Guard) => Err(guard_failed()),
-                (false, _) => Err(step_taken()),
-            };
+            return if held { Ok(()) } else { Err(head.lost()) };
         }
         on_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(db)?;
@@ -3240,6 +3248,20 @@ mod tests {
             "$4, $5, $6, $7, $8, $9, $10, $11, (SELECT practice_id FROM users WHERE id = $5)"
         );
         assert_eq!(AUDIT_INSERT_COLUMNS.split(", ").count(), 9);
+    }
+
+    #[test]
+    fn the_user_columns_are_counted_and_prefixed() {
+        assert_eq!(USER_COLUMNS.split(", ").count(), USER_COLUMN_COUNT);
+        let prefixed = user_columns_of("u");
+        assert!(prefixed.starts_with("u.id, u.practice_id, "), "{prefixed}");
+        assert!(prefixed.ends_with(", u.require_2fa"), "{prefixed}");
+        // The password step's read has the user's columns first, then its own.
+        assert!(
+            SQL_USER_FOR_PASSWORD_STEP.starts_with(&format!("SELECT {prefixed}, (SELECT COUNT(*)")),
+            "{}",
+            *SQL_USER_FOR_PASSWORD_STEP
+        );
     }
 
     fn event() -> AuditEvent {

@@ -333,15 +333,16 @@ impl Bound {
 
     /// Runs `sql` with these values as `$1…$N`; rows changed.
     pub(crate) fn execute(&self, conn: &Connection, sql: &str) -> rusqlite::Result<usize> {
-        execute_named(conn, sql, &self.values()?)
+        execute_named(conn, sql, &self.params()?)
     }
 
     /// Whether the query `sql` with these values as `$1…$N` returns a row.
     pub(crate) fn exists(&self, conn: &Connection, sql: &str) -> rusqlite::Result<bool> {
-        query_row_named(conn, sql, &self.values()?, |_| Ok(())).map(|row| row.is_some())
+        query_row_named(conn, sql, &self.params()?, |_| Ok(())).map(|row| row.is_some())
     }
 
-    fn values(&self) -> rusqlite::Result<Vec<&dyn ToSql>> {
+    /// The values as parameters, or the first that could not be converted.
+    fn params(&self) -> rusqlite::Result<Vec<&dyn ToSql>> {
         if let Some(e) = &self.error {
             return Err(rusqlite::Error::ToSqlConversionFailure(
                 e.to_string().into(),
