@@ -17,6 +17,7 @@ pub mod device;
 mod enrollment;
 mod error;
 mod ids;
+mod kept_login;
 mod login;
 pub mod mail;
 mod notify;
@@ -55,6 +56,7 @@ pub use seal::{SealError, SecretBox};
 pub use session::{Session, SessionStage};
 pub use sms::{SmsCode, SmsSender};
 pub use store::{
-    LockState, PasswordStepState, Sealed, SealedRow, SecondFactorState, Store, StoreError, Write,
+    ClaimGuard, LockState, PasswordStepState, Sealed, SealedRow, SecondFactorState, Store,
+    StoreError, Write,
 };
 pub use user::{NewUser, Role, TotpFactor, User};

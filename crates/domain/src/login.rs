@@ -15,12 +15,13 @@ use std::sync::Arc;
 
 use otp::{Totp, VerifyError, Window};
 
+use crate::kept_login::{KeptLogin, KeptLogins};
 use crate::notify::{ABANDONED_TOPIC, HeldNotice, success_event};
 use crate::user::normalize_username;
 use crate::{
-    AuditEvent, AuditKind, Delivery, DomainError, LockState, Outbox, Outcome, PasswordHasher,
-    Policy, RequestContext, Sealed, SecondFactorState, SecretBox, Session, SessionStage, SmsCode,
-    Store, TotpFactor, User, UserId, Write, token,
+    AuditEvent, AuditKind, ClaimGuard, Delivery, DomainError, LockState, Outbox, Outcome,
+    PasswordHasher, Policy, RequestContext, Sealed, SecondFactorState, SecretBox, Session,
+    SessionStage, SmsCode, Store, TotpFactor, User, UserId, Write, token,
 };
 
 /// The audit detail of a new set of recovery codes.
@@ -185,6 +186,8 @@ pub struct LoginService {
     /// Live API keys by hash, with the second they were read: a key is
     /// looked up at most once a second (a revocation takes up to a second).
     pub(crate) api_keys: Arc<std::sync::Mutex<crate::api::KeyCache>>,
+    /// Half logins started here, for their code step.
+    kept: Arc<KeptLogins>,
 }
 
 impl std::fmt::Debug for LoginService {
@@ -198,7 +201,7 @@ impl std::fmt::Debug for LoginService {
 /// What finishing a login does besides the session: for
 /// [`LoginService::complete`].
 #[derive(Debug, Clone, Copy)]
-struct Completion {
+struct Completion<'a> {
     /// Remember this device (the box was ticked).
     remember: bool,
     /// Clear the second factor's counted failures (skipped when the read
@@ -207,6 +210,13 @@ struct Completion {
     /// Claim this authenticator step (and clock offset) in the same
     /// commit ([`Claim::WithFinish`]).
     claim: Option<(u64, i64)>,
+    /// The claim's guard, when the step decided on a kept login.
+    guard: Option<ClaimGuard<'a>>,
+}
+
+/// A typed code without the spaces and dashes people put in.
+fn typed_code(typed: &str) -> String {
+    typed.chars().filter(|c| !matches!(c, ' ' | '-')).collect()
 }
 
 /// What [`key_2fa`] puts before the user id.
@@ -241,6 +251,7 @@ impl LoginService {
             policy,
             site_name: site_name.to_owned(),
             api_keys: Arc::default(),
+            kept: Arc::default(),
         }
     }
 
@@ -304,7 +315,7 @@ impl LoginService {
         let state = match user.as_ref().filter(|u| password_ok && !u.disabled) {
             Some(user) => {
                 if let Some(early) = early.filter(|early| {
-                    early.has_totp
+                    early.totp.is_some()
                         && early.ip_failures < self.policy.password_failures_per_ip
                         && early.lock.locked_until <= now
                         && (remember_token.is_none()
@@ -410,7 +421,7 @@ impl LoginService {
         let password_key = key_pw_user(user.id);
         let policy = self.policy.for_user(&state.practice, user.require_2fa);
         let sms_factor = user.phone.is_some() && policy.allow_sms;
-        if sms_factor || state.has_totp {
+        if sms_factor || state.totp.is_some() {
             if let Some(presented) = remember_token.filter(|_| policy.remember_device_seconds > 0) {
                 if let Some(rotated) = self
                     .use_device(&user, presented, policy.remember_device_seconds, ctx, now)
@@ -512,10 +523,19 @@ impl LoginService {
             last_sent_at: state.last_message_at,
             guard,
         };
-        Ok(self
-            .hold_abandoned_notice(user, held, ctx, now)
-            .await?
-            .then_some(session_token))
+        if !self.hold_abandoned_notice(user, held, ctx, now).await? {
+            return Ok(None);
+        }
+        if let Some(totp) = &state.totp {
+            let kept = KeptLogin {
+                session,
+                user: user.clone(),
+                totp: totp.clone(),
+            };
+            self.kept
+                .keep(kept, now, self.policy.pending_session_seconds);
+        }
+        Ok(Some(session_token))
     }
 
     pub(crate) async fn count_password_failure(
@@ -695,11 +715,17 @@ impl LoginService {
         ctx: &RequestContext,
         now: u64,
     ) -> Result<TokenOutcome, DomainError> {
+        let token_hash = token::digest(session_token);
+        if let Some(kept) = self.kept.take(&token_hash) {
+            if let Some(accepted) = self.finish_kept(kept, typed, remember, ctx, now).await? {
+                return Ok(accepted);
+            }
+        }
         // One read for the session, the user, the authenticator and the
         // lock (four round trips of a login's code step once).
         let Some((session, state)) = self
             .store
-            .session_with_state(&token::digest(session_token), KEY_2FA_PREFIX)
+            .session_with_state(&token_hash, KEY_2FA_PREFIX)
             .await?
         else {
             return Ok(TokenOutcome::SessionEnded);
@@ -755,6 +781,7 @@ impl LoginService {
             remember,
             clear_failures: has_failures,
             claim,
+            guard: None,
         };
         match self.complete(&user, &session, done, kind, ctx, now).await? {
             Some(accepted) => Ok(accepted),
@@ -765,6 +792,69 @@ impl LoginService {
                     .await
             }
         }
+    }
+
+    /// The code step of a login kept since its password step, decided on
+    /// what that step read: `Some` if the code is the authenticator's and
+    /// the finish landed with its guard ([`ClaimGuard`]) holding. `None`
+    /// if anything else is the case (another factor's code, a wrong one,
+    /// time run out, the guard not holding): nothing written, and the step
+    /// is decided again on a fresh read.
+    async fn finish_kept(
+        &self,
+        kept: KeptLogin,
+        typed: &str,
+        remember: bool,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<Option<TokenOutcome>, DomainError> {
+        let KeptLogin {
+            session,
+            user,
+            totp,
+        } = kept;
+        if now.saturating_sub(session.created_at) >= self.policy.pending_session_seconds {
+            return Ok(None);
+        }
+        let generator = self.open_totp(&totp)?;
+        let Ok((step, offset)) = self.verify_totp(&generator, &totp, &typed_code(typed), now)
+        else {
+            return Ok(None);
+        };
+        let lock_key = key_2fa(user.id);
+        let done = Completion {
+            remember,
+            // Failures counted since the password step (another session's
+            // wrong codes) go too: a delete that usually finds none.
+            clear_failures: true,
+            claim: Some((step, offset)),
+            guard: Some(ClaimGuard {
+                sealed_secret: &totp.sealed_secret,
+                session: &session.token_hash,
+                lock_key: &lock_key,
+                now,
+            }),
+        };
+        self.complete(&user, &session, done, AuditKind::TotpToken, ctx, now)
+            .await
+    }
+
+    /// `code` checked against `factor`'s authenticator `generator` at
+    /// `now`, shifted by the phone's known clock offset: the step it
+    /// matched and the offset to remember.
+    fn verify_totp(
+        &self,
+        generator: &Totp,
+        factor: &TotpFactor,
+        code: &str,
+        now: u64,
+    ) -> Result<(u64, i64), VerifyError> {
+        let period = i64::from(factor.period.seconds());
+        let shifted = now.saturating_add_signed(factor.clock_offset_steps.saturating_mul(period));
+        let window = Window::new(self.policy.totp_window_steps, self.policy.totp_window_steps);
+        let step = generator.verify(code, shifted, window, factor.last_step)?;
+        let now_step = generator.step_at(now).unwrap_or(step);
+        Ok((step, (step as i64 - now_step as i64).clamp(-2, 2)))
     }
 
     /// A wrong or used token in a half-logged-in session: counted, and
@@ -815,18 +905,16 @@ impl LoginService {
         if totp.is_none() && !sms {
             return Ok(None);
         }
-        let code: String = typed.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+        let code = typed_code(typed);
 
         let mut result = Err(VerifyError::Mismatch);
         if let Some((generator, factor)) = &totp {
-            let period = i64::from(factor.period.seconds());
-            let shifted =
-                now.saturating_add_signed(factor.clock_offset_steps.saturating_mul(period));
-            let window = Window::new(self.policy.totp_window_steps, self.policy.totp_window_steps);
-            result = generator.verify(&code, shifted, window, factor.last_step);
-            if let Ok(step) = result {
-                let now_step = generator.step_at(now).unwrap_or(step);
-                let offset = (step as i64 - now_step as i64).clamp(-2, 2);
+            let verified = self.verify_totp(generator, factor, &code, now);
+            result = verified
+                .as_ref()
+                .map(|&(step, _)| step)
+                .map_err(Clone::clone);
+            if let Ok((step, offset)) = verified {
                 let claimed = match claim {
                     Claim::Recorded(event, clear) => {
                         self.store
@@ -987,6 +1075,7 @@ impl LoginService {
                         remember: false,
                         clear_failures: true,
                         claim: None,
+                        guard: None,
                     },
                     AuditKind::RecoveryCodeUsed,
                     ctx,
@@ -1184,7 +1273,7 @@ impl LoginService {
         &self,
         user: &User,
         pending: &Session,
-        done: Completion,
+        done: Completion<'_>,
         kind: AuditKind,
         ctx: &RequestContext,
         now: u64,
@@ -1201,6 +1290,7 @@ impl LoginService {
                 user: user.id,
                 step,
                 clock_offset_steps,
+                guard: done.guard,
             });
         }
         if done.clear_failures {

@@ -107,6 +107,9 @@ pub enum Write<'a> {
         step: u64,
         /// The phone's clock offset to remember, in steps.
         clock_offset_steps: i64,
+        /// What else must still hold for the claim to take the step (the
+        /// code step decided on what it kept from the password step).
+        guard: Option<ClaimGuard<'a>>,
     },
     /// Writes the rest of the list only if, as the list is written, the
     /// address still has fewer than `max_ip_failures` failures since
@@ -129,6 +132,24 @@ pub enum Write<'a> {
         /// Now.
         now: u64,
     },
+}
+
+/// A [`Write::ClaimStep`] that also holds only if, as it writes, the
+/// authenticator is still the one whose seed is `sealed_secret`, the
+/// pending session `session` of the same user still exists, the user is
+/// not disabled, and no lock under `lock_key` is in force at `now`: the
+/// code step of a login decided on what its password step read, not on a
+/// read of its own, and these are what could have changed since.
+#[derive(Debug, Clone, Copy)]
+pub struct ClaimGuard<'a> {
+    /// The authenticator's sealed seed, as read.
+    pub sealed_secret: &'a [u8],
+    /// The pending session's token hash.
+    pub session: &'a str,
+    /// The user's second-factor lock key.
+    pub lock_key: &'a str,
+    /// Now.
+    pub now: u64,
 }
 
 /// Where sealed values live (each names the master key that sealed it).
@@ -183,8 +204,8 @@ pub struct PasswordStepState {
     pub has_failures: bool,
     /// The practice's own settings.
     pub practice: crate::PracticePolicy,
-    /// Whether an authenticator is linked.
-    pub has_totp: bool,
+    /// The linked authenticator, if any.
+    pub totp: Option<TotpFactor>,
     /// When a message on the given topic was last queued for the user.
     pub last_message_at: Option<u64>,
 }

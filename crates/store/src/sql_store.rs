@@ -2,10 +2,10 @@
 
 use domain::admin::{AuditFilter, StaffRow};
 use domain::{
-    ApiKey, AuditEvent, Channel, LockState, NewMessage, NewUser, OutboxCounts, OutboxMessage,
-    OutboxStatus, OutboxUpdate, PasswordStepState, PracticeId, PracticePolicy, RememberedDevice,
-    Role, Sealed, SealedRow, SecondFactorState, Session, SessionStage, SmsCode, Store, StoreError,
-    TotpFactor, User, UserId, Write,
+    ApiKey, AuditEvent, Channel, ClaimGuard, LockState, NewMessage, NewUser, OutboxCounts,
+    OutboxMessage, OutboxStatus, OutboxUpdate, PasswordStepState, PracticeId, PracticePolicy,
+    RememberedDevice, Role, Sealed, SealedRow, SecondFactorState, Session, SessionStage, SmsCode,
+    Store, StoreError, TotpFactor, User, UserId, Write,
 };
 use sqlx::{PgPool, SqlitePool};
 
@@ -212,6 +212,36 @@ macro_rules! bind_password_guard_with {
     }};
 }
 
+/// Binds a [`Write::ClaimStep`]'s values ([`claim_sql`]'s order) with
+/// `bind` (a sqlx query, a [`PgStatement`] or a [`Bound`]); any other
+/// write binds nothing.
+macro_rules! bind_claim_with {
+    ($query:expr, $write:expr) => {{
+        match *$write {
+            Write::ClaimStep {
+                user,
+                step,
+                clock_offset_steps,
+                guard,
+            } => {
+                let query = $query
+                    .bind(user.0)
+                    .bind(to_i64(step))
+                    .bind(clock_offset_steps);
+                match guard {
+                    Some(guard) => query
+                        .bind(guard.sealed_secret)
+                        .bind(guard.session)
+                        .bind(guard.lock_key)
+                        .bind(to_i64(guard.now)),
+                    None => query,
+                }
+            }
+            _ => $query,
+        }
+    }};
+}
+
 /// Inserts `$session` on `$conn` (a pool or a transaction).
 macro_rules! insert_session {
     ($conn:expr, $session:expr) => {{
@@ -378,16 +408,9 @@ fn sqlite_direct_writes(writes: &[Write<'_>]) -> Option<(Head, Vec<(&'static str
     for (i, write) in writes.iter().enumerate() {
         let none = Bound::default();
         parts.push(match *write {
-            Write::ClaimStep {
-                user,
-                step,
-                clock_offset_steps,
-            } if i == 0 => (
-                SQL_CLAIM_TOTP_STEP,
-                none.bind(user.0)
-                    .bind(to_i64(step))
-                    .bind(clock_offset_steps),
-            ),
+            Write::ClaimStep { guard, .. } if i == 0 => {
+                (claim_sql(guard.as_ref()), bind_claim_with!(none, write))
+            }
             Write::PasswordGuard { .. } if i == 0 => {
                 (SQL_PASSWORD_GUARD, bind_password_guard_with!(none, write))
             }
@@ -468,19 +491,12 @@ fn pg_one_statement(writes: &[Write<'_>]) -> Option<Result<PgStatement, StoreErr
         ..PgStatement::default()
     };
     let writes = match writes.split_first() {
-        Some((
-            &Write::ClaimStep {
-                user,
-                step,
-                clock_offset_steps,
-            },
-            rest,
-        )) => {
-            statement = statement
-                .fragment(&SQL_CLAIM_STEP_PART)
-                .bind(user.0)
-                .bind(to_i64(step))
-                .bind(clock_offset_steps);
+        Some((claim @ &Write::ClaimStep { guard, .. }, rest)) => {
+            let part = match guard {
+                Some(_) => &SQL_CLAIM_GUARDED_PART,
+                None => &SQL_CLAIM_STEP_PART,
+            };
+            statement = bind_claim_with!(statement.fragment(part), claim);
             rest
         }
         Some((guard @ &Write::PasswordGuard { .. }, rest)) => {
@@ -666,13 +682,44 @@ static SQL_SESSION_STATE: std::sync::LazyLock<String> = std::sync::LazyLock::new
 });
 const SQL_INSERT_FAILURE: &str = "INSERT INTO failures (key, at) VALUES ($1, $2)";
 const SQL_FAILURES_SINCE: &str = "SELECT COUNT(*) FROM failures WHERE key = $1 AND at >= $2";
+/// [`SQL_CLAIM_TOTP_STEP`]'s text, shared with [`SQL_CLAIM_GUARDED_STEP`].
+macro_rules! claim_totp_step {
+    () => {
+        "UPDATE totp_factors SET last_step = $2, clock_offset_steps = $3 \
+         WHERE user_id = $1 AND (last_step IS NULL OR last_step < $2)"
+    };
+}
+
 /// Compare-and-set of the last used step: the WHERE clause is the compare.
-const SQL_CLAIM_TOTP_STEP: &str = "UPDATE totp_factors SET last_step = $2, clock_offset_steps = $3 \
-                                   WHERE user_id = $1 AND (last_step IS NULL OR last_step < $2)";
+const SQL_CLAIM_TOTP_STEP: &str = claim_totp_step!();
+
+/// [`SQL_CLAIM_TOTP_STEP`] with a [`ClaimGuard`]: the seed still `$4`, the
+/// pending session `$5` of the user still there, the user not disabled, no
+/// lock under `$6` in force at `$7`.
+const SQL_CLAIM_GUARDED_STEP: &str = concat!(
+    claim_totp_step!(),
+    " AND sealed_secret = $4 \
+     AND EXISTS (SELECT 1 FROM sessions WHERE token_hash = $5 AND user_id = $1 AND stage = 'pending') \
+     AND EXISTS (SELECT 1 FROM users WHERE id = $1 AND NOT disabled) \
+     AND NOT EXISTS (SELECT 1 FROM locks WHERE key = $6 AND locked_until > $7)"
+);
+
+/// A [`Write::ClaimStep`]'s statement: guarded or not.
+fn claim_sql(guard: Option<&ClaimGuard<'_>>) -> &'static str {
+    if guard.is_some() {
+        SQL_CLAIM_GUARDED_STEP
+    } else {
+        SQL_CLAIM_TOTP_STEP
+    }
+}
 
 /// [`SQL_CLAIM_TOTP_STEP`] as the first part of a [`pg_one_statement`].
 static SQL_CLAIM_STEP_PART: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| format!("WITH claimed AS ({SQL_CLAIM_TOTP_STEP} RETURNING 1)"));
+
+/// [`SQL_CLAIM_GUARDED_STEP`] as the first part of a [`pg_one_statement`].
+static SQL_CLAIM_GUARDED_PART: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("WITH claimed AS ({SQL_CLAIM_GUARDED_STEP} RETURNING 1)"));
 
 /// [`SQL_PASSWORD_GUARD`] as the first part of a [`pg_one_statement`].
 static SQL_PASSWORD_GUARD_PART: std::sync::LazyLock<String> =
@@ -684,9 +731,12 @@ fn step_taken() -> StoreError {
 }
 
 /// The columns of [`PasswordStepRow`] for the user `user` and the lock key
-/// `lock` (SQL expressions), over `users u` and `practices p` (the lock's
-/// columns are subqueries: as a join on a key computed from `u.id`,
-/// PostgreSQL planned a filter over every lock);
+/// `lock` (SQL expressions), over `users u`, `practices p` and the user's
+/// `totp_factors t` (the lock's columns are subqueries: as a join on a key
+/// computed from `u.id`, PostgreSQL planned a filter over every lock; and
+/// whether failures exist a scalar subquery, not `EXISTS`, which
+/// PostgreSQL may run as a hashed scan of every failure when it expects
+/// more than one row);
 /// `$1` is the address's failure key, `$2` the window's start, `$5` the
 /// notice topic.
 fn sql_password_step_columns(user: &str, lock: &str) -> String {
@@ -694,11 +744,13 @@ fn sql_password_step_columns(user: &str, lock: &str) -> String {
         "(SELECT COUNT(*) FROM failures WHERE key = $1 AND at >= $2) AS ip_failures, \
          (SELECT locked_until FROM locks WHERE key = {lock}) AS locked_until, \
          (SELECT lock_count FROM locks WHERE key = {lock}) AS lock_count, \
-         EXISTS (SELECT 1 FROM failures WHERE key = {lock}) AS has_failures, \
+         (SELECT true FROM failures WHERE key = {lock} LIMIT 1) IS NOT NULL AS has_failures, \
          p.require_2fa AS practice_require_2fa, p.allow_sms, p.remember_days, p.idle_timeout_minutes, p.password_min_length, \
-         EXISTS (SELECT 1 FROM totp_factors WHERE user_id = {user}) AS has_totp, \
-         (SELECT MAX(created_at) FROM outbox WHERE user_id = {user} AND topic = $5) AS last_message_at \
-         FROM users u LEFT JOIN practices p ON p.id = u.practice_id"
+         (SELECT MAX(created_at) FROM outbox WHERE user_id = {user} AND topic = $5) AS last_message_at, \
+         t.key_id AS totp_key_id, t.sealed_secret, t.algorithm, t.digits, t.period, t.last_step, \
+         t.clock_offset_steps \
+         FROM users u LEFT JOIN practices p ON p.id = u.practice_id \
+         LEFT JOIN totp_factors t ON t.user_id = {user}"
     )
 }
 
@@ -749,8 +801,16 @@ struct PasswordStepRow {
     remember_days: Option<i64>,
     idle_timeout_minutes: Option<i64>,
     password_min_length: Option<i64>,
-    has_totp: bool,
     last_message_at: Option<i64>,
+    /// The authenticator's columns, all `None` if none is linked.
+    #[sqlx(rename = "totp_key_id")]
+    key_id: Option<String>,
+    sealed_secret: Option<Vec<u8>>,
+    algorithm: Option<String>,
+    digits: Option<i64>,
+    period: Option<i64>,
+    last_step: Option<i64>,
+    clock_offset_steps: Option<i64>,
 }
 
 impl PasswordStepRow {
@@ -767,14 +827,20 @@ impl PasswordStepRow {
             remember_days: row.get(first + 6)?,
             idle_timeout_minutes: row.get(first + 7)?,
             password_min_length: row.get(first + 8)?,
-            has_totp: row.get(first + 9)?,
-            last_message_at: row.get(first + 10)?,
+            last_message_at: row.get(first + 9)?,
+            key_id: row.get(first + 10)?,
+            sealed_secret: row.get(first + 11)?,
+            algorithm: row.get(first + 12)?,
+            digits: row.get(first + 13)?,
+            period: row.get(first + 14)?,
+            last_step: row.get(first + 15)?,
+            clock_offset_steps: row.get(first + 16)?,
         })
     }
 }
 
-/// [`PasswordStepState`] from its row.
-fn password_step_from(row: PasswordStepRow) -> Result<PasswordStepState, StoreError> {
+/// [`PasswordStepState`] of user `user` from its row.
+fn password_step_from(user: i64, row: PasswordStepRow) -> Result<PasswordStepState, StoreError> {
     let practice = match (
         row.require_2fa,
         row.allow_sms,
@@ -790,7 +856,16 @@ fn password_step_from(row: PasswordStepRow) -> Result<PasswordStepState, StoreEr
         lock: lock_from_row(row.locked_until.zip(row.lock_count))?,
         has_failures: row.has_failures,
         practice: practice_from_row(practice)?,
-        has_totp: row.has_totp,
+        totp: totp_of(
+            user,
+            row.key_id,
+            row.sealed_secret,
+            row.algorithm,
+            row.digits,
+            row.period,
+            row.last_step,
+            row.clock_offset_steps,
+        )?,
         last_message_at: row.last_message_at.map(|t| to_u64(t, "time")).transpose()?,
     })
 }
@@ -850,6 +925,8 @@ pub enum ExplainArg {
     Int(i64),
     /// Text.
     Text(&'static str),
+    /// Bytes.
+    Bytes(&'static [u8]),
     /// An array of integers (PostgreSQL only).
     Ints(&'static [i64]),
     /// An array of texts (PostgreSQL only).
@@ -860,7 +937,7 @@ pub enum ExplainArg {
 /// by name, with sample parameters: the query-plan test checks each uses an
 /// index (issue #9: cost must not grow with the number of users).
 pub fn hot_queries(backend: Backend) -> Vec<(&'static str, String, Vec<ExplainArg>)> {
-    use ExplainArg::{Int, Ints, Text, Texts};
+    use ExplainArg::{Bytes, Int, Ints, Text, Texts};
     let practice_filter = AuditFilter {
         practice: Some(domain::PracticeId(1)),
         ..AuditFilter::default()
@@ -920,6 +997,19 @@ pub fn hot_queries(backend: Backend) -> Vec<(&'static str, String, Vec<ExplainAr
             "claim totp step",
             SQL_CLAIM_TOTP_STEP.into(),
             vec![Int(1), Int(2), Int(0)],
+        ),
+        (
+            "claim totp step, guarded",
+            SQL_CLAIM_GUARDED_STEP.into(),
+            vec![
+                Int(1),
+                Int(2),
+                Int(0),
+                Bytes(b"sealed"),
+                Text("x"),
+                Text("2fa:user:1"),
+                Int(0),
+            ],
         ),
         (
             "user by username",
@@ -1102,21 +1192,16 @@ impl SecondFactorRow {
 
 /// [`SecondFactorState`] from its row.
 fn state_from(r: SecondFactorRow) -> Result<SecondFactorState, StoreError> {
-    let totp = match (r.key_id, r.sealed_secret, r.algorithm, r.digits, r.period) {
-        (Some(key_id), Some(sealed), Some(algorithm), Some(digits), Some(period)) => {
-            Some(totp_from((
-                r.id,
-                key_id,
-                sealed,
-                algorithm,
-                digits,
-                period,
-                r.last_step,
-                r.clock_offset_steps.unwrap_or(0),
-            ))?)
-        }
-        _ => None,
-    };
+    let totp = totp_of(
+        r.id,
+        r.key_id,
+        r.sealed_secret,
+        r.algorithm,
+        r.digits,
+        r.period,
+        r.last_step,
+        r.clock_offset_steps,
+    )?;
     let user = user_from((
         r.id,
         r.practice_id,
@@ -1140,6 +1225,36 @@ fn state_from(r: SecondFactorRow) -> Result<SecondFactorState, StoreError> {
 }
 
 type TotpRow = (i64, String, Vec<u8>, String, i64, i64, Option<i64>, i64);
+
+/// User `user`'s authenticator from the nullable columns of a left join:
+/// `None` if none is linked.
+#[allow(clippy::too_many_arguments)]
+fn totp_of(
+    user: i64,
+    key_id: Option<String>,
+    sealed_secret: Option<Vec<u8>>,
+    algorithm: Option<String>,
+    digits: Option<i64>,
+    period: Option<i64>,
+    last_step: Option<i64>,
+    clock_offset_steps: Option<i64>,
+) -> Result<Option<TotpFactor>, StoreError> {
+    match (key_id, sealed_secret, algorithm, digits, period) {
+        (Some(key_id), Some(sealed), Some(algorithm), Some(digits), Some(period)) => {
+            Ok(Some(totp_from((
+                user,
+                key_id,
+                sealed,
+                algorithm,
+                digits,
+                period,
+                last_step,
+                clock_offset_steps.unwrap_or(0),
+            ))?))
+        }
+        _ => Ok(None),
+    }
+}
 
 fn totp_from(row: TotpRow) -> Result<TotpFactor, StoreError> {
     let (user_id, key_id, sealed_secret, algorithm, digits, period, last_step, offset) = row;
@@ -1320,6 +1435,7 @@ impl SqlStore {
                     query = match arg {
                         ExplainArg::Int(value) => query.bind(*value),
                         ExplainArg::Text(value) => query.bind(*value),
+                        ExplainArg::Bytes(value) => query.bind(*value),
                         ExplainArg::Ints($v) => {
                             let $q = query;
                             $ints
@@ -2271,7 +2387,8 @@ impl Store for SqlStore {
                 .await
                 .map_err(db)?,
         };
-        row.map(password_step_from).transpose()
+        row.map(|row| password_step_from(user.id.0, row))
+            .transpose()
     }
 
     async fn user_for_password_step(
@@ -2321,7 +2438,8 @@ impl Store for SqlStore {
         let Some((user, state)) = row else {
             return Ok(None);
         };
-        Ok(Some((user_from(user)?, password_step_from(state)?)))
+        let id = user.0;
+        Ok(Some((user_from(user)?, password_step_from(id, state)?)))
     }
 
     async fn clear_failures(&self, key: &str) -> Result<(), StoreError> {
@@ -2719,8 +2837,12 @@ impl Store for SqlStore {
                             return Err(guard_failed());
                         }
                     }
-                    Write::ClaimStep { user, step, clock_offset_steps } => {
-                        let done = execute_on!(&mut *tx, SQL_CLAIM_TOTP_STEP, user.0, to_i64(step), clock_offset_steps);
+                    Write::ClaimStep { guard, .. } => {
+                        let done = bind_claim_with!(sqlx::query(claim_sql(guard.as_ref())), write)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db)?
+                            .rows_affected();
                         if done != 1 {
                             // Dropping the transaction rolls it back.
                             return Err(step_taken());
@@ -3339,6 +3461,7 @@ mod tests {
                 user: UserId(7),
                 step: 100,
                 clock_offset_steps: 0,
+                guard: None,
             },
             Write::EndSession(&pending),
             Write::LastLogin {
@@ -3369,6 +3492,7 @@ mod tests {
                     user: UserId(7),
                     step: 100,
                     clock_offset_steps: 0,
+                    guard: None,
                 },
             ])
             .is_none()

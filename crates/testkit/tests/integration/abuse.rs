@@ -491,3 +491,120 @@ async fn a_lock_set_during_the_hash_stops_the_login(app: &TestApp) {
     assert_eq!(last[0].detail, "too many failures from this address");
 }
 both!(a_lock_set_during_the_hash_stops_the_login);
+
+/// A login's code step on the instance that did its password step decides
+/// on what that step read (kept in memory, no read of its own); whatever
+/// changed between the two steps still counts: a lock, a disabled account,
+/// an ended session, a replaced authenticator, a code used by another
+/// login. Each is what the code step would answer after reading afresh.
+async fn what_changes_between_the_steps_counts_for_a_kept_login(app: &TestApp) {
+    use domain::{LockState, PasswordOutcome, TokenOutcome};
+    let (user, phone) = app.add_user_with_totp("between").await;
+    let login = &app.app.login;
+    let store = login.store().clone();
+    let ctx = domain::RequestContext {
+        ip: "127.0.0.1".into(),
+        user_agent: "test".into(),
+    };
+    let now = || domain::Clock::now(&*app.clock);
+    let half = async || match login
+        .submit_password("between", PASSWORD, None, &ctx, now())
+        .await
+        .unwrap()
+    {
+        PasswordOutcome::SecondFactor { session_token } => session_token,
+        other => panic!("{other:?}"),
+    };
+    let submit = async |token: &str, code: &str| {
+        login
+            .submit_token(token, code, false, &ctx, now())
+            .await
+            .unwrap()
+    };
+    let lock_key = format!("2fa:user:{}", user.id);
+
+    // Locked between the steps: the right code is refused as locked.
+    let token = half().await;
+    let lock = LockState {
+        locked_until: now() + 60,
+        lock_count: 1,
+    };
+    store.set_lock(&lock_key, lock).await.unwrap();
+    let outcome = submit(&token, &app.code(&phone, 0)).await;
+    assert!(
+        matches!(outcome, TokenOutcome::Locked { .. }),
+        "{outcome:?}"
+    );
+    store.clear_locks(&lock_key).await.unwrap();
+
+    // Disabled between the steps: the login is over.
+    let token = half().await;
+    store.set_user_disabled(user.id, true).await.unwrap();
+    let outcome = submit(&token, &app.code(&phone, 0)).await;
+    assert!(matches!(outcome, TokenOutcome::SessionEnded), "{outcome:?}");
+    store.set_user_disabled(user.id, false).await.unwrap();
+
+    // Its pending session ended between the steps (signed out
+    // everywhere): over too.
+    let token = half().await;
+    store
+        .delete_session(&domain::token::digest(&token))
+        .await
+        .unwrap();
+    let outcome = submit(&token, &app.code(&phone, 0)).await;
+    assert!(matches!(outcome, TokenOutcome::SessionEnded), "{outcome:?}");
+
+    // The authenticator replaced between the steps: the old phone's code
+    // is wrong, the new one's right.
+    let token = half().await;
+    let seed = otp::Secret::generate(otp::Algorithm::Sha1).unwrap();
+    let factor = domain::TotpFactor {
+        user_id: user.id,
+        key_id: login.key_id().to_owned(),
+        sealed_secret: login.seal_totp_seed(user.id, &seed).unwrap(),
+        algorithm: otp::Algorithm::Sha1,
+        digits: otp::Digits::SIX,
+        period: otp::Period::DEFAULT,
+        last_step: None,
+        clock_offset_steps: 0,
+    };
+    store.set_totp(&factor, now()).await.unwrap();
+    let new_phone = otp::Totp::new(
+        seed,
+        otp::Algorithm::Sha1,
+        otp::Digits::SIX,
+        otp::Period::DEFAULT,
+    );
+    let outcome = submit(&token, &app.code(&phone, 0)).await;
+    assert!(
+        matches!(outcome, TokenOutcome::Wrong { reused: false, .. }),
+        "{outcome:?}"
+    );
+    let outcome = submit(&token, &app.code(&new_phone, 0)).await;
+    assert!(
+        matches!(outcome, TokenOutcome::Accepted { .. }),
+        "{outcome:?}"
+    );
+
+    // A day later (the clock moved on, a fresh step)...
+    app.clock.advance(24 * 3600);
+    // The code was used by another login between the steps: refused as
+    // used, and the next step's code still works.
+    let (first, second) = (half().await, half().await);
+    let outcome = submit(&first, &app.code(&new_phone, 0)).await;
+    assert!(
+        matches!(outcome, TokenOutcome::Accepted { .. }),
+        "{outcome:?}"
+    );
+    let outcome = submit(&second, &app.code(&new_phone, 0)).await;
+    assert!(
+        matches!(outcome, TokenOutcome::Wrong { reused: true, .. }),
+        "{outcome:?}"
+    );
+    let outcome = submit(&second, &app.code(&new_phone, 1)).await;
+    assert!(
+        matches!(outcome, TokenOutcome::Accepted { .. }),
+        "{outcome:?}"
+    );
+}
+both!(what_changes_between_the_steps_counts_for_a_kept_login);

@@ -170,8 +170,12 @@ async fn password_step_state_matches_the_separate_reads(app: &TestApp) {
         state.practice,
         store.practice_policy(user.practice_id).await.unwrap()
     );
-    assert!(state.has_totp);
-    assert!(store.totp(user.id).await.unwrap().is_some());
+    assert_eq!(
+        state.totp,
+        store.totp(user.id).await.unwrap(),
+        "the authenticator as stored"
+    );
+    assert!(state.totp.is_some());
     assert!(state.last_message_at.is_some(), "the held notice is queued");
     // The bare user sees none of the other's rows.
     let still = store
@@ -179,7 +183,7 @@ async fn password_step_state_matches_the_separate_reads(app: &TestApp) {
         .await
         .expect("read")
         .expect("the user exists");
-    assert!(!still.has_totp && !still.has_failures && still.last_message_at.is_none());
+    assert!(still.totp.is_none() && !still.has_failures && still.last_message_at.is_none());
     assert_eq!(still.ip_failures, 0);
     // A user deleted meanwhile reads as none.
     store.delete_user(bare.id).await.unwrap();
@@ -352,6 +356,7 @@ async fn a_finish_lands_only_with_its_claim(app: &TestApp) {
                 user: user.id,
                 step,
                 clock_offset_steps: 1,
+                guard: None,
             },
             Write::Session(full),
             Write::Audit(&audit),
@@ -484,3 +489,132 @@ async fn a_half_login_lands_only_if_its_guard_holds(app: &TestApp) {
     }
 }
 both!(a_half_login_lands_only_if_its_guard_holds);
+
+/// The code step of a login kept since its password step writes with a
+/// guarded claim: it lands only if the authenticator is still the one read,
+/// the pending session is still there, the account is not disabled and no
+/// second-factor lock is in force — each checked as the finish writes, on
+/// the one-unit write and in the transaction; a lost guard writes nothing.
+async fn a_kept_login_finishes_only_if_its_guard_holds(app: &TestApp) {
+    use domain::{ClaimGuard, LockState, SessionStage, Write};
+    let store = app.app.store.clone();
+    let (user, _) = app.add_user_with_totp("keptguard").await;
+    let (other, _) = app.add_user_with_totp("keptother").await;
+    let lock_key = format!("2fa:user:{}", user.id);
+    let mut audit = event("kept login finished");
+    audit.user_id = Some(user.id);
+    let factor = store.totp(user.id).await.unwrap().unwrap();
+    let sealed = factor.sealed_secret;
+    let mut step = factor.last_step.unwrap_or(0);
+    let mut n = 0;
+    // Finishes the pending session `pending` with the guard's seed
+    // `seed`; whether it landed (if not, checks nothing was written).
+    let mut finish = async |pending: &str, seed: &[u8], in_transaction: bool| {
+        n += 1;
+        step += 1;
+        let full = session(user.id, &format!("kept-full-{n}"), SessionStage::Full);
+        let trail = store.recent_audit(1).await.unwrap();
+        let mut writes = vec![
+            Write::ClaimStep {
+                user: user.id,
+                step,
+                clock_offset_steps: 0,
+                guard: Some(ClaimGuard {
+                    sealed_secret: seed,
+                    session: pending,
+                    lock_key: &lock_key,
+                    now: 2_000,
+                }),
+            },
+            Write::ClearFailures(&lock_key),
+            Write::EndSession(pending),
+            Write::Session(&full),
+            Write::Audit(&audit),
+        ];
+        if in_transaction {
+            writes.push(Write::ForgetDevices(user.id));
+        }
+        let last_step = store.totp(user.id).await.unwrap().unwrap().last_step;
+        match store.write_all(&writes).await {
+            Ok(()) => {
+                assert!(store.session(&full.token_hash).await.unwrap().is_some());
+                assert!(store.session(pending).await.unwrap().is_none());
+                let factor = store.totp(user.id).await.unwrap().unwrap();
+                assert_eq!(factor.last_step, Some(step), "the step is claimed");
+                true
+            }
+            Err(domain::StoreError::Conflict(_)) => {
+                assert!(store.session(&full.token_hash).await.unwrap().is_none());
+                assert_eq!(store.recent_audit(1).await.unwrap(), trail);
+                let factor = store.totp(user.id).await.unwrap().unwrap();
+                assert_eq!(factor.last_step, last_step, "no step claimed");
+                false
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
+    let pending = |token: &str, who| session(who, token, SessionStage::Pending);
+    for in_transaction in [false, true] {
+        let way = if in_transaction {
+            "transaction"
+        } else {
+            "one unit"
+        };
+        let token = format!("kept-{way}");
+        let start = |token: &str, who| {
+            let store = store.clone();
+            let s = pending(token, who);
+            async move { store.create_session(&s).await.unwrap() }
+        };
+        start(&token, user.id).await;
+        // Another seed: the authenticator was replaced since the read.
+        assert!(
+            !finish(&token, b"another seed", in_transaction).await,
+            "{way}: replaced authenticator"
+        );
+        // A lock set since: refused while in force, not after.
+        let lock = |until| LockState {
+            locked_until: until,
+            lock_count: 1,
+        };
+        store.set_lock(&lock_key, lock(2_001)).await.unwrap();
+        assert!(
+            !finish(&token, &sealed, in_transaction).await,
+            "{way}: locked"
+        );
+        store.set_lock(&lock_key, lock(2_000)).await.unwrap();
+        // Disabled since (which ends the user's sessions: the pending one
+        // is put back, so only the account's state is in the way).
+        store.set_user_disabled(user.id, true).await.unwrap();
+        start(&token, user.id).await;
+        assert!(
+            !finish(&token, &sealed, in_transaction).await,
+            "{way}: disabled"
+        );
+        store.set_user_disabled(user.id, false).await.unwrap();
+        if store.session(&token).await.unwrap().is_none() {
+            start(&token, user.id).await;
+        }
+        // Another user's pending session is not this login's.
+        let foreign = format!("kept-foreign-{way}");
+        start(&foreign, other.id).await;
+        assert!(
+            !finish(&foreign, &sealed, in_transaction).await,
+            "{way}: another user's session"
+        );
+        // All holds: it lands, and the failures counted go with it.
+        store.record_failure(&lock_key, 1_500).await.unwrap();
+        assert!(
+            finish(&token, &sealed, in_transaction).await,
+            "{way}: all holds"
+        );
+        assert_eq!(store.failures_since(&lock_key, 0).await.unwrap(), 0);
+        // The session ended meanwhile (here: by the finish above).
+        assert!(
+            !finish(&token, &sealed, in_transaction).await,
+            "{way}: session gone"
+        );
+        store.clear_locks(&lock_key).await.unwrap();
+    }
+}
+both!(a_kept_login_finishes_only_if_its_guard_holds);
