@@ -23,7 +23,7 @@ const KEPT_MAX: usize = 4096;
 pub(crate) struct KeptLogin {
     /// The pending session it wrote.
     pub session: Session,
-    /// The account as read.
+    /// The account as read (without its password hash).
     pub user: User,
     /// Its authenticator as read (seed still sealed).
     pub totp: TotpFactor,

@@ -529,7 +529,11 @@ impl LoginService {
         if let Some(totp) = &state.totp {
             let kept = KeptLogin {
                 session,
-                user: user.clone(),
+                // Not the password's hash: the code step has no use for it.
+                user: User {
+                    password_hash: None,
+                    ..user.clone()
+                },
                 totp: totp.clone(),
             };
             self.kept

@@ -3453,6 +3453,42 @@ mod tests {
     }
 
     #[test]
+    fn a_guarded_claim_names_the_stored_pending_stage_and_binds_seven_values() {
+        assert!(SQL_CLAIM_GUARDED_STEP.contains(&format!(
+            "stage = '{}'",
+            domain::SessionStage::Pending.as_str()
+        )));
+        assert!(SQL_CLAIM_GUARDED_STEP.starts_with(SQL_CLAIM_TOTP_STEP));
+        let pending = "p".repeat(64);
+        let claim = |guard| {
+            statement(&[
+                Write::ClaimStep {
+                    user: UserId(7),
+                    step: 100,
+                    clock_offset_steps: 0,
+                    guard,
+                },
+                Write::EndSession(&pending),
+            ])
+            .expect("one statement")
+        };
+        let guard = ClaimGuard {
+            sealed_secret: b"sealed",
+            session: &pending,
+            lock_key: "2fa:user:7",
+            now: 5,
+        };
+        let (sql, values) = claim(Some(guard));
+        assert!(sql.starts_with(&*SQL_CLAIM_GUARDED_PART), "{sql}");
+        assert!(
+            sql.contains("DELETE FROM sessions WHERE token_hash = $8 AND "),
+            "{sql}"
+        );
+        assert_eq!(values, 8);
+        assert_eq!(claim(None).1, 4, "unguarded: three values and the session");
+    }
+
+    #[test]
     fn a_claim_first_makes_every_write_wait_for_it() {
         let pending = "p".repeat(64);
         let event = event();
