@@ -747,7 +747,7 @@ fn sql_password_step_columns(user: &str, lock: &str) -> String {
          (SELECT true FROM failures WHERE key = {lock} LIMIT 1) IS NOT NULL AS has_failures, \
          p.require_2fa AS practice_require_2fa, p.allow_sms, p.remember_days, p.idle_timeout_minutes, p.password_min_length, \
          (SELECT MAX(created_at) FROM outbox WHERE user_id = {user} AND topic = $5) AS last_message_at, \
-         t.key_id AS totp_key_id, t.sealed_secret, t.algorithm, t.digits, t.period, t.last_step, \
+         t.key_id, t.sealed_secret, t.algorithm, t.digits, t.period, t.last_step, \
          t.clock_offset_steps \
          FROM users u LEFT JOIN practices p ON p.id = u.practice_id \
          LEFT JOIN totp_factors t ON t.user_id = {user}"
@@ -802,15 +802,8 @@ struct PasswordStepRow {
     idle_timeout_minutes: Option<i64>,
     password_min_length: Option<i64>,
     last_message_at: Option<i64>,
-    /// The authenticator's columns, all `None` if none is linked.
-    #[sqlx(rename = "totp_key_id")]
-    key_id: Option<String>,
-    sealed_secret: Option<Vec<u8>>,
-    algorithm: Option<String>,
-    digits: Option<i64>,
-    period: Option<i64>,
-    last_step: Option<i64>,
-    clock_offset_steps: Option<i64>,
+    #[sqlx(flatten)]
+    totp: TotpColumns,
 }
 
 impl PasswordStepRow {
@@ -828,13 +821,7 @@ impl PasswordStepRow {
             idle_timeout_minutes: row.get(first + 7)?,
             password_min_length: row.get(first + 8)?,
             last_message_at: row.get(first + 9)?,
-            key_id: row.get(first + 10)?,
-            sealed_secret: row.get(first + 11)?,
-            algorithm: row.get(first + 12)?,
-            digits: row.get(first + 13)?,
-            period: row.get(first + 14)?,
-            last_step: row.get(first + 15)?,
-            clock_offset_steps: row.get(first + 16)?,
+            totp: TotpColumns::from_sqlite_at(row, first + 10)?,
         })
     }
 }
@@ -856,16 +843,7 @@ fn password_step_from(user: i64, row: PasswordStepRow) -> Result<PasswordStepSta
         lock: lock_from_row(row.locked_until.zip(row.lock_count))?,
         has_failures: row.has_failures,
         practice: practice_from_row(practice)?,
-        totp: totp_of(
-            user,
-            row.key_id,
-            row.sealed_secret,
-            row.algorithm,
-            row.digits,
-            row.period,
-            row.last_step,
-            row.clock_offset_steps,
-        )?,
+        totp: row.totp.of(user)?,
         last_message_at: row.last_message_at.map(|t| to_u64(t, "time")).transpose()?,
     })
 }
@@ -1138,13 +1116,8 @@ pub(crate) struct SecondFactorRow {
     password_hash: Option<String>,
     disabled: bool,
     require_2fa: bool,
-    key_id: Option<String>,
-    sealed_secret: Option<Vec<u8>>,
-    algorithm: Option<String>,
-    digits: Option<i64>,
-    period: Option<i64>,
-    last_step: Option<i64>,
-    clock_offset_steps: Option<i64>,
+    #[sqlx(flatten)]
+    totp: TotpColumns,
     locked_until: Option<i64>,
     lock_count: Option<i64>,
     has_failures: bool,
@@ -1176,13 +1149,7 @@ impl SecondFactorRow {
             password_hash: row.get(6)?,
             disabled: row.get(7)?,
             require_2fa: row.get(8)?,
-            key_id: row.get(9)?,
-            sealed_secret: row.get(10)?,
-            algorithm: row.get(11)?,
-            digits: row.get(12)?,
-            period: row.get(13)?,
-            last_step: row.get(14)?,
-            clock_offset_steps: row.get(15)?,
+            totp: TotpColumns::from_sqlite_at(row, 9)?,
             locked_until: row.get(16)?,
             lock_count: row.get(17)?,
             has_failures: row.get(18)?,
@@ -1192,16 +1159,7 @@ impl SecondFactorRow {
 
 /// [`SecondFactorState`] from its row.
 fn state_from(r: SecondFactorRow) -> Result<SecondFactorState, StoreError> {
-    let totp = totp_of(
-        r.id,
-        r.key_id,
-        r.sealed_secret,
-        r.algorithm,
-        r.digits,
-        r.period,
-        r.last_step,
-        r.clock_offset_steps,
-    )?;
+    let totp = r.totp.of(r.id)?;
     let user = user_from((
         r.id,
         r.practice_id,
@@ -1226,11 +1184,11 @@ fn state_from(r: SecondFactorRow) -> Result<SecondFactorState, StoreError> {
 
 type TotpRow = (i64, String, Vec<u8>, String, i64, i64, Option<i64>, i64);
 
-/// User `user`'s authenticator from the nullable columns of a left join:
+/// An authenticator's columns from a left join (`t.key_id, t.sealed_secret,
+/// t.algorithm, t.digits, t.period, t.last_step, t.clock_offset_steps`), all
 /// `None` if none is linked.
-#[allow(clippy::too_many_arguments)]
-fn totp_of(
-    user: i64,
+#[derive(sqlx::FromRow)]
+pub(crate) struct TotpColumns {
     key_id: Option<String>,
     sealed_secret: Option<Vec<u8>>,
     algorithm: Option<String>,
@@ -1238,21 +1196,45 @@ fn totp_of(
     period: Option<i64>,
     last_step: Option<i64>,
     clock_offset_steps: Option<i64>,
-) -> Result<Option<TotpFactor>, StoreError> {
-    match (key_id, sealed_secret, algorithm, digits, period) {
-        (Some(key_id), Some(sealed), Some(algorithm), Some(digits), Some(period)) => {
-            Ok(Some(totp_from((
-                user,
-                key_id,
-                sealed,
-                algorithm,
-                digits,
-                period,
-                last_step,
-                clock_offset_steps.unwrap_or(0),
-            ))?))
+}
+
+impl TotpColumns {
+    /// Reads the columns in their order, the first at `first`.
+    fn from_sqlite_at(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Self> {
+        Ok(TotpColumns {
+            key_id: row.get(first)?,
+            sealed_secret: row.get(first + 1)?,
+            algorithm: row.get(first + 2)?,
+            digits: row.get(first + 3)?,
+            period: row.get(first + 4)?,
+            last_step: row.get(first + 5)?,
+            clock_offset_steps: row.get(first + 6)?,
+        })
+    }
+
+    /// User `user`'s authenticator, if one is linked.
+    fn of(self, user: i64) -> Result<Option<TotpFactor>, StoreError> {
+        match (
+            self.key_id,
+            self.sealed_secret,
+            self.algorithm,
+            self.digits,
+            self.period,
+        ) {
+            (Some(key_id), Some(sealed), Some(algorithm), Some(digits), Some(period)) => {
+                Ok(Some(totp_from((
+                    user,
+                    key_id,
+                    sealed,
+                    algorithm,
+                    digits,
+                    period,
+                    self.last_step,
+                    self.clock_offset_steps.unwrap_or(0),
+                ))?))
+            }
+            _ => Ok(None),
         }
-        _ => Ok(None),
     }
 }
 

@@ -522,6 +522,13 @@ async fn what_changes_between_the_steps_counts_for_a_kept_login(app: &TestApp) {
             .unwrap()
     };
     let lock_key = format!("2fa:user:{}", user.id);
+    // The outcome of `submit` matches `pattern`.
+    macro_rules! expect {
+        ($submit:expr, $pattern:pat) => {{
+            let outcome = $submit;
+            assert!(matches!(outcome, $pattern), "{outcome:?}");
+        }};
+    }
 
     // Locked between the steps: the right code is refused as locked.
     let token = half().await;
@@ -530,18 +537,19 @@ async fn what_changes_between_the_steps_counts_for_a_kept_login(app: &TestApp) {
         lock_count: 1,
     };
     store.set_lock(&lock_key, lock).await.unwrap();
-    let outcome = submit(&token, &app.code(&phone, 0)).await;
-    assert!(
-        matches!(outcome, TokenOutcome::Locked { .. }),
-        "{outcome:?}"
+    expect!(
+        submit(&token, &app.code(&phone, 0)).await,
+        TokenOutcome::Locked { .. }
     );
     store.clear_locks(&lock_key).await.unwrap();
 
     // Disabled between the steps: the login is over.
     let token = half().await;
     store.set_user_disabled(user.id, true).await.unwrap();
-    let outcome = submit(&token, &app.code(&phone, 0)).await;
-    assert!(matches!(outcome, TokenOutcome::SessionEnded), "{outcome:?}");
+    expect!(
+        submit(&token, &app.code(&phone, 0)).await,
+        TokenOutcome::SessionEnded
+    );
     store.set_user_disabled(user.id, false).await.unwrap();
 
     // Its pending session ended between the steps (signed out
@@ -551,8 +559,10 @@ async fn what_changes_between_the_steps_counts_for_a_kept_login(app: &TestApp) {
         .delete_session(&domain::token::digest(&token))
         .await
         .unwrap();
-    let outcome = submit(&token, &app.code(&phone, 0)).await;
-    assert!(matches!(outcome, TokenOutcome::SessionEnded), "{outcome:?}");
+    expect!(
+        submit(&token, &app.code(&phone, 0)).await,
+        TokenOutcome::SessionEnded
+    );
 
     // The authenticator replaced between the steps: the old phone's code
     // is wrong, the new one's right.
@@ -575,15 +585,13 @@ async fn what_changes_between_the_steps_counts_for_a_kept_login(app: &TestApp) {
         otp::Digits::SIX,
         otp::Period::DEFAULT,
     );
-    let outcome = submit(&token, &app.code(&phone, 0)).await;
-    assert!(
-        matches!(outcome, TokenOutcome::Wrong { reused: false, .. }),
-        "{outcome:?}"
+    expect!(
+        submit(&token, &app.code(&phone, 0)).await,
+        TokenOutcome::Wrong { reused: false, .. }
     );
-    let outcome = submit(&token, &app.code(&new_phone, 0)).await;
-    assert!(
-        matches!(outcome, TokenOutcome::Accepted { .. }),
-        "{outcome:?}"
+    expect!(
+        submit(&token, &app.code(&new_phone, 0)).await,
+        TokenOutcome::Accepted { .. }
     );
 
     // A day later (the clock moved on, a fresh step)...
@@ -591,20 +599,17 @@ async fn what_changes_between_the_steps_counts_for_a_kept_login(app: &TestApp) {
     // The code was used by another login between the steps: refused as
     // used, and the next step's code still works.
     let (first, second) = (half().await, half().await);
-    let outcome = submit(&first, &app.code(&new_phone, 0)).await;
-    assert!(
-        matches!(outcome, TokenOutcome::Accepted { .. }),
-        "{outcome:?}"
+    expect!(
+        submit(&first, &app.code(&new_phone, 0)).await,
+        TokenOutcome::Accepted { .. }
     );
-    let outcome = submit(&second, &app.code(&new_phone, 0)).await;
-    assert!(
-        matches!(outcome, TokenOutcome::Wrong { reused: true, .. }),
-        "{outcome:?}"
+    expect!(
+        submit(&second, &app.code(&new_phone, 0)).await,
+        TokenOutcome::Wrong { reused: true, .. }
     );
-    let outcome = submit(&second, &app.code(&new_phone, 1)).await;
-    assert!(
-        matches!(outcome, TokenOutcome::Accepted { .. }),
-        "{outcome:?}"
+    expect!(
+        submit(&second, &app.code(&new_phone, 1)).await,
+        TokenOutcome::Accepted { .. }
     );
 }
 both!(what_changes_between_the_steps_counts_for_a_kept_login);
