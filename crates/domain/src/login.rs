@@ -914,10 +914,7 @@ impl LoginService {
         let mut result = Err(VerifyError::Mismatch);
         if let Some((generator, factor)) = &totp {
             let verified = self.verify_totp(generator, factor, &code, now);
-            result = verified
-                .as_ref()
-                .map(|&(step, _)| step)
-                .map_err(Clone::clone);
+            result = verified.clone().map(|(step, _)| step);
             if let Ok((step, offset)) = verified {
                 let claimed = match claim {
                     Claim::Recorded(event, clear) => {
