@@ -50,6 +50,48 @@ checkpoint_count() {
 
 rss_kb() { ps -o rss= -p "$1" | tr -d ' '; }
 
+# CPU time so far (clock ticks), one "what ticks" line each: the server's
+# threads by name (argon2-0 and argon2-1 as argon2), the PostgreSQL
+# backends of database $1 if given, and the whole machine's busy and idle
+# time. Where a login's CPU goes is the difference of two of these.
+cpu_ticks() {
+    local task
+    for task in /proc/"$SERVER"/task/*; do
+        awk '{gsub(/[()]/, "", $2); sub(/-[0-9]+$/, "", $2); print "server:" $2, $14 + $15}' "$task/stat" 2>/dev/null
+    done
+    if [[ -n "$1" ]]; then
+        local pid
+        for pid in $(pgrep -f "^postgres: .* $1 " || true); do
+            awk '{print "postgres", $14 + $15}' "/proc/$pid/stat" 2>/dev/null
+        done
+    fi
+    awk '/^cpu /{print "machine", $2 + $3 + $4 + $7 + $8 + $9; print "idle", $5 + $6}' /proc/stat
+}
+
+# Adds the CPU time between snapshot files $1 and $2 to the totals in $3.
+add_ticks() {
+    cat "$3" <(awk 'NR == FNR {before[$1] += $2; next} {after[$1] += $2}
+        END {for (k in after) print k, after[k] - before[k]}' "$1" "$2") 2>/dev/null \
+        | awk '{t[$1] += $2} END {for (k in t) print k, t[k]}' >"$3.new"
+    mv "$3.new" "$3"
+}
+
+# The totals in $1 as milliseconds of CPU a login ($2 logins), argon2's
+# beside one hash alone ($3 ms): where the machine's time went.
+print_cpu_split() {
+    awk -v n="$2" -v hash="$3" -v tick="$(getconf CLK_TCK)" '
+        {t[$1] += $2}
+        END {
+            ms = 1000 / tick / n
+            for (k in t) if (k ~ /^server:/ && k != "server:argon2") other += t[k]
+            printf "   CPU a login: argon2 %.1f ms (%.2f x one hash alone), the server'"'"'s other threads %.2f ms, PostgreSQL %.2f ms, the rest of the machine (wrk, kernel) %.2f ms; idle %.2f ms\n",
+                t["server:argon2"] * ms, t["server:argon2"] * ms / hash, other * ms, t["postgres"] * ms,
+                (t["machine"] - t["server:argon2"] - other - t["postgres"]) * ms, t["idle"] * ms
+            printf "   = argon2 %.0f %% of the busy time, PostgreSQL %.0f %%\n",
+                100 * t["server:argon2"] / t["machine"], 100 * t["postgres"] / t["machine"]
+        }' "$1"
+}
+
 # The peak resident memory of process $1 into file $2, sampled every 0.2 s
 # by bash itself (no `ps` per sample taking CPU from the server).
 sample_peak() {
@@ -90,15 +132,20 @@ bench() {
 
     # Each user logs in once: rounds take consecutive slices of them.
     local round per=$((LOGIN_USERS / LOGIN_ROUNDS)) logins=0 seconds=0 before after n secs
-    local timings=() par_before par_after
+    local timings=() par_before par_after db=""
+    [[ -n "$url" ]] && db="${url##*/}"
+    : >"$DATA/cpu"
     par_before=$("$LOAD" hash-time-parallel)
     before=$(hash_ms)
     timings+=("$before")
     echo "== $name: full logins, wrk 8 connections, $LOGIN_ROUNDS rounds of ${LOGIN_SECONDS}s, one hash timed alone before each and after the last"
     for round in $(seq "$LOGIN_ROUNDS"); do
         "$LOAD" login-codes "$LOGIN_USERS" | sed -n "$(((round - 1) * per + 1)),$((round * per - 1))p" >"$DATA/logins"
+        cpu_ticks "$db" >"$DATA/cpu-before"
         CODES="$DATA/logins" PASSWORD="$PASSWORD" THREADS=8 \
             wrk -t8 -c8 -d"${LOGIN_SECONDS}s" --timeout 10s --latency -s bench/login.lua "$BASE" | grep '^RESULT' >"$DATA/login-result"
+        cpu_ticks "$db" >"$DATA/cpu-after"
+        add_ticks "$DATA/cpu-before" "$DATA/cpu-after" "$DATA/cpu"
         after=$(hash_ms)
         timings+=("$after")
         # "RESULT full logins: N in S s: R/s ..." -> N S
@@ -120,6 +167,7 @@ bench() {
     echo "   argon2id: one hash while every core hashes ${par_before} ms before the rounds, ${par_after} ms after -> $par_limit hashes/s on this machine"
     awk -v n="$logins" -v s="$seconds" -v limit="$limit" -v par="$par_limit" \
         'BEGIN{printf "   = %.0f %% of the argon2 limit (%s/s); %.0f %% of what both cores hash at once (%s/s)\n", 100 * n / s / limit, limit, 100 * n / s / par, par}'
+    print_cpu_split "$DATA/cpu" "$logins" "$mean"
 
     # PostgreSQL: whether a checkpoint ran during the verification runs
     # (one was under way in both of the p99 misses seen before stop 19).
