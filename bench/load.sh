@@ -51,9 +51,8 @@ checkpoint_count() {
 rss_kb() { ps -o rss= -p "$1" | tr -d ' '; }
 
 # CPU time so far (clock ticks), one "what ticks" line each: the server's
-# threads by name (argon2-0 and argon2-1 as argon2), the PostgreSQL
-# backends of database $1 if given, and the whole machine's busy and idle
-# time. Where a login's CPU goes is the difference of two of these.
+# threads by name (argon2-0 and argon2-1 as argon2) and the PostgreSQL
+# backends of database $1 if given.
 cpu_ticks() {
     local task
     for task in /proc/"$SERVER"/task/*; do
@@ -65,7 +64,21 @@ cpu_ticks() {
             awk '{print "postgres", $14 + $15}' "/proc/$pid/stat" 2>/dev/null
         done
     fi
-    awk '/^cpu /{print "machine", $2 + $3 + $4 + $7 + $8 + $9; print "idle", $5 + $6}' /proc/stat
+}
+
+# The whole machine's busy and idle time, its interrupts' share (the
+# loopback packets' processing, charged to no process), and the load
+# generator's (this script's finished children: wrk runs between two of
+# these and is waited for before the second). Shell builtins only, so
+# taking it right before and after wrk adds no process of its own.
+machine_ticks() {
+    local _ user nice system idle iowait irq softirq steal self
+    read -r _ user nice system idle iowait irq softirq steal _ </proc/stat
+    read -r -a self <"/proc/$$/stat"
+    echo "machine $((user + nice + system + irq + softirq + steal))"
+    echo "idle $((idle + iowait))"
+    echo "interrupts $((irq + softirq))"
+    echo "wrk $((self[15] + self[16]))"
 }
 
 # Adds the CPU time between snapshot files $1 and $2 to the totals in $3.
@@ -84,9 +97,10 @@ print_cpu_split() {
         END {
             ms = 1000 / tick / n
             for (k in t) if (k ~ /^server:/ && k != "server:argon2") other += t[k]
-            printf "   CPU a login: argon2 %.1f ms (%.2f x one hash alone), the server'"'"'s other threads %.2f ms, PostgreSQL %.2f ms, the rest of the machine (wrk, kernel) %.2f ms; idle %.2f ms\n",
+            printf "   CPU a login: argon2 %.1f ms (%.2f x one hash alone), the server'"'"'s other threads %.2f ms, PostgreSQL %.2f ms, wrk %.2f ms, interrupts (loopback packets) %.2f ms, the rest of the machine %.2f ms; idle %.2f ms\n",
                 t["server:argon2"] * ms, t["server:argon2"] * ms / hash, other * ms, t["postgres"] * ms,
-                (t["machine"] - t["server:argon2"] - other - t["postgres"]) * ms, t["idle"] * ms
+                t["wrk"] * ms, t["interrupts"] * ms,
+                (t["machine"] - t["server:argon2"] - other - t["postgres"] - t["wrk"] - t["interrupts"]) * ms, t["idle"] * ms
             printf "   = argon2 %.0f %% of the busy time, PostgreSQL %.0f %%\n",
                 100 * t["server:argon2"] / t["machine"], 100 * t["postgres"] / t["machine"]
         }' "$1"
@@ -142,9 +156,11 @@ bench() {
     for round in $(seq "$LOGIN_ROUNDS"); do
         "$LOAD" login-codes "$LOGIN_USERS" | sed -n "$(((round - 1) * per + 1)),$((round * per - 1))p" >"$DATA/logins"
         cpu_ticks "$db" >"$DATA/cpu-before"
+        machine_ticks >>"$DATA/cpu-before"
         CODES="$DATA/logins" PASSWORD="$PASSWORD" THREADS=8 \
             wrk -t8 -c8 -d"${LOGIN_SECONDS}s" --timeout 10s --latency -s bench/login.lua "$BASE" | grep '^RESULT' >"$DATA/login-result"
-        cpu_ticks "$db" >"$DATA/cpu-after"
+        machine_ticks >"$DATA/cpu-after"
+        cpu_ticks "$db" >>"$DATA/cpu-after"
         add_ticks "$DATA/cpu-before" "$DATA/cpu-after" "$DATA/cpu"
         after=$(hash_ms)
         timings+=("$after")
