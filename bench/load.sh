@@ -53,17 +53,17 @@ rss_kb() { ps -o rss= -p "$1" | tr -d ' '; }
 # CPU time so far (clock ticks), one "what ticks" line each: the server's
 # threads by name (argon2-0 and argon2-1 as argon2) and the PostgreSQL
 # backends of database $1 if given.
+# One awk for all the files; a thread or backend that ended meanwhile is
+# left out (its file is gone), not an error that would stop the script.
 cpu_ticks() {
-    local task
-    for task in /proc/"$SERVER"/task/*; do
-        awk '{gsub(/[()]/, "", $2); sub(/-[0-9]+$/, "", $2); print "server:" $2, $14 + $15}' "$task/stat" 2>/dev/null
-    done
+    awk '{gsub(/[()]/, "", $2); sub(/-[0-9]+$/, "", $2); print "server:" $2, $14 + $15}' \
+        /proc/"$SERVER"/task/*/stat 2>/dev/null || true
     if [[ -n "$1" ]]; then
-        local pid
-        for pid in $(pgrep -f "^postgres: .* $1 " || true); do
-            awk '{print "postgres", $14 + $15}' "/proc/$pid/stat" 2>/dev/null
-        done
+        local pids
+        pids=$(pgrep -f "^postgres: .* $1 " || true)
+        [[ -n "$pids" ]] && awk '{print "postgres", $14 + $15}' $(printf '/proc/%s/stat ' $pids) 2>/dev/null
     fi
+    return 0
 }
 
 # The whole machine's busy and idle time, its interrupts' share (the
@@ -82,10 +82,15 @@ machine_ticks() {
 }
 
 # Adds the CPU time between snapshot files $1 and $2 to the totals in $3.
+# What is only in $1 (a thread or backend that ended) counts for nothing.
 add_ticks() {
-    cat "$3" <(awk 'NR == FNR {before[$1] += $2; next} {after[$1] += $2}
-        END {for (k in after) print k, after[k] - before[k]}' "$1" "$2") 2>/dev/null \
-        | awk '{t[$1] += $2} END {for (k in t) print k, t[k]}' >"$3.new"
+    awk 'FILENAME == ARGV[1] {total[$1] += $2; next}
+        FILENAME == ARGV[2] {before[$1] += $2; next}
+        {after[$1] += $2}
+        END {
+            for (k in after) total[k] += after[k] - before[k]
+            for (k in total) print k, total[k]
+        }' "$3" "$1" "$2" >"$3.new"
     mv "$3.new" "$3"
 }
 
