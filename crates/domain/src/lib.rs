@@ -56,7 +56,7 @@ pub use seal::{SealError, SecretBox};
 pub use session::{Session, SessionStage};
 pub use sms::{SmsCode, SmsSender};
 pub use store::{
-    ClaimGuard, LockState, PasswordStepState, Sealed, SealedRow, SecondFactorState, Store,
-    StoreError, Write,
+    BatchLane, ClaimGuard, LockState, PasswordStepState, Sealed, SealedRow, SecondFactorState,
+    Store, StoreError, Write,
 };
 pub use user::{NewUser, Role, TotpFactor, User};

@@ -21,6 +21,24 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// How much one batch lane of the second-factor hot path has done since
+/// the store opened (for `/metrics`): its workers each take every check
+/// waiting and run them as one statement or transaction.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchLane {
+    /// `pg_read`, `pg_write` or `sqlite_write`.
+    pub name: &'static str,
+    /// Workers serving the lane (its busy time can reach this many seconds
+    /// a second).
+    pub workers: u32,
+    /// Batches run.
+    pub batches: u64,
+    /// Checks in those batches.
+    pub rows: u64,
+    /// Time the workers spent running batches, summed, in microseconds.
+    pub busy_micros: u64,
+}
+
 /// A throttle or lock, keyed by what it protects (`2fa:user:7`, `pw:ip:…`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LockState {
@@ -670,4 +688,8 @@ pub trait Store: Send + Sync {
     async fn retry_outbox(&self, id: i64, now: u64) -> Result<bool, StoreError>;
     /// Pending and failed counts and the oldest pending message's time.
     async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError>;
+    /// The hot path's batch lanes, if the store has any.
+    fn batch_lanes(&self) -> Vec<BatchLane> {
+        Vec::new()
+    }
 }

@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 mod connect;
+mod lane;
 mod pg_batch;
 mod sql_store;
 mod sqlite_direct;

@@ -21,11 +21,13 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, LazyLock, OnceLock};
+use std::time::Instant;
 
-use domain::{AuditEvent, StoreError};
+use domain::{AuditEvent, BatchLane, StoreError};
 use sqlx::PgPool;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
+use crate::lane::LaneCounter;
 use crate::sql_store::{AUDIT_INSERT_COLUMNS, SecondFactorRow, db, sql_second_factor_state_of};
 
 /// Checks sharing one statement at most.
@@ -43,20 +45,24 @@ type Run<Q, A> = Arc<
 /// batch. The workers start on the runtime of the first request.
 pub(crate) struct Coalesce<Q, A> {
     workers: usize,
+    lane: Arc<LaneCounter>,
     run: Run<Q, A>,
     queue: OnceLock<mpsc::UnboundedSender<(Q, Answer<A>)>>,
 }
 
 impl<Q: Send + 'static, A: Send + 'static> Coalesce<Q, A> {
     /// A queue served by `workers` tasks, each running batches with `run`,
-    /// which answers every request of a batch, in order.
-    pub(crate) fn new<F, Fut>(workers: usize, run: F) -> Self
+    /// which answers every request of a batch, in order; `name` is the
+    /// lane's in `/metrics`.
+    pub(crate) fn new<F, Fut>(name: &'static str, workers: usize, run: F) -> Self
     where
         F: Fn(Vec<Q>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Vec<Result<A, StoreError>>> + Send + 'static,
     {
+        let workers = workers.max(1);
         Coalesce {
-            workers: workers.max(1),
+            workers,
+            lane: Arc::new(LaneCounter::new(name, workers)),
             run: Arc::new(move |batch| Box::pin(run(batch))),
             queue: OnceLock::new(),
         }
@@ -70,7 +76,7 @@ impl<Q: Send + 'static, A: Send + 'static> Coalesce<Q, A> {
             let (queue, waiting) = mpsc::unbounded_channel();
             let waiting = Arc::new(Mutex::new(waiting));
             for _ in 0..self.workers {
-                tokio::spawn(work(waiting.clone(), self.run.clone()));
+                tokio::spawn(work(waiting.clone(), self.run.clone(), self.lane.clone()));
             }
             queue
         });
@@ -86,6 +92,11 @@ impl<Q: Send + 'static, A: Send + 'static> Coalesce<Q, A> {
             ))
         }))
     }
+
+    /// What the lane has done so far.
+    pub(crate) fn lane(&self) -> BatchLane {
+        self.lane.read()
+    }
 }
 
 impl<Q, A> std::fmt::Debug for Coalesce<Q, A> {
@@ -94,7 +105,7 @@ impl<Q, A> std::fmt::Debug for Coalesce<Q, A> {
     }
 }
 
-async fn work<Q, A>(waiting: Waiting<Q, A>, run: Run<Q, A>) {
+async fn work<Q, A>(waiting: Waiting<Q, A>, run: Run<Q, A>, lane: Arc<LaneCounter>) {
     loop {
         let mut batch = Vec::new();
         {
@@ -111,7 +122,9 @@ async fn work<Q, A>(waiting: Waiting<Q, A>, run: Run<Q, A>) {
             }
         }
         let (requests, answers): (Vec<Q>, Vec<Answer<A>>) = batch.into_iter().unzip();
+        let (rows, started) = (requests.len(), Instant::now());
         let results = run(requests).await;
+        lane.record(rows, started.elapsed());
         for (answer, result) in answers.into_iter().zip(results) {
             let _ = answer.send(result);
         }
@@ -317,15 +330,20 @@ impl PgHot {
         let (for_reads, for_writes) = (pool.clone(), pool.clone());
         PgHot {
             pool,
-            reads: Coalesce::new(READ_WORKERS, move |batch| {
+            reads: Coalesce::new("pg_read", READ_WORKERS, move |batch| {
                 let pool = for_reads.clone();
                 async move { per_request(batch.len(), read_batch(&pool, &batch).await) }
             }),
-            writes: Coalesce::new(1, move |batch| {
+            writes: Coalesce::new("pg_write", 1, move |batch| {
                 let pool = for_writes.clone();
                 async move { write_batch(&pool, batch).await }
             }),
         }
+    }
+
+    /// What the read and write lanes have done so far.
+    pub(crate) fn lanes(&self) -> Vec<BatchLane> {
+        vec![self.reads.lane(), self.writes.lane()]
     }
 
     /// [`SQL_SECOND_FACTOR_STATE`](crate::sql_store::SQL_SECOND_FACTOR_STATE) for `user` and `lock_key`.
@@ -564,7 +582,7 @@ mod tests {
         use std::sync::atomic::{AtomicUsize, Ordering};
         let largest = Arc::new(AtomicUsize::new(0));
         let seen = largest.clone();
-        let queue = Arc::new(Coalesce::new(2, move |batch: Vec<u32>| {
+        let queue = Arc::new(Coalesce::new("test", 2, move |batch: Vec<u32>| {
             seen.fetch_max(batch.len(), Ordering::Relaxed);
             async move { batch.into_iter().map(|n| Ok(n * 2)).collect() }
         }));
@@ -586,11 +604,18 @@ mod tests {
             largest.load(Ordering::Relaxed) > 1,
             "requests waiting together share a batch"
         );
+        let lane = queue.lane();
+        assert_eq!((lane.name, lane.workers, lane.rows), ("test", 2, 50));
+        assert!(
+            (1..50).contains(&lane.batches),
+            "{} batches for 50 requests",
+            lane.batches
+        );
     }
 
     #[test]
     fn coalesce_without_its_runtime_says_so() {
-        let queue = Coalesce::new(1, |batch: Vec<u32>| async move {
+        let queue = Coalesce::new("test", 1, |batch: Vec<u32>| async move {
             batch.into_iter().map(Ok).collect()
         });
         let first = tokio::runtime::Builder::new_current_thread()

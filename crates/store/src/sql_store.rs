@@ -3335,6 +3335,13 @@ impl Store for SqlStore {
             oldest_pending_at: oldest.map(|t| to_u64(t, "time")).transpose()?,
         })
     }
+
+    fn batch_lanes(&self) -> Vec<domain::BatchLane> {
+        match &self.pool {
+            Pool::Sqlite(_, direct) => vec![direct.lane()],
+            Pool::Postgres(_, hot) => hot.lanes(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -19,12 +19,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use domain::{AuditEvent, StoreError};
 use rusqlite::types::{ToSqlOutput, Value};
 use rusqlite::{Connection, OpenFlags, ToSql};
 
+use crate::lane::LaneCounter;
 use crate::sql_store::{SQL_INSERT_AUDIT, to_i64};
 
 /// How long a statement waits for the write lock (the same as sqlx's pool).
@@ -83,6 +84,7 @@ pub(crate) struct Direct {
     path: PathBuf,
     readers: Mutex<Vec<Connection>>,
     writer: mpsc::Sender<Box<dyn Job>>,
+    lane: Arc<LaneCounter>,
     /// Dropped with the store: the checkpointer sees it and ends.
     _checkpointer: mpsc::Sender<()>,
 }
@@ -133,6 +135,11 @@ fn writer_gone() -> StoreError {
 }
 
 impl Direct {
+    /// What the writer has done so far.
+    pub(crate) fn lane(&self) -> domain::BatchLane {
+        self.lane.read()
+    }
+
     /// Opens the writer (now, so a file that cannot be written fails here)
     /// and starts its thread; readers are opened on first use.
     pub(crate) fn open(path: &Path) -> Result<Self, StoreError> {
@@ -140,9 +147,11 @@ impl Direct {
         let (writer, jobs) = mpsc::channel::<Box<dyn Job>>();
         let restart = Arc::new(AtomicBool::new(false));
         let wanted = restart.clone();
+        let lane = Arc::new(LaneCounter::new("sqlite_write", 1));
+        let counted = lane.clone();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || write_loop(&conn, &jobs, &wanted))
+            .spawn(move || write_loop(&conn, &jobs, &wanted, &counted))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the SQLite writer: {e}")))?;
         let checkpoints = open(path).map_err(sqlite_error)?;
         let (checkpointer, stop) = mpsc::channel::<()>();
@@ -156,6 +165,7 @@ impl Direct {
             path: path.to_owned(),
             readers: Mutex::new(Vec::new()),
             writer,
+            lane,
             _checkpointer: checkpointer,
         })
     }
@@ -200,7 +210,12 @@ impl Direct {
 /// waiting (up to [`BATCH_MAX`]), commits them together, answers each.
 /// When the checkpointer asks, it first copies what the checkpointer has
 /// not (see [`checkpoint_loop`]). Ends when the store is dropped.
-fn write_loop(conn: &Connection, jobs: &mpsc::Receiver<Box<dyn Job>>, restart: &AtomicBool) {
+fn write_loop(
+    conn: &Connection,
+    jobs: &mpsc::Receiver<Box<dyn Job>>,
+    restart: &AtomicBool,
+    lane: &LaneCounter,
+) {
     while let Ok(first) = jobs.recv() {
         if restart.swap(false, Ordering::Relaxed) {
             if let Err(e) = checkpoint(conn) {
@@ -214,7 +229,7 @@ fn write_loop(conn: &Connection, jobs: &mpsc::Receiver<Box<dyn Job>>, restart: &
                 Err(_) => break,
             }
         }
-        run_batch(conn, batch);
+        run_batch(conn, batch, lane);
     }
 }
 
@@ -256,8 +271,11 @@ fn statement(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 }
 
 /// Runs `batch` in one transaction and answers each job.
-fn run_batch(conn: &Connection, mut batch: Vec<Box<dyn Job>>) {
+/// The batch is counted in `lane` before anyone is answered.
+fn run_batch(conn: &Connection, mut batch: Vec<Box<dyn Job>>, lane: &LaneCounter) {
+    let (rows, started) = (batch.len(), Instant::now());
     if let Err(e) = statement(conn, "BEGIN IMMEDIATE") {
+        lane.record(rows, started.elapsed());
         let e = sqlite_error(e);
         for job in batch {
             job.finish(Err(e.clone()));
@@ -280,6 +298,7 @@ fn run_batch(conn: &Connection, mut batch: Vec<Box<dyn Job>>) {
     if committed.is_err() {
         let _ = statement(conn, "ROLLBACK");
     }
+    lane.record(rows, started.elapsed());
     for (job, own) in batch.into_iter().zip(own) {
         job.finish(committed.clone().and(own));
     }
@@ -462,6 +481,18 @@ mod tests {
             .read(|c| c.query_row("SELECT COUNT(*) FROM t WHERE v % 10 = 0", [], |r| r.get(0)))
             .unwrap();
         assert_eq!(missing, 0);
+        // Each write counted once, in fewer batches than writes when they
+        // waited together, before its caller was answered.
+        let lane = direct.lane();
+        assert_eq!(
+            (lane.name, lane.workers, lane.rows),
+            ("sqlite_write", 1, 200)
+        );
+        assert!(
+            (1..=200).contains(&lane.batches),
+            "{} batches",
+            lane.batches
+        );
     }
 
     #[tokio::test]

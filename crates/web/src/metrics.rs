@@ -135,6 +135,61 @@ pub fn render_outbox(counts: &domain::OutboxCounts, now: u64) -> String {
     )
 }
 
+/// A metric family of the batch lanes: name, type, help, each lane's value.
+type LaneFamily = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&domain::BatchLane) -> String,
+);
+
+/// The hot path's batch lanes: batches, checks and busy seconds, each a
+/// counter per lane. Busy seconds growing by nearly `workers` a second
+/// means checks queue for that lane (see BENCHMARKS.md).
+pub fn render_batch_lanes(lanes: &[domain::BatchLane]) -> String {
+    if lanes.is_empty() {
+        return String::new();
+    }
+    let mut out = String::new();
+    let families: [LaneFamily; 4] = [
+        (
+            "twofactor_batch_workers",
+            "gauge",
+            "Workers serving the second-factor hot path's batch lane.",
+            |l| l.workers.to_string(),
+        ),
+        (
+            "twofactor_batches_total",
+            "counter",
+            "Batches (one statement or transaction each) the lane has run.",
+            |l| l.batches.to_string(),
+        ),
+        (
+            "twofactor_batch_rows_total",
+            "counter",
+            "Checks the lane's batches held.",
+            |l| l.rows.to_string(),
+        ),
+        (
+            "twofactor_batch_busy_seconds_total",
+            "counter",
+            "Time the lane's workers spent running batches, summed.",
+            |l| format!("{:.6}", l.busy_micros as f64 / 1e6),
+        ),
+    ];
+    for (name, kind, help, value) in families {
+        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+        for lane in lanes {
+            out.push_str(&format!(
+                "{name}{{lane=\"{}\"}} {}\n",
+                lane.name,
+                value(lane)
+            ));
+        }
+    }
+    out
+}
+
 /// `GET /metrics`.
 pub async fn show(State(state): State<AppState>) -> impl IntoResponse {
     let mut text = state.metrics.render();
@@ -143,6 +198,7 @@ pub async fn show(State(state): State<AppState>) -> impl IntoResponse {
     if let Ok(counts) = state.login.store().outbox_counts().await {
         text.push_str(&render_outbox(&counts, state.now()));
     }
+    text.push_str(&render_batch_lanes(&state.login.store().batch_lanes()));
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         text,
@@ -168,6 +224,38 @@ mod tests {
         assert!(text.contains("twofactor_outbox_oldest_pending_seconds 60\n"));
         let idle = render_outbox(&domain::OutboxCounts::default(), 160);
         assert!(idle.contains("twofactor_outbox_oldest_pending_seconds 0\n"));
+    }
+
+    #[test]
+    fn batch_lanes_render_one_sample_per_lane_and_family() {
+        assert_eq!(render_batch_lanes(&[]), "");
+        let text = render_batch_lanes(&[
+            domain::BatchLane {
+                name: "pg_read",
+                workers: 2,
+                batches: 10,
+                rows: 55,
+                busy_micros: 1_250_000,
+            },
+            domain::BatchLane {
+                name: "pg_write",
+                workers: 1,
+                batches: 3,
+                rows: 40,
+                busy_micros: 7,
+            },
+        ]);
+        for line in [
+            "# TYPE twofactor_batch_busy_seconds_total counter\n",
+            "twofactor_batch_workers{lane=\"pg_read\"} 2\n",
+            "twofactor_batches_total{lane=\"pg_read\"} 10\n",
+            "twofactor_batch_rows_total{lane=\"pg_write\"} 40\n",
+            "twofactor_batch_busy_seconds_total{lane=\"pg_read\"} 1.250000\n",
+            "twofactor_batch_busy_seconds_total{lane=\"pg_write\"} 0.000007\n",
+        ] {
+            assert!(text.contains(line), "{line} in\n{text}");
+        }
+        assert_eq!(text.matches("# TYPE").count(), 4);
     }
 
     #[test]

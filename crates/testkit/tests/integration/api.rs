@@ -565,5 +565,38 @@ async fn the_hot_path_audits_counts_and_clears_exactly(app: &TestApp) {
     // The winner cleared what was there before; the seven losers count.
     let left = store.failures_since(&key, 0).await.unwrap();
     assert!(left <= 7, "{left}");
+
+    // `/metrics` shows what the hot path's batch lanes did: all 13 checks
+    // went through each lane of this backend, in at most 13 batches each.
+    let metrics = app.client().get("/metrics").await.body;
+    let value = |family: &str, lane: &str| -> f64 {
+        let prefix = format!("{family}{{lane=\"{lane}\"}} ");
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(prefix.as_str()))
+            .unwrap_or_else(|| panic!("no {prefix} in\n{metrics}"))
+            .parse()
+            .unwrap()
+    };
+    let lanes: &[&str] = match app.backend() {
+        Backend::Sqlite => &["sqlite_write"],
+        Backend::Postgres => &["pg_read", "pg_write"],
+    };
+    for lane in lanes {
+        let (batches, rows) = (
+            value("twofactor_batches_total", lane),
+            value("twofactor_batch_rows_total", lane),
+        );
+        assert!(rows >= 13.0, "{lane}: {rows} rows");
+        assert!((1.0..=rows).contains(&batches), "{lane}: {batches} batches");
+        assert!(value("twofactor_batch_busy_seconds_total", lane) > 0.0);
+        assert!(value("twofactor_batch_workers", lane) >= 1.0);
+    }
+    let other = if app.backend() == Backend::Sqlite {
+        "pg_write"
+    } else {
+        "sqlite_write"
+    };
+    assert!(!metrics.contains(&format!("lane=\"{other}\"")), "{metrics}");
 }
 both!(the_hot_path_audits_counts_and_clears_exactly);
