@@ -96,6 +96,38 @@ add_ticks() {
 
 # The totals in $1 as milliseconds of CPU a login ($2 logins), argon2's
 # beside one hash alone ($3 ms): where the machine's time went.
+# lane_counters: the server's batch-lane counters from /metrics
+# (`twofactor_batch…{lane="…"} value` lines).
+lane_counters() {
+    curl -sf "$BASE/metrics" | grep '^twofactor_batch' || true
+}
+
+# print_lanes BEFORE AFTER SECONDS: per lane of the second-factor hot path,
+# how busy its workers were in wrk's SECONDS between the two snapshots and
+# how many checks a batch held. A lane near 100 % is where the
+# verifications queued.
+print_lanes() {
+    printf '%s\n%s\n' "$1" "$2" | awk -v secs="$3" '
+        match($0, /lane="[^"]*"/) {
+            lane = substr($0, RSTART + 6, RLENGTH - 7)
+            family = substr($0, 1, index($0, "{") - 1)
+            key = lane SUBSEP family
+            if (key in first) last[key] = $NF; else { first[key] = $NF; lanes[lane] = 1 }
+        }
+        END {
+            line = ""
+            for (lane in lanes) {
+                workers = last[lane, "twofactor_batch_workers"]
+                busy = last[lane, "twofactor_batch_busy_seconds_total"] - first[lane, "twofactor_batch_busy_seconds_total"]
+                batches = last[lane, "twofactor_batches_total"] - first[lane, "twofactor_batches_total"]
+                rows = last[lane, "twofactor_batch_rows_total"] - first[lane, "twofactor_batch_rows_total"]
+                if (batches < 1 || workers < 1) continue
+                line = line sprintf("; %s %.0f %% busy (%d worker%s), %.1f checks a batch", lane, 100 * busy / secs / workers, workers, workers == 1 ? "" : "s", rows / batches)
+            }
+            if (line != "") printf "   batch lanes over %.1f s:%s\n", secs, substr(line, 2)
+        }'
+}
+
 print_cpu_split() {
     awk -v n="$2" -v hash="$3" -v tick="$(getconf CLK_TCK)" '
         {t[$1] += $2}
@@ -198,9 +230,18 @@ bench() {
         # Codes of this moment: made before the wrong run, right ones went
         # out of their window during runs longer than 10 s (stop 22).
         "$LOAD" codes "$VERIFY_USERS" "$first" >"$DATA/codes"
-        echo "== $name: second-factor verification (API), $mode codes, wrk 64 connections, ${RUN}s"
-        KEY="$key" CODES="$DATA/codes" MODE="$mode" THREADS=2 \
-            wrk -t2 -c64 -d"${RUN}s" --latency -s bench/verify.lua "$BASE" | grep '^RESULT'
+        echo "== $name: second-factor verification (API), $mode codes, wrk 1 thread, 64 connections, ${RUN}s"
+        # One wrk thread: wrk loads the script (and these codes) for each
+        # thread in turn and starts each thread once its own is loaded, but
+        # starts its clock after the last; with two threads the first sent
+        # unclocked for about a second and the rate came out high (stop 25:
+        # the writer lane busy 10.9 s in a "10.0 s" run).
+        local lanes_before result
+        lanes_before=$(lane_counters)
+        result=$(KEY="$key" CODES="$DATA/codes" MODE="$mode" THREADS=1 \
+            wrk -t1 -c64 -d"${RUN}s" --latency -s bench/verify.lua "$BASE" | grep '^RESULT')
+        echo "$result"
+        print_lanes "$lanes_before" "$(lane_counters)" "$(sed -n 's/.* in \([0-9.]*\)s:.*/\1/p' <<<"$result")"
     done
 
     if [[ -n "$checkpoints" ]]; then

@@ -21,7 +21,7 @@ local i = -1
 local stride = 1
 function init(args)
   i = tid
-  stride = tonumber(os.getenv("THREADS") or "2")
+  stride = tonumber(os.getenv("THREADS") or "1")
 end
 
 local headers = {
