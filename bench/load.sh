@@ -94,8 +94,6 @@ add_ticks() {
     mv "$3.new" "$3"
 }
 
-# The totals in $1 as milliseconds of CPU a login ($2 logins), argon2's
-# beside one hash alone ($3 ms): where the machine's time went.
 # lane_counters: the server's batch-lane counters from /metrics
 # (`twofactor_batch…{lane="…"} value` lines).
 lane_counters() {
@@ -128,6 +126,8 @@ print_lanes() {
         }'
 }
 
+# The totals in $1 as milliseconds of CPU a login ($2 logins), argon2's
+# beside one hash alone ($3 ms): where the machine's time went.
 print_cpu_split() {
     awk -v n="$2" -v hash="$3" -v tick="$(getconf CLK_TCK)" '
         {t[$1] += $2}

@@ -270,20 +270,27 @@ fn statement(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(drop)
 }
 
-/// Runs `batch` in one transaction and answers each job.
-/// The batch is counted in `lane` before anyone is answered.
+/// Runs `batch` in one transaction and answers each job; the batch is
+/// counted in `lane` before anyone is answered.
 fn run_batch(conn: &Connection, mut batch: Vec<Box<dyn Job>>, lane: &LaneCounter) {
-    let (rows, started) = (batch.len(), Instant::now());
+    let started = Instant::now();
+    let outcomes = run_jobs(conn, &mut batch);
+    lane.record(batch.len(), started.elapsed());
+    for (job, outcome) in batch.into_iter().zip(outcomes) {
+        job.finish(outcome);
+    }
+}
+
+/// Runs each job under a savepoint of one transaction. One outcome per
+/// job: the transaction's error if it could not begin or commit, else the
+/// job's own savepoint's.
+fn run_jobs(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Vec<Result<(), StoreError>> {
     if let Err(e) = statement(conn, "BEGIN IMMEDIATE") {
-        lane.record(rows, started.elapsed());
         let e = sqlite_error(e);
-        for job in batch {
-            job.finish(Err(e.clone()));
-        }
-        return;
+        return batch.iter().map(|_| Err(e.clone())).collect();
     }
     let mut own = Vec::with_capacity(batch.len());
-    for job in &mut batch {
+    for job in batch.iter_mut() {
         let ran = statement(conn, "SAVEPOINT job").map(|()| job.run(conn));
         let closed = match ran {
             Ok(true) => statement(conn, "RELEASE job"),
@@ -298,10 +305,9 @@ fn run_batch(conn: &Connection, mut batch: Vec<Box<dyn Job>>, lane: &LaneCounter
     if committed.is_err() {
         let _ = statement(conn, "ROLLBACK");
     }
-    lane.record(rows, started.elapsed());
-    for (job, own) in batch.into_iter().zip(own) {
-        job.finish(committed.clone().and(own));
-    }
+    own.into_iter()
+        .map(|own| committed.clone().and(own))
+        .collect()
 }
 
 /// Parameter names for [`named`]: the SQL texts number them `$1…$N`.

@@ -178,13 +178,9 @@ pub fn render_batch_lanes(lanes: &[domain::BatchLane]) -> String {
         ),
     ];
     for (name, kind, help, value) in families {
-        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n"));
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
         for lane in lanes {
-            out.push_str(&format!(
-                "{name}{{lane=\"{}\"}} {}\n",
-                lane.name,
-                value(lane)
-            ));
+            let _ = writeln!(out, "{name}{{lane=\"{}\"}} {}", lane.name, value(lane));
         }
     }
     out
