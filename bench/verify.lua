@@ -1,12 +1,13 @@
 -- wrk script for POST /api/v1/users/{id}/verify (bench/api_verify.sh).
--- Env: KEY (bearer key), CODES (file of "id code" lines), MODE (right|wrong).
+-- Env: KEY (bearer key), CODES (file of "id code wrong" lines from
+-- `verify_load codes`), MODE (right|wrong).
 -- Each wrk thread takes every Nth line, so a right code is sent once.
 local key = os.getenv("KEY")
 local mode = os.getenv("MODE") or "wrong"
 local entries = {}
 for line in io.lines(os.getenv("CODES")) do
-  local id, code = line:match("^(%d+) (%d+)$")
-  entries[#entries + 1] = { id = id, code = code }
+  local id, code, wrong = line:match("^(%d+) (%d+) (%d+)$")
+  entries[#entries + 1] = { id = id, code = code, wrong = wrong }
 end
 
 local threads = {}
@@ -33,7 +34,7 @@ function request()
   local entry = entries[(i % #entries) + 1]
   i = i + stride
   local code = entry.code
-  if mode == "wrong" then code = "000000" end
+  if mode == "wrong" then code = entry.wrong end
   return wrk.format("POST", "/api/v1/users/" .. entry.id .. "/verify", headers,
     '{"token":"' .. code .. '"}')
 end

@@ -224,16 +224,40 @@ async fn run(
     );
 }
 
-/// Prints `id code` for each seeded user: the code of the current step,
-/// accepted until the end of the next one (for wrk's `bench/verify.lua`).
+/// Prints `id code wrong` for each seeded user: the code of the current
+/// step, accepted until the end of the next one, and a code that is not the
+/// user's for any step from two before to three after (for wrk's
+/// `bench/verify.lua`). It was "000000" for everyone, which is one of a
+/// user's three accepted codes for about one user in 330,000: wrong-code
+/// runs now and then counted one valid code, and the right-code run after
+/// one replay (stop 26).
 fn codes(n: usize, first_id: i64) {
     use std::io::Write as _;
     let at = now();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for i in 0..n {
         let id = first_id as usize + i;
-        writeln!(out, "{id} {}", code_at(seed_for(id), at)).unwrap();
+        let seed = seed_for(id);
+        writeln!(
+            out,
+            "{id} {} {}",
+            code_at(seed.clone(), at),
+            wrong_code(&seed, at)
+        )
+        .unwrap();
     }
+}
+
+/// The first of 000000, 000001, … that `seed` does not give for any step
+/// from two before `at`'s to three after: wrong for the whole of a run.
+fn wrong_code(seed: &Secret, at: u64) -> String {
+    let near: Vec<String> = (0..6)
+        .map(|k| code_at(seed.clone(), (at + k * 30).saturating_sub(60)))
+        .collect();
+    (0..)
+        .map(|n: u32| format!("{n:06}"))
+        .find(|code| !near.contains(code))
+        .unwrap()
 }
 
 /// The password of every `seed-logins` user.
