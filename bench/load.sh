@@ -219,7 +219,7 @@ bench() {
     echo "   argon2id: one hash alone $(printf '%s ' "${timings[@]}")ms (medians of 41; mean $mean) -> limit $limit logins/s on $CORES cores"
     echo "   argon2id: one hash while every core hashes ${par_before} ms before the rounds, ${par_after} ms after -> $par_limit hashes/s on this machine"
     awk -v n="$logins" -v s="$seconds" -v limit="$limit" -v par="$par_limit" \
-        'BEGIN{printf "   = %.0f %% of the argon2 limit (%s/s); %.0f %% of what both cores hash at once (%s/s)\n", 100 * n / s / limit, limit, 100 * n / s / par, par}'
+        'BEGIN{printf "   = %.1f %% of the argon2 limit (%s/s); %.0f %% of what both cores hash at once (%s/s)\n", 100 * n / s / limit, limit, 100 * n / s / par, par}'
     print_cpu_split "$DATA/cpu" "$logins" "$mean"
 
     # PostgreSQL: whether a checkpoint ran during the verification runs
