@@ -57,8 +57,14 @@ impl BlockingArgon2 {
         work: impl FnOnce(&mut Workspace) -> T + Send + 'static,
     ) -> Result<T, DomainError> {
         let (answer, answered) = tokio::sync::oneshot::channel();
+        // A request whose client went away meanwhile (its handler dropped,
+        // and with it `answered`) is not hashed: under a flood of clients
+        // that give up, the queue would otherwise be worked through for
+        // no one while the clients still waiting queue behind it.
         let job: Job = Box::new(move |workspace| {
-            let _ = answer.send(work(workspace));
+            if !answer.is_closed() {
+                let _ = answer.send(work(workspace));
+            }
         });
         self.jobs
             .send(job)
@@ -136,6 +142,43 @@ mod tests {
         assert!(!password::verify_in(&mut known, &real, "anything"));
         assert_eq!(format!("{dummy:?}"), format!("{known:?}"));
         assert_ne!(format!("{dummy:?}"), "Workspace(0 blocks)");
+    }
+
+    #[tokio::test]
+    async fn a_hash_nobody_waits_for_any_more_is_skipped() {
+        let hasher = BlockingArgon2::new(1).expect("hasher");
+        // The one hashing thread is held by a first job until released.
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let first = hasher.run(move |_| held.recv().is_ok());
+        tokio::pin!(first);
+        assert!(poll_once(first.as_mut()).await.is_none());
+        // A second request is queued, then given up by its caller.
+        let ran = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = ran.clone();
+        let mut abandoned =
+            Box::pin(hasher.run(move |_| flag.store(true, std::sync::atomic::Ordering::SeqCst)));
+        assert!(poll_once(abandoned.as_mut()).await.is_none());
+        drop(abandoned);
+        // A third is waited for: the thread reaches it after the second.
+        release.send(()).expect("release");
+        assert!(first.await.expect("first answered"));
+        assert_eq!(hasher.run(|_| 7).await.expect("third answered"), 7);
+        assert!(
+            !ran.load(std::sync::atomic::Ordering::SeqCst),
+            "the abandoned job ran"
+        );
+    }
+
+    /// Polls `future` once: its output if it was ready.
+    async fn poll_once<F: std::future::Future + Unpin>(future: F) -> Option<F::Output> {
+        let mut future = future;
+        std::future::poll_fn(|cx| {
+            std::task::Poll::Ready(match std::pin::Pin::new(&mut future).poll(cx) {
+                std::task::Poll::Ready(output) => Some(output),
+                std::task::Poll::Pending => None,
+            })
+        })
+        .await
     }
 
     #[tokio::test]
