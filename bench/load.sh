@@ -51,13 +51,19 @@ checkpoint_count() {
 rss_kb() { ps -o rss= -p "$1" | tr -d ' '; }
 
 # CPU time so far (clock ticks), one "what ticks" line each: the server's
-# threads by name (argon2-0 and argon2-1 as argon2) and the PostgreSQL
-# backends of database $1 if given.
+# threads by name (argon2-0 and argon2-1 as argon2), the PostgreSQL
+# backends of database $1 if given, and (not ticks) the hashing threads'
+# involuntary switches so far.
 # One awk for all the files; a thread or backend that ended meanwhile is
 # left out (its file is gone), not an error that would stop the script.
 cpu_ticks() {
     awk '{gsub(/[()]/, "", $2); sub(/-[0-9]+$/, "", $2); print "server:" $2, $14 + $15}' \
         /proc/"$SERVER"/task/*/stat 2>/dev/null || true
+    # How often the hashing threads were switched out while they could
+    # have run on: a wake-up of another task on a core that was hashing
+    # (stop 26: about 10 a login on PostgreSQL).
+    awk '$1 == "Name:" {name = $2} $1 == "nonvoluntary_ctxt_switches:" && name ~ /^argon2-/ {n += $2}
+        END {print "switches:argon2", n + 0}' /proc/"$SERVER"/task/*/status 2>/dev/null || true
     if [[ -n "$1" ]]; then
         local pids
         pids=$(pgrep -f "^postgres: .* $1 " || true)
@@ -138,8 +144,8 @@ print_cpu_split() {
                 t["server:argon2"] * ms, t["server:argon2"] * ms / hash, other * ms, t["postgres"] * ms,
                 t["wrk"] * ms, t["interrupts"] * ms,
                 (t["machine"] - t["server:argon2"] - other - t["postgres"] - t["wrk"] - t["interrupts"]) * ms, t["idle"] * ms
-            printf "   = argon2 %.0f %% of the busy time, PostgreSQL %.0f %%\n",
-                100 * t["server:argon2"] / t["machine"], 100 * t["postgres"] / t["machine"]
+            printf "   = argon2 %.0f %% of the busy time, PostgreSQL %.0f %%; the hashing threads switched out %.1f times a login\n",
+                100 * t["server:argon2"] / t["machine"], 100 * t["postgres"] / t["machine"], t["switches:argon2"] / n
         }' "$1"
 }
 
