@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# What one statement costs PostgreSQL on this machine when statements come
+# one at a time, as a login's do, against when they come back to back.
+#
+# A full login on PostgreSQL is three statements about 10 ms apart (the
+# password step's read, its write of the half login after the hash, the
+# code step's claim). Between them the backend sleeps and argon2 fills the
+# caches, so each one is paid cold: on stop 27's VM `SELECT 1` cost its
+# backend 0.14 ms of CPU at 100 a second and 0.02 ms back to back, the
+# login's read 0.35 against 0.05 ms (BENCHMARKS.md, "stop 27"). This script
+# measures that floor for a trivial statement and a trivial durable write,
+# so a VM's figure can be told from the server's.
+#
+# Usage: bench/pg_floor.sh [SECONDS]   (needs pgbench, createdb; ~1 min at 6)
+# Backend CPU is read from /proc/<pid>/schedstat (exact on-CPU time), so
+# the script must run on the database's machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUN="${1:-6}"
+[[ "$RUN" =~ ^[1-9][0-9]*$ ]] || { echo "usage: bench/pg_floor.sh [SECONDS] (a whole number of seconds, at least 1)" >&2; exit 2; }
+DB=twofactor_floor
+HOST=127.0.0.1
+DATA="$(mktemp -d)"
+trap 'rm -rf "$DATA"; dropdb --if-exists -h "$HOST" -U root "$DB" 2>/dev/null || true' EXIT
+command -v pgbench >/dev/null || { echo "pgbench is missing (Debian: postgresql-client)" >&2; exit 1; }
+
+dropdb --if-exists -h "$HOST" -U root "$DB" 2>/dev/null
+createdb -h "$HOST" -U root "$DB"
+psql -q -h "$HOST" -U root "$DB" -c "CREATE TABLE t (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, a BIGINT NOT NULL, b TEXT NOT NULL)"
+echo 'SELECT 1;' >"$DATA/select.sql"
+echo "INSERT INTO t (a, b) VALUES (1, 'x');" >"$DATA/insert.sql"
+echo "== machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), PostgreSQL $(psql -Atq -h "$HOST" -U root "$DB" -c 'SHOW server_version'), $(date -u +%F)"
+
+# on_cpu_ns: the on-CPU nanoseconds so far of database $DB's backends.
+on_cpu_ns() {
+    local pids
+    pids=$(pgrep -f "^postgres: .* $DB " || true)
+    [[ -z "$pids" ]] && { echo 0; return; }
+    awk '{s += $1} END {print s + 0}' $(printf '/proc/%s/schedstat ' $pids) 2>/dev/null || echo 0
+}
+
+# measure NAME SCRIPT RATE: two pgbench clients, RATE transactions a second
+# in all ("max": back to back); the backends' CPU over the middle of the run.
+measure() {
+    local limit=() tps before after
+    [[ "$3" != max ]] && limit=(-R "$3")
+    pgbench -h "$HOST" -U root -n -M prepared -c 2 -j 1 "${limit[@]}" -T "$((RUN + 2))" \
+        -f "$2" "$DB" >"$DATA/out" 2>&1 &
+    local bench=$!
+    sleep 1
+    before=$(on_cpu_ns)
+    sleep "$RUN"
+    after=$(on_cpu_ns)
+    wait "$bench" || { echo "pgbench failed:" >&2; cat "$DATA/out" >&2; exit 1; }
+    tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$DATA/out")
+    awk -v name="$1" -v rate="$3" -v tps="$tps" -v ns="$((after - before))" -v secs="$RUN" \
+        'BEGIN {printf "RESULT %-22s at %5s/s: %8.0f/s done, backend CPU %.3f ms a statement\n", name, rate, tps, ns / 1e6 / (tps * secs)}'
+}
+
+for rate in 100 1000 max; do
+    measure "SELECT 1" "$DATA/select.sql" "$rate"
+done
+for rate in 100 1000 max; do
+    measure "one-row INSERT, commit" "$DATA/insert.sql" "$rate"
+done
