@@ -31,12 +31,17 @@ echo 'SELECT 1;' >"$DATA/select.sql"
 echo "INSERT INTO t (a, b) VALUES (1, 'x');" >"$DATA/insert.sql"
 echo "== machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), PostgreSQL $(psql -Atq -h "$HOST" -U root "$DB" -c 'SHOW server_version'), $(date -u +%F)"
 
-# on_cpu_ns: the on-CPU nanoseconds so far of database $DB's backends.
+# on_cpu_ns: the on-CPU nanoseconds so far of database $DB's backends;
+# stops the script if there are none to read (PostgreSQL on another
+# machine, or pgbench not connected).
 on_cpu_ns() {
     local pids
     pids=$(pgrep -f "^postgres: .* $DB " || true)
-    [[ -z "$pids" ]] && { echo 0; return; }
-    awk '{s += $1} END {print s + 0}' $(printf '/proc/%s/schedstat ' $pids) 2>/dev/null || echo 0
+    if [[ -z "$pids" ]]; then
+        echo "no PostgreSQL backend of database $DB on this machine: run the script where the database runs" >&2
+        return 1
+    fi
+    awk '{s += $1} END {print s + 0}' $(printf '/proc/%s/schedstat ' $pids)
 }
 
 # measure NAME SCRIPT RATE: two pgbench clients, RATE transactions a second
@@ -48,9 +53,9 @@ measure() {
         -f "$2" "$DB" >"$DATA/out" 2>&1 &
     local bench=$!
     sleep 1
-    before=$(on_cpu_ns)
+    before=$(on_cpu_ns) || { kill "$bench" 2>/dev/null; exit 1; }
     sleep "$RUN"
-    after=$(on_cpu_ns)
+    after=$(on_cpu_ns) || { kill "$bench" 2>/dev/null; exit 1; }
     wait "$bench" || { echo "pgbench failed:" >&2; cat "$DATA/out" >&2; exit 1; }
     tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$DATA/out")
     awk -v name="$1" -v rate="$3" -v tps="$tps" -v ns="$((after - before))" -v secs="$RUN" \
