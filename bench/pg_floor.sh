@@ -53,6 +53,11 @@ measure() {
         -f "$2" "$DB" >"$DATA/out" 2>&1 &
     local bench=$!
     sleep 1
+    if ! kill -0 "$bench" 2>/dev/null; then
+        echo "pgbench stopped at once:" >&2
+        cat "$DATA/out" >&2
+        exit 1
+    fi
     before=$(on_cpu_ns) || { kill "$bench" 2>/dev/null; exit 1; }
     sleep "$RUN"
     after=$(on_cpu_ns) || { kill "$bench" 2>/dev/null; exit 1; }
