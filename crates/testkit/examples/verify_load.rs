@@ -162,10 +162,11 @@ async fn run(
             let (mut valid, mut invalid, mut locked, mut errors) = (0u64, 0u64, 0u64, 0u64);
             while Instant::now() < deadline {
                 let i = next.fetch_add(1, Ordering::Relaxed) % n;
+                let seed = seed_for(first_id as usize + i);
                 let token = if right {
-                    code_at(seed_for(first_id as usize + i), now())
+                    code_at(seed, now())
                 } else {
-                    "000000".to_owned()
+                    wrong_code(&seed, now())
                 };
                 let started = Instant::now();
                 let response = client
