@@ -689,7 +689,7 @@ impl LoginService {
         };
         let lock = self
             .store
-            .lock_state(&crate::login::key_pw_user(user.id))
+            .lock_state(&crate::lockout::LockKey::Account(user.id).key())
             .await?;
         let password_ok = self
             .hasher

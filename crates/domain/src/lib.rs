@@ -18,6 +18,7 @@ mod enrollment;
 mod error;
 mod ids;
 mod kept_login;
+mod lockout;
 mod login;
 pub mod mail;
 mod notify;

@@ -16,12 +16,13 @@ use std::sync::Arc;
 use otp::{Totp, VerifyError, Window};
 
 use crate::kept_login::{KeptLogin, KeptLogins};
+use crate::lockout::{self, AddressPacer, LockKey, PasswordVerdict};
 use crate::notify::{ABANDONED_TOPIC, HeldNotice, success_event};
 use crate::user::normalize_username;
 use crate::{
     AuditEvent, AuditKind, ClaimGuard, Delivery, DomainError, LockState, Outbox, Outcome,
-    PasswordHasher, Policy, RequestContext, Sealed, SecondFactorState, SecretBox, Session,
-    SessionStage, SmsCode, Store, TotpFactor, User, UserId, Write, token,
+    PasswordHasher, Policy, RememberedDevice, RequestContext, Sealed, SecondFactorState, SecretBox,
+    Session, SessionStage, SmsCode, Store, TotpFactor, User, UserId, Write, token,
 };
 
 /// The audit detail of a new set of recovery codes.
@@ -188,6 +189,8 @@ pub struct LoginService {
     pub(crate) api_keys: Arc<std::sync::Mutex<crate::api::KeyCache>>,
     /// Half logins started here, for their code step.
     kept: Arc<KeptLogins>,
+    /// Password checks from addresses past their failures, spaced out.
+    pacer: Arc<std::sync::Mutex<AddressPacer>>,
 }
 
 impl std::fmt::Debug for LoginService {
@@ -224,14 +227,6 @@ const KEY_2FA_PREFIX: &str = "2fa:user:";
 pub(crate) fn key_2fa(user: UserId) -> String {
     format!("{KEY_2FA_PREFIX}{user}")
 }
-/// What [`key_pw_user`] puts before the user id.
-const KEY_PW_PREFIX: &str = "pw:user:";
-pub(crate) fn key_pw_user(user: UserId) -> String {
-    format!("{KEY_PW_PREFIX}{user}")
-}
-fn key_pw_ip(ip: &str) -> String {
-    format!("pw:ip:{ip}")
-}
 
 impl LoginService {
     /// A service over `store`.
@@ -252,6 +247,7 @@ impl LoginService {
             site_name: site_name.to_owned(),
             api_keys: Arc::default(),
             kept: Arc::default(),
+            pacer: Arc::default(),
         }
     }
 
@@ -289,162 +285,215 @@ impl LoginService {
         now: u64,
     ) -> Result<PasswordOutcome, DomainError> {
         let since = now.saturating_sub(self.policy.failure_window_seconds);
-        let ip_key = key_pw_ip(&ctx.ip);
+        let ip_key = lockout::address_key(&ctx.ip);
         let normalized = normalize_username(username);
+        let typed = normalized.as_deref().unwrap_or("");
         // The user and, in the same statement, the state its step needs.
         let (user, early) = match &normalized {
             Some(name) => self
                 .store
-                .user_for_password_step(name, &ip_key, since, KEY_PW_PREFIX, ABANDONED_TOPIC)
+                .user_for_password_step(
+                    name,
+                    &ip_key,
+                    since,
+                    lockout::ACCOUNT_PREFIX,
+                    ABANDONED_TOPIC,
+                )
                 .await?
                 .unzip(),
             None => (None, None),
         };
+        let ip_failures = match &early {
+            Some(early) => early.ip_failures,
+            None => self.store.failures_since(&ip_key, since).await?,
+        };
+        // Before the hash, so the answer says nothing about the password.
+        if lockout::address_paced(ip_failures, &self.policy)
+            && let Err(retry_after) = self.wait_address_turn(&ctx.ip).await
+        {
+            let user = user.as_ref().map(|u| u.id);
+            let detail = "too many failures from this address";
+            self.audit(
+                now,
+                AuditKind::PasswordLogin,
+                Outcome::Blocked,
+                user,
+                typed,
+                ctx,
+                detail,
+            )
+            .await?;
+            return Ok(PasswordOutcome::Throttled { retry_after });
+        }
         let hash = user.as_ref().and_then(|u| u.password_hash.clone());
         let password_ok = self.hasher.verify(hash, password.to_owned()).await;
-        let typed = normalized.as_deref().unwrap_or("");
+        // A disabled account answers as a wrong password.
+        let account = user.as_ref().filter(|u| !u.disabled);
+        let right = account.filter(|_| password_ok);
 
-        // A right password whose early state allows the usual way on (to
-        // the authenticator's code) writes the half login in one statement
-        // that checks the address's failures, the lock and the
-        // authenticator again as it writes: a lock set during the hash
-        // still holds. If they no longer allow it, or the step may go
-        // another way, the state is read again, after the hash, and
-        // decided below. A wrong password reads only the address's
-        // failures. (A user deleted meanwhile reads as none: a wrong login.)
-        let state = match user.as_ref().filter(|u| password_ok && !u.disabled) {
+        // The usual way on (to the authenticator's code), when what was
+        // read before the hash allows it, writes the half login in one
+        // statement that checks the lock and the authenticator again as it
+        // writes: a lock set during the hash still holds. Otherwise the
+        // state is read again, after the hash, and decided below.
+        if let (Some(user), Some(early)) = (right, &early)
+            && early.totp.is_some()
+            && early.lock.locked_until <= now
+            && (remember_token.is_none()
+                || self
+                    .policy
+                    .for_user(&early.practice, user.require_2fa)
+                    .remember_device_seconds
+                    == 0)
+        {
+            let password_key = LockKey::Account(user.id).key();
+            let guard = Write::PasswordGuard {
+                user: user.id,
+                lock_key: &password_key,
+                now,
+            };
+            // Failures counted during the hash are forgotten too.
+            if let Some(session_token) = self
+                .hold_pending_login(user, &password_key, early, typed, ctx, now, Some(guard))
+                .await?
+            {
+                return Ok(PasswordOutcome::SecondFactor { session_token });
+            }
+        }
+
+        // A browser remembered for this account answers to its own lock.
+        let device = match (account, remember_token, &early) {
+            (Some(user), Some(presented), Some(early)) => {
+                let days = self.policy.for_user(&early.practice, user.require_2fa);
+                self.remembered_device(user, presented, days.remember_device_seconds, now)
+                    .await?
+            }
+            _ => None,
+        };
+        let lock_key = match (&device, &user, &normalized) {
+            (Some(device), _, _) => Some(LockKey::Device(device.id)),
+            (None, Some(user), _) => Some(LockKey::Account(user.id)),
+            (None, None, Some(name)) => Some(LockKey::Name(name)),
+            (None, None, None) => None,
+        };
+        let state = match right {
             Some(user) => {
-                if let Some(early) = early.filter(|early| {
-                    early.totp.is_some()
-                        && early.ip_failures < self.policy.password_failures_per_ip
-                        && early.lock.locked_until <= now
-                        && (remember_token.is_none()
-                            || self
-                                .policy
-                                .for_user(&early.practice, user.require_2fa)
-                                .remember_device_seconds
-                                == 0)
-                }) {
-                    let password_key = key_pw_user(user.id);
-                    let guard = Write::PasswordGuard {
-                        user: user.id,
-                        ip_key: &ip_key,
-                        since,
-                        max_ip_failures: self.policy.password_failures_per_ip,
-                        lock_key: &password_key,
-                        now,
-                    };
-                    // Failures counted during the hash are forgotten too.
-                    if let Some(session_token) = self
-                        .hold_pending_login(
-                            user,
-                            &password_key,
-                            &early,
-                            typed,
-                            ctx,
-                            now,
-                            Some(guard),
-                        )
-                        .await?
-                    {
-                        return Ok(PasswordOutcome::SecondFactor { session_token });
-                    }
-                }
                 self.store
                     .password_step_state(
                         user,
                         &ip_key,
                         since,
-                        &key_pw_user(user.id),
+                        &LockKey::Account(user.id).key(),
                         ABANDONED_TOPIC,
                     )
                     .await?
             }
             None => None,
         };
-        let ip_failures = match &state {
-            Some(state) => state.ip_failures,
-            None => self.store.failures_since(&ip_key, since).await?,
+        let lock = match (&lock_key, &state) {
+            (Some(LockKey::Account(_)), Some(state)) => state.lock,
+            (Some(key), _) => self.store.lock_state(&key.key()).await?,
+            (None, _) => LockState::default(),
         };
-        if ip_failures >= self.policy.password_failures_per_ip {
-            self.audit(
-                now,
-                AuditKind::PasswordLogin,
-                Outcome::Blocked,
-                user.as_ref().map(|u| u.id),
-                typed,
-                ctx,
-                "too many failures from this address",
-            )
-            .await?;
-            return Ok(PasswordOutcome::Throttled {
-                retry_after: self.policy.failure_window_seconds,
-            });
-        }
-        let (Some(user), Some(state)) = (user, state) else {
-            self.store.record_failure(&ip_key, now).await?;
-            if let Some(known) = &normalized {
-                if let Some(user) = self.store.user_by_username(known).await? {
-                    self.count_password_failure(&user, ctx, now, since).await?;
-                }
+        let (user, state) = match lockout::password_verdict(lock, state.is_some(), now) {
+            PasswordVerdict::Locked { until } => {
+                let user = user.as_ref().map(|u| u.id);
+                let detail = "password attempts locked";
+                self.audit(
+                    now,
+                    AuditKind::PasswordLogin,
+                    Outcome::Blocked,
+                    user,
+                    typed,
+                    ctx,
+                    detail,
+                )
+                .await?;
+                return Ok(PasswordOutcome::Throttled {
+                    retry_after: until - now,
+                });
             }
-            self.audit(
-                now,
-                AuditKind::PasswordLogin,
-                Outcome::Failure,
-                None,
-                typed,
-                ctx,
-                "wrong username or password",
-            )
-            .await?;
-            return Ok(PasswordOutcome::Rejected);
+            PasswordVerdict::Wrong => {
+                self.count_wrong_password(user.as_ref(), lock_key.as_ref(), lock, typed, ctx, now)
+                    .await?;
+                return Ok(PasswordOutcome::Rejected);
+            }
+            PasswordVerdict::Accepted => match (right, state) {
+                (Some(user), Some(state)) => (user.clone(), state),
+                _ => return Err(DomainError::Internal("accepted without an account".into())),
+            },
         };
+        self.password_accepted(user, state, device, remember_token, typed, ctx, now)
+            .await
+    }
 
-        if state.lock.locked_until > now {
-            self.audit(
-                now,
-                AuditKind::PasswordLogin,
-                Outcome::Blocked,
-                Some(user.id),
-                typed,
-                ctx,
-                "password attempts locked",
-            )
-            .await?;
-            return Ok(PasswordOutcome::Throttled {
-                retry_after: state.lock.locked_until - now,
-            });
+    /// Waits for this address's next paced password check;
+    /// `Err(seconds)` when the wait would be too long (come back then).
+    async fn wait_address_turn(&self, ip: &str) -> Result<(), u64> {
+        let pace = std::time::Duration::from_secs(self.policy.password_ip_pace_seconds);
+        let max_wait = std::time::Duration::from_secs(self.policy.password_ip_max_wait_seconds);
+        let booked = self.pacer.lock().map_err(|_| 1u64)?.book(
+            ip,
+            std::time::Instant::now(),
+            pace,
+            max_wait,
+        );
+        match booked {
+            Ok(wait) => {
+                tokio::time::sleep(wait).await;
+                Ok(())
+            }
+            Err(wait) => Err(wait.as_secs().max(1)),
         }
+    }
+
+    /// The right password, no lock in the way: a remembered browser skips
+    /// the second factor, else the second factor or enrollment is next,
+    /// or (no factor, none required) the user is signed in.
+    #[allow(clippy::too_many_arguments)]
+    async fn password_accepted(
+        &self,
+        user: User,
+        state: crate::PasswordStepState,
+        device: Option<RememberedDevice>,
+        remember_token: Option<&str>,
+        typed: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<PasswordOutcome, DomainError> {
         // The password's failures are forgotten: with the pending session
         // below in one transaction, on the other ways out on their own.
-        let password_key = key_pw_user(user.id);
+        let password_key = LockKey::Account(user.id).key();
         let policy = self.policy.for_user(&state.practice, user.require_2fa);
         let sms_factor = user.phone.is_some() && policy.allow_sms;
         if sms_factor || state.totp.is_some() {
-            if let Some(presented) = remember_token.filter(|_| policy.remember_device_seconds > 0) {
-                if let Some(rotated) = self
-                    .use_device(&user, presented, policy.remember_device_seconds, ctx, now)
+            if let Some(presented) = remember_token.filter(|_| policy.remember_device_seconds > 0)
+                && let Some(rotated) = self
+                    .use_device(&user, device.as_ref(), presented, ctx, now)
                     .await?
-                {
-                    self.store.clear_failures(&password_key).await?;
-                    let session_token =
-                        self.start_session(user.id, SessionStage::Full, now).await?;
-                    self.audit(
-                        now,
-                        AuditKind::PasswordLogin,
-                        Outcome::Success,
-                        Some(user.id),
-                        typed,
-                        ctx,
-                        "second factor skipped by a remembered device",
-                    )
-                    .await?;
-                    return Ok(PasswordOutcome::Complete {
-                        session_token,
-                        remember_token: Some(rotated),
-                    });
+            {
+                self.store.clear_failures(&password_key).await?;
+                if let Some(device) = &device {
+                    self.store
+                        .clear_failures(&LockKey::Device(device.id).key())
+                        .await?;
                 }
+                let session_token = self.start_session(user.id, SessionStage::Full, now).await?;
+                let detail = "second factor skipped by a remembered device";
+                self.audit(
+                    now,
+                    AuditKind::PasswordLogin,
+                    Outcome::Success,
+                    Some(user.id),
+                    typed,
+                    ctx,
+                    detail,
+                )
+                .await?;
+                return Ok(PasswordOutcome::Complete {
+                    session_token,
+                    remember_token: Some(rotated),
+                });
             }
             let session_token = self
                 .hold_pending_login(&user, &password_key, &state, typed, ctx, now, None)
@@ -488,6 +537,120 @@ impl LoginService {
             session_token,
             remember_token: None,
         })
+    }
+
+    /// A wrong password (or unknown name): counted against the address
+    /// and the key that applies, locking it at the limit, and audited.
+    async fn count_wrong_password(
+        &self,
+        user: Option<&User>,
+        key: Option<&LockKey<'_>>,
+        lock: LockState,
+        typed: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<(), DomainError> {
+        let since = now.saturating_sub(self.policy.failure_window_seconds);
+        self.store
+            .record_failure(&lockout::address_key(&ctx.ip), now)
+            .await?;
+        let event = AuditEvent::new(
+            now,
+            AuditKind::PasswordLogin,
+            Outcome::Failure,
+            None,
+            typed,
+            ctx,
+            "wrong username or password",
+        );
+        let Some(key) = key else {
+            return self.store.append_audit(&event).await.map_err(Into::into);
+        };
+        self.count_failure_under(key, lock, user, typed, ctx, Some(&event), now, since)
+            .await
+    }
+
+    /// Counts a wrong password for `user` outside the login page (a
+    /// step-up, emergency access): against the account's lock.
+    pub(crate) async fn count_password_failure(
+        &self,
+        user: &User,
+        ctx: &RequestContext,
+        now: u64,
+        since: u64,
+    ) -> Result<(), DomainError> {
+        let key = LockKey::Account(user.id);
+        let lock = self.store.lock_state(&key.key()).await?;
+        if lock.locked_until > now {
+            // A lock's tries are not counted: they would prolong it.
+            return Ok(());
+        }
+        self.count_failure_under(
+            &key,
+            lock,
+            Some(user),
+            &user.username,
+            ctx,
+            None,
+            now,
+            since,
+        )
+        .await
+    }
+
+    /// Records a password failure under `key` (with its audit `event`, if
+    /// the caller does not audit it), and locks the key when this failure
+    /// reaches the limit.
+    #[allow(clippy::too_many_arguments)]
+    async fn count_failure_under(
+        &self,
+        key: &LockKey<'_>,
+        lock: LockState,
+        user: Option<&User>,
+        typed: &str,
+        ctx: &RequestContext,
+        event: Option<&AuditEvent>,
+        now: u64,
+        since: u64,
+    ) -> Result<(), DomainError> {
+        let stored = key.key();
+        let failures = match event {
+            Some(event) => {
+                self.store
+                    .record_failure_with_audit(&stored, now, since, event)
+                    .await?
+            }
+            None => {
+                self.store.record_failure(&stored, now).await?;
+                self.store.failures_since(&stored, since).await?
+            }
+        };
+        let limit = self.policy.password_failures_per_account;
+        let Some(new_lock) = lockout::after_failure(failures, limit, lock, &self.policy, now)
+        else {
+            return Ok(());
+        };
+        self.store.set_lock(&stored, new_lock).await?;
+        self.store.clear_failures(&stored).await?;
+        let what = match key {
+            LockKey::Device(_) => "password tries from this remembered browser",
+            LockKey::Account(_) | LockKey::Name(_) => "password",
+        };
+        let detail = format!(
+            "{what} locked for {} minutes",
+            (new_lock.locked_until - now) / 60
+        );
+        let user = user.map(|u| u.id);
+        self.audit(
+            now,
+            AuditKind::Lock,
+            Outcome::Success,
+            user,
+            typed,
+            ctx,
+            &detail,
+        )
+        .await
     }
 
     /// Writes a half login (pending session, its event, the held notice,
@@ -542,23 +705,6 @@ impl LoginService {
         Ok(Some(session_token))
     }
 
-    pub(crate) async fn count_password_failure(
-        &self,
-        user: &User,
-        ctx: &RequestContext,
-        now: u64,
-        since: u64,
-    ) -> Result<(), DomainError> {
-        let key = key_pw_user(user.id);
-        self.store.record_failure(&key, now).await?;
-        if self.store.failures_since(&key, since).await?
-            >= self.policy.password_failures_per_account
-        {
-            self.lock(&key, user, ctx, now, "password").await?;
-        }
-        Ok(())
-    }
-
     /// Locks `key`, doubling the length on every repeat, and audits it with
     /// the request that tipped it over.
     async fn lock(
@@ -570,16 +716,9 @@ impl LoginService {
         what: &str,
     ) -> Result<u64, DomainError> {
         let previous = self.store.lock_state(key).await?;
-        let until = now + self.policy.lock_length(previous.lock_count);
-        self.store
-            .set_lock(
-                key,
-                LockState {
-                    locked_until: until,
-                    lock_count: previous.lock_count.saturating_add(1),
-                },
-            )
-            .await?;
+        let next = lockout::next_lock(previous, &self.policy, now);
+        let until = next.locked_until;
+        self.store.set_lock(key, next).await?;
         self.store.clear_failures(key).await?;
         let detail = format!("{what} locked for {} minutes", (until - now) / 60);
         self.audit_success(user, AuditKind::Lock, ctx, &detail, now)
@@ -1532,30 +1671,47 @@ impl LoginService {
         Ok(value)
     }
 
-    /// Uses a remember cookie for `user` after a correct password: the
-    /// rotated cookie value if it is valid for this user, else `None`.
-    async fn use_device(
+    /// The remembered browser whose cookie `presented` is, if it is valid
+    /// for `user` now (`remember_seconds`: the practice's period, which
+    /// shortens saved devices too). Reads only: a lock decision needs it
+    /// before the password's outcome is known.
+    async fn remembered_device(
         &self,
         user: &User,
         presented: &str,
         remember_seconds: u64,
+        now: u64,
+    ) -> Result<Option<RememberedDevice>, DomainError> {
+        if remember_seconds == 0 {
+            return Ok(None);
+        }
+        let device = self
+            .store
+            .device_by_token(&token::digest(presented))
+            .await?;
+        Ok(device.filter(|device| {
+            device.user_id == user.id
+                && device
+                    .expires_at
+                    .min(device.created_at.saturating_add(remember_seconds))
+                    > now
+        }))
+    }
+
+    /// Uses a remember cookie for `user` after a correct password: the
+    /// rotated cookie value if `device` (what [`Self::remembered_device`]
+    /// found for it) still holds that cookie. A cookie already rotated away
+    /// (stolen and used, or replayed) revokes the device.
+    async fn use_device(
+        &self,
+        user: &User,
+        device: Option<&RememberedDevice>,
+        presented: &str,
         ctx: &RequestContext,
         now: u64,
     ) -> Result<Option<String>, DomainError> {
         let hash = token::digest(presented);
-        if let Some(device) = self.store.device_by_token(&hash).await? {
-            if device.user_id != user.id {
-                // Another user's remembered browser: it skips nothing for this one.
-                return Ok(None);
-            }
-            // A practice that shortened the period shortens saved devices too.
-            let expires = device
-                .expires_at
-                .min(device.created_at.saturating_add(remember_seconds));
-            if expires <= now {
-                self.store.delete_device(device.id).await?;
-                return Ok(None);
-            }
+        if let Some(device) = device {
             let rotated = token::generate()?;
             if self
                 .store
@@ -1620,7 +1776,11 @@ impl LoginService {
     ) -> Result<bool, DomainError> {
         let hash = self.hasher.hash(new_password.to_owned()).await?;
         let detail = format!("{how}; sessions and remembered devices revoked");
-        let mut writes = Vec::with_capacity(4);
+        // Whoever sets a password proved more than a guesser can (the old
+        // password, the mailbox, an administrator): the password lock goes,
+        // and so does every other link still out.
+        let password_key = LockKey::Account(user.id).key();
+        let mut writes = Vec::with_capacity(6);
         if let Some(token_hash) = link {
             writes.push(Write::UseLink { token_hash, now });
         }
@@ -1631,6 +1791,8 @@ impl LoginService {
             },
             Write::EndSessions(user.id),
             Write::ForgetDevices(user.id),
+            Write::ClearLock(&password_key),
+            Write::VoidLinks { user: user.id, now },
         ]);
         self.commit_audited(
             &writes,
@@ -1818,7 +1980,9 @@ impl LoginService {
     /// counts) of a user.
     pub(crate) async fn clear_user_locks(&self, user: UserId) -> Result<(), DomainError> {
         self.store.clear_locks(&key_2fa(user)).await?;
-        self.store.clear_locks(&key_pw_user(user)).await?;
+        self.store
+            .clear_locks(&LockKey::Account(user).key())
+            .await?;
         Ok(())
     }
 

@@ -27,8 +27,14 @@ pub struct Policy {
     /// Wrong passwords per account in the window before password attempts
     /// are refused for that account.
     pub password_failures_per_account: u32,
-    /// Wrong passwords per IP address in the window.
+    /// Wrong passwords per IP address in the window before that address's
+    /// password checks are paced (never refused: see `lockout`).
     pub password_failures_per_ip: u32,
+    /// Past `password_failures_per_ip`, one password check per this many
+    /// seconds from the address.
+    pub password_ip_pace_seconds: u64,
+    /// A paced check that would wait longer is told to come back later.
+    pub password_ip_max_wait_seconds: u64,
     /// A half-logged-in session (password ok, token pending) lives 5 minutes.
     pub pending_session_seconds: u64,
     /// Idle timeout: 30 minutes (HIPAA automatic logoff).
@@ -68,6 +74,8 @@ impl Default for Policy {
             max_lock_seconds: 24 * 60 * 60,
             password_failures_per_account: 10,
             password_failures_per_ip: 50,
+            password_ip_pace_seconds: 2,
+            password_ip_max_wait_seconds: 30,
             pending_session_seconds: 5 * 60,
             idle_timeout_seconds: 30 * 60,
             absolute_timeout_seconds: 12 * 60 * 60,

@@ -93,6 +93,17 @@ pub enum Write<'a> {
         /// When.
         now: u64,
     },
+    /// Lifts the lock and forgets the failures under a key (a password
+    /// reset clears the password lock).
+    ClearLock(&'a str),
+    /// Voids every unused single-use link (reset, invitation) of the user:
+    /// a new password or a new link makes the older ones worthless.
+    VoidLinks {
+        /// Whose.
+        user: UserId,
+        /// When.
+        now: u64,
+    },
     /// Starts a session.
     Session(&'a Session),
     /// Ends one session (by its token's hash).
@@ -129,22 +140,15 @@ pub enum Write<'a> {
         /// code step decided on what it kept from the password step).
         guard: Option<ClaimGuard<'a>>,
     },
-    /// Writes the rest of the list only if, as the list is written, the
-    /// address still has fewer than `max_ip_failures` failures since
-    /// `since`, no lock under `lock_key` is in force at `now`, and `user`
-    /// still has an authenticator; else nothing is written and `write_all`
-    /// answers [`StoreError::Conflict`]. First in its list. The password
-    /// step read these before the hash and checks them again here, after
-    /// it, in the statement that writes (a lock set during the hash holds).
+    /// Writes the rest of the list only if, as the list is written, no
+    /// lock under `lock_key` is in force at `now` and `user` still has an
+    /// authenticator; else nothing is written and `write_all` answers
+    /// [`StoreError::Conflict`]. First in its list. The password step read
+    /// these before the hash and checks them again here, after it, in the
+    /// statement that writes (a lock set during the hash holds).
     PasswordGuard {
         /// The account whose password matched.
         user: UserId,
-        /// The address's failure key.
-        ip_key: &'a str,
-        /// Start of the failure window.
-        since: u64,
-        /// The address's failures at which it is throttled.
-        max_ip_failures: u32,
         /// The account's password lock key.
         lock_key: &'a str,
         /// Now.

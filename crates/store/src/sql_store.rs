@@ -195,18 +195,9 @@ macro_rules! bind_password_guard_with {
         match *$write {
             Write::PasswordGuard {
                 user,
-                ip_key,
-                since,
-                max_ip_failures,
                 lock_key,
                 now,
-            } => $query
-                .bind(ip_key)
-                .bind(to_i64(since))
-                .bind(i64::from(max_ip_failures))
-                .bind(lock_key)
-                .bind(to_i64(now))
-                .bind(user.0),
+            } => $query.bind(lock_key).bind(to_i64(now)).bind(user.0),
             _ => $query,
         }
     }};
@@ -774,12 +765,14 @@ static SQL_USER_FOR_PASSWORD_STEP: std::sync::LazyLock<String> = std::sync::Lazy
     )
 });
 
-/// [`Write::PasswordGuard`]: one row if the step may still write (address
-/// key `$1`, window start `$2`, its limit `$3`, lock key `$4`, now `$5`,
-/// user `$6`), none if not.
-const SQL_PASSWORD_GUARD: &str = "SELECT 1 FROM totp_factors WHERE user_id = $6 \
-     AND (SELECT COUNT(*) FROM failures WHERE key = $1 AND at >= $2) < $3 \
-     AND NOT EXISTS (SELECT 1 FROM locks WHERE key = $4 AND locked_until > $5)";
+/// [`Write::PasswordGuard`]: one row if the step may still write (lock key
+/// `$1`, now `$2`, user `$3`), none if not.
+const SQL_PASSWORD_GUARD: &str = "SELECT 1 FROM totp_factors WHERE user_id = $3 \
+     AND NOT EXISTS (SELECT 1 FROM locks WHERE key = $1 AND locked_until > $2)";
+
+/// Voids user `$1`'s unused single-use links at `$2`.
+const SQL_VOID_LINKS: &str =
+    "UPDATE password_resets SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL";
 
 /// [`Write::PasswordGuard`] failed: a lock, throttle or unlinked
 /// authenticator came between the step's read and its write.
@@ -951,14 +944,7 @@ pub fn hot_queries(backend: Backend) -> Vec<(&'static str, String, Vec<ExplainAr
         (
             "password step guard",
             SQL_PASSWORD_GUARD.into(),
-            vec![
-                Text("pw:ip:127.0.0.1"),
-                Int(0),
-                Int(20),
-                Text("pw:user:1"),
-                Int(0),
-                Int(1),
-            ],
+            vec![Text("pw:user:1"), Int(0), Int(1)],
         ),
         ("session", SQL_SESSION.into(), vec![Text("x")]),
         (
@@ -2668,6 +2654,8 @@ impl Store for SqlStore {
     ) -> Result<i64, StoreError> {
         Ok(on_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(db)?;
+            // One live link at a time: the new one voids the older ones.
+            execute_on!(&mut *tx, SQL_VOID_LINKS, user.0, to_i64(now));
             sqlx::query(
                 "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
             )
@@ -2791,6 +2779,13 @@ impl Store for SqlStore {
                             // Dropping the transaction rolls it back.
                             return Err(StoreError::Conflict("link already used".into()));
                         }
+                    }
+                    Write::ClearLock(key) => {
+                        execute_on!(&mut *tx, "DELETE FROM locks WHERE key = $1", key);
+                        execute_on!(&mut *tx, SQL_CLEAR_FAILURES, key);
+                    }
+                    Write::VoidLinks { user, now } => {
+                        execute_on!(&mut *tx, SQL_VOID_LINKS, user.0, to_i64(now));
                     }
                     Write::Session(session) => insert_session!(&mut *tx, session),
                     Write::EndSession(token_hash) => {

@@ -358,25 +358,6 @@ async fn unknown_usernames_take_the_same_time_as_wrong_passwords() {
     app.stop().await;
 }
 
-async fn password_guessing_is_throttled_per_address(app: &TestApp) {
-    // 50 wrong passwords from one address, spread over many names so no
-    // single account locks: the address is throttled, for every account.
-    for i in 0..50 {
-        app.add_user(&format!("user{i}")).await;
-    }
-    app.add_user("alice").await;
-    let mut browser = app.client();
-    for i in 0..50 {
-        let reply = browser.submit_password(&format!("user{i}"), "guess").await;
-        assert_eq!(reply.status, 401, "attempt {i}");
-    }
-    let reply = browser.submit_password("alice", PASSWORD).await;
-    assert_eq!(reply.status, 429, "{}", reply.body);
-    app.clock.advance(15 * 60 + 1);
-    assert_eq!(browser.submit_password("alice", PASSWORD).await.status, 303);
-}
-both!(password_guessing_is_throttled_per_address);
-
 async fn a_phone_that_runs_ahead_is_learned(app: &TestApp) {
     let (user, phone) = app.add_user_with_totp("alice").await;
     let mut browser = app.client();
@@ -442,8 +423,8 @@ impl domain::PasswordHasher for MeanwhileHasher {
     }
 }
 
-/// A lock or a throttle that lands while a right password is hashed still
-/// stops that login: the half login is written only if they still allow it
+/// A lock that lands while a right password is hashed still stops that
+/// login: the half login is written only if they still allow it
 /// at its commit (the step read them before the hash).
 async fn a_lock_set_during_the_hash_stops_the_login(app: &TestApp) {
     use domain::PasswordOutcome;
@@ -486,9 +467,9 @@ async fn a_lock_set_during_the_hash_stops_the_login(app: &TestApp) {
         .await
         .unwrap();
 
-    assert_eq!(log_in(Meanwhile::Throttle(now)).await, "throttled");
-    let last = store.recent_audit(1).await.unwrap();
-    assert_eq!(last[0].detail, "too many failures from this address");
+    // The address's failures pace it before the hash; once the hash runs
+    // they no longer matter (an address is slowed, never refused).
+    assert_eq!(log_in(Meanwhile::Throttle(now)).await, "second factor");
 }
 both!(a_lock_set_during_the_hash_stops_the_login);
 

@@ -62,6 +62,7 @@ mod enrollment;
 mod flow;
 mod forms;
 mod hot_path;
+mod lockout;
 mod nginx;
 mod plans;
 mod recovery;

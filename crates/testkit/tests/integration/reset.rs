@@ -10,7 +10,7 @@ async fn reset_emails(app: &TestApp) -> Vec<domain::Email> {
         .collect()
 }
 
-async fn reset_path(app: &TestApp) -> String {
+pub(crate) async fn reset_path(app: &TestApp) -> String {
     let email = app
         .mails()
         .await

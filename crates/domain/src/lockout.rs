@@ -1,0 +1,287 @@
+//! The password lock and the address pacing: the rules, with no I/O.
+//!
+//! # The policy, and why
+//!
+//! Online guessing is throttled, not answered (NIST SP 800-63B §5.2.2:
+//! "no more than 100 consecutive failed attempts"; OWASP Authentication
+//! and Credential Stuffing cheat sheets). Three limits, each keyed so that
+//! it cannot be turned against someone who does not trip it:
+//!
+//! * **The account lock.** [`Policy::password_failures_per_account`] wrong
+//!   passwords in [`Policy::failure_window_seconds`] lock the name for
+//!   [`Policy::lock_length`] (15 minutes, doubling, capped at 24 hours). It
+//!   is kept under the name even when no account has it, so a lock does not
+//!   tell a stranger that an account exists.
+//! * **A lock never answers.** While it holds, a right and a wrong password
+//!   get the same answer, status and writes ([`PasswordVerdict::Locked`]):
+//!   the password is still hashed (same time) but its result is not used,
+//!   so spreading guesses over many addresses learns nothing until the lock
+//!   ends. A guess during a lock is not counted, so it neither prolongs the
+//!   lock nor brings the next, doubled one closer.
+//! * **A lock is not a weapon.** Knowing a username must not be enough to
+//!   keep its owner out (OWASP: "account lockout can be abused for denial
+//!   of service"). A browser holding a valid remembered-device cookie for
+//!   the user (proof that it passed the second factor before) is judged by
+//!   its own lock instead of the account's: its own tries are limited the
+//!   same way, and an attacker without the cookie cannot touch them. A
+//!   completed password reset (proof of the mailbox) clears the lock.
+//! * **The address is slowed, not shut.** Behind one clinic's NAT many
+//!   people share an address, so [`Policy::password_failures_per_ip`] does
+//!   not refuse anyone. Past it, the address's password checks are paced:
+//!   one every [`Policy::password_ip_pace_seconds`], the rest waiting their
+//!   turn, and one that would wait longer than
+//!   [`Policy::password_ip_max_wait_seconds`] is told to come back (before
+//!   its password is looked at, so that answer says nothing about it). A
+//!   correct password is therefore slowed, never refused outright, while
+//!   spraying one password over many accounts from one address drops to
+//!   one guess per pace.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use crate::{LockState, Policy, UserId};
+
+/// Whose password failures a key counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum LockKey<'a> {
+    /// An account.
+    Account(UserId),
+    /// A name no account has (locked like one, so a lock does not reveal
+    /// which names exist).
+    Name(&'a str),
+    /// One remembered browser of an account.
+    Device(i64),
+}
+
+/// What [`LockKey::Account`] puts before the user id.
+pub(crate) const ACCOUNT_PREFIX: &str = "pw:user:";
+
+impl LockKey<'_> {
+    /// The key under which failures and the lock are stored.
+    pub(crate) fn key(&self) -> String {
+        match self {
+            LockKey::Account(user) => format!("{ACCOUNT_PREFIX}{user}"),
+            LockKey::Name(name) => format!("pw:name:{name}"),
+            LockKey::Device(id) => format!("pw:device:{id}"),
+        }
+    }
+}
+
+/// The key under which an address's password failures are counted.
+pub(crate) fn address_key(ip: &str) -> String {
+    format!("pw:ip:{ip}")
+}
+
+/// The password step's decision once the password was checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PasswordVerdict {
+    /// A lock holds: the same answer for a right and a wrong password, and
+    /// nothing counted.
+    Locked {
+        /// Unix seconds.
+        until: u64,
+    },
+    /// The password is right: go on, forget the key's failures.
+    Accepted,
+    /// The password is wrong (or the name unknown): count the failure,
+    /// then [`after_failure`] tells whether it locks.
+    Wrong,
+}
+
+/// Decides the password step from the lock that applies and whether the
+/// password matched.
+pub(crate) fn password_verdict(lock: LockState, password_ok: bool, now: u64) -> PasswordVerdict {
+    if lock.locked_until > now {
+        PasswordVerdict::Locked {
+            until: lock.locked_until,
+        }
+    } else if password_ok {
+        PasswordVerdict::Accepted
+    } else {
+        PasswordVerdict::Wrong
+    }
+}
+
+/// After a failure was counted (`failures` in the window, this one
+/// included): the lock to set, if this one reaches the limit. `previous`
+/// is the key's lock as it stands (its count doubles the length).
+pub(crate) fn after_failure(
+    failures: u32,
+    limit: u32,
+    previous: LockState,
+    policy: &Policy,
+    now: u64,
+) -> Option<LockState> {
+    (failures >= limit).then(|| next_lock(previous, policy, now))
+}
+
+/// The lock that follows `previous` (the second factor's and the
+/// password's alike): 15 minutes, doubling on every repeat, capped.
+pub(crate) fn next_lock(previous: LockState, policy: &Policy, now: u64) -> LockState {
+    LockState {
+        locked_until: now.saturating_add(policy.lock_length(previous.lock_count)),
+        lock_count: previous.lock_count.saturating_add(1),
+    }
+}
+
+/// Whether an address's password checks are paced (it has used up its
+/// failures in the window).
+pub(crate) fn address_paced(ip_failures: u32, policy: &Policy) -> bool {
+    ip_failures >= policy.password_failures_per_ip
+}
+
+/// Password checks from addresses past their failures, one per pace.
+/// Real time (an [`Instant`]), not the policy clock: it spaces work out,
+/// it decides nothing about an account.
+#[derive(Debug, Default)]
+pub(crate) struct AddressPacer {
+    /// The next free slot per address.
+    next: HashMap<String, Instant>,
+}
+
+/// Addresses remembered before old entries are swept.
+const PACER_SWEEP_AT: usize = 10_000;
+
+impl AddressPacer {
+    /// Books the next slot of `ip` at `now`: `Ok(wait)` until the slot,
+    /// or `Err(retry_after)` when the slot is further away than
+    /// `max_wait` (nothing booked).
+    pub(crate) fn book(
+        &mut self,
+        ip: &str,
+        now: Instant,
+        pace: Duration,
+        max_wait: Duration,
+    ) -> Result<Duration, Duration> {
+        if self.next.len() >= PACER_SWEEP_AT {
+            self.next.retain(|_, slot| *slot > now);
+        }
+        let slot = self.next.get(ip).copied().filter(|slot| *slot > now);
+        let at = slot.unwrap_or(now);
+        let wait = at.saturating_duration_since(now);
+        if wait > max_wait {
+            return Err(wait);
+        }
+        self.next.insert(ip.to_owned(), at + pace);
+        Ok(wait)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: u64 = 1_000_000;
+
+    fn lock(until: u64, count: u32) -> LockState {
+        LockState {
+            locked_until: until,
+            lock_count: count,
+        }
+    }
+
+    #[test]
+    fn a_lock_answers_the_same_whatever_the_password() {
+        let held = lock(NOW + 60, 1);
+        assert_eq!(
+            password_verdict(held, true, NOW),
+            password_verdict(held, false, NOW)
+        );
+        assert_eq!(
+            password_verdict(held, true, NOW),
+            PasswordVerdict::Locked { until: NOW + 60 }
+        );
+    }
+
+    #[test]
+    fn an_ended_lock_checks_the_password_again() {
+        let ended = lock(NOW, 3);
+        assert_eq!(
+            password_verdict(ended, true, NOW),
+            PasswordVerdict::Accepted
+        );
+        assert_eq!(password_verdict(ended, false, NOW), PasswordVerdict::Wrong);
+        assert_eq!(
+            password_verdict(LockState::default(), false, NOW),
+            PasswordVerdict::Wrong
+        );
+    }
+
+    #[test]
+    fn the_limit_th_failure_locks_and_each_lock_doubles_to_the_cap() {
+        let policy = Policy::default();
+        let limit = policy.password_failures_per_account;
+        assert_eq!(
+            after_failure(limit - 1, limit, LockState::default(), &policy, NOW),
+            None
+        );
+        assert_eq!(
+            after_failure(limit, limit, LockState::default(), &policy, NOW),
+            Some(lock(NOW + 15 * 60, 1))
+        );
+        assert_eq!(
+            after_failure(limit, limit, lock(NOW - 1, 1), &policy, NOW),
+            Some(lock(NOW + 30 * 60, 2))
+        );
+        assert_eq!(
+            after_failure(limit, limit, lock(0, u32::MAX), &policy, NOW),
+            Some(lock(NOW + 24 * 60 * 60, u32::MAX))
+        );
+    }
+
+    #[test]
+    fn keys_never_collide_between_kinds() {
+        let keys = [
+            LockKey::Account(UserId(7)).key(),
+            LockKey::Name("7").key(),
+            LockKey::Device(7).key(),
+            address_key("7"),
+        ];
+        for (i, a) in keys.iter().enumerate() {
+            for b in keys.iter().skip(i + 1) {
+                assert_ne!(a, b);
+            }
+        }
+        assert_eq!(LockKey::Account(UserId(7)).key(), "pw:user:7");
+    }
+
+    #[test]
+    fn an_address_is_paced_only_past_its_failures() {
+        let policy = Policy::default();
+        assert!(!address_paced(policy.password_failures_per_ip - 1, &policy));
+        assert!(address_paced(policy.password_failures_per_ip, &policy));
+    }
+
+    #[test]
+    fn the_pacer_spaces_an_address_and_turns_away_a_long_queue() {
+        let mut pacer = AddressPacer::default();
+        let start = Instant::now();
+        let pace = Duration::from_secs(2);
+        let max = Duration::from_secs(5);
+        assert_eq!(pacer.book("a", start, pace, max), Ok(Duration::ZERO));
+        assert_eq!(pacer.book("a", start, pace, max), Ok(pace));
+        assert_eq!(pacer.book("a", start, pace, max), Ok(2 * pace));
+        // Six seconds away is past the longest wait: come back, not booked.
+        assert_eq!(pacer.book("a", start, pace, max), Err(3 * pace));
+        // Another address has its own slots.
+        assert_eq!(pacer.book("b", start, pace, max), Ok(Duration::ZERO));
+        // Once the slots passed, the address starts afresh.
+        let later = start + Duration::from_secs(60);
+        assert_eq!(pacer.book("a", later, pace, max), Ok(Duration::ZERO));
+    }
+
+    #[test]
+    fn the_pacer_forgets_passed_slots_when_it_grows() {
+        let mut pacer = AddressPacer::default();
+        let start = Instant::now();
+        let pace = Duration::from_secs(1);
+        for i in 0..PACER_SWEEP_AT {
+            pacer
+                .book(&i.to_string(), start, pace, pace)
+                .unwrap_or_default();
+        }
+        let later = start + Duration::from_secs(10);
+        pacer.book("new", later, pace, pace).unwrap_or_default();
+        assert_eq!(pacer.next.len(), 1);
+    }
+}

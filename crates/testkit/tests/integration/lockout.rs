@@ -1,0 +1,220 @@
+//! The password lock and the address pacing (see `domain::lockout` for the
+//! policy): a lock never answers, a lock is not a weapon, an address is
+//! slowed and never shut.
+
+use testkit::{Client, PASSWORD, Reply, TestApp};
+
+/// Wrong passwords that lock a name (the policy's default).
+const LIMIT: usize = 10;
+
+/// The page body without the parts that differ from page to page.
+fn page(reply: &Reply) -> String {
+    let csrf = reply.csrf_token().unwrap_or_default();
+    reply.body.replace(&csrf, "")
+}
+
+async fn lock(browser: &mut Client, name: &str) {
+    for i in 0..LIMIT {
+        let reply = browser.submit_password(name, "not the password").await;
+        assert_eq!(reply.status, 401, "guess {i}: {}", reply.body);
+    }
+}
+
+async fn a_lock_answers_the_same_to_a_right_and_a_wrong_password(app: &TestApp) {
+    app.add_user("alice").await;
+    let mut attacker = app.client();
+    lock(&mut attacker, "alice").await;
+    let right = attacker.submit_password("alice", PASSWORD).await;
+    let wrong = attacker.submit_password("alice", "still not it").await;
+    assert_eq!(right.status, 429, "{}", right.body);
+    assert_eq!(wrong.status, right.status);
+    assert_eq!(page(&right), page(&wrong), "the same page, word for word");
+    assert!(right.body.contains("Too many failed attempts"));
+    assert_eq!(right.set_cookies(), wrong.set_cookies());
+
+    // Guesses during the lock neither prolong it nor count toward the next.
+    for _ in 0..3 * LIMIT {
+        assert_eq!(attacker.submit_password("alice", "guess").await.status, 429);
+    }
+    app.clock.advance(15 * 60 + 1);
+    let mut clinician = app.client();
+    assert_eq!(
+        clinician.submit_password("alice", PASSWORD).await.status,
+        303
+    );
+    let locks = app
+        .app
+        .login
+        .store()
+        .recent_audit(200)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "lock")
+        .count();
+    assert_eq!(locks, 1, "one lock, not one per burst of guesses");
+}
+both!(a_lock_answers_the_same_to_a_right_and_a_wrong_password);
+
+async fn a_name_without_an_account_locks_like_one(app: &TestApp) {
+    app.add_user("alice").await;
+    let mut attacker = app.client();
+    lock(&mut attacker, "alice").await;
+    lock(&mut attacker, "nobody").await;
+    let known = attacker.submit_password("alice", "guess").await;
+    let unknown = attacker.submit_password("nobody", "guess").await;
+    assert_eq!(known.status, 429);
+    assert_eq!(unknown.status, 429, "a lock does not reveal the account");
+    assert_eq!(
+        page(&known).replace("alice", ""),
+        page(&unknown).replace("nobody", "")
+    );
+}
+both!(a_name_without_an_account_locks_like_one);
+
+/// Logs alice in with "Save token for 30 days" ticked; the browser keeps
+/// the cookie.
+async fn remembered(app: &TestApp, phone: &otp::Totp) -> Client {
+    let mut browser = app.client();
+    browser.submit_password("alice", PASSWORD).await;
+    let reply = browser.submit_token_remember(&app.code(phone, 0)).await;
+    assert_eq!(reply.status, 303);
+    browser.logout().await;
+    browser
+}
+
+async fn a_remembered_browser_is_not_locked_out_by_strangers(app: &TestApp) {
+    let (_, phone) = app.add_user_with_totp("alice").await;
+    let mut own = remembered(app, &phone).await;
+    let mut attacker = app.client();
+    lock(&mut attacker, "alice").await;
+    assert_eq!(
+        attacker.submit_password("alice", PASSWORD).await.status,
+        429
+    );
+    // The clinician's own browser gets in, the second factor skipped as ever.
+    let reply = own.submit_password("alice", PASSWORD).await;
+    assert_eq!(reply.location(), Some("/"), "{}", reply.body);
+    own.logout().await;
+
+    // Its own tries are limited: a stolen cookie buys no free guesses.
+    lock(&mut own, "alice").await;
+    let reply = own.submit_password("alice", PASSWORD).await;
+    assert_eq!(reply.status, 429, "{}", reply.body);
+    let trail = app.app.login.store().recent_audit(5).await.unwrap();
+    assert!(
+        trail
+            .iter()
+            .any(|e| e.kind == "lock" && e.detail.contains("remembered browser")),
+        "{trail:?}"
+    );
+}
+both!(a_remembered_browser_is_not_locked_out_by_strangers);
+
+async fn a_password_reset_lifts_the_lock(app: &TestApp) {
+    app.add_user("alice").await;
+    let mut attacker = app.client();
+    lock(&mut attacker, "alice").await;
+    let mut clinician = app.client();
+    assert_eq!(
+        clinician.submit_password("alice", PASSWORD).await.status,
+        429
+    );
+    clinician.request_password_reset("alice").await;
+    app.flush_outbox().await;
+    let path = crate::reset::reset_path(app).await;
+    let new = "a brand new passphrase, clinic door";
+    let form = clinician.get(&path).await;
+    let reply = clinician
+        .post_form(
+            &path,
+            &[
+                ("password", new),
+                ("password_confirm", new),
+                ("csrf_token", &form.csrf_token().unwrap()),
+            ],
+        )
+        .await;
+    assert!(reply.status < 400, "{}", reply.body);
+    assert_eq!(clinician.submit_password("alice", new).await.status, 303);
+}
+both!(a_password_reset_lifts_the_lock);
+
+async fn an_address_past_its_failures_is_slowed_not_shut(app: &TestApp) {
+    // 50 wrong passwords from one address, spread over names so no single
+    // account locks.
+    for i in 0..50 {
+        app.add_user(&format!("user{i}")).await;
+    }
+    app.add_user("alice").await;
+    let mut browser = app.client();
+    for i in 0..50 {
+        let reply = browser.submit_password(&format!("user{i}"), "guess").await;
+        assert_eq!(reply.status, 401, "attempt {i}");
+    }
+    // A colleague behind the same address still gets in with the right
+    // password; the next check from the address waits for its turn.
+    let started = std::time::Instant::now();
+    let mut colleague = app.client();
+    assert_eq!(
+        colleague.submit_password("alice", PASSWORD).await.status,
+        303
+    );
+    let reply = browser.submit_password("user1", "guess").await;
+    assert_eq!(reply.status, 401);
+    let pace = app.app.login.policy().password_ip_pace_seconds;
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(pace),
+        "two checks from a paced address take at least one pace: {:?}",
+        started.elapsed()
+    );
+    let trail = app.app.login.store().recent_audit(60).await.unwrap();
+    assert!(!trail.iter().any(|e| e.outcome == "blocked"), "{trail:?}");
+}
+both!(an_address_past_its_failures_is_slowed_not_shut);
+
+/// Timing: during a lock, a right password takes as long as a wrong one
+/// (median of paired tries within 20 %), as the one allowed kind of timing
+/// assertion: a security property about time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_takes_the_same_time_for_right_and_wrong_passwords() {
+    let app = TestApp::start(testkit::Backend::Sqlite).await.unwrap();
+    app.add_user("alice").await;
+    let mut browser = app.client();
+    lock(&mut browser, "alice").await;
+    let csrf = browser.get("/login").await.csrf_token().unwrap();
+    let mut time = async |password: &str| {
+        let started = std::time::Instant::now();
+        let reply = browser
+            .post_form(
+                "/login",
+                &[
+                    ("username", "alice"),
+                    ("password", password),
+                    ("csrf_token", &csrf),
+                ],
+            )
+            .await;
+        assert_eq!(reply.status, 429);
+        started.elapsed()
+    };
+    let mut ratios = Vec::new();
+    for i in 0..40 {
+        let (right, wrong) = if i % 2 == 0 {
+            let r = time(PASSWORD).await;
+            (r, time("wrong").await)
+        } else {
+            let w = time("wrong").await;
+            (time(PASSWORD).await, w)
+        };
+        ratios.push(wrong.as_secs_f64() / right.as_secs_f64());
+    }
+    ratios.sort_by(f64::total_cmp);
+    let ratio = (ratios[19] + ratios[20]) / 2.0;
+    eprintln!("timing during a lock: median paired ratio wrong/right {ratio:.3}");
+    assert!(
+        (0.8..=1.2).contains(&ratio),
+        "median paired ratio {ratio:.3}"
+    );
+    app.stop().await;
+}
