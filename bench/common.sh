@@ -18,6 +18,7 @@ echo "== machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(fre
 use_site() {
     export TWOFACTOR_DATA_DIR="$DATA/$1" TWOFACTOR_LISTEN="127.0.0.1:$PORT" TWOFACTOR_LOG=warn
     export TWOFACTOR_API_REQUESTS_PER_MINUTE=1000000 TWOFACTOR_SMS_PROVIDER=log
+    export TWOFACTOR_METRICS_TOKEN=bench-metrics-token-0001
     if [[ -n "$2" ]]; then export TWOFACTOR_DATABASE_URL="$2"; else unset TWOFACTOR_DATABASE_URL; fi
     mkdir -p "$TWOFACTOR_DATA_DIR"
     "$TARGET/twofactor" migrate >/dev/null

@@ -103,7 +103,7 @@ add_ticks() {
 # lane_counters: the server's batch-lane counters from /metrics
 # (`twofactor_batch…{lane="…"} value` lines).
 lane_counters() {
-    curl -sf "$BASE/metrics" | grep '^twofactor_batch' || true
+    curl -sf -H "Authorization: Bearer $TWOFACTOR_METRICS_TOKEN" "$BASE/metrics" | grep '^twofactor_batch' || true
 }
 
 # print_lanes BEFORE AFTER SECONDS: per lane of the second-factor hot path,

@@ -25,6 +25,7 @@ mod notify;
 pub mod outbox;
 pub mod password;
 mod password_reset;
+mod pending;
 pub mod phone;
 pub mod policy;
 pub mod recovery;
@@ -52,6 +53,7 @@ pub use outbox::{
 };
 pub use password::PasswordHasher;
 pub use password_reset::{ResetOutcome, ResetRequest};
+pub use pending::{PendingGuard, PendingWork};
 pub use policy::{Policy, PracticePolicy};
 pub use seal::{SealError, SecretBox};
 pub use session::{Session, SessionStage};

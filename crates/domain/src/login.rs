@@ -191,6 +191,8 @@ pub struct LoginService {
     kept: Arc<KeptLogins>,
     /// Password checks from addresses past their failures, spaced out.
     pacer: Arc<std::sync::Mutex<AddressPacer>>,
+    /// Work started for an answer that did not wait for it.
+    pending: Arc<crate::PendingWork>,
 }
 
 impl std::fmt::Debug for LoginService {
@@ -248,6 +250,7 @@ impl LoginService {
             api_keys: Arc::default(),
             kept: Arc::default(),
             pacer: Arc::default(),
+            pending: Arc::default(),
         }
     }
 
@@ -262,6 +265,12 @@ impl LoginService {
     /// The policy in force.
     pub fn policy(&self) -> &Policy {
         &self.policy
+    }
+
+    /// Work an answer did not wait for (a reset request's lookup and
+    /// email): the edge counts what it starts, tests and shutdown wait.
+    pub fn pending_work(&self) -> &Arc<crate::PendingWork> {
+        &self.pending
     }
 
     /// The outbox, for the worker and the CLI.

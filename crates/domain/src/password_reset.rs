@@ -38,7 +38,8 @@ pub enum ResetOutcome {
 impl LoginService {
     /// Sends a reset link to the account named by `username_or_email`, if
     /// there is one. `base_url` is the configured public URL, never the
-    /// request's Host header.
+    /// request's Host header. The same as [`Self::reset_request_allowed`]
+    /// then [`Self::send_reset_link`], waiting for both.
     pub async fn request_password_reset(
         &self,
         username_or_email: &str,
@@ -46,12 +47,43 @@ impl LoginService {
         ctx: &RequestContext,
         now: u64,
     ) -> Result<ResetRequest, DomainError> {
+        if !self.reset_request_allowed(ctx, now).await? {
+            return Ok(ResetRequest::Throttled);
+        }
+        self.send_reset_link(username_or_email, base_url, ctx, now)
+            .await?;
+        Ok(ResetRequest::Accepted)
+    }
+
+    /// Counts a reset request from the requester's address; `false` when
+    /// the address has asked too often this hour. Depends only on the
+    /// requester's own behaviour, never on the account, so the page may
+    /// answer from it at once and leave [`Self::send_reset_link`] to run
+    /// after the answer (the same time for every name).
+    pub async fn reset_request_allowed(
+        &self,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<bool, DomainError> {
         let hour_ago = now.saturating_sub(3600);
         let ip_key = format!("reset:ip:{}", ctx.ip);
         if self.store.failures_since(&ip_key, hour_ago).await? >= PER_IP_PER_HOUR {
-            return Ok(ResetRequest::Throttled);
+            return Ok(false);
         }
         self.store.record_failure(&ip_key, now).await?;
+        Ok(true)
+    }
+
+    /// Looks the account up and, if there is one, emails it a new reset
+    /// link (voiding any older one); audited either way.
+    pub async fn send_reset_link(
+        &self,
+        username_or_email: &str,
+        base_url: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<(), DomainError> {
+        let hour_ago = now.saturating_sub(3600);
         let typed = username_or_email.trim();
         let user = if typed.contains('@') {
             match self.store.user_by_email(typed).await? {
@@ -72,7 +104,7 @@ impl LoginService {
                 "no such account",
             )
             .await?;
-            return Ok(ResetRequest::Accepted);
+            return Ok(());
         };
         let account_key = format!("reset:user:{}", user.id);
         if self.store.failures_since(&account_key, hour_ago).await? >= PER_ACCOUNT_PER_HOUR {
@@ -86,7 +118,7 @@ impl LoginService {
                 "hourly limit",
             )
             .await?;
-            return Ok(ResetRequest::Accepted);
+            return Ok(());
         }
         self.store.record_failure(&account_key, now).await?;
         let value = token::generate()?;
@@ -130,7 +162,7 @@ impl LoginService {
             now,
         )
         .await?;
-        Ok(ResetRequest::Accepted)
+        Ok(())
     }
 
     /// Stores a single-use link (its token's hash, valid until

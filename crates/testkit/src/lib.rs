@@ -43,6 +43,9 @@ pub enum Backend {
 /// A moment well inside a TOTP step, so tests are not near a boundary.
 pub const START: u64 = 1_800_000_010;
 
+/// The bearer token the test apps' `/metrics` asks for.
+pub const METRICS_TOKEN: &str = "testkit-metrics-token";
+
 /// The password every test user gets.
 pub const PASSWORD: &str = "correct horse battery staple";
 
@@ -93,6 +96,7 @@ impl TestApp {
             master_key: Some("11".repeat(32)),
             issuer: "Test Clinic".into(),
             sms_provider: "memory".into(),
+            metrics_token: Some(METRICS_TOKEN.into()),
             quiet: true,
             ..Config::default()
         };
@@ -293,6 +297,8 @@ impl TestApp {
     /// `twofactor serve` would (tests run no background worker, so what is
     /// sent, and when, is up to the test). Returns how many were attempted.
     pub async fn flush_outbox(&self) -> usize {
+        // What the pages started after answering (a reset link) first.
+        self.app.login.pending_work().settled().await;
         let mut total = 0;
         loop {
             let n = self
@@ -313,6 +319,16 @@ impl TestApp {
     pub async fn mails(&self) -> Vec<domain::Email> {
         self.flush_outbox().await;
         self.app.mail_outbox.recent()
+    }
+
+    /// The `/metrics` page, scraped with the bearer token.
+    pub async fn metrics(&self) -> Reply {
+        self.client()
+            .get_with(
+                "/metrics",
+                &[("authorization", &format!("Bearer {METRICS_TOKEN}"))],
+            )
+            .await
     }
 
     /// How many SMS were sent so far.

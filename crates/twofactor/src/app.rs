@@ -143,6 +143,7 @@ pub async fn build(
                 .public_url
                 .clone()
                 .unwrap_or_else(|| format!("http://{}", config.listen)),
+            metrics_token: config.metrics_token.clone(),
         }),
         metrics: Arc::default(),
         api_rate: Arc::new(web::api::RateLimiter::new(config.api_requests_per_minute)),
@@ -216,7 +217,7 @@ impl App {
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then finishes the
-/// requests in flight.
+/// requests in flight and the work they left running.
 pub async fn serve(
     app: &App,
     listener: tokio::net::TcpListener,
@@ -237,7 +238,10 @@ pub async fn serve(
     axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await
-        .context("server failed")
+        .context("server failed")?;
+    // A reset link whose page already answered is still committed.
+    app.login.pending_work().settled().await;
+    Ok(())
 }
 
 /// What `user add` needs.

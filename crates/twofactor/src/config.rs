@@ -29,6 +29,7 @@ const TEXT_KEYS: &[&str] = &[
     "smtp_url",
     "mail_from",
     "trusted_proxies",
+    "metrics_token",
 ];
 
 /// Every setting, with its default.
@@ -88,6 +89,9 @@ pub struct Config {
     /// `X-Forwarded-For` header is believed, e.g. `127.0.0.1` when nginx runs
     /// on the same machine. Default: none, every peer is the client.
     pub trusted_proxies: String,
+    /// The bearer token a Prometheus scrape of `/metrics` must send (16+
+    /// characters). Unset: `/metrics` is not served.
+    pub metrics_token: Option<String>,
     /// Demo mode (set by `twofactor demo`, not by configuration): shows the
     /// SMS outbox at /dev/outbox.
     #[serde(skip)]
@@ -121,6 +125,7 @@ impl Default for Config {
             audit_retention_days: 0,
             password_min_length: 12,
             trusted_proxies: String::new(),
+            metrics_token: None,
             demo: false,
             quiet: false,
         }
@@ -140,6 +145,10 @@ impl std::fmt::Debug for Config {
             .field(
                 "previous_master_keys",
                 &self.previous_master_keys.as_ref().map(|_| "[redacted]"),
+            )
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| "[redacted]"),
             )
             .field("issuer", &self.issuer)
             .field("require_2fa", &self.require_2fa)
@@ -214,6 +223,14 @@ impl Config {
         }
         self.trusted_proxy_ips()?;
         self.previous_keys()?;
+        if let Some(token) = &self.metrics_token
+            && (token.chars().count() < 16
+                || token.chars().any(|c| c.is_whitespace() || c.is_control()))
+        {
+            return Err(ConfigError(
+                "metrics_token (TWOFACTOR_METRICS_TOKEN) must be 16 or more characters without spaces".into(),
+            ));
+        }
         if !(8..=64).contains(&self.password_min_length) {
             return Err(ConfigError(
                 "password_min_length (TWOFACTOR_PASSWORD_MIN_LENGTH) must be 8 to 64".into(),
@@ -518,5 +535,34 @@ mod tests {
             ..Config::default()
         };
         assert!(https.secure_cookies());
+    }
+
+    #[test]
+    fn a_metrics_token_is_long_and_has_no_spaces() {
+        for hostile in [
+            "",
+            "short",
+            "fifteen-chars-x",
+            "has a space in it ok",
+            "tab\tinside-the-token",
+            "nul\0inside-the-token",
+        ] {
+            let config = Config {
+                metrics_token: Some(hostile.into()),
+                ..Config::default()
+            };
+            let message = config.validate().unwrap_err().to_string();
+            assert!(message.contains("metrics_token"), "{message}");
+            assert!(
+                !message.contains(hostile) || hostile.is_empty(),
+                "{message}"
+            );
+        }
+        let good = Config {
+            metrics_token: Some("sixteen-chars-ok".into()),
+            ..Config::default()
+        };
+        good.validate().unwrap();
+        assert!(!format!("{good:?}").contains("sixteen-chars-ok"));
     }
 }

@@ -8,7 +8,8 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -187,7 +188,25 @@ pub fn render_batch_lanes(lanes: &[domain::BatchLane]) -> String {
 }
 
 /// `GET /metrics`.
-pub async fn show(State(state): State<AppState>) -> impl IntoResponse {
+pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match scrape_allowed(state.config.metrics_token.as_deref(), &headers) {
+        Scrape::Allowed => {}
+        Scrape::NotServed => {
+            return (
+                StatusCode::NOT_FOUND,
+                "Metrics are served only with a bearer token: set TWOFACTOR_METRICS_TOKEN (see docs/operations.md).\n",
+            )
+                .into_response();
+        }
+        Scrape::Refused => {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(WWW_AUTHENTICATE, "Bearer realm=\"metrics\"")],
+                "The metrics need the bearer token set in TWOFACTOR_METRICS_TOKEN.\n",
+            )
+                .into_response();
+        }
+    }
     let mut text = state.metrics.render();
     // A database that does not answer leaves the gauges out rather than
     // failing the scrape: the request counters still tell the story.
@@ -199,11 +218,74 @@ pub async fn show(State(state): State<AppState>) -> impl IntoResponse {
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         text,
     )
+        .into_response()
+}
+
+/// Whether a scrape may read the metrics.
+#[derive(Debug, PartialEq, Eq)]
+enum Scrape {
+    Allowed,
+    /// No token configured: not served to anyone.
+    NotServed,
+    /// A token is configured and the request does not carry it.
+    Refused,
+}
+
+/// `Authorization: Bearer <token>` against the configured token, compared
+/// in constant time.
+fn scrape_allowed(token: Option<&str>, headers: &HeaderMap) -> Scrape {
+    let Some(token) = token else {
+        return Scrape::NotServed;
+    };
+    let presented = headers
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if domain::token::equal(presented, token) {
+        Scrape::Allowed
+    } else {
+        Scrape::Refused
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_scrape_needs_the_configured_bearer_token() {
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(AUTHORIZATION, value.parse().unwrap());
+            headers
+        };
+        let token = Some("a-long-metrics-token");
+        assert_eq!(scrape_allowed(None, &HeaderMap::new()), Scrape::NotServed);
+        assert_eq!(
+            scrape_allowed(None, &with("Bearer anything")),
+            Scrape::NotServed
+        );
+        assert_eq!(scrape_allowed(token, &HeaderMap::new()), Scrape::Refused);
+        for wrong in [
+            "Bearer a-long-metrics-toke",
+            "Bearer a-long-metrics-token2",
+            "bearer a-long-metrics-token",
+            "Basic a-long-metrics-token",
+            "Bearer ",
+            "a-long-metrics-token",
+        ] {
+            assert_eq!(
+                scrape_allowed(token, &with(wrong)),
+                Scrape::Refused,
+                "{wrong}"
+            );
+        }
+        assert_eq!(
+            scrape_allowed(token, &with("Bearer a-long-metrics-token")),
+            Scrape::Allowed
+        );
+    }
 
     #[test]
     fn outbox_gauges_show_counts_and_the_oldest_age() {

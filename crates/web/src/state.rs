@@ -18,6 +18,9 @@ pub struct WebConfig {
     /// The URL people use; emailed links are built from it, never from the
     /// request's Host header.
     pub public_url: String,
+    /// The bearer token `/metrics` asks for; unset, `/metrics` is not
+    /// served at all (its gauges are no business of the public's).
+    pub metrics_token: Option<String>,
 }
 
 impl Default for WebConfig {
@@ -28,6 +31,7 @@ impl Default for WebConfig {
             demo_outbox: None,
             trusted_proxies: Vec::new(),
             public_url: "http://127.0.0.1:8080".into(),
+            metrics_token: None,
         }
     }
 }

@@ -568,7 +568,7 @@ async fn the_hot_path_audits_counts_and_clears_exactly(app: &TestApp) {
 
     // `/metrics` shows what the hot path's batch lanes did: all 13 checks
     // went through each lane of this backend, in at most 13 batches each.
-    let metrics = app.client().get("/metrics").await.body;
+    let metrics = app.metrics().await.body;
     let value = |family: &str, lane: &str| -> f64 {
         let prefix = format!("{family}{{lane=\"{lane}\"}} ");
         metrics

@@ -167,7 +167,7 @@ async fn a_refused_number_is_told_plainly_and_never_retried(backend: Backend) {
     assert!(reply.body.contains("authenticator") && reply.body.contains("recovery code"));
     let row = &texts_out(&app).await[0];
     assert_eq!(row.status, domain::OutboxStatus::Failed);
-    let metrics = app.client().get("/metrics").await.body;
+    let metrics = app.metrics().await.body;
     assert!(metrics.contains("twofactor_outbox_failed 1\n"), "{metrics}");
     app.clock.advance(3600);
     app.flush_outbox().await;

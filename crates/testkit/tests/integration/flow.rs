@@ -205,7 +205,7 @@ async fn metrics_count_login_outcomes_and_time_routes(app: &TestApp) {
     browser.submit_password("alice", "wrong").await;
     browser.submit_password("alice", PASSWORD).await;
     browser.submit_token(&app.code(&phone, 0)).await;
-    let metrics = browser.get("/metrics").await;
+    let metrics = app.metrics().await;
     assert_eq!(metrics.status, 200);
     assert!(
         metrics

@@ -61,6 +61,7 @@ mod delivery;
 mod enrollment;
 mod flow;
 mod forms;
+mod hardening;
 mod hot_path;
 mod lockout;
 mod nginx;

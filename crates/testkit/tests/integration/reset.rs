@@ -222,3 +222,109 @@ async fn one_reset_link_sent_twice_at_once_sets_one_password(app: &TestApp) {
     );
 }
 both!(one_reset_link_sent_twice_at_once_sets_one_password);
+
+/// Every reset link in the mail, oldest first.
+async fn reset_paths(app: &TestApp) -> Vec<String> {
+    reset_emails(app)
+        .await
+        .iter()
+        .map(|email| {
+            let start = email.text.find("/password/reset/").unwrap();
+            let link = email.text[start..].split_whitespace().next().unwrap();
+            link.to_owned()
+        })
+        .collect()
+}
+
+async fn one_reset_link_at_a_time(app: &TestApp) {
+    let user = app.add_user("alice").await;
+    let mut browser = app.client();
+    browser.request_password_reset("alice").await;
+    browser.request_password_reset("alice").await;
+    let paths = reset_paths(app).await;
+    assert_eq!(paths.len(), 2);
+    assert_eq!(
+        browser.get(&paths[0]).await.status,
+        404,
+        "a new link voids the older one"
+    );
+    assert_eq!(browser.get(&paths[1]).await.status, 200);
+
+    // A password changed another way voids the link still out.
+    app.app
+        .login
+        .set_password(&user, "set by the administrator", testkit::START)
+        .await
+        .unwrap();
+    assert_eq!(browser.get(&paths[1]).await.status, 404);
+
+    // Completing a reset voids the others too (asked for from two tabs,
+    // the second's mail read first).
+    app.clock.advance(3600);
+    browser.request_password_reset("alice").await;
+    let third = reset_paths(app).await.pop().unwrap();
+    let form = browser.get(&third).await;
+    let new = "a brand new passphrase, clinic door";
+    let reply = browser
+        .post_form(
+            &third,
+            &[
+                ("password", new),
+                ("password_confirm", new),
+                ("csrf_token", &form.csrf_token().unwrap()),
+            ],
+        )
+        .await;
+    assert!(reply.status < 400, "{}", reply.body);
+    assert_eq!(browser.get(&third).await.status, 404);
+}
+both!(one_reset_link_at_a_time);
+
+/// Timing: "Forgot password?" answers as fast for an unknown name as for a
+/// real account (median of paired tries within 20 %): the lookup and the
+/// email run after the answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_request_takes_the_same_time_for_any_name() {
+    let app = TestApp::start(testkit::Backend::Sqlite).await.unwrap();
+    app.add_user("alice").await;
+    let mut browser = app.client();
+    let csrf = browser.get("/password/forgot").await.csrf_token().unwrap();
+    let mut ratios = Vec::new();
+    for i in 0..40 {
+        // The address may ask 20 times an hour, the account 3 times.
+        app.clock.advance(3600);
+        let mut time = async |who: &str| {
+            app.app.login.pending_work().settled().await;
+            let started = std::time::Instant::now();
+            let reply = browser
+                .post_form(
+                    "/password/forgot",
+                    &[("username_or_email", who), ("csrf_token", &csrf)],
+                )
+                .await;
+            assert_eq!(reply.status, 200);
+            started.elapsed()
+        };
+        let (known, unknown) = if i % 2 == 0 {
+            let k = time("alice").await;
+            (k, time(&format!("nobody{i}")).await)
+        } else {
+            let u = time(&format!("nobody{i}")).await;
+            (time("alice").await, u)
+        };
+        ratios.push(unknown.as_secs_f64() / known.as_secs_f64());
+    }
+    ratios.sort_by(f64::total_cmp);
+    let ratio = (ratios[19] + ratios[20]) / 2.0;
+    eprintln!("reset request timing: median paired ratio unknown/known {ratio:.3}");
+    assert!(
+        (0.8..=1.2).contains(&ratio),
+        "median paired ratio {ratio:.3}"
+    );
+    assert_eq!(
+        reset_emails(&app).await.len(),
+        40,
+        "every real request mailed"
+    );
+    app.stop().await;
+}

@@ -79,11 +79,25 @@ pub async fn submit(
         .chars()
         .take(254)
         .collect();
-    match state
-        .login
-        .request_password_reset(&typed, &state.config.public_url, &ctx, state.now())
-        .await?
-    {
+    let now = state.now();
+    let answer = if state.login.reset_request_allowed(&ctx, now).await? {
+        // The answer does not wait for the lookup and the email: they take
+        // time only for real accounts, and its timing must not say which.
+        let login = state.login.clone();
+        let base_url = state.config.public_url.clone();
+        let running = login.pending_work().begin();
+        tokio::spawn(async move {
+            running.turn().await;
+            if let Err(error) = login.send_reset_link(&typed, &base_url, &ctx, now).await {
+                tracing::error!(%error, "a reset link could not be sent");
+            }
+            drop(running);
+        });
+        ResetRequest::Accepted
+    } else {
+        ResetRequest::Throttled
+    };
+    match answer {
         ResetRequest::Accepted => forgot_page(
             &state,
             &headers,
