@@ -25,6 +25,94 @@ pub const TOKEN_MAX: usize = 64;
 /// The longest email address accepted (RFC 5321 path limit).
 pub const EMAIL_MAX: usize = 254;
 
+/// What a key may do. A key that can manage people who log in on the
+/// pages could give itself their second factor and become them, so that
+/// takes [`Scopes::manage_all`], granted explicitly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Scopes {
+    /// Check tokens and send SMS codes.
+    pub verify: bool,
+    /// Create, enroll, reset and delete users created through the API.
+    pub manage: bool,
+    /// Manage any user of the practice (implies `manage`).
+    pub manage_all: bool,
+}
+
+impl Scopes {
+    /// What `api-key create` gives without `--scope`: verify and manage.
+    pub const DEFAULT: Scopes = Scopes {
+        verify: true,
+        manage: true,
+        manage_all: false,
+    };
+
+    /// Parses a list of scope names (`verify`, `manage`, `manage-all`),
+    /// separated by spaces or commas; an unknown or empty list is an error
+    /// that names the accepted values.
+    pub fn parse(text: &str) -> Result<Scopes, String> {
+        let mut scopes = Scopes::default();
+        let mut any = false;
+        for name in text.split([' ', ',']).filter(|n| !n.is_empty()) {
+            any = true;
+            match name {
+                "verify" => scopes.verify = true,
+                "manage" => scopes.manage = true,
+                "manage-all" => {
+                    scopes.manage = true;
+                    scopes.manage_all = true;
+                }
+                other => {
+                    let shown: String = other.chars().take(32).collect();
+                    return Err(format!(
+                        "unknown scope {shown:?}: use verify, manage or manage-all"
+                    ));
+                }
+            }
+        }
+        if !any {
+            return Err("no scope given: use verify, manage or manage-all".into());
+        }
+        Ok(scopes)
+    }
+
+    /// The stored form: the names, space-separated.
+    pub fn names(&self) -> String {
+        let mut names = Vec::new();
+        if self.verify {
+            names.push("verify");
+        }
+        if self.manage_all {
+            names.push("manage-all");
+        } else if self.manage {
+            names.push("manage");
+        }
+        names.join(" ")
+    }
+}
+
+/// Why a key may not act on a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeRefusal {
+    /// The key lacks this scope.
+    Missing(&'static str),
+    /// The user logs in on the pages: only a `manage-all` key manages them.
+    NotAnApiUser,
+}
+
+impl User {
+    /// Created through the API: no password, no administrator role, the
+    /// `api.` name the API gives (the pages refuse such names). Nobody who
+    /// logs in on the pages is one.
+    pub fn is_api_user(&self) -> bool {
+        self.password_hash.is_none()
+            && self.role == Role::Staff
+            && self.username.starts_with(API_USERNAME_PREFIX)
+    }
+}
+
+/// What every username the API makes starts with.
+pub const API_USERNAME_PREFIX: &str = "api.";
+
 /// An API key as stored (its hash stays in the store).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKey {
@@ -40,6 +128,41 @@ pub struct ApiKey {
     pub created_at: u64,
     /// Unix seconds, once revoked.
     pub revoked_at: Option<u64>,
+    /// What it may do.
+    pub scopes: Scopes,
+}
+
+impl ApiKey {
+    /// Whether this key may verify tokens and send SMS codes.
+    pub fn may_verify(&self) -> Result<(), ScopeRefusal> {
+        if self.scopes.verify {
+            Ok(())
+        } else {
+            Err(ScopeRefusal::Missing("verify"))
+        }
+    }
+
+    /// Whether this key may manage `user` (create, enroll, reset, delete,
+    /// list or revoke devices).
+    pub fn may_manage(&self, user: &User) -> Result<(), ScopeRefusal> {
+        if !self.scopes.manage {
+            Err(ScopeRefusal::Missing("manage"))
+        } else if self.scopes.manage_all || user.is_api_user() {
+            Ok(())
+        } else {
+            Err(ScopeRefusal::NotAnApiUser)
+        }
+    }
+
+    /// Whether this key may create users (and list or revoke remembered
+    /// devices, of anyone in the practice).
+    pub fn may_create(&self) -> Result<(), ScopeRefusal> {
+        if self.scopes.manage {
+            Ok(())
+        } else {
+            Err(ScopeRefusal::Missing("manage"))
+        }
+    }
 }
 
 /// Why an API request was refused (the web layer maps each to a problem
@@ -67,10 +190,12 @@ pub enum ApiVerify {
 
 impl LoginService {
     /// Creates a key for `practice`; returns the key (shown once) and its row.
+    /// Audited, with its scopes (an administrator's CLI creates keys).
     pub async fn create_api_key(
         &self,
         practice: PracticeId,
         name: &str,
+        scopes: Scopes,
         now: u64,
     ) -> Result<(String, ApiKey), DomainError> {
         let key = format!("{API_KEY_PREFIX}{}", token::generate()?);
@@ -78,8 +203,19 @@ impl LoginService {
         let name: String = name.trim().chars().take(100).collect();
         let id = self
             .store
-            .create_api_key(practice, &name, &prefix, &token::digest(&key), now)
+            .create_api_key(practice, &name, &prefix, &token::digest(&key), &scopes.names(), now)
             .await?;
+        let detail = format!("API key {prefix}… \"{name}\" with scopes {}", scopes.names());
+        self.audit(
+            now,
+            AuditKind::ApiKeyCreated,
+            Outcome::Success,
+            None,
+            "",
+            &RequestContext::admin_cli(),
+            &detail,
+        )
+        .await?;
         Ok((
             key,
             ApiKey {
@@ -89,6 +225,7 @@ impl LoginService {
                 prefix,
                 created_at: now,
                 revoked_at: None,
+                scopes,
             },
         ))
     }
@@ -174,7 +311,7 @@ impl LoginService {
             .to_ascii_lowercase();
         let new = NewUser {
             practice_id: key.practice_id,
-            username: format!("api.{suffix}"),
+            username: format!("{API_USERNAME_PREFIX}{suffix}"),
             email: email.to_owned(),
             phone,
             role: Role::Staff,

@@ -89,6 +89,8 @@ pub enum AuditKind {
     EmergencyAccessIssued,
     /// An emergency login link was used (second factor skipped).
     EmergencyAccess,
+    /// An API key was created (its scopes in the detail).
+    ApiKeyCreated,
 }
 
 impl AuditKind {
@@ -127,11 +129,12 @@ impl AuditKind {
             AuditKind::PolicyChanged => "policy_changed",
             AuditKind::EmergencyAccessIssued => "emergency_access_issued",
             AuditKind::EmergencyAccess => "emergency_access",
+            AuditKind::ApiKeyCreated => "api_key_created",
         }
     }
 
     /// Every kind, for the audit page's filter.
-    pub const ALL: [AuditKind; 32] = [
+    pub const ALL: [AuditKind; 33] = [
         AuditKind::PasswordLogin,
         AuditKind::TotpToken,
         AuditKind::Lock,
@@ -164,6 +167,7 @@ impl AuditKind {
         AuditKind::PolicyChanged,
         AuditKind::EmergencyAccessIssued,
         AuditKind::EmergencyAccess,
+        AuditKind::ApiKeyCreated,
     ];
 }
 

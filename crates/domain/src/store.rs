@@ -307,6 +307,7 @@ pub trait Store: Send + Sync {
         name: &str,
         prefix: &str,
         key_hash: &str,
+        scopes: &str,
         now: u64,
     ) -> Result<i64, StoreError>;
     /// The key with this hash, revoked or not.

@@ -627,13 +627,15 @@ fn user_from(row: UserRow) -> Result<User, StoreError> {
     })
 }
 
-type ApiKeyRow = (i64, i64, String, String, i64, Option<i64>);
+type ApiKeyRow = (i64, i64, String, String, i64, Option<i64>, String);
 
-const API_KEY_COLUMNS: &str = "id, practice_id, name, prefix, created_at, revoked_at";
+const API_KEY_COLUMNS: &str = "id, practice_id, name, prefix, created_at, revoked_at, scopes";
 
 fn api_key_from(row: ApiKeyRow) -> Result<ApiKey, StoreError> {
-    let (id, practice_id, name, prefix, created_at, revoked_at) = row;
+    let (id, practice_id, name, prefix, created_at, revoked_at, scopes) = row;
     Ok(ApiKey {
+        scopes: domain::api::Scopes::parse(&scopes)
+            .map_err(|e| StoreError::Corrupt(format!("api key scopes: {e}")))?,
         id,
         practice_id: PracticeId(practice_id),
         name,
@@ -1791,18 +1793,20 @@ impl Store for SqlStore {
         name: &str,
         prefix: &str,
         key_hash: &str,
+        scopes: &str,
         now: u64,
     ) -> Result<i64, StoreError> {
         let (id,): (i64,) = on_pool!(self, pool => {
             sqlx::query_as(
-                "INSERT INTO api_keys (practice_id, name, prefix, key_hash, created_at) \
-                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                "INSERT INTO api_keys (practice_id, name, prefix, key_hash, created_at, scopes) \
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
             )
             .bind(practice.0)
             .bind(name)
             .bind(prefix)
             .bind(key_hash)
             .bind(to_i64(now))
+            .bind(scopes)
             .fetch_one(pool)
             .await
             .map_err(db)?

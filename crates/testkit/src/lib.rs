@@ -283,11 +283,22 @@ impl TestApp {
 
     /// A new API key for the practice named `practice` (created if
     /// missing; `None`: the first practice).
+    /// It has the scopes `api-key create` gives without `--scope`.
     pub async fn api_key(&self, practice: Option<&str>) -> String {
+        self.api_key_with(practice, domain::api::Scopes::DEFAULT)
+            .await
+    }
+
+    /// Like [`TestApp::api_key`], with these scopes.
+    pub async fn api_key_with(
+        &self,
+        practice: Option<&str>,
+        scopes: domain::api::Scopes,
+    ) -> String {
         let practice = self.app.practice(practice).await.expect("practice");
         self.app
             .login
-            .create_api_key(practice, "tests", self.clock.now_for_tests())
+            .create_api_key(practice, "tests", scopes, self.clock.now_for_tests())
             .await
             .expect("api key")
             .0

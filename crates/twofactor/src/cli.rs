@@ -224,6 +224,12 @@ pub enum PracticeCommand {
 pub enum ApiKeyCommand {
     /// Create a key and print it once (only its hash is stored). The key
     /// sees the users of one practice.
+    ///
+    /// Scopes: `verify` checks tokens and sends SMS codes; `manage` creates,
+    /// enrolls, resets and deletes users created through the API (never
+    /// people who log in on the pages); `manage-all` manages every user of
+    /// the practice, administrators included, so such a key can make
+    /// itself any of them: grant it only if you must (it is audited).
     Create {
         /// A name to recognise the key by, e.g. the calling application.
         #[arg(value_parser = clap::builder::NonEmptyStringValueParser::new())]
@@ -231,6 +237,10 @@ pub enum ApiKeyCommand {
         /// Practice name [default: the first practice].
         #[arg(long)]
         practice: Option<String>,
+        /// What the key may do; repeat for several [default: verify and
+        /// manage].
+        #[arg(long = "scope", value_parser = ["verify", "manage", "manage-all"])]
+        scopes: Vec<String>,
     },
     /// List keys: id, shown prefix, name, practice, created, revoked.
     List,

@@ -486,22 +486,43 @@ async fn master_key(app: &App, command: MasterKeyCommand) -> anyhow::Result<Exit
 async fn api_key(app: &App, command: ApiKeyCommand) -> anyhow::Result<ExitCode> {
     let now = app.clock.now();
     match command {
-        ApiKeyCommand::Create { name, practice } => {
+        ApiKeyCommand::Create {
+            name,
+            practice,
+            scopes,
+        } => {
+            let scopes = if scopes.is_empty() {
+                domain::api::Scopes::DEFAULT
+            } else {
+                domain::api::Scopes::parse(&scopes.join(" ")).map_err(anyhow::Error::msg)?
+            };
             let practice = app.practice(practice.as_deref()).await?;
-            let (key, row) = app.login.create_api_key(practice, &name, now).await?;
+            let (key, row) = app
+                .login
+                .create_api_key(practice, &name, scopes, now)
+                .await?;
             println!("{key}");
             eprintln!(
-                "created API key {} ({}) for practice {}; it is shown once: store it in the calling application's secrets",
-                row.id, row.prefix, practice.0
+                "created API key {} ({}) for practice {} with scopes {}; it is shown once: store it in the calling application's secrets",
+                row.id,
+                row.prefix,
+                practice.0,
+                scopes.names()
             );
+            if scopes.manage_all {
+                eprintln!(
+                    "warning: this key can manage everyone in the practice, administrators included, and so log in as them"
+                );
+            }
         }
         ApiKeyCommand::List => {
             for key in app.login.store().api_keys().await? {
                 println!(
-                    "{:>4}  {}…  practice={}  created={}  {}  {}",
+                    "{:>4}  {}…  practice={}  scopes={}  created={}  {}  {}",
                     key.id,
                     key.prefix,
                     key.practice_id.0,
+                    key.scopes.names().replace(' ', ","),
                     domain::time::rfc3339(key.created_at),
                     key.revoked_at.map_or_else(
                         || "live".to_owned(),

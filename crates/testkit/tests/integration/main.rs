@@ -56,6 +56,7 @@ mod abuse;
 mod account;
 mod admin;
 mod api;
+mod api_scopes;
 mod browser;
 mod delivery;
 mod enrollment;

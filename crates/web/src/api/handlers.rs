@@ -25,10 +25,48 @@ fn body<T>(json: Result<Json<T>, JsonRejection>) -> Result<T, Problem> {
             }
             other => {
                 // serde's message names the field and the problem; cut long ones.
-                other.body_text().chars().take(300).collect()
+                public_json_error(&other.body_text())
             }
         })
     })
+}
+
+/// serde's message about a body, without the server's own type names
+/// ("expected struct CreateUser"): what was wrong and where, in JSON terms.
+fn public_json_error(text: &str) -> String {
+    let text = text
+        .strip_prefix("Failed to deserialize the JSON body into the target type: ")
+        .unwrap_or(text);
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("expected ") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + "expected ".len()..];
+        let word = |prefix: &str| {
+            after
+                .strip_prefix(prefix)
+                .map(|tail| tail.trim_start_matches(|c: char| c.is_alphanumeric() || c == '_'))
+        };
+        let number = ["u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64", "usize", "isize"]
+            .iter()
+            .find_map(|name| {
+                after
+                    .strip_prefix(name)
+                    .filter(|tail| !tail.starts_with(|c: char| c.is_alphanumeric()))
+            });
+        rest = if let Some(tail) = word("struct ").or_else(|| word("enum ")) {
+            out.push_str("expected a JSON object");
+            tail
+        } else if let Some(tail) = number {
+            out.push_str("expected a whole number");
+            tail
+        } else {
+            out.push_str("expected ");
+            after
+        };
+    }
+    out.push_str(rest);
+    out.chars().take(300).collect()
 }
 
 /// The user `id` names, if this key's practice holds it.
@@ -47,6 +85,28 @@ async fn user(state: &AppState, caller: &Caller, id: &str) -> Result<User, Probl
         .api_user(&caller.0, id)
         .await?
         .ok_or_else(|| Problem::not_found("user"))
+}
+
+/// The user `id` names, if this key may manage them.
+async fn managed_user(state: &AppState, caller: &Caller, id: &str) -> Result<User, Problem> {
+    caller.0.may_create().map_err(Problem::forbidden)?;
+    let user = user(state, caller, id).await?;
+    caller.0.may_manage(&user).map_err(Problem::forbidden)?;
+    Ok(user)
+}
+
+/// The user `id` names, for listing and revoking remembered devices: any
+/// user of the practice with the `manage` scope (ending a browser's
+/// remembered login protects its owner; it makes nobody anyone else).
+async fn device_owner(state: &AppState, caller: &Caller, id: &str) -> Result<User, Problem> {
+    caller.0.may_create().map_err(Problem::forbidden)?;
+    user(state, caller, id).await
+}
+
+/// The user `id` names, if this key may verify their tokens.
+async fn verified_user(state: &AppState, caller: &Caller, id: &str) -> Result<User, Problem> {
+    caller.0.may_verify().map_err(Problem::forbidden)?;
+    user(state, caller, id).await
 }
 
 fn refusal(refusal: ApiRefusal) -> Problem {
@@ -117,6 +177,7 @@ async fn view(state: &AppState, user: &User) -> Result<UserView, Problem> {
         (status = 201, description = "Created", body = UserView),
         (status = 400, description = "Unreadable body", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the scope, or may not manage this user", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "external_id taken", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
@@ -127,6 +188,7 @@ pub async fn create_user(
     Client(ctx): Client,
     json: Result<Json<CreateUser>, JsonRejection>,
 ) -> ApiResult {
+    caller.0.may_create().map_err(Problem::forbidden)?;
     let input = body(json)?;
     let created = state
         .login
@@ -149,6 +211,7 @@ pub async fn create_user(
     responses(
         (status = 200, description = "The user", body = UserView),
         (status = 401, description = "Missing or invalid key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the scope, or may not manage this user", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user for this key", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -168,6 +231,7 @@ pub async fn get_user(
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, description = "Missing or invalid key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the scope, or may not manage this user", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user for this key", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -177,7 +241,7 @@ pub async fn delete_user(
     Client(ctx): Client,
     Path(id): Path<String>,
 ) -> ApiResult {
-    let user = user(&state, &caller, &id).await?;
+    let user = managed_user(&state, &caller, &id).await?;
     state
         .login
         .api_delete_user(&caller.0, &user, &ctx, state.now())
@@ -207,6 +271,7 @@ pub struct TotpStart {
     responses(
         (status = 201, description = "Offered", body = TotpStart),
         (status = 401, description = "Missing or invalid key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the scope, or may not manage this user", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user for this key", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -215,7 +280,7 @@ pub async fn start_totp(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult {
-    let user = user(&state, &caller, &id).await?;
+    let user = managed_user(&state, &caller, &id).await?;
     let uri = state.login.api_begin_totp(&user, state.now()).await?;
     let text = uri.to_uri();
     let qr_svg = qrcode::QrCode::new(text.as_bytes())
@@ -267,6 +332,7 @@ pub struct TotpConfirmed {
         (status = 200, description = "Checked: enrolled, or not (wrong code)", body = TotpConfirmed),
         (status = 400, description = "Unreadable body", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the scope, or may not manage this user", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user for this key", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "No enrollment waiting", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Code too long", body = Problem, content_type = "application/problem+json"),
@@ -279,7 +345,7 @@ pub async fn confirm_totp(
     Path(id): Path<String>,
     json: Result<Json<ConfirmTotp>, JsonRejection>,
 ) -> ApiResult {
-    let user = user(&state, &caller, &id).await?;
+    let user = managed_user(&state, &caller, &id).await?;
     let input = body(json)?;
     let codes = state
         .login
@@ -316,6 +382,7 @@ pub struct SmsSent {
         (status = 202, description = "Queued: the provider is down", body = SmsSent),
         (status = 400, description = "Bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the scope, or may not manage this user", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user for this key", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "No phone, or the Idempotency-Key belongs to another request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The provider refused the number", body = Problem, content_type = "application/problem+json"),
@@ -328,7 +395,7 @@ pub async fn send_sms(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult {
-    let user = user(&state, &caller, &id).await?;
+    let user = verified_user(&state, &caller, &id).await?;
     let store = state.login.store();
     let now = state.now();
     let request = format!("sms:{}", user.id);
@@ -499,6 +566,7 @@ pub struct VerifyResult {
         (status = 200, description = "Checked", body = VerifyResult),
         (status = 400, description = "Unreadable body", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or invalid key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the scope, or may not manage this user", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user for this key", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The user has no second factor", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Token too long", body = Problem, content_type = "application/problem+json"),
@@ -513,6 +581,7 @@ pub async fn verify(
 ) -> ApiResult {
     // The user is read with the factor and the lock (one statement), so
     // the id is only parsed here.
+    caller.0.may_verify().map_err(Problem::forbidden)?;
     let id = user_id(&id)?;
     let input = body(json)?;
     let result = state
@@ -555,6 +624,7 @@ pub struct RecoveryCodes {
     responses(
         (status = 201, description = "Created", body = RecoveryCodes),
         (status = 401, description = "Missing or invalid key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the scope, or may not manage this user", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user for this key", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -564,7 +634,7 @@ pub async fn recovery_codes(
     Client(ctx): Client,
     Path(id): Path<String>,
 ) -> ApiResult {
-    let user = user(&state, &caller, &id).await?;
+    let user = managed_user(&state, &caller, &id).await?;
     let codes = state
         .login
         .new_recovery_codes(&user, &ctx, state.now())
@@ -596,6 +666,7 @@ pub struct Device {
     responses(
         (status = 200, description = "Newest first", body = Vec<Device>),
         (status = 401, description = "Missing or invalid key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the scope, or may not manage this user", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user for this key", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -604,7 +675,7 @@ pub async fn devices(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult {
-    let user = user(&state, &caller, &id).await?;
+    let user = device_owner(&state, &caller, &id).await?;
     let list: Vec<Device> = state
         .login
         .devices(&user, state.now())
@@ -628,6 +699,7 @@ pub async fn devices(
     responses(
         (status = 204, description = "Revoked"),
         (status = 401, description = "Missing or invalid key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the scope, or may not manage this user", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user or device", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -637,7 +709,7 @@ pub async fn revoke_device(
     Client(ctx): Client,
     Path((id, device)): Path<(String, String)>,
 ) -> ApiResult {
-    let user = user(&state, &caller, &id).await?;
+    let user = device_owner(&state, &caller, &id).await?;
     let device: i64 = device
         .parse()
         .ok()
@@ -657,4 +729,41 @@ pub async fn revoke_device(
 /// Anything else under `/api/v1`.
 pub async fn no_route() -> Problem {
     Problem::not_found("API path (see /api/v1/openapi.json)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_errors_name_no_server_type() {
+        for (serde, public) in [
+            (
+                "Failed to deserialize the JSON body into the target type: invalid type: string \"x\", expected struct CreateUser at line 1 column 3",
+                "invalid type: string \"x\", expected a JSON object at line 1 column 3",
+            ),
+            (
+                "Failed to deserialize the JSON body into the target type: missing field `email` at line 1 column 2",
+                "missing field `email` at line 1 column 2",
+            ),
+            (
+                "invalid type: integer `5`, expected a string at line 1 column 12",
+                "invalid type: integer `5`, expected a string at line 1 column 12",
+            ),
+            (
+                "invalid value: integer `-1`, expected u64 at line 1 column 9",
+                "invalid value: integer `-1`, expected a whole number at line 1 column 9",
+            ),
+            (
+                "expected enum Kind, expected struct Verify",
+                "expected a JSON object, expected a JSON object",
+            ),
+            ("expected ", "expected "),
+            ("", ""),
+        ] {
+            assert_eq!(public_json_error(serde), public, "{serde}");
+        }
+        let long = "x".repeat(1000);
+        assert_eq!(public_json_error(&long).len(), 300);
+    }
 }

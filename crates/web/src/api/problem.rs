@@ -55,6 +55,23 @@ impl Problem {
         )
     }
 
+    /// 403: the key lacks the scope, or may not manage this user.
+    pub fn forbidden(refusal: domain::api::ScopeRefusal) -> Self {
+        use domain::api::ScopeRefusal;
+        let detail = match refusal {
+            ScopeRefusal::Missing(scope) => format!("this key lacks the {scope} scope"),
+            ScopeRefusal::NotAnApiUser => "this key manages only users created through the API; \
+                 this user logs in on the pages (an administrator can grant manage-all)"
+                .to_owned(),
+        };
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Not allowed for this key",
+            detail,
+        )
+    }
+
     /// 404: no such user (or device) for this key.
     pub fn not_found(what: &str) -> Self {
         Self::new(
