@@ -227,10 +227,9 @@ impl LoginService {
         ctx: &RequestContext,
         now: u64,
     ) -> Result<Result<User, String>, DomainError> {
-        let Some(username) = normalize_username(new.username) else {
-            return Ok(Err(
-                "The username must be 1 to 64 letters, digits, dots, dashes or underscores.".into(),
-            ));
+        let username = match crate::user::new_username(new.username) {
+            Ok(name) => name,
+            Err(message) => return Ok(Err(message.into())),
         };
         let email = new.email.trim();
         if !crate::api::valid_email(email) {

@@ -203,9 +203,19 @@ impl LoginService {
         let name: String = name.trim().chars().take(100).collect();
         let id = self
             .store
-            .create_api_key(practice, &name, &prefix, &token::digest(&key), &scopes.names(), now)
+            .create_api_key(
+                practice,
+                &name,
+                &prefix,
+                &token::digest(&key),
+                &scopes.names(),
+                now,
+            )
             .await?;
-        let detail = format!("API key {prefix}… \"{name}\" with scopes {}", scopes.names());
+        let detail = format!(
+            "API key {prefix}… \"{name}\" with scopes {}",
+            scopes.names()
+        );
         self.audit(
             now,
             AuditKind::ApiKeyCreated,

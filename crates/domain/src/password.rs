@@ -175,12 +175,66 @@ pub fn check_new_for(password: &str, username: &str, min_len: usize) -> Result<(
     if !username.is_empty() && password.to_lowercase().contains(&username.to_lowercase()) {
         return Err("The password must not contain your username.".into());
     }
-    Ok(())
+    check_strength(password, &[username])
+}
+
+/// The lowest zxcvbn score accepted: 3, "safely unguessable" (about 10^10
+/// guesses), which words, dates, keyboard walks and l33t substitutions
+/// with a digit or a sign appended ("Password123!") do not reach.
+const MIN_STRENGTH: u8 = 3;
+
+/// Refuses passwords an attacker's guessing would find early, by estimated
+/// strength (zxcvbn, which knows common words, names, keyboard patterns,
+/// dates and substitutions); the message says why and what helps.
+/// `related`: words of the account (its username) that make a guess easy.
+pub fn check_strength(password: &str, related: &[&str]) -> Result<(), String> {
+    let related: Vec<&str> = related.iter().copied().filter(|w| !w.is_empty()).collect();
+    let estimate = zxcvbn::zxcvbn(password, &related);
+    if u8::from(estimate.score()) >= MIN_STRENGTH {
+        return Ok(());
+    }
+    let why = estimate
+        .feedback()
+        .and_then(|feedback| feedback.warning())
+        .map(|warning| format!(" ({warning})"))
+        .unwrap_or_default();
+    Err(format!(
+        "That password is too easy to guess{why}. Use a few unrelated words; digits, capitals and symbols added to a common word do not help much."
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn guessable_passwords_are_refused_by_strength_with_a_reason() {
+        for weak in [
+            "Password123!",
+            "Welcome12345",
+            "iloveyou1234",
+            "qwertyuiopas",
+            "drsmith-2026!",
+        ] {
+            let message = check_new_for(weak, "drsmith", 12).unwrap_err();
+            assert!(
+                message.contains("guess")
+                    || message.contains("common")
+                    || message.contains("username"),
+                "{weak}: {message}"
+            );
+        }
+        let message = check_strength("Password123!", &[]).unwrap_err();
+        assert!(message.contains("too easy to guess"), "{message}");
+        for strong in [
+            "correct horse battery staple",
+            "a brand new passphrase, clinic door",
+            "set by the administrator",
+            "violet tractor under seven lamps",
+        ] {
+            assert_eq!(check_new_for(strong, "drsmith", 12), Ok(()), "{strong}");
+        }
+    }
 
     #[test]
     fn reused_memory_hashes_read_and_write_the_same_phc_strings() {

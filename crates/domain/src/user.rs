@@ -1,5 +1,8 @@
 //! Users and their second factors as the domain sees them.
 
+use unicode_normalization::UnicodeNormalization as _;
+use unicode_security::{GeneralSecurityProfile as _, MixedScript as _};
+
 use crate::{PracticeId, UserId};
 
 /// What a user may do: staff log in; admins also manage the practice.
@@ -123,9 +126,13 @@ impl std::fmt::Debug for TotpFactor {
     }
 }
 
-/// Lower-cases and trims a typed username; `None` if it cannot be one.
+/// Trims a typed username and brings it to one form (Unicode NFKC, lower
+/// case), so `ＡＬＩＣＥ` and `Alice` are `alice`; `None` if it cannot be
+/// one. Login and every lookup use this form, and so does `Remote-User`.
 pub fn normalize_username(text: &str) -> Option<String> {
-    let name = text.trim().to_lowercase();
+    let name: String = text.trim().nfkc().collect::<String>().to_lowercase();
+    // Lower-casing can leave a sequence NFKC would write otherwise.
+    let name: String = name.nfkc().collect();
     let ok = !name.is_empty()
         && name.chars().count() <= 64
         && name
@@ -134,9 +141,83 @@ pub fn normalize_username(text: &str) -> Option<String> {
     ok.then_some(name)
 }
 
+/// A name for a new account, normalised ([`normalize_username`]), or why
+/// it is refused: characters outside names, scripts mixed (`аlice` with a
+/// Cyrillic `а`), a name that only imitates a plain Latin one, or the
+/// prefix kept for the API's own users. Two names that look alike cannot
+/// stand side by side, so the audit trail and `Remote-User` name one
+/// person unambiguously.
+pub fn new_username(text: &str) -> Result<String, &'static str> {
+    let Some(name) = normalize_username(text) else {
+        return Err(
+            "The username must be 1 to 64 letters, digits, dots, dashes, underscores, @ or +.",
+        );
+    };
+    if name.starts_with(crate::api::API_USERNAME_PREFIX) {
+        return Err("Usernames starting with \"api.\" are kept for users created through the API.");
+    }
+    let punctuation = |c: char| matches!(c, '.' | '_' | '-' | '@' | '+');
+    if !name
+        .chars()
+        .all(|c| punctuation(c) || c.identifier_allowed())
+    {
+        return Err("The username contains a character that is not allowed in names.");
+    }
+    if !name.as_str().is_single_script() {
+        return Err(
+            "The username mixes scripts (for example Latin and Cyrillic letters); write it in one.",
+        );
+    }
+    if !name.is_ascii() && unicode_security::skeleton(&name).all(|c| c.is_ascii()) {
+        return Err(
+            "The username imitates a name in plain Latin letters with look-alike characters; type it in plain letters.",
+        );
+    }
+    Ok(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn usernames_are_one_form_whatever_the_keyboard() {
+        assert_eq!(normalize_username("ａｌｉｃｅ"), Some("alice".into()));
+        assert_eq!(normalize_username("ＡＬＩＣＥ"), Some("alice".into()));
+        assert_eq!(normalize_username("Müller"), Some("müller".into()));
+        // "u" followed by a combining diaeresis is the same name.
+        assert_eq!(normalize_username("Mu\u{308}ller"), Some("müller".into()));
+        assert_eq!(
+            normalize_username("a\u{200b}lice"),
+            None,
+            "zero-width space"
+        );
+        assert_eq!(
+            normalize_username("a\u{200d}lice"),
+            None,
+            "zero-width joiner"
+        );
+        assert_eq!(normalize_username("alice\u{202e}"), None, "bidi override");
+    }
+
+    #[test]
+    fn new_usernames_refuse_look_alikes_and_mixed_scripts() {
+        assert_eq!(new_username(" Dr.Smith "), Ok("dr.smith".into()));
+        assert_eq!(new_username("müller"), Ok("müller".into()));
+        assert_eq!(new_username("ａｌｉｃｅ"), Ok("alice".into()));
+        assert_eq!(new_username("ανδρέας"), Ok("ανδρέας".into()));
+        for (hostile, why) in [
+            ("\u{0430}lice", "mixes"), // Cyrillic а, Latin lice
+            ("p\u{0430}ypal", "mixes"),
+            ("\u{0430}\u{0440}\u{0435}", "imitates"), // Cyrillic "аре" looks like "ape"
+            ("api.someone", "kept"),
+            ("a lice", "must be"),
+            ("", "must be"),
+        ] {
+            let message = new_username(hostile).unwrap_err();
+            assert!(message.contains(why), "{hostile:?}: {message}");
+        }
+    }
 
     #[test]
     fn usernames_are_trimmed_lower_case_and_plain() {

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use domain::{
-    AuditKind, Clock, LoginService, NewUser, Outbox, Policy, Role, SecretBox, TotpFactor, User,
-    password, user::normalize_username,
+    AuditKind, Clock, LoginService, NewUser, Outbox, Policy, Role, SecretBox, User, password,
+    user::normalize_username,
 };
 use otp::{Algorithm, Digits, OtpAuthUri, OtpKind, Period, Secret};
 use store::SqlStore;
@@ -265,8 +265,7 @@ impl App {
     /// Creates a user. Errors say what to fix.
     pub async fn add_user(&self, new: &AddUser) -> anyhow::Result<User> {
         let now = self.clock.now();
-        let username = normalize_username(&new.username)
-            .context("username must be 1-64 letters, digits or . _ - @ + (no spaces)")?;
+        let username = domain::user::new_username(&new.username).map_err(anyhow::Error::msg)?;
         if !new.email.contains('@')
             || new.email.len() > 254
             || new.email.contains(char::is_whitespace)
@@ -350,35 +349,11 @@ impl App {
         digits: Digits,
         period: Period,
     ) -> anyhow::Result<OtpAuthUri> {
-        let secret = match secret {
-            Some(secret) => secret,
-            None => Secret::generate(algorithm)?,
-        };
-        let sealed = self.login.seal_totp_seed(user.id, &secret)?;
-        self.login
-            .store()
-            .set_totp(
-                &TotpFactor {
-                    user_id: user.id,
-                    key_id: self.login.key_id().to_owned(),
-                    sealed_secret: sealed,
-                    algorithm,
-                    digits,
-                    period,
-                    last_step: None,
-                    clock_offset_steps: 0,
-                },
-                self.clock.now(),
-            )
-            .await?;
-        self.login
-            .record(
-                self.clock.now(),
-                AuditKind::TotpEnrolled,
-                user,
-                "by administrator",
-            )
-            .await?;
+        let secret = self
+            .login
+            .admin_link_totp(user, secret, algorithm, digits, period, self.clock.now())
+            .await?
+            .map_err(|why| anyhow::anyhow!("enroll-totp: {why}"))?;
         let uri = OtpAuthUri {
             kind: OtpKind::Totp { period },
             issuer: Some(self.issuer.clone()),

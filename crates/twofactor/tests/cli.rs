@@ -10,6 +10,8 @@ use std::process::{Command, Output, Stdio};
 use support::output_with;
 
 const SECRET: &str = "JBSWY3DPEHPK3PXP";
+/// 160 bits: what an enrolled authenticator needs at least 128 of.
+const LONG_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 
 fn twofactor(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_twofactor"))
@@ -328,7 +330,7 @@ fn admin_commands_manage_users_and_read_the_audit_trail() {
             "enroll-totp",
             "dr.smith",
             "--secret",
-            SECRET,
+            LONG_SECRET,
             "--digits",
             "7",
             "--period",
@@ -340,7 +342,7 @@ fn admin_commands_manage_users_and_read_the_audit_trail() {
     assert_eq!(
         stdout(&out),
         format!(
-            "otpauth://totp/twofactor:dr.smith?secret={SECRET}&issuer=twofactor&algorithm=SHA1&digits=7&period=10\n"
+            "otpauth://totp/twofactor:dr.smith?secret={LONG_SECRET}&issuer=twofactor&algorithm=SHA1&digits=7&period=10\n"
         )
     );
 
@@ -390,6 +392,28 @@ fn admin_commands_manage_users_and_read_the_audit_trail() {
             "'1'",
         ),
         (vec!["user", "unlock", "nobody"], "no user named nobody"),
+        // 80 bits: under the 128 an authenticator's secret needs.
+        (
+            vec!["user", "enroll-totp", "dr.smith", "--secret", "JBSWY3DPEHPK3PXP"],
+            "at least 128",
+        ),
+        (
+            vec!["user", "enroll-totp", "dr.smith", "--period", "121"],
+            "10 to 120 seconds",
+        ),
+        (
+            vec!["user", "enroll-totp", "dr.smith", "--period", "3600"],
+            "10 to 120 seconds",
+        ),
+        // A Cyrillic "а" in front of a Latin "lice".
+        (
+            vec!["user", "add", "\u{430}lice", "--email", "a@c.example"],
+            "mixes scripts",
+        ),
+        (
+            vec!["user", "add", "api.boss", "--email", "a@c.example"],
+            "kept for users created through the API",
+        ),
     ] {
         let out = admin(d, &args, None);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));

@@ -25,7 +25,10 @@ async fn a_key_cannot_become_a_person_who_logs_in_on_the_pages(app: &TestApp) {
         let forbidden = |result: Result<_, twofactor_client::Error>| {
             let error = result.err().expect("refused");
             assert_eq!(error.kind(), Some("forbidden"), "{error}");
-            assert!(error.to_string().contains("created through the API"), "{error}");
+            assert!(
+                error.to_string().contains("created through the API"),
+                "{error}"
+            );
         };
         forbidden(api.recovery_codes(id).await.map(drop));
         forbidden(api.start_totp(id).await.map(drop));
@@ -102,11 +105,7 @@ async fn manage_all_is_explicit_and_audited(app: &TestApp) {
         .iter()
         .find(|e| e.kind == "api_key_created")
         .expect("the key's creation is audited");
-    assert!(
-        created.detail.contains("manage-all"),
-        "{}",
-        created.detail
-    );
+    assert!(created.detail.contains("manage-all"), "{}", created.detail);
 }
 both!(manage_all_is_explicit_and_audited);
 
@@ -125,7 +124,10 @@ async fn body_errors_name_no_internal_type(app: &TestApp) {
                 .unwrap();
             let status = reply.status().as_u16();
             let text = reply.text().await.unwrap();
-            assert!(matches!(status, 400 | 404), "{path} {body}: {status} {text}");
+            assert!(
+                matches!(status, 400 | 404),
+                "{path} {body}: {status} {text}"
+            );
             for internal in ["struct", "CreateUser", "Verify", "enum", "target type"] {
                 assert!(!text.contains(internal), "{path} {body}: {text}");
             }

@@ -47,13 +47,15 @@ fn public_json_error(text: &str) -> String {
                 .strip_prefix(prefix)
                 .map(|tail| tail.trim_start_matches(|c: char| c.is_alphanumeric() || c == '_'))
         };
-        let number = ["u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64", "usize", "isize"]
-            .iter()
-            .find_map(|name| {
-                after
-                    .strip_prefix(name)
-                    .filter(|tail| !tail.starts_with(|c: char| c.is_alphanumeric()))
-            });
+        let number = [
+            "u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64", "usize", "isize",
+        ]
+        .iter()
+        .find_map(|name| {
+            after
+                .strip_prefix(name)
+                .filter(|tail| !tail.starts_with(|c: char| c.is_alphanumeric()))
+        });
         rest = if let Some(tail) = word("struct ").or_else(|| word("enum ")) {
             out.push_str("expected a JSON object");
             tail
