@@ -14,6 +14,7 @@ pub mod audit_chain;
 mod cell_phone;
 mod clock;
 pub mod device;
+mod drift;
 mod enrollment;
 mod error;
 mod ids;

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use otp::{Totp, VerifyError, Window};
 
+use crate::drift;
 use crate::kept_login::{KeptLogin, KeptLogins};
 use crate::lockout::{self, AddressPacer, LockKey, PasswordVerdict};
 use crate::notify::{ABANDONED_TOPIC, HeldNotice, success_event};
@@ -75,8 +76,9 @@ pub enum TokenOutcome {
         attempts_left: u32,
         /// The code was already used (wait for the next one).
         reused: bool,
-        /// The code matches the phone's clock being off by this many minutes.
-        clock_off_minutes: Option<i64>,
+        /// The code was the phone's for this many minutes ago: its clock is
+        /// behind (a code ahead is never named, see `drift`).
+        clock_behind_minutes: Option<u64>,
     },
     /// The second factor is locked until this Unix time.
     Locked {
@@ -141,8 +143,8 @@ pub(crate) enum TokenCheck {
     Wrong {
         /// A right code already used.
         reused: bool,
-        /// The phone's clock seems off by this much.
-        clock_off_minutes: Option<i64>,
+        /// The phone's clock seems behind by this many minutes.
+        clock_behind_minutes: Option<u64>,
         /// For the audit trail.
         detail: String,
     },
@@ -913,7 +915,7 @@ impl LoginService {
             TokenCheck::Sms => (AuditKind::SmsToken, None),
             TokenCheck::Wrong {
                 reused,
-                clock_off_minutes,
+                clock_behind_minutes,
                 detail,
             } => {
                 return self
@@ -921,7 +923,7 @@ impl LoginService {
                         &user,
                         &session,
                         reused,
-                        clock_off_minutes,
+                        clock_behind_minutes,
                         &detail,
                         ctx,
                         now,
@@ -1001,12 +1003,11 @@ impl LoginService {
         code: &str,
         now: u64,
     ) -> Result<(u64, i64), VerifyError> {
-        let period = i64::from(factor.period.seconds());
-        let shifted = now.saturating_add_signed(factor.clock_offset_steps.saturating_mul(period));
-        let window = Window::new(self.policy.totp_window_steps, self.policy.totp_window_steps);
-        let step = generator.verify(code, shifted, window, factor.last_step)?;
+        let (behind, ahead) =
+            drift::accepted_window(factor.clock_offset_steps, self.policy.totp_window_steps);
+        let step = generator.verify(code, now, Window::new(behind, ahead), factor.last_step)?;
         let now_step = generator.step_at(now).unwrap_or(step);
-        Ok((step, (step as i64 - now_step as i64).clamp(-2, 2)))
+        Ok((step, drift::learned_offset(step, now_step)))
     }
 
     /// A wrong or used token in a half-logged-in session: counted, and
@@ -1017,7 +1018,7 @@ impl LoginService {
         user: &User,
         session: &Session,
         reused: bool,
-        clock_off_minutes: Option<i64>,
+        clock_behind_minutes: Option<u64>,
         detail: &str,
         ctx: &RequestContext,
         now: u64,
@@ -1029,7 +1030,7 @@ impl LoginService {
             TokenOutcome::Wrong { attempts_left, .. } => TokenOutcome::Wrong {
                 attempts_left,
                 reused,
-                clock_off_minutes,
+                clock_behind_minutes,
             },
             other => other,
         })
@@ -1086,19 +1087,23 @@ impl LoginService {
         // Every other path is a failure: wrong, malformed, missing, reused,
         // or lost the race for this step to a parallel request.
         let reused = matches!(result, Err(VerifyError::AlreadyUsed)) || result.is_ok();
-        let clock_off_minutes = match (&totp, reused) {
-            (Some((generator, _)), false) => self.clock_hint(generator, &code, now),
+        let clock_behind_minutes = match (&totp, reused) {
+            (Some((generator, factor)), false) => {
+                self.clock_hint(generator, factor, &code, now).await?
+            }
             _ => None,
         };
-        let detail = match (&result, clock_off_minutes) {
+        let detail = match (&result, clock_behind_minutes) {
             (Err(VerifyError::AlreadyUsed), _) | (Ok(_), _) => CODE_USED.to_owned(),
             (Err(VerifyError::Format(_)), _) => "malformed or missing code".to_owned(),
-            (_, Some(minutes)) => format!("wrong code; phone clock off by about {minutes} min"),
+            (_, Some(minutes)) => {
+                format!("wrong code; phone clock behind by about {minutes} min")
+            }
             _ => "wrong code".to_owned(),
         };
         Ok(Some(TokenCheck::Wrong {
             reused,
-            clock_off_minutes,
+            clock_behind_minutes,
             detail,
         }))
     }
@@ -1193,7 +1198,7 @@ impl LoginService {
         Ok(TokenOutcome::Wrong {
             attempts_left: self.policy.max_tokens_per_session - failures,
             reused: false,
-            clock_off_minutes: None,
+            clock_behind_minutes: None,
         })
     }
 
@@ -1816,22 +1821,33 @@ impl LoginService {
         .await
     }
 
-    /// If `code` matches a step within the drift range, how many minutes the
-    /// phone's clock is off (positive: the phone is ahead).
-    fn clock_hint(&self, totp: &Totp, code: &str, now: u64) -> Option<i64> {
+    /// If `code` matches a past step within the drift range, how many
+    /// minutes the phone's clock is behind. A match in the
+    /// future says nothing and uses that step up (see `drift`).
+    async fn clock_hint(
+        &self,
+        totp: &Totp,
+        factor: &TotpFactor,
+        code: &str,
+        now: u64,
+    ) -> Result<Option<u64>, DomainError> {
         let period = u64::from(totp.period().seconds());
         let steps = u32::try_from(self.policy.drift_hint_seconds / period).unwrap_or(u32::MAX);
-        let step = totp
-            .verify(code, now, Window::new(steps, steps), None)
-            .ok()?;
-        let now_step = totp.step_at(now).ok()?;
-        let seconds = (step as i64 - now_step as i64) * period as i64;
-        let minutes = (seconds as f64 / 60.0).round() as i64;
-        (seconds.unsigned_abs() > period).then_some(if minutes == 0 {
-            seconds.signum()
-        } else {
-            minutes
-        })
+        let (Ok(step), Ok(now_step)) = (
+            totp.verify(code, now, Window::new(steps, steps), None),
+            totp.step_at(now),
+        ) else {
+            return Ok(None);
+        };
+        match drift::wrong_code(step, now_step, period) {
+            drift::WrongCode::Behind { minutes } => Ok(Some(minutes)),
+            drift::WrongCode::Future { step } => {
+                self.store
+                    .claim_totp_step(factor.user_id, step, factor.clock_offset_steps)
+                    .await?;
+                Ok(None)
+            }
+        }
     }
 
     /// Ends a session.

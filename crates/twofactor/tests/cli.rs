@@ -394,7 +394,13 @@ fn admin_commands_manage_users_and_read_the_audit_trail() {
         (vec!["user", "unlock", "nobody"], "no user named nobody"),
         // 80 bits: under the 128 an authenticator's secret needs.
         (
-            vec!["user", "enroll-totp", "dr.smith", "--secret", "JBSWY3DPEHPK3PXP"],
+            vec![
+                "user",
+                "enroll-totp",
+                "dr.smith",
+                "--secret",
+                "JBSWY3DPEHPK3PXP",
+            ],
             "at least 128",
         ),
         (

@@ -23,7 +23,7 @@ async fn a_key_cannot_become_a_person_who_logs_in_on_the_pages(app: &TestApp) {
     let api = client(app, &app.api_key(None).await);
     for id in [admin.id.0, staff.id.0] {
         let forbidden = |result: Result<_, twofactor_client::Error>| {
-            let error = result.err().expect("refused");
+            let error = result.expect_err("refused");
             assert_eq!(error.kind(), Some("forbidden"), "{error}");
             assert!(
                 error.to_string().contains("created through the API"),

@@ -2,16 +2,10 @@
 //! policy): a lock never answers, a lock is not a weapon, an address is
 //! slowed and never shut.
 
-use testkit::{Client, PASSWORD, Reply, TestApp};
+use testkit::{Client, PASSWORD, TestApp};
 
 /// Wrong passwords that lock a name (the policy's default).
 const LIMIT: usize = 10;
-
-/// The page body without the parts that differ from page to page.
-fn page(reply: &Reply) -> String {
-    let csrf = reply.csrf_token().unwrap_or_default();
-    reply.body.replace(&csrf, "")
-}
 
 async fn lock(browser: &mut Client, name: &str) {
     for i in 0..LIMIT {
@@ -28,7 +22,11 @@ async fn a_lock_answers_the_same_to_a_right_and_a_wrong_password(app: &TestApp) 
     let wrong = attacker.submit_password("alice", "still not it").await;
     assert_eq!(right.status, 429, "{}", right.body);
     assert_eq!(wrong.status, right.status);
-    assert_eq!(page(&right), page(&wrong), "the same page, word for word");
+    assert_eq!(
+        crate::page_text(&right),
+        crate::page_text(&wrong),
+        "the same page, word for word"
+    );
     assert!(right.body.contains("Too many failed attempts"));
     assert_eq!(right.set_cookies(), wrong.set_cookies());
 
@@ -66,8 +64,8 @@ async fn a_name_without_an_account_locks_like_one(app: &TestApp) {
     assert_eq!(known.status, 429);
     assert_eq!(unknown.status, 429, "a lock does not reveal the account");
     assert_eq!(
-        page(&known).replace("alice", ""),
-        page(&unknown).replace("nobody", "")
+        crate::page_text(&known).replace("alice", ""),
+        crate::page_text(&unknown).replace("nobody", "")
     );
 }
 both!(a_name_without_an_account_locks_like_one);

@@ -52,6 +52,13 @@ macro_rules! both_backends {
     };
 }
 
+/// A page's body without its CSRF token (which differs on every page).
+fn page_text(reply: &testkit::Reply) -> String {
+    reply
+        .body
+        .replace(&reply.csrf_token().unwrap_or_default(), "")
+}
+
 mod abuse;
 mod account;
 mod admin;

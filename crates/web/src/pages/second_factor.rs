@@ -223,7 +223,7 @@ pub async fn submit(
         TokenOutcome::Wrong {
             attempts_left,
             reused,
-            clock_off_minutes,
+            clock_behind_minutes,
         } => {
             let mut message = if reused {
                 "That code was already used. Wait for the next code in your app and enter it."
@@ -233,11 +233,9 @@ pub async fn submit(
             } else {
                 "That security token is not correct.".to_owned()
             };
-            if let Some(minutes) = clock_off_minutes {
-                let direction = if minutes > 0 { "ahead" } else { "behind" };
+            if let Some(minutes) = clock_behind_minutes {
                 message.push_str(&format!(
-                    " Your phone's clock looks about {} minute(s) {direction}. Turn on automatic date and time in your phone's settings, then try the new code.",
-                    minutes.unsigned_abs()
+                    " Your phone's clock looks about {minutes} minute(s) behind. Turn on automatic date and time in your phone's settings, then try the new code."
                 ));
             }
             message.push_str(&format!(" {attempts_left} attempt(s) left."));
