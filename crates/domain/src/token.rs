@@ -47,6 +47,17 @@ pub fn derive(purpose: &str, token: &str) -> String {
     URL_SAFE_NO_PAD.encode(hasher.finalize())
 }
 
+/// The CSRF token a form carries: derived from the browser's CSRF cookie
+/// and its session cookie (empty before login), so a token works only with
+/// the session it was issued under, and every login (a new session id)
+/// brings new tokens. Another site can read neither cookie.
+pub fn csrf_form_token(csrf_cookie: &str, session_cookie: Option<&str>) -> String {
+    derive(
+        "csrf",
+        &format!("{csrf_cookie}\0{}", session_cookie.unwrap_or("")),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -216,7 +216,7 @@ impl Client {
         let page = self.get("/login/2fa").await;
         let csrf = page
             .csrf_token()
-            .or_else(|| self.cookie("tf_csrf").map(str::to_owned))
+            .or_else(|| self.cookie("tf_csrf").map(|_| self.csrf()))
             .expect("csrf token");
         self.post_form(
             "/login/2fa",
@@ -243,7 +243,7 @@ impl Client {
 
     /// Presses "Request Token via SMS".
     pub async fn request_sms(&mut self) -> Reply {
-        let csrf = self.cookie("tf_csrf").unwrap_or_default().to_owned();
+        let csrf = self.csrf();
         self.post_form("/login/2fa/sms", &[("csrf_token", &csrf)])
             .await
     }
@@ -270,15 +270,24 @@ impl Client {
         if self.cookie("tf_csrf").is_none() {
             self.get("/login").await;
         }
-        let csrf = self.cookie("tf_csrf").unwrap_or_default().to_owned();
+        let csrf = self.csrf();
         let mut all = fields.to_vec();
         all.push(("csrf_token", &csrf));
         self.post_form(path, &all).await
     }
 
+    /// The CSRF token this client's forms carry now (what the hidden field
+    /// of a page rendered for its cookies holds).
+    pub fn csrf(&self) -> String {
+        domain::token::csrf_form_token(
+            self.cookie("tf_csrf").unwrap_or_default(),
+            self.cookie("tf_session"),
+        )
+    }
+
     /// Posts the logout form.
     pub async fn logout(&mut self) -> Reply {
-        let csrf = self.cookie("tf_csrf").unwrap_or_default().to_owned();
+        let csrf = self.csrf();
         self.post_form("/logout", &[("csrf_token", &csrf)]).await
     }
 }

@@ -245,7 +245,7 @@ async fn enroll(base: String, name: String, seen: Shared) -> Option<()> {
         .and_then(|rest| rest.split(['&', '"', '<']).next())
         .unwrap()
         .to_owned();
-    let csrf = browser.cookie("tf_csrf").unwrap().to_owned();
+    let csrf = browser.csrf();
     let linked = answered(
         browser
             .post_form(

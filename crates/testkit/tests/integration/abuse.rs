@@ -113,7 +113,7 @@ async fn a_missing_token_counts_as_a_failure(app: &TestApp) {
     let reply = browser.submit_token("").await;
     assert_eq!(reply.status, 401);
     assert!(reply.body.contains("4 attempt(s) left"), "{}", reply.body);
-    let csrf = browser.cookie("tf_csrf").unwrap().to_owned();
+    let csrf = browser.csrf();
     let reply = browser
         .post_form("/login/2fa", &[("csrf_token", &csrf)])
         .await;

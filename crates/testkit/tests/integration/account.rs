@@ -83,7 +83,7 @@ async fn devices_are_revoked_one_by_one_and_only_by_their_owner(app: &TestApp) {
     let bob_device = device_ids(&bob.get("/account/security").await.body)
         .pop()
         .unwrap();
-    let csrf = bob.cookie("tf_csrf").unwrap().to_owned();
+    let csrf = bob.csrf();
 
     // Bob tries Alice's device id, a nonsense id, and no CSRF token.
     let reply = bob
@@ -125,7 +125,7 @@ async fn devices_are_revoked_one_by_one_and_only_by_their_owner(app: &TestApp) {
         Some("/login/2fa?next=/")
     );
 
-    let csrf = alice.cookie("tf_csrf").unwrap().to_owned();
+    let csrf = alice.csrf();
     let reply = alice
         .post_form("/account/devices/revoke-all", &[("csrf_token", &csrf)])
         .await;
@@ -294,7 +294,7 @@ async fn two_factor_login_cannot_be_turned_off_where_required() {
     browser.submit_token(&app.code(&phone, 0)).await;
     let page = browser.get("/account/security").await;
     assert!(!page.body.contains("Turn two-factor login off"));
-    let csrf = browser.cookie("tf_csrf").unwrap().to_owned();
+    let csrf = browser.csrf();
     app.clock.advance(30);
     let reply = browser
         .post_form(

@@ -33,7 +33,7 @@ async fn step_up(browser: &mut Client, password: &str, proof: Option<&str>) -> R
 }
 
 async fn confirm(browser: &mut Client, code: &str) -> Reply {
-    let csrf = browser.cookie("tf_csrf").unwrap().to_owned();
+    let csrf = browser.csrf();
     browser
         .post_form(
             "/account/authenticator/confirm",
@@ -194,7 +194,7 @@ async fn the_confirm_code_may_post_to_the_link_path_and_works_once(app: &TestApp
     let mut browser = app.client();
     browser.submit_password("alice", PASSWORD).await;
     let uri = offered(&step_up(&mut browser, PASSWORD, None).await);
-    let csrf = browser.cookie("tf_csrf").unwrap().to_owned();
+    let csrf = browser.csrf();
     let code = code_of(app, &uri);
     let reply = browser
         .post_form(

@@ -84,7 +84,7 @@ both!(open_redirects_land_on_the_start_page);
 async fn malformed_bodies_get_clear_errors_not_500(app: &TestApp) {
     let mut browser = app.client();
     browser.get("/login").await;
-    let csrf = browser.cookie("tf_csrf").unwrap().to_owned();
+    let csrf = browser.csrf();
     // Just over the 16 KiB limit: small enough to sit in the socket buffer
     // whole, so the client reads the 413 instead of a reset mid-upload.
     let big = format!("csrf_token={csrf}&username={}", "a".repeat(20 * 1024));

@@ -1,7 +1,7 @@
 //! Defaults the outside audit found weak: what the public may read, what
 //! the app says about TLS itself.
 
-use testkit::{Backend, METRICS_TOKEN, TestApp};
+use testkit::{Backend, METRICS_TOKEN, PASSWORD, TestApp};
 
 async fn metrics_are_not_served_to_the_public(app: &TestApp) {
     app.add_user("alice").await;
@@ -74,3 +74,72 @@ async fn an_https_public_url_sends_strict_transport_security(backend: Backend) {
     plain.stop().await;
 }
 both_backends!(an_https_public_url_sends_strict_transport_security);
+
+/// The login form posted with `csrf_token` and extra headers.
+async fn post_login(
+    browser: &mut testkit::Client,
+    csrf: &str,
+    headers: &[(&str, &str)],
+) -> testkit::Reply {
+    let body = format!("username=alice&password=x&csrf_token={csrf}");
+    browser
+        .post_raw_with(
+            "/login",
+            "application/x-www-form-urlencoded",
+            body.into_bytes(),
+            headers,
+        )
+        .await
+}
+
+async fn csrf_tokens_are_bound_to_the_session_and_the_site(app: &TestApp) {
+    let (_, phone) = app.add_user_with_totp("alice").await;
+
+    // A pair planted by someone who can set a cookie (a sibling subdomain
+    // without __Host-) is not a token: equal values are not enough.
+    let mut victim = app.client();
+    victim.set_cookie("tf_csrf", "planted-by-the-attacker");
+    let reply = post_login(&mut victim, "planted-by-the-attacker", &[]).await;
+    assert_eq!(reply.status, 403, "{}", reply.body);
+
+    // A token is good for the session it was issued under: the login page's
+    // token stops working once the login made a new session.
+    let mut browser = app.client();
+    browser.get("/login").await;
+    let before = browser.csrf();
+    assert_eq!(post_login(&mut browser, &before, &[]).await.status, 401);
+    browser.submit_password("alice", PASSWORD).await;
+    browser.submit_token(&app.code(&phone, 0)).await;
+    assert_ne!(browser.csrf(), before, "rotated at login");
+    let stale = browser
+        .post_form("/logout", &[("csrf_token", &before)])
+        .await;
+    assert_eq!(stale.status, 403, "{}", stale.body);
+    assert_eq!(
+        browser.get("/account/security").await.status,
+        200,
+        "still signed in"
+    );
+
+    // A right token from another site is refused all the same.
+    let mut anonymous = app.client();
+    anonymous.get("/login").await;
+    let csrf = anonymous.csrf();
+    let host = app.url("").trim_start_matches("http://").to_owned();
+    for headers in [
+        vec![("sec-fetch-site", "cross-site")],
+        vec![("sec-fetch-site", "same-site")],
+        vec![("origin", "https://evil.example")],
+        vec![("origin", "null")],
+    ] {
+        let reply = post_login(&mut anonymous, &csrf, &headers).await;
+        assert_eq!(reply.status, 403, "{headers:?}: {}", reply.body);
+    }
+    let origin = format!("http://{host}");
+    let same = [
+        ("sec-fetch-site", "same-origin"),
+        ("origin", origin.as_str()),
+    ];
+    assert_eq!(post_login(&mut anonymous, &csrf, &same).await.status, 401);
+}
+both!(csrf_tokens_are_bound_to_the_session_and_the_site);
