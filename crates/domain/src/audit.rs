@@ -20,6 +20,14 @@ impl RequestContext {
             user_agent: "twofactor CLI".into(),
         }
     }
+
+    /// What the server does by its own rules (a session timing out).
+    pub fn server() -> Self {
+        RequestContext {
+            ip: "local".into(),
+            user_agent: "twofactor".into(),
+        }
+    }
 }
 
 /// What happened.
@@ -91,6 +99,8 @@ pub enum AuditKind {
     EmergencyAccess,
     /// An API key was created (its scopes in the detail).
     ApiKeyCreated,
+    /// A session ended by the idle or the absolute timeout.
+    SessionExpired,
 }
 
 impl AuditKind {
@@ -130,11 +140,12 @@ impl AuditKind {
             AuditKind::EmergencyAccessIssued => "emergency_access_issued",
             AuditKind::EmergencyAccess => "emergency_access",
             AuditKind::ApiKeyCreated => "api_key_created",
+            AuditKind::SessionExpired => "session_expired",
         }
     }
 
     /// Every kind, for the audit page's filter.
-    pub const ALL: [AuditKind; 33] = [
+    pub const ALL: [AuditKind; 34] = [
         AuditKind::PasswordLogin,
         AuditKind::TotpToken,
         AuditKind::Lock,
@@ -168,6 +179,7 @@ impl AuditKind {
         AuditKind::EmergencyAccessIssued,
         AuditKind::EmergencyAccess,
         AuditKind::ApiKeyCreated,
+        AuditKind::SessionExpired,
     ];
 }
 

@@ -368,6 +368,7 @@ impl LoginService {
                 .hold_pending_login(user, &password_key, early, typed, ctx, now, Some(guard))
                 .await?
             {
+                self.rehash_if_weak(user, password).await?;
                 return Ok(PasswordOutcome::SecondFactor { session_token });
             }
         }
@@ -434,8 +435,23 @@ impl LoginService {
                 _ => return Err(DomainError::Internal("accepted without an account".into())),
             },
         };
+        self.rehash_if_weak(&user, password).await?;
         self.password_accepted(user, state, device, remember_token, typed, ctx, now)
             .await
+    }
+
+    /// Hashes a right password again when its stored hash was made with
+    /// weaker settings than today's (an older deployment's): the one
+    /// moment the password is known. Same password, so no session ends.
+    async fn rehash_if_weak(&self, user: &User, password: &str) -> Result<(), DomainError> {
+        match &user.password_hash {
+            Some(phc) if crate::password::needs_rehash(phc) => {
+                let stronger = self.hasher.hash(password.to_owned()).await?;
+                self.store.set_password_hash(user.id, &stronger).await?;
+                Ok(())
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Waits for this address's next paced password check;
@@ -850,6 +866,17 @@ impl LoginService {
         let old = now.saturating_sub(session.created_at) >= policy.absolute_timeout_seconds;
         if idle || old {
             self.store.delete_session(&session.token_hash).await?;
+            let detail = if old {
+                format!(
+                    "absolute timeout ({} h)",
+                    policy.absolute_timeout_seconds / 3600
+                )
+            } else {
+                format!("idle timeout ({} min)", policy.idle_timeout_seconds / 60)
+            };
+            let ctx = RequestContext::server();
+            self.audit_success(&user, AuditKind::SessionExpired, &ctx, &detail, now)
+                .await?;
             return Ok(None);
         }
         // Write at most once a minute: the idle timer does not need more.

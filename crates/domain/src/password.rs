@@ -45,6 +45,38 @@ pub fn verify(phc: &str, password: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Whether a PHC string was made with weaker settings than [`argon2id`]'s
+/// (another argon2 variant or version, less memory or fewer passes), so
+/// the password should be hashed again at its next successful check.
+pub fn needs_rehash(phc: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let current = argon2id();
+    let Ok(params) = Params::try_from(&parsed) else {
+        return false;
+    };
+    let version = parsed.version.map_or(Ok(Version::V0x13), Version::try_from);
+    Algorithm::try_from(parsed.algorithm) != Ok(Algorithm::Argon2id)
+        || version != Ok(Version::V0x13)
+        || params.m_cost() < current.params().m_cost()
+        || params.t_cost() < current.params().t_cost()
+}
+
+/// An argon2id PHC string for `password` with the given cost: older
+/// deployments' hashes in tests of the upgrade, and nothing else.
+pub fn hash_with_cost(password: &str, m_cost: u32, t_cost: u32) -> Result<String, DomainError> {
+    let params = Params::new(m_cost, t_cost, 1, None)
+        .map_err(|_| DomainError::Internal("bad argon2 parameters".into()))?;
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|_| DomainError::RandomSource)?;
+    let salt = SaltString::encode_b64(&salt).map_err(|_| DomainError::RandomSource)?;
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|_| DomainError::Internal("password hashing failed".into()))
+}
+
 /// Working memory for argon2 (19 MiB at the default parameters), kept by a
 /// hashing thread and reused: a fresh allocation per hash ends up cached in
 /// one glibc arena per thread that ever hashed (measured: 476 MB resident
@@ -206,6 +238,37 @@ pub fn check_strength(password: &str, related: &[&str]) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn weaker_hashes_are_marked_for_rehashing() {
+        let current = hash("correct horse battery staple").unwrap();
+        assert!(!needs_rehash(&current));
+        let weak = hash_with_cost("correct horse battery staple", 4096, 1).unwrap();
+        assert!(needs_rehash(&weak), "{weak}");
+        assert!(
+            verify(&weak, "correct horse battery staple")
+                || verify_in(
+                    &mut Workspace::default(),
+                    &weak,
+                    "correct horse battery staple"
+                )
+        );
+        assert!(needs_rehash(&hash_with_cost("x", 19_456, 1).unwrap()));
+        assert!(
+            !needs_rehash(&hash_with_cost("x", 65_536, 3).unwrap()),
+            "stronger stays"
+        );
+        let argon2i = current.replacen("$argon2id$", "$argon2i$", 1);
+        assert!(needs_rehash(&argon2i));
+        for garbage in [
+            "",
+            "$argon2id$",
+            "not a hash",
+            "$2b$12$abcdefghijklmnopqrstuv",
+        ] {
+            assert!(!needs_rehash(garbage), "{garbage}");
+        }
+    }
 
     #[test]
     fn guessable_passwords_are_refused_by_strength_with_a_reason() {

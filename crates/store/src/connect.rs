@@ -54,6 +54,44 @@ async fn ping_if_idle<C: sqlx::Connection>(
 /// pool hands a connection over in milliseconds, far below this.
 const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// Makes the SQLite file readable and writable by this user only: created
+/// empty with mode 0600 if missing (SQLite gives its `-wal` and `-shm`
+/// files the database's mode), tightened to 0600 if it and its companions
+/// were readable by others.
+fn private_database_files(path: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+        let mut companions = vec![path.to_path_buf()];
+        for suffix in ["-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            companions.push(name.into());
+        }
+        for file in companions {
+            let Ok(meta) = std::fs::metadata(&file) else {
+                continue;
+            };
+            if meta.permissions().mode() & 0o077 != 0 {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
 /// Opens the database at `url`, creating a SQLite file if missing, and
 /// runs the embedded migrations when `migrate` is set. `search_path` puts a
 /// PostgreSQL store in its own schema (tests use one per run).
@@ -84,6 +122,9 @@ pub async fn connect(
                     .into(),
             ));
         }
+        private_database_files(&path).map_err(|e| {
+            ConnectError::Connect(format!("cannot make {} private: {e}", path.display()))
+        })?;
         let pool = SqlitePoolOptions::new()
             .max_connections(u32::try_from(2 * per_core).unwrap_or(8).clamp(2, 8))
             .test_before_acquire(false)

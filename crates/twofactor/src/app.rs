@@ -59,7 +59,7 @@ const DATA_DIR_PROBE_BYTES: usize = 64 * 1024;
 pub fn check_data_dir(dir: &std::path::Path) -> anyhow::Result<()> {
     use std::io::Write as _;
     let probe = dir.join(".twofactor-write-check");
-    let written = std::fs::create_dir_all(dir).and_then(|()| {
+    let written = create_private_dir(dir).and_then(|()| {
         let mut file = std::fs::File::create(&probe)?;
         file.write_all(&[0; DATA_DIR_PROBE_BYTES])?;
         file.sync_all()
@@ -82,6 +82,19 @@ pub fn check_data_dir(dir: &std::path::Path) -> anyhow::Result<()> {
         };
         anyhow::anyhow!("{what} ({error})")
     })
+}
+
+/// Creates `dir` (and missing parents) readable by this user only: it
+/// holds the database and the master key.
+pub(crate) fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
 }
 
 /// Connects to the database (migrating it), loads the master key and builds

@@ -78,7 +78,7 @@ impl MasterKey {
                 error: "does not hold a 32-byte key (64 hex digits)".into(),
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::create_dir_all(data_dir).map_err(file_error)?;
+                crate::app::create_private_dir(data_dir).map_err(file_error)?;
                 let mut bytes = [0u8; 32];
                 getrandom_fill(&mut bytes).map_err(file_error)?;
                 let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();

@@ -937,3 +937,36 @@ fn emergency_access_prints_a_one_hour_link_for_an_admin_only() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(stderr(&missing).contains("--reason"));
 }
+
+/// The data directory and the database files are this user's alone: a
+/// new directory is 0700, the database 0600, and files an older version
+/// left readable by others are tightened at the next start.
+#[test]
+fn the_data_directory_and_database_are_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let parent = tempfile::tempdir().unwrap();
+    let data = parent.path().join("nested").join("data");
+    let out = admin(&data, &["migrate"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(mode(&data), 0o700, "data dir");
+    let db = data.join("twofactor.db");
+    assert_eq!(mode(&db), 0o600, "database");
+    let out = admin(
+        &data,
+        &["user", "add", "boss", "--email", "b@c.example"],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(mode(&data.join("master.key")), 0o600, "master key");
+
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = admin(&data, &["migrate"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(mode(&db), 0o600, "tightened at start");
+    for entry in std::fs::read_dir(&data).unwrap() {
+        let path = entry.unwrap().path();
+        assert_eq!(mode(&path) & 0o077, 0, "{} is private", path.display());
+    }
+}

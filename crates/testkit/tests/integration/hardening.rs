@@ -143,3 +143,37 @@ async fn csrf_tokens_are_bound_to_the_session_and_the_site(app: &TestApp) {
     assert_eq!(post_login(&mut anonymous, &csrf, &same).await.status, 401);
 }
 both!(csrf_tokens_are_bound_to_the_session_and_the_site);
+
+async fn weaker_password_hashes_are_upgraded_at_the_next_login(app: &TestApp) {
+    let store = app.app.login.store().clone();
+    for (name, totp) in [("alice", false), ("bob", true)] {
+        let user = if totp {
+            app.add_user_with_totp(name).await.0
+        } else {
+            app.add_user(name).await
+        };
+        let weak = domain::password::hash_with_cost(PASSWORD, 4096, 1).unwrap();
+        store.set_password_hash(user.id, &weak).await.unwrap();
+        let mut browser = app.client();
+        let reply = browser.submit_password(name, "not the password").await;
+        assert_eq!(reply.status, 401);
+        let stored = store.user_by_id(user.id).await.unwrap().unwrap();
+        assert_eq!(
+            stored.password_hash.as_deref(),
+            Some(weak.as_str()),
+            "a wrong password changes nothing"
+        );
+        let reply = browser.submit_password(name, PASSWORD).await;
+        assert_eq!(reply.status, 303, "{}", reply.body);
+        let stored = store.user_by_id(user.id).await.unwrap().unwrap();
+        let phc = stored.password_hash.unwrap();
+        assert!(
+            phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{name}: {phc}"
+        );
+        assert!(!domain::password::needs_rehash(&phc));
+        let mut again = app.client();
+        assert_eq!(again.submit_password(name, PASSWORD).await.status, 303);
+    }
+}
+both!(weaker_password_hashes_are_upgraded_at_the_next_login);

@@ -129,6 +129,10 @@ async fn idle_sessions_end_after_thirty_minutes(app: &TestApp) {
     assert_eq!(browser.get("/").await.status, 200);
     app.clock.advance(30 * 60);
     assert_eq!(browser.get("/").await.status, 303, "30 idle minutes end it");
+    let trail = app.app.login.store().recent_audit(1).await.unwrap();
+    assert_eq!(trail[0].kind, "session_expired", "audited");
+    assert_eq!(trail[0].detail, "idle timeout (30 min)");
+    assert_eq!(trail[0].username, "alice");
 }
 both!(idle_sessions_end_after_thirty_minutes);
 
@@ -140,6 +144,9 @@ async fn sessions_end_after_twelve_hours_whatever_the_activity(app: &TestApp) {
     }
     app.clock.advance(20 * 60);
     assert_eq!(browser.get("/").await.status, 303);
+    let trail = app.app.login.store().recent_audit(1).await.unwrap();
+    assert_eq!(trail[0].kind, "session_expired", "audited");
+    assert_eq!(trail[0].detail, "absolute timeout (12 h)");
 }
 both!(sessions_end_after_twelve_hours_whatever_the_activity);
 
