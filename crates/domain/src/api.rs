@@ -409,7 +409,7 @@ impl LoginService {
                 format!("must be at most {TOKEN_MAX} characters"),
             )));
         }
-        Ok(match self.link_offered(user, code, ctx, now).await? {
+        Ok(match self.link_offered(user, code, None, ctx, now).await? {
             Offered::Linked { recovery_codes } => Ok(Some(recovery_codes)),
             Offered::WrongCode => Ok(None),
             Offered::Expired => Err(ApiRefusal::NoFactor(

@@ -4,7 +4,8 @@
 //! they do not hold.
 
 use crate::login::SmsAllowance;
-use crate::{AuditKind, DomainError, LoginService, Outcome, RequestContext, User};
+use crate::notify::success_event;
+use crate::{AuditKind, DomainError, LoginService, Outcome, RequestContext, User, Write};
 
 /// How long the code sent to a new number is valid.
 const CODE_SECONDS: u64 = 10 * 60;
@@ -14,8 +15,9 @@ const CODE_SECONDS: u64 = 10 * 60;
 pub enum PhoneStart {
     /// A code went to the number (masked).
     CodeSent(String),
-    /// The password is wrong.
-    WrongPassword,
+    /// The password, or the second factor a change of phone asks for, was
+    /// not given right (see [`crate::StepUp`]).
+    Refused(crate::StepUp),
     /// The number is not valid for the country: the message says why.
     Invalid(String),
     /// A text went out moments ago: wait this many seconds.
@@ -41,13 +43,16 @@ pub enum PhoneConfirm {
 }
 
 impl LoginService {
-    /// Checks the password and the number, then texts a code to it.
+    /// Checks the number, the password and (for a user with a second
+    /// factor and no recent login) a current second factor, then texts a
+    /// code to the number.
     #[allow(clippy::too_many_arguments)]
     pub async fn begin_phone_change(
         &self,
         session_token: &str,
         user: &User,
         password: &str,
+        proof: &str,
         country: &str,
         number: &str,
         ctx: &RequestContext,
@@ -57,11 +62,12 @@ impl LoginService {
             Ok(phone) => phone,
             Err(message) => return Ok(PhoneStart::Invalid(message)),
         };
-        if !self
-            .reauthenticate(session_token, user, password, ctx, now)
+        match self
+            .step_up(session_token, user, password, proof, ctx, now)
             .await?
         {
-            return Ok(PhoneStart::WrongPassword);
+            crate::StepUp::Passed => {}
+            refused => return Ok(PhoneStart::Refused(refused)),
         }
         match self.sms_allowance(user, &phone, now).await? {
             SmsAllowance::Allowed => {}
@@ -105,8 +111,12 @@ impl LoginService {
     }
 
     /// Makes the waiting number active if `code` is the one sent to it.
+    /// A number that replaces another ends every other session (all but
+    /// the one whose token is `session_token`) and forgets remembered
+    /// devices; the owner is emailed, and the old number is told by text.
     pub async fn confirm_phone(
         &self,
+        session_token: &str,
         user: &User,
         code: &str,
         ctx: &RequestContext,
@@ -123,7 +133,7 @@ impl LoginService {
             && self.store.activate_pending_phone(user.id, &phone).await?
         {
             let masked = crate::sms::mask_phone(&phone);
-            self.audit_success(user, AuditKind::PhoneChanged, ctx, &masked, now)
+            self.phone_changed(session_token, user, &phone, ctx, now)
                 .await?;
             return Ok(PhoneConfirm::Active(masked));
         }
@@ -141,5 +151,58 @@ impl LoginService {
         Ok(PhoneConfirm::WrongCode(
             self.policy.sms_tries.saturating_sub(tries + 1),
         ))
+    }
+
+    /// Records a confirmed number: audited (the event emails the owner),
+    /// and when it replaced another, the other sessions and remembered
+    /// devices end and the old number gets a text, all in one commit.
+    async fn phone_changed(
+        &self,
+        session_token: &str,
+        user: &User,
+        phone: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<(), DomainError> {
+        let masked = crate::sms::mask_phone(phone);
+        let old = user.phone.as_deref().filter(|old| *old != phone);
+        let Some(old) = old else {
+            return self
+                .audit_success(user, AuditKind::PhoneChanged, ctx, &masked, now)
+                .await;
+        };
+        let keep = crate::token::digest(session_token);
+        let text = format!(
+            "{}: text-message codes for your account now go to another number ({masked}). If this was not you, tell your practice administrator now.",
+            self.site_name
+        );
+        let notice = self.outbox.sms_notice(
+            user.id,
+            "phone-changed",
+            old,
+            &text,
+            now,
+            now + 24 * 60 * 60,
+        )?;
+        let detail = format!("{masked}; other sessions and remembered devices revoked");
+        self.commit_audited(
+            &[
+                Write::EndOtherSessions {
+                    user: user.id,
+                    keep: &keep,
+                },
+                Write::ForgetDevices(user.id),
+                Write::Enqueue(&notice),
+            ],
+            &[success_event(
+                user,
+                AuditKind::PhoneChanged,
+                ctx,
+                &detail,
+                now,
+            )],
+        )
+        .await?;
+        Ok(())
     }
 }

@@ -66,6 +66,34 @@ pub enum LinkStart {
     WrongProof,
 }
 
+/// The answer to the confirmation a change of factor asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepUp {
+    /// It is the user: go on.
+    Passed,
+    /// The password is wrong.
+    WrongPassword,
+    /// A second factor is on file and the login is not recent: a current
+    /// code from the app or a recovery code is needed.
+    ProofNeeded,
+    /// The code or recovery code given is wrong.
+    WrongProof,
+}
+
+impl StepUp {
+    /// What the page says when it is not [`StepUp::Passed`].
+    pub fn message(self) -> Option<&'static str> {
+        match self {
+            StepUp::Passed => None,
+            StepUp::WrongPassword => Some("The password is not correct."),
+            StepUp::ProofNeeded => Some(
+                "Enter a code from your authenticator app or one of your recovery codes (or log out and in again: for 5 minutes after a login none is needed).",
+            ),
+            StepUp::WrongProof => Some("That code from your app or recovery code is not valid."),
+        }
+    }
+}
+
 /// The answer to the confirm form.
 #[derive(Debug)]
 pub enum LinkConfirm {
@@ -122,6 +150,64 @@ impl LoginService {
         Ok(ok)
     }
 
+    /// What changing, moving or removing a second factor asks: the
+    /// password, and a current second factor (a code from the app, or a
+    /// recovery code, which is used up) unless this session's full login,
+    /// which passed the second factor, is under 5 minutes old. A user with
+    /// no second factor gives the password only. A stolen session or a
+    /// known password alone cannot change how the account is protected.
+    pub async fn step_up(
+        &self,
+        session_token: &str,
+        user: &User,
+        password: &str,
+        proof: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<StepUp, DomainError> {
+        if !self
+            .reauthenticate(session_token, user, password, ctx, now)
+            .await?
+        {
+            return Ok(StepUp::WrongPassword);
+        }
+        let factor = self.store.totp(user.id).await?;
+        let codes_left = self.recovery_codes_left(user).await?;
+        if factor.is_none() && user.phone.is_none() && codes_left == 0 {
+            return Ok(StepUp::Passed);
+        }
+        let session = self.store.session(&token::digest(session_token)).await?;
+        let recent = session.is_some_and(|s| {
+            s.stage == crate::SessionStage::Full
+                && now.saturating_sub(s.created_at) < REAUTH_SECONDS
+        });
+        if recent {
+            return Ok(StepUp::Passed);
+        }
+        let proof = proof.trim();
+        if proof.is_empty() {
+            return Ok(StepUp::ProofNeeded);
+        }
+        if self
+            .prove_second_factor(user, factor.as_ref(), proof, now)
+            .await?
+        {
+            return Ok(StepUp::Passed);
+        }
+        self.store.record_failure(&key_2fa(user.id), now).await?;
+        self.audit(
+            now,
+            AuditKind::Reauthenticated,
+            Outcome::Failure,
+            Some(user.id),
+            &user.username,
+            ctx,
+            "wrong second factor for a change of factor",
+        )
+        .await?;
+        Ok(StepUp::WrongProof)
+    }
+
     /// Whether the session passed a password check in the last 5 minutes.
     pub async fn freshly_authenticated(
         &self,
@@ -135,8 +221,6 @@ impl LoginService {
         Ok(at.is_some_and(|at| now.saturating_sub(at) < REAUTH_SECONDS))
     }
 
-    /// The step-up form: password, and for re-linking a current token or a
-    /// recovery code. On success a new secret is offered (not yet active).
     /// Links an authenticator for `user` on an administrator's word (the
     /// CLI's `user enroll-totp`): a given secret or a new one, audited.
     /// `Ok(Err(why))` when the secret or the step breaks a rule.
@@ -173,6 +257,8 @@ impl LoginService {
         Ok(Ok(secret))
     }
 
+    /// The step-up form: password, and for re-linking a current token or a
+    /// recovery code. On success a new secret is offered (not yet active).
     pub async fn begin_link(
         &self,
         session_token: &str,
@@ -193,7 +279,10 @@ impl LoginService {
             if proof.is_empty() {
                 return Ok(LinkStart::ProofNeeded);
             }
-            if !self.prove_second_factor(user, &factor, proof, now).await? {
+            if !self
+                .prove_second_factor(user, Some(&factor), proof, now)
+                .await?
+            {
                 self.store.record_failure(&key_2fa(user.id), now).await?;
                 self.audit(
                     now,
@@ -259,7 +348,11 @@ impl LoginService {
             && token
                 .chars()
                 .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-'));
-        if !digits_only || !self.prove_second_factor(user, &factor, token, now).await? {
+        if !digits_only
+            || !self
+                .prove_second_factor(user, Some(&factor), token, now)
+                .await?
+        {
             self.store.record_failure(&key_2fa(user.id), now).await?;
             self.audit(
                 now,
@@ -286,12 +379,15 @@ impl LoginService {
     async fn prove_second_factor(
         &self,
         user: &User,
-        factor: &TotpFactor,
+        factor: Option<&TotpFactor>,
         proof: &str,
         now: u64,
     ) -> Result<bool, DomainError> {
         let digits: String = proof.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
         if digits.bytes().all(|b| b.is_ascii_digit()) {
+            let Some(factor) = factor else {
+                return Ok(false);
+            };
             let totp = self.open_totp(factor)?;
             let window = Window::new(self.policy.totp_window_steps, self.policy.totp_window_steps);
             return Ok(match totp.verify(&digits, now, window, factor.last_step) {
@@ -369,7 +465,8 @@ impl LoginService {
         if !self.freshly_authenticated(session_token, now).await? {
             return Ok(LinkConfirm::Expired);
         }
-        let recovery_codes = match self.link_offered(user, code, ctx, now).await? {
+        let keep = token::digest(session_token);
+        let recovery_codes = match self.link_offered(user, code, Some(&keep), ctx, now).await? {
             Offered::Expired => return Ok(LinkConfirm::Expired),
             Offered::WrongCode => return Ok(LinkConfirm::WrongCode),
             Offered::Linked { recovery_codes } => recovery_codes,
@@ -382,11 +479,15 @@ impl LoginService {
     }
 
     /// Makes the offered secret the user's authenticator if `code` is its
-    /// current code; the first one also gets recovery codes.
+    /// current code; the first one also gets recovery codes. Moving to a new
+    /// authenticator ends every other session (all but `keep`, the hash of
+    /// the session making the change) and forgets remembered devices, as a
+    /// password change does: whoever held the old phone is out.
     pub(crate) async fn link_offered(
         &self,
         user: &User,
         code: &str,
+        keep: Option<&str>,
         ctx: &RequestContext,
         now: u64,
     ) -> Result<Offered, DomainError> {
@@ -438,7 +539,7 @@ impl LoginService {
         let detail = if first {
             "first authenticator linked"
         } else {
-            "authenticator replaced"
+            "authenticator replaced; other sessions and remembered devices revoked"
         };
         let mut events = vec![success_event(
             user,
@@ -454,6 +555,16 @@ impl LoginService {
             },
             Write::DropPendingEnrollment(user.id),
         ];
+        if !first {
+            writes.push(match keep {
+                Some(keep) => Write::EndOtherSessions {
+                    user: user.id,
+                    keep,
+                },
+                None => Write::EndSessions(user.id),
+            });
+            writes.push(Write::ForgetDevices(user.id));
+        }
         if let Some((_, stored)) = &codes {
             writes.push(Write::RecoveryCodes {
                 user: user.id,

@@ -43,7 +43,7 @@ pub use audit::{AuditEvent, AuditKind, Outcome, RequestContext};
 pub use cell_phone::{PhoneConfirm, PhoneStart};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use device::RememberedDevice;
-pub use enrollment::{LinkConfirm, LinkStart};
+pub use enrollment::{LinkConfirm, LinkStart, StepUp};
 pub use error::DomainError;
 pub use ids::{PracticeId, UserId};
 pub use login::{LoginService, PasswordOutcome, SmsOutcome, TokenOutcome};

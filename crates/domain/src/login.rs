@@ -1306,6 +1306,26 @@ impl LoginService {
         })
     }
 
+    /// A fresh set of recovery codes for the signed-in `user`, once the
+    /// change is confirmed ([`LoginService::step_up`]); `Err` says why not.
+    pub async fn regenerate_recovery_codes(
+        &self,
+        session_token: &str,
+        user: &User,
+        password: &str,
+        proof: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<Result<Vec<String>, crate::StepUp>, DomainError> {
+        match self
+            .step_up(session_token, user, password, proof, ctx, now)
+            .await?
+        {
+            crate::StepUp::Passed => Ok(Ok(self.new_recovery_codes(user, ctx, now).await?)),
+            refused => Ok(Err(refused)),
+        }
+    }
+
     /// A fresh set of recovery codes for `user`, replacing any old set.
     /// Returns them for showing once; only hashes are stored.
     pub async fn new_recovery_codes(

@@ -64,6 +64,8 @@ pub(crate) enum Notice {
     TwoFactorReset,
     DeviceRemembered,
     RecoveryCodeUsed,
+    RecoveryCodesCreated,
+    PhoneChanged,
     Locked,
     AbandonedLogin,
 }
@@ -81,6 +83,8 @@ impl Notice {
             AuditKind::Reset2fa => Notice::TwoFactorReset,
             AuditKind::DeviceRemembered => Notice::DeviceRemembered,
             AuditKind::RecoveryCodeUsed => Notice::RecoveryCodeUsed,
+            AuditKind::RecoveryCodesCreated => Notice::RecoveryCodesCreated,
+            AuditKind::PhoneChanged => Notice::PhoneChanged,
             AuditKind::Lock => Notice::Locked,
             _ => return None,
         })
@@ -95,6 +99,8 @@ impl Notice {
             Notice::TwoFactorReset => "two-factor-reset",
             Notice::DeviceRemembered => "device-remembered",
             Notice::RecoveryCodeUsed => "recovery-code-used",
+            Notice::RecoveryCodesCreated => "recovery-codes-created",
+            Notice::PhoneChanged => "phone-changed",
             Notice::Locked => "account-locked",
             Notice::AbandonedLogin => ABANDONED_TOPIC,
         }
@@ -133,6 +139,16 @@ impl Notice {
                 "a recovery code was used",
                 "One of your recovery codes was used to log in. Each code works once.",
                 "If this was not you, change your password, create new recovery codes and tell your practice administrator.",
+            ),
+            Notice::RecoveryCodesCreated => (
+                "new recovery codes were made",
+                "A new set of recovery codes was made for your account; the old codes no longer work.",
+                "If this was not you, change your password and tell your practice administrator now.",
+            ),
+            Notice::PhoneChanged => (
+                "your cell phone was changed",
+                "A new cell phone number now receives your text-message codes. Every other session and remembered device was logged out.",
+                "If this was not you, change your password and tell your practice administrator now.",
             ),
             Notice::Locked => (
                 "your account was locked",
@@ -246,10 +262,14 @@ impl LoginService {
         writes: &[Write<'_>],
         events: &[(AuditEvent, AuditKind, Outcome)],
     ) -> Result<bool, DomainError> {
+        // One change, one email: the first event that calls for a notice
+        // (a first authenticator comes with recovery codes; the owner hears
+        // that two-factor login is on, not twice).
         let mut notices = Vec::new();
         for (event, kind, outcome) in events {
             if let Some(message) = self.notice_message(event, *kind, *outcome).await? {
                 notices.push(message);
+                break;
             }
         }
         let all: Vec<Write<'_>> = writes

@@ -309,6 +309,30 @@ impl Outbox {
         )
     }
 
+    /// Seals a text message for the outbox's worker to send (not claimed
+    /// by the caller, who does not wait for it): a notice, not a code.
+    pub fn sms_notice(
+        &self,
+        user: UserId,
+        topic: &str,
+        to: &str,
+        text: &str,
+        now: u64,
+        expires_at: u64,
+    ) -> Result<NewMessage, DomainError> {
+        self.seal_message(
+            Channel::Sms,
+            Some(user),
+            topic,
+            to,
+            "",
+            text.as_bytes(),
+            now,
+            Some(expires_at),
+            false,
+        )
+    }
+
     /// Seals an email for the outbox.
     pub fn email(
         &self,

@@ -63,6 +63,14 @@ pub enum Write<'a> {
     },
     /// Ends every session of the user.
     EndSessions(UserId),
+    /// Ends every session of the user but the one whose token hashes to
+    /// `keep` (the browser making a change keeps its session).
+    EndOtherSessions {
+        /// Whose.
+        user: UserId,
+        /// The session that stays.
+        keep: &'a str,
+    },
     /// Forgets every remembered device of the user.
     ForgetDevices(UserId),
     /// Sets (or replaces) the user's authenticator.

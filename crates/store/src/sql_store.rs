@@ -2744,6 +2744,9 @@ impl Store for SqlStore {
                     Write::EndSessions(user) => {
                         execute_on!(&mut *tx, "DELETE FROM sessions WHERE user_id = $1", user.0);
                     }
+                    Write::EndOtherSessions { user, keep } => {
+                        execute_on!(&mut *tx, "DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2", user.0, keep);
+                    }
                     Write::ForgetDevices(user) => {
                         execute_on!(&mut *tx, "DELETE FROM remembered_devices WHERE user_id = $1", user.0);
                     }

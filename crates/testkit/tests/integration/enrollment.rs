@@ -4,7 +4,7 @@
 use otp::OtpAuthUri;
 use testkit::{Client, PASSWORD, Reply, TestApp};
 
-fn offered(reply: &Reply) -> OtpAuthUri {
+pub(crate) fn offered(reply: &Reply) -> OtpAuthUri {
     let start = reply
         .body
         .find("id=\"otpauth-uri\">")
@@ -19,7 +19,7 @@ fn offered(reply: &Reply) -> OtpAuthUri {
     .unwrap()
 }
 
-async fn step_up(browser: &mut Client, password: &str, proof: Option<&str>) -> Reply {
+pub(crate) async fn step_up(browser: &mut Client, password: &str, proof: Option<&str>) -> Reply {
     let csrf = browser
         .get("/account/authenticator")
         .await
@@ -32,7 +32,7 @@ async fn step_up(browser: &mut Client, password: &str, proof: Option<&str>) -> R
     browser.post_form("/account/authenticator", &fields).await
 }
 
-async fn confirm(browser: &mut Client, code: &str) -> Reply {
+pub(crate) async fn confirm(browser: &mut Client, code: &str) -> Reply {
     let csrf = browser.csrf();
     browser
         .post_form(
@@ -42,7 +42,7 @@ async fn confirm(browser: &mut Client, code: &str) -> Reply {
         .await
 }
 
-fn code_of(app: &TestApp, uri: &OtpAuthUri) -> String {
+pub(crate) fn code_of(app: &TestApp, uri: &OtpAuthUri) -> String {
     app.code(&uri.to_totp().unwrap(), 0)
 }
 

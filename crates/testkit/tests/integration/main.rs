@@ -67,6 +67,7 @@ mod api_scopes;
 mod browser;
 mod delivery;
 mod enrollment;
+mod factor_changes;
 mod flow;
 mod forms;
 mod hardening;

@@ -340,11 +340,13 @@ struct NewCodesPage<'a> {
 #[derive(Deserialize)]
 pub struct NewCodesForm {
     password: Option<String>,
+    current_token: Option<String>,
     csrf_token: Option<String>,
 }
 
-/// `POST /account/recovery-codes`: the password, then a new set (the old
-/// one stops working).
+/// `POST /account/recovery-codes`: the password (and, long after the
+/// login, a current code or recovery code), then a new set (the old one
+/// stops working).
 pub async fn codes_create(
     State(state): State<AppState>,
     Client(ctx): Client,
@@ -359,25 +361,33 @@ pub async fn codes_create(
     };
     let token = cookies::get(&headers, state.session_cookie()).unwrap_or_default();
     let now = state.now();
-    let password = fields.password.unwrap_or_default();
-    if !state
+    let made = state
         .login
-        .reauthenticate(&token, &user, &password, &ctx, now)
-        .await?
-    {
-        let left = state.login.recovery_codes_left(&user).await?;
-        let (csrf_token, set) = csrf_pair(&state, &headers)?;
-        return page(
-            StatusCode::BAD_REQUEST,
-            &NewCodesPage {
-                csrf_token: &csrf_token,
-                left,
-                error: Some("The password is not correct."),
-            },
-            &set,
-        );
-    }
-    let codes = state.login.new_recovery_codes(&user, &ctx, now).await?;
+        .regenerate_recovery_codes(
+            &token,
+            &user,
+            fields.password.as_deref().unwrap_or(""),
+            fields.current_token.as_deref().unwrap_or(""),
+            &ctx,
+            now,
+        )
+        .await?;
+    let codes = match made {
+        Ok(codes) => codes,
+        Err(refused) => {
+            let left = state.login.recovery_codes_left(&user).await?;
+            let (csrf_token, set) = csrf_pair(&state, &headers)?;
+            return page(
+                StatusCode::BAD_REQUEST,
+                &NewCodesPage {
+                    csrf_token: &csrf_token,
+                    left,
+                    error: refused.message(),
+                },
+                &set,
+            );
+        }
+    };
     codes_page(
         &state,
         &headers,

@@ -100,6 +100,7 @@ pub struct PhoneForm {
     country: Option<String>,
     phone: Option<String>,
     password: Option<String>,
+    current_token: Option<String>,
     csrf_token: Option<String>,
 }
 
@@ -124,6 +125,7 @@ pub async fn submit(
             &token,
             &user,
             fields.password.as_deref().unwrap_or(""),
+            fields.current_token.as_deref().unwrap_or(""),
             &country,
             fields.phone.as_deref().unwrap_or(""),
             &ctx,
@@ -136,9 +138,9 @@ pub async fn submit(
             format!("A code was sent to {masked}. Type it below."),
             true,
         ),
-        PhoneStart::WrongPassword => (
+        PhoneStart::Refused(refused) => (
             StatusCode::BAD_REQUEST,
-            "The password is not correct.".to_owned(),
+            refused.message().unwrap_or_default().to_owned(),
             false,
         ),
         PhoneStart::Invalid(message) => (StatusCode::BAD_REQUEST, message, false),
@@ -211,9 +213,10 @@ pub async fn confirm(
         Err(redirect) => return Ok(redirect),
     };
     let code: String = fields.code.unwrap_or_default().chars().take(32).collect();
+    let token = cookies::get(&headers, state.session_cookie()).unwrap_or_default();
     match state
         .login
-        .confirm_phone(&user, &code, &ctx, state.now())
+        .confirm_phone(&token, &user, &code, &ctx, state.now())
         .await?
     {
         PhoneConfirm::Active(masked) => {

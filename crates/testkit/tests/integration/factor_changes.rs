@@ -1,0 +1,222 @@
+//! Changing how an account is protected (the phone, the recovery codes,
+//! the authenticator) asks for the password and a current second factor
+//! unless the login is under 5 minutes old, tells the owner, and moving a
+//! factor ends every other session and remembered device.
+
+use testkit::{Client, PASSWORD, TestApp};
+
+use crate::enrollment::{code_of, confirm, offered, step_up};
+
+/// Alice, with an authenticator, signed in here and in a second browser
+/// that was remembered ("Save token for 30 days").
+async fn alice_in_two_browsers(app: &TestApp) -> (otp::Totp, Client, Client) {
+    let (_, phone) = app.add_user_with_totp("alice").await;
+    let mut other = app.client();
+    other.submit_password("alice", PASSWORD).await;
+    assert_eq!(
+        other
+            .submit_token_remember(&app.code(&phone, 0))
+            .await
+            .status,
+        303
+    );
+    app.clock.advance(30);
+    let mut browser = app.client();
+    browser.submit_password("alice", PASSWORD).await;
+    assert_eq!(browser.submit_token(&app.code(&phone, 0)).await.status, 303);
+    (phone, browser, other)
+}
+
+async fn new_codes(browser: &mut Client, proof: &str) -> testkit::Reply {
+    let csrf = browser.csrf();
+    browser
+        .post_form(
+            "/account/recovery-codes",
+            &[
+                ("password", PASSWORD),
+                ("current_token", proof),
+                ("csrf_token", &csrf),
+            ],
+        )
+        .await
+}
+
+async fn mail_subjects(app: &TestApp) -> Vec<String> {
+    app.mails().await.into_iter().map(|m| m.subject).collect()
+}
+
+async fn long_after_login_a_change_needs_a_current_second_factor(app: &TestApp) {
+    let (phone, mut browser, _) = alice_in_two_browsers(app).await;
+    app.clock.advance(6 * 60);
+    let reply = new_codes(&mut browser, "").await;
+    assert_eq!(reply.status, 400);
+    assert!(
+        reply.body.contains("code from your authenticator app"),
+        "{}",
+        reply.body
+    );
+    let reply = new_codes(&mut browser, "000000").await;
+    assert_eq!(reply.status, 400);
+    assert!(reply.body.contains("not valid"), "{}", reply.body);
+    assert!(
+        !mail_subjects(app)
+            .await
+            .iter()
+            .any(|s| s.contains("recovery codes")),
+        "nothing made, nothing announced"
+    );
+
+    let reply = new_codes(&mut browser, &app.code(&phone, 0)).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(reply.body.contains("old codes no longer work"));
+    assert!(
+        mail_subjects(app)
+            .await
+            .iter()
+            .any(|s| s.ends_with("new recovery codes were made")),
+        "the owner is told"
+    );
+
+    // The phone form asks the same.
+    app.clock.advance(60);
+    let csrf = browser.csrf();
+    let reply = browser
+        .post_form(
+            "/account/phone",
+            &[
+                ("country", "US"),
+                ("phone", "(201) 555-0199"),
+                ("password", PASSWORD),
+                ("csrf_token", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert!(reply.body.contains("recovery codes"), "{}", reply.body);
+    assert_eq!(app.sms_count(), 0);
+}
+both!(long_after_login_a_change_needs_a_current_second_factor);
+
+async fn a_new_phone_ends_other_sessions_and_tells_the_old_number(app: &TestApp) {
+    // Alice's first number, set by her administrator, and an authenticator.
+    let alice = app.add_user_with_phone("alice", Some("+12015550100")).await;
+    let uri = app
+        .app
+        .enroll_totp(
+            &alice,
+            None,
+            otp::Algorithm::Sha1,
+            otp::Digits::SIX,
+            otp::Period::DEFAULT,
+        )
+        .await
+        .unwrap();
+    let phone = uri.to_totp().unwrap();
+    let mut other = app.client();
+    other.submit_password("alice", PASSWORD).await;
+    assert_eq!(
+        other
+            .submit_token_remember(&app.code(&phone, 0))
+            .await
+            .status,
+        303
+    );
+    app.clock.advance(30);
+    let mut browser = app.client();
+    browser.submit_password("alice", PASSWORD).await;
+    assert_eq!(browser.submit_token(&app.code(&phone, 0)).await.status, 303);
+
+    let csrf = browser.csrf();
+    let reply = browser
+        .post_form(
+            "/account/phone",
+            &[
+                ("country", "US"),
+                ("phone", "(201) 555-0199"),
+                ("password", PASSWORD),
+                ("csrf_token", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(
+        reply.status, 200,
+        "within 5 minutes of the login: {}",
+        reply.body
+    );
+    let text = app.app.sms_outbox.recent().pop().unwrap();
+    assert_eq!(text.to, "+12015550199");
+    let code: String = text
+        .text
+        .split(':')
+        .nth(1)
+        .unwrap()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(6)
+        .collect();
+    let reply = browser
+        .post_form(
+            "/account/phone/confirm",
+            &[("code", &code), ("csrf_token", &csrf)],
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+
+    assert_eq!(browser.get("/").await.status, 200, "this browser stays in");
+    assert_eq!(
+        other.get("/").await.status,
+        303,
+        "every other session ended"
+    );
+    let reply = other.submit_password("alice", PASSWORD).await;
+    assert_eq!(
+        reply.location(),
+        Some("/login/2fa?next=/"),
+        "the remembered device is forgotten"
+    );
+    app.flush_outbox().await;
+    let told = app
+        .app
+        .sms_outbox
+        .recent()
+        .into_iter()
+        .any(|m| m.to == "+12015550100" && m.text.contains("another number"));
+    assert!(told, "the old number hears of it");
+    assert!(
+        mail_subjects(app)
+            .await
+            .iter()
+            .any(|s| s.ends_with("your cell phone was changed"))
+    );
+}
+both!(a_new_phone_ends_other_sessions_and_tells_the_old_number);
+
+async fn moving_the_authenticator_ends_other_sessions(app: &TestApp) {
+    let (phone, mut browser, mut other) = alice_in_two_browsers(app).await;
+    app.clock.advance(30);
+    let reply = step_up(&mut browser, PASSWORD, Some(&app.code(&phone, 0))).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let uri = offered(&reply);
+    let reply = confirm(&mut browser, &code_of(app, &uri)).await;
+    assert!(reply.status < 400, "{}", reply.body);
+    assert_eq!(browser.get("/").await.status, 200, "this browser stays in");
+    assert_eq!(
+        other.get("/").await.status,
+        303,
+        "every other session ended"
+    );
+    let reply = other.submit_password("alice", PASSWORD).await;
+    assert_eq!(
+        reply.location(),
+        Some("/login/2fa?next=/"),
+        "remembered device forgotten"
+    );
+    assert!(
+        mail_subjects(app)
+            .await
+            .iter()
+            .any(|s| s.ends_with("two-factor login is on")),
+        "the owner is told"
+    );
+}
+both!(moving_the_authenticator_ends_other_sessions);
