@@ -177,3 +177,99 @@ async fn weaker_password_hashes_are_upgraded_at_the_next_login(app: &TestApp) {
     }
 }
 both!(weaker_password_hashes_are_upgraded_at_the_next_login);
+
+async fn look_alike_usernames_cannot_stand_beside_each_other(app: &TestApp) {
+    app.add_user("alice").await;
+    let add = async |name: &str| {
+        app.app
+            .add_user(&twofactor::app::AddUser {
+                username: name.into(),
+                email: "someone@clinic.example".into(),
+                phone: None,
+                role: domain::Role::Staff,
+                practice: None,
+                password: PASSWORD.into(),
+            })
+            .await
+            .map(|user| user.username)
+            .map_err(|e| e.to_string())
+    };
+    // Full-width letters are the same name: taken.
+    let full_width = add("ａｌｉｃｅ").await.unwrap_err();
+    assert!(full_width.contains("already exists"), "{full_width}");
+    // A Cyrillic а among Latin letters, a whole-Cyrillic imitation.
+    let mixed = add("\u{430}lice").await.unwrap_err();
+    assert!(mixed.contains("mixes scripts"), "{mixed}");
+    let imitation = add("\u{430}\u{440}\u{435}").await.unwrap_err();
+    assert!(imitation.contains("look-alike"), "{imitation}");
+    let invisible = add("al\u{200b}ice2").await.unwrap_err();
+    assert!(invisible.contains("must be"), "{invisible}");
+    assert_eq!(add("Müller").await.unwrap(), "müller");
+
+    // Typed in any width or case, the login finds the one account, and
+    // forward auth names it in its normal form.
+    let mut browser = app.client();
+    let reply = browser.submit_password("ＡＬＩＣＥ", PASSWORD).await;
+    assert_eq!(reply.status, 303, "{}", reply.body);
+    let verify = browser.get("/auth/verify").await;
+    assert_eq!(verify.header("remote-user"), Some("alice"));
+}
+both!(look_alike_usernames_cannot_stand_beside_each_other);
+
+async fn an_administrator_links_only_strong_authenticators(app: &TestApp) {
+    use otp::{Algorithm, Digits, Period, Secret};
+    let user = app.add_user("alice").await;
+    let link = async |bytes: usize, seconds: u64| {
+        app.app
+            .enroll_totp(
+                &user,
+                Some(Secret::from_bytes(vec![9; bytes]).unwrap()),
+                Algorithm::Sha1,
+                Digits::SIX,
+                Period::new(seconds).unwrap(),
+            )
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    };
+    assert!(link(10, 30).await.unwrap_err().contains("at least 128"));
+    assert!(link(20, 121).await.unwrap_err().contains("10 to 120"));
+    assert!(link(20, 5).await.unwrap_err().contains("10 to 120"));
+    assert!(app.app.login.store().totp(user.id).await.unwrap().is_none());
+    link(16, 120).await.unwrap();
+    assert!(app.app.login.store().totp(user.id).await.unwrap().is_some());
+}
+both!(an_administrator_links_only_strong_authenticators);
+
+async fn guessable_passwords_are_refused_with_a_reason(app: &TestApp) {
+    let (_, phone) = app.add_user_with_totp("alice").await;
+    let mut browser = app.client();
+    browser.submit_password("alice", PASSWORD).await;
+    browser.submit_token(&app.code(&phone, 0)).await;
+    for weak in [
+        "Password123!",
+        "Welcome12345",
+        "iloveyou1234",
+        "qwertyuiopas",
+    ] {
+        let csrf = browser.csrf();
+        let reply = browser
+            .post_form(
+                "/account/password",
+                &[
+                    ("current_password", PASSWORD),
+                    ("new_password", weak),
+                    ("new_password_confirm", weak),
+                    ("csrf_token", &csrf),
+                ],
+            )
+            .await;
+        assert_eq!(reply.status, 400, "{weak}: {}", reply.body);
+        assert!(
+            reply.body.contains("too easy to guess") || reply.body.contains("most common"),
+            "{weak}: {}",
+            reply.body
+        );
+    }
+}
+both!(guessable_passwords_are_refused_with_a_reason);
