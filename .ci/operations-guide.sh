@@ -180,13 +180,17 @@ secret=$(grep -o 'otpauth://[^ ]*' "$ROOT/guide.log" | tail -n 1 | sed -n 's/.*[
 [[ -n "$secret" ]]
 base="https://login.clinic.example:$PHTTPS"
 export CURL_CA_BUNDLE="$ROOT/etc/ssl/twofactor/fullchain.pem"
-jar="$ROOT/jar"; csrf=guideguideguideguideguideguideguideguide12
+jar="$ROOT/jar"
 resolve=(--resolve "login.clinic.example:$PHTTPS:127.0.0.1")
-curl -fsS "${resolve[@]}" -o /dev/null -c "$jar" -b "__Host-tf_csrf=$csrf" \
+# Form tokens are bound to the session: read from each page, as a browser does.
+form_token() { sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' | head -n 1; }
+csrf=$(curl -fsS "${resolve[@]}" -c "$jar" "$base/login" | form_token)
+curl -fsS "${resolve[@]}" -o /dev/null -c "$jar" -b "$jar" \
     --data-urlencode "username=boss" --data-urlencode "password=a long passphrase for the first admin" \
     --data "csrf_token=$csrf" "$base/login"
+csrf=$(curl -fsS "${resolve[@]}" -c "$jar" -b "$jar" "$base/login/2fa" | form_token)
 code=$(oathtool --totp -b "$secret")
-where=$(curl -sS "${resolve[@]}" -o /dev/null -w '%{redirect_url}' -c "$jar" -b "$jar" -b "__Host-tf_csrf=$csrf" \
+where=$(curl -sS "${resolve[@]}" -o /dev/null -w '%{redirect_url}' -c "$jar" -b "$jar" \
     --data "token=$code&csrf_token=$csrf" "$base/login/2fa")
 [[ "$where" == "$base/" ]] || { echo "the second step did not log in: $where"; exit 1; }
 echo "== docs/operations.md: every block ran"

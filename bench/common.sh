@@ -12,6 +12,9 @@ cargo build --release -q -p testkit --example verify_load
 TARGET="${CARGO_TARGET_DIR:-target}/release"
 LOAD="$TARGET/examples/verify_load"
 echo "== machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(free -g | awk '/^Mem:/{print $2}') GiB, $(date -u +%F)"
+# form_token: the CSRF field of the page on standard input (form tokens are
+# bound to the session, so they are read from the pages, as a browser does).
+form_token() { sed -n 's/.*name="csrf_token" value="\([^"]*\)".*/\1/p' | head -n 1; }
 
 # use_site NAME URL: settings for a fresh data directory NAME, on SQLite
 # (URL empty) or the database at URL, migrated. No API rate limit.

@@ -200,7 +200,10 @@ bench() {
         "$LOAD" login-codes "$LOGIN_USERS" | sed -n "$(((round - 1) * per + 1)),$((round * per - 1))p" >"$DATA/logins"
         cpu_ticks "$db" >"$DATA/cpu-before"
         machine_ticks >>"$DATA/cpu-before"
-        CODES="$DATA/logins" PASSWORD="$PASSWORD" THREADS=8 \
+        rm -f "$DATA/login-jar"
+        LOGIN_CSRF=$(curl -s -c "$DATA/login-jar" "$BASE/login" | form_token)
+        LOGIN_CSRF_COOKIE=$(awk '$6=="tf_csrf"{print $7}' "$DATA/login-jar")
+        CODES="$DATA/logins" PASSWORD="$PASSWORD" THREADS=8 LOGIN_CSRF="$LOGIN_CSRF" LOGIN_CSRF_COOKIE="$LOGIN_CSRF_COOKIE" \
             wrk -t8 -c8 -d"${LOGIN_SECONDS}s" --timeout 10s --latency -s bench/login.lua "$BASE" | grep '^RESULT' >"$DATA/login-result"
         machine_ticks >"$DATA/cpu-after"
         cpu_ticks "$db" >>"$DATA/cpu-after"
@@ -258,13 +261,16 @@ bench() {
     wrk -t2 -c64 -d"${RUN}s" --latency -s bench/get.lua "$BASE/login" | grep '^RESULT'
 
     # A logged-in browser: the last login user (the login run did not reach it).
-    local jar="$DATA/jar" csrf=benchbenchbenchbenchbenchbenchbenchbench123 last=$((LOGIN_USERS - 1))
+    local jar="$DATA/jar" csrf last=$((LOGIN_USERS - 1))
     local code
     # Its code now: the ones made before the runs above may be out of the window.
     code=$("$LOAD" login-codes "$LOGIN_USERS" | grep "^login$last " | cut -d' ' -f2)
-    curl -s -o /dev/null -c "$jar" -b "tf_csrf=$csrf" \
+    rm -f "$jar"
+    csrf=$(curl -s -c "$jar" "$BASE/login" | form_token)
+    curl -s -o /dev/null -c "$jar" -b "$jar" \
         --data "username=login$last&password=${PASSWORD// /+}&csrf_token=$csrf" "$BASE/login"
-    curl -s -o /dev/null -c "$jar" -b "$jar" -b "tf_csrf=$csrf" \
+    csrf=$(curl -s -c "$jar" -b "$jar" "$BASE/login/2fa" | form_token)
+    curl -s -o /dev/null -c "$jar" -b "$jar" \
         --data "token=$code&csrf_token=$csrf" "$BASE/login/2fa"
     local session
     session=$(awk '$6=="tf_session"{print $7}' "$jar")
