@@ -7,7 +7,7 @@
 # code step's claim). Between them the backend sleeps and argon2 fills the
 # caches, so each one is paid cold: on stop 27's VM `SELECT 1` cost its
 # backend 0.15 ms of CPU at 100 a second and 0.02 ms back to back, the
-# login's read 0.35 against 0.05 ms (BENCHMARKS.md, "stop 27"). This script
+# login's read 0.35 against 0.05 ms (docs/benchmarks-log.md, "stop 27"). This script
 # measures that floor for a trivial statement and a trivial durable write,
 # so a VM's figure can be told from the server's.
 #

@@ -194,18 +194,26 @@ impl LoginService {
         {
             return Ok(StepUp::Passed);
         }
-        self.store.record_failure(&key_2fa(user.id), now).await?;
-        self.audit(
-            now,
-            AuditKind::Reauthenticated,
-            Outcome::Failure,
-            Some(user.id),
-            &user.username,
-            ctx,
-            "wrong second factor for a change of factor",
-        )
-        .await?;
+        let detail = "wrong second factor for a change of factor";
+        self.wrong_proof(user, AuditKind::Reauthenticated, detail, ctx, now)
+            .await?;
         Ok(StepUp::WrongProof)
+    }
+
+    /// A wrong code or recovery code given to confirm a change: counted
+    /// toward the second factor's lock, and audited under `kind`.
+    async fn wrong_proof(
+        &self,
+        user: &User,
+        kind: AuditKind,
+        detail: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<(), DomainError> {
+        self.store.record_failure(&key_2fa(user.id), now).await?;
+        let (id, name) = (Some(user.id), user.username.as_str());
+        self.audit(now, kind, Outcome::Failure, id, name, ctx, detail)
+            .await
     }
 
     /// Whether the session passed a password check in the last 5 minutes.
@@ -223,7 +231,8 @@ impl LoginService {
 
     /// Links an authenticator for `user` on an administrator's word (the
     /// CLI's `user enroll-totp`): a given secret or a new one, audited.
-    /// `Ok(Err(why))` when the secret or the step breaks a rule.
+    /// Returns what the authenticator app reads; `Ok(Err(why))` when the
+    /// secret or the step breaks a rule.
     pub async fn admin_link_totp(
         &self,
         user: &User,
@@ -232,7 +241,7 @@ impl LoginService {
         digits: Digits,
         period: Period,
         now: u64,
-    ) -> Result<Result<Secret, String>, DomainError> {
+    ) -> Result<Result<OtpAuthUri, String>, DomainError> {
         let secret = match secret {
             Some(secret) => secret,
             None => Secret::generate(algorithm)
@@ -254,7 +263,14 @@ impl LoginService {
         self.store.set_totp(&factor, now).await?;
         self.record(now, AuditKind::TotpEnrolled, user, "by administrator")
             .await?;
-        Ok(Ok(secret))
+        Ok(Ok(OtpAuthUri {
+            kind: OtpKind::Totp { period },
+            issuer: Some(self.site_name.clone()),
+            account: user.username.clone(),
+            secret,
+            algorithm,
+            digits,
+        }))
     }
 
     /// The step-up form: password, and for re-linking a current token or a
@@ -283,17 +299,9 @@ impl LoginService {
                 .prove_second_factor(user, Some(&factor), proof, now)
                 .await?
             {
-                self.store.record_failure(&key_2fa(user.id), now).await?;
-                self.audit(
-                    now,
-                    AuditKind::TotpEnrolled,
-                    Outcome::Failure,
-                    Some(user.id),
-                    &user.username,
-                    ctx,
-                    "re-link refused: wrong token or recovery code",
-                )
-                .await?;
+                let detail = "re-link refused: wrong token or recovery code";
+                self.wrong_proof(user, AuditKind::TotpEnrolled, detail, ctx, now)
+                    .await?;
                 return Ok(LinkStart::WrongProof);
             }
         }
@@ -353,17 +361,8 @@ impl LoginService {
                 .prove_second_factor(user, Some(&factor), token, now)
                 .await?
         {
-            self.store.record_failure(&key_2fa(user.id), now).await?;
-            self.audit(
-                now,
-                AuditKind::TwoFactorOff,
-                Outcome::Failure,
-                Some(user.id),
-                &user.username,
-                ctx,
-                "wrong token",
-            )
-            .await?;
+            self.wrong_proof(user, AuditKind::TwoFactorOff, "wrong token", ctx, now)
+                .await?;
             return Ok(Err("That code from your app is not correct."));
         }
         self.store.remove_second_factors(user.id).await?;

@@ -322,19 +322,10 @@ impl LoginService {
         if lockout::address_paced(ip_failures, &self.policy)
             && let Err(retry_after) = self.wait_address_turn(&ctx.ip).await
         {
-            let user = user.as_ref().map(|u| u.id);
             let detail = "too many failures from this address";
-            self.audit(
-                now,
-                AuditKind::PasswordLogin,
-                Outcome::Blocked,
-                user,
-                typed,
-                ctx,
-                detail,
-            )
-            .await?;
-            return Ok(PasswordOutcome::Throttled { retry_after });
+            return self
+                .password_blocked(user.as_ref(), typed, detail, retry_after, ctx, now)
+                .await;
         }
         let hash = user.as_ref().and_then(|u| u.password_hash.clone());
         let password_ok = self.hasher.verify(hash, password.to_owned()).await;
@@ -409,21 +400,10 @@ impl LoginService {
         };
         let (user, state) = match lockout::password_verdict(lock, state.is_some(), now) {
             PasswordVerdict::Locked { until } => {
-                let user = user.as_ref().map(|u| u.id);
                 let detail = "password attempts locked";
-                self.audit(
-                    now,
-                    AuditKind::PasswordLogin,
-                    Outcome::Blocked,
-                    user,
-                    typed,
-                    ctx,
-                    detail,
-                )
-                .await?;
-                return Ok(PasswordOutcome::Throttled {
-                    retry_after: until - now,
-                });
+                return self
+                    .password_blocked(user.as_ref(), typed, detail, until - now, ctx, now)
+                    .await;
             }
             PasswordVerdict::Wrong => {
                 self.count_wrong_password(user.as_ref(), lock_key.as_ref(), lock, typed, ctx, now)
@@ -452,6 +432,32 @@ impl LoginService {
             }
             _ => Ok(()),
         }
+    }
+
+    /// A password attempt refused without its password counting (a lock,
+    /// a paced address's full queue): audited as blocked, answered with
+    /// when to come back.
+    async fn password_blocked(
+        &self,
+        user: Option<&User>,
+        typed: &str,
+        detail: &str,
+        retry_after: u64,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<PasswordOutcome, DomainError> {
+        let user = user.map(|u| u.id);
+        self.audit(
+            now,
+            AuditKind::PasswordLogin,
+            Outcome::Blocked,
+            user,
+            typed,
+            ctx,
+            detail,
+        )
+        .await?;
+        Ok(PasswordOutcome::Throttled { retry_after })
     }
 
     /// Waits for this address's next paced password check;

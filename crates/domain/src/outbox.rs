@@ -286,7 +286,8 @@ impl Outbox {
         }
     }
 
-    /// Seals a text message for the outbox.
+    /// Seals a text message for the outbox, claimed by the caller, who
+    /// sends it at once ([`Outbox::send_claimed`]): a code.
     pub fn sms(
         &self,
         user: UserId,
@@ -296,21 +297,11 @@ impl Outbox {
         now: u64,
         expires_at: u64,
     ) -> Result<NewMessage, DomainError> {
-        self.seal_message(
-            Channel::Sms,
-            Some(user),
-            topic,
-            to,
-            "",
-            text.as_bytes(),
-            now,
-            Some(expires_at),
-            true,
-        )
+        self.sms_message(user, topic, to, text, (now, expires_at), true)
     }
 
-    /// Seals a text message for the outbox's worker to send (not claimed
-    /// by the caller, who does not wait for it): a notice, not a code.
+    /// Seals a text message for the outbox's worker to send (the caller
+    /// does not wait for it): a notice, not a code.
     pub fn sms_notice(
         &self,
         user: UserId,
@@ -320,16 +311,31 @@ impl Outbox {
         now: u64,
         expires_at: u64,
     ) -> Result<NewMessage, DomainError> {
+        self.sms_message(user, topic, to, text, (now, expires_at), false)
+    }
+
+    /// A text message, `(now, expires_at)`, claimed or not.
+    fn sms_message(
+        &self,
+        user: UserId,
+        topic: &str,
+        to: &str,
+        text: &str,
+        (now, expires_at): (u64, u64),
+        claimed: bool,
+    ) -> Result<NewMessage, DomainError> {
+        let body = text.as_bytes();
+        let expires = Some(expires_at);
         self.seal_message(
             Channel::Sms,
             Some(user),
             topic,
             to,
             "",
-            text.as_bytes(),
+            body,
             now,
-            Some(expires_at),
-            false,
+            expires,
+            claimed,
         )
     }
 

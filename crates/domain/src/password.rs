@@ -80,7 +80,7 @@ pub fn hash_with_cost(password: &str, m_cost: u32, t_cost: u32) -> Result<String
 /// Working memory for argon2 (19 MiB at the default parameters), kept by a
 /// hashing thread and reused: a fresh allocation per hash ends up cached in
 /// one glibc arena per thread that ever hashed (measured: 476 MB resident
-/// after a login load, BENCHMARKS.md).
+/// after a login load, docs/benchmarks-log.md).
 #[derive(Default)]
 pub struct Workspace(Vec<argon2::Block>);
 

@@ -111,7 +111,7 @@ pub async fn connect(
             .foreign_keys(true);
         // Two connections per core: each is a thread of its own, and more
         // of them only adds task switches and waits for the one write lock
-        // (measured: 4 on 2 cores gives the best p99, BENCHMARKS.md).
+        // (measured: 4 on 2 cores gives the best p99, docs/benchmarks-log.md).
         let per_core = std::thread::available_parallelism().map_or(2, |n| n.get());
         let path = options.get_filename().to_owned();
         // sqlx names an in-memory database `file:sqlx-in-memory-N`; the
@@ -149,7 +149,7 @@ pub async fn connect(
         // so when it cannot show a generic plan is as cheap: for the
         // batched verification statements (arrays, CTEs) that planning was
         // half of PostgreSQL's work — 2,665/s against 5,478/s with generic
-        // plans (BENCHMARKS.md). The query-plan test checks these plans.
+        // plans (docs/benchmarks-log.md). The query-plan test checks these plans.
         options = options.options([("plan_cache_mode", "force_generic_plan")]);
         // A plan is kept until the next ANALYZE of its tables (autovacuum's,
         // a minute or more away; never where autovacuum is off), so it must

@@ -3,7 +3,7 @@
 //! On PostgreSQL most of a verification's cost is per statement, not per
 //! row: executor start-up, plan-cache and catalog lookups, a round trip and
 //! sqlx's own work for each of the two statements a check needs (about
-//! 560 µs of server CPU per check on a 2-core VM, BENCHMARKS.md). Here every
+//! 560 µs of server CPU per check on a 2-core VM, docs/benchmarks-log.md). Here every
 //! check waiting at the same moment shares one statement: the reads of all
 //! of them as one `unnest` join, their step claims as one `UPDATE … FROM`,
 //! their failures as one `INSERT … SELECT`, each with its audit rows in the

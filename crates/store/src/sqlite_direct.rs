@@ -3,7 +3,7 @@
 //! sqlx runs every SQLite connection on a thread of its own and hands each
 //! statement and each result row across a channel: two thread switches per
 //! statement at least. Under the verification load that was half of the
-//! server's time on 2 cores (BENCHMARKS.md), and every connection's writes
+//! server's time on 2 cores (docs/benchmarks-log.md), and every connection's writes
 //! made the other connections re-read their pages.
 //!
 //! Here reads run on the calling thread, on a connection taken from a small

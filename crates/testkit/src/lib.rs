@@ -370,7 +370,10 @@ impl TestApp {
 /// The code in a token text message (`… security token: 123 456. …`),
 /// digits only.
 pub fn sms_code_in(text: &str) -> Option<String> {
-    let after = text.split_once("token: ")?.1;
+    let after = text
+        .split_once("token: ")
+        .or_else(|| text.split_once("confirm this phone: "))?
+        .1;
     Some(
         after
             .split('.')

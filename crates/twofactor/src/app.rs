@@ -9,7 +9,7 @@ use domain::{
     AuditKind, Clock, LoginService, NewUser, Outbox, Policy, Role, SecretBox, User, password,
     user::normalize_username,
 };
-use otp::{Algorithm, Digits, OtpAuthUri, OtpKind, Period, Secret};
+use otp::{Algorithm, Digits, OtpAuthUri, Period, Secret};
 use store::SqlStore;
 use web::{AppState, BlockingArgon2, WebConfig};
 
@@ -362,20 +362,9 @@ impl App {
         digits: Digits,
         period: Period,
     ) -> anyhow::Result<OtpAuthUri> {
-        let secret = self
-            .login
+        self.login
             .admin_link_totp(user, secret, algorithm, digits, period, self.clock.now())
             .await?
-            .map_err(|why| anyhow::anyhow!("enroll-totp: {why}"))?;
-        let uri = OtpAuthUri {
-            kind: OtpKind::Totp { period },
-            issuer: Some(self.issuer.clone()),
-            account: user.username.clone(),
-            secret,
-            algorithm,
-            digits,
-        };
-        uri.check_names()?;
-        Ok(uri)
+            .map_err(|why| anyhow::anyhow!("enroll-totp: {why}"))
     }
 }

@@ -146,7 +146,7 @@ type LaneFamily = (
 
 /// The hot path's batch lanes: batches, checks and busy seconds, each a
 /// counter per lane. Busy seconds growing by nearly `workers` a second
-/// means checks queue for that lane (see BENCHMARKS.md).
+/// means checks queue for that lane (see docs/benchmarks-log.md).
 pub fn render_batch_lanes(lanes: &[domain::BatchLane]) -> String {
     if lanes.is_empty() {
         return String::new();

@@ -11,11 +11,17 @@ use crate::enrollment::{code_of, confirm, offered, step_up};
 /// that was remembered ("Save token for 30 days").
 async fn alice_in_two_browsers(app: &TestApp) -> (otp::Totp, Client, Client) {
     let (_, phone) = app.add_user_with_totp("alice").await;
+    let (browser, other) = two_browsers(app, &phone).await;
+    (phone, browser, other)
+}
+
+/// Alice signed in here and in a second, remembered, browser.
+async fn two_browsers(app: &TestApp, phone: &otp::Totp) -> (Client, Client) {
     let mut other = app.client();
     other.submit_password("alice", PASSWORD).await;
     assert_eq!(
         other
-            .submit_token_remember(&app.code(&phone, 0))
+            .submit_token_remember(&app.code(phone, 0))
             .await
             .status,
         303
@@ -23,8 +29,8 @@ async fn alice_in_two_browsers(app: &TestApp) -> (otp::Totp, Client, Client) {
     app.clock.advance(30);
     let mut browser = app.client();
     browser.submit_password("alice", PASSWORD).await;
-    assert_eq!(browser.submit_token(&app.code(&phone, 0)).await.status, 303);
-    (phone, browser, other)
+    assert_eq!(browser.submit_token(&app.code(phone, 0)).await.status, 303);
+    (browser, other)
 }
 
 async fn new_codes(browser: &mut Client, proof: &str) -> testkit::Reply {
@@ -112,19 +118,7 @@ async fn a_new_phone_ends_other_sessions_and_tells_the_old_number(app: &TestApp)
         .await
         .unwrap();
     let phone = uri.to_totp().unwrap();
-    let mut other = app.client();
-    other.submit_password("alice", PASSWORD).await;
-    assert_eq!(
-        other
-            .submit_token_remember(&app.code(&phone, 0))
-            .await
-            .status,
-        303
-    );
-    app.clock.advance(30);
-    let mut browser = app.client();
-    browser.submit_password("alice", PASSWORD).await;
-    assert_eq!(browser.submit_token(&app.code(&phone, 0)).await.status, 303);
+    let (mut browser, mut other) = two_browsers(app, &phone).await;
 
     let csrf = browser.csrf();
     let reply = browser
@@ -145,15 +139,7 @@ async fn a_new_phone_ends_other_sessions_and_tells_the_old_number(app: &TestApp)
     );
     let text = app.app.sms_outbox.recent().pop().unwrap();
     assert_eq!(text.to, "+12015550199");
-    let code: String = text
-        .text
-        .split(':')
-        .nth(1)
-        .unwrap()
-        .chars()
-        .filter(char::is_ascii_digit)
-        .take(6)
-        .collect();
+    let code = testkit::sms_code_in(&text.text).unwrap();
     let reply = browser
         .post_form(
             "/account/phone/confirm",

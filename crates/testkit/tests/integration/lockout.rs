@@ -121,18 +121,8 @@ async fn a_password_reset_lifts_the_lock(app: &TestApp) {
     clinician.request_password_reset("alice").await;
     app.flush_outbox().await;
     let path = crate::reset::reset_path(app).await;
-    let new = "a brand new passphrase, clinic door";
-    let form = clinician.get(&path).await;
-    let reply = clinician
-        .post_form(
-            &path,
-            &[
-                ("password", new),
-                ("password_confirm", new),
-                ("csrf_token", &form.csrf_token().unwrap()),
-            ],
-        )
-        .await;
+    let new = crate::reset::NEW_PASSWORD;
+    let reply = crate::reset::set_new_password(&mut clinician, &path, new).await;
     assert!(reply.status < 400, "{}", reply.body);
     assert_eq!(clinician.submit_password("alice", new).await.status, 303);
 }

@@ -263,20 +263,32 @@ async fn one_reset_link_at_a_time(app: &TestApp) {
     app.clock.advance(3600);
     browser.request_password_reset("alice").await;
     let third = reset_paths(app).await.pop().unwrap();
-    let form = browser.get(&third).await;
-    let new = "a brand new passphrase, clinic door";
-    let reply = browser
+    let reply = set_new_password(&mut browser, &third, NEW_PASSWORD).await;
+    assert!(reply.status < 400, "{}", reply.body);
+    assert_eq!(browser.get(&third).await.status, 404);
+}
+
+/// A strong password no test user has.
+pub(crate) const NEW_PASSWORD: &str = "a brand new passphrase, clinic door";
+
+/// Opens the reset link at `path` and sets `new` through its form.
+pub(crate) async fn set_new_password(
+    browser: &mut testkit::Client,
+    path: &str,
+    new: &str,
+) -> testkit::Reply {
+    let form = browser.get(path).await;
+    let csrf = form.csrf_token().unwrap_or_default();
+    browser
         .post_form(
-            &third,
+            path,
             &[
                 ("password", new),
                 ("password_confirm", new),
-                ("csrf_token", &form.csrf_token().unwrap()),
+                ("csrf_token", &csrf),
             ],
         )
-        .await;
-    assert!(reply.status < 400, "{}", reply.body);
-    assert_eq!(browser.get(&third).await.status, 404);
+        .await
 }
 both!(one_reset_link_at_a_time);
 
