@@ -32,6 +32,63 @@ const TEXT_KEYS: &[&str] = &[
     "metrics_token",
 ];
 
+/// The settings that are secrets: each also accepts `TWOFACTOR_<KEY>_FILE`,
+/// a file to read it from, as systemd credentials and container secrets
+/// deliver them.
+const SECRET_KEYS: &[&str] = &[
+    "database_url",
+    "master_key",
+    "previous_master_keys",
+    "twilio_auth_token",
+    "sms_webhook_secret",
+    "smtp_url",
+    "metrics_token",
+];
+
+/// The secrets given as files (`TWOFACTOR_<KEY>_FILE`), read once: `env`
+/// looks a variable up, `read` reads a file. A file that cannot be read, is
+/// empty, or comes with the plain variable too stops the start with one
+/// line naming the key and the path, never the content. One final newline
+/// (as `echo` writes) is dropped.
+fn secrets_from_files(
+    env: impl Fn(&str) -> Option<String>,
+    read: impl Fn(&Path) -> std::io::Result<String>,
+) -> Result<figment::value::Dict, ConfigError> {
+    let mut found = figment::value::Dict::new();
+    for key in SECRET_KEYS {
+        let name = format!("TWOFACTOR_{}", key.to_ascii_uppercase());
+        let Some(path) = env(&format!("{name}_FILE")) else {
+            continue;
+        };
+        if env(&name).is_some() {
+            return Err(ConfigError(format!(
+                "{key}: set {name} or {name}_FILE, not both"
+            )));
+        }
+        let shown = path.chars().take(200).collect::<String>();
+        let text = read(Path::new(&path)).map_err(|error| {
+            ConfigError(format!(
+                "{key} ({name}_FILE): cannot read {shown:?}: {}",
+                error.kind()
+            ))
+        })?;
+        let value = text
+            .strip_suffix("\r\n")
+            .or_else(|| text.strip_suffix('\n'))
+            .unwrap_or(&text);
+        if value.trim().is_empty() {
+            return Err(ConfigError(format!(
+                "{key} ({name}_FILE): {shown:?} is empty"
+            )));
+        }
+        found.insert(
+            (*key).to_owned(),
+            figment::value::Value::from(value.to_owned()),
+        );
+    }
+    Ok(found)
+}
+
 /// Every setting, with its default.
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -182,7 +239,10 @@ impl Config {
         // (or a hex master key of digits only as an integer).
         figment = figment.merge(Env::prefixed("TWOFACTOR_").filter(|key| {
             let key = key.as_str().to_ascii_lowercase();
-            key != "log" && !TEXT_KEYS.contains(&key.as_str())
+            let secret_file = key
+                .strip_suffix("_file")
+                .is_some_and(|secret| SECRET_KEYS.contains(&secret));
+            key != "log" && !TEXT_KEYS.contains(&key.as_str()) && !secret_file
         }));
         let verbatim: figment::value::Dict = TEXT_KEYS
             .iter()
@@ -193,6 +253,11 @@ impl Config {
             })
             .collect();
         figment = figment.merge(Serialized::defaults(verbatim));
+        let from_files = secrets_from_files(
+            |name| std::env::var(name).ok(),
+            |path| std::fs::read_to_string(path),
+        )?;
+        figment = figment.merge(Serialized::defaults(from_files));
         let config: Config = figment.extract().map_err(|e| ConfigError(one_line(&e)))?;
         config.validate()?;
         Ok(config)
@@ -535,6 +600,72 @@ mod tests {
             ..Config::default()
         };
         assert!(https.secure_cookies());
+    }
+
+    #[test]
+    fn secrets_come_from_files_and_bad_files_name_the_key_not_the_content() {
+        use std::collections::HashMap;
+        let files: HashMap<&str, &str> = HashMap::from([
+            ("/run/credentials/token", "a-long-metrics-token\n"),
+            ("/run/credentials/crlf", "webhook-secret-value\r\n"),
+            ("/run/credentials/empty", "\n"),
+        ]);
+        let read = |path: &Path| {
+            files
+                .get(path.to_str().unwrap_or_default())
+                .map(|text| (*text).to_owned())
+                .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
+        };
+        let with = |vars: &[(&str, &str)]| {
+            let vars: HashMap<String, String> = vars
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            secrets_from_files(|name| vars.get(name).cloned(), read)
+        };
+        let found = with(&[
+            ("TWOFACTOR_METRICS_TOKEN_FILE", "/run/credentials/token"),
+            ("TWOFACTOR_SMS_WEBHOOK_SECRET_FILE", "/run/credentials/crlf"),
+        ])
+        .unwrap();
+        assert_eq!(
+            found["metrics_token"].as_str(),
+            Some("a-long-metrics-token")
+        );
+        assert_eq!(
+            found["sms_webhook_secret"].as_str(),
+            Some("webhook-secret-value")
+        );
+        assert!(with(&[]).unwrap().is_empty());
+        // A non-secret setting has no _FILE form.
+        assert!(
+            with(&[("TWOFACTOR_LISTEN_FILE", "/run/credentials/token")])
+                .unwrap()
+                .is_empty()
+        );
+
+        for (vars, needle) in [
+            (
+                vec![("TWOFACTOR_MASTER_KEY_FILE", "/nowhere")],
+                "master_key (TWOFACTOR_MASTER_KEY_FILE): cannot read \"/nowhere\": entity not found",
+            ),
+            (
+                vec![("TWOFACTOR_SMTP_URL_FILE", "/run/credentials/empty")],
+                "is empty",
+            ),
+            (
+                vec![
+                    ("TWOFACTOR_METRICS_TOKEN_FILE", "/run/credentials/token"),
+                    ("TWOFACTOR_METRICS_TOKEN", "also-given-plainly"),
+                ],
+                "not both",
+            ),
+        ] {
+            let message = with(&vars).unwrap_err().to_string();
+            assert!(message.contains(needle), "{message}");
+            assert_eq!(message.lines().count(), 1);
+            assert!(!message.contains("a-long-metrics-token") && !message.contains("also-given"));
+        }
     }
 
     #[test]

@@ -970,3 +970,41 @@ fn the_data_directory_and_database_are_private() {
         assert_eq!(mode(&path) & 0o077, 0, "{} is private", path.display());
     }
 }
+
+/// Secret settings can come from files (`TWOFACTOR_<KEY>_FILE`), as
+/// systemd credentials and container secrets deliver them; a missing file
+/// stops the command with one line naming the key.
+#[test]
+fn secret_settings_are_read_from_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let url_file = d.join("database-url");
+    let db = d.join("elsewhere.db");
+    std::fs::write(&url_file, format!("sqlite://{}\n", db.display())).unwrap();
+    let out = output_with(
+        Command::new(env!("CARGO_BIN_EXE_twofactor"))
+            .args(["migrate"])
+            .env("TWOFACTOR_DATA_DIR", d)
+            .env_remove("TWOFACTOR_DATABASE_URL")
+            .env("TWOFACTOR_DATABASE_URL_FILE", &url_file),
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(db.exists(), "the database named in the file");
+
+    let out = output_with(
+        Command::new(env!("CARGO_BIN_EXE_twofactor"))
+            .args(["migrate"])
+            .env("TWOFACTOR_DATA_DIR", d)
+            .env_remove("TWOFACTOR_DATABASE_URL")
+            .env("TWOFACTOR_MASTER_KEY_FILE", d.join("no-such-file")),
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("master_key (TWOFACTOR_MASTER_KEY_FILE): cannot read"),
+        "{}",
+        stderr(&out)
+    );
+}
