@@ -650,6 +650,61 @@ fn api_keys_are_printed_once_listed_by_prefix_and_revoked() {
         list.contains(&prefix) && list.contains("EHR bridge") && list.contains("live"),
         "{list}"
     );
+    assert!(
+        list.contains("scopes=verify,manage "),
+        "the default: {list}"
+    );
+
+    // Scopes are chosen explicitly; manage-all is warned about.
+    let out = admin(
+        d,
+        &["api-key", "create", "checker", "--scope", "verify"],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("with scopes verify;"),
+        "{}",
+        stderr(&out)
+    );
+    let out = admin(
+        d,
+        &[
+            "api-key",
+            "create",
+            "directory",
+            "--scope",
+            "manage-all",
+            "--scope",
+            "verify",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("verify manage-all"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("warning: this key can manage everyone"),
+        "{}",
+        stderr(&out)
+    );
+    let audit = stdout(&admin(d, &["audit", "tail", "-n", "5"], None));
+    assert!(
+        audit.contains("api_key_created") && audit.contains("manage-all"),
+        "{audit}"
+    );
+    for hostile in ["admin", "", "verify,manage", "MANAGE", "manage-all\n", "*"] {
+        let out = admin(d, &["api-key", "create", "x", "--scope", hostile], None);
+        assert_eq!(out.status.code(), Some(2), "{hostile:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("verify, manage, manage-all"),
+            "{}",
+            stderr(&out)
+        );
+    }
     assert!(!list.contains(&key), "the key itself is never listed");
 
     let revoked = admin(d, &["api-key", "revoke", &prefix], None);
