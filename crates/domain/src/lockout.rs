@@ -29,15 +29,13 @@
 //!   people share an address, so [`Policy::password_failures_per_ip`] does
 //!   not refuse anyone. Past it, the address's password checks are paced:
 //!   one every [`Policy::password_ip_pace_seconds`], the rest waiting their
-//!   turn, and one that would wait longer than
+//!   turn in a queue kept in the database (every instance books from it),
+//!   and one that would wait longer than
 //!   [`Policy::password_ip_max_wait_seconds`] is told to come back (before
 //!   its password is looked at, so that answer says nothing about it). A
 //!   correct password is therefore slowed, never refused outright, while
 //!   spraying one password over many accounts from one address drops to
 //!   one guess per pace.
-
-use std::collections::HashMap;
-use std::time::{Duration, Instant};
 
 use crate::{LockState, Policy, UserId};
 
@@ -130,41 +128,10 @@ pub(crate) fn address_paced(ip_failures: u32, policy: &Policy) -> bool {
     ip_failures >= policy.password_failures_per_ip
 }
 
-/// Password checks from addresses past their failures, one per pace.
-/// Real time (an [`Instant`]), not the policy clock: it spaces work out,
-/// it decides nothing about an account.
-#[derive(Debug, Default)]
-pub(crate) struct AddressPacer {
-    /// The next free slot per address.
-    next: HashMap<String, Instant>,
-}
-
-/// Addresses remembered before old entries are swept.
-const PACER_SWEEP_AT: usize = 10_000;
-
-impl AddressPacer {
-    /// Books the next slot of `ip` at `now`: `Ok(wait)` until the slot,
-    /// or `Err(retry_after)` when the slot is further away than
-    /// `max_wait` (nothing booked).
-    pub(crate) fn book(
-        &mut self,
-        ip: &str,
-        now: Instant,
-        pace: Duration,
-        max_wait: Duration,
-    ) -> Result<Duration, Duration> {
-        if self.next.len() >= PACER_SWEEP_AT {
-            self.next.retain(|_, slot| *slot > now);
-        }
-        let slot = self.next.get(ip).copied().filter(|slot| *slot > now);
-        let at = slot.unwrap_or(now);
-        let wait = at.saturating_duration_since(now);
-        if wait > max_wait {
-            return Err(wait);
-        }
-        self.next.insert(ip.to_owned(), at + pace);
-        Ok(wait)
-    }
+/// The key of an address's paced queue of password checks (a `locks` row
+/// whose `locked_until` is the end of the last slot booked).
+pub(crate) fn pace_key(ip: &str) -> String {
+    format!("pace:ip:{ip}")
 }
 
 #[cfg(test)]
@@ -236,6 +203,7 @@ mod tests {
             LockKey::Name("7").key(),
             LockKey::Device(7).key(),
             address_key("7"),
+            pace_key("7"),
         ];
         for (i, a) in keys.iter().enumerate() {
             for b in keys.iter().skip(i + 1) {
@@ -250,38 +218,5 @@ mod tests {
         let policy = Policy::default();
         assert!(!address_paced(policy.password_failures_per_ip - 1, &policy));
         assert!(address_paced(policy.password_failures_per_ip, &policy));
-    }
-
-    #[test]
-    fn the_pacer_spaces_an_address_and_turns_away_a_long_queue() {
-        let mut pacer = AddressPacer::default();
-        let start = Instant::now();
-        let pace = Duration::from_secs(2);
-        let max = Duration::from_secs(5);
-        assert_eq!(pacer.book("a", start, pace, max), Ok(Duration::ZERO));
-        assert_eq!(pacer.book("a", start, pace, max), Ok(pace));
-        assert_eq!(pacer.book("a", start, pace, max), Ok(2 * pace));
-        // Six seconds away is past the longest wait: come back, not booked.
-        assert_eq!(pacer.book("a", start, pace, max), Err(3 * pace));
-        // Another address has its own slots.
-        assert_eq!(pacer.book("b", start, pace, max), Ok(Duration::ZERO));
-        // Once the slots passed, the address starts afresh.
-        let later = start + Duration::from_secs(60);
-        assert_eq!(pacer.book("a", later, pace, max), Ok(Duration::ZERO));
-    }
-
-    #[test]
-    fn the_pacer_forgets_passed_slots_when_it_grows() {
-        let mut pacer = AddressPacer::default();
-        let start = Instant::now();
-        let pace = Duration::from_secs(1);
-        for i in 0..PACER_SWEEP_AT {
-            pacer
-                .book(&i.to_string(), start, pace, pace)
-                .unwrap_or_default();
-        }
-        let later = start + Duration::from_secs(10);
-        pacer.book("new", later, pace, pace).unwrap_or_default();
-        assert_eq!(pacer.next.len(), 1);
     }
 }

@@ -17,7 +17,7 @@ use otp::{Totp, VerifyError, Window};
 
 use crate::drift;
 use crate::kept_login::{KeptLogin, KeptLogins};
-use crate::lockout::{self, AddressPacer, LockKey, PasswordVerdict};
+use crate::lockout::{self, LockKey, PasswordVerdict};
 use crate::notify::{ABANDONED_TOPIC, HeldNotice, success_event};
 use crate::user::normalize_username;
 use crate::{
@@ -191,8 +191,6 @@ pub struct LoginService {
     pub(crate) api_keys: Arc<std::sync::Mutex<crate::api::KeyCache>>,
     /// Half logins started here, for their code step.
     kept: Arc<KeptLogins>,
-    /// Password checks from addresses past their failures, spaced out.
-    pacer: Arc<std::sync::Mutex<AddressPacer>>,
     /// Work started for an answer that did not wait for it.
     pending: Arc<crate::PendingWork>,
 }
@@ -251,7 +249,6 @@ impl LoginService {
             site_name: site_name.to_owned(),
             api_keys: Arc::default(),
             kept: Arc::default(),
-            pacer: Arc::default(),
             pending: Arc::default(),
         }
     }
@@ -320,7 +317,7 @@ impl LoginService {
         };
         // Before the hash, so the answer says nothing about the password.
         if lockout::address_paced(ip_failures, &self.policy)
-            && let Err(retry_after) = self.wait_address_turn(&ctx.ip).await
+            && let Err(retry_after) = self.wait_address_turn(&ctx.ip, now).await?
         {
             let detail = "too many failures from this address";
             return self
@@ -460,23 +457,20 @@ impl LoginService {
         Ok(PasswordOutcome::Throttled { retry_after })
     }
 
-    /// Waits for this address's next paced password check;
-    /// `Err(seconds)` when the wait would be too long (come back then).
-    async fn wait_address_turn(&self, ip: &str) -> Result<(), u64> {
-        let pace = std::time::Duration::from_secs(self.policy.password_ip_pace_seconds);
-        let max_wait = std::time::Duration::from_secs(self.policy.password_ip_max_wait_seconds);
-        let booked = self.pacer.lock().map_err(|_| 1u64)?.book(
-            ip,
-            std::time::Instant::now(),
-            pace,
-            max_wait,
-        );
-        match booked {
-            Ok(wait) => {
-                tokio::time::sleep(wait).await;
-                Ok(())
+    /// Waits for this address's next paced password check (a queue kept
+    /// in the database, shared by every instance); `Err(seconds)` when the
+    /// wait would be too long (come back then), nothing booked.
+    async fn wait_address_turn(&self, ip: &str, now: u64) -> Result<Result<(), u64>, DomainError> {
+        let pace = self.policy.password_ip_pace_seconds;
+        let max_wait = self.policy.password_ip_max_wait_seconds;
+        let key = lockout::pace_key(ip);
+        match self.store.book_slot(&key, now, pace, max_wait).await? {
+            Some(start) => {
+                let wait = start.saturating_sub(now);
+                tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+                Ok(Ok(()))
             }
-            Err(wait) => Err(wait.as_secs().max(1)),
+            None => Ok(Err(max_wait)),
         }
     }
 

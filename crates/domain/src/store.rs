@@ -478,6 +478,19 @@ pub trait Store: Send + Sync {
     async fn set_lock(&self, key: &str, state: LockState) -> Result<(), StoreError>;
     /// Removes the lock and the failures under `key`.
     async fn clear_locks(&self, key: &str) -> Result<(), StoreError>;
+    /// Books the next slot of a paced queue under `key` (a row of `locks`,
+    /// `locked_until` the end of the last slot booked): `pace` seconds
+    /// starting when the last one ends, or `now` if it has; refused (`None`,
+    /// nothing booked) if it would start more than `max_wait` seconds after
+    /// `now`. Returns when the slot starts. One statement, so every
+    /// instance books from the same queue.
+    async fn book_slot(
+        &self,
+        key: &str,
+        now: u64,
+        pace: u64,
+        max_wait: u64,
+    ) -> Result<Option<u64>, StoreError>;
 
     /// Stores a new remembered device under `token_hash`.
     async fn create_device(

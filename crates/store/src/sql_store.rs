@@ -772,6 +772,14 @@ static SQL_USER_FOR_PASSWORD_STEP: std::sync::LazyLock<String> = std::sync::Lazy
 const SQL_PASSWORD_GUARD: &str = "SELECT 1 FROM totp_factors WHERE user_id = $3 \
      AND NOT EXISTS (SELECT 1 FROM locks WHERE key = $1 AND locked_until > $2)";
 
+/// [`Store::book_slot`]: key `$1`, now `$2`, pace `$3`, longest wait `$4`.
+/// `CASE` rather than `MAX`/`GREATEST`, which the two dialects spell apart.
+const SQL_BOOK_SLOT: &str = "INSERT INTO locks (key, locked_until, lock_count) VALUES ($1, $2 + $3, 0) \
+     ON CONFLICT (key) DO UPDATE SET locked_until = \
+     CASE WHEN locks.locked_until > $2 THEN locks.locked_until ELSE $2 END + $3 \
+     WHERE locks.locked_until - $2 <= $4 \
+     RETURNING locked_until - $3";
+
 /// Voids user `$1`'s unused single-use links at `$2`.
 const SQL_VOID_LINKS: &str =
     "UPDATE password_resets SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL";
@@ -2444,6 +2452,26 @@ impl Store for SqlStore {
             .map_err(db)?;
         });
         Ok(())
+    }
+
+    async fn book_slot(
+        &self,
+        key: &str,
+        now: u64,
+        pace: u64,
+        max_wait: u64,
+    ) -> Result<Option<u64>, StoreError> {
+        let start: Option<(i64,)> = on_pool!(self, pool => {
+            sqlx::query_as(SQL_BOOK_SLOT)
+                .bind(key)
+                .bind(to_i64(now))
+                .bind(to_i64(pace))
+                .bind(to_i64(max_wait))
+                .fetch_optional(pool)
+                .await
+                .map_err(db)?
+        });
+        start.map(|(start,)| to_u64(start, "slot")).transpose()
     }
 
     async fn clear_locks(&self, key: &str) -> Result<(), StoreError> {

@@ -206,3 +206,59 @@ async fn a_lock_takes_the_same_time_for_right_and_wrong_passwords() {
     );
     app.stop().await;
 }
+
+/// The address's queue lives in the database: one slot per pace, a full
+/// queue refused without booking, an old queue forgotten.
+async fn an_address_queue_is_booked_in_the_database(app: &TestApp) {
+    let store = app.app.login.store();
+    let book = async |now| {
+        store
+            .book_slot("pace:ip:192.0.2.1", now, 2, 5)
+            .await
+            .unwrap()
+    };
+    assert_eq!(book(1_000).await, Some(1_000));
+    assert_eq!(book(1_000).await, Some(1_002));
+    assert_eq!(book(1_001).await, Some(1_004));
+    assert_eq!(book(1_001).await, Some(1_006), "5 s is the longest wait");
+    assert_eq!(book(1_001).await, None, "would start 7 s after now");
+    assert_eq!(book(1_003).await, Some(1_008), "the refusal booked nothing");
+    assert_eq!(
+        book(1_100).await,
+        Some(1_100),
+        "a queue long past starts afresh"
+    );
+    assert_eq!(
+        store
+            .book_slot("pace:ip:192.0.2.2", 1_100, 2, 5)
+            .await
+            .unwrap(),
+        Some(1_100),
+        "each address has its own"
+    );
+}
+both!(an_address_queue_is_booked_in_the_database);
+
+/// Two instances behind a load balancer pace an address together.
+async fn instances_share_the_address_pace(app: &TestApp) {
+    for i in 0..50 {
+        app.add_user(&format!("user{i}")).await;
+    }
+    let mut browser = app.client();
+    for i in 0..50 {
+        browser.submit_password(&format!("user{i}"), "guess").await;
+    }
+    let other = app.second_instance().await;
+    let started = std::time::Instant::now();
+    assert_eq!(browser.submit_password("user1", "guess").await.status, 401);
+    let mut there = other.client();
+    assert_eq!(there.submit_password("user2", "guess").await.status, 401);
+    let pace = app.app.login.policy().password_ip_pace_seconds;
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(pace),
+        "the second instance waited for the first's slot: {:?}",
+        started.elapsed()
+    );
+    other.stop().await;
+}
+both!(instances_share_the_address_pace);
