@@ -39,6 +39,12 @@
 
 use crate::{LockState, Policy, UserId};
 
+/// A lock over for a day is forgotten, with the repeat count that doubles
+/// the next one, and so are failures a day old (no window is longer): an
+/// account that went quiet starts again at 15 minutes, and rows of names,
+/// addresses and queues never seen again do not stay for ever.
+pub(crate) const FORGET_AFTER_SECONDS: u64 = 24 * 60 * 60;
+
 /// Whose password failures a key counts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum LockKey<'a> {

@@ -2041,6 +2041,13 @@ impl LoginService {
         Ok((resealed, unopenable))
     }
 
+    /// Forgets locks and failures a day past (see `lockout`); the server
+    /// runs it hourly. Returns how many rows went.
+    pub async fn sweep_locks(&self, now: u64) -> Result<u64, DomainError> {
+        let before = now.saturating_sub(lockout::FORGET_AFTER_SECONDS);
+        Ok(self.store.sweep_locks(before).await?)
+    }
+
     /// Clears every lock and failure count of a user (admin `unlock`).
     pub async fn unlock(&self, user: &User, now: u64) -> Result<(), DomainError> {
         self.clear_user_locks(user.id).await?;

@@ -478,6 +478,11 @@ pub trait Store: Send + Sync {
     async fn set_lock(&self, key: &str, state: LockState) -> Result<(), StoreError>;
     /// Removes the lock and the failures under `key`.
     async fn clear_locks(&self, key: &str) -> Result<(), StoreError>;
+    /// Forgets locks that ended before `before` (and with them the count
+    /// that doubles the next one) and failures counted before it: rows of
+    /// names, addresses and queues that are never seen again would stay
+    /// for ever. Returns how many rows went.
+    async fn sweep_locks(&self, before: u64) -> Result<u64, StoreError>;
     /// Books the next slot of a paced queue under `key` (a row of `locks`,
     /// `locked_until` the end of the last slot booked): `pace` seconds
     /// starting when the last one ends, or `now` if it has; refused (`None`,

@@ -2454,6 +2454,13 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn sweep_locks(&self, before: u64) -> Result<u64, StoreError> {
+        let before = to_i64(before);
+        let locks = execute!(self, "DELETE FROM locks WHERE locked_until < $1", before);
+        let failures = execute!(self, "DELETE FROM failures WHERE at < $1", before);
+        Ok(locks + failures)
+    }
+
     async fn book_slot(
         &self,
         key: &str,

@@ -201,7 +201,8 @@ impl App {
 impl App {
     /// Starts the audit sealer: every two seconds it chains the rows that
     /// are at least a few seconds old (see `domain::audit_chain`), and once
-    /// an hour prunes what the retention setting lets go.
+    /// an hour prunes what the retention setting lets go and forgets locks
+    /// and failures a day past.
     pub fn start_audit_sealer(&self) -> tokio::task::JoinHandle<()> {
         let login = self.login.clone();
         let clock = self.clock.clone();
@@ -213,8 +214,13 @@ impl App {
                 if let Err(error) = login.seal_audit(now).await {
                     tracing::warn!(%error, "audit: cannot seal the newest events");
                 }
-                if retention > 0 && now >= last_prune + 3600 {
+                if now >= last_prune + 3600 {
                     last_prune = now;
+                    if let Err(error) = login.sweep_locks(now).await {
+                        tracing::warn!(%error, "cannot forget old locks");
+                    }
+                }
+                if retention > 0 && now == last_prune {
                     match login.prune_audit(now.saturating_sub(retention), now).await {
                         Ok(0) => {}
                         Ok(n) => {

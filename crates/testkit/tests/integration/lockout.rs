@@ -262,3 +262,62 @@ async fn instances_share_the_address_pace(app: &TestApp) {
     other.stop().await;
 }
 both!(instances_share_the_address_pace);
+
+/// Locks a day past are forgotten (so is the count that doubles the next
+/// one), and so are failures a day old; a lock in force stays.
+async fn old_locks_and_failures_are_forgotten(app: &TestApp) {
+    use domain::LockState;
+    let store = app.app.login.store();
+    let now = testkit::START;
+    let lock = |until| LockState {
+        locked_until: until,
+        lock_count: 3,
+    };
+    store
+        .set_lock("pace:ip:192.0.2.9", lock(now - 2 * 86_400))
+        .await
+        .unwrap();
+    store
+        .set_lock("pw:name:gone", lock(now - 86_401))
+        .await
+        .unwrap();
+    store
+        .set_lock("pw:name:recent", lock(now - 3_600))
+        .await
+        .unwrap();
+    store
+        .set_lock("pw:name:locked", lock(now + 600))
+        .await
+        .unwrap();
+    store
+        .record_failure("pw:ip:192.0.2.9", now - 90_000)
+        .await
+        .unwrap();
+    store
+        .record_failure("pw:ip:192.0.2.10", now - 60)
+        .await
+        .unwrap();
+    assert_eq!(app.app.login.sweep_locks(now).await.unwrap(), 3);
+    assert_eq!(
+        store.lock_state("pace:ip:192.0.2.9").await.unwrap(),
+        LockState::default()
+    );
+    assert_eq!(
+        store.lock_state("pw:name:gone").await.unwrap(),
+        LockState::default()
+    );
+    assert_eq!(
+        store.lock_state("pw:name:recent").await.unwrap(),
+        lock(now - 3_600)
+    );
+    assert_eq!(
+        store.lock_state("pw:name:locked").await.unwrap(),
+        lock(now + 600)
+    );
+    assert_eq!(store.failures_since("pw:ip:192.0.2.9", 0).await.unwrap(), 0);
+    assert_eq!(
+        store.failures_since("pw:ip:192.0.2.10", 0).await.unwrap(),
+        1
+    );
+}
+both!(old_locks_and_failures_are_forgotten);
