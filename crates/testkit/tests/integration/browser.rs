@@ -133,6 +133,10 @@ async fn a_new_user_links_an_app_and_later_uses_a_recovery_code() {
         .collect();
     assert_eq!(codes.len(), 10);
     browser.screenshot(&shots.join("recovery-codes.png")).await;
+    // The forms that change a factor ask for a current code as well.
+    browser.goto(&app.url("/account/phone")).await;
+    assert!(browser.source().await.contains("id=\"current_token\""));
+    browser.screenshot(&shots.join("cell-phone.png")).await;
 
     // Log out and back in with a token.
     browser.goto(&app.url("/")).await;
