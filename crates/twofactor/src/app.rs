@@ -285,10 +285,8 @@ impl App {
     pub async fn add_user(&self, new: &AddUser) -> anyhow::Result<User> {
         let now = self.clock.now();
         let username = domain::user::new_username(&new.username).map_err(anyhow::Error::msg)?;
-        if !new.email.contains('@')
-            || new.email.len() > 254
-            || new.email.contains(char::is_whitespace)
-        {
+        // The same rule as the administration pages and the API.
+        if !domain::api::valid_email(&new.email) {
             anyhow::bail!("email must be an address like name@clinic.example");
         }
         let phone = new

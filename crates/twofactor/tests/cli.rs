@@ -359,6 +359,15 @@ fn admin_commands_manage_users_and_read_the_audit_trail() {
             vec!["user", "add", "bob", "--email", "not-an-email"],
             "email must be",
         ),
+        // The pages' and the API's rule: an ASCII address with a domain.
+        (
+            vec!["user", "add", "bob", "--email", "<script>@x.co"],
+            "email must be",
+        ),
+        (
+            vec!["user", "add", "bob", "--email", "bob@localhost"],
+            "email must be",
+        ),
         (
             vec![
                 "user",
