@@ -33,9 +33,11 @@
 //!   and one that would wait longer than
 //!   [`Policy::password_ip_max_wait_seconds`] is told to come back (before
 //!   its password is looked at, so that answer says nothing about it). A
-//!   correct password is therefore slowed, never refused outright, while
-//!   spraying one password over many accounts from one address drops to
-//!   one guess per pace.
+//!   correct password is therefore slowed, while spraying one password
+//!   over many accounts from one address drops to one guess per pace. A
+//!   flood that keeps the queue full would turn everyone behind the
+//!   address away, so a browser with a valid remembered-device cookie for
+//!   the named account skips the queue, as it skips the account's lock.
 
 use crate::{LockState, Policy, UserId};
 

@@ -315,8 +315,23 @@ impl LoginService {
             Some(early) => early.ip_failures,
             None => self.store.failures_since(&ip_key, since).await?,
         };
+        // A disabled account answers as a wrong password.
+        let account = user.as_ref().filter(|u| !u.disabled);
+        // A browser remembered for this account answers to its own lock,
+        // and skips the address's queue: it proved a second factor before,
+        // so a flood from the same address (a clinic's NAT) does not keep
+        // its owner out.
+        let device = match (account, remember_token, &early) {
+            (Some(user), Some(presented), Some(early)) => {
+                let days = self.policy.for_user(&early.practice, user.require_2fa);
+                self.remembered_device(user, presented, days.remember_device_seconds, now)
+                    .await?
+            }
+            _ => None,
+        };
         // Before the hash, so the answer says nothing about the password.
-        if lockout::address_paced(ip_failures, &self.policy)
+        if device.is_none()
+            && lockout::address_paced(ip_failures, &self.policy)
             && let Err(retry_after) = self.wait_address_turn(&ctx.ip, now).await?
         {
             let detail = "too many failures from this address";
@@ -326,8 +341,6 @@ impl LoginService {
         }
         let hash = user.as_ref().and_then(|u| u.password_hash.clone());
         let password_ok = self.hasher.verify(hash, password.to_owned()).await;
-        // A disabled account answers as a wrong password.
-        let account = user.as_ref().filter(|u| !u.disabled);
         let right = account.filter(|_| password_ok);
 
         // The usual way on (to the authenticator's code), when what was
@@ -361,15 +374,6 @@ impl LoginService {
             }
         }
 
-        // A browser remembered for this account answers to its own lock.
-        let device = match (account, remember_token, &early) {
-            (Some(user), Some(presented), Some(early)) => {
-                let days = self.policy.for_user(&early.practice, user.require_2fa);
-                self.remembered_device(user, presented, days.remember_device_seconds, now)
-                    .await?
-            }
-            _ => None,
-        };
         let lock_key = match (&device, &user, &normalized) {
             (Some(device), _, _) => Some(LockKey::Device(device.id)),
             (None, Some(user), _) => Some(LockKey::Account(user.id)),

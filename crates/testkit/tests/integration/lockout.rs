@@ -321,3 +321,39 @@ async fn old_locks_and_failures_are_forgotten(app: &TestApp) {
     );
 }
 both!(old_locks_and_failures_are_forgotten);
+
+/// A flood that keeps an address's queue full turns strangers behind it
+/// away (before their password is looked at), but not a clinician whose
+/// browser was remembered: it proved a second factor before.
+async fn a_remembered_browser_skips_a_flooded_address_queue(app: &TestApp) {
+    let (_, phone) = app.add_user_with_totp("alice").await;
+    let mut own = remembered(app, &phone).await;
+    app.add_user("bob").await;
+    let store = app.app.login.store();
+    for _ in 0..50 {
+        store
+            .record_failure("pw:ip:127.0.0.1", testkit::START)
+            .await
+            .unwrap();
+    }
+    // The queue is full: 30 s of slots booked from now.
+    let policy = app.app.login.policy();
+    while store
+        .book_slot(
+            "pace:ip:127.0.0.1",
+            testkit::START,
+            policy.password_ip_pace_seconds,
+            policy.password_ip_max_wait_seconds,
+        )
+        .await
+        .unwrap()
+        .is_some()
+    {}
+    let mut colleague = app.client();
+    let reply = colleague.submit_password("bob", PASSWORD).await;
+    assert_eq!(reply.status, 429, "{}", reply.body);
+    // Queued, it would have been turned away too (the queue is full).
+    let reply = own.submit_password("alice", PASSWORD).await;
+    assert_eq!(reply.location(), Some("/"), "{}", reply.body);
+}
+both!(a_remembered_browser_skips_a_flooded_address_queue);
