@@ -219,6 +219,39 @@ struct Completion<'a> {
     guard: Option<ClaimGuard<'a>>,
 }
 
+/// One password submission, as the password step's parts read it.
+struct Attempt<'a> {
+    /// The username in its normal form, if it can be one.
+    name: Option<&'a str>,
+    password: &'a str,
+    /// The remembered-device cookie the browser sent.
+    remember_token: Option<&'a str>,
+    ctx: &'a RequestContext,
+    now: u64,
+    /// Start of the failure window.
+    since: u64,
+    /// The address's failure key.
+    ip_key: String,
+}
+
+impl std::fmt::Debug for Attempt<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the password nor the cookie.
+        f.debug_struct("Attempt")
+            .field("name", &self.name)
+            .field("ctx", &self.ctx)
+            .field("now", &self.now)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Attempt<'_> {
+    /// The name as the audit trail records it.
+    fn typed(&self) -> &str {
+        self.name.unwrap_or("")
+    }
+}
+
 /// A typed code without the spaces and dashes people put in.
 fn typed_code(typed: &str) -> String {
     typed.chars().filter(|c| !matches!(c, ' ' | '-')).collect()
@@ -292,29 +325,18 @@ impl LoginService {
         ctx: &RequestContext,
         now: u64,
     ) -> Result<PasswordOutcome, DomainError> {
-        let since = now.saturating_sub(self.policy.failure_window_seconds);
-        let ip_key = lockout::address_key(&ctx.ip);
         let normalized = normalize_username(username);
-        let typed = normalized.as_deref().unwrap_or("");
-        // The user and, in the same statement, the state its step needs.
-        let (user, early) = match &normalized {
-            Some(name) => self
-                .store
-                .user_for_password_step(
-                    name,
-                    &ip_key,
-                    since,
-                    lockout::ACCOUNT_PREFIX,
-                    ABANDONED_TOPIC,
-                )
-                .await?
-                .unzip(),
-            None => (None, None),
+        let attempt = Attempt {
+            name: normalized.as_deref(),
+            password,
+            remember_token,
+            ctx,
+            now,
+            since: now.saturating_sub(self.policy.failure_window_seconds),
+            ip_key: lockout::address_key(&ctx.ip),
         };
-        let ip_failures = match &early {
-            Some(early) => early.ip_failures,
-            None => self.store.failures_since(&ip_key, since).await?,
-        };
+        let typed = attempt.typed();
+        let (user, early, ip_failures) = self.read_password_step(&attempt).await?;
         // A disabled account answers as a wrong password.
         let account = user.as_ref().filter(|u| !u.disabled);
         // A browser remembered for this account answers to its own lock,
@@ -342,39 +364,104 @@ impl LoginService {
         let hash = user.as_ref().and_then(|u| u.password_hash.clone());
         let password_ok = self.hasher.verify(hash, password.to_owned()).await;
         let right = account.filter(|_| password_ok);
-
-        // The usual way on (to the authenticator's code), when what was
-        // read before the hash allows it, writes the half login in one
-        // statement that checks the lock and the authenticator again as it
-        // writes: a lock set during the hash still holds. Otherwise the
-        // state is read again, after the hash, and decided below.
         if let (Some(user), Some(early)) = (right, &early)
-            && early.totp.is_some()
-            && early.lock.locked_until <= now
-            && (remember_token.is_none()
-                || self
-                    .policy
-                    .for_user(&early.practice, user.require_2fa)
-                    .remember_device_seconds
-                    == 0)
+            && let Some(outcome) = self.usual_way(user, early, &attempt).await?
         {
-            let password_key = LockKey::Account(user.id).key();
-            let guard = Write::PasswordGuard {
-                user: user.id,
-                lock_key: &password_key,
-                now,
-            };
-            // Failures counted during the hash are forgotten too.
-            if let Some(session_token) = self
-                .hold_pending_login(user, &password_key, early, typed, ctx, now, Some(guard))
-                .await?
-            {
-                self.rehash_if_weak(user, password).await?;
-                return Ok(PasswordOutcome::SecondFactor { session_token });
-            }
+            return Ok(outcome);
         }
+        self.decide_password(user.as_ref(), right, device, &attempt)
+            .await
+    }
 
-        let lock_key = match (&device, &user, &normalized) {
+    /// The user named in `attempt` and, in the same statement, the state
+    /// its step needs, read before the hash; and the address's failures.
+    async fn read_password_step(
+        &self,
+        attempt: &Attempt<'_>,
+    ) -> Result<(Option<User>, Option<crate::PasswordStepState>, u32), DomainError> {
+        let (user, early) = match attempt.name {
+            Some(name) => self
+                .store
+                .user_for_password_step(
+                    name,
+                    &attempt.ip_key,
+                    attempt.since,
+                    lockout::ACCOUNT_PREFIX,
+                    ABANDONED_TOPIC,
+                )
+                .await?
+                .unzip(),
+            None => (None, None),
+        };
+        let ip_failures = match &early {
+            Some(early) => early.ip_failures,
+            None => {
+                self.store
+                    .failures_since(&attempt.ip_key, attempt.since)
+                    .await?
+            }
+        };
+        Ok((user, early, ip_failures))
+    }
+
+    /// The usual way on after a right password (to the authenticator's
+    /// code), when what was read before the hash allows it: the half login
+    /// is written in one statement that checks the lock and the
+    /// authenticator again as it writes, so a lock set during the hash
+    /// still holds. `None`: decide afresh ([`Self::decide_password`]).
+    async fn usual_way(
+        &self,
+        user: &User,
+        early: &crate::PasswordStepState,
+        attempt: &Attempt<'_>,
+    ) -> Result<Option<PasswordOutcome>, DomainError> {
+        let remembering = attempt.remember_token.is_some()
+            && self
+                .policy
+                .for_user(&early.practice, user.require_2fa)
+                .remember_device_seconds
+                > 0;
+        if early.totp.is_none() || early.lock.locked_until > attempt.now || remembering {
+            return Ok(None);
+        }
+        let password_key = LockKey::Account(user.id).key();
+        let guard = Write::PasswordGuard {
+            user: user.id,
+            lock_key: &password_key,
+            now: attempt.now,
+        };
+        // Failures counted during the hash are forgotten too.
+        let typed = attempt.typed();
+        let Some(session_token) = self
+            .hold_pending_login(
+                user,
+                &password_key,
+                early,
+                typed,
+                attempt.ctx,
+                attempt.now,
+                Some(guard),
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        self.rehash_if_weak(user, attempt.password).await?;
+        Ok(Some(PasswordOutcome::SecondFactor { session_token }))
+    }
+
+    /// The password step decided on the state read after the hash: the
+    /// lock that applies (a remembered browser's own, the account's, or
+    /// the name's), then [`lockout::password_verdict`].
+    async fn decide_password(
+        &self,
+        user: Option<&User>,
+        right: Option<&User>,
+        device: Option<RememberedDevice>,
+        attempt: &Attempt<'_>,
+    ) -> Result<PasswordOutcome, DomainError> {
+        let (typed, ctx, now) = (attempt.typed(), attempt.ctx, attempt.now);
+        let lock_key = match (&device, user, attempt.name) {
             (Some(device), _, _) => Some(LockKey::Device(device.id)),
             (None, Some(user), _) => Some(LockKey::Account(user.id)),
             (None, None, Some(name)) => Some(LockKey::Name(name)),
@@ -382,12 +469,13 @@ impl LoginService {
         };
         let state = match right {
             Some(user) => {
+                let key = LockKey::Account(user.id).key();
                 self.store
                     .password_step_state(
                         user,
-                        &ip_key,
-                        since,
-                        &LockKey::Account(user.id).key(),
+                        &attempt.ip_key,
+                        attempt.since,
+                        &key,
                         ABANDONED_TOPIC,
                     )
                     .await?
@@ -399,26 +487,27 @@ impl LoginService {
             (Some(key), _) => self.store.lock_state(&key.key()).await?,
             (None, _) => LockState::default(),
         };
-        let (user, state) = match lockout::password_verdict(lock, state.is_some(), now) {
+        match lockout::password_verdict(lock, state.is_some(), now) {
             PasswordVerdict::Locked { until } => {
                 let detail = "password attempts locked";
-                return self
-                    .password_blocked(user.as_ref(), typed, detail, until - now, ctx, now)
-                    .await;
+                self.password_blocked(user, typed, detail, until - now, ctx, now)
+                    .await
             }
             PasswordVerdict::Wrong => {
-                self.count_wrong_password(user.as_ref(), lock_key.as_ref(), lock, typed, ctx, now)
+                self.count_wrong_password(user, lock_key.as_ref(), lock, typed, ctx, now)
                     .await?;
-                return Ok(PasswordOutcome::Rejected);
+                Ok(PasswordOutcome::Rejected)
             }
             PasswordVerdict::Accepted => match (right, state) {
-                (Some(user), Some(state)) => (user.clone(), state),
-                _ => return Err(DomainError::Internal("accepted without an account".into())),
+                (Some(user), Some(state)) => {
+                    self.rehash_if_weak(user, attempt.password).await?;
+                    let remember = attempt.remember_token;
+                    self.password_accepted(user.clone(), state, device, remember, typed, ctx, now)
+                        .await
+                }
+                _ => Err(DomainError::Internal("accepted without an account".into())),
             },
-        };
-        self.rehash_if_weak(&user, password).await?;
-        self.password_accepted(user, state, device, remember_token, typed, ctx, now)
-            .await
+        }
     }
 
     /// Hashes a right password again when its stored hash was made with
