@@ -598,18 +598,8 @@ impl LoginService {
                         .clear_failures(&LockKey::Device(device.id).key())
                         .await?;
                 }
-                let session_token = self.start_session(user.id, SessionStage::Full, now).await?;
                 let detail = "second factor skipped by a remembered device";
-                self.audit(
-                    now,
-                    AuditKind::PasswordLogin,
-                    Outcome::Success,
-                    Some(user.id),
-                    typed,
-                    ctx,
-                    detail,
-                )
-                .await?;
+                let session_token = self.signed_in(&user, typed, detail, ctx, now).await?;
                 return Ok(PasswordOutcome::Complete {
                     session_token,
                     remember_token: Some(rotated),
@@ -642,21 +632,29 @@ impl LoginService {
                 .await?;
             return Ok(PasswordOutcome::MustEnroll { session_token });
         }
-        let session_token = self.start_session(user.id, SessionStage::Full, now).await?;
-        self.audit(
-            now,
-            AuditKind::PasswordLogin,
-            Outcome::Success,
-            Some(user.id),
-            typed,
-            ctx,
-            "no second factor enrolled",
-        )
-        .await?;
+        let detail = "no second factor enrolled";
+        let session_token = self.signed_in(&user, typed, detail, ctx, now).await?;
         Ok(PasswordOutcome::Complete {
             session_token,
             remember_token: None,
         })
+    }
+
+    /// A full session from the password step alone, audited with `detail`
+    /// (why no second factor was asked); its cookie value.
+    async fn signed_in(
+        &self,
+        user: &User,
+        typed: &str,
+        detail: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<String, DomainError> {
+        let session_token = self.start_session(user.id, SessionStage::Full, now).await?;
+        let (kind, outcome) = (AuditKind::PasswordLogin, Outcome::Success);
+        self.audit(now, kind, outcome, Some(user.id), typed, ctx, detail)
+            .await?;
+        Ok(session_token)
     }
 
     /// A wrong password (or unknown name): counted against the address

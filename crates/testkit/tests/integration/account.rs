@@ -311,7 +311,7 @@ async fn two_factor_login_cannot_be_turned_off_where_required() {
     app.stop().await;
 }
 
-async fn send_phone(
+pub(crate) async fn send_phone(
     browser: &mut Client,
     csrf: &str,
     country: &str,

@@ -5,6 +5,7 @@
 
 use testkit::{Client, PASSWORD, TestApp};
 
+use crate::account::send_phone;
 use crate::enrollment::{code_of, confirm, offered, step_up};
 
 /// Alice, with an authenticator, signed in here and in a second browser
@@ -86,17 +87,7 @@ async fn long_after_login_a_change_needs_a_current_second_factor(app: &TestApp) 
     // The phone form asks the same.
     app.clock.advance(60);
     let csrf = browser.csrf();
-    let reply = browser
-        .post_form(
-            "/account/phone",
-            &[
-                ("country", "US"),
-                ("phone", "(201) 555-0199"),
-                ("password", PASSWORD),
-                ("csrf_token", &csrf),
-            ],
-        )
-        .await;
+    let reply = send_phone(&mut browser, &csrf, "US", "(201) 555-0199", PASSWORD).await;
     assert_eq!(reply.status, 400, "{}", reply.body);
     assert!(reply.body.contains("recovery codes"), "{}", reply.body);
     assert_eq!(app.sms_count(), 0);
@@ -121,17 +112,7 @@ async fn a_new_phone_ends_other_sessions_and_tells_the_old_number(app: &TestApp)
     let (mut browser, mut other) = two_browsers(app, &phone).await;
 
     let csrf = browser.csrf();
-    let reply = browser
-        .post_form(
-            "/account/phone",
-            &[
-                ("country", "US"),
-                ("phone", "(201) 555-0199"),
-                ("password", PASSWORD),
-                ("csrf_token", &csrf),
-            ],
-        )
-        .await;
+    let reply = send_phone(&mut browser, &csrf, "US", "(201) 555-0199", PASSWORD).await;
     assert_eq!(
         reply.status, 200,
         "within 5 minutes of the login: {}",
