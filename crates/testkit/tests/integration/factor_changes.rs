@@ -187,3 +187,35 @@ async fn moving_the_authenticator_ends_other_sessions(app: &TestApp) {
     );
 }
 both!(moving_the_authenticator_ends_other_sessions);
+
+/// Whatever is typed as the current code, the answer is a refusal that
+/// says so, never an error, and nothing changes.
+async fn hostile_proofs_are_refused_plainly(app: &TestApp) {
+    let (_, mut browser, _) = alice_in_two_browsers(app).await;
+    app.clock.advance(6 * 60);
+    let long = "9".repeat(5_000);
+    for hostile in [
+        "'; DROP TABLE recovery_codes;--",
+        "<script>alert(1)</script>",
+        "１２３４５６",
+        "12345\u{0}6",
+        "abcd-efgh-jkmn-pqrs",
+        "-",
+        long.as_str(),
+    ] {
+        let reply = new_codes(&mut browser, hostile).await;
+        assert_eq!(reply.status, 400, "{hostile:?}: {}", reply.body);
+        assert!(
+            reply.body.contains("not valid"),
+            "{hostile:?}: {}",
+            reply.body
+        );
+        assert!(!reply.body.contains("<script>alert"), "escaped");
+    }
+    assert_eq!(
+        browser.get("/account/security").await.status,
+        200,
+        "still signed in"
+    );
+}
+both!(hostile_proofs_are_refused_plainly);
