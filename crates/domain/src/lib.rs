@@ -23,6 +23,7 @@ mod lockout;
 mod login;
 pub mod mail;
 mod notify;
+mod operations;
 pub mod outbox;
 pub mod password;
 mod password_reset;
@@ -48,6 +49,7 @@ pub use error::DomainError;
 pub use ids::{PracticeId, UserId};
 pub use login::{LoginService, PasswordOutcome, SmsOutcome, TokenOutcome};
 pub use mail::{Email, Mailer};
+pub use operations::IdempotentAnswer;
 pub use outbox::{
     Channel, Delivery, NewMessage, Outbox, OutboxCounts, OutboxMessage, OutboxStatus, OutboxUpdate,
     Receipt, SendError,

@@ -88,10 +88,10 @@ impl LoginService {
         let user = if typed.contains('@') {
             match self.store.user_by_email(typed).await? {
                 Some(user) => Some(user),
-                None => self.user_named(typed).await?,
+                None => self.user_by_name(typed).await?,
             }
         } else {
-            self.user_named(typed).await?
+            self.user_by_name(typed).await?
         };
         let Some(user) = user.filter(|u| !u.disabled) else {
             self.audit(
@@ -183,13 +183,6 @@ impl LoginService {
             .await?;
         self.outbox.wake();
         Ok(())
-    }
-
-    async fn user_named(&self, typed: &str) -> Result<Option<User>, DomainError> {
-        Ok(match crate::user::normalize_username(typed) {
-            Some(name) => self.store.user_by_username(&name).await?,
-            None => None,
-        })
     }
 
     /// The shortest password the account's practice accepts, while the

@@ -210,10 +210,10 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response
     let mut text = state.metrics.render();
     // A database that does not answer leaves the gauges out rather than
     // failing the scrape: the request counters still tell the story.
-    if let Ok(counts) = state.login.store().outbox_counts().await {
+    if let Ok(counts) = state.login.outbox_counts().await {
         text.push_str(&render_outbox(&counts, state.now()));
     }
-    text.push_str(&render_batch_lanes(&state.login.store().batch_lanes()));
+    text.push_str(&render_batch_lanes(&state.login.batch_lanes()));
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         text,

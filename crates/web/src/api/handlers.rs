@@ -398,7 +398,6 @@ pub async fn send_sms(
     Path(id): Path<String>,
 ) -> ApiResult {
     let user = verified_user(&state, &caller, &id).await?;
-    let store = state.login.store();
     let now = state.now();
     let request = format!("sms:{}", user.id);
     let idem = match headers.get("idempotency-key") {
@@ -413,10 +412,10 @@ pub async fn send_sms(
                         "Idempotency-Key must be 1 to 200 printable ASCII characters",
                     )
                 })?;
-            if !store
-                .store_idempotent_answer(caller.0.id, key, &request, 0, "", now)
-                .await
-                .map_err(domain::DomainError::from)?
+            if !state
+                .login
+                .claim_idempotency_key(caller.0.id, key, &request, now)
+                .await?
             {
                 return replay(&state, &caller, key, &request).await;
             }
@@ -477,10 +476,10 @@ pub async fn send_sms(
             Err(problem) => serde_json::to_string(problem),
         }
         .unwrap_or_default();
-        store
-            .finish_idempotent_answer(caller.0.id, &key, status.as_u16(), &text)
-            .await
-            .map_err(domain::DomainError::from)?;
+        state
+            .login
+            .finish_idempotency_key(caller.0.id, &key, status.as_u16(), &text)
+            .await?;
     }
     match answer {
         Ok(sent) => Ok((status, Json(sent)).into_response()),
@@ -500,12 +499,7 @@ fn valid_idempotency_key(key: &str) -> bool {
 
 /// The first answer to an `Idempotency-Key`, again.
 async fn replay(state: &AppState, caller: &Caller, key: &str, request: &str) -> ApiResult {
-    let stored = state
-        .login
-        .store()
-        .idempotent_answer(caller.0.id, key)
-        .await
-        .map_err(domain::DomainError::from)?;
+    let stored = state.login.idempotent_answer(caller.0.id, key).await?;
     match stored {
         Some((first, _, _)) if first != request => Err(Problem::conflict(
             "this Idempotency-Key was used for another request",

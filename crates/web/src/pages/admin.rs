@@ -684,15 +684,7 @@ async fn audit_filter(
     let text = |value: &Option<String>| value.as_deref().unwrap_or("").trim().to_owned();
     let user = text(&params.user);
     if !user.is_empty() {
-        let found = match domain::user::normalize_username(&user) {
-            Some(name) => state
-                .login
-                .store()
-                .user_by_username(&name)
-                .await
-                .map_err(domain::DomainError::from)?,
-            None => None,
-        };
+        let found = state.login.user_by_name(&user).await?;
         match found.filter(|u| u.practice_id == admin.practice_id) {
             Some(u) => filter.user = Some(u.id),
             None => return Ok(Err(format!("No user named {user:?} in your practice."))),

@@ -12,7 +12,7 @@ pub async fn healthz() -> &'static str {
 
 /// `/readyz`: the database answers too.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    match state.login.store().ping().await {
+    match state.login.ping().await {
         Ok(()) => (StatusCode::OK, "ready\n"),
         Err(error) => {
             tracing::warn!(%error, "readiness check failed");

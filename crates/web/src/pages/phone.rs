@@ -220,13 +220,7 @@ pub async fn confirm(
         .await?
     {
         PhoneConfirm::Active(masked) => {
-            let user = state
-                .login
-                .store()
-                .user_by_id(user.id)
-                .await
-                .map_err(domain::DomainError::from)?
-                .unwrap_or(user);
+            let user = state.login.user_by_id(user.id).await?.unwrap_or(user);
             let notice = format!("Text messages now go to {masked}.");
             security_page(&state, &headers, &user, StatusCode::OK, Some(&notice)).await
         }

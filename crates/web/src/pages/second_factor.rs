@@ -68,13 +68,7 @@ pub async fn render(
         Message::Notice(text) => (None, Some(text)),
     };
     let (csrf_token, csrf_cookie) = csrf::issue(state, headers)?;
-    let digits = state
-        .login
-        .store()
-        .totp(user.id)
-        .await
-        .map_err(domain::DomainError::from)?
-        .map_or(6, |f| f.digits.get());
+    let digits = state.login.totp_digits(user).await?.unwrap_or(6);
     let cookies: Vec<String> = csrf_cookie.into_iter().collect();
     let policy = state.login.policy_for(user).await?;
     page(
