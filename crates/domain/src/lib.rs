@@ -49,7 +49,7 @@ pub use error::DomainError;
 pub use ids::{PracticeId, UserId};
 pub use login::{LoginService, PasswordOutcome, SmsOutcome, TokenOutcome};
 pub use mail::{Email, Mailer};
-pub use operations::IdempotentAnswer;
+pub use operations::{AccountByAdmin, IdempotentAnswer};
 pub use outbox::{
     Channel, Delivery, NewMessage, Outbox, OutboxCounts, OutboxMessage, OutboxStatus, OutboxUpdate,
     Receipt, SendError,

@@ -310,7 +310,9 @@ impl LoginService {
         &self.outbox
     }
 
-    /// The store, for the edges that need it directly (CLI, health).
+    /// The store, for tests that arrange or inspect rows directly. The
+    /// pages, the API and the CLI go through this service's methods.
+    #[doc(hidden)]
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }

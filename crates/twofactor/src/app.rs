@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use domain::{
-    AuditKind, Clock, LoginService, NewUser, Outbox, Policy, Role, SecretBox, User, password,
-    user::normalize_username,
+    Clock, LoginService, Outbox, Policy, Role, SecretBox, User, user::normalize_username,
 };
 use otp::{Algorithm, Digits, OtpAuthUri, Period, Secret};
 use store::SqlStore;
@@ -283,78 +282,37 @@ pub struct AddUser {
 impl App {
     /// Creates a user. Errors say what to fix.
     pub async fn add_user(&self, new: &AddUser) -> anyhow::Result<User> {
-        let now = self.clock.now();
-        let username = domain::user::new_username(&new.username).map_err(anyhow::Error::msg)?;
-        // The same rule as the administration pages and the API.
-        if !domain::api::valid_email(&new.email) {
-            anyhow::bail!("email must be an address like name@clinic.example");
-        }
-        let phone = new
-            .phone
-            .as_deref()
-            .map(domain::phone::international_to_e164)
-            .transpose()
-            .map_err(anyhow::Error::msg)?;
-        password::check_new_for(
-            &new.password,
-            &username,
-            self.login.policy().password_min_length,
-        )
-        .map_err(anyhow::Error::msg)?;
-        let store = self.login.store();
         let practice = self.practice(new.practice.as_deref()).await?;
-        let hash = password::hash(&new.password)?;
-        let id = store
-            .create_user(
-                &NewUser {
-                    practice_id: practice,
-                    username: username.clone(),
-                    email: new.email.clone(),
-                    phone,
-                    role: new.role,
-                    password_hash: Some(hash),
-                    display_name: String::new(),
-                },
-                now,
-            )
-            .await
-            .map_err(|e| match e {
-                domain::StoreError::Conflict(_) => {
-                    anyhow::anyhow!("user {username} already exists")
-                }
-                other => anyhow::Error::new(other),
-            })?;
-        let user = store
-            .user_by_id(id)
-            .await?
-            .context("the new user could not be read back")?;
+        let account = domain::AccountByAdmin {
+            username: &new.username,
+            email: &new.email,
+            phone: new.phone.as_deref(),
+            role: new.role,
+            practice,
+            password: &new.password,
+        };
         self.login
-            .record(now, AuditKind::UserCreated, &user, "by administrator")
-            .await?;
-        Ok(user)
+            .add_account(account, self.clock.now())
+            .await?
+            .map_err(anyhow::Error::msg)
     }
 
     /// The practice named `name` (created if missing), or by default the
     /// first practice (or "Default Practice" on an empty database).
     pub async fn practice(&self, name: Option<&str>) -> anyhow::Result<domain::PracticeId> {
-        let store = self.login.store();
-        let now = self.clock.now();
-        Ok(match (name.map(str::trim), store.first_practice().await?) {
-            (Some(""), _) => anyhow::bail!("the practice name is empty"),
-            (Some(name), _) => store.ensure_practice(name, now).await?,
-            (None, Some(id)) => id,
-            (None, None) => store.ensure_practice("Default Practice", now).await?,
-        })
+        self.login
+            .practice_named(name, self.clock.now())
+            .await?
+            .map_err(anyhow::Error::msg)
     }
 
     /// The user named `username`, or a clear error.
     pub async fn user(&self, username: &str) -> anyhow::Result<User> {
-        let name = normalize_username(username).context("no such user")?;
+        let shown = normalize_username(username).context("no such user")?;
         self.login
-            .store()
-            .user_by_username(&name)
+            .user_by_name(username)
             .await?
-            .with_context(|| format!("no user named {name}"))
+            .with_context(|| format!("no user named {shown}"))
     }
 
     /// Enrolls (or replaces) the user's authenticator and returns its URI.

@@ -403,7 +403,7 @@ async fn audit(app: &App, command: AuditCommand) -> anyhow::Result<()> {
             };
         }
     };
-    let mut events = app.login.store().recent_audit(lines).await?;
+    let mut events = app.login.recent_audit(lines).await?;
     events.reverse();
     for event in events {
         if json {
@@ -516,7 +516,7 @@ async fn api_key(app: &App, command: ApiKeyCommand) -> anyhow::Result<ExitCode> 
             }
         }
         ApiKeyCommand::List => {
-            for key in app.login.store().api_keys().await? {
+            for key in app.login.api_keys().await? {
                 println!(
                     "{:>4}  {}…  practice={}  scopes={}  created={}  {}  {}",
                     key.id,
@@ -533,7 +533,7 @@ async fn api_key(app: &App, command: ApiKeyCommand) -> anyhow::Result<ExitCode> 
             }
         }
         ApiKeyCommand::Revoke { key } => {
-            if app.login.store().revoke_api_key(key.trim(), now).await? {
+            if app.login.revoke_api_key(key.trim(), now).await? {
                 println!("revoked {key}");
             } else {
                 eprintln!("error: no live key has id or prefix {key:?}");
@@ -545,7 +545,7 @@ async fn api_key(app: &App, command: ApiKeyCommand) -> anyhow::Result<ExitCode> 
 }
 
 async fn outbox(app: &App, command: OutboxCommand) -> anyhow::Result<ExitCode> {
-    let store = app.login.store();
+    let login = &app.login;
     match command {
         OutboxCommand::List {
             status,
@@ -553,7 +553,7 @@ async fn outbox(app: &App, command: OutboxCommand) -> anyhow::Result<ExitCode> {
             json,
         } => {
             let now = app.clock.now();
-            for message in store.outbox_messages(status.as_deref(), lines).await? {
+            for message in login.outbox_messages(status.as_deref(), lines).await? {
                 let recipient = mask_recipient(&message.recipient);
                 let note = message
                     .provider_id
@@ -597,9 +597,9 @@ async fn outbox(app: &App, command: OutboxCommand) -> anyhow::Result<ExitCode> {
             }
         }
         OutboxCommand::Retry { id } => {
-            if store.retry_outbox(id, app.clock.now()).await? {
+            if login.retry_outbox(id, app.clock.now()).await? {
                 let sent = app.login.outbox().run_due(app.clock.now(), 50).await?;
-                match store.outbox_message(id).await? {
+                match login.outbox_message(id).await? {
                     Some(m) if m.status == domain::OutboxStatus::Sent => {
                         println!("message {id} sent ({sent} attempted)");
                     }
