@@ -26,6 +26,20 @@ pub struct RememberedDevice {
     pub expires_at: u64,
 }
 
+impl RememberedDevice {
+    /// Whether it skips the second factor for `user` at `now`, under a
+    /// practice that remembers browsers `remember_seconds` (0: not at all;
+    /// a practice that shortened the period shortens saved devices too).
+    pub fn valid_for(&self, user: UserId, remember_seconds: u64, now: u64) -> bool {
+        remember_seconds > 0
+            && self.user_id == user
+            && self
+                .expires_at
+                .min(self.created_at.saturating_add(remember_seconds))
+                > now
+    }
+}
+
 /// A short "Browser on OS" label from a user agent, for the security page.
 pub fn label_from_user_agent(user_agent: &str) -> String {
     let browser = [
@@ -54,6 +68,33 @@ pub fn label_from_user_agent(user_agent: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_device_is_valid_for_its_user_within_the_practice_period() {
+        let device = RememberedDevice {
+            id: 1,
+            user_id: UserId(7),
+            label: String::new(),
+            created_at: 1_000,
+            last_used_at: 1_000,
+            expires_at: 1_000 + 30 * 86_400,
+        };
+        let month = 30 * 86_400;
+        assert!(device.valid_for(UserId(7), month, 2_000));
+        assert!(!device.valid_for(UserId(8), month, 2_000), "another user");
+        assert!(
+            !device.valid_for(UserId(7), 0, 2_000),
+            "the practice forgets browsers"
+        );
+        assert!(
+            !device.valid_for(UserId(7), 500, 2_000),
+            "a shortened period"
+        );
+        assert!(
+            !device.valid_for(UserId(7), month, 1_000 + month),
+            "expired"
+        );
+    }
 
     #[test]
     fn labels_name_browser_and_system() {

@@ -344,14 +344,24 @@ impl LoginService {
         // A browser remembered for this account answers to its own lock,
         // and skips the address's queue: it proved a second factor before,
         // so a flood from the same address (a clinic's NAT) does not keep
-        // its owner out.
-        let device = match (account, remember_token, &early) {
-            (Some(user), Some(presented), Some(early)) => {
-                let days = self.policy.for_user(&early.practice, user.require_2fa);
-                self.remembered_device(user, presented, days.remember_device_seconds, now)
-                    .await?
+        // its owner out. The cookie is looked up whatever the name, so it
+        // costs the same read for a name with no account.
+        let device = match remember_token {
+            Some(presented) => {
+                let found = self
+                    .store
+                    .device_by_token(&token::digest(presented))
+                    .await?;
+                match (found, account, &early) {
+                    (Some(device), Some(user), Some(early)) => {
+                        let policy = self.policy.for_user(&early.practice, user.require_2fa);
+                        let seconds = policy.remember_device_seconds;
+                        Some(device).filter(|d| d.valid_for(user.id, seconds, now))
+                    }
+                    _ => None,
+                }
             }
-            _ => None,
+            None => None,
         };
         // Before the hash, so the answer says nothing about the password.
         if device.is_none()
@@ -496,7 +506,7 @@ impl LoginService {
                     .await
             }
             PasswordVerdict::Wrong => {
-                self.count_wrong_password(user, lock_key.as_ref(), lock, typed, ctx, now)
+                self.count_wrong_password(user, lock_key.as_ref(), lock, attempt)
                     .await?;
                 Ok(PasswordOutcome::Rejected)
             }
@@ -666,14 +676,10 @@ impl LoginService {
         user: Option<&User>,
         key: Option<&LockKey<'_>>,
         lock: LockState,
-        typed: &str,
-        ctx: &RequestContext,
-        now: u64,
+        attempt: &Attempt<'_>,
     ) -> Result<(), DomainError> {
-        let since = now.saturating_sub(self.policy.failure_window_seconds);
-        self.store
-            .record_failure(&lockout::address_key(&ctx.ip), now)
-            .await?;
+        let (typed, ctx, now, since) = (attempt.typed(), attempt.ctx, attempt.now, attempt.since);
+        self.store.record_failure(&attempt.ip_key, now).await?;
         let event = AuditEvent::new(
             now,
             AuditKind::PasswordLogin,
@@ -746,31 +752,15 @@ impl LoginService {
             }
         };
         let limit = self.policy.password_failures_per_account;
-        let Some(new_lock) = lockout::after_failure(failures, limit, lock, &self.policy, now)
-        else {
+        let Some(next) = lockout::after_failure(failures, limit, lock, &self.policy, now) else {
             return Ok(());
         };
-        self.store.set_lock(&stored, new_lock).await?;
-        self.store.clear_failures(&stored).await?;
         let what = match key {
             LockKey::Device(_) => "password tries from this remembered browser",
             LockKey::Account(_) | LockKey::Name(_) => "password",
         };
-        let detail = format!(
-            "{what} locked for {} minutes",
-            (new_lock.locked_until - now) / 60
-        );
         let user = user.map(|u| u.id);
-        self.audit(
-            now,
-            AuditKind::Lock,
-            Outcome::Success,
-            user,
-            typed,
-            ctx,
-            &detail,
-        )
-        .await
+        self.lock(&stored, next, user, typed, ctx, what, now).await
     }
 
     /// Writes a half login (pending session, its event, the held notice,
@@ -825,25 +815,27 @@ impl LoginService {
         Ok(Some(session_token))
     }
 
-    /// Locks `key`, doubling the length on every repeat, and audits it with
-    /// the request that tipped it over.
+    /// Sets lock `next` under `key` (the second factor's, a password's),
+    /// forgets the failures that led to it, and audits it with the request
+    /// that tipped it over (the owner is emailed).
+    #[allow(clippy::too_many_arguments)]
     async fn lock(
         &self,
         key: &str,
-        user: &User,
+        next: LockState,
+        user: Option<UserId>,
+        username: &str,
         ctx: &RequestContext,
-        now: u64,
         what: &str,
-    ) -> Result<u64, DomainError> {
-        let previous = self.store.lock_state(key).await?;
-        let next = lockout::next_lock(previous, &self.policy, now);
-        let until = next.locked_until;
+        now: u64,
+    ) -> Result<(), DomainError> {
         self.store.set_lock(key, next).await?;
         self.store.clear_failures(key).await?;
-        let detail = format!("{what} locked for {} minutes", (until - now) / 60);
-        self.audit_success(user, AuditKind::Lock, ctx, &detail, now)
-            .await?;
-        Ok(until)
+        let minutes = next.locked_until.saturating_sub(now) / 60;
+        let detail = format!("{what} locked for {minutes} minutes");
+        let (kind, outcome) = (AuditKind::Lock, Outcome::Success);
+        self.audit(now, kind, outcome, user, username, ctx, &detail)
+            .await
     }
 
     /// The half-logged-in session and its user, if still valid.
@@ -1303,9 +1295,12 @@ impl LoginService {
             None => 0,
         };
         if recent >= self.policy.lock_after_failures {
-            let until = self
-                .lock(&lock_key, user, ctx, now, "second factor")
+            let previous = self.store.lock_state(&lock_key).await?;
+            let next = lockout::next_lock(previous, &self.policy, now);
+            let (id, name) = (Some(user.id), user.username.as_str());
+            self.lock(&lock_key, next, id, name, ctx, "second factor", now)
                 .await?;
+            let until = next.locked_until;
             if let Some(session) = session {
                 self.store.delete_session(&session.token_hash).await?;
             }
@@ -1825,36 +1820,9 @@ impl LoginService {
         Ok(value)
     }
 
-    /// The remembered browser whose cookie `presented` is, if it is valid
-    /// for `user` now (`remember_seconds`: the practice's period, which
-    /// shortens saved devices too). Reads only: a lock decision needs it
-    /// before the password's outcome is known.
-    async fn remembered_device(
-        &self,
-        user: &User,
-        presented: &str,
-        remember_seconds: u64,
-        now: u64,
-    ) -> Result<Option<RememberedDevice>, DomainError> {
-        if remember_seconds == 0 {
-            return Ok(None);
-        }
-        let device = self
-            .store
-            .device_by_token(&token::digest(presented))
-            .await?;
-        Ok(device.filter(|device| {
-            device.user_id == user.id
-                && device
-                    .expires_at
-                    .min(device.created_at.saturating_add(remember_seconds))
-                    > now
-        }))
-    }
-
     /// Uses a remember cookie for `user` after a correct password: the
-    /// rotated cookie value if `device` (what [`Self::remembered_device`]
-    /// found for it) still holds that cookie. A cookie already rotated away
+    /// rotated cookie value if `device` (the password step found it valid
+    /// for this user) still holds that cookie. A cookie already rotated away
     /// (stolen and used, or replayed) revokes the device.
     async fn use_device(
         &self,
