@@ -14,7 +14,8 @@
 
 use otp::{Algorithm, Digits, OtpAuthUri, OtpKind, Period, Secret, Totp, Window};
 
-use crate::login::{RECOVERY_CODES_DETAIL, key_2fa};
+use crate::lockout::LockKey;
+use crate::login::RECOVERY_CODES_DETAIL;
 use crate::notify::success_event;
 use crate::{
     AuditKind, DomainError, LoginService, Outcome, RequestContext, TotpFactor, User, Write, token,
@@ -120,20 +121,31 @@ impl LoginService {
         ctx: &RequestContext,
         now: u64,
     ) -> Result<bool, DomainError> {
-        let ok = self
+        let matches = self
             .hasher
             .verify(user.password_hash.clone(), password.to_owned())
             .await;
+        // While the password lock holds, the password is hashed (the same
+        // time) but its answer unused: the step-up is no way around the
+        // lock, and a right password cannot be told from a wrong one.
+        let lock = self
+            .store
+            .lock_state(&LockKey::Account(user.id).key())
+            .await?;
+        let locked = lock.locked_until > now;
+        let ok = matches && !locked;
         if ok {
             self.store
                 .set_session_reauth(&token::digest(session_token), now)
                 .await?;
-        } else {
+        } else if !locked {
             let since = now.saturating_sub(self.policy.failure_window_seconds);
             self.count_password_failure(user, ctx, now, since).await?;
         }
         let outcome = if ok {
             Outcome::Success
+        } else if locked {
+            Outcome::Blocked
         } else {
             Outcome::Failure
         };
@@ -188,32 +200,41 @@ impl LoginService {
         if proof.is_empty() {
             return Ok(StepUp::ProofNeeded);
         }
+        let detail = "wrong second factor for a change of factor";
+        let kind = AuditKind::Reauthenticated;
         if self
-            .prove_second_factor(user, factor.as_ref(), proof, now)
+            .proof_holds(user, factor.as_ref(), proof, kind, detail, ctx, now)
             .await?
         {
             return Ok(StepUp::Passed);
         }
-        let detail = "wrong second factor for a change of factor";
-        self.wrong_proof(user, AuditKind::Reauthenticated, detail, ctx, now)
-            .await?;
         Ok(StepUp::WrongProof)
     }
 
-    /// A wrong code or recovery code given to confirm a change: counted
-    /// toward the second factor's lock, and audited under `kind`.
-    async fn wrong_proof(
+    /// Checks a code or recovery code given to confirm a change, under the
+    /// second factor's lock as at login: while it holds, nothing is checked
+    /// and the answer is `false` whatever was typed; a wrong one counts
+    /// toward it (and locks at the limit, [`LoginService::fail`]), audited
+    /// under `kind` with `detail`.
+    #[allow(clippy::too_many_arguments)]
+    async fn proof_holds(
         &self,
         user: &User,
+        factor: Option<&TotpFactor>,
+        proof: &str,
         kind: AuditKind,
         detail: &str,
         ctx: &RequestContext,
         now: u64,
-    ) -> Result<(), DomainError> {
-        self.store.record_failure(&key_2fa(user.id), now).await?;
-        let (id, name) = (Some(user.id), user.username.as_str());
-        self.audit(now, kind, Outcome::Failure, id, name, ctx, detail)
-            .await
+    ) -> Result<bool, DomainError> {
+        if self.refuse_if_locked(user, kind, ctx, now).await?.is_some() {
+            return Ok(false);
+        }
+        if self.prove_second_factor(user, factor, proof, now).await? {
+            return Ok(true);
+        }
+        self.fail(user, None, kind, detail, ctx, now).await?;
+        Ok(false)
     }
 
     /// Whether the session passed a password check in the last 5 minutes.
@@ -295,13 +316,12 @@ impl LoginService {
             if proof.is_empty() {
                 return Ok(LinkStart::ProofNeeded);
             }
+            let detail = "re-link refused: wrong token or recovery code";
+            let kind = AuditKind::TotpEnrolled;
             if !self
-                .prove_second_factor(user, Some(&factor), proof, now)
+                .proof_holds(user, Some(&factor), proof, kind, detail, ctx, now)
                 .await?
             {
-                let detail = "re-link refused: wrong token or recovery code";
-                self.wrong_proof(user, AuditKind::TotpEnrolled, detail, ctx, now)
-                    .await?;
                 return Ok(LinkStart::WrongProof);
             }
         }
@@ -356,13 +376,14 @@ impl LoginService {
             && token
                 .chars()
                 .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-'));
-        if !digits_only
-            || !self
-                .prove_second_factor(user, Some(&factor), token, now)
-                .await?
+        let kind = AuditKind::TwoFactorOff;
+        // Only a code from the app turns 2FA off; anything else is
+        // checked, and counted, as a wrong code.
+        let proof = if digits_only { token } else { "" };
+        if !self
+            .proof_holds(user, Some(&factor), proof, kind, "wrong token", ctx, now)
+            .await?
         {
-            self.wrong_proof(user, AuditKind::TwoFactorOff, "wrong token", ctx, now)
-                .await?;
             return Ok(Err("That code from your app is not correct."));
         }
         self.store.remove_second_factors(user.id).await?;

@@ -219,3 +219,58 @@ async fn hostile_proofs_are_refused_plainly(app: &TestApp) {
     );
 }
 both!(hostile_proofs_are_refused_plainly);
+
+/// The confirmation a change asks for is no way around a lock: during the
+/// password lock a right password is refused like a wrong one, and wrong
+/// codes lock the second factor as they do at login, after which even the
+/// right code is refused.
+async fn a_change_of_factor_answers_to_the_locks(app: &TestApp) {
+    let (phone, mut browser, _) = alice_in_two_browsers(app).await;
+    app.clock.advance(6 * 60);
+    // Ten wrong codes: the second factor locks, as at login.
+    for i in 0..10 {
+        let reply = new_codes(&mut browser, &format!("{:06}", 111_111 + i)).await;
+        assert_eq!(reply.status, 400, "try {i}");
+    }
+    let trail = app.app.login.store().recent_audit(3).await.unwrap();
+    assert!(trail.iter().any(|e| e.kind == "lock"), "{trail:?}");
+    let reply = new_codes(&mut browser, &app.code(&phone, 0)).await;
+    assert_eq!(reply.status, 400, "locked: the right code is refused too");
+    assert!(
+        !mail_subjects(app)
+            .await
+            .iter()
+            .any(|s| s.contains("recovery codes were made")),
+        "nothing made"
+    );
+
+    // A password lock (set by strangers at the login page) holds here too.
+    let mut stranger = app.client();
+    for _ in 0..10 {
+        stranger.submit_password("alice", "not the password").await;
+    }
+    let alice = app.app.user("alice").await.unwrap();
+    let store = app.app.login.store();
+    store
+        .clear_locks(&format!("2fa:user:{}", alice.id))
+        .await
+        .unwrap();
+    app.clock.advance(30);
+    let reply = new_codes(&mut browser, &app.code(&phone, 0)).await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert!(
+        reply.body.contains("password is not correct"),
+        "{}",
+        reply.body
+    );
+    let trail = store.recent_audit(1).await.unwrap();
+    assert_eq!(
+        (trail[0].kind.as_str(), trail[0].outcome.as_str()),
+        ("reauthenticated", "blocked")
+    );
+    // Once the lock is over, the same form goes through.
+    app.clock.advance(15 * 60 + 1);
+    let reply = new_codes(&mut browser, &app.code(&phone, 0)).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+both!(a_change_of_factor_answers_to_the_locks);
