@@ -81,7 +81,7 @@ impl Account {
         }
     }
 
-    /// The name in "<name> token is: …": the issuer, else the label.
+    /// The name in "`<name>` token is: …": the issuer, else the label.
     pub fn short_name(&self) -> &str {
         self.issuer.as_deref().unwrap_or(&self.label)
     }

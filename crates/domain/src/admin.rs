@@ -497,7 +497,7 @@ impl LoginService {
 
     /// Up to `limit` events under `filter`: newest first with ids below
     /// `from_id`, or oldest first with ids above it (see
-    /// [`crate::Store::audit_search`]).
+    /// [`crate::ports::AuditTrail::audit_search`]).
     pub async fn audit_search(
         &self,
         filter: &AuditFilter,

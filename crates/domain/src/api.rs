@@ -462,20 +462,53 @@ impl LoginService {
         {
             return Ok(Some(Ok(ApiVerify::Locked(until))));
         }
+        let (kind, factor, detail) = match self.api_check(&state, typed, ctx, now).await? {
+            ApiCheck::Answered(answer) => return Ok(Some(answer)),
+            ApiCheck::Checked {
+                kind,
+                factor,
+                detail,
+            } => (kind, factor, detail),
+        };
+        if let Some(factor) = factor {
+            if state.has_failures {
+                self.store.clear_failures(&key_2fa(user.id)).await?;
+            }
+            self.audit_success(user, kind, ctx, VIA_API, now).await?;
+            return Ok(Some(Ok(ApiVerify::Valid(factor))));
+        }
+        Ok(Some(Ok(
+            match self.fail(user, None, kind, &detail, ctx, now).await? {
+                TokenOutcome::Locked { until } => ApiVerify::Locked(until),
+                _ => ApiVerify::Invalid,
+            },
+        )))
+    }
+
+    /// The check of `typed` behind [`LoginService::api_verify`]: a
+    /// recovery code, or the authenticator's or the texted code.
+    async fn api_check(
+        &self,
+        state: &crate::SecondFactorState,
+        typed: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<ApiCheck, DomainError> {
+        let user = &state.user;
         let digits_only = typed
             .chars()
             .filter(|c| !matches!(c, ' ' | '-'))
             .all(|c| c.is_ascii_digit());
-        let (kind, factor, detail) =
+        Ok(
             if !digits_only && crate::recovery::RecoveryCode::parse(typed).is_some() {
                 if self.check_recovery_code(user, typed, now).await? {
-                    (
+                    ApiCheck::checked(
                         AuditKind::RecoveryCodeUsed,
                         Some("recovery_code"),
                         String::new(),
                     )
                 } else {
-                    (
+                    ApiCheck::checked(
                         AuditKind::RecoveryCodeUsed,
                         None,
                         "wrong or used recovery code".to_owned(),
@@ -503,33 +536,46 @@ impl LoginService {
                     )
                     .await?
                 {
-                    None => {
-                        return Ok(Some(Err(ApiRefusal::NoFactor(
-                            "the user has no authenticator and no phone".into(),
-                        ))));
-                    }
+                    None => ApiCheck::Answered(Err(ApiRefusal::NoFactor(
+                        "the user has no authenticator and no phone".into(),
+                    ))),
                     // Audited and cleared with the claim already.
-                    Some(TokenCheck::Totp) => return Ok(Some(Ok(ApiVerify::Valid("totp")))),
+                    Some(TokenCheck::Totp) => ApiCheck::Answered(Ok(ApiVerify::Valid("totp"))),
                     Some(TokenCheck::TotpStep { .. }) => {
                         return Err(DomainError::Internal("an unclaimed step".into()));
                     }
-                    Some(TokenCheck::Sms) => (AuditKind::SmsToken, Some("sms"), String::new()),
-                    Some(TokenCheck::Wrong { detail, .. }) => (AuditKind::TotpToken, None, detail),
+                    Some(TokenCheck::Sms) => {
+                        ApiCheck::checked(AuditKind::SmsToken, Some("sms"), String::new())
+                    }
+                    Some(TokenCheck::Wrong { detail, .. }) => {
+                        ApiCheck::checked(AuditKind::TotpToken, None, detail)
+                    }
                 }
-            };
-        if let Some(factor) = factor {
-            if state.has_failures {
-                self.store.clear_failures(&key_2fa(user.id)).await?;
-            }
-            self.audit_success(user, kind, ctx, VIA_API, now).await?;
-            return Ok(Some(Ok(ApiVerify::Valid(factor))));
-        }
-        Ok(Some(Ok(
-            match self.fail(user, None, kind, &detail, ctx, now).await? {
-                TokenOutcome::Locked { until } => ApiVerify::Locked(until),
-                _ => ApiVerify::Invalid,
             },
-        )))
+        )
+    }
+}
+
+/// What [`LoginService::api_check`] found.
+enum ApiCheck {
+    /// The answer, already audited.
+    Answered(Result<ApiVerify, ApiRefusal>),
+    /// What was checked, and the factor that matched (`None`: wrong), with
+    /// the audit detail of a failure.
+    Checked {
+        kind: AuditKind,
+        factor: Option<&'static str>,
+        detail: String,
+    },
+}
+
+impl ApiCheck {
+    fn checked(kind: AuditKind, factor: Option<&'static str>, detail: String) -> Self {
+        Self::Checked {
+            kind,
+            factor,
+            detail,
+        }
     }
 }
 

@@ -40,6 +40,17 @@ impl RememberedDevice {
     }
 }
 
+/// The device to revoke when a browser presents a remember cookie that is
+/// no device's current token but `rotated_away`'s previous one: a copy of
+/// a cookie that someone else has used since. Only when the password just
+/// checked is that device's user's: pairing an old cookie with one's own
+/// account must not revoke someone else's browser.
+pub(crate) fn stolen_cookie(rotated_away: Option<&RememberedDevice>, user: UserId) -> Option<i64> {
+    rotated_away
+        .filter(|device| device.user_id == user)
+        .map(|device| device.id)
+}
+
 /// A short "Browser on OS" label from a user agent, for the security page.
 pub fn label_from_user_agent(user_agent: &str) -> String {
     let browser = [
@@ -111,5 +122,20 @@ mod tests {
             "Safari on iOS"
         );
         assert_eq!(label_from_user_agent(""), "Browser on unknown system");
+    }
+
+    #[test]
+    fn a_rotated_cookie_revokes_only_its_own_users_device() {
+        let device = RememberedDevice {
+            id: 9,
+            user_id: UserId(3),
+            label: "Firefox on Linux".into(),
+            created_at: 0,
+            last_used_at: 0,
+            expires_at: 100,
+        };
+        assert_eq!(stolen_cookie(Some(&device), UserId(3)), Some(9));
+        assert_eq!(stolen_cookie(Some(&device), UserId(4)), None);
+        assert_eq!(stolen_cookie(None, UserId(3)), None);
     }
 }

@@ -17,6 +17,7 @@ pub mod device;
 mod drift;
 mod enrollment;
 mod error;
+mod factors;
 mod ids;
 mod kept_login;
 mod lockout;
@@ -61,6 +62,7 @@ pub use policy::{Policy, PracticePolicy};
 pub use seal::{SealError, SecretBox};
 pub use session::{Session, SessionStage};
 pub use sms::{SmsCode, SmsSender};
+pub use store::ports;
 pub use store::{
     BatchLane, ClaimGuard, LockState, PasswordStepState, Sealed, SealedRow, SecondFactorState,
     Store, StoreError, Write,

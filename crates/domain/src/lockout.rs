@@ -130,6 +130,46 @@ pub(crate) fn next_lock(previous: LockState, policy: &Policy, now: u64) -> LockS
     }
 }
 
+/// What a wrong second-factor attempt (an authenticator, text or recovery
+/// code) leads to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CodeVerdict {
+    /// The user's failures in the window reached the limit: the second
+    /// factor locks ([`next_lock`]) and the pending session, if any, ends.
+    Lock,
+    /// This pending session has had its tries: it ends, and the next try
+    /// starts again from the password (which has its own throttle).
+    EndSession,
+    /// Another try; this many are left in the session.
+    TryAgain {
+        /// Tries left before the session ends.
+        attempts_left: u32,
+    },
+}
+
+/// After a wrong second-factor attempt was counted: `recent` failures of
+/// the user in the window (this one included) and, for a login, the
+/// pending session's failures (`None` for an API check, which has no
+/// session). The user's lock comes first: it holds across sessions, so
+/// starting over with the password buys an attacker nothing.
+pub(crate) fn after_code_failure(
+    recent: u32,
+    session_failures: Option<u32>,
+    policy: &Policy,
+) -> CodeVerdict {
+    let tries = policy.max_tokens_per_session;
+    match session_failures {
+        _ if recent >= policy.lock_after_failures => CodeVerdict::Lock,
+        Some(failures) if failures >= tries => CodeVerdict::EndSession,
+        Some(failures) => CodeVerdict::TryAgain {
+            attempts_left: tries - failures,
+        },
+        None => CodeVerdict::TryAgain {
+            attempts_left: tries,
+        },
+    }
+}
+
 /// Whether an address's password checks are paced (it has used up its
 /// failures in the window).
 pub(crate) fn address_paced(ip_failures: u32, policy: &Policy) -> bool {
@@ -226,5 +266,47 @@ mod tests {
         let policy = Policy::default();
         assert!(!address_paced(policy.password_failures_per_ip - 1, &policy));
         assert!(address_paced(policy.password_failures_per_ip, &policy));
+    }
+
+    #[test]
+    fn code_failures_lock_the_user_before_they_end_the_session() {
+        let policy = Policy::default();
+        let (limit, tries) = (policy.lock_after_failures, policy.max_tokens_per_session);
+        assert_eq!(
+            after_code_failure(1, Some(1), &policy),
+            CodeVerdict::TryAgain {
+                attempts_left: tries - 1
+            }
+        );
+        assert_eq!(
+            after_code_failure(tries, Some(tries), &policy),
+            if tries >= limit {
+                CodeVerdict::Lock
+            } else {
+                CodeVerdict::EndSession
+            }
+        );
+        // The user's count holds across sessions: a fresh session at the
+        // limit is locked on its first wrong code.
+        assert_eq!(
+            after_code_failure(limit, Some(1), &policy),
+            CodeVerdict::Lock
+        );
+        assert_eq!(
+            after_code_failure(limit + 5, None, &policy),
+            CodeVerdict::Lock
+        );
+        // An API check has no session to end.
+        assert_eq!(
+            after_code_failure(limit - 1, None, &policy),
+            CodeVerdict::TryAgain {
+                attempts_left: tries
+            }
+        );
+        // Past the session's tries (a race of parallel codes) it ends, never underflows.
+        assert_eq!(
+            after_code_failure(1, Some(tries + 3), &policy),
+            CodeVerdict::EndSession
+        );
     }
 }

@@ -42,6 +42,41 @@ impl std::fmt::Debug for SmsCode {
     }
 }
 
+/// Whether a text message may be sent now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SmsAllowance {
+    /// Yes.
+    Allowed,
+    /// Not for this many seconds.
+    Cooldown(u64),
+    /// The hourly limit for the user or the number is reached.
+    TooMany,
+}
+
+/// Whether a text may go now: `sent_for_user` texts to the user in the
+/// last hour, the latest at `latest`, and `sent_to_phone` to the number
+/// (whoever asked). The cooldown comes first, so a second click says how
+/// long to wait rather than that the hour is used up. The number's own
+/// count stops a phone being flooded from many accounts.
+pub(crate) fn allowance(
+    sent_for_user: u32,
+    latest: Option<u64>,
+    sent_to_phone: u32,
+    policy: &crate::Policy,
+    now: u64,
+) -> SmsAllowance {
+    let wait = latest.map_or(0, |latest| {
+        (latest.saturating_add(policy.sms_resend_cooldown_seconds)).saturating_sub(now)
+    });
+    if wait > 0 {
+        SmsAllowance::Cooldown(wait)
+    } else if sent_for_user >= policy.sms_per_hour || sent_to_phone >= policy.sms_per_hour {
+        SmsAllowance::TooMany
+    } else {
+        SmsAllowance::Allowed
+    }
+}
+
 /// A uniformly random code of `digits` digits.
 pub fn random_code(digits: u8) -> Result<String, DomainError> {
     let modulus = 10u32.pow(u32::from(digits));
@@ -94,5 +129,43 @@ mod tests {
     fn phones_are_masked_to_the_last_four_digits() {
         assert_eq!(mask_phone("+15555554321"), "•••• •••• 4321");
         assert_eq!(mask_phone("12"), "•••• •••• 12");
+    }
+
+    #[test]
+    fn the_cooldown_is_said_first_then_the_hourly_limits() {
+        let policy = crate::Policy::default();
+        let (cool, hour) = (policy.sms_resend_cooldown_seconds, policy.sms_per_hour);
+        assert_eq!(allowance(0, None, 0, &policy, 1_000), SmsAllowance::Allowed);
+        assert_eq!(
+            allowance(1, Some(1_000), 1, &policy, 1_000 + 10),
+            SmsAllowance::Cooldown(cool - 10)
+        );
+        assert_eq!(
+            allowance(hour, Some(1_000), hour, &policy, 1_000 + 1),
+            SmsAllowance::Cooldown(cool - 1)
+        );
+        assert_eq!(
+            allowance(1, Some(1_000), 1, &policy, 1_000 + cool),
+            SmsAllowance::Allowed
+        );
+        let later = 1_000 + cool;
+        assert_eq!(
+            allowance(hour, Some(1_000), 0, &policy, later),
+            SmsAllowance::TooMany
+        );
+        // The number's count holds whoever asks: many accounts, one phone.
+        assert_eq!(
+            allowance(0, None, hour, &policy, later),
+            SmsAllowance::TooMany
+        );
+        assert_eq!(
+            allowance(hour - 1, None, hour - 1, &policy, later),
+            SmsAllowance::Allowed
+        );
+        // A latest send stamped in the future (clock skew between instances) waits, never wraps.
+        assert_eq!(
+            allowance(0, Some(u64::MAX), 0, &policy, later),
+            SmsAllowance::Cooldown(u64::MAX - later)
+        );
     }
 }

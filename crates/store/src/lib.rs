@@ -3,7 +3,7 @@
 //!
 //! One SQL text serves both backends: every statement uses `$N` parameters
 //! (which SQLite also understands), `ON CONFLICT`, and `RETURNING`, and all
-//! integers are 64-bit. The [`on_pool!`] macro runs the same code against
+//! integers are 64-bit. The `on_pool!` macro runs the same code against
 //! whichever concrete pool is configured, so there is no `AnyPool` and no
 //! second copy of each query.
 #![forbid(unsafe_code)]

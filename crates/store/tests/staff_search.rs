@@ -7,7 +7,8 @@
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use domain::{NewUser, Role, Store};
+use domain::ports::*;
+use domain::{NewUser, Role};
 use proptest::prelude::*;
 
 fn runtime() -> &'static tokio::runtime::Runtime {

@@ -52,7 +52,7 @@ impl Clock for ClockRef {
 const DATA_DIR_PROBE_BYTES: usize = 64 * 1024;
 
 /// Creates the data directory if missing and proves it takes a write of
-/// [`DATA_DIR_PROBE_BYTES`], so a read-only or full disk stops the start
+/// `DATA_DIR_PROBE_BYTES`, so a read-only or full disk stops the start
 /// with one line naming the directory and the cause, rather than a SQLite
 /// code later.
 pub fn check_data_dir(dir: &std::path::Path) -> anyhow::Result<()> {

@@ -4,7 +4,8 @@
 //! two failures of one key must count as if one after the other, and one
 //! row the database refuses must not fail the others.
 
-use domain::{AuditEvent, Store};
+use domain::AuditEvent;
+use domain::ports::*;
 use testkit::TestApp;
 
 fn event(detail: &str) -> AuditEvent {

@@ -1,251 +1,20 @@
-//! What the domain needs from storage. Implemented for SQLite and PostgreSQL
-//! in the `store` crate; every method is one statement or one transaction.
+//! The storage port, area by area: each trait is what the domain needs of
+//! one part of the database. [`Store`] is all of them, as the one SQL
+//! implementation gives them; a service names the areas it uses.
 
+use super::{
+    BatchLane, LockState, PasswordStepState, Sealed, SealedRow, SecondFactorState, StoreError,
+    Write,
+};
 use crate::admin::{AuditFilter, StaffRow};
 use crate::{
     AuditEvent, NewMessage, NewUser, OutboxCounts, OutboxMessage, OutboxUpdate, PracticeId,
     PracticePolicy, RememberedDevice, Session, SmsCode, TotpFactor, User, UserId,
 };
 
-/// A storage failure.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum StoreError {
-    /// The database cannot be reached or failed the statement.
-    #[error("database unavailable: {0}")]
-    Unavailable(String),
-    /// A unique value already exists.
-    #[error("already exists: {0}")]
-    Conflict(String),
-    /// A stored value cannot be read back (bad enum text, negative counter).
-    #[error("stored data is invalid: {0}")]
-    Corrupt(String),
-}
-
-/// How much one batch lane of the second-factor hot path has done since
-/// the store opened (for `/metrics`): its workers each take every check
-/// waiting and run them as one statement or transaction.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct BatchLane {
-    /// `pg_read`, `pg_write` or `sqlite_write`.
-    pub name: &'static str,
-    /// Workers serving the lane (its busy time can reach this many seconds
-    /// a second).
-    pub workers: u32,
-    /// Batches run.
-    pub batches: u64,
-    /// Checks in those batches.
-    pub rows: u64,
-    /// Time the workers spent running batches, summed, in microseconds.
-    pub busy_micros: u64,
-}
-
-/// A throttle or lock, keyed by what it protects (`2fa:user:7`, `pw:ip:…`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct LockState {
-    /// Locked until this Unix time (0: not locked).
-    pub locked_until: u64,
-    /// How many times this key has been locked (the doubling exponent).
-    pub lock_count: u32,
-}
-
-/// One write of a change that must land whole or not at all: a password
-/// change with its revocations and audit row, an authenticator with its
-/// recovery codes. [`Store::write_all`] commits a list of them in one
-/// transaction, so a crash between two of them cannot leave half a change.
-#[derive(Debug, Clone, Copy)]
-pub enum Write<'a> {
-    /// Sets the user's password hash.
-    PasswordHash {
-        /// Whose.
-        user: UserId,
-        /// The new argon2 hash.
-        hash: &'a str,
-    },
-    /// Ends every session of the user.
-    EndSessions(UserId),
-    /// Ends every session of the user but the one whose token hashes to
-    /// `keep` (the browser making a change keeps its session).
-    EndOtherSessions {
-        /// Whose.
-        user: UserId,
-        /// The session that stays.
-        keep: &'a str,
-    },
-    /// Forgets every remembered device of the user.
-    ForgetDevices(UserId),
-    /// Sets (or replaces) the user's authenticator.
-    Totp {
-        /// The sealed factor.
-        factor: &'a TotpFactor,
-        /// When it was linked.
-        now: u64,
-    },
-    /// Drops the user's offered, unconfirmed authenticator.
-    DropPendingEnrollment(UserId),
-    /// Replaces the user's recovery codes: the old set stops working as the
-    /// new one starts.
-    RecoveryCodes {
-        /// Whose.
-        user: UserId,
-        /// (lookup, argon2 hash) of each new code.
-        codes: &'a [(String, String)],
-        /// When they were made.
-        now: u64,
-    },
-    /// Marks a single-use link (reset, invitation) used. If it already
-    /// was, nothing of the list is written and `write_all` answers
-    /// [`StoreError::Conflict`]: a link works once even under concurrency.
-    UseLink {
-        /// The link token's hash.
-        token_hash: &'a str,
-        /// When.
-        now: u64,
-    },
-    /// Lifts the lock and forgets the failures under a key (a password
-    /// reset clears the password lock).
-    ClearLock(&'a str),
-    /// Voids every unused single-use link (reset, invitation) of the user:
-    /// a new password or a new link makes the older ones worthless.
-    VoidLinks {
-        /// Whose.
-        user: UserId,
-        /// When.
-        now: u64,
-    },
-    /// Starts a session.
-    Session(&'a Session),
-    /// Ends one session (by its token's hash).
-    EndSession(&'a str),
-    /// Forgets the failures counted under a key (a finished login).
-    ClearFailures(&'a str),
-    /// Drops pending outbox messages held under a cancel key (the "login
-    /// did not finish" notice of a login that did).
-    CancelHeld(&'a str),
-    /// Records the user's last full login.
-    LastLogin {
-        /// Whose.
-        user: UserId,
-        /// When.
-        now: u64,
-    },
-    /// Appends to the audit trail.
-    Audit(&'a AuditEvent),
-    /// Commits a message to the outbox.
-    Enqueue(&'a NewMessage),
-    /// Claims the authenticator's time step `step`, as
-    /// [`Store::claim_totp_step`] does (a code works once). If a parallel
-    /// request claimed it, or a later step, first, nothing of the list is
-    /// written and `write_all` answers [`StoreError::Conflict`]: a login's
-    /// finish commits with its claim, or not at all.
-    ClaimStep {
-        /// Whose authenticator.
-        user: UserId,
-        /// The step the code matched.
-        step: u64,
-        /// The phone's clock offset to remember, in steps.
-        clock_offset_steps: i64,
-        /// What else must still hold for the claim to take the step (the
-        /// code step decided on what it kept from the password step).
-        guard: Option<ClaimGuard<'a>>,
-    },
-    /// Writes the rest of the list only if, as the list is written, no
-    /// lock under `lock_key` is in force at `now` and `user` still has an
-    /// authenticator; else nothing is written and `write_all` answers
-    /// [`StoreError::Conflict`]. First in its list. The password step read
-    /// these before the hash and checks them again here, after it, in the
-    /// statement that writes (a lock set during the hash holds).
-    PasswordGuard {
-        /// The account whose password matched.
-        user: UserId,
-        /// The account's password lock key.
-        lock_key: &'a str,
-        /// Now.
-        now: u64,
-    },
-}
-
-/// A [`Write::ClaimStep`] that also holds only if, as it writes, the
-/// authenticator is still the one whose seed is `sealed_secret`, the
-/// pending session `session` of the same user still exists, the user is
-/// not disabled, and no lock under `lock_key` is in force at `now`: the
-/// code step of a login decided on what its password step read, not on a
-/// read of its own, and these are what could have changed since.
-#[derive(Debug, Clone, Copy)]
-pub struct ClaimGuard<'a> {
-    /// The authenticator's sealed seed, as read.
-    pub sealed_secret: &'a [u8],
-    /// The pending session's token hash.
-    pub session: &'a str,
-    /// The user's second-factor lock key.
-    pub lock_key: &'a str,
-    /// Now.
-    pub now: u64,
-}
-
-/// Where sealed values live (each names the master key that sealed it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sealed {
-    /// TOTP seeds of linked apps (row id: the user id).
-    Authenticators,
-    /// TOTP seeds offered and not yet confirmed (row id: the user id).
-    OfferedAuthenticators,
-    /// Bodies of messages not yet sent (row id: the outbox id).
-    UnsentMessages,
-}
-
-/// One sealed value as stored.
-#[derive(Debug, Clone)]
-pub struct SealedRow {
-    /// The row's id (see [`Sealed`]).
-    pub id: i64,
-    /// The key that sealed it.
-    pub key_id: String,
-    /// What it was sealed with as associated data: the user id for seeds,
-    /// the idempotency key for messages.
-    pub bound_to: String,
-    /// Nonce, ciphertext and tag.
-    pub sealed: Vec<u8>,
-}
-
-/// Everything a second-factor check reads, in one round trip.
-#[derive(Debug, Clone)]
-pub struct SecondFactorState {
-    /// The account.
-    pub user: User,
-    /// Its authenticator, if linked.
-    pub totp: Option<TotpFactor>,
-    /// Its second-factor lock.
-    pub lock: LockState,
-    /// Whether failures are recorded under the lock key (a success clears
-    /// them only then).
-    pub has_failures: bool,
-}
-
-/// What the password step reads once the password matched, in one round
-/// trip (five before: a login's largest share of statements).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PasswordStepState {
-    /// Failures under the address's key in the window.
-    pub ip_failures: u32,
-    /// The user's password lock.
-    pub lock: LockState,
-    /// Whether password failures are counted under the lock's key (a
-    /// success clears them only then).
-    pub has_failures: bool,
-    /// The practice's own settings.
-    pub practice: crate::PracticePolicy,
-    /// The linked authenticator, if any.
-    pub totp: Option<TotpFactor>,
-    /// When a message on the given topic was last queued for the user.
-    pub last_message_at: Option<u64>,
-}
-
-/// The repositories the domain uses.
+/// A practice, its policy and its staff list.
 #[async_trait::async_trait]
-pub trait Store: Send + Sync {
-    /// Checks the database answers.
-    async fn ping(&self) -> Result<(), StoreError>;
-
+pub trait Practices: Send + Sync {
     /// The practice with this name, created if missing.
     async fn ensure_practice(&self, name: &str, now: u64) -> Result<PracticeId, StoreError>;
     /// The first practice created, if any.
@@ -272,28 +41,11 @@ pub trait Store: Send + Sync {
     ) -> Result<(Vec<StaffRow>, u64), StoreError>;
     /// The practice's enabled administrators.
     async fn practice_admins(&self, practice: PracticeId) -> Result<Vec<User>, StoreError>;
-    /// Marks whether an administrator requires 2FA for the user.
-    async fn set_user_require_2fa(&self, user: UserId, required: bool) -> Result<(), StoreError>;
-    /// Disables (ending every session and remembered device, in one
-    /// transaction) or enables an account.
-    async fn set_user_disabled(&self, user: UserId, disabled: bool) -> Result<(), StoreError>;
-    /// Records a completed login.
-    async fn set_last_login(&self, user: UserId, now: u64) -> Result<(), StoreError>;
-    /// Removes every second factor of the user (app, phone, recovery codes,
-    /// offered app, waiting number, live SMS code), every remembered device
-    /// and every session, and marks 2FA required for the user (so the next
-    /// login links a factor again), in one transaction.
-    async fn reset_second_factors(&self, user: UserId) -> Result<(), StoreError>;
-    /// Stores a single-use link token (hash) for `user` without a message
-    /// (the emergency link is printed, not sent).
-    async fn create_link_token(
-        &self,
-        token_hash: &str,
-        user: UserId,
-        now: u64,
-        expires_at: u64,
-    ) -> Result<(), StoreError>;
+}
 
+/// Accounts: who they are, their password and their standing.
+#[async_trait::async_trait]
+pub trait Users: Send + Sync {
     /// Creates a user; `Conflict` if the username is taken.
     async fn create_user(&self, user: &NewUser, now: u64) -> Result<UserId, StoreError>;
     /// Creates a user of the API with the caller's own id, unique in the
@@ -308,6 +60,26 @@ pub trait Store: Send + Sync {
     async fn external_id(&self, user: UserId) -> Result<Option<String>, StoreError>;
     /// Deletes a user and everything that hangs on them.
     async fn delete_user(&self, user: UserId) -> Result<(), StoreError>;
+    /// Looks a user up by normalized username.
+    async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError>;
+    /// The first user with this email address (case-insensitive).
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError>;
+    /// Looks a user up by id.
+    async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError>;
+    /// Marks whether an administrator requires 2FA for the user.
+    async fn set_user_require_2fa(&self, user: UserId, required: bool) -> Result<(), StoreError>;
+    /// Disables (ending every session and remembered device, in one
+    /// transaction) or enables an account.
+    async fn set_user_disabled(&self, user: UserId, disabled: bool) -> Result<(), StoreError>;
+    /// Records a completed login.
+    async fn set_last_login(&self, user: UserId, now: u64) -> Result<(), StoreError>;
+    /// Sets a new password hash.
+    async fn set_password_hash(&self, user: UserId, hash: &str) -> Result<(), StoreError>;
+}
+
+/// API keys and the answers kept for idempotent API requests.
+#[async_trait::async_trait]
+pub trait ApiKeys: Send + Sync {
     /// Stores a new API key (its SHA-256); returns its id.
     async fn create_api_key(
         &self,
@@ -349,14 +121,11 @@ pub trait Store: Send + Sync {
         body: &str,
         now: u64,
     ) -> Result<bool, StoreError>;
+}
 
-    /// Looks a user up by normalized username.
-    async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError>;
-    /// The first user with this email address (case-insensitive).
-    async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError>;
-    /// Looks a user up by id.
-    async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError>;
-
+/// Second factors: the authenticator, its offer, recovery codes and the phone.
+#[async_trait::async_trait]
+pub trait Factors: Send + Sync {
     /// Creates or atomically replaces the user's TOTP enrollment.
     async fn set_totp(&self, factor: &TotpFactor, now: u64) -> Result<(), StoreError>;
     /// The user's TOTP enrollment.
@@ -370,7 +139,7 @@ pub trait Store: Send + Sync {
         step: u64,
         clock_offset_steps: i64,
     ) -> Result<bool, StoreError>;
-    /// Like [`Store::claim_totp_step`]; when the claim succeeds, also
+    /// Like [`Self::claim_totp_step`]; when the claim succeeds, also
     /// appends `event` and (with `clear`) forgets the failures under that
     /// key, in the same call (one round trip on each backend).
     async fn claim_totp_step_recorded(
@@ -383,17 +152,11 @@ pub trait Store: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// Removes every second factor of the user.
     async fn remove_second_factors(&self, user: UserId) -> Result<(), StoreError>;
-
-    /// Stores a new session.
-    async fn create_session(&self, session: &Session) -> Result<(), StoreError>;
-    /// Looks a session up by token hash.
-    async fn session(&self, token_hash: &str) -> Result<Option<Session>, StoreError>;
-    /// Marks a session as used now.
-    async fn touch_session(&self, token_hash: &str, now: u64) -> Result<(), StoreError>;
-    /// Records a fresh password check on a session.
-    async fn set_session_reauth(&self, token_hash: &str, now: u64) -> Result<(), StoreError>;
-    /// When the session last passed a password check, if ever.
-    async fn session_reauth(&self, token_hash: &str) -> Result<Option<u64>, StoreError>;
+    /// Removes every second factor of the user (app, phone, recovery codes,
+    /// offered app, waiting number, live SMS code), every remembered device
+    /// and every session, and marks 2FA required for the user (so the next
+    /// login links a factor again), in one transaction.
+    async fn reset_second_factors(&self, user: UserId) -> Result<(), StoreError>;
     /// Stores (replacing) the user's offered, unconfirmed authenticator:
     /// (key id, sealed seed).
     async fn put_pending_enrollment(
@@ -410,13 +173,98 @@ pub trait Store: Send + Sync {
     ) -> Result<Option<(String, Vec<u8>, u64)>, StoreError>;
     /// Forgets the offered authenticator.
     async fn delete_pending_enrollment(&self, user: UserId) -> Result<(), StoreError>;
+    /// Stores (replacing) a phone number waiting for its code, counts the
+    /// send and commits the text with the code, in one transaction; returns
+    /// the outbox id.
+    async fn put_pending_phone(
+        &self,
+        user: UserId,
+        phone: &str,
+        code_hash: &str,
+        now: u64,
+        message: &NewMessage,
+    ) -> Result<i64, StoreError>;
+    /// The number waiting for its code: (phone, code hash, created at, tries).
+    async fn pending_phone(
+        &self,
+        user: UserId,
+    ) -> Result<Option<(String, String, u64, u32)>, StoreError>;
+    /// Counts a wrong code against the waiting number.
+    async fn add_pending_phone_try(&self, user: UserId) -> Result<(), StoreError>;
+    /// Makes the waiting number the user's phone and forgets it as pending,
+    /// in one transaction; false if it was no longer waiting.
+    async fn activate_pending_phone(&self, user: UserId, phone: &str) -> Result<bool, StoreError>;
+    /// Replaces the user's recovery codes with `codes` (lookup, argon2 hash)
+    /// in one transaction: the old set stops working as the new one starts.
+    async fn replace_recovery_codes(
+        &self,
+        user: UserId,
+        codes: &[(String, String)],
+        now: u64,
+    ) -> Result<(), StoreError>;
+    /// The unused recovery code with this lookup part: (row id, hash).
+    async fn recovery_code(
+        &self,
+        user: UserId,
+        lookup: &str,
+    ) -> Result<Option<(i64, String)>, StoreError>;
+    /// Marks a recovery code used; false if it already was (single use
+    /// under concurrency).
+    async fn use_recovery_code(&self, id: i64, now: u64) -> Result<bool, StoreError>;
+    /// How many unused recovery codes the user has.
+    async fn unused_recovery_codes(&self, user: UserId) -> Result<u32, StoreError>;
+}
+
+/// Codes sent by SMS and the count of texts sent.
+#[async_trait::async_trait]
+pub trait SmsCodes: Send + Sync {
+    /// Stores the user's SMS code, replacing (voiding) any previous one,
+    /// counts the send and commits the text, in one transaction; returns the
+    /// outbox id.
+    async fn put_sms_code(
+        &self,
+        user: UserId,
+        code: &SmsCode,
+        message: &NewMessage,
+    ) -> Result<i64, StoreError>;
+    /// The user's live SMS code.
+    async fn sms_code(&self, user: UserId) -> Result<Option<SmsCode>, StoreError>;
+    /// Counts a wrong try against the user's SMS code; returns the new count.
+    async fn add_sms_try(&self, user: UserId) -> Result<u32, StoreError>;
+    /// Deletes the SMS code if it is still `code_hash`; true for the one
+    /// request that consumed it (single use under concurrency).
+    async fn consume_sms_code(&self, user: UserId, code_hash: &str) -> Result<bool, StoreError>;
+    /// Deletes the user's SMS code.
+    async fn delete_sms_code(&self, user: UserId) -> Result<(), StoreError>;
+    /// SMS sent for `user` since `since`, and the time of the latest.
+    async fn sms_sends_for_user(
+        &self,
+        user: UserId,
+        since: u64,
+    ) -> Result<(u32, Option<u64>), StoreError>;
+    /// SMS sent to `phone` since `since`.
+    async fn sms_sends_to_phone(&self, phone: &str, since: u64) -> Result<u32, StoreError>;
+}
+
+/// Browser sessions, pending and signed in, and what a code step reads with one.
+#[async_trait::async_trait]
+pub trait Sessions: Send + Sync {
+    /// Stores a new session.
+    async fn create_session(&self, session: &Session) -> Result<(), StoreError>;
+    /// Looks a session up by token hash.
+    async fn session(&self, token_hash: &str) -> Result<Option<Session>, StoreError>;
+    /// Marks a session as used now.
+    async fn touch_session(&self, token_hash: &str, now: u64) -> Result<(), StoreError>;
+    /// Records a fresh password check on a session.
+    async fn set_session_reauth(&self, token_hash: &str, now: u64) -> Result<(), StoreError>;
+    /// When the session last passed a password check, if ever.
+    async fn session_reauth(&self, token_hash: &str) -> Result<Option<u64>, StoreError>;
     /// Adds a wrong-token failure to a session and returns the new count.
     async fn add_session_failure(&self, token_hash: &str) -> Result<u32, StoreError>;
     /// Deletes one session.
     async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError>;
     /// Deletes every session of a user.
     async fn delete_user_sessions(&self, user: UserId) -> Result<(), StoreError>;
-
     /// The user, authenticator, lock under `lock_key` and whether failures
     /// are recorded, in one statement (the verification hot path).
     async fn second_factor_state(
@@ -424,7 +272,7 @@ pub trait Store: Send + Sync {
         user: UserId,
         lock_key: &str,
     ) -> Result<Option<SecondFactorState>, StoreError>;
-    /// The session under `token_hash` with [`Store::second_factor_state`]
+    /// The session under `token_hash` with [`Sessions::second_factor_state`]
     /// of its user, whose lock key is `lock_prefix` followed by the user id
     /// (the code step's reads: one round trip on PostgreSQL). `None` if
     /// there is no such session or its user is gone.
@@ -433,6 +281,11 @@ pub trait Store: Send + Sync {
         token_hash: &str,
         lock_prefix: &str,
     ) -> Result<Option<(Session, SecondFactorState)>, StoreError>;
+}
+
+/// Failures counted, locks and paced queues, and what a password step reads with them.
+#[async_trait::async_trait]
+pub trait Limits: Send + Sync {
     /// Records one failure under `key`, appends `event`, and returns the
     /// failures at or after `since` including this one (in as few round
     /// trips as the backend allows: one on PostgreSQL).
@@ -496,7 +349,11 @@ pub trait Store: Send + Sync {
         pace: u64,
         max_wait: u64,
     ) -> Result<Option<u64>, StoreError>;
+}
 
+/// Remembered devices ("save token for 30 days").
+#[async_trait::async_trait]
+pub trait Devices: Send + Sync {
     /// Stores a new remembered device under `token_hash`.
     async fn create_device(
         &self,
@@ -534,27 +391,20 @@ pub trait Store: Send + Sync {
     async fn delete_user_device(&self, user: UserId, id: i64) -> Result<bool, StoreError>;
     /// Deletes every device of a user.
     async fn delete_user_devices(&self, user: UserId) -> Result<(), StoreError>;
-    /// Stores (replacing) a phone number waiting for its code, counts the
-    /// send and commits the text with the code, in one transaction; returns
-    /// the outbox id.
-    async fn put_pending_phone(
+}
+
+/// Single-use links: password resets and invitations.
+#[async_trait::async_trait]
+pub trait Links: Send + Sync {
+    /// Stores a single-use link token (hash) for `user` without a message
+    /// (the emergency link is printed, not sent).
+    async fn create_link_token(
         &self,
+        token_hash: &str,
         user: UserId,
-        phone: &str,
-        code_hash: &str,
         now: u64,
-        message: &NewMessage,
-    ) -> Result<i64, StoreError>;
-    /// The number waiting for its code: (phone, code hash, created at, tries).
-    async fn pending_phone(
-        &self,
-        user: UserId,
-    ) -> Result<Option<(String, String, u64, u32)>, StoreError>;
-    /// Counts a wrong code against the waiting number.
-    async fn add_pending_phone_try(&self, user: UserId) -> Result<(), StoreError>;
-    /// Makes the waiting number the user's phone and forgets it as pending,
-    /// in one transaction; false if it was no longer waiting.
-    async fn activate_pending_phone(&self, user: UserId, phone: &str) -> Result<bool, StoreError>;
+        expires_at: u64,
+    ) -> Result<(), StoreError>;
     /// Stores a password reset token (hash) for `user` and commits the email
     /// with the link, in one transaction; returns the outbox id.
     async fn create_password_reset(
@@ -567,8 +417,11 @@ pub trait Store: Send + Sync {
     ) -> Result<i64, StoreError>;
     /// The unused reset with this hash: (user, expires at).
     async fn password_reset(&self, token_hash: &str) -> Result<Option<(UserId, u64)>, StoreError>;
-    /// Sets a new password hash.
-    async fn set_password_hash(&self, user: UserId, hash: &str) -> Result<(), StoreError>;
+}
+
+/// Sealed values and the master key that sealed each.
+#[async_trait::async_trait]
+pub trait Sealing: Send + Sync {
     /// How many sealed values each master key id holds, as (what, key id,
     /// count): authenticators, offered authenticators, unsent messages.
     async fn sealed_key_usage(&self) -> Result<Vec<(String, String, i64)>, StoreError>;
@@ -591,58 +444,11 @@ pub trait Store: Send + Sync {
         key_id: &str,
         sealed: &[u8],
     ) -> Result<bool, StoreError>;
-    /// Commits `writes` in one transaction, as if in order: all or none.
-    /// (On PostgreSQL a list whose order cannot matter may be one
-    /// statement: one round trip and one commit.)
-    async fn write_all(&self, writes: &[Write<'_>]) -> Result<(), StoreError>;
+}
 
-    /// Stores the user's SMS code, replacing (voiding) any previous one,
-    /// counts the send and commits the text, in one transaction; returns the
-    /// outbox id.
-    async fn put_sms_code(
-        &self,
-        user: UserId,
-        code: &SmsCode,
-        message: &NewMessage,
-    ) -> Result<i64, StoreError>;
-    /// The user's live SMS code.
-    async fn sms_code(&self, user: UserId) -> Result<Option<SmsCode>, StoreError>;
-    /// Counts a wrong try against the user's SMS code; returns the new count.
-    async fn add_sms_try(&self, user: UserId) -> Result<u32, StoreError>;
-    /// Deletes the SMS code if it is still `code_hash`; true for the one
-    /// request that consumed it (single use under concurrency).
-    async fn consume_sms_code(&self, user: UserId, code_hash: &str) -> Result<bool, StoreError>;
-    /// Deletes the user's SMS code.
-    async fn delete_sms_code(&self, user: UserId) -> Result<(), StoreError>;
-    /// SMS sent for `user` since `since`, and the time of the latest.
-    async fn sms_sends_for_user(
-        &self,
-        user: UserId,
-        since: u64,
-    ) -> Result<(u32, Option<u64>), StoreError>;
-    /// SMS sent to `phone` since `since`.
-    async fn sms_sends_to_phone(&self, phone: &str, since: u64) -> Result<u32, StoreError>;
-
-    /// Replaces the user's recovery codes with `codes` (lookup, argon2 hash)
-    /// in one transaction: the old set stops working as the new one starts.
-    async fn replace_recovery_codes(
-        &self,
-        user: UserId,
-        codes: &[(String, String)],
-        now: u64,
-    ) -> Result<(), StoreError>;
-    /// The unused recovery code with this lookup part: (row id, hash).
-    async fn recovery_code(
-        &self,
-        user: UserId,
-        lookup: &str,
-    ) -> Result<Option<(i64, String)>, StoreError>;
-    /// Marks a recovery code used; false if it already was (single use
-    /// under concurrency).
-    async fn use_recovery_code(&self, id: i64, now: u64) -> Result<bool, StoreError>;
-    /// How many unused recovery codes the user has.
-    async fn unused_recovery_codes(&self, user: UserId) -> Result<u32, StoreError>;
-
+/// The audit trail, its seal and its pruning.
+#[async_trait::async_trait]
+pub trait AuditTrail: Send + Sync {
     /// Appends to the audit trail.
     async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;
     /// Appends to the audit trail and commits the message the event calls
@@ -690,7 +496,11 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<(i64, AuditEvent, Option<String>)>, StoreError>;
     /// The newest `limit` events, newest first.
     async fn recent_audit(&self, limit: u32) -> Result<Vec<AuditEvent>, StoreError>;
+}
 
+/// Messages waiting to be sent, and their outcomes.
+#[async_trait::async_trait]
+pub trait OutboxQueue: Send + Sync {
     /// Commits a message on its own; returns its id.
     async fn enqueue(&self, message: &NewMessage) -> Result<i64, StoreError>;
     /// Atomically claims up to `limit` due messages (pending and due, or
@@ -719,8 +529,64 @@ pub trait Store: Send + Sync {
     async fn retry_outbox(&self, id: i64, now: u64) -> Result<bool, StoreError>;
     /// Pending and failed counts and the oldest pending message's time.
     async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError>;
+}
+
+/// Writes of several areas committed as one.
+#[async_trait::async_trait]
+pub trait Commit: Send + Sync {
+    /// Commits `writes` in one transaction, as if in order: all or none.
+    /// (On PostgreSQL a list whose order cannot matter may be one
+    /// statement: one round trip and one commit.)
+    async fn write_all(&self, writes: &[Write<'_>]) -> Result<(), StoreError>;
+}
+
+/// Whether the database answers, and what the store reports of its own work.
+#[async_trait::async_trait]
+pub trait Health: Send + Sync {
+    /// Checks the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
     /// The hot path's batch lanes, if the store has any.
     fn batch_lanes(&self) -> Vec<BatchLane> {
         Vec::new()
     }
+}
+
+/// Every area: what the domain holds. One implementation (the `store`
+/// crate) gives them all; [`Commit::write_all`] commits writes of several
+/// areas as one.
+pub trait Store:
+    Practices
+    + Users
+    + ApiKeys
+    + Factors
+    + SmsCodes
+    + Sessions
+    + Limits
+    + Devices
+    + Links
+    + Sealing
+    + AuditTrail
+    + OutboxQueue
+    + Commit
+    + Health
+{
+}
+
+impl<
+    T: Practices
+        + Users
+        + ApiKeys
+        + Factors
+        + SmsCodes
+        + Sessions
+        + Limits
+        + Devices
+        + Links
+        + Sealing
+        + AuditTrail
+        + OutboxQueue
+        + Commit
+        + Health,
+> Store for T
+{
 }

@@ -1,0 +1,223 @@
+//! Failures, locks and paced queues, and the password step's one read.
+
+use super::*;
+
+#[async_trait::async_trait]
+impl Limits for SqlStore {
+    async fn record_failure_with_audit(
+        &self,
+        key: &str,
+        now: u64,
+        since: u64,
+        event: &AuditEvent,
+    ) -> Result<u32, StoreError> {
+        let hot = match &self.pool {
+            Pool::Sqlite(_, direct) => {
+                let (key, event) = (key.to_owned(), event.clone());
+                let (now, since) = (to_i64(now), to_i64(since));
+                let count = direct
+                    .write(move |conn| {
+                        insert_audit(conn, &event)?;
+                        execute_named(conn, SQL_INSERT_FAILURE, &[&key, &now])?;
+                        query_row_named(conn, SQL_FAILURES_SINCE, &[&key, &since], |row| {
+                            row.get::<_, i64>(0)
+                        })
+                    })
+                    .await?
+                    .unwrap_or(0);
+                return Ok(u32::try_from(count).unwrap_or(u32::MAX));
+            }
+            Pool::Postgres(_, hot) => hot,
+        };
+        hot.failure(key, to_i64(now), to_i64(since), event).await
+    }
+
+    async fn record_failure(&self, key: &str, now: u64) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            // Rows older than a day no longer count toward any window.
+            sqlx::query("DELETE FROM failures WHERE key = $1 AND at < $2")
+                .bind(key)
+                .bind(to_i64(now.saturating_sub(86_400)))
+                .execute(pool)
+                .await
+                .map_err(db)?;
+            sqlx::query(SQL_INSERT_FAILURE)
+                .bind(key)
+                .bind(to_i64(now))
+                .execute(pool)
+                .await
+                .map_err(db)?;
+        });
+        Ok(())
+    }
+
+    async fn failures_since(&self, key: &str, since: u64) -> Result<u32, StoreError> {
+        let (n,): (i64,) = on_pool!(self, pool => {
+            sqlx::query_as(SQL_FAILURES_SINCE)
+                .bind(key)
+                .bind(to_i64(since))
+                .fetch_one(pool)
+                .await
+                .map_err(db)?
+        });
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    async fn password_step_state(
+        &self,
+        user: &User,
+        ip_key: &str,
+        since: u64,
+        lock_key: &str,
+        topic: &str,
+    ) -> Result<Option<PasswordStepState>, StoreError> {
+        let row: Option<PasswordStepRow> = match &self.pool {
+            // On this thread, no hand-over.
+            Pool::Sqlite(_, direct) => direct.read(|conn| {
+                query_row_named(
+                    conn,
+                    &SQL_PASSWORD_STEP_STATE,
+                    &[&ip_key, &to_i64(since), &lock_key, &user.id.0, &topic],
+                    |r| PasswordStepRow::from_sqlite_at(r, 0),
+                )
+            })?,
+            Pool::Postgres(pool, _) => sqlx::query_as(SQL_PASSWORD_STEP_STATE.as_str())
+                .bind(ip_key)
+                .bind(to_i64(since))
+                .bind(lock_key)
+                .bind(user.id.0)
+                .bind(topic)
+                .fetch_optional(pool)
+                .await
+                .map_err(db)?,
+        };
+        row.map(|row| password_step_from(user.id.0, row))
+            .transpose()
+    }
+
+    async fn user_for_password_step(
+        &self,
+        username: &str,
+        ip_key: &str,
+        since: u64,
+        lock_prefix: &str,
+        topic: &str,
+    ) -> Result<Option<(User, PasswordStepState)>, StoreError> {
+        let row: Option<(UserRow, PasswordStepRow)> = match &self.pool {
+            // On this thread, no hand-over.
+            Pool::Sqlite(_, direct) => direct.read(|conn| {
+                query_row_named(
+                    conn,
+                    &SQL_USER_FOR_PASSWORD_STEP,
+                    &[&ip_key, &to_i64(since), &lock_prefix, &username, &topic],
+                    |r| {
+                        Ok((
+                            UserRow::try_from(r)?,
+                            PasswordStepRow::from_sqlite_at(r, USER_COLUMN_COUNT)?,
+                        ))
+                    },
+                )
+            })?,
+            Pool::Postgres(pool, _) => {
+                let row = sqlx::query(SQL_USER_FOR_PASSWORD_STEP.as_str())
+                    .bind(ip_key)
+                    .bind(to_i64(since))
+                    .bind(lock_prefix)
+                    .bind(username)
+                    .bind(topic)
+                    .fetch_optional(pool)
+                    .await
+                    .map_err(db)?;
+                row.map(|row| {
+                    use sqlx::FromRow as _;
+                    Ok::<_, sqlx::Error>((
+                        UserRow::from_row(&row)?,
+                        PasswordStepRow::from_row(&row)?,
+                    ))
+                })
+                .transpose()
+                .map_err(db)?
+            }
+        };
+        let Some((user, state)) = row else {
+            return Ok(None);
+        };
+        let id = user.0;
+        Ok(Some((user_from(user)?, password_step_from(id, state)?)))
+    }
+
+    async fn clear_failures(&self, key: &str) -> Result<(), StoreError> {
+        execute!(self, SQL_CLEAR_FAILURES, key);
+        Ok(())
+    }
+
+    async fn lock_state(&self, key: &str) -> Result<LockState, StoreError> {
+        let row: Option<(i64, i64)> = on_pool!(self, pool => {
+            sqlx::query_as("SELECT locked_until, lock_count FROM locks WHERE key = $1")
+                .bind(key)
+                .fetch_optional(pool)
+                .await
+                .map_err(db)?
+        });
+        lock_from_row(row)
+    }
+
+    async fn set_lock(&self, key: &str, state: LockState) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO locks (key, locked_until, lock_count) VALUES ($1, $2, $3) \
+                 ON CONFLICT (key) DO UPDATE SET locked_until = excluded.locked_until, lock_count = excluded.lock_count",
+            )
+            .bind(key)
+            .bind(to_i64(state.locked_until))
+            .bind(i64::from(state.lock_count))
+            .execute(pool)
+            .await
+            .map_err(db)?;
+        });
+        Ok(())
+    }
+
+    async fn clear_locks(&self, key: &str) -> Result<(), StoreError> {
+        on_pool!(self, pool => {
+            sqlx::query("DELETE FROM locks WHERE key = $1")
+                .bind(key)
+                .execute(pool)
+                .await
+                .map_err(db)?;
+            sqlx::query("DELETE FROM failures WHERE key = $1")
+                .bind(key)
+                .execute(pool)
+                .await
+                .map_err(db)?;
+        });
+        Ok(())
+    }
+
+    async fn sweep_locks(&self, before: u64) -> Result<u64, StoreError> {
+        let before = to_i64(before);
+        let locks = execute!(self, "DELETE FROM locks WHERE locked_until < $1", before);
+        let failures = execute!(self, "DELETE FROM failures WHERE at < $1", before);
+        Ok(locks + failures)
+    }
+
+    async fn book_slot(
+        &self,
+        key: &str,
+        now: u64,
+        pace: u64,
+        max_wait: u64,
+    ) -> Result<Option<u64>, StoreError> {
+        let start: Option<(i64,)> = on_pool!(self, pool => {
+            sqlx::query_as(SQL_BOOK_SLOT)
+                .bind(key)
+                .bind(to_i64(now))
+                .bind(to_i64(pace))
+                .bind(to_i64(max_wait))
+                .fetch_optional(pool)
+                .await
+                .map_err(db)?
+        });
+        start.map(|(start,)| to_u64(start, "slot")).transpose()
+    }
+}
