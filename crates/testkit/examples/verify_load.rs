@@ -22,6 +22,7 @@
     clippy::indexing_slicing
 )]
 
+use domain::ports::*;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -52,10 +53,14 @@ async fn app() -> twofactor::app::App {
 }
 
 /// Links an authenticator with `seed` to user `id`, as enrollment stores it.
-async fn link_app(login: &domain::LoginService, id: domain::UserId, seed: &Secret) {
+async fn link_app(
+    store: &dyn domain::Store,
+    login: &domain::LoginService,
+    id: domain::UserId,
+    seed: &Secret,
+) {
     let sealed = login.seal_totp_seed(id, seed).unwrap();
-    login
-        .store()
+    store
         .set_totp(
             &TotpFactor {
                 user_id: id,
@@ -85,7 +90,7 @@ fn code_at(seed: Secret, at: u64) -> String {
 async fn seed(n: usize) {
     let app = app().await;
     let practice = app.practice(None).await.unwrap();
-    let store = app.login.store().clone();
+    let store = app.store.clone();
     let started = Instant::now();
     let next = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
@@ -111,7 +116,7 @@ async fn seed(n: usize) {
                     .await
                     .unwrap();
                 // Seeded by the id the database gave (inserts run in parallel).
-                link_app(&login, id, &seed_for(id.0 as usize)).await;
+                link_app(&store, &login, id, &seed_for(id.0 as usize)).await;
             }
         }));
     }
@@ -274,7 +279,7 @@ fn login_seed(i: usize) -> Secret {
 async fn seed_logins(n: usize) {
     let app = app().await;
     let practice = app.practice(None).await.unwrap();
-    let store = app.login.store().clone();
+    let store = app.store.clone();
     let hash = domain::password::hash(LOGIN_PASSWORD).unwrap();
     for i in 0..n {
         let user = NewUser {
@@ -287,7 +292,7 @@ async fn seed_logins(n: usize) {
             display_name: String::new(),
         };
         let id = store.create_user(&user, now()).await.unwrap();
-        link_app(&app.login, id, &login_seed(i)).await;
+        link_app(&store, &app.login, id, &login_seed(i)).await;
     }
     println!("seeded {n} login users");
 }

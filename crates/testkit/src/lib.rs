@@ -79,6 +79,12 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// The database under the app, for a test to set up or inspect what
+    /// no page shows (the product reaches it only through the domain).
+    pub fn store(&self) -> &dyn domain::Store {
+        &self.app.store
+    }
+
     /// Starts an app on `backend`, or `None` when PostgreSQL is unreachable
     /// outside CI.
     pub async fn start(backend: Backend) -> Option<TestApp> {

@@ -339,13 +339,6 @@ impl LoginService {
         &self.outbox
     }
 
-    /// The store, for tests that arrange or inspect rows directly. The
-    /// pages, the API and the CLI go through this service's methods.
-    #[doc(hidden)]
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
-    }
-
     /// The second factor passed: rotate to a full session, clear the
     /// failure count, remember the browser if asked. `None` when the step
     /// to claim with it was taken by a parallel request: nothing written.

@@ -158,7 +158,7 @@ async fn ten_failures_lock_the_second_factor_until_unlock(app: &TestApp) {
     browser.submit_password("alice", PASSWORD).await;
     assert_eq!(browser.submit_token(&app.code(&phone, 0)).await.status, 303);
 
-    let events = app.app.login.store().recent_audit(100).await.unwrap();
+    let events = app.store().recent_audit(100).await.unwrap();
     let lock = events.iter().find(|e| e.kind == "lock").unwrap();
     assert_eq!(
         lock.ip, "127.0.0.1",
@@ -273,7 +273,7 @@ async fn a_phone_drifting_further_ahead_is_followed_and_the_true_code_still_work
         let reply = browser.submit_token(&app.code(&phone, ahead)).await;
         assert_eq!(reply.status, 303, "+{ahead}: {}", reply.body);
     }
-    let factor = app.app.login.store().totp(user.id).await.unwrap().unwrap();
+    let factor = app.store().totp(user.id).await.unwrap().unwrap();
     assert_eq!(factor.clock_offset_steps, 2, "learned up to the limit");
     // The phone's clock is corrected: the true time's code works (once the
     // step last used, three ahead, has passed: a code works once, in order).
@@ -399,7 +399,7 @@ async fn a_phone_that_runs_ahead_is_learned(app: &TestApp) {
     browser.submit_password("alice", PASSWORD).await;
     // One step ahead: inside the ±1 window; the offset is remembered.
     assert_eq!(browser.submit_token(&app.code(&phone, 1)).await.status, 303);
-    let factor = app.app.login.store().totp(user.id).await.unwrap().unwrap();
+    let factor = app.store().totp(user.id).await.unwrap().unwrap();
     assert_eq!(factor.clock_offset_steps, 1);
     // Next login the phone has drifted to two steps ahead: outside a plain
     // ±1 window, accepted because the window now follows this phone.
@@ -517,7 +517,7 @@ async fn what_changes_between_the_steps_counts_for_a_kept_login(app: &TestApp) {
     use domain::{LockState, PasswordOutcome, TokenOutcome};
     let (user, phone) = app.add_user_with_totp("between").await;
     let login = &app.app.login;
-    let store = login.store().clone();
+    let store = app.store();
     let ctx = domain::RequestContext {
         ip: "127.0.0.1".into(),
         user_agent: "test".into(),

@@ -130,7 +130,7 @@ async fn devices_are_revoked_one_by_one_and_only_by_their_owner(app: &TestApp) {
         .post_form("/account/devices/revoke-all", &[("csrf_token", &csrf)])
         .await;
     assert!(reply.body.contains("Every remembered device was revoked"));
-    let events = app.app.login.store().recent_audit(50).await.unwrap();
+    let events = app.store().recent_audit(50).await.unwrap();
     assert_eq!(
         events.iter().filter(|e| e.kind == "device_revoked").count(),
         2
@@ -274,7 +274,7 @@ async fn two_factor_login_is_turned_off_with_password_and_token(app: &TestApp) {
         browser.submit_password("alice", PASSWORD).await.location(),
         Some("/")
     );
-    let events = app.app.login.store().recent_audit(60).await.unwrap();
+    let events = app.store().recent_audit(60).await.unwrap();
     assert!(
         events
             .iter()

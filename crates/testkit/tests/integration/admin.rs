@@ -21,9 +21,7 @@ async fn user(app: &TestApp, username: &str) -> User {
 /// Sets the first practice's policy straight in the store (the page is
 /// tested on its own).
 async fn set_policy(app: &TestApp, policy: domain::PracticePolicy) {
-    app.app
-        .login
-        .store()
+    app.store()
         .set_practice_policy(domain::PracticeId(1), &policy)
         .await
         .unwrap();
@@ -31,9 +29,7 @@ async fn set_policy(app: &TestApp, policy: domain::PracticePolicy) {
 
 /// The kinds of the newest audit events, newest first.
 async fn recent_kinds(app: &TestApp, n: u32) -> Vec<(String, String, String)> {
-    app.app
-        .login
-        .store()
+    app.store()
         .recent_audit(n)
         .await
         .unwrap()
@@ -67,9 +63,7 @@ async fn the_staff_page_marks_pages_and_searches_a_thousand_users(app: &TestApp)
     app.add_user_with_phone("smsuser", Some("+12015550123"))
         .await;
     let locked = app.add_user("lockeduser").await;
-    app.app
-        .login
-        .store()
+    app.store()
         .set_lock(
             &format!("2fa:user:{}", locked.id),
             domain::LockState {
@@ -272,7 +266,7 @@ async fn every_action_needs_the_admin_password_and_is_audited(app: &TestApp) {
     let done = act(&mut admin, &nurse, "reset-2fa", PASSWORD).await;
     assert!(done.body.contains("was reset"), "{}", done.body);
     let reset = user(app, "nurse").await;
-    let store = app.app.login.store();
+    let store = app.store();
     assert!(reset.phone.is_none());
     assert!(store.totp(nurse.id).await.unwrap().is_none());
     assert_eq!(store.unused_recovery_codes(nurse.id).await.unwrap(), 0);
@@ -700,7 +694,7 @@ async fn the_audit_page_filters_pages_and_streams_exports(app: &TestApp) {
     let (_, mut admin) = app.admin("boss").await;
     let alice = app.add_user("alice").await;
     let bob = app.add_user("bob").await;
-    let store = app.app.login.store();
+    let store = app.store();
     // 2,600 events over 26 days for alice, alternating outcomes; 30 for bob.
     for i in 0..2_600u64 {
         let outcome = if i % 2 == 0 { "success" } else { "failure" };

@@ -94,7 +94,7 @@ async fn create_enroll_verify_with_replay_and_audit(app: &TestApp) {
             .valid
     );
 
-    let events = app.app.login.store().recent_audit(50).await.unwrap();
+    let events = app.store().recent_audit(50).await.unwrap();
     assert!(
         events
             .iter()
@@ -170,9 +170,7 @@ async fn keys_see_only_their_practice_and_bad_keys_get_one_answer(app: &TestApp)
     let key = app.api_key(Some("North Clinic")).await;
     let prefix: String = key.chars().take(12).collect();
     assert!(
-        app.app
-            .login
-            .store()
+        app.store()
             .revoke_api_key(&prefix, 0)
             .await
             .unwrap()
@@ -505,10 +503,9 @@ async fn the_hot_path_audits_counts_and_clears_exactly(app: &TestApp) {
     let (user, phone) = app.add_user_with_totp("alice").await;
     let api_key = app.api_key(None).await;
     let api = client(app, &api_key);
-    let store = app.app.login.store();
+    let store = app.store();
     let key = format!("2fa:user:{}", user.id);
     let events = |kind: &'static str, outcome: &'static str| {
-        let store = store.clone();
         async move {
             let filter = domain::admin::AuditFilter {
                 practice: Some(domain::PracticeId(1)),

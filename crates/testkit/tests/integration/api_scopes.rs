@@ -100,7 +100,7 @@ async fn manage_all_is_explicit_and_audited(app: &TestApp) {
     let all = Scopes::parse("verify manage-all").unwrap();
     let api = client(app, &app.api_key_with(None, all).await);
     assert_eq!(api.recovery_codes(staff.id.0).await.unwrap().len(), 10);
-    let trail = app.app.login.store().recent_audit(20).await.unwrap();
+    let trail = app.store().recent_audit(20).await.unwrap();
     let created = trail
         .iter()
         .find(|e| e.kind == "api_key_created")

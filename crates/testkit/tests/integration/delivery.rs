@@ -13,9 +13,7 @@ const PHONE: &str = "+12015550123";
 /// The outbox rows, newest first; `sms_only` leaves out the emails (such as
 /// the held "did not finish the second step" notice every half-login commits).
 async fn outbox_of(app: &TestApp, sms_only: bool) -> Vec<domain::OutboxMessage> {
-    app.app
-        .login
-        .store()
+    app.store()
         .outbox_messages(None, 100)
         .await
         .unwrap()
@@ -173,7 +171,7 @@ async fn a_refused_number_is_told_plainly_and_never_retried(backend: Backend) {
     app.flush_outbox().await;
     assert_eq!(texts_out(&app).await[0].attempts, 1, "4xx is not retried");
     assert_eq!(texts(&gateway).await.len(), 1);
-    let events = app.app.login.store().recent_audit(10).await.unwrap();
+    let events = app.store().recent_audit(10).await.unwrap();
     assert!(
         events.iter().any(|e| e.kind == "sms_sent"
             && e.outcome == "failure"
@@ -254,7 +252,7 @@ async fn a_message_committed_by_a_server_that_died_goes_out_after_restart(app: &
             now + 600,
         )
         .unwrap();
-    app.app.login.store().enqueue(&claimed).await.unwrap();
+    app.store().enqueue(&claimed).await.unwrap();
     // An email committed with its event, not yet picked up by a worker.
     let email = domain::Email {
         to: "nurse@clinic.example".into(),
@@ -263,7 +261,7 @@ async fn a_message_committed_by_a_server_that_died_goes_out_after_restart(app: &
         html: "<p>h</p>".into(),
     };
     let pending = outbox.email(Some(user.id), "test", &email, now).unwrap();
-    app.app.login.store().enqueue(&pending).await.unwrap();
+    app.store().enqueue(&pending).await.unwrap();
 
     // The process is gone; another one starts on the same database.
     let restarted = app.second_instance().await;
@@ -296,7 +294,7 @@ async fn two_instances_send_each_message_once(app: &TestApp) {
             html: "h".into(),
         };
         let message = outbox.email(None, "test", &email, now).unwrap();
-        app.app.login.store().enqueue(&message).await.unwrap();
+        app.store().enqueue(&message).await.unwrap();
     }
     let (a, b) = tokio::join!(app.flush_outbox(), other.flush_outbox());
     assert_eq!(a + b, 60, "every message attempted once in all");
@@ -311,7 +309,7 @@ async fn two_instances_send_each_message_once(app: &TestApp) {
     subjects.sort();
     subjects.dedup();
     assert_eq!(subjects.len(), 60, "no message sent twice");
-    let counts = app.app.login.store().outbox_counts().await.unwrap();
+    let counts = app.store().outbox_counts().await.unwrap();
     assert_eq!((counts.pending, counts.failed), (0, 0));
     other.stop().await;
 }

@@ -322,7 +322,7 @@ async fn required_2fa_takes_a_user_without_a_factor_into_enrollment() {
         200,
         "enrolled: now fully logged in"
     );
-    let events = app.app.login.store().recent_audit(30).await.unwrap();
+    let events = app.store().recent_audit(30).await.unwrap();
     assert!(events.iter().any(|e| e.kind == "enrollment_required"));
 
     // Ten minutes without confirming and the enrolling session is gone.

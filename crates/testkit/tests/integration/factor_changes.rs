@@ -232,7 +232,7 @@ async fn a_change_of_factor_answers_to_the_locks(app: &TestApp) {
         let reply = new_codes(&mut browser, &format!("{:06}", 111_111 + i)).await;
         assert_eq!(reply.status, 400, "try {i}");
     }
-    let trail = app.app.login.store().recent_audit(3).await.unwrap();
+    let trail = app.store().recent_audit(3).await.unwrap();
     assert!(trail.iter().any(|e| e.kind == "lock"), "{trail:?}");
     let reply = new_codes(&mut browser, &app.code(&phone, 0)).await;
     assert_eq!(reply.status, 400, "locked: the right code is refused too");
@@ -250,7 +250,7 @@ async fn a_change_of_factor_answers_to_the_locks(app: &TestApp) {
         stranger.submit_password("alice", "not the password").await;
     }
     let alice = app.app.user("alice").await.unwrap();
-    let store = app.app.login.store();
+    let store = app.store();
     store
         .clear_locks(&format!("2fa:user:{}", alice.id))
         .await

@@ -112,7 +112,7 @@ async fn totp_login_reaches_the_dashboard_and_logout_ends_it(app: &TestApp) {
         "the session ends at logout"
     );
 
-    let events = app.app.login.store().recent_audit(20).await.unwrap();
+    let events = app.store().recent_audit(20).await.unwrap();
     let kinds: Vec<_> = events
         .iter()
         .map(|e| (e.kind.as_str(), e.outcome.as_str()))

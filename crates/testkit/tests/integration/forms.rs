@@ -54,7 +54,7 @@ async fn forms_without_the_csrf_token_change_nothing(app: &TestApp) {
         .await;
     assert_eq!(reply.status, 403);
     assert_eq!(browser.get("/").await.status, 200, "still logged in");
-    let events = app.app.login.store().recent_audit(50).await.unwrap();
+    let events = app.store().recent_audit(50).await.unwrap();
     assert_eq!(
         events.iter().filter(|e| e.kind == "password_login").count(),
         1

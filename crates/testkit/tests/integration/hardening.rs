@@ -145,7 +145,7 @@ async fn csrf_tokens_are_bound_to_the_session_and_the_site(app: &TestApp) {
 both!(csrf_tokens_are_bound_to_the_session_and_the_site);
 
 async fn weaker_password_hashes_are_upgraded_at_the_next_login(app: &TestApp) {
-    let store = app.app.login.store().clone();
+    let store = app.store();
     for (name, totp) in [("alice", false), ("bob", true)] {
         let user = if totp {
             app.add_user_with_totp(name).await.0
@@ -235,9 +235,9 @@ async fn an_administrator_links_only_strong_authenticators(app: &TestApp) {
     assert!(link(10, 30).await.unwrap_err().contains("at least 128"));
     assert!(link(20, 121).await.unwrap_err().contains("10 to 120"));
     assert!(link(20, 5).await.unwrap_err().contains("10 to 120"));
-    assert!(app.app.login.store().totp(user.id).await.unwrap().is_none());
+    assert!(app.store().totp(user.id).await.unwrap().is_none());
     link(16, 120).await.unwrap();
-    assert!(app.app.login.store().totp(user.id).await.unwrap().is_some());
+    assert!(app.store().totp(user.id).await.unwrap().is_some());
 }
 both!(an_administrator_links_only_strong_authenticators);
 

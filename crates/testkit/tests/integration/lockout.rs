@@ -40,10 +40,7 @@ async fn a_lock_answers_the_same_to_a_right_and_a_wrong_password(app: &TestApp) 
         clinician.submit_password("alice", PASSWORD).await.status,
         303
     );
-    let locks = app
-        .app
-        .login
-        .store()
+    let locks = app.store()
         .recent_audit(200)
         .await
         .unwrap()
@@ -99,7 +96,7 @@ async fn a_remembered_browser_is_not_locked_out_by_strangers(app: &TestApp) {
     lock(&mut own, "alice").await;
     let reply = own.submit_password("alice", PASSWORD).await;
     assert_eq!(reply.status, 429, "{}", reply.body);
-    let trail = app.app.login.store().recent_audit(5).await.unwrap();
+    let trail = app.store().recent_audit(5).await.unwrap();
     assert!(
         trail
             .iter()
@@ -156,7 +153,7 @@ async fn an_address_past_its_failures_is_slowed_not_shut(app: &TestApp) {
         "two checks from a paced address take at least one pace: {:?}",
         started.elapsed()
     );
-    let trail = app.app.login.store().recent_audit(60).await.unwrap();
+    let trail = app.store().recent_audit(60).await.unwrap();
     assert!(!trail.iter().any(|e| e.outcome == "blocked"), "{trail:?}");
 }
 both!(an_address_past_its_failures_is_slowed_not_shut);
@@ -210,7 +207,7 @@ async fn a_lock_takes_the_same_time_for_right_and_wrong_passwords() {
 /// The address's queue lives in the database: one slot per pace, a full
 /// queue refused without booking, an old queue forgotten.
 async fn an_address_queue_is_booked_in_the_database(app: &TestApp) {
-    let store = app.app.login.store();
+    let store = app.store();
     let book = async |now| {
         store
             .book_slot("pace:ip:192.0.2.1", now, 2, 5)
@@ -267,7 +264,7 @@ both!(instances_share_the_address_pace);
 /// one), and so are failures a day old; a lock in force stays.
 async fn old_locks_and_failures_are_forgotten(app: &TestApp) {
     use domain::LockState;
-    let store = app.app.login.store();
+    let store = app.store();
     let now = testkit::START;
     let lock = |until| LockState {
         locked_until: until,
@@ -329,7 +326,7 @@ async fn a_remembered_browser_skips_a_flooded_address_queue(app: &TestApp) {
     let (_, phone) = app.add_user_with_totp("alice").await;
     let mut own = remembered(app, &phone).await;
     app.add_user("bob").await;
-    let store = app.app.login.store();
+    let store = app.store();
     for _ in 0..50 {
         store
             .record_failure("pw:ip:127.0.0.1", testkit::START)

@@ -61,7 +61,7 @@ async fn a_recovery_code_logs_in_once_and_says_how_many_are_left(app: &TestApp) 
     assert_eq!(reply.status, 401, "a used code never works again");
     assert!(reply.body.contains("4 attempt(s) left"), "{}", reply.body);
 
-    let events = app.app.login.store().recent_audit(50).await.unwrap();
+    let events = app.store().recent_audit(50).await.unwrap();
     assert!(
         events
             .iter()
@@ -78,10 +78,7 @@ both!(a_recovery_code_logs_in_once_and_says_how_many_are_left);
 async fn recovery_codes_are_hashed_and_a_new_set_voids_the_old(app: &TestApp) {
     let (user, _) = app.add_user_with_totp("alice").await;
     let old = codes_for(app, "alice").await;
-    let stored = app
-        .app
-        .login
-        .store()
+    let stored = app.store()
         .recovery_code(user.id, &old[0][..4])
         .await
         .unwrap()

@@ -42,7 +42,7 @@ async fn remembered_device_skips_only_the_second_factor(app: &TestApp) {
     let reply = browser.submit_password("alice", PASSWORD).await;
     assert_eq!(reply.location(), Some("/"), "{}", reply.body);
     assert_eq!(browser.get("/").await.status, 200);
-    let events = app.app.login.store().recent_audit(30).await.unwrap();
+    let events = app.store().recent_audit(30).await.unwrap();
     assert!(events.iter().any(|e| e.kind == "remembered_device_used"));
     assert!(events.iter().any(|e| e.kind == "device_remembered"));
 }
@@ -88,7 +88,7 @@ async fn a_rotated_token_presented_again_revokes_the_device(app: &TestApp) {
         browser.submit_password("alice", PASSWORD).await.location(),
         Some("/login/2fa?next=/")
     );
-    let events = app.app.login.store().recent_audit(50).await.unwrap();
+    let events = app.store().recent_audit(50).await.unwrap();
     assert!(
         events
             .iter()

@@ -38,7 +38,7 @@ async fn cookies_are_http_only_and_same_site(app: &TestApp) {
     let value = browser.cookie("tf_session").unwrap();
     assert!(value.len() >= 43, "256-bit session id");
     // Only a hash of the id is stored.
-    let stored = app.app.login.store().session(value).await.unwrap();
+    let stored = app.store().session(value).await.unwrap();
     assert!(
         stored.is_none(),
         "the raw cookie value is not a database key"
@@ -80,7 +80,7 @@ both!(the_half_login_expires_after_five_minutes);
 /// in again".
 async fn the_code_step_takes_only_a_live_half_login(app: &TestApp) {
     let (_, phone) = app.add_user_with_totp("alice").await;
-    let store = app.app.login.store();
+    let store = app.store();
     let session_of = |browser: &testkit::Client| {
         domain::token::digest(browser.cookie("tf_session").expect("a session cookie"))
     };
@@ -129,7 +129,7 @@ async fn idle_sessions_end_after_thirty_minutes(app: &TestApp) {
     assert_eq!(browser.get("/").await.status, 200);
     app.clock.advance(30 * 60);
     assert_eq!(browser.get("/").await.status, 303, "30 idle minutes end it");
-    let trail = app.app.login.store().recent_audit(1).await.unwrap();
+    let trail = app.store().recent_audit(1).await.unwrap();
     assert_eq!(trail[0].kind, "session_expired", "audited");
     assert_eq!(trail[0].detail, "idle timeout (30 min)");
     assert_eq!(trail[0].username, "alice");
@@ -144,7 +144,7 @@ async fn sessions_end_after_twelve_hours_whatever_the_activity(app: &TestApp) {
     }
     app.clock.advance(20 * 60);
     assert_eq!(browser.get("/").await.status, 303);
-    let trail = app.app.login.store().recent_audit(1).await.unwrap();
+    let trail = app.store().recent_audit(1).await.unwrap();
     assert_eq!(trail[0].kind, "session_expired", "audited");
     assert_eq!(trail[0].detail, "absolute timeout (12 h)");
 }
@@ -204,7 +204,7 @@ async fn every_response_carries_the_security_headers(app: &TestApp) {
 both!(every_response_carries_the_security_headers);
 
 async fn the_audit_trail_pages_in_order_within_a_period(app: &testkit::TestApp) {
-    let store = app.app.login.store();
+    let store = app.store();
     for i in 0..2500u64 {
         append_logout(app, 1_000 + i, &format!("u{i}")).await;
     }
@@ -249,8 +249,7 @@ async fn audit_chain_names_the_first_tampered_event(app: &testkit::TestApp) {
             pending: 0
         }
     );
-    let ids: Vec<i64> = login
-        .store()
+    let ids: Vec<i64> = app.store()
         .audit_chain_page(0, 100)
         .await
         .unwrap()
@@ -301,8 +300,7 @@ async fn audit_chain_notices_a_cut_tail_and_an_inserted_row(app: &testkit::TestA
     }
     app.clock.advance(10);
     login.seal_audit(now()).await.unwrap();
-    let ids: Vec<i64> = login
-        .store()
+    let ids: Vec<i64> = app.store()
         .audit_chain_page(0, 10)
         .await
         .unwrap()
@@ -395,13 +393,13 @@ async fn pruning_leaves_a_checkpoint_the_chain_still_verifies_from(app: &testkit
             pending: 1
         }
     );
-    let events = login.store().recent_audit(1).await.unwrap();
+    let events = app.store().recent_audit(1).await.unwrap();
     assert_eq!(events[0].kind, "audit_pruned");
     assert!(events[0].detail.starts_with("10 events before"));
     // Nothing older is left, and pruning again deletes nothing.
     assert_eq!(login.prune_audit(cutoff, now()).await.unwrap(), 0);
     // Tampering after pruning is still found.
-    let first = login.store().audit_chain_page(0, 1).await.unwrap()[0].0;
+    let first = app.store().audit_chain_page(0, 1).await.unwrap()[0].0;
     app.app
         .store
         .execute_sql(&format!(
@@ -426,5 +424,5 @@ async fn append_logout(app: &testkit::TestApp, at: u64, username: &str) {
         &domain::RequestContext::admin_cli(),
         "",
     );
-    app.app.login.store().append_audit(&event).await.unwrap();
+    app.store().append_audit(&event).await.unwrap();
 }

@@ -36,7 +36,7 @@ async fn a_user_with_only_a_phone_logs_in_with_a_texted_code(app: &TestApp) {
     let mut again = app.client();
     again.submit_password("nurse", PASSWORD).await;
     assert_eq!(again.submit_token(&code).await.status, 401);
-    let events = app.app.login.store().recent_audit(30).await.unwrap();
+    let events = app.store().recent_audit(30).await.unwrap();
     assert!(
         events
             .iter()
@@ -56,10 +56,7 @@ async fn sms_codes_are_hashed_at_rest(app: &TestApp) {
     browser.submit_password("nurse", PASSWORD).await;
     browser.request_sms().await;
     let code = app.last_sms_code(PHONE).unwrap();
-    let stored = app
-        .app
-        .login
-        .store()
+    let stored = app.store()
         .sms_code(user.id)
         .await
         .unwrap()
