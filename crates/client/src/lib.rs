@@ -19,25 +19,18 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+pub use twofactor_wire::{
+    ConfirmTotp, Device, Problem, RecoveryCodes, SmsSent, TotpConfirmed, Verify,
+};
 
-/// An RFC 9457 problem the API answered with.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Problem {
-    /// Stable kind, e.g. `urn:twofactor:problem:not-found`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// Short summary.
-    pub title: String,
-    /// HTTP status.
-    pub status: u16,
-    /// What went wrong.
-    pub detail: String,
-    /// The field at fault, if one.
-    pub field: Option<String>,
-    /// Seconds to wait, when rate limited.
-    pub retry_after: Option<u64>,
-}
+/// A new user (`POST /users`).
+pub type NewUser = twofactor_wire::CreateUser;
+/// A user and their second factors.
+pub type User = twofactor_wire::UserView;
+/// An offered authenticator secret.
+pub type TotpOffer = twofactor_wire::TotpStart;
+/// The answer to a token.
+pub type Verification = twofactor_wire::VerifyResult;
 
 /// What can go wrong.
 #[derive(Debug, thiserror::Error)]
@@ -58,98 +51,6 @@ impl Error {
             Error::Transport(_) => None,
         }
     }
-}
-
-/// A new user.
-#[derive(Debug, Clone, Serialize)]
-pub struct NewUser {
-    /// Email address.
-    pub email: String,
-    /// Phone for SMS tokens, E.164.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub phone: Option<String>,
-    /// Your own id for the user.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub external_id: Option<String>,
-}
-
-/// A user.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct User {
-    /// twofactor's id.
-    pub id: i64,
-    /// Email.
-    pub email: String,
-    /// Phone, E.164.
-    pub phone: Option<String>,
-    /// Your id.
-    pub external_id: Option<String>,
-    /// An authenticator is enrolled.
-    pub totp: bool,
-    /// SMS tokens can be sent.
-    pub sms: bool,
-    /// Unused recovery codes.
-    pub recovery_codes_left: u32,
-}
-
-/// An offered authenticator secret.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct TotpOffer {
-    /// `otpauth://` URI.
-    pub otpauth_uri: String,
-    /// Base32 secret.
-    pub secret: String,
-    /// QR code of the URI, SVG.
-    pub qr_svg: String,
-}
-
-/// The answer to a confirmation code.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct TotpConfirmed {
-    /// Linked (false: wrong code).
-    pub enrolled: bool,
-    /// With the first authenticator: recovery codes to show once.
-    pub recovery_codes: Option<Vec<String>>,
-}
-
-/// A text on its way.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct SmsSent {
-    /// `sent` or `queued`.
-    pub status: String,
-    /// Masked number.
-    pub sent_to: String,
-}
-
-/// The answer to a token.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Verification {
-    /// It matched.
-    pub valid: bool,
-    /// `totp`, `sms` or `recovery_code`.
-    pub factor: Option<String>,
-    /// Locked until (RFC 3339).
-    pub locked_until: Option<String>,
-}
-
-/// A remembered device.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Device {
-    /// Id.
-    pub id: i64,
-    /// Browser and system.
-    pub label: String,
-    /// RFC 3339.
-    pub created_at: String,
-    /// RFC 3339.
-    pub last_used_at: String,
-    /// RFC 3339.
-    pub expires_at: String,
-}
-
-#[derive(Deserialize)]
-struct Codes {
-    codes: Vec<String>,
 }
 
 /// A client bound to one server and one key.
@@ -258,7 +159,9 @@ impl Client {
         self.json(
             self.http
                 .post(self.url(&format!("/users/{id}/totp/confirm")))
-                .json(&serde_json::json!({ "code": code })),
+                .json(&ConfirmTotp {
+                    code: code.to_owned(),
+                }),
         )
         .await
     }
@@ -277,14 +180,16 @@ impl Client {
         self.json(
             self.http
                 .post(self.url(&format!("/users/{id}/verify")))
-                .json(&serde_json::json!({ "token": token })),
+                .json(&Verify {
+                    token: token.to_owned(),
+                }),
         )
         .await
     }
 
     /// `POST /users/{id}/recovery-codes`.
     pub async fn recovery_codes(&self, id: i64) -> Result<Vec<String>, Error> {
-        let codes: Codes = self
+        let codes: RecoveryCodes = self
             .json(
                 self.http
                     .post(self.url(&format!("/users/{id}/recovery-codes"))),

@@ -4,13 +4,14 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use crate::hasher::BlockingArgon2;
 use anyhow::Context as _;
 use domain::{
     Clock, LoginService, Outbox, Policy, Role, SecretBox, User, user::normalize_username,
 };
 use otp::{Algorithm, Digits, OtpAuthUri, Period, Secret};
 use store::SqlStore;
-use web::{AppState, BlockingArgon2, WebConfig};
+use web::{AppState, WebConfig};
 
 use crate::config::Config;
 use crate::master_key::MasterKey;

@@ -4,4 +4,5 @@
 
 pub mod app;
 pub mod config;
+pub mod hasher;
 pub mod master_key;

@@ -10,7 +10,7 @@ mod client_ip;
 mod cookies;
 mod csrf;
 mod error;
-mod hasher;
+mod extract;
 mod headers;
 pub mod metrics;
 mod next;
@@ -18,7 +18,6 @@ mod pages;
 mod state;
 
 pub use error::AppError;
-pub use hasher::BlockingArgon2;
 pub use state::{AppState, WebConfig};
 
 use axum::Router;

@@ -169,12 +169,7 @@ async fn keys_see_only_their_practice_and_bad_keys_get_one_answer(app: &TestApp)
     // Missing, malformed, unknown and revoked keys: the same 401.
     let key = app.api_key(Some("North Clinic")).await;
     let prefix: String = key.chars().take(12).collect();
-    assert!(
-        app.store()
-            .revoke_api_key(&prefix, 0)
-            .await
-            .unwrap()
-    );
+    assert!(app.store().revoke_api_key(&prefix, 0).await.unwrap());
     let mut answers = Vec::new();
     for header in [
         None,
@@ -505,22 +500,20 @@ async fn the_hot_path_audits_counts_and_clears_exactly(app: &TestApp) {
     let api = client(app, &api_key);
     let store = app.store();
     let key = format!("2fa:user:{}", user.id);
-    let events = |kind: &'static str, outcome: &'static str| {
-        async move {
-            let filter = domain::admin::AuditFilter {
-                practice: Some(domain::PracticeId(1)),
-                user: Some(user.id),
-                kind: Some(kind.into()),
-                outcome: Some(outcome.into()),
-                since: 0,
-                until: u64::MAX,
-            };
-            store
-                .audit_search(&filter, 0, false, 1_000)
-                .await
-                .unwrap()
-                .len()
-        }
+    let events = |kind: &'static str, outcome: &'static str| async move {
+        let filter = domain::admin::AuditFilter {
+            practice: Some(domain::PracticeId(1)),
+            user: Some(user.id),
+            kind: Some(kind.into()),
+            outcome: Some(outcome.into()),
+            since: 0,
+            until: u64::MAX,
+        };
+        store
+            .audit_search(&filter, 0, false, 1_000)
+            .await
+            .unwrap()
+            .len()
     };
     for _ in 0..3 {
         assert!(!api.verify(user.id.0, "000000").await.unwrap().valid);

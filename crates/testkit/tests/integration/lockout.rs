@@ -40,7 +40,8 @@ async fn a_lock_answers_the_same_to_a_right_and_a_wrong_password(app: &TestApp) 
         clinician.submit_password("alice", PASSWORD).await.status,
         303
     );
-    let locks = app.store()
+    let locks = app
+        .store()
         .recent_audit(200)
         .await
         .unwrap()

@@ -78,7 +78,8 @@ both!(a_recovery_code_logs_in_once_and_says_how_many_are_left);
 async fn recovery_codes_are_hashed_and_a_new_set_voids_the_old(app: &TestApp) {
     let (user, _) = app.add_user_with_totp("alice").await;
     let old = codes_for(app, "alice").await;
-    let stored = app.store()
+    let stored = app
+        .store()
         .recovery_code(user.id, &old[0][..4])
         .await
         .unwrap()

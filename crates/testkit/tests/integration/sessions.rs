@@ -249,7 +249,8 @@ async fn audit_chain_names_the_first_tampered_event(app: &testkit::TestApp) {
             pending: 0
         }
     );
-    let ids: Vec<i64> = app.store()
+    let ids: Vec<i64> = app
+        .store()
         .audit_chain_page(0, 100)
         .await
         .unwrap()
@@ -300,7 +301,8 @@ async fn audit_chain_notices_a_cut_tail_and_an_inserted_row(app: &testkit::TestA
     }
     app.clock.advance(10);
     login.seal_audit(now()).await.unwrap();
-    let ids: Vec<i64> = app.store()
+    let ids: Vec<i64> = app
+        .store()
         .audit_chain_page(0, 10)
         .await
         .unwrap()

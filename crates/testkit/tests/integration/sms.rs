@@ -56,11 +56,7 @@ async fn sms_codes_are_hashed_at_rest(app: &TestApp) {
     browser.submit_password("nurse", PASSWORD).await;
     browser.request_sms().await;
     let code = app.last_sms_code(PHONE).unwrap();
-    let stored = app.store()
-        .sms_code(user.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = app.store().sms_code(user.id).await.unwrap().unwrap();
     assert!(stored.code_hash.starts_with("$argon2id$"));
     assert!(!stored.code_hash.contains(&code));
 }

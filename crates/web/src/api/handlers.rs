@@ -6,13 +6,15 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use domain::{ApiRefusal, ApiVerify, SmsOutcome, User};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::Problem;
 use super::auth::Caller;
 use crate::AppState;
 use crate::pages::Client;
+use twofactor_wire::{
+    ConfirmTotp, CreateUser, Device, RecoveryCodes, SmsSent, TotpConfirmed, TotpStart, UserView,
+    Verify, VerifyResult,
+};
 
 type ApiResult = Result<Response, Problem>;
 
@@ -119,48 +121,6 @@ fn refusal(refusal: ApiRefusal) -> Problem {
     }
 }
 
-/// `POST /users` body.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"email": "jane.doe@clinic.example", "phone": "+12015550123", "external_id": "emr-10042"}))]
-pub struct CreateUser {
-    /// The user's email address (plain ASCII).
-    #[schema(
-        max_length = 254,
-        pattern = r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
-    )]
-    pub email: String,
-    /// A phone for SMS tokens, E.164. Your application vouches for it.
-    #[schema(pattern = r"^\+[1-9][0-9]{6,14}$")]
-    pub phone: Option<String>,
-    /// Your own id for the user, unique in your practice (printable ASCII).
-    #[schema(min_length = 1, max_length = 128, pattern = r"^[ -~]{1,128}$")]
-    pub external_id: Option<String>,
-}
-
-/// A user and their second factors.
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"id": 42, "email": "jane.doe@clinic.example", "phone": "+12015550123",
-    "external_id": "emr-10042", "totp": true, "sms": true, "recovery_codes_left": 10}))]
-pub struct UserView {
-    /// twofactor's id for the user.
-    #[schema(minimum = 1)]
-    pub id: i64,
-    /// Email address.
-    pub email: String,
-    /// SMS phone, E.164.
-    pub phone: Option<String>,
-    /// Your id for the user.
-    pub external_id: Option<String>,
-    /// An authenticator app is enrolled.
-    pub totp: bool,
-    /// SMS tokens can be sent.
-    pub sms: bool,
-    /// Unused recovery codes.
-    #[schema(minimum = 0)]
-    pub recovery_codes_left: u32,
-}
-
 async fn view(state: &AppState, user: &User) -> Result<UserView, Problem> {
     Ok(UserView {
         id: user.id.0,
@@ -177,12 +137,12 @@ async fn view(state: &AppState, user: &User) -> Result<UserView, Problem> {
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = CreateUser,
     responses(
         (status = 201, description = "Created", body = UserView),
-        (status = 400, description = "Unreadable body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks the scope, or may not manage this user", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "external_id taken", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Unreadable body", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid key", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the scope, or may not manage this user", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "external_id taken", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = twofactor_wire::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn create_user(
     State(state): State<AppState>,
@@ -212,10 +172,10 @@ pub async fn create_user(
     params(("id" = i64, Path, description = "The user's id", minimum = 1)),
     responses(
         (status = 200, description = "The user", body = UserView),
-        (status = 401, description = "Missing or invalid key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks the scope, or may not manage this user", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user for this key", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid key", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the scope, or may not manage this user", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user for this key", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = twofactor_wire::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_user(
     State(state): State<AppState>,
@@ -232,10 +192,10 @@ pub async fn get_user(
     params(("id" = i64, Path, description = "The user's id", minimum = 1)),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Missing or invalid key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks the scope, or may not manage this user", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user for this key", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid key", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the scope, or may not manage this user", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user for this key", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = twofactor_wire::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn delete_user(
     State(state): State<AppState>,
@@ -251,31 +211,16 @@ pub async fn delete_user(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// A new authenticator secret to show the user.
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({
-    "otpauth_uri": "otpauth://totp/Clinic:api.k2x9?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Clinic&algorithm=SHA1&digits=6&period=30",
-    "secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
-    "qr_svg": "<svg xmlns=\"http://www.w3.org/2000/svg\" …></svg>"}))]
-pub struct TotpStart {
-    /// The `otpauth://` URI authenticator apps read.
-    pub otpauth_uri: String,
-    /// The secret in base32, for typing by hand.
-    pub secret: String,
-    /// The URI as a QR code, an SVG document.
-    pub qr_svg: String,
-}
-
 /// Start authenticator enrollment: returns a secret, not active until
 /// confirmed with a code from the app (within 10 minutes).
 #[utoipa::path(post, path = "/api/v1/users/{id}/totp", tag = "authenticator",
     params(("id" = i64, Path, description = "The user's id", minimum = 1)),
     responses(
         (status = 201, description = "Offered", body = TotpStart),
-        (status = 401, description = "Missing or invalid key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks the scope, or may not manage this user", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user for this key", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid key", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the scope, or may not manage this user", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user for this key", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = twofactor_wire::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn start_totp(
     State(state): State<AppState>,
@@ -304,41 +249,19 @@ pub async fn start_totp(
         .into_response())
 }
 
-/// `POST /users/{id}/totp/confirm` body.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"code": "123456"}))]
-pub struct ConfirmTotp {
-    /// The current code the app shows.
-    #[schema(max_length = 64)]
-    pub code: String,
-}
-
-/// Whether the authenticator is now active.
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"enrolled": true, "recovery_codes": ["abcd-efgh-jkmn"]}))]
-pub struct TotpConfirmed {
-    /// True: linked. False: the code was not the offered secret's current
-    /// code (try again with the next one).
-    pub enrolled: bool,
-    /// With the user's first authenticator: ten single-use recovery codes
-    /// to show once.
-    pub recovery_codes: Option<Vec<String>>,
-}
-
 /// Confirm enrollment with the app's current code.
 #[utoipa::path(post, path = "/api/v1/users/{id}/totp/confirm", tag = "authenticator",
     params(("id" = i64, Path, description = "The user's id", minimum = 1)),
     request_body = ConfirmTotp,
     responses(
         (status = 200, description = "Checked: enrolled, or not (wrong code)", body = TotpConfirmed),
-        (status = 400, description = "Unreadable body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks the scope, or may not manage this user", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user for this key", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "No enrollment waiting", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Code too long", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Unreadable body", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid key", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the scope, or may not manage this user", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user for this key", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No enrollment waiting", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Code too long", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = twofactor_wire::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn confirm_totp(
     State(state): State<AppState>,
@@ -361,18 +284,6 @@ pub async fn confirm_totp(
     .into_response())
 }
 
-/// A text on its way.
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"status": "sent", "sent_to": "•••• •••• 0123"}))]
-pub struct SmsSent {
-    /// `sent`: the provider took it; `queued`: the provider is down and the
-    /// text goes out when it is back (the code stays valid).
-    #[schema(pattern = "^(sent|queued)$")]
-    pub status: String,
-    /// The number, masked.
-    pub sent_to: String,
-}
-
 /// Text a code to the user's phone. Honours `Idempotency-Key`: a retry with
 /// the same key gets the first answer and sends nothing.
 #[utoipa::path(post, path = "/api/v1/users/{id}/sms", tag = "sms",
@@ -382,13 +293,13 @@ pub struct SmsSent {
     responses(
         (status = 200, description = "Sent", body = SmsSent),
         (status = 202, description = "Queued: the provider is down", body = SmsSent),
-        (status = 400, description = "Bad Idempotency-Key", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks the scope, or may not manage this user", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user for this key", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "No phone, or the Idempotency-Key belongs to another request", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The provider refused the number", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too soon or too many texts", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad Idempotency-Key", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid key", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the scope, or may not manage this user", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user for this key", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No phone, or the Idempotency-Key belongs to another request", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The provider refused the number", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too soon or too many texts", body = twofactor_wire::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn send_sms(
     State(state): State<AppState>,
@@ -473,7 +384,7 @@ pub async fn send_sms(
     if let Some(key) = idem {
         let text = match &answer {
             Ok(sent) => serde_json::to_string(sent),
-            Err(problem) => serde_json::to_string(problem),
+            Err(problem) => serde_json::to_string(&problem.0),
         }
         .unwrap_or_default();
         state
@@ -529,30 +440,6 @@ async fn replay(state: &AppState, caller: &Caller, key: &str, request: &str) -> 
     }
 }
 
-/// `POST /users/{id}/verify` body.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"token": "123456"}))]
-pub struct Verify {
-    /// What the user typed: the authenticator's code, the texted code, or a
-    /// recovery code.
-    #[schema(max_length = 64)]
-    pub token: String,
-}
-
-/// Whether the token was right.
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"valid": true, "factor": "totp", "locked_until": null}))]
-pub struct VerifyResult {
-    /// It matched (and is now used up).
-    pub valid: bool,
-    /// Which factor matched: `totp`, `sms` or `recovery_code`.
-    #[schema(pattern = "^(totp|sms|recovery_code)$")]
-    pub factor: Option<String>,
-    /// Too many wrong tokens: checks are refused until then (RFC 3339).
-    pub locked_until: Option<String>,
-}
-
 /// Verify a token. Each code works once; wrong tokens count toward the same
 /// lock as the login page's; every check is audited.
 #[utoipa::path(post, path = "/api/v1/users/{id}/verify", tag = "verify",
@@ -560,13 +447,13 @@ pub struct VerifyResult {
     request_body = Verify,
     responses(
         (status = 200, description = "Checked", body = VerifyResult),
-        (status = 400, description = "Unreadable body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks the scope, or may not manage this user", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user for this key", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The user has no second factor", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Token too long", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Unreadable body", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid key", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the scope, or may not manage this user", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user for this key", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The user has no second factor", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Token too long", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = twofactor_wire::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn verify(
     State(state): State<AppState>,
@@ -606,23 +493,15 @@ pub async fn verify(
     Ok(Json(answer).into_response())
 }
 
-/// Fresh recovery codes.
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"codes": ["abcd-efgh-jkmn", "pqrs-tuvw-xyz2"]}))]
-pub struct RecoveryCodes {
-    /// Ten single-use codes; the previous set stops working.
-    pub codes: Vec<String>,
-}
-
 /// Create a new set of recovery codes (the old set stops working).
 #[utoipa::path(post, path = "/api/v1/users/{id}/recovery-codes", tag = "recovery",
     params(("id" = i64, Path, description = "The user's id", minimum = 1)),
     responses(
         (status = 201, description = "Created", body = RecoveryCodes),
-        (status = 401, description = "Missing or invalid key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks the scope, or may not manage this user", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user for this key", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid key", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the scope, or may not manage this user", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user for this key", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = twofactor_wire::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn recovery_codes(
     State(state): State<AppState>,
@@ -638,33 +517,15 @@ pub async fn recovery_codes(
     Ok((StatusCode::CREATED, Json(RecoveryCodes { codes })).into_response())
 }
 
-/// A browser remembered with "Save token for 30 days".
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"id": 7, "label": "Firefox on Windows", "created_at": "2026-11-27T09:00:00Z",
-    "last_used_at": "2026-11-28T08:12:00Z", "expires_at": "2026-12-27T09:00:00Z"}))]
-pub struct Device {
-    /// Device id.
-    #[schema(minimum = 1)]
-    pub id: i64,
-    /// Browser and system.
-    pub label: String,
-    /// RFC 3339.
-    pub created_at: String,
-    /// RFC 3339.
-    pub last_used_at: String,
-    /// RFC 3339.
-    pub expires_at: String,
-}
-
 /// List the user's remembered devices.
 #[utoipa::path(get, path = "/api/v1/users/{id}/devices", tag = "devices",
     params(("id" = i64, Path, description = "The user's id", minimum = 1)),
     responses(
         (status = 200, description = "Newest first", body = Vec<Device>),
-        (status = 401, description = "Missing or invalid key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks the scope, or may not manage this user", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user for this key", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid key", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the scope, or may not manage this user", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user for this key", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = twofactor_wire::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn devices(
     State(state): State<AppState>,
@@ -694,10 +555,10 @@ pub async fn devices(
         ("device" = i64, Path, description = "The device's id", minimum = 1)),
     responses(
         (status = 204, description = "Revoked"),
-        (status = 401, description = "Missing or invalid key", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The key lacks the scope, or may not manage this user", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user or device", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Rate limited", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid key", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the scope, or may not manage this user", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user or device", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = twofactor_wire::Problem, content_type = "application/problem+json"),
     ))]
 pub async fn revoke_device(
     State(state): State<AppState>,

@@ -5,7 +5,6 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 
 use super::handlers;
-use super::problem::Problem;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -30,7 +29,7 @@ use super::problem::Problem;
         handlers::devices,
         handlers::revoke_device,
     ),
-    components(schemas(Problem)),
+    components(schemas(twofactor_wire::Problem)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
 )]

@@ -3,46 +3,35 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-use utoipa::ToSchema;
 
-/// An error answer.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[schema(example = json!({
-    "type": "urn:twofactor:problem:invalid-field",
-    "title": "A field is missing or malformed",
-    "status": 422,
-    "detail": "email: must be an email address like name@clinic.example",
-    "field": "email"
-}))]
-pub struct Problem {
-    /// Stable identifier of the error kind.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// Short summary of the kind.
-    pub title: String,
-    /// The HTTP status.
-    pub status: u16,
-    /// What went wrong this time.
-    pub detail: String,
-    /// The field at fault, for `invalid-field`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-    /// Seconds to wait, for `rate-limited`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub retry_after: Option<u64>,
+/// An error answer: the wire's [`twofactor_wire::Problem`], which this
+/// crate turns into a response.
+#[derive(Debug, Clone)]
+pub struct Problem(pub twofactor_wire::Problem);
+
+impl std::ops::Deref for Problem {
+    type Target = twofactor_wire::Problem;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Problem {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
 }
 
 impl Problem {
     fn new(status: StatusCode, slug: &str, title: &str, detail: impl Into<String>) -> Self {
-        Problem {
+        Problem(twofactor_wire::Problem {
             kind: format!("urn:twofactor:problem:{slug}"),
             title: title.to_owned(),
             status: status.as_u16(),
             detail: detail.into(),
             field: None,
             retry_after: None,
-        }
+        })
     }
 
     /// 401: the key is missing, wrong or revoked (no hint which).
@@ -143,22 +132,18 @@ impl Problem {
 
     /// 503: the database (or another dependency) is down.
     pub fn unavailable() -> Self {
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "Temporarily unavailable",
-            "try again shortly",
-        )
+        Self::of(crate::error::Fault::Unavailable, "try again shortly")
     }
 
     /// 500: a bug; details are in the server log only.
     pub fn internal() -> Self {
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "Internal error",
-            "the error was logged",
-        )
+        Self::of(crate::error::Fault::Internal, "the error was logged")
+    }
+
+    /// A fault of the HTTP layer's one table, with `detail`.
+    fn of(fault: crate::error::Fault, detail: &str) -> Self {
+        let answer = fault.answer();
+        Self::new(answer.status, answer.problem, answer.title, detail)
     }
 }
 
@@ -166,7 +151,7 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let retry = self.retry_after;
-        let body = serde_json::to_vec(&self).unwrap_or_default();
+        let body = serde_json::to_vec(&self.0).unwrap_or_default();
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(
@@ -187,13 +172,14 @@ impl IntoResponse for Problem {
 
 impl From<domain::DomainError> for Problem {
     fn from(error: domain::DomainError) -> Self {
-        match error {
-            domain::DomainError::Store(domain::StoreError::Unavailable(message)) => {
-                tracing::warn!(%message, "api: database unavailable");
+        let fault = crate::error::Fault::of(&error);
+        match fault {
+            crate::error::Fault::Unavailable => {
+                tracing::warn!(%error, "api: database unavailable");
                 Problem::unavailable()
             }
-            other => {
-                tracing::error!(error = %other, "api: internal error");
+            _ => {
+                tracing::error!(%error, "api: internal error");
                 Problem::internal()
             }
         }

@@ -2,14 +2,14 @@
 //! or all) and the password change. Every page needs a full session.
 
 use askama::Template;
-use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use domain::User;
 use serde::Deserialize;
 
-use super::{Client, form, page, redirect};
+use super::{Client, page};
+use crate::extract::{SignedIn, SignedInForm, page_forms};
 use crate::{AppError, AppState, cookies, csrf};
 
 /// A device row as shown.
@@ -39,25 +39,6 @@ struct PasswordPage<'a> {
     csrf_token: &'a str,
     min_length: usize,
     error: Option<&'a str>,
-}
-
-/// The logged-in user, or the redirect to the login page.
-pub async fn logged_in(
-    state: &AppState,
-    headers: &HeaderMap,
-    path: &str,
-) -> Result<Result<User, Response>, AppError> {
-    let found = match cookies::get(headers, state.session_cookie()) {
-        Some(token) => state.login.authenticated(&token, state.now()).await?,
-        None => None,
-    };
-    Ok(match found {
-        Some((_, user)) => Ok(user),
-        None => Err(redirect(
-            &format!("/login?next={}", super::encode_next(path)),
-            &[],
-        )),
-    })
 }
 
 /// Renders the security page for `user` with an optional notice.
@@ -119,11 +100,12 @@ pub async fn security_page(
 }
 
 /// `GET /account/security`.
-pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
-    match logged_in(&state, &headers, "/account/security").await? {
-        Ok(user) => security_page(&state, &headers, &user, StatusCode::OK, None).await,
-        Err(redirect) => Ok(redirect),
-    }
+pub async fn show(
+    State(state): State<AppState>,
+    SignedIn(user): SignedIn,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    security_page(&state, &headers, &user, StatusCode::OK, None).await
 }
 
 /// Fields of the forms that carry only the CSRF token.
@@ -139,14 +121,11 @@ pub async fn revoke(
     Client(ctx): Client,
     headers: HeaderMap,
     Path(id): Path<String>,
-    body: Result<axum::Form<CsrfOnly>, FormRejection>,
+    SignedInForm {
+        user,
+        form: _fields,
+    }: SignedInForm<CsrfOnly>,
 ) -> Result<Response, AppError> {
-    let fields = form(body)?;
-    csrf::check(&state, &headers, fields.csrf_token.as_deref())?;
-    let user = match logged_in(&state, &headers, "/account/security").await? {
-        Ok(user) => user,
-        Err(redirect) => return Ok(redirect),
-    };
     let revoked = match id.parse::<i64>() {
         Ok(id) => {
             state
@@ -174,14 +153,11 @@ pub async fn revoke_all(
     State(state): State<AppState>,
     Client(ctx): Client,
     headers: HeaderMap,
-    body: Result<axum::Form<CsrfOnly>, FormRejection>,
+    SignedInForm {
+        user,
+        form: _fields,
+    }: SignedInForm<CsrfOnly>,
 ) -> Result<Response, AppError> {
-    let fields = form(body)?;
-    csrf::check(&state, &headers, fields.csrf_token.as_deref())?;
-    let user = match logged_in(&state, &headers, "/account/security").await? {
-        Ok(user) => user,
-        Err(redirect) => return Ok(redirect),
-    };
     state
         .login
         .revoke_all_devices(&user, &ctx, state.now())
@@ -220,12 +196,10 @@ async fn password_page(
 /// `GET /account/password`.
 pub async fn password_form(
     State(state): State<AppState>,
+    SignedIn(user): SignedIn,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    match logged_in(&state, &headers, "/account/password").await? {
-        Ok(user) => password_page(&state, &headers, &user, StatusCode::OK, None).await,
-        Err(redirect) => Ok(redirect),
-    }
+    password_page(&state, &headers, &user, StatusCode::OK, None).await
 }
 
 /// Fields of `POST /account/password`.
@@ -242,14 +216,8 @@ pub async fn change_password(
     State(state): State<AppState>,
     Client(ctx): Client,
     headers: HeaderMap,
-    body: Result<axum::Form<PasswordForm>, FormRejection>,
+    SignedInForm { user, form: fields }: SignedInForm<PasswordForm>,
 ) -> Result<Response, AppError> {
-    let fields = form(body)?;
-    csrf::check(&state, &headers, fields.csrf_token.as_deref())?;
-    let user = match logged_in(&state, &headers, "/account/password").await? {
-        Ok(user) => user,
-        Err(redirect) => return Ok(redirect),
-    };
     let outcome = state
         .login
         .change_password(
@@ -305,14 +273,8 @@ pub async fn turn_off(
     State(state): State<AppState>,
     Client(ctx): Client,
     headers: HeaderMap,
-    body: Result<axum::Form<TurnOffForm>, FormRejection>,
+    SignedInForm { user, form: fields }: SignedInForm<TurnOffForm>,
 ) -> Result<Response, AppError> {
-    let fields = form(body)?;
-    csrf::check(&state, &headers, fields.csrf_token.as_deref())?;
-    let user = match logged_in(&state, &headers, "/account/security").await? {
-        Ok(user) => user,
-        Err(redirect) => return Ok(redirect),
-    };
     let token = cookies::get(&headers, state.session_cookie()).unwrap_or_default();
     let outcome = state
         .login
@@ -347,4 +309,10 @@ pub async fn turn_off(
             .await
         }
     }
+}
+
+page_forms! {
+    CsrfOnly => "/account/security",
+    PasswordForm => "/account/password",
+    TurnOffForm => "/account/security",
 }

@@ -11,8 +11,8 @@ use domain::{LinkConfirm, LinkStart, User};
 use otp::OtpAuthUri;
 use serde::Deserialize;
 
-use super::redirect;
 use super::{Client, form, page};
+use crate::extract::{MayEnroll, MayEnrollForm, SignedIn, SignedInForm, page_forms, signed_in};
 use crate::{AppError, AppState, cookies, csrf};
 
 #[derive(Template)]
@@ -40,29 +40,6 @@ struct CodesPage<'a> {
     csrf_token: &'a str,
     codes: Vec<String>,
     notice: Option<&'a str>,
-}
-
-/// The user of a full session, or of an enrolling one (2FA required and
-/// not yet linked): the only pages an enrolling session may use.
-async fn logged_in(
-    state: &AppState,
-    headers: &HeaderMap,
-    path: &str,
-) -> Result<Result<User, Response>, AppError> {
-    if let Ok(user) = super::account::logged_in(state, headers, path).await? {
-        return Ok(Ok(user));
-    }
-    let enrolling = match cookies::get(headers, state.session_cookie()) {
-        Some(token) => state.login.enrolling(&token, state.now()).await?,
-        None => None,
-    };
-    Ok(match enrolling {
-        Some((_, user)) => Ok(user),
-        None => Err(redirect(
-            &format!("/login?next={}", super::encode_next(path)),
-            &[],
-        )),
-    })
 }
 
 fn csrf_pair(state: &AppState, headers: &HeaderMap) -> Result<(String, Vec<String>), AppError> {
@@ -149,11 +126,11 @@ fn codes_page(
 }
 
 /// `GET /account/authenticator`.
-pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
-    let user = match logged_in(&state, &headers, "/account/authenticator").await? {
-        Ok(user) => user,
-        Err(redirect) => return Ok(redirect),
-    };
+pub async fn show(
+    State(state): State<AppState>,
+    SignedIn(user): MayEnroll,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
     let token = cookies::get(&headers, state.session_cookie()).unwrap_or_default();
     match state
         .login
@@ -182,14 +159,8 @@ pub async fn begin(
     State(state): State<AppState>,
     Client(ctx): Client,
     headers: HeaderMap,
-    body: Result<axum::Form<StepUpForm>, FormRejection>,
+    SignedInForm { user, form: fields }: MayEnrollForm<StepUpForm>,
 ) -> Result<Response, AppError> {
-    let fields = form(body)?;
-    csrf::check(&state, &headers, fields.csrf_token.as_deref())?;
-    let user = match logged_in(&state, &headers, "/account/authenticator").await? {
-        Ok(user) => user,
-        Err(redirect) => return Ok(redirect),
-    };
     if let (None, Some(code)) = (&fields.password, &fields.code) {
         return confirm_code(&state, &ctx, &headers, &user, code).await;
     }
@@ -235,14 +206,8 @@ pub async fn confirm(
     State(state): State<AppState>,
     Client(ctx): Client,
     headers: HeaderMap,
-    body: Result<axum::Form<ConfirmForm>, FormRejection>,
+    SignedInForm { user, form: fields }: MayEnrollForm<ConfirmForm>,
 ) -> Result<Response, AppError> {
-    let fields = form(body)?;
-    csrf::check(&state, &headers, fields.csrf_token.as_deref())?;
-    let user = match logged_in(&state, &headers, "/account/authenticator").await? {
-        Ok(user) => user,
-        Err(redirect) => return Ok(redirect),
-    };
     let typed: String = fields.code.unwrap_or_default();
     confirm_code(&state, &ctx, &headers, &user, &typed).await
 }
@@ -309,12 +274,9 @@ async fn confirm_code(
 /// `GET /account/recovery-codes`: how many are left, and a form for a new set.
 pub async fn codes_show(
     State(state): State<AppState>,
+    SignedIn(user): SignedIn,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let user = match super::account::logged_in(&state, &headers, "/account/recovery-codes").await? {
-        Ok(user) => user,
-        Err(redirect) => return Ok(redirect),
-    };
     let left = state.login.recovery_codes_left(&user).await?;
     let (csrf_token, set) = csrf_pair(&state, &headers)?;
     page(
@@ -351,14 +313,8 @@ pub async fn codes_create(
     State(state): State<AppState>,
     Client(ctx): Client,
     headers: HeaderMap,
-    body: Result<axum::Form<NewCodesForm>, FormRejection>,
+    SignedInForm { user, form: fields }: SignedInForm<NewCodesForm>,
 ) -> Result<Response, AppError> {
-    let fields = form(body)?;
-    csrf::check(&state, &headers, fields.csrf_token.as_deref())?;
-    let user = match super::account::logged_in(&state, &headers, "/account/recovery-codes").await? {
-        Ok(user) => user,
-        Err(redirect) => return Ok(redirect),
-    };
     let token = cookies::get(&headers, state.session_cookie()).unwrap_or_default();
     let now = state.now();
     let made = state
@@ -409,9 +365,7 @@ pub async fn codes_download(
         .find(|(k, _)| k == "csrf_token")
         .map(|(_, v)| v.as_str());
     csrf::check(&state, &headers, submitted)?;
-    if let Err(redirect) =
-        super::account::logged_in(&state, &headers, "/account/recovery-codes").await?
-    {
+    if let Err(redirect) = signed_in(&state, &headers, "/account/recovery-codes").await {
         return Ok(redirect);
     }
     let codes: Vec<&str> = fields
@@ -436,4 +390,10 @@ pub async fn codes_download(
         text,
     )
         .into_response())
+}
+
+page_forms! {
+    ConfirmForm => "/account/authenticator",
+    NewCodesForm => "/account/recovery-codes",
+    StepUpForm => "/account/authenticator",
 }

@@ -3,7 +3,6 @@
 //! in its URL never leaks to another site.
 
 use askama::Template;
-use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
 use axum::http::header::REFERRER_POLICY;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -11,8 +10,9 @@ use axum::response::Response;
 use domain::{ResetOutcome, ResetRequest};
 use serde::Deserialize;
 
-use super::{Client, form, page};
+use super::{Client, page};
 use crate::error::MessagePage;
+use crate::extract::{CsrfForm, page_forms};
 use crate::{AppError, AppState, csrf};
 
 #[derive(Template)]
@@ -69,10 +69,8 @@ pub async fn submit(
     State(state): State<AppState>,
     Client(ctx): Client,
     headers: HeaderMap,
-    body: Result<axum::Form<ForgotForm>, FormRejection>,
+    CsrfForm(fields): CsrfForm<ForgotForm>,
 ) -> Result<Response, AppError> {
-    let fields = form(body)?;
-    csrf::check(&state, &headers, fields.csrf_token.as_deref())?;
     let typed: String = fields
         .username_or_email
         .unwrap_or_default()
@@ -208,10 +206,8 @@ pub async fn reset_submit(
     Client(ctx): Client,
     headers: HeaderMap,
     Path(raw): Path<String>,
-    body: Result<axum::Form<ResetForm>, FormRejection>,
+    CsrfForm(fields): CsrfForm<ResetForm>,
 ) -> Result<Response, AppError> {
-    let fields = form(body)?;
-    csrf::check(&state, &headers, fields.csrf_token.as_deref())?;
     let Some(token) = link_token(&raw) else {
         return Ok(invalid_link());
     };
@@ -240,4 +236,9 @@ pub async fn reset_submit(
             reset_page(&state, &headers, token, StatusCode::BAD_REQUEST, Some(&message)).await
         }
     }
+}
+
+page_forms! {
+    ForgotForm => "/password/forgot",
+    ResetForm => "/password/forgot",
 }

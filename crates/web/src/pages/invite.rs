@@ -4,7 +4,6 @@
 //! the password). Both are served with `Referrer-Policy: no-referrer`.
 
 use askama::Template;
-use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -12,8 +11,9 @@ use domain::admin::{EmergencyOutcome, InviteOutcome};
 use serde::Deserialize;
 
 use super::forgot::{link_token, no_referrer};
-use super::{Client, form, page, redirect};
+use super::{Client, page, redirect};
 use crate::error::MessagePage;
+use crate::extract::{CsrfForm, page_forms};
 use crate::{AppError, AppState, cookies, csrf};
 
 #[derive(Template)]
@@ -107,10 +107,8 @@ pub async fn accept_invite(
     Client(ctx): Client,
     headers: HeaderMap,
     Path(raw): Path<String>,
-    body: Result<axum::Form<InviteForm>, FormRejection>,
+    CsrfForm(fields): CsrfForm<InviteForm>,
 ) -> Result<Response, AppError> {
-    let fields = form(body)?;
-    csrf::check(&state, &headers, fields.csrf_token.as_deref())?;
     let Some(token) = link_token(&raw) else {
         return Ok(invalid_invitation());
     };
@@ -196,10 +194,8 @@ pub async fn use_emergency(
     Client(ctx): Client,
     headers: HeaderMap,
     Path(raw): Path<String>,
-    body: Result<axum::Form<EmergencyForm>, FormRejection>,
+    CsrfForm(fields): CsrfForm<EmergencyForm>,
 ) -> Result<Response, AppError> {
-    let fields = form(body)?;
-    csrf::check(&state, &headers, fields.csrf_token.as_deref())?;
     let Some(token) = link_token(&raw) else {
         return Ok(invalid_emergency());
     };
@@ -232,4 +228,9 @@ pub async fn use_emergency(
             Some("The password is not correct (or password attempts are locked for a while)."),
         ),
     }
+}
+
+page_forms! {
+    EmergencyForm => "/login",
+    InviteForm => "/login",
 }

@@ -1,14 +1,14 @@
 //! `/login`: username and password.
 
 use askama::Template;
-use axum::extract::rejection::FormRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use domain::PasswordOutcome;
 use serde::Deserialize;
 
-use super::{Client, encode_next, form, page, redirect};
+use super::{Client, encode_next, page, redirect};
+use crate::extract::{CsrfForm, page_forms};
 use crate::next::safe_next;
 use crate::{AppError, AppState, cookies, csrf};
 
@@ -114,10 +114,8 @@ pub async fn submit(
     State(state): State<AppState>,
     Client(ctx): Client,
     headers: HeaderMap,
-    body: Result<axum::Form<LoginForm>, FormRejection>,
+    CsrfForm(fields): CsrfForm<LoginForm>,
 ) -> Result<Response, AppError> {
-    let fields = form(body)?;
-    csrf::check(&state, &headers, fields.csrf_token.as_deref())?;
     let next = safe_next(fields.next.as_deref());
     let username = fields.username.unwrap_or_default();
     let password = fields.password.unwrap_or_default();
@@ -208,4 +206,8 @@ pub(crate) fn signed_in(state: &AppState, outcome: PasswordOutcome, next: &str) 
             redirect("/account/authenticator", &[cookie])
         }
     }
+}
+
+page_forms! {
+    LoginForm => "/login",
 }

@@ -2,14 +2,14 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::extract::rejection::FormRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use domain::{PhoneConfirm, PhoneStart, User};
 use serde::Deserialize;
 
-use super::account::{logged_in, security_page};
-use super::{Client, form, page};
+use super::account::security_page;
+use super::{Client, page};
+use crate::extract::{SignedIn, SignedInForm, page_forms};
 use crate::{AppError, AppState, cookies, csrf};
 
 /// The countries offered first; any ISO 3166 code is accepted.
@@ -76,22 +76,23 @@ fn render(
 }
 
 /// `GET /account/phone`.
-pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
-    match logged_in(&state, &headers, "/account/phone").await? {
-        Ok(user) => render(
-            &state,
-            &headers,
-            &user,
-            StatusCode::OK,
-            View {
-                country: "US",
-                awaiting_code: false,
-                notice: None,
-                error: None,
-            },
-        ),
-        Err(redirect) => Ok(redirect),
-    }
+pub async fn show(
+    State(state): State<AppState>,
+    SignedIn(user): SignedIn,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    render(
+        &state,
+        &headers,
+        &user,
+        StatusCode::OK,
+        View {
+            country: "US",
+            awaiting_code: false,
+            notice: None,
+            error: None,
+        },
+    )
 }
 
 /// Fields of `POST /account/phone`.
@@ -109,14 +110,8 @@ pub async fn submit(
     State(state): State<AppState>,
     Client(ctx): Client,
     headers: HeaderMap,
-    body: Result<axum::Form<PhoneForm>, FormRejection>,
+    SignedInForm { user, form: fields }: SignedInForm<PhoneForm>,
 ) -> Result<Response, AppError> {
-    let fields = form(body)?;
-    csrf::check(&state, &headers, fields.csrf_token.as_deref())?;
-    let user = match logged_in(&state, &headers, "/account/phone").await? {
-        Ok(user) => user,
-        Err(redirect) => return Ok(redirect),
-    };
     let token = cookies::get(&headers, state.session_cookie()).unwrap_or_default();
     let country: String = fields.country.unwrap_or_default().chars().take(2).collect();
     let outcome = state
@@ -204,14 +199,8 @@ pub async fn confirm(
     State(state): State<AppState>,
     Client(ctx): Client,
     headers: HeaderMap,
-    body: Result<axum::Form<ConfirmForm>, FormRejection>,
+    SignedInForm { user, form: fields }: SignedInForm<ConfirmForm>,
 ) -> Result<Response, AppError> {
-    let fields = form(body)?;
-    csrf::check(&state, &headers, fields.csrf_token.as_deref())?;
-    let user = match logged_in(&state, &headers, "/account/phone").await? {
-        Ok(user) => user,
-        Err(redirect) => return Ok(redirect),
-    };
     let code: String = fields.code.unwrap_or_default().chars().take(32).collect();
     let token = cookies::get(&headers, state.session_cookie()).unwrap_or_default();
     match state
@@ -254,4 +243,9 @@ pub async fn confirm(
             },
         ),
     }
+}
+
+page_forms! {
+    ConfirmForm => "/account/phone",
+    PhoneForm => "/account/phone",
 }

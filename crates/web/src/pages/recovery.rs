@@ -1,15 +1,16 @@
 //! `/login/recovery`: a recovery code instead of the token.
 
 use askama::Template;
-use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use domain::TokenOutcome;
 use serde::Deserialize;
 
-use super::{Client, encode_next, form, page, redirect};
+use super::{Client, encode_next, page, redirect};
 use crate::error::MessagePage;
+use crate::extract::{CsrfForm, page_forms};
 use crate::next::safe_next;
 use crate::{AppError, AppState, cookies, csrf};
 
@@ -83,10 +84,8 @@ pub async fn submit(
     State(state): State<AppState>,
     Client(ctx): Client,
     headers: HeaderMap,
-    body: Result<axum::Form<RecoveryForm>, FormRejection>,
+    CsrfForm(fields): CsrfForm<RecoveryForm>,
 ) -> Result<Response, AppError> {
-    let fields = form(body)?;
-    csrf::check(&state, &headers, fields.csrf_token.as_deref())?;
     let next = safe_next(fields.next.as_deref());
     let now = state.now();
     let Some(session_token) = cookies::get(&headers, state.session_cookie()) else {
@@ -163,4 +162,8 @@ pub async fn submit(
             "Your login session has ended. Please log in again.",
         ),
     }
+}
+
+page_forms! {
+    RecoveryForm => "/login/recovery",
 }

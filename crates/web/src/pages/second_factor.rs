@@ -1,14 +1,14 @@
 //! `/login/2fa`: the token from the authenticator app.
 
 use askama::Template;
-use axum::extract::rejection::FormRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use domain::TokenOutcome;
 use serde::Deserialize;
 
-use super::{Client, form, page, redirect};
+use super::{Client, page, redirect};
+use crate::extract::{CsrfForm, page_forms};
 use crate::next::safe_next;
 use crate::{AppError, AppState, cookies, csrf};
 
@@ -170,10 +170,8 @@ pub async fn submit(
     State(state): State<AppState>,
     Client(ctx): Client,
     headers: HeaderMap,
-    body: Result<axum::Form<TokenForm>, FormRejection>,
+    CsrfForm(fields): CsrfForm<TokenForm>,
 ) -> Result<Response, AppError> {
-    let fields = form(body)?;
-    csrf::check(&state, &headers, fields.csrf_token.as_deref())?;
     let next = safe_next(fields.next.as_deref());
     let remember = fields.remember.as_deref() == Some("on");
     let Some(session_token) = cookies::get(&headers, state.session_cookie()) else {
@@ -270,4 +268,8 @@ pub async fn submit(
             "Your login session has ended (too many wrong tokens, or more than 5 minutes passed). Please log in again.",
         ),
     }
+}
+
+page_forms! {
+    TokenForm => "/login/2fa",
 }

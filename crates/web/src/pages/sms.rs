@@ -1,16 +1,16 @@
 //! `POST /login/2fa/sms`: "Request Token via SMS".
 
 use axum::extract::State;
-use axum::extract::rejection::FormRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use domain::SmsOutcome;
 use serde::Deserialize;
 
 use super::second_factor::{Message, render};
-use super::{Client, form, redirect};
+use super::{Client, redirect};
+use crate::extract::{CsrfForm, page_forms};
 use crate::next::safe_next;
-use crate::{AppError, AppState, cookies, csrf};
+use crate::{AppError, AppState, cookies};
 
 /// Fields of `POST /login/2fa/sms`.
 #[derive(Deserialize)]
@@ -24,10 +24,8 @@ pub async fn request(
     State(state): State<AppState>,
     Client(ctx): Client,
     headers: HeaderMap,
-    body: Result<axum::Form<SmsForm>, FormRejection>,
+    CsrfForm(fields): CsrfForm<SmsForm>,
 ) -> Result<Response, AppError> {
-    let fields = form(body)?;
-    csrf::check(&state, &headers, fields.csrf_token.as_deref())?;
     let next = safe_next(fields.next.as_deref());
     let now = state.now();
     let pending = match cookies::get(&headers, state.session_cookie()) {
@@ -94,4 +92,8 @@ pub async fn request(
         Message::Notice(&text)
     };
     render(&state, &headers, status, &next, &user, message).await
+}
+
+page_forms! {
+    SmsForm => "/login/2fa",
 }

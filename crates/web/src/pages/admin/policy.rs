@@ -1,0 +1,146 @@
+//! `/admin/policy`: the practice's settings.
+
+use super::*;
+
+#[derive(Template)]
+#[template(path = "admin_policy.html")]
+struct PolicyPage<'a> {
+    csrf_token: &'a str,
+    policy: PracticePolicy,
+    floor: usize,
+    forced_2fa: bool,
+    notice: Option<&'a str>,
+    error: Option<&'a str>,
+}
+
+fn policy_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    policy: PracticePolicy,
+    notice: Option<&str>,
+    error: Option<&str>,
+) -> Result<Response, AppError> {
+    let (csrf_token, csrf_cookie) = csrf::issue(state, headers)?;
+    let cookies: Vec<String> = csrf_cookie.into_iter().collect();
+    page(
+        status,
+        &PolicyPage {
+            csrf_token: &csrf_token,
+            policy,
+            floor: state.login.policy().password_min_length,
+            forced_2fa: state.login.policy().require_2fa,
+            notice,
+            error,
+        },
+        &cookies,
+    )
+}
+
+/// `GET /admin/policy`.
+pub async fn policy(
+    State(state): State<AppState>,
+    Admin { user: admin, .. }: Admin,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let current = state.login.practice_policy(admin.practice_id).await?;
+    policy_page(&state, &headers, StatusCode::OK, current, None, None)
+}
+
+/// Fields of `POST /admin/policy`.
+#[derive(Deserialize)]
+pub struct PolicyForm {
+    require_2fa: Option<String>,
+    allow_sms: Option<String>,
+    remember_days: Option<String>,
+    idle_timeout_minutes: Option<String>,
+    password_min_length: Option<String>,
+    password: Option<String>,
+    csrf_token: Option<String>,
+}
+
+/// A whole number from a form field, or the message naming the field.
+fn number(value: Option<&str>, what: &str) -> Result<u32, String> {
+    value
+        .unwrap_or("")
+        .trim()
+        .parse::<u32>()
+        .map_err(|_| format!("{what} must be a whole number."))
+}
+
+/// `POST /admin/policy`.
+pub async fn set_policy(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    headers: HeaderMap,
+    AdminForm {
+        admin: Admin {
+            user: admin,
+            session: token,
+        },
+        form: fields,
+    }: AdminForm<PolicyForm>,
+) -> Result<Response, AppError> {
+    let current = state.login.practice_policy(admin.practice_id).await?;
+    let parsed = (|| {
+        Ok::<_, String>(PracticePolicy {
+            require_2fa: fields.require_2fa.as_deref() == Some("on"),
+            allow_sms: fields.allow_sms.as_deref() == Some("on"),
+            remember_days: number(fields.remember_days.as_deref(), "Remember-device days")?,
+            idle_timeout_minutes: number(
+                fields.idle_timeout_minutes.as_deref(),
+                "The idle timeout",
+            )?,
+            password_min_length: number(
+                fields.password_min_length.as_deref(),
+                "The minimum password length",
+            )?,
+        })
+    })();
+    let wanted = match parsed {
+        Ok(wanted) => wanted,
+        Err(error) => {
+            return policy_page(
+                &state,
+                &headers,
+                StatusCode::BAD_REQUEST,
+                current,
+                None,
+                Some(&error),
+            );
+        }
+    };
+    match state
+        .login
+        .set_practice_policy(
+            &token,
+            &admin,
+            fields.password.as_deref().unwrap_or(""),
+            &wanted,
+            &ctx,
+            state.now(),
+        )
+        .await?
+    {
+        Ok(()) => policy_page(
+            &state,
+            &headers,
+            StatusCode::OK,
+            wanted,
+            Some("The policy was saved. It applies at everyone's next request."),
+            None,
+        ),
+        Err(error) => policy_page(
+            &state,
+            &headers,
+            StatusCode::BAD_REQUEST,
+            current,
+            None,
+            Some(&error),
+        ),
+    }
+}
+
+page_forms! {
+    PolicyForm => "/admin/policy",
+}
