@@ -2,27 +2,28 @@
 //! session, and the service that runs it.
 //!
 //! ```text
-//!                      wrong password / unknown name (same answer, same cost)
-//!                  +---------------------------+
-//!                  v                           |
-//!  anonymous --password--> [lockout::password_verdict] --locked--> Throttled
-//!                               | right              (address paced or account,
-//!                               v                     name or device locked)
-//!                  [factors::after_password]
-//!       +-------------+---------+-------------------------+
-//!       | no factor,  | no factor,                        | a factor
-//!       | none needed | 2FA required                      |
-//!       v             v                                   v
-//!   signed in     enrolling --link an app--> signed in   remember cookie valid?
-//!       ^         (grants nothing else)                   | yes: rotate it,      | no / none
-//!       |                                                 v device::stolen_cookie v
-//!       +-------------------------------------------- signed in         pending (5 min)
-//!       |                                                                     |
-//!       +---- right code (authenticator, SMS or recovery; a step works once) -+
-//!                                                                             |
-//!          wrong code: [lockout::after_code_failure] ------------------------+
-//!            TryAgain (n left) -> pending;  EndSession -> anonymous;
-//!            Lock (doubling) -> second factor locked, pending ends
+//! anonymous
+//!   | username + password
+//!   v
+//! lockout::password_verdict -- locked/paced ---------------------> Throttled
+//!   | wrong (or unknown name: same answer, same cost)             (same answer
+//!   |   -> count it; lockout::after_failure may lock -> anonymous  for right and
+//!   | right                                                        wrong)
+//!   v
+//! factors::after_password
+//!   |-- SignedIn (no factor, none required) ------------------------> signed in
+//!   |-- Enroll (2FA required, none linked) --> enrolling --link app--> signed in
+//!   '-- SecondFactor
+//!         |-- remember cookie valid (RememberedDevice::valid_for):
+//!         |     rotate it --------------------------------------------> signed in
+//!         |   a rotated one (device::stolen_cookie): revoke, audit
+//!         v
+//!       pending (5 min; grants nothing)
+//!         |-- right code: authenticator (drift, step used once),
+//!         |   text (sms::allowance to send), or recovery code ------> signed in
+//!         '-- wrong code: lockout::after_code_failure
+//!               TryAgain -> pending | EndSession -> anonymous
+//!               Lock (doubling) -> second factor locked, pending ends
 //! ```
 //!
 //! The decisions in brackets are pure functions with their own tests:
