@@ -6,6 +6,7 @@
 //! indistinguishable from one that does not exist. Every action is audited
 //! with the administrator's name and request.
 
+use crate::lockout::PasswordVerdict;
 use crate::notify::success_event;
 use crate::user::normalize_username;
 use crate::{AuditEvent, Outcome};
@@ -361,25 +362,8 @@ impl LoginService {
         ctx: &RequestContext,
         now: u64,
     ) -> Result<Result<String, String>, DomainError> {
-        if target.practice_id != admin.practice_id {
-            return Ok(Err("There is no such account.".into()));
-        }
-        let own = target.id == admin.id;
-        if own
-            && matches!(
-                action,
-                StaffAction::Disable | StaffAction::Require2fa(false)
-            )
-        {
-            return Ok(Err(
-                "You cannot do that to your own account; ask another administrator.".into(),
-            ));
-        }
-        if action == StaffAction::ResendInvitation && target.password_hash.is_some() {
-            return Ok(Err(format!(
-                "{} has already set a password; there is no invitation to resend.",
-                target.username
-            )));
+        if let Some(refusal) = staff_action_refused(admin, target, action) {
+            return Ok(Err(refusal));
         }
         if let Err(message) = self
             .confirm_admin(session_token, admin, admin_password, ctx, now)
@@ -387,8 +371,25 @@ impl LoginService {
         {
             return Ok(Err(message));
         }
+        let notice = self
+            .apply_staff_action(admin, target, action, base_url, ctx, now)
+            .await?;
+        Ok(Ok(notice))
+    }
+
+    /// Does `action` to `target` (allowed, and the administrator's password
+    /// confirmed); the notice to show.
+    async fn apply_staff_action(
+        &self,
+        admin: &User,
+        target: &User,
+        action: StaffAction,
+        base_url: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<String, DomainError> {
         let name = &target.username;
-        let notice = match action {
+        Ok(match action {
             StaffAction::Require2fa(required) => {
                 self.store.set_user_require_2fa(target.id, required).await?;
                 let what = if required {
@@ -452,8 +453,7 @@ impl LoginService {
                     .await?;
                 format!("A new invitation is on its way to {name}.")
             }
-        };
-        Ok(Ok(notice))
+        })
     }
 
     /// Replaces the practice policy. `Err` carries the message to show.
@@ -694,27 +694,27 @@ impl LoginService {
             .hasher
             .verify(user.password_hash.clone(), password.to_owned())
             .await;
-        if !password_ok || lock.locked_until > now {
-            if !password_ok {
+        // The login's own rule: under a lock a right and a wrong password
+        // get the same answer and nothing is counted.
+        let refused = match crate::lockout::password_verdict(lock, password_ok, now) {
+            PasswordVerdict::Accepted => None,
+            PasswordVerdict::Locked { .. } => Some((Outcome::Blocked, "password attempts locked")),
+            PasswordVerdict::Wrong => {
                 let since = now.saturating_sub(self.policy.failure_window_seconds);
                 self.count_password_failure(&user, ctx, now, since).await?;
+                Some((Outcome::Failure, "wrong password"))
             }
+        };
+        if let Some((outcome, detail)) = refused {
+            let (id, name) = (Some(user.id), user.username.as_str());
             self.audit(
                 now,
                 AuditKind::EmergencyAccess,
-                if password_ok {
-                    Outcome::Blocked
-                } else {
-                    Outcome::Failure
-                },
-                Some(user.id),
-                &user.username,
+                outcome,
+                id,
+                name,
                 ctx,
-                if password_ok {
-                    "password attempts locked"
-                } else {
-                    "wrong password"
-                },
+                detail,
             )
             .await?;
             return Ok(EmergencyOutcome::WrongPassword);
@@ -722,6 +722,39 @@ impl LoginService {
         // The admins' emails are made first; then the link is used up, the
         // session started, the event audited and the emails committed in one
         // transaction: an emergency login is never without its notice.
+        let messages = self.emergency_notices(&user, ctx, now).await?;
+        let (session_token, session) = crate::login::new_session(user.id, SessionStage::Full, now)?;
+        let mut writes = vec![
+            Write::UseLink {
+                token_hash: &hash,
+                now,
+            },
+            Write::Session(&session),
+            Write::LastLogin { user: user.id, now },
+        ];
+        writes.extend(messages.iter().map(Write::Enqueue));
+        let event = success_event(
+            &user,
+            AuditKind::EmergencyAccess,
+            ctx,
+            "EMERGENCY: second factor skipped by an emergency access link",
+            now,
+        );
+        if !self.commit_audited(&writes, &[event]).await? {
+            return Ok(EmergencyOutcome::InvalidLink);
+        }
+        self.outbox.wake();
+        Ok(EmergencyOutcome::LoggedIn { session_token })
+    }
+
+    /// The email to every administrator of `user`'s practice that `user`
+    /// logged in with an emergency link, ready to commit with the login.
+    async fn emergency_notices(
+        &self,
+        user: &User,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<Vec<crate::NewMessage>, DomainError> {
         let mut messages = Vec::new();
         for admin in self.store.practice_admins(user.practice_id).await? {
             let text = format!(
@@ -752,32 +785,96 @@ impl LoginService {
                 text,
                 html,
             };
-            let message = self
-                .outbox
-                .email(Some(admin.id), "emergency-access", &email, now)?;
-            messages.push(message);
+            messages.push(
+                self.outbox
+                    .email(Some(admin.id), "emergency-access", &email, now)?,
+            );
         }
-        let (session_token, session) = crate::login::new_session(user.id, SessionStage::Full, now)?;
-        let mut writes = vec![
-            Write::UseLink {
-                token_hash: &hash,
-                now,
-            },
-            Write::Session(&session),
-            Write::LastLogin { user: user.id, now },
+        Ok(messages)
+    }
+}
+
+/// Why `admin` may not do `action` to `target`, if they may not: another
+/// practice's account is no account at all, an administrator cannot lock
+/// themselves out (disable, or drop their own 2FA requirement), and an
+/// account with a password has no invitation to resend.
+fn staff_action_refused(admin: &User, target: &User, action: StaffAction) -> Option<String> {
+    if target.practice_id != admin.practice_id {
+        return Some("There is no such account.".into());
+    }
+    let own = target.id == admin.id;
+    if own
+        && matches!(
+            action,
+            StaffAction::Disable | StaffAction::Require2fa(false)
+        )
+    {
+        return Some("You cannot do that to your own account; ask another administrator.".into());
+    }
+    if action == StaffAction::ResendInvitation && target.password_hash.is_some() {
+        return Some(format!(
+            "{} has already set a password; there is no invitation to resend.",
+            target.username
+        ));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(id: i64, practice: i64, password: bool) -> User {
+        User {
+            id: UserId(id),
+            practice_id: PracticeId(practice),
+            username: format!("user{id}"),
+            email: format!("user{id}@clinic.example"),
+            phone: None,
+            role: Role::Staff,
+            password_hash: password.then(|| "$argon2id$…".to_owned()),
+            disabled: false,
+            require_2fa: false,
+        }
+    }
+
+    #[test]
+    fn an_administrator_cannot_reach_another_practice_or_lock_themselves_out() {
+        let admin = user(1, 1, true);
+        let staff = user(2, 1, true);
+        let elsewhere = user(3, 2, true);
+        let invited = user(4, 1, false);
+        let every = [
+            StaffAction::Require2fa(true),
+            StaffAction::Require2fa(false),
+            StaffAction::Reset2fa,
+            StaffAction::Unlock,
+            StaffAction::Disable,
+            StaffAction::Enable,
         ];
-        writes.extend(messages.iter().map(Write::Enqueue));
-        let event = success_event(
-            &user,
-            AuditKind::EmergencyAccess,
-            ctx,
-            "EMERGENCY: second factor skipped by an emergency access link",
-            now,
-        );
-        if !self.commit_audited(&writes, &[event]).await? {
-            return Ok(EmergencyOutcome::InvalidLink);
+        for action in every {
+            assert_eq!(
+                staff_action_refused(&admin, &staff, action),
+                None,
+                "{action:?}"
+            );
+            let refused = staff_action_refused(&admin, &elsewhere, action);
+            assert_eq!(refused.as_deref(), Some("There is no such account."));
         }
-        self.outbox.wake();
-        Ok(EmergencyOutcome::LoggedIn { session_token })
+        for action in [StaffAction::Disable, StaffAction::Require2fa(false)] {
+            assert!(staff_action_refused(&admin, &admin, action).is_some());
+        }
+        for action in [
+            StaffAction::Require2fa(true),
+            StaffAction::Reset2fa,
+            StaffAction::Unlock,
+        ] {
+            assert_eq!(staff_action_refused(&admin, &admin, action), None);
+        }
+        assert!(staff_action_refused(&admin, &staff, StaffAction::ResendInvitation).is_some());
+        assert_eq!(
+            staff_action_refused(&admin, &invited, StaffAction::ResendInvitation),
+            None
+        );
     }
 }

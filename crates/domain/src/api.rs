@@ -525,7 +525,7 @@ impl LoginService {
                     ctx,
                     VIA_API,
                 );
-                let clear = state.has_failures.then_some(lock_key.as_str());
+                let clear = state.has_failures.then_some(&lock_key);
                 match self
                     .check_token_with(
                         user,

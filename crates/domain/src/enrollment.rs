@@ -535,8 +535,24 @@ impl LoginService {
             .await?;
             return Ok(Offered::WrongCode);
         };
+        let recovery_codes = self.link(user, &secret, step, keep, ctx, now).await?;
+        Ok(Offered::Linked { recovery_codes })
+    }
+
+    /// Links `secret`, confirmed by its code at `step`, as `user`'s
+    /// authenticator (see [`LoginService::link_offered`]); the recovery
+    /// codes to show, with the first one.
+    async fn link(
+        &self,
+        user: &User,
+        secret: &otp::Secret,
+        step: u64,
+        keep: Option<&str>,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<Option<Vec<String>>, DomainError> {
         let first = self.store.totp(user.id).await?.is_none();
-        let sealed = self.seal_totp_seed(user.id, &secret)?;
+        let sealed = self.seal_totp_seed(user.id, secret)?;
         // The first authenticator comes with recovery codes. They are made
         // (argon2, the slow part) before anything is written, and all of it
         // lands in one transaction: a crash leaves the old state or the new.
@@ -600,8 +616,7 @@ impl LoginService {
             ));
         }
         self.commit_audited(&writes, &events).await?;
-        let recovery_codes = codes.map(|(shown, _)| shown);
-        Ok(Offered::Linked { recovery_codes })
+        Ok(codes.map(|(shown, _)| shown))
     }
 }
 

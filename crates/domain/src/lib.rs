@@ -64,7 +64,7 @@ pub use session::{Session, SessionStage};
 pub use sms::{SmsCode, SmsSender};
 pub use store::ports;
 pub use store::{
-    BatchLane, ClaimGuard, LockState, PasswordStepState, Sealed, SealedRow, SecondFactorState,
-    Store, StoreError, Write,
+    BatchLane, ClaimGuard, LimitKey, LockState, PasswordStepState, Sealed, SealedRow,
+    SecondFactorState, Store, StoreError, UserLimit, Write,
 };
 pub use user::{NewUser, Role, TotpFactor, User};

@@ -39,7 +39,7 @@
 //!   address away, so a browser with a valid remembered-device cookie for
 //!   the named account skips the queue, as it skips the account's lock.
 
-use crate::{LockState, Policy, UserId};
+use crate::{LimitKey, LockState, Policy, UserId, UserLimit};
 
 /// A lock over for a day is forgotten, with the repeat count that doubles
 /// the next one, and so are failures a day old (no window is longer): an
@@ -59,23 +59,20 @@ pub(crate) enum LockKey<'a> {
     Device(i64),
 }
 
-/// What [`LockKey::Account`] puts before the user id.
-pub(crate) const ACCOUNT_PREFIX: &str = "pw:user:";
-
 impl LockKey<'_> {
     /// The key under which failures and the lock are stored.
-    pub(crate) fn key(&self) -> String {
+    pub(crate) fn key(&self) -> LimitKey {
         match self {
-            LockKey::Account(user) => format!("{ACCOUNT_PREFIX}{user}"),
-            LockKey::Name(name) => format!("pw:name:{name}"),
-            LockKey::Device(id) => format!("pw:device:{id}"),
+            LockKey::Account(user) => UserLimit::Password.of(*user),
+            LockKey::Name(name) => LimitKey::of("pw:name", name),
+            LockKey::Device(id) => LimitKey::of("pw:device", id),
         }
     }
 }
 
 /// The key under which an address's password failures are counted.
-pub(crate) fn address_key(ip: &str) -> String {
-    format!("pw:ip:{ip}")
+pub(crate) fn address_key(ip: &str) -> LimitKey {
+    LimitKey::address(ip)
 }
 
 /// The password step's decision once the password was checked.
@@ -178,8 +175,8 @@ pub(crate) fn address_paced(ip_failures: u32, policy: &Policy) -> bool {
 
 /// The key of an address's paced queue of password checks (a `locks` row
 /// whose `locked_until` is the end of the last slot booked).
-pub(crate) fn pace_key(ip: &str) -> String {
-    format!("pace:ip:{ip}")
+pub(crate) fn pace_key(ip: &str) -> LimitKey {
+    LimitKey::of("pace:ip", ip)
 }
 
 #[cfg(test)]
@@ -258,7 +255,7 @@ mod tests {
                 assert_ne!(a, b);
             }
         }
-        assert_eq!(LockKey::Account(UserId(7)).key(), "pw:user:7");
+        assert_eq!(LockKey::Account(UserId(7)).key().as_str(), "pw:user:7");
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub(crate) struct HeldNotice<'a> {
     /// The pending session.
     pub(crate) session: &'a Session,
     /// The key of the password failures to forget, if any are counted.
-    pub(crate) password_key: Option<&'a str>,
+    pub(crate) password_key: Option<&'a crate::LimitKey>,
     /// The password step's audit event.
     pub(crate) event: &'a AuditEvent,
     /// When the notice was last queued for this user (at most one per

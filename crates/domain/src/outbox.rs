@@ -95,6 +95,21 @@ impl OutboxStatus {
     }
 }
 
+/// What a message is about, as the store is asked about it: made only by
+/// the domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Topic(&'static str);
+
+impl Topic {
+    /// The "a login did not finish" notice.
+    pub const ABANDONED_LOGIN: Topic = Topic(crate::notify::ABANDONED_TOPIC);
+
+    /// The text the store keeps.
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
 /// A message to commit.
 #[derive(Clone)]
 pub struct NewMessage {

@@ -66,7 +66,7 @@ impl LoginService {
         now: u64,
     ) -> Result<bool, DomainError> {
         let hour_ago = now.saturating_sub(3600);
-        let ip_key = format!("reset:ip:{}", ctx.ip);
+        let ip_key = crate::LimitKey::of("reset:ip", &ctx.ip);
         if self.store.failures_since(&ip_key, hour_ago).await? >= PER_IP_PER_HOUR {
             return Ok(false);
         }
@@ -106,7 +106,7 @@ impl LoginService {
             .await?;
             return Ok(());
         };
-        let account_key = format!("reset:user:{}", user.id);
+        let account_key = crate::LimitKey::of("reset:user", user.id);
         if self.store.failures_since(&account_key, hour_ago).await? >= PER_ACCOUNT_PER_HOUR {
             self.audit(
                 now,
@@ -122,29 +122,7 @@ impl LoginService {
         }
         self.store.record_failure(&account_key, now).await?;
         let value = token::generate()?;
-        let link = format!("{}/password/reset/{value}", base_url.trim_end_matches('/'));
-        let text = format!(
-            "Someone asked to reset the password of your {site} account \"{name}\".\n\n\
-             To choose a new password, open this link within one hour:\n{link}\n\n\
-             If it was not you, ignore this email: your password stays as it is. \
-             Two-factor login stays on either way.\n",
-            site = self.site_name,
-            name = user.username,
-        );
-        let html = format!(
-            "<p>Someone asked to reset the password of your {site} account <strong>{name}</strong>.</p>\
-             <p><a href=\"{link}\">Choose a new password</a> (the link works once, for one hour).</p>\
-             <p>If it was not you, ignore this email: your password stays as it is. Two-factor login stays on either way.</p>",
-            site = crate::mail::escape_html(&self.site_name),
-            name = crate::mail::escape_html(&user.username),
-            link = crate::mail::escape_html(&link),
-        );
-        let email = Email {
-            to: user.email.clone(),
-            subject: format!("{}: reset your password", self.site_name),
-            text,
-            html,
-        };
+        let email = self.reset_email(&user, base_url, &value);
         self.email_link(
             &user,
             &token::digest(&value),
@@ -163,6 +141,33 @@ impl LoginService {
         )
         .await?;
         Ok(())
+    }
+
+    /// The email carrying the reset link `value` for `user`.
+    fn reset_email(&self, user: &User, base_url: &str, value: &str) -> Email {
+        let link = format!("{}/password/reset/{value}", base_url.trim_end_matches('/'));
+        let text = format!(
+            "Someone asked to reset the password of your {site} account \"{name}\".\n\n\
+             To choose a new password, open this link within one hour:\n{link}\n\n\
+             If it was not you, ignore this email: your password stays as it is. \
+             Two-factor login stays on either way.\n",
+            site = self.site_name,
+            name = user.username,
+        );
+        let html = format!(
+            "<p>Someone asked to reset the password of your {site} account <strong>{name}</strong>.</p>\
+             <p><a href=\"{link}\">Choose a new password</a> (the link works once, for one hour).</p>\
+             <p>If it was not you, ignore this email: your password stays as it is. Two-factor login stays on either way.</p>",
+            site = crate::mail::escape_html(&self.site_name),
+            name = crate::mail::escape_html(&user.username),
+            link = crate::mail::escape_html(&link),
+        );
+        Email {
+            to: user.email.clone(),
+            subject: format!("{}: reset your password", self.site_name),
+            text,
+            html,
+        }
     }
 
     /// Stores a single-use link (its token's hash, valid until

@@ -102,75 +102,9 @@ pub async fn connect(
 ) -> Result<SqlStore, ConnectError> {
     let lower = url.to_ascii_lowercase();
     let store = if lower.starts_with("sqlite:") {
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(|e| ConnectError::BadUrl(e.to_string()))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(5))
-            .foreign_keys(true);
-        // Two connections per core: each is a thread of its own, and more
-        // of them only adds task switches and waits for the one write lock
-        // (measured: 4 on 2 cores gives the best p99, docs/benchmarks-log.md).
-        let per_core = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let path = options.get_filename().to_owned();
-        // sqlx names an in-memory database `file:sqlx-in-memory-N`; the
-        // direct connections could not share it, and nothing is kept anyway.
-        if path.to_string_lossy().starts_with("file:") || path.as_os_str() == ":memory:" {
-            return Err(ConnectError::BadUrl(
-                "in-memory SQLite is not supported: give a file, as in sqlite://data/twofactor.db"
-                    .into(),
-            ));
-        }
-        private_database_files(&path).map_err(|e| {
-            ConnectError::Connect(format!("cannot make {} private: {e}", path.display()))
-        })?;
-        let pool = SqlitePoolOptions::new()
-            .max_connections(u32::try_from(2 * per_core).unwrap_or(8).clamp(2, 8))
-            .test_before_acquire(false)
-            .before_acquire(|conn, meta| Box::pin(ping_if_idle(conn, meta)))
-            .acquire_timeout(Duration::from_secs(5))
-            .connect_with(options)
-            .await
-            .map_err(|e| ConnectError::Connect(e.to_string()))?;
-        // The pool has created the file and put it in WAL mode.
-        let direct = crate::sqlite_direct::Direct::open(&path)
-            .map_err(|e| ConnectError::Connect(e.to_string()))?;
-        SqlStore::sqlite(pool, direct)
+        connect_sqlite(url).await?
     } else if lower.starts_with("postgres:") || lower.starts_with("postgresql:") {
-        let mut options =
-            PgConnectOptions::from_str(url).map_err(|e| ConnectError::BadUrl(e.to_string()))?;
-        if let Some(schema) = search_path {
-            options = options.options([("search_path", schema)]);
-        }
-        // Every statement here looks rows up by key, so one plan per
-        // prepared statement serves all parameters. PostgreSQL's default
-        // plans the statement again for each execution first and keeps doing
-        // so when it cannot show a generic plan is as cheap: for the
-        // batched verification statements (arrays, CTEs) that planning was
-        // half of PostgreSQL's work — 2,665/s against 5,478/s with generic
-        // plans (docs/benchmarks-log.md). The query-plan test checks these plans.
-        options = options.options([("plan_cache_mode", "force_generic_plan")]);
-        // A plan is kept until the next ANALYZE of its tables (autovacuum's,
-        // a minute or more away; never where autovacuum is off), so it must
-        // not depend on how big a table was when it was made. `failures` is
-        // empty most of the time: once ANALYZE has seen it so, a sequential
-        // scan is the cheapest plan for its lookups, and it stays the plan
-        // while a flood of wrong codes fills the table (measured:
-        // verifications fell from ~9,800/s to 1,107-1,165/s after a VACUUM
-        // ANALYZE of a fresh database).
-        // Every statement here has an index to use (the query-plan test
-        // checks it), so scanning whole tables is ruled out instead.
-        options = options.options([("enable_seqscan", "off")]);
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .test_before_acquire(false)
-            .before_acquire(|conn, meta| Box::pin(ping_if_idle(conn, meta)))
-            .acquire_timeout(PG_ACQUIRE_TIMEOUT)
-            .connect_with(options)
-            .await
-            .map_err(|e| ConnectError::Connect(e.to_string()))?;
-        SqlStore::postgres(pool)
+        connect_postgres(url, search_path).await?
     } else {
         return Err(ConnectError::UnknownScheme);
     };
@@ -178,6 +112,83 @@ pub async fn connect(
         store.migrate().await?;
     }
     Ok(store)
+}
+
+/// The SQLite file at `url`: sqlx's pool and the direct connections of the
+/// hot path, in WAL mode, private to this user.
+async fn connect_sqlite(url: &str) -> Result<SqlStore, ConnectError> {
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|e| ConnectError::BadUrl(e.to_string()))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(5))
+        .foreign_keys(true);
+    // Two connections per core: each is a thread of its own, and more
+    // of them only adds task switches and waits for the one write lock
+    // (measured: 4 on 2 cores gives the best p99, docs/benchmarks-log.md).
+    let per_core = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let path = options.get_filename().to_owned();
+    // sqlx names an in-memory database `file:sqlx-in-memory-N`; the
+    // direct connections could not share it, and nothing is kept anyway.
+    if path.to_string_lossy().starts_with("file:") || path.as_os_str() == ":memory:" {
+        return Err(ConnectError::BadUrl(
+            "in-memory SQLite is not supported: give a file, as in sqlite://data/twofactor.db"
+                .into(),
+        ));
+    }
+    private_database_files(&path).map_err(|e| {
+        ConnectError::Connect(format!("cannot make {} private: {e}", path.display()))
+    })?;
+    let pool = SqlitePoolOptions::new()
+        .max_connections(u32::try_from(2 * per_core).unwrap_or(8).clamp(2, 8))
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| Box::pin(ping_if_idle(conn, meta)))
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options)
+        .await
+        .map_err(|e| ConnectError::Connect(e.to_string()))?;
+    // The pool has created the file and put it in WAL mode.
+    let direct = crate::sqlite_direct::Direct::open(&path)
+        .map_err(|e| ConnectError::Connect(e.to_string()))?;
+    Ok(SqlStore::sqlite(pool, direct))
+}
+
+/// The PostgreSQL database at `url`, in schema `search_path` if given.
+async fn connect_postgres(url: &str, search_path: Option<&str>) -> Result<SqlStore, ConnectError> {
+    let mut options =
+        PgConnectOptions::from_str(url).map_err(|e| ConnectError::BadUrl(e.to_string()))?;
+    if let Some(schema) = search_path {
+        options = options.options([("search_path", schema)]);
+    }
+    // Every statement here looks rows up by key, so one plan per
+    // prepared statement serves all parameters. PostgreSQL's default
+    // plans the statement again for each execution first and keeps doing
+    // so when it cannot show a generic plan is as cheap: for the
+    // batched verification statements (arrays, CTEs) that planning was
+    // half of PostgreSQL's work — 2,665/s against 5,478/s with generic
+    // plans (docs/benchmarks-log.md). The query-plan test checks these plans.
+    options = options.options([("plan_cache_mode", "force_generic_plan")]);
+    // A plan is kept until the next ANALYZE of its tables (autovacuum's,
+    // a minute or more away; never where autovacuum is off), so it must
+    // not depend on how big a table was when it was made. `failures` is
+    // empty most of the time: once ANALYZE has seen it so, a sequential
+    // scan is the cheapest plan for its lookups, and it stays the plan
+    // while a flood of wrong codes fills the table (measured:
+    // verifications fell from ~9,800/s to 1,107-1,165/s after a VACUUM
+    // ANALYZE of a fresh database).
+    // Every statement here has an index to use (the query-plan test
+    // checks it), so scanning whole tables is ruled out instead.
+    options = options.options([("enable_seqscan", "off")]);
+    let pool = PgPoolOptions::new()
+        .max_connections(16)
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| Box::pin(ping_if_idle(conn, meta)))
+        .acquire_timeout(PG_ACQUIRE_TIMEOUT)
+        .connect_with(options)
+        .await
+        .map_err(|e| ConnectError::Connect(e.to_string()))?;
+    Ok(SqlStore::postgres(pool))
 }
 
 #[cfg(test)]

@@ -47,7 +47,8 @@ fn now() -> u64 {
 /// The app as the server's `TWOFACTOR_*` settings make it.
 async fn app() -> twofactor::app::App {
     let config = twofactor::config::Config::load(None).unwrap();
-    twofactor::app::build(&config, Arc::new(domain::SystemClock), None)
+    let mode = twofactor::app::Mode::Serve;
+    twofactor::app::build(&config, mode, Arc::new(domain::SystemClock), None)
         .await
         .unwrap()
 }

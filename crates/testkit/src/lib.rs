@@ -99,18 +99,16 @@ impl TestApp {
         let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
         let mut config = Config {
             data_dir: dir.path().to_path_buf(),
-            master_key: Some("11".repeat(32)),
+            master_key: Some("11".repeat(32).into()),
             issuer: "Test Clinic".into(),
-            sms_provider: "memory".into(),
             metrics_token: Some(METRICS_TOKEN.into()),
-            quiet: true,
             ..Config::default()
         };
         let schema = match backend {
             Backend::Sqlite => None,
             Backend::Postgres => {
                 let schema = create_schema().await?;
-                config.database_url = Some(postgres_url());
+                config.database_url = Some(postgres_url().into());
                 Some(schema)
             }
         };
@@ -145,9 +143,14 @@ impl TestApp {
         dir: Option<Arc<tempfile::TempDir>>,
         clock: Arc<ManualClock>,
     ) -> TestApp {
-        let app = app::build(&database.config, clock.clone(), database.schema.as_deref())
-            .await
-            .expect("app builds");
+        let app = app::build(
+            &database.config,
+            app::Mode::Quiet,
+            clock.clone(),
+            database.schema.as_deref(),
+        )
+        .await
+        .expect("app builds");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

@@ -31,10 +31,14 @@ pub struct App {
     pub audit_retention_days: u32,
     /// Issuer shown in authenticator apps.
     pub issuer: String,
-    /// Every SMS "sent" (the log and memory providers keep the latest).
+    /// Every SMS "sent" (the log provider keeps the latest).
     pub sms_outbox: delivery::LogSms,
     /// Every email "sent" (the log mailer keeps the latest).
     pub mail_outbox: delivery::LogMail,
+    /// The configuration it was built from, parsed.
+    pub settings: Arc<crate::config::Settings>,
+    /// How it runs.
+    pub mode: Mode,
 }
 
 /// A clock that can be printed in `Debug` output.
@@ -97,21 +101,39 @@ pub(crate) fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
     builder.create(dir)
 }
 
+/// How the app runs, beside its configuration: chosen by the command or
+/// the test kit, never by a file or a variable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// `twofactor serve` and the other commands.
+    #[default]
+    Serve,
+    /// `twofactor demo`: the texts sent are shown at `/dev/outbox`.
+    Demo,
+    /// Tests: logged texts and emails are kept in memory, not printed.
+    Quiet,
+}
+
 /// Connects to the database (migrating it), loads the master key and builds
 /// the router. `search_path` puts a PostgreSQL app in its own schema (tests).
 pub async fn build(
     config: &Config,
+    mode: Mode,
     clock: Arc<dyn ClockDebug>,
     search_path: Option<&str>,
 ) -> anyhow::Result<App> {
-    let url = config.database_url();
+    let settings = config.settings()?;
     if config.database_url.is_none() || config.master_key.is_none() {
         check_data_dir(&config.data_dir)?;
     }
-    let store = store::connect(&url, true, search_path).await?;
-    let key = MasterKey::load(config.master_key.as_deref(), &config.data_dir)?;
+    let store = store::connect(settings.database_url.expose(), true, search_path).await?;
+    let master_key = config
+        .master_key
+        .as_ref()
+        .map(crate::config::Secret::expose);
+    let key = MasterKey::load(master_key, &config.data_dir)?;
     let mut seal = SecretBox::new(&key.id, &key.bytes)?;
-    for previous in config.previous_keys()? {
+    for previous in &settings.previous_keys {
         seal = seal.with_previous(&previous.id, &previous.bytes)?;
     }
     let hasher = BlockingArgon2::per_core()?;
@@ -120,16 +142,16 @@ pub async fn build(
         password_min_length: config.password_min_length,
         ..Policy::default()
     };
-    let (sms_outbox, mail_outbox) = if config.quiet || config.sms_provider == "memory" {
+    let (sms_outbox, mail_outbox) = if mode == Mode::Quiet {
         (delivery::LogSms::quiet(), delivery::LogMail::quiet())
     } else {
         (delivery::LogSms::new(), delivery::LogMail::new())
     };
-    let sms: Arc<dyn domain::SmsSender> = match config.sms_sender()? {
+    let sms: Arc<dyn domain::SmsSender> = match settings.sms_sender.clone() {
         Some(sender) => sender,
         None => Arc::new(sms_outbox.clone()),
     };
-    let mailer: Arc<dyn domain::Mailer> = match config.mailer()? {
+    let mailer: Arc<dyn domain::Mailer> = match settings.mailer.clone() {
         Some(mailer) => mailer,
         None => Arc::new(mail_outbox.clone()),
     };
@@ -148,15 +170,15 @@ pub async fn build(
         login: Arc::new(login.clone()),
         clock: Arc::new(ClockRef(clock.clone())),
         config: Arc::new(WebConfig {
-            secure_cookies: config.secure_cookies(),
+            secure_cookies: settings.secure_cookies,
             site_name: config.issuer.clone(),
-            demo_outbox: config.demo.then(|| sms_outbox.clone()),
-            trusted_proxies: config.trusted_proxy_ips()?,
-            public_url: config
-                .public_url
-                .clone()
-                .unwrap_or_else(|| format!("http://{}", config.listen)),
-            metrics_token: config.metrics_token.clone(),
+            demo_outbox: (mode == Mode::Demo).then(|| sms_outbox.clone()),
+            trusted_proxies: settings.trusted_proxies.clone(),
+            public_url: settings.public_url.clone(),
+            metrics_token: config
+                .metrics_token
+                .as_ref()
+                .map(|token| token.expose().to_owned()),
         }),
         metrics: Arc::default(),
         api_rate: Arc::new(web::api::RateLimiter::new(config.api_requests_per_minute)),
@@ -170,6 +192,8 @@ pub async fn build(
         issuer: config.issuer.clone(),
         sms_outbox,
         mail_outbox,
+        settings: Arc::new(settings),
+        mode,
     })
 }
 

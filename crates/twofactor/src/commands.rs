@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use domain::{Role, SystemClock};
-use otp::{Digits, Period, Secret};
-use twofactor::app::{self, AddUser, App};
-use twofactor::config::Config;
+use otp::{Digits, Period, Secret as OtpSecret};
+use twofactor::app::{self, AddUser, App, Mode};
+use twofactor::config::{Config, Secret, SmsProvider};
 
 use crate::cli::{
     ApiKeyCommand, AuditCommand, Command, MasterKeyCommand, OutboxCommand, PracticeCommand,
@@ -27,8 +27,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             init_logging();
             let mut config = Config::load(None)?;
             config.listen = listen;
-            config.demo = true;
-            let app = build(&config).await?;
+            let app = app::build(&config, Mode::Demo, Arc::new(SystemClock), None).await?;
             seed_demo(&app, &config).await?;
             serve(&app, &config).await?;
         }
@@ -68,10 +67,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         } => {
             let config = Config::load(config.as_deref())?;
             let app = build(&config).await?;
-            let base = config
-                .public_url
-                .clone()
-                .unwrap_or_else(|| format!("http://{}", config.listen));
+            let base = app.settings.public_url.clone();
             match app
                 .login
                 .issue_emergency_access(&username, &reason, &base, app.clock.now())
@@ -119,7 +115,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
 }
 
 async fn build(config: &Config) -> anyhow::Result<App> {
-    app::build(config, Arc::new(SystemClock), None).await
+    app::build(config, Mode::Serve, Arc::new(SystemClock), None).await
 }
 
 fn init_logging() {
@@ -133,13 +129,14 @@ fn init_logging() {
 }
 
 async fn serve(app: &App, config: &Config) -> anyhow::Result<()> {
-    let addr = config.listen_addr()?;
+    let addr = app.settings.listen;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
-    tracing::info!(%addr, database = %redact_url(&config.database_url()), "twofactor listening");
-    if !config.demo {
-        if config.sms_provider == "log" {
+    let database = redact_url(app.settings.database_url.expose());
+    tracing::info!(%addr, %database, "twofactor listening");
+    if app.mode != Mode::Demo {
+        if app.settings.sms_provider == SmsProvider::Log {
             tracing::warn!(
                 "sms_provider is \"log\": text messages, security codes included, are printed to \
                  standard output and not sent. Set sms_provider to twilio or webhook for real use."
@@ -152,7 +149,7 @@ async fn serve(app: &App, config: &Config) -> anyhow::Result<()> {
             );
         }
     }
-    if let Some(url) = config.smtp_url.as_deref() {
+    if let Some(url) = config.smtp_url.as_ref().map(Secret::expose) {
         if delivery::SmtpMailer::is_plaintext_remote(url) {
             tracing::warn!(
                 "smtp_url sends mail without TLS to another machine; add ?tls=required or use smtps://"
@@ -245,10 +242,7 @@ async fn seed_demo(app: &App, config: &Config) -> anyhow::Result<()> {
                 .build()
         })
         .unwrap_or_default();
-    let url = config
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", config.listen));
+    let url = app.settings.public_url.clone();
     println!(
         "\ntwofactor demo — {DEMO_PRACTICE}\n\
          \n  Open {url}/login\n\
@@ -281,32 +275,7 @@ async fn user(app: &App, command: UserCommand) -> anyhow::Result<()> {
             practice,
             password_stdin,
         } => {
-            let (password, generated) = if password_stdin {
-                let mut line = String::new();
-                std::io::stdin()
-                    .lock()
-                    .read_line(&mut line)
-                    .context("cannot read the password from standard input")?;
-                (line.trim_end_matches(['\n', '\r']).to_owned(), false)
-            } else {
-                (domain::token::generate()?.chars().take(20).collect(), true)
-            };
-            let role = Role::parse(&role).context("role must be staff or admin")?;
-            let user = app
-                .add_user(&AddUser {
-                    username,
-                    email,
-                    phone,
-                    role,
-                    practice,
-                    password: password.clone(),
-                })
-                .await?;
-            println!("created user {} ({})", user.username, user.role.as_str());
-            if generated {
-                println!("password: {password}");
-                println!("(shown once; give it to the user in person)");
-            }
+            add_user(app, username, email, phone, &role, practice, password_stdin).await?;
         }
         UserCommand::EnrollTotp {
             username,
@@ -317,7 +286,7 @@ async fn user(app: &App, command: UserCommand) -> anyhow::Result<()> {
         } => {
             let user = app.user(&username).await?;
             let secret = secret
-                .map(|s| Secret::from_base32(&s).map_err(|e| anyhow::anyhow!("--secret: {e}")))
+                .map(|s| OtpSecret::from_base32(&s).map_err(|e| anyhow::anyhow!("--secret: {e}")))
                 .transpose()?;
             let uri = app
                 .enroll_totp(
@@ -365,6 +334,46 @@ async fn user(app: &App, command: UserCommand) -> anyhow::Result<()> {
             app.login.unlock(&user, app.clock.now()).await?;
             println!("unlocked {}", user.username);
         }
+    }
+    Ok(())
+}
+
+/// `user add`: the account through the same use case as the admin page,
+/// with the password from standard input or a generated one shown once.
+async fn add_user(
+    app: &App,
+    username: String,
+    email: String,
+    phone: Option<String>,
+    role: &str,
+    practice: Option<String>,
+    password_stdin: bool,
+) -> anyhow::Result<()> {
+    let (password, generated) = if password_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password from standard input")?;
+        (line.trim_end_matches(['\n', '\r']).to_owned(), false)
+    } else {
+        (domain::token::generate()?.chars().take(20).collect(), true)
+    };
+    let role = Role::parse(role).context("role must be staff or admin")?;
+    let user = app
+        .add_user(&AddUser {
+            username,
+            email,
+            phone,
+            role,
+            practice,
+            password: password.clone(),
+        })
+        .await?;
+    println!("created user {} ({})", user.username, user.role.as_str());
+    if generated {
+        println!("password: {password}");
+        println!("(shown once; give it to the user in person)");
     }
     Ok(())
 }

@@ -96,7 +96,7 @@ pub struct Config {
     /// Address to listen on. Default `127.0.0.1:8080`.
     pub listen: String,
     /// `sqlite://…` or `postgres://…`. Default: SQLite in `data_dir`.
-    pub database_url: Option<String>,
+    pub database_url: Option<Secret>,
     /// Where the SQLite file and the master key file live. Default `./data`.
     pub data_dir: PathBuf,
     /// The URL people use, e.g. `https://login.clinic.example`. With https,
@@ -104,10 +104,10 @@ pub struct Config {
     pub public_url: Option<String>,
     /// 32-byte master key for TOTP seeds, hex or base64. Default: a key file
     /// created in `data_dir` on first start.
-    pub master_key: Option<String>,
+    pub master_key: Option<Secret>,
     /// Master keys of before a rotation, comma-separated: they still open
     /// what they sealed until `twofactor master-key reseal` has run.
-    pub previous_master_keys: Option<String>,
+    pub previous_master_keys: Option<Secret>,
     /// Issuer shown in authenticator apps.
     pub issuer: String,
     /// Users without a second factor may not log in.
@@ -115,25 +115,25 @@ pub struct Config {
     /// Shortest password accepted for new passwords (8 to 64; default 12).
     pub password_min_length: usize,
     /// `log` (print each SMS, code included, on standard output: demos and
-    /// development), `twilio`, `webhook`, or `memory` (keep messages in
-    /// memory only; tests).
+    /// development), `twilio` or `webhook`.
     pub sms_provider: String,
     /// Twilio account SID (`AC…`), with `sms_provider = "twilio"`.
     pub twilio_account_sid: Option<String>,
     /// Twilio auth token.
-    pub twilio_auth_token: Option<String>,
+    pub twilio_auth_token: Option<Secret>,
     /// Twilio sender: a number (E.164) or a messaging service SID (`MG…`).
     pub twilio_from: Option<String>,
-    /// Twilio's API base URL (tests point it at a local mock).
+    /// Twilio's API base URL: a regional edge such as
+    /// `https://api.dublin.ie1.twilio.com`, or a local mock in tests.
     pub twilio_api_base: String,
     /// The gateway URL, with `sms_provider = "webhook"`.
     pub sms_webhook_url: Option<String>,
     /// The HMAC key for the webhook's signature header (16+ characters).
-    pub sms_webhook_secret: Option<String>,
+    pub sms_webhook_secret: Option<Secret>,
     /// `smtp://host:port`, `smtp://host:port?tls=required` (STARTTLS) or
     /// `smtps://user:pass@host:port`. Unset: emails are logged (recipient
     /// and subject only), not sent.
-    pub smtp_url: Option<String>,
+    pub smtp_url: Option<Secret>,
     /// The sender of emails.
     pub mail_from: String,
     /// Audit events older than this many days are pruned (with a checkpoint
@@ -148,14 +148,7 @@ pub struct Config {
     pub trusted_proxies: String,
     /// The bearer token a Prometheus scrape of `/metrics` must send (16+
     /// characters). Unset: `/metrics` is not served.
-    pub metrics_token: Option<String>,
-    /// Demo mode (set by `twofactor demo`, not by configuration): shows the
-    /// SMS outbox at /dev/outbox.
-    #[serde(skip)]
-    pub demo: bool,
-    /// Keep `log` messages in memory without printing them (tests).
-    #[serde(skip)]
-    pub quiet: bool,
+    pub metrics_token: Option<Secret>,
 }
 
 impl Default for Config {
@@ -183,8 +176,6 @@ impl Default for Config {
             password_min_length: 12,
             trusted_proxies: String::new(),
             metrics_token: None,
-            demo: false,
-            quiet: false,
         }
     }
 }
@@ -219,6 +210,84 @@ impl std::fmt::Debug for Config {
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {0}")]
 pub struct ConfigError(pub String);
+
+/// A secret setting's value. `Debug` shows `[redacted]`, so it cannot reach
+/// a log line or an error by accident; [`Secret::expose`] is the one way to
+/// read it, at the place that uses it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The value, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Secret(value)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Secret(value.to_owned())
+    }
+}
+
+/// Where text messages go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmsProvider {
+    /// Printed on standard output, code included: demos and development.
+    Log,
+    /// Twilio's Messages API.
+    Twilio,
+    /// A signed POST to the clinic's own gateway.
+    Webhook,
+}
+
+/// The configuration in the types the program runs on, parsed once at
+/// start by [`Config::settings`]: nothing downstream reads a setting's
+/// text again.
+pub struct Settings {
+    /// The address to listen on.
+    pub listen: SocketAddr,
+    /// The URL people use (default: `http://` and the listen address).
+    pub public_url: String,
+    /// Cookies are `Secure` (and `__Host-` prefixed): the public URL is https.
+    pub secure_cookies: bool,
+    /// The database: SQLite in the data directory unless set.
+    pub database_url: Secret,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Master keys of before a rotation.
+    pub previous_keys: Vec<crate::master_key::MasterKey>,
+    /// Where text messages go.
+    pub sms_provider: SmsProvider,
+    /// The built sender for Twilio or the webhook; `None` for `log`.
+    pub sms_sender: Option<Arc<dyn domain::SmsSender>>,
+    /// The built SMTP mailer; `None` when emails are only logged.
+    pub mailer: Option<Arc<dyn domain::Mailer>>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("listen", &self.listen)
+            .field("public_url", &self.public_url)
+            .field("sms_provider", &self.sms_provider)
+            .field("mailer", &self.mailer.is_some())
+            .finish_non_exhaustive()
+    }
+}
 
 impl Config {
     /// Loads defaults, then `file` (if given), then `TWOFACTOR_*` variables.
@@ -264,31 +333,8 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        self.listen_addr()?;
-        if let Some(url) = &self.database_url {
-            let lower = url.to_ascii_lowercase();
-            if !(lower.starts_with("sqlite:")
-                || lower.starts_with("postgres:")
-                || lower.starts_with("postgresql:"))
-            {
-                return Err(ConfigError(
-                    "database_url (TWOFACTOR_DATABASE_URL) must start with sqlite: or postgres://"
-                        .into(),
-                ));
-            }
-        }
-        if let Some(url) = &self.public_url {
-            if !(url.starts_with("https://") || url.starts_with("http://"))
-                || url.contains(char::is_whitespace)
-            {
-                return Err(ConfigError(
-                    "public_url (TWOFACTOR_PUBLIC_URL) must be an http:// or https:// URL".into(),
-                ));
-            }
-        }
-        self.trusted_proxy_ips()?;
-        self.previous_keys()?;
-        if let Some(token) = &self.metrics_token
+        self.settings()?;
+        if let Some(token) = self.metrics_token.as_ref().map(Secret::expose)
             && (token.chars().count() < 16
                 || token.chars().any(|c| c.is_whitespace() || c.is_control()))
         {
@@ -301,7 +347,6 @@ impl Config {
                 "password_min_length (TWOFACTOR_PASSWORD_MIN_LENGTH) must be 8 to 64".into(),
             ));
         }
-        self.check_providers()?;
         if self.audit_retention_days > 36_500 {
             return Err(ConfigError(
                 "audit_retention_days (TWOFACTOR_AUDIT_RETENTION_DAYS) must be 0 (keep all) to 36500"
@@ -325,11 +370,59 @@ impl Config {
         Ok(())
     }
 
+    /// The settings parsed into the types the program runs on; the first
+    /// bad value is the error, naming its key and never a secret.
+    pub fn settings(&self) -> Result<Settings, ConfigError> {
+        let listen = self.listen_addr()?;
+        if let Some(url) = &self.database_url {
+            let lower = url.expose().to_ascii_lowercase();
+            if !(lower.starts_with("sqlite:")
+                || lower.starts_with("postgres:")
+                || lower.starts_with("postgresql:"))
+            {
+                return Err(ConfigError(
+                    "database_url (TWOFACTOR_DATABASE_URL) must start with sqlite: or postgres://"
+                        .into(),
+                ));
+            }
+        }
+        if let Some(url) = &self.public_url {
+            if !(url.starts_with("https://") || url.starts_with("http://"))
+                || url.contains(char::is_whitespace)
+            {
+                return Err(ConfigError(
+                    "public_url (TWOFACTOR_PUBLIC_URL) must be an http:// or https:// URL".into(),
+                ));
+            }
+        }
+        let trusted_proxies = self.trusted_proxy_ips()?;
+        let previous_keys = self.previous_keys()?;
+        let sms_provider = self.check_providers()?;
+        // Build the senders once, checking every value; the messages name
+        // the key, never a secret.
+        let sms_sender = self.sms_sender()?;
+        let mailer = self.mailer()?;
+        Ok(Settings {
+            listen,
+            public_url: self
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{listen}")),
+            secure_cookies: self.secure_cookies(),
+            database_url: Secret(self.database_url()),
+            trusted_proxies,
+            previous_keys,
+            sms_provider,
+            sms_sender,
+            mailer,
+        })
+    }
+
     /// The earlier master keys, parsed.
     pub fn previous_keys(&self) -> Result<Vec<crate::master_key::MasterKey>, ConfigError> {
         self.previous_master_keys
             .iter()
-            .flat_map(|list| list.split(','))
+            .flat_map(|list| list.expose().split(','))
             .filter(|item| !item.trim().is_empty())
             .map(|item| {
                 crate::master_key::MasterKey::parse(item).map_err(|_| {
@@ -341,7 +434,8 @@ impl Config {
             .collect()
     }
 
-    fn check_providers(&self) -> Result<(), ConfigError> {
+    /// The SMS provider named, once the settings it needs are present.
+    fn check_providers(&self) -> Result<SmsProvider, ConfigError> {
         let missing = |key: &str| {
             ConfigError(format!(
                 "{key} (TWOFACTOR_{}) is required with sms_provider = {:?}",
@@ -349,53 +443,56 @@ impl Config {
                 self.sms_provider
             ))
         };
-        match self.sms_provider.as_str() {
-            "log" | "memory" => {}
-            "twilio" => {
-                for (key, value) in [
-                    ("twilio_account_sid", &self.twilio_account_sid),
-                    ("twilio_auth_token", &self.twilio_auth_token),
-                    ("twilio_from", &self.twilio_from),
-                ] {
-                    if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
-                        return Err(missing(key));
-                    }
-                }
-            }
-            "webhook" => {
-                for (key, value) in [
-                    ("sms_webhook_url", &self.sms_webhook_url),
-                    ("sms_webhook_secret", &self.sms_webhook_secret),
-                ] {
-                    if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
-                        return Err(missing(key));
-                    }
-                }
-            }
+        fn secret(value: &Option<Secret>) -> Option<&str> {
+            value.as_ref().map(Secret::expose)
+        }
+        let (provider, needed) = match self.sms_provider.as_str() {
+            "log" => (SmsProvider::Log, vec![]),
+            "twilio" => (
+                SmsProvider::Twilio,
+                vec![
+                    ("twilio_account_sid", self.twilio_account_sid.as_deref()),
+                    ("twilio_auth_token", secret(&self.twilio_auth_token)),
+                    ("twilio_from", self.twilio_from.as_deref()),
+                ],
+            ),
+            "webhook" => (
+                SmsProvider::Webhook,
+                vec![
+                    ("sms_webhook_url", self.sms_webhook_url.as_deref()),
+                    ("sms_webhook_secret", secret(&self.sms_webhook_secret)),
+                ],
+            ),
             other => {
                 return Err(ConfigError(format!(
                     "sms_provider (TWOFACTOR_SMS_PROVIDER) must be log, twilio or webhook, not {:?}",
                     other.chars().take(32).collect::<String>()
                 )));
             }
+        };
+        for (key, value) in needed {
+            if value.is_none_or(|v| v.trim().is_empty()) {
+                return Err(missing(key));
+            }
         }
-        // Build the senders once to check every value; the messages name
-        // the key, never a secret.
-        self.sms_sender().map(drop)?;
-        self.mailer().map(drop)?;
-        Ok(())
+        Ok(provider)
     }
 
     /// The configured SMS sender; `None` for `log` and `memory` (the app
     /// keeps those itself, to show them in the demo and to tests).
     pub fn sms_sender(&self) -> Result<Option<Arc<dyn domain::SmsSender>>, ConfigError> {
         let value = |v: &Option<String>| v.clone().unwrap_or_default();
+        let secret = |v: &Option<Secret>| {
+            v.as_ref()
+                .map(|s| s.expose().to_owned())
+                .unwrap_or_default()
+        };
         Ok(match self.sms_provider.as_str() {
             "twilio" => Some(Arc::new(
                 delivery::TwilioSms::new(
                     &self.twilio_api_base,
                     value(&self.twilio_account_sid).trim(),
-                    &value(&self.twilio_auth_token),
+                    &secret(&self.twilio_auth_token),
                     delivery::TwilioFrom::parse(&value(&self.twilio_from)),
                 )
                 .map_err(|e| ConfigError(format!("twilio (TWOFACTOR_TWILIO_*): {e}")))?,
@@ -403,7 +500,7 @@ impl Config {
             "webhook" => Some(Arc::new(
                 delivery::WebhookSms::new(
                     value(&self.sms_webhook_url).trim(),
-                    &value(&self.sms_webhook_secret),
+                    &secret(&self.sms_webhook_secret),
                 )
                 .map_err(|e| ConfigError(format!("sms_webhook (TWOFACTOR_SMS_WEBHOOK_*): {e}")))?,
             )),
@@ -413,7 +510,7 @@ impl Config {
 
     /// The configured mailer; `None` when `smtp_url` is unset (log).
     pub fn mailer(&self) -> Result<Option<Arc<dyn domain::Mailer>>, ConfigError> {
-        match self.smtp_url.as_deref().map(str::trim) {
+        match self.smtp_url.as_ref().map(|url| url.expose().trim()) {
             None | Some("") => Ok(None),
             Some(url) => Ok(Some(Arc::new(
                 delivery::SmtpMailer::new(url, &self.mail_from)
@@ -452,7 +549,8 @@ impl Config {
     /// The database URL, defaulting to SQLite in the data directory.
     pub fn database_url(&self) -> String {
         self.database_url
-            .clone()
+            .as_ref()
+            .map(|url| url.expose().to_owned())
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("twofactor.db").display()))
     }
 

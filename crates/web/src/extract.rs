@@ -65,6 +65,19 @@ async fn checked_form<T: PageForm>(
     Ok(fields)
 }
 
+/// The request's headers (for the session lookup that follows) and its
+/// checked form.
+async fn headers_and_form<T: PageForm>(
+    request: Request,
+    state: &AppState,
+) -> Result<(HeaderMap, T), Response> {
+    let headers = request.headers().clone();
+    let form = checked_form::<T>(request, state, &headers)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    Ok((headers, form))
+}
+
 /// The user whose full session this browser holds; without one, the
 /// answer is the redirect to the login page. `SignedIn<true>`
 /// ([`MayEnroll`]) also takes an enrolling session (2FA required, none
@@ -103,10 +116,7 @@ impl<T: PageForm, const ENROLLING: bool> FromRequest<AppState> for SignedInForm<
     type Rejection = Response;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
-        let headers = request.headers().clone();
-        let form = checked_form::<T>(request, state, &headers)
-            .await
-            .map_err(IntoResponse::into_response)?;
+        let (headers, form) = headers_and_form::<T>(request, state).await?;
         let user = user_of(state, &headers, T::PAGE, ENROLLING).await?;
         Ok(SignedInForm { user, form })
     }
@@ -144,10 +154,7 @@ impl<T: PageForm> FromRequest<AppState> for AdminForm<T> {
     type Rejection = Response;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
-        let headers = request.headers().clone();
-        let form = checked_form::<T>(request, state, &headers)
-            .await
-            .map_err(IntoResponse::into_response)?;
+        let (headers, form) = headers_and_form::<T>(request, state).await?;
         let admin = admin(state, &headers, T::PAGE).await?;
         Ok(AdminForm { admin, form })
     }

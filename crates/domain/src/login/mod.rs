@@ -49,7 +49,8 @@ use otp::{Totp, VerifyError, Window};
 use crate::drift;
 use crate::kept_login::{KeptLogin, KeptLogins};
 use crate::lockout::{self, LockKey, PasswordVerdict};
-use crate::notify::{ABANDONED_TOPIC, HeldNotice, success_event};
+use crate::notify::{HeldNotice, success_event};
+use crate::outbox::Topic;
 pub(crate) use crate::sms::SmsAllowance;
 use crate::user::normalize_username;
 use crate::{
@@ -57,6 +58,7 @@ use crate::{
     PasswordHasher, Policy, RememberedDevice, RequestContext, Sealed, SecondFactorState, SecretBox,
     Session, SessionStage, SmsCode, Store, TotpFactor, User, UserId, Write, token,
 };
+use crate::{LimitKey, UserLimit};
 
 mod devices;
 mod keys;
@@ -200,7 +202,7 @@ const CODE_USED: &str = "code already used";
 pub(crate) enum Claim<'a> {
     /// Together with appending this success event and clearing the
     /// failures under this key, if the claim takes (the API's hot path).
-    Recorded(&'a AuditEvent, Option<&'a str>),
+    Recorded(&'a AuditEvent, Option<&'a LimitKey>),
     /// Not at all: the answer is [`TokenCheck::TotpStep`] and the caller
     /// claims the step in the same commit as its own writes (a login's
     /// finish: one round trip and one commit less).
@@ -261,7 +263,7 @@ struct Attempt<'a> {
     /// Start of the failure window.
     since: u64,
     /// The address's failure key.
-    ip_key: String,
+    ip_key: LimitKey,
 }
 
 impl std::fmt::Debug for Attempt<'_> {
@@ -287,10 +289,9 @@ fn typed_code(typed: &str) -> String {
     typed.chars().filter(|c| !matches!(c, ' ' | '-')).collect()
 }
 
-/// What [`key_2fa`] puts before the user id.
-const KEY_2FA_PREFIX: &str = "2fa:user:";
-pub(crate) fn key_2fa(user: UserId) -> String {
-    format!("{KEY_2FA_PREFIX}{user}")
+/// The key of `user`'s second-factor failures and lock.
+pub(crate) fn key_2fa(user: UserId) -> LimitKey {
+    UserLimit::SecondFactor.of(user)
 }
 
 impl LoginService {

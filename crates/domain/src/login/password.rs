@@ -85,8 +85,8 @@ impl LoginService {
                     name,
                     &attempt.ip_key,
                     attempt.since,
-                    lockout::ACCOUNT_PREFIX,
-                    ABANDONED_TOPIC,
+                    UserLimit::Password,
+                    Topic::ABANDONED_LOGIN,
                 )
                 .await?
                 .unzip(),
@@ -114,13 +114,16 @@ impl LoginService {
         early: &crate::PasswordStepState,
         attempt: &Attempt<'_>,
     ) -> Result<Option<PasswordOutcome>, DomainError> {
-        let remembering = attempt.remember_token.is_some()
-            && self
-                .policy
-                .for_user(&early.practice, user.require_2fa)
-                .remember_device_seconds
-                > 0;
-        if early.totp.is_none() || early.lock.locked_until > attempt.now || remembering {
+        // The same two decisions as the way below, on what was read before
+        // the hash; only the authenticator's way is taken here (the guard
+        // checks it is still linked as it writes).
+        let policy = self.policy.for_user(&early.practice, user.require_2fa);
+        let factors = Factors::of(early.totp.is_some(), user.phone.is_some(), policy.allow_sms);
+        let accepted =
+            lockout::password_verdict(early.lock, true, attempt.now) == PasswordVerdict::Accepted;
+        let to_code = factors::after_password(factors, &policy, attempt.remember_token.is_some())
+            == (AfterPassword::SecondFactor { try_device: false });
+        if !(accepted && to_code && factors.authenticator) {
             return Ok(None);
         }
         let password_key = LockKey::Account(user.id).key();
@@ -175,7 +178,7 @@ impl LoginService {
                         &attempt.ip_key,
                         attempt.since,
                         &key,
-                        ABANDONED_TOPIC,
+                        Topic::ABANDONED_LOGIN,
                     )
                     .await?
             }
@@ -464,7 +467,7 @@ impl LoginService {
     async fn hold_pending_login(
         &self,
         user: &User,
-        password_key: &str,
+        password_key: &LimitKey,
         state: &crate::PasswordStepState,
         typed: &str,
         ctx: &RequestContext,
@@ -513,7 +516,7 @@ impl LoginService {
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn lock(
         &self,
-        key: &str,
+        key: &LimitKey,
         next: LockState,
         user: Option<UserId>,
         username: &str,

@@ -158,7 +158,7 @@ impl LoginService {
         // lock (four round trips of a login's code step once).
         let Some((session, state)) = self
             .store
-            .session_with_state(&token_hash, KEY_2FA_PREFIX)
+            .session_with_state(&token_hash, UserLimit::SecondFactor)
             .await?
         else {
             return Ok(TokenOutcome::SessionEnded);

@@ -35,6 +35,67 @@ pub struct BatchLane {
     pub busy_micros: u64,
 }
 
+/// What a failure count, a lock or a paced queue is kept under. Only the
+/// domain's rules make one (`lockout`, the code step, password resets);
+/// the store keeps its text and never builds one or takes one apart.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LimitKey(String);
+
+impl LimitKey {
+    /// The key of `kind` (`pw:ip`, `reset:user`, …) for `id`.
+    pub(crate) fn of(kind: &str, id: impl std::fmt::Display) -> Self {
+        LimitKey(format!("{kind}:{id}"))
+    }
+
+    /// The key of an address's password failures.
+    pub fn address(ip: &str) -> Self {
+        LimitKey::of("pw:ip", ip)
+    }
+
+    /// A key as the store keeps it, for tests and tools that read the
+    /// store directly; the product makes its keys through the rules.
+    pub fn from_stored(text: impl Into<String>) -> Self {
+        LimitKey(text.into())
+    }
+
+    /// The text the store keeps.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for LimitKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A user's own limits, which a read that finds the user (by name or by
+/// session) names in the same statement: the store asks for the key by
+/// kind and builds its text from the user id it finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserLimit {
+    /// The password's lock (`lockout::LockKey::Account`).
+    Password,
+    /// The second factor's lock.
+    SecondFactor,
+}
+
+impl UserLimit {
+    /// The key's text before the user id.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            UserLimit::Password => "pw:user:",
+            UserLimit::SecondFactor => "2fa:user:",
+        }
+    }
+
+    /// The key for `user`.
+    pub fn of(self, user: UserId) -> LimitKey {
+        LimitKey(format!("{}{user}", self.prefix()))
+    }
+}
+
 /// A throttle or lock, keyed by what it protects (`2fa:user:7`, `pw:ip:…`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LockState {
@@ -99,7 +160,7 @@ pub enum Write<'a> {
     },
     /// Lifts the lock and forgets the failures under a key (a password
     /// reset clears the password lock).
-    ClearLock(&'a str),
+    ClearLock(&'a LimitKey),
     /// Voids every unused single-use link (reset, invitation) of the user:
     /// a new password or a new link makes the older ones worthless.
     VoidLinks {
@@ -113,7 +174,7 @@ pub enum Write<'a> {
     /// Ends one session (by its token's hash).
     EndSession(&'a str),
     /// Forgets the failures counted under a key (a finished login).
-    ClearFailures(&'a str),
+    ClearFailures(&'a LimitKey),
     /// Drops pending outbox messages held under a cancel key (the "login
     /// did not finish" notice of a login that did).
     CancelHeld(&'a str),
@@ -154,7 +215,7 @@ pub enum Write<'a> {
         /// The account whose password matched.
         user: UserId,
         /// The account's password lock key.
-        lock_key: &'a str,
+        lock_key: &'a LimitKey,
         /// Now.
         now: u64,
     },
@@ -173,7 +234,7 @@ pub struct ClaimGuard<'a> {
     /// The pending session's token hash.
     pub session: &'a str,
     /// The user's second-factor lock key.
-    pub lock_key: &'a str,
+    pub lock_key: &'a LimitKey,
     /// Now.
     pub now: u64,
 }

@@ -3,8 +3,8 @@
 //! implementation gives them; a service names the areas it uses.
 
 use super::{
-    BatchLane, LockState, PasswordStepState, Sealed, SealedRow, SecondFactorState, StoreError,
-    Write,
+    BatchLane, LimitKey, LockState, PasswordStepState, Sealed, SealedRow, SecondFactorState,
+    StoreError, UserLimit, Write,
 };
 use crate::admin::{AuditFilter, StaffRow};
 use crate::{
@@ -148,7 +148,7 @@ pub trait Factors: Send + Sync {
         step: u64,
         clock_offset_steps: i64,
         event: &AuditEvent,
-        clear: Option<&str>,
+        clear: Option<&LimitKey>,
     ) -> Result<bool, StoreError>;
     /// Removes every second factor of the user.
     async fn remove_second_factors(&self, user: UserId) -> Result<(), StoreError>;
@@ -270,16 +270,16 @@ pub trait Sessions: Send + Sync {
     async fn second_factor_state(
         &self,
         user: UserId,
-        lock_key: &str,
+        lock_key: &LimitKey,
     ) -> Result<Option<SecondFactorState>, StoreError>;
     /// The session under `token_hash` with [`Sessions::second_factor_state`]
-    /// of its user, whose lock key is `lock_prefix` followed by the user id
+    /// of its user, with its `lock` key
     /// (the code step's reads: one round trip on PostgreSQL). `None` if
     /// there is no such session or its user is gone.
     async fn session_with_state(
         &self,
         token_hash: &str,
-        lock_prefix: &str,
+        lock: UserLimit,
     ) -> Result<Option<(Session, SecondFactorState)>, StoreError>;
 }
 
@@ -291,15 +291,15 @@ pub trait Limits: Send + Sync {
     /// trips as the backend allows: one on PostgreSQL).
     async fn record_failure_with_audit(
         &self,
-        key: &str,
+        key: &LimitKey,
         now: u64,
         since: u64,
         event: &AuditEvent,
     ) -> Result<u32, StoreError>;
     /// Records one failure under `key`.
-    async fn record_failure(&self, key: &str, now: u64) -> Result<(), StoreError>;
+    async fn record_failure(&self, key: &LimitKey, now: u64) -> Result<(), StoreError>;
     /// Failures under `key` at or after `since`.
-    async fn failures_since(&self, key: &str, since: u64) -> Result<u32, StoreError>;
+    async fn failures_since(&self, key: &LimitKey, since: u64) -> Result<u32, StoreError>;
     /// In one statement: the failures under `ip_key` at or after `since`,
     /// the lock under `lock_key` and whether failures are counted under
     /// it, `user`'s practice settings, whether it has an authenticator and
@@ -307,30 +307,29 @@ pub trait Limits: Send + Sync {
     async fn password_step_state(
         &self,
         user: &User,
-        ip_key: &str,
+        ip_key: &LimitKey,
         since: u64,
-        lock_key: &str,
-        topic: &str,
+        lock_key: &LimitKey,
+        topic: crate::outbox::Topic,
     ) -> Result<Option<PasswordStepState>, StoreError>;
     /// The user named `username` and, in the same statement, what
-    /// [`Self::password_step_state`] reads for it, with `lock_prefix` and
-    /// its id as the lock key; `None` if there is no such user.
+    /// [`Self::password_step_state`] reads for it, with its `lock` key; `None` if there is no such user.
     async fn user_for_password_step(
         &self,
         username: &str,
-        ip_key: &str,
+        ip_key: &LimitKey,
         since: u64,
-        lock_prefix: &str,
-        topic: &str,
+        lock: UserLimit,
+        topic: crate::outbox::Topic,
     ) -> Result<Option<(User, PasswordStepState)>, StoreError>;
     /// Forgets the failures under `key` (after a success).
-    async fn clear_failures(&self, key: &str) -> Result<(), StoreError>;
+    async fn clear_failures(&self, key: &LimitKey) -> Result<(), StoreError>;
     /// The lock under `key`.
-    async fn lock_state(&self, key: &str) -> Result<LockState, StoreError>;
+    async fn lock_state(&self, key: &LimitKey) -> Result<LockState, StoreError>;
     /// Sets the lock under `key`.
-    async fn set_lock(&self, key: &str, state: LockState) -> Result<(), StoreError>;
+    async fn set_lock(&self, key: &LimitKey, state: LockState) -> Result<(), StoreError>;
     /// Removes the lock and the failures under `key`.
-    async fn clear_locks(&self, key: &str) -> Result<(), StoreError>;
+    async fn clear_locks(&self, key: &LimitKey) -> Result<(), StoreError>;
     /// Forgets locks that ended before `before` (and with them the count
     /// that doubles the next one) and failures counted before it: rows of
     /// names, addresses and queues that are never seen again would stay
@@ -344,7 +343,7 @@ pub trait Limits: Send + Sync {
     /// instance books from the same queue.
     async fn book_slot(
         &self,
-        key: &str,
+        key: &LimitKey,
         now: u64,
         pace: u64,
         max_wait: u64,

@@ -92,7 +92,7 @@ pub(crate) fn sqlite_direct_writes(
             }
             Write::Session(session) => (SQL_INSERT_SESSION, bind_session!(none, session)),
             Write::EndSession(token_hash) => (SQL_DELETE_SESSION, none.bind(token_hash)),
-            Write::ClearFailures(key) => (SQL_CLEAR_FAILURES, none.bind(key)),
+            Write::ClearFailures(key) => (SQL_CLEAR_FAILURES, none.bind(key.as_str())),
             Write::CancelHeld(cancel_key) => (SQL_CANCEL_HELD, none.bind(cancel_key)),
             Write::Enqueue(message) => (SQL_INSERT_OUTBOX, bind_outbox!(none, message)),
             Write::LastLogin { user, now } => {
@@ -199,40 +199,7 @@ pub(crate) fn pg_one_statement(writes: &[Write<'_>]) -> Option<Result<PgStatemen
         }
         let start = statement.sql.len();
         let touch;
-        (touch, statement) = match *write {
-            Write::Session(session) => (
-                Touch::Insert("sessions"),
-                bind_session!(statement.fragment(SQL_INSERT_SESSION), session),
-            ),
-            Write::EndSession(token_hash) => (
-                Touch::Delete("sessions"),
-                statement.fragment(SQL_DELETE_SESSION).bind(token_hash),
-            ),
-            Write::ClearFailures(key) => (
-                Touch::Delete("failures"),
-                statement.fragment(SQL_CLEAR_FAILURES).bind(key),
-            ),
-            Write::CancelHeld(cancel_key) => (
-                Touch::Delete("outbox"),
-                statement.fragment(SQL_CANCEL_HELD).bind(cancel_key),
-            ),
-            Write::Enqueue(message) => (
-                Touch::Insert("outbox"),
-                bind_outbox!(statement.fragment(SQL_INSERT_OUTBOX), message),
-            ),
-            Write::LastLogin { user, now } => (
-                Touch::Update("users"),
-                statement
-                    .fragment(SQL_SET_LAST_LOGIN)
-                    .bind(to_i64(now))
-                    .bind(user.0),
-            ),
-            Write::Audit(event) => (
-                Touch::Insert("audit_events"),
-                bind_audit!(statement.fragment(&SQL_INSERT_AUDIT), event),
-            ),
-            _ => return None,
-        };
+        (touch, statement) = pg_part(statement, write)?;
         if seen.contains(&touch)
             || matches!(touch, Touch::Delete(table) if seen.contains(&Touch::Insert(table)))
         {
@@ -260,49 +227,103 @@ pub(crate) fn pg_one_statement(writes: &[Write<'_>]) -> Option<Result<PgStatemen
     })
 }
 
+/// `write` as the next part of a [`pg_one_statement`], with the table it
+/// touches; `None` for a kind that cannot be a part.
+fn pg_part(statement: PgStatement, write: &Write<'_>) -> Option<(Touch, PgStatement)> {
+    Some(match *write {
+        Write::Session(session) => (
+            Touch::Insert("sessions"),
+            bind_session!(statement.fragment(SQL_INSERT_SESSION), session),
+        ),
+        Write::EndSession(token_hash) => (
+            Touch::Delete("sessions"),
+            statement.fragment(SQL_DELETE_SESSION).bind(token_hash),
+        ),
+        Write::ClearFailures(key) => (
+            Touch::Delete("failures"),
+            statement.fragment(SQL_CLEAR_FAILURES).bind(key.as_str()),
+        ),
+        Write::CancelHeld(cancel_key) => (
+            Touch::Delete("outbox"),
+            statement.fragment(SQL_CANCEL_HELD).bind(cancel_key),
+        ),
+        Write::Enqueue(message) => (
+            Touch::Insert("outbox"),
+            bind_outbox!(statement.fragment(SQL_INSERT_OUTBOX), message),
+        ),
+        Write::LastLogin { user, now } => (
+            Touch::Update("users"),
+            statement
+                .fragment(SQL_SET_LAST_LOGIN)
+                .bind(to_i64(now))
+                .bind(user.0),
+        ),
+        Write::Audit(event) => (
+            Touch::Insert("audit_events"),
+            bind_audit!(statement.fragment(&SQL_INSERT_AUDIT), event),
+        ),
+        _ => return None,
+    })
+}
+
+/// PostgreSQL: a [`pg_one_statement`] run; a claim or guard at its head
+/// that did not hold is the list's refusal (nothing was written).
+async fn write_one_statement(pool: &PgPool, statement: PgStatement) -> Result<(), StoreError> {
+    if statement.head != Head::None {
+        let (claimed,): (i64,) = sqlx::query_as_with(&statement.sql, statement.args)
+            .fetch_one(pool)
+            .await
+            .map_err(db)?;
+        if claimed != 1 {
+            return Err(statement.head.lost());
+        }
+    } else {
+        sqlx::query_with(&statement.sql, statement.args)
+            .execute(pool)
+            .await
+            .map_err(db)?;
+    }
+    Ok(())
+}
+
+/// SQLite: [`sqlite_direct_writes`]' statements as one job of the direct
+/// writer; a head that did not hold rolls the job back.
+async fn write_direct(
+    direct: &Direct,
+    head: Head,
+    parts: Vec<(&'static str, Bound)>,
+) -> Result<(), StoreError> {
+    let held = direct
+        .write(move |conn| {
+            for (i, (sql, values)) in parts.iter().enumerate() {
+                let held = match head {
+                    Head::Guard if i == 0 => values.exists(conn, sql)?,
+                    Head::Claim if i == 0 => values.execute(conn, sql)? == 1,
+                    _ => values.execute(conn, sql).map(|_| true)?,
+                };
+                if !held {
+                    // The head did not hold: nothing was written.
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        })
+        .await?;
+    if held { Ok(()) } else { Err(head.lost()) }
+}
+
 #[async_trait::async_trait]
 impl Commit for SqlStore {
     async fn write_all(&self, writes: &[Write<'_>]) -> Result<(), StoreError> {
         if let Pool::Postgres(pool, _) = &self.pool
             && let Some(statement) = pg_one_statement(writes)
         {
-            let statement = statement?;
-            if statement.head != Head::None {
-                let (claimed,): (i64,) = sqlx::query_as_with(&statement.sql, statement.args)
-                    .fetch_one(pool)
-                    .await
-                    .map_err(db)?;
-                if claimed != 1 {
-                    return Err(statement.head.lost());
-                }
-            } else {
-                sqlx::query_with(&statement.sql, statement.args)
-                    .execute(pool)
-                    .await
-                    .map_err(db)?;
-            }
-            return Ok(());
+            return write_one_statement(pool, statement?).await;
         }
         if let Pool::Sqlite(_, direct) = &self.pool
             && let Some((head, parts)) = sqlite_direct_writes(writes)
         {
-            let held = direct
-                .write(move |conn| {
-                    for (i, (sql, values)) in parts.iter().enumerate() {
-                        let held = match head {
-                            Head::Guard if i == 0 => values.exists(conn, sql)?,
-                            Head::Claim if i == 0 => values.execute(conn, sql)? == 1,
-                            _ => values.execute(conn, sql).map(|_| true)?,
-                        };
-                        if !held {
-                            // The head did not hold: nothing was written.
-                            return Ok(false);
-                        }
-                    }
-                    Ok(true)
-                })
-                .await?;
-            return if held { Ok(()) } else { Err(head.lost()) };
+            return write_direct(direct, head, parts).await;
         }
         on_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(db)?;
@@ -358,8 +379,8 @@ impl Commit for SqlStore {
                         }
                     }
                     Write::ClearLock(key) => {
-                        execute_on!(&mut *tx, "DELETE FROM locks WHERE key = $1", key);
-                        execute_on!(&mut *tx, SQL_CLEAR_FAILURES, key);
+                        execute_on!(&mut *tx, "DELETE FROM locks WHERE key = $1", key.as_str());
+                        execute_on!(&mut *tx, SQL_CLEAR_FAILURES, key.as_str());
                     }
                     Write::VoidLinks { user, now } => {
                         execute_on!(&mut *tx, SQL_VOID_LINKS, user.0, to_i64(now));
@@ -369,7 +390,7 @@ impl Commit for SqlStore {
                         execute_on!(&mut *tx, SQL_DELETE_SESSION, token_hash);
                     }
                     Write::ClearFailures(key) => {
-                        execute_on!(&mut *tx, SQL_CLEAR_FAILURES, key);
+                        execute_on!(&mut *tx, SQL_CLEAR_FAILURES, key.as_str());
                     }
                     Write::CancelHeld(cancel_key) => {
                         execute_on!(&mut *tx, SQL_CANCEL_HELD, cancel_key);

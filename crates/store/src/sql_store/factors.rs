@@ -50,8 +50,9 @@ impl Factors for SqlStore {
         step: u64,
         clock_offset_steps: i64,
         event: &AuditEvent,
-        clear: Option<&str>,
+        clear: Option<&LimitKey>,
     ) -> Result<bool, StoreError> {
+        let clear = clear.map(LimitKey::as_str);
         let hot = match &self.pool {
             // In the writer's transaction: the audit row and the cleared
             // failures only if the compare-and-set took the step.

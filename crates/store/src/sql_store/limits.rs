@@ -6,11 +6,12 @@ use super::*;
 impl Limits for SqlStore {
     async fn record_failure_with_audit(
         &self,
-        key: &str,
+        key: &LimitKey,
         now: u64,
         since: u64,
         event: &AuditEvent,
     ) -> Result<u32, StoreError> {
+        let key = key.as_str();
         let hot = match &self.pool {
             Pool::Sqlite(_, direct) => {
                 let (key, event) = (key.to_owned(), event.clone());
@@ -32,7 +33,8 @@ impl Limits for SqlStore {
         hot.failure(key, to_i64(now), to_i64(since), event).await
     }
 
-    async fn record_failure(&self, key: &str, now: u64) -> Result<(), StoreError> {
+    async fn record_failure(&self, key: &LimitKey, now: u64) -> Result<(), StoreError> {
+        let key = key.as_str();
         on_pool!(self, pool => {
             // Rows older than a day no longer count toward any window.
             sqlx::query("DELETE FROM failures WHERE key = $1 AND at < $2")
@@ -51,7 +53,8 @@ impl Limits for SqlStore {
         Ok(())
     }
 
-    async fn failures_since(&self, key: &str, since: u64) -> Result<u32, StoreError> {
+    async fn failures_since(&self, key: &LimitKey, since: u64) -> Result<u32, StoreError> {
+        let key = key.as_str();
         let (n,): (i64,) = on_pool!(self, pool => {
             sqlx::query_as(SQL_FAILURES_SINCE)
                 .bind(key)
@@ -66,11 +69,13 @@ impl Limits for SqlStore {
     async fn password_step_state(
         &self,
         user: &User,
-        ip_key: &str,
+        ip_key: &LimitKey,
         since: u64,
-        lock_key: &str,
-        topic: &str,
+        lock_key: &LimitKey,
+        topic: Topic,
     ) -> Result<Option<PasswordStepState>, StoreError> {
+        let (ip_key, lock_key) = (ip_key.as_str(), lock_key.as_str());
+        let topic = topic.as_str();
         let row: Option<PasswordStepRow> = match &self.pool {
             // On this thread, no hand-over.
             Pool::Sqlite(_, direct) => direct.read(|conn| {
@@ -98,11 +103,14 @@ impl Limits for SqlStore {
     async fn user_for_password_step(
         &self,
         username: &str,
-        ip_key: &str,
+        ip_key: &LimitKey,
         since: u64,
-        lock_prefix: &str,
-        topic: &str,
+        lock: UserLimit,
+        topic: Topic,
     ) -> Result<Option<(User, PasswordStepState)>, StoreError> {
+        let lock_prefix = lock.prefix();
+        let ip_key = ip_key.as_str();
+        let topic = topic.as_str();
         let row: Option<(UserRow, PasswordStepRow)> = match &self.pool {
             // On this thread, no hand-over.
             Pool::Sqlite(_, direct) => direct.read(|conn| {
@@ -146,12 +154,14 @@ impl Limits for SqlStore {
         Ok(Some((user_from(user)?, password_step_from(id, state)?)))
     }
 
-    async fn clear_failures(&self, key: &str) -> Result<(), StoreError> {
+    async fn clear_failures(&self, key: &LimitKey) -> Result<(), StoreError> {
+        let key = key.as_str();
         execute!(self, SQL_CLEAR_FAILURES, key);
         Ok(())
     }
 
-    async fn lock_state(&self, key: &str) -> Result<LockState, StoreError> {
+    async fn lock_state(&self, key: &LimitKey) -> Result<LockState, StoreError> {
+        let key = key.as_str();
         let row: Option<(i64, i64)> = on_pool!(self, pool => {
             sqlx::query_as("SELECT locked_until, lock_count FROM locks WHERE key = $1")
                 .bind(key)
@@ -162,7 +172,8 @@ impl Limits for SqlStore {
         lock_from_row(row)
     }
 
-    async fn set_lock(&self, key: &str, state: LockState) -> Result<(), StoreError> {
+    async fn set_lock(&self, key: &LimitKey, state: LockState) -> Result<(), StoreError> {
+        let key = key.as_str();
         on_pool!(self, pool => {
             sqlx::query(
                 "INSERT INTO locks (key, locked_until, lock_count) VALUES ($1, $2, $3) \
@@ -178,7 +189,8 @@ impl Limits for SqlStore {
         Ok(())
     }
 
-    async fn clear_locks(&self, key: &str) -> Result<(), StoreError> {
+    async fn clear_locks(&self, key: &LimitKey) -> Result<(), StoreError> {
+        let key = key.as_str();
         on_pool!(self, pool => {
             sqlx::query("DELETE FROM locks WHERE key = $1")
                 .bind(key)
@@ -203,11 +215,12 @@ impl Limits for SqlStore {
 
     async fn book_slot(
         &self,
-        key: &str,
+        key: &LimitKey,
         now: u64,
         pace: u64,
         max_wait: u64,
     ) -> Result<Option<u64>, StoreError> {
+        let key = key.as_str();
         let start: Option<(i64,)> = on_pool!(self, pool => {
             sqlx::query_as(SQL_BOOK_SLOT)
                 .bind(key)

@@ -1,12 +1,13 @@
 //! [`SqlStore`]: the domain's `Store` over a concrete SQLite or PostgreSQL pool.
 
 use domain::admin::{AuditFilter, StaffRow};
+use domain::outbox::Topic;
 use domain::ports::*;
 use domain::{
-    ApiKey, AuditEvent, Channel, ClaimGuard, LockState, NewMessage, NewUser, OutboxCounts,
-    OutboxMessage, OutboxStatus, OutboxUpdate, PasswordStepState, PracticeId, PracticePolicy,
-    RememberedDevice, Role, Sealed, SealedRow, SecondFactorState, Session, SessionStage, SmsCode,
-    StoreError, TotpFactor, User, UserId, Write,
+    ApiKey, AuditEvent, Channel, ClaimGuard, LimitKey, LockState, NewMessage, NewUser,
+    OutboxCounts, OutboxMessage, OutboxStatus, OutboxUpdate, PasswordStepState, PracticeId,
+    PracticePolicy, RememberedDevice, Role, Sealed, SealedRow, SecondFactorState, Session,
+    SessionStage, SmsCode, StoreError, TotpFactor, User, UserId, UserLimit, Write,
 };
 use sqlx::{PgPool, SqlitePool};
 
@@ -198,7 +199,10 @@ macro_rules! bind_password_guard_with {
                 user,
                 lock_key,
                 now,
-            } => $query.bind(lock_key).bind(to_i64(now)).bind(user.0),
+            } => $query
+                .bind(lock_key.as_str())
+                .bind(to_i64(now))
+                .bind(user.0),
             _ => $query,
         }
     }};
@@ -224,7 +228,7 @@ macro_rules! bind_claim_with {
                     Some(guard) => query
                         .bind(guard.sealed_secret)
                         .bind(guard.session)
-                        .bind(guard.lock_key)
+                        .bind(guard.lock_key.as_str())
                         .bind(to_i64(guard.now)),
                     None => query,
                 }

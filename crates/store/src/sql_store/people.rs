@@ -74,14 +74,7 @@ impl Practices for SqlStore {
         offset: u64,
         limit: u32,
     ) -> Result<(Vec<StaffRow>, u64), StoreError> {
-        let mut pattern = String::from("%");
-        for c in search.to_lowercase().chars() {
-            if matches!(c, '%' | '_' | '\\') {
-                pattern.push('\\');
-            }
-            pattern.push(c);
-        }
-        pattern.push('%');
+        let pattern = like_pattern(search);
         let matches = "u.practice_id = $1 AND (LOWER(u.username) LIKE $2 ESCAPE '\\' \
                        OR LOWER(u.email) LIKE $2 ESCAPE '\\' OR LOWER(u.display_name) LIKE $2 ESCAPE '\\') \
                        AND ($5 < 0 OR u.id = $5)";
@@ -136,13 +129,7 @@ impl Practices for SqlStore {
             .into_iter()
             .map(|r| {
                 let user = user_from((r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8))?;
-                Ok(StaffRow {
-                    user,
-                    display_name: r.9,
-                    last_login_at: r.10.map(|t| to_u64(t, "time")).transpose()?,
-                    has_totp: r.11,
-                    locked_until: to_u64(r.12, "time")?,
-                })
+                staff_row(user, r.9, r.10, r.11, r.12)
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         Ok((staff, to_u64(total, "count")?))
@@ -163,24 +150,7 @@ impl Practices for SqlStore {
 #[async_trait::async_trait]
 impl Users for SqlStore {
     async fn create_user(&self, user: &NewUser, now: u64) -> Result<UserId, StoreError> {
-        let id: (i64,) = on_pool!(self, pool => {
-            sqlx::query_as(
-                "INSERT INTO users (practice_id, username, email, phone, role, password_hash, disabled, created_at, display_name) \
-                 VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7, $8) RETURNING id",
-            )
-            .bind(user.practice_id.0)
-            .bind(&user.username)
-            .bind(&user.email)
-            .bind(&user.phone)
-            .bind(user.role.as_str())
-            .bind(&user.password_hash)
-            .bind(to_i64(now))
-            .bind(&user.display_name)
-            .fetch_one(pool)
-            .await
-            .map_err(db)?
-        });
-        Ok(UserId(id.0))
+        self.insert_user(user, None, now).await
     }
 
     async fn create_api_user(
@@ -189,24 +159,7 @@ impl Users for SqlStore {
         external_id: Option<&str>,
         now: u64,
     ) -> Result<UserId, StoreError> {
-        let id: (i64,) = on_pool!(self, pool => {
-            sqlx::query_as(
-                "INSERT INTO users (practice_id, username, email, phone, role, password_hash, disabled, created_at, external_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7, $8) RETURNING id",
-            )
-            .bind(user.practice_id.0)
-            .bind(&user.username)
-            .bind(&user.email)
-            .bind(&user.phone)
-            .bind(user.role.as_str())
-            .bind(&user.password_hash)
-            .bind(to_i64(now))
-            .bind(external_id)
-            .fetch_one(pool)
-            .await
-            .map_err(db)?
-        });
-        Ok(UserId(id.0))
+        self.insert_user(user, external_id, now).await
     }
 
     async fn external_id(&self, user: UserId) -> Result<Option<String>, StoreError> {
@@ -421,5 +374,66 @@ impl ApiKeys for SqlStore {
             to_i64(now)
         );
         Ok(changed == 1)
+    }
+}
+
+/// A `LIKE` pattern that finds `search` anywhere, case-insensitively, its
+/// own `%`, `_` and `\` taken literally.
+fn like_pattern(search: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in search.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// A staff line from its user and the columns the staff page adds.
+fn staff_row(
+    user: User,
+    display_name: String,
+    last_login_at: Option<i64>,
+    has_totp: bool,
+    locked_until: i64,
+) -> Result<StaffRow, StoreError> {
+    Ok(StaffRow {
+        user,
+        display_name,
+        last_login_at: last_login_at.map(|t| to_u64(t, "time")).transpose()?,
+        has_totp,
+        locked_until: to_u64(locked_until, "time")?,
+    })
+}
+
+impl SqlStore {
+    /// Inserts an account; `external_id` is the API caller's own id.
+    async fn insert_user(
+        &self,
+        user: &NewUser,
+        external_id: Option<&str>,
+        now: u64,
+    ) -> Result<UserId, StoreError> {
+        let id: (i64,) = on_pool!(self, pool => {
+            sqlx::query_as(
+                "INSERT INTO users (practice_id, username, email, phone, role, password_hash, disabled, created_at, display_name, external_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7, $8, $9) RETURNING id",
+            )
+            .bind(user.practice_id.0)
+            .bind(&user.username)
+            .bind(&user.email)
+            .bind(&user.phone)
+            .bind(user.role.as_str())
+            .bind(&user.password_hash)
+            .bind(to_i64(now))
+            .bind(&user.display_name)
+            .bind(external_id)
+            .fetch_one(pool)
+            .await
+            .map_err(db)?
+        });
+        Ok(UserId(id.0))
     }
 }

@@ -87,8 +87,9 @@ impl Sessions for SqlStore {
     async fn second_factor_state(
         &self,
         user: UserId,
-        lock_key: &str,
+        lock_key: &LimitKey,
     ) -> Result<Option<SecondFactorState>, StoreError> {
+        let lock_key = lock_key.as_str();
         let row: Option<SecondFactorRow> = match &self.pool {
             Pool::Sqlite(_, direct) => direct.read(|conn| {
                 query_row_named(
@@ -106,8 +107,9 @@ impl Sessions for SqlStore {
     async fn session_with_state(
         &self,
         token_hash: &str,
-        lock_prefix: &str,
+        lock: UserLimit,
     ) -> Result<Option<(Session, SecondFactorState)>, StoreError> {
+        let lock_prefix = lock.prefix();
         let pool = match &self.pool {
             Pool::Postgres(pool, _) => pool,
             // In-process: two reads cost no round trip.
@@ -115,7 +117,7 @@ impl Sessions for SqlStore {
                 let Some(session) = self.session(token_hash).await? else {
                     return Ok(None);
                 };
-                let lock_key = format!("{lock_prefix}{}", session.user_id);
+                let lock_key = lock.of(session.user_id);
                 let state = self.second_factor_state(session.user_id, &lock_key).await?;
                 return Ok(state.map(|state| (session, state)));
             }

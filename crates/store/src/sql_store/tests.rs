@@ -62,7 +62,7 @@ fn a_login_finish_is_one_statement_numbered_through() {
     };
     let event = event();
     let (sql, values) = statement(&[
-        Write::ClearFailures("2fa:user:7"),
+        Write::ClearFailures(&UserLimit::SecondFactor.of(UserId(7))),
         Write::EndSession(&pending),
         Write::CancelHeld(&pending),
         Write::Session(&session),
@@ -117,7 +117,7 @@ fn a_guarded_claim_names_the_stored_pending_stage_and_binds_seven_values() {
     let guard = ClaimGuard {
         sealed_secret: b"sealed",
         session: &pending,
-        lock_key: "2fa:user:7",
+        lock_key: &UserLimit::SecondFactor.of(UserId(7)),
         now: 5,
     };
     let (sql, values) = claim(Some(guard));

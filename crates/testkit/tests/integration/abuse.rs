@@ -441,14 +441,14 @@ impl domain::PasswordHasher for MeanwhileHasher {
                     locked_until: u64::MAX / 2,
                     lock_count: 1,
                 };
-                let key = format!("pw:user:{user}");
+                let key = domain::UserLimit::Password.of(user);
                 self.store.set_lock(&key, lock).await.unwrap();
             }
             Meanwhile::Throttle(at) => {
                 // The policy's limit is 50 in the window.
                 for _ in 0..50 {
                     self.store
-                        .record_failure("pw:ip:127.0.0.1", at)
+                        .record_failure(&domain::LimitKey::from_stored("pw:ip:127.0.0.1"), at)
                         .await
                         .unwrap();
                 }
@@ -498,7 +498,7 @@ async fn a_lock_set_during_the_hash_stops_the_login(app: &TestApp) {
     assert_eq!(after.get(1), trail.first(), "one event: {after:?}");
     assert_eq!(after[0].detail, "password attempts locked");
     store
-        .clear_locks(&format!("pw:user:{}", user.id))
+        .clear_locks(&domain::UserLimit::Password.of(user.id))
         .await
         .unwrap();
 
@@ -537,7 +537,7 @@ async fn what_changes_between_the_steps_counts_for_a_kept_login(app: &TestApp) {
             .await
             .unwrap()
     };
-    let lock_key = format!("2fa:user:{}", user.id);
+    let lock_key = domain::UserLimit::SecondFactor.of(user.id);
     // The outcome of `submit` matches `pattern`.
     macro_rules! expect {
         ($submit:expr, $pattern:pat) => {{

@@ -65,7 +65,7 @@ async fn the_staff_page_marks_pages_and_searches_a_thousand_users(app: &TestApp)
     let locked = app.add_user("lockeduser").await;
     app.store()
         .set_lock(
-            &format!("2fa:user:{}", locked.id),
+            &domain::UserLimit::SecondFactor.of(locked.id),
             domain::LockState {
                 locked_until: testkit::START + 900,
                 lock_count: 1,
@@ -301,7 +301,7 @@ async fn every_action_needs_the_admin_password_and_is_audited(app: &TestApp) {
     // Unlock.
     store
         .set_lock(
-            &format!("2fa:user:{}", nurse.id),
+            &domain::UserLimit::SecondFactor.of(nurse.id),
             domain::LockState {
                 locked_until: testkit::START + 900,
                 lock_count: 1,
@@ -314,7 +314,7 @@ async fn every_action_needs_the_admin_password_and_is_audited(app: &TestApp) {
     act(&mut admin, &nurse, "unlock", PASSWORD).await;
     assert_eq!(
         store
-            .lock_state(&format!("2fa:user:{}", nurse.id))
+            .lock_state(&domain::UserLimit::SecondFactor.of(nurse.id))
             .await
             .unwrap()
             .locked_until,

@@ -499,7 +499,7 @@ async fn the_hot_path_audits_counts_and_clears_exactly(app: &TestApp) {
     let api_key = app.api_key(None).await;
     let api = client(app, &api_key);
     let store = app.store();
-    let key = format!("2fa:user:{}", user.id);
+    let key = domain::UserLimit::SecondFactor.of(user.id);
     let events = |kind: &'static str, outcome: &'static str| async move {
         let filter = domain::admin::AuditFilter {
             practice: Some(domain::PracticeId(1)),

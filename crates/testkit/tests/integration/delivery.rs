@@ -319,7 +319,7 @@ async fn smtp_delivers_text_and_html_with_the_site_name(backend: Backend) {
     let sink = SmtpSink::start();
     let url = sink.url();
     let Some(app) = TestApp::start_with(backend, move |config| {
-        config.smtp_url = Some(url);
+        config.smtp_url = Some(url.into());
         config.mail_from = "Test Clinic <login@clinic.example>".into();
     })
     .await
@@ -352,7 +352,7 @@ async fn smtp_delivers_text_and_html_with_the_site_name(backend: Backend) {
     let refusing = SmtpSink::refusing();
     let url = refusing.url();
     let Some(app) = TestApp::start_with(backend, move |config| {
-        config.smtp_url = Some(url);
+        config.smtp_url = Some(url.into());
     })
     .await
     else {

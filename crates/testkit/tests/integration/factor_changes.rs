@@ -252,7 +252,7 @@ async fn a_change_of_factor_answers_to_the_locks(app: &TestApp) {
     let alice = app.app.user("alice").await.unwrap();
     let store = app.store();
     store
-        .clear_locks(&format!("2fa:user:{}", alice.id))
+        .clear_locks(&domain::UserLimit::SecondFactor.of(alice.id))
         .await
         .unwrap();
     app.clock.advance(30);

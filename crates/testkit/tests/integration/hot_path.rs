@@ -30,7 +30,7 @@ async fn concurrent_failures_answer_each_caller(app: &TestApp) {
         for key in 0..10 {
             let store = store.clone();
             tasks.push(tokio::spawn(async move {
-                let key = format!("hot:{key}");
+                let key = domain::LimitKey::from_stored(format!("hot:{key}"));
                 let answer = store
                     .record_failure_with_audit(&key, 1_000, 0, &event(&format!("round {round}")))
                     .await;
@@ -42,7 +42,12 @@ async fn concurrent_failures_answer_each_caller(app: &TestApp) {
         let store = store.clone();
         tokio::spawn(async move {
             store
-                .record_failure_with_audit("hot:bad", 1_000, 0, &event("nul \0 byte"))
+                .record_failure_with_audit(
+                    &domain::LimitKey::from_stored("hot:bad"),
+                    1_000,
+                    0,
+                    &event("nul \0 byte"),
+                )
                 .await
         })
     };
@@ -50,7 +55,7 @@ async fn concurrent_failures_answer_each_caller(app: &TestApp) {
     for task in tasks {
         let (key, answer) = task.await.expect("task");
         counts
-            .entry(key)
+            .entry(key.to_string())
             .or_default()
             .push(answer.expect("a good row is written"));
     }
@@ -61,13 +66,20 @@ async fn concurrent_failures_answer_each_caller(app: &TestApp) {
             vec![1, 2, 3],
             "{key}: each failure counted once, in turn"
         );
-        assert_eq!(store.failures_since(&key, 0).await.unwrap(), 3, "{key}");
+        let stored = domain::LimitKey::from_stored(key.as_str());
+        assert_eq!(store.failures_since(&stored, 0).await.unwrap(), 3, "{key}");
     }
     // SQLite stores the NUL byte; PostgreSQL refuses that row alone.
     let bad = bad.await.expect("task");
     if app.app.store.backend() == store::Backend::Postgres {
         assert!(bad.is_err(), "PostgreSQL refuses NUL in text: {bad:?}");
-        assert_eq!(store.failures_since("hot:bad", 0).await.unwrap(), 0);
+        assert_eq!(
+            store
+                .failures_since(&domain::LimitKey::from_stored("hot:bad"), 0)
+                .await
+                .unwrap(),
+            0
+        );
     } else {
         assert_eq!(bad.unwrap(), 1);
     }
@@ -88,7 +100,7 @@ async fn claims_without_an_authenticator_take_nothing(app: &TestApp) {
                         5,
                         0,
                         &event("claim"),
-                        Some("hot:claim"),
+                        Some(&domain::LimitKey::from_stored("hot:claim")),
                     )
                     .await
             })
@@ -109,11 +121,17 @@ both!(claims_without_an_authenticator_take_nothing);
 /// an authenticator and a held notice.
 async fn password_step_state_matches_the_separate_reads(app: &TestApp) {
     let store = app.app.store.clone();
-    let topic = "abandoned-login";
+    let topic = domain::outbox::Topic::ABANDONED_LOGIN;
     let bare = app.add_user("stepbare").await;
-    let bare_key = format!("pw:user:{}", bare.id);
+    let bare_key = domain::UserLimit::Password.of(bare.id);
     let empty = store
-        .password_step_state(&bare, "pw:ip:192.0.2.7", 0, &bare_key, topic)
+        .password_step_state(
+            &bare,
+            &domain::LimitKey::from_stored("pw:ip:192.0.2.7"),
+            0,
+            &bare_key,
+            topic,
+        )
         .await
         .expect("read")
         .expect("the user exists");
@@ -132,7 +150,10 @@ async fn password_step_state_matches_the_separate_reads(app: &TestApp) {
         .submit_password("stepreads", testkit::PASSWORD)
         .await;
     assert_eq!(reply.status, 303, "{}", reply.body);
-    let (ip, lock_key) = ("pw:ip:192.0.2.7", format!("pw:user:{}", user.id));
+    let (ip, lock_key) = (
+        &domain::LimitKey::from_stored("pw:ip:192.0.2.7"),
+        domain::UserLimit::Password.of(user.id),
+    );
     for at in [100, 900, 950] {
         store.record_failure(ip, at).await.unwrap();
     }
@@ -180,7 +201,13 @@ async fn password_step_state_matches_the_separate_reads(app: &TestApp) {
     assert!(state.last_message_at.is_some(), "the held notice is queued");
     // The bare user sees none of the other's rows.
     let still = store
-        .password_step_state(&bare, "pw:ip:192.0.2.8", 0, &bare_key, topic)
+        .password_step_state(
+            &bare,
+            &domain::LimitKey::from_stored("pw:ip:192.0.2.8"),
+            0,
+            &bare_key,
+            topic,
+        )
         .await
         .expect("read")
         .expect("the user exists");
@@ -189,7 +216,13 @@ async fn password_step_state_matches_the_separate_reads(app: &TestApp) {
     // A user deleted meanwhile reads as none.
     store.delete_user(bare.id).await.unwrap();
     let gone = store
-        .password_step_state(&bare, "pw:ip:192.0.2.8", 0, &bare_key, topic)
+        .password_step_state(
+            &bare,
+            &domain::LimitKey::from_stored("pw:ip:192.0.2.8"),
+            0,
+            &bare_key,
+            topic,
+        )
         .await
         .expect("read");
     assert_eq!(gone, None);
@@ -248,7 +281,7 @@ async fn one_unit_writes_as_in_order(app: &TestApp) {
     use domain::{SessionStage, Write};
     let store = app.app.store.clone();
     let user = app.add_user("unitwrites").await;
-    let key = format!("2fa:user:{}", user.id);
+    let key = domain::UserLimit::SecondFactor.of(user.id);
     store.record_failure(&key, 1_000).await.unwrap();
     store
         .create_session(&session(user.id, "pending-unit", SessionStage::Pending))
@@ -402,8 +435,8 @@ async fn a_half_login_lands_only_if_its_guard_holds(app: &TestApp) {
     let store = app.app.store.clone();
     let (user, _) = app.add_user_with_totp("guarded").await;
     let bare = app.add_user("guardedbare").await;
-    let lock_key = format!("pw:user:{}", user.id);
-    let ip_key = "pw:ip:127.0.0.9";
+    let lock_key = domain::UserLimit::Password.of(user.id);
+    let ip_key = &domain::LimitKey::from_stored("pw:ip:127.0.0.9");
     let mut audit = event("guarded half login");
     audit.user_id = Some(user.id);
     let mut n = 0;
@@ -492,7 +525,7 @@ async fn a_kept_login_finishes_only_if_its_guard_holds(app: &TestApp) {
     let store = app.app.store.clone();
     let (user, _) = app.add_user_with_totp("keptguard").await;
     let (other, _) = app.add_user_with_totp("keptother").await;
-    let lock_key = format!("2fa:user:{}", user.id);
+    let lock_key = domain::UserLimit::SecondFactor.of(user.id);
     let mut audit = event("kept login finished");
     audit.user_id = Some(user.id);
     let factor = store.totp(user.id).await.unwrap().unwrap();

@@ -211,7 +211,12 @@ async fn an_address_queue_is_booked_in_the_database(app: &TestApp) {
     let store = app.store();
     let book = async |now| {
         store
-            .book_slot("pace:ip:192.0.2.1", now, 2, 5)
+            .book_slot(
+                &domain::LimitKey::from_stored("pace:ip:192.0.2.1"),
+                now,
+                2,
+                5,
+            )
             .await
             .unwrap()
     };
@@ -228,7 +233,12 @@ async fn an_address_queue_is_booked_in_the_database(app: &TestApp) {
     );
     assert_eq!(
         store
-            .book_slot("pace:ip:192.0.2.2", 1_100, 2, 5)
+            .book_slot(
+                &domain::LimitKey::from_stored("pace:ip:192.0.2.2"),
+                1_100,
+                2,
+                5
+            )
             .await
             .unwrap(),
         Some(1_100),
@@ -272,49 +282,85 @@ async fn old_locks_and_failures_are_forgotten(app: &TestApp) {
         lock_count: 3,
     };
     store
-        .set_lock("pace:ip:192.0.2.9", lock(now - 2 * 86_400))
+        .set_lock(
+            &domain::LimitKey::from_stored("pace:ip:192.0.2.9"),
+            lock(now - 2 * 86_400),
+        )
         .await
         .unwrap();
     store
-        .set_lock("pw:name:gone", lock(now - 86_401))
+        .set_lock(
+            &domain::LimitKey::from_stored("pw:name:gone"),
+            lock(now - 86_401),
+        )
         .await
         .unwrap();
     store
-        .set_lock("pw:name:recent", lock(now - 3_600))
+        .set_lock(
+            &domain::LimitKey::from_stored("pw:name:recent"),
+            lock(now - 3_600),
+        )
         .await
         .unwrap();
     store
-        .set_lock("pw:name:locked", lock(now + 600))
+        .set_lock(
+            &domain::LimitKey::from_stored("pw:name:locked"),
+            lock(now + 600),
+        )
         .await
         .unwrap();
     store
-        .record_failure("pw:ip:192.0.2.9", now - 90_000)
+        .record_failure(
+            &domain::LimitKey::from_stored("pw:ip:192.0.2.9"),
+            now - 90_000,
+        )
         .await
         .unwrap();
     store
-        .record_failure("pw:ip:192.0.2.10", now - 60)
+        .record_failure(&domain::LimitKey::from_stored("pw:ip:192.0.2.10"), now - 60)
         .await
         .unwrap();
     assert_eq!(app.app.login.sweep_locks(now).await.unwrap(), 3);
     assert_eq!(
-        store.lock_state("pace:ip:192.0.2.9").await.unwrap(),
+        store
+            .lock_state(&domain::LimitKey::from_stored("pace:ip:192.0.2.9"))
+            .await
+            .unwrap(),
         LockState::default()
     );
     assert_eq!(
-        store.lock_state("pw:name:gone").await.unwrap(),
+        store
+            .lock_state(&domain::LimitKey::from_stored("pw:name:gone"))
+            .await
+            .unwrap(),
         LockState::default()
     );
     assert_eq!(
-        store.lock_state("pw:name:recent").await.unwrap(),
+        store
+            .lock_state(&domain::LimitKey::from_stored("pw:name:recent"))
+            .await
+            .unwrap(),
         lock(now - 3_600)
     );
     assert_eq!(
-        store.lock_state("pw:name:locked").await.unwrap(),
+        store
+            .lock_state(&domain::LimitKey::from_stored("pw:name:locked"))
+            .await
+            .unwrap(),
         lock(now + 600)
     );
-    assert_eq!(store.failures_since("pw:ip:192.0.2.9", 0).await.unwrap(), 0);
     assert_eq!(
-        store.failures_since("pw:ip:192.0.2.10", 0).await.unwrap(),
+        store
+            .failures_since(&domain::LimitKey::from_stored("pw:ip:192.0.2.9"), 0)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .failures_since(&domain::LimitKey::from_stored("pw:ip:192.0.2.10"), 0)
+            .await
+            .unwrap(),
         1
     );
 }
@@ -330,7 +376,10 @@ async fn a_remembered_browser_skips_a_flooded_address_queue(app: &TestApp) {
     let store = app.store();
     for _ in 0..50 {
         store
-            .record_failure("pw:ip:127.0.0.1", testkit::START)
+            .record_failure(
+                &domain::LimitKey::from_stored("pw:ip:127.0.0.1"),
+                testkit::START,
+            )
             .await
             .unwrap();
     }
@@ -338,7 +387,7 @@ async fn a_remembered_browser_skips_a_flooded_address_queue(app: &TestApp) {
     let policy = app.app.login.policy();
     while store
         .book_slot(
-            "pace:ip:127.0.0.1",
+            &domain::LimitKey::from_stored("pace:ip:127.0.0.1"),
             testkit::START,
             policy.password_ip_pace_seconds,
             policy.password_ip_max_wait_seconds,

@@ -334,7 +334,28 @@ pub async fn send_sms(
         }
     };
     let outcome = state.login.api_send_sms(&user, &ctx, now).await?;
-    let (status, answer) = match outcome {
+    let (status, answer) = sms_answer(outcome);
+    if let Some(key) = idem {
+        let text = match &answer {
+            Ok(sent) => serde_json::to_string(sent),
+            Err(problem) => serde_json::to_string(&problem.0),
+        }
+        .unwrap_or_default();
+        state
+            .login
+            .finish_idempotency_key(caller.0.id, &key, status.as_u16(), &text)
+            .await?;
+    }
+    match answer {
+        Ok(sent) => Ok((status, Json(sent)).into_response()),
+        Err(problem) => Err(problem),
+    }
+}
+
+/// The API's answer to an SMS outcome: its status, and the body or the
+/// problem.
+fn sms_answer(outcome: SmsOutcome) -> (StatusCode, Result<SmsSent, Problem>) {
+    match outcome {
         SmsOutcome::Sent { masked } => (
             StatusCode::OK,
             Ok(SmsSent {
@@ -380,21 +401,6 @@ pub async fn send_sms(
             )),
         ),
         SmsOutcome::SessionEnded => (StatusCode::INTERNAL_SERVER_ERROR, Err(Problem::internal())),
-    };
-    if let Some(key) = idem {
-        let text = match &answer {
-            Ok(sent) => serde_json::to_string(sent),
-            Err(problem) => serde_json::to_string(&problem.0),
-        }
-        .unwrap_or_default();
-        state
-            .login
-            .finish_idempotency_key(caller.0.id, &key, status.as_u16(), &text)
-            .await?;
-    }
-    match answer {
-        Ok(sent) => Ok((status, Json(sent)).into_response()),
-        Err(problem) => Err(problem),
     }
 }
 

@@ -103,42 +103,11 @@ pub async fn submit(
         .await?;
     state.metrics.login(
         "recovery_code",
-        match &outcome {
-            TokenOutcome::Accepted { .. } => "accepted",
-            TokenOutcome::Wrong { .. } => "wrong",
-            TokenOutcome::Locked { .. } => "locked",
-            TokenOutcome::SessionEnded => "session_ended",
-        },
+        super::second_factor::outcome_label(&outcome),
     );
-    let secure = state.config.secure_cookies;
     match outcome {
         TokenOutcome::Accepted { session_token, .. } => {
-            let left = match &user {
-                Some(user) => state.login.recovery_codes_left(user).await?,
-                None => 0,
-            };
-            let cookie = cookies::set(state.session_cookie(), &session_token, secure, "Lax", None);
-            let message = format!(
-                "Recovery code accepted; it cannot be used again. You have {left} recovery code(s) left.{}",
-                if left <= 2 {
-                    " Make new ones on your account's security page, and link your new phone."
-                } else {
-                    ""
-                }
-            );
-            let mut response = MessagePage {
-                title: "Logged in with a recovery code",
-                message: &message,
-                link: &next,
-                link_text: "Continue",
-            }
-            .respond(StatusCode::OK);
-            if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
-                response
-                    .headers_mut()
-                    .append(axum::http::header::SET_COOKIE, value);
-            }
-            Ok(response)
+            accepted(&state, user.as_ref(), &session_token, &next).await
         }
         TokenOutcome::Wrong { attempts_left, .. } => {
             let message = format!(
@@ -162,6 +131,43 @@ pub async fn submit(
             "Your login session has ended. Please log in again.",
         ),
     }
+}
+
+/// The page after a right recovery code: how many are left, and the new
+/// session's cookie.
+async fn accepted(
+    state: &AppState,
+    user: Option<&domain::User>,
+    session_token: &str,
+    next: &str,
+) -> Result<Response, AppError> {
+    let left = match user {
+        Some(user) => state.login.recovery_codes_left(user).await?,
+        None => 0,
+    };
+    let secure = state.config.secure_cookies;
+    let cookie = cookies::set(state.session_cookie(), session_token, secure, "Lax", None);
+    let message = format!(
+        "Recovery code accepted; it cannot be used again. You have {left} recovery code(s) left.{}",
+        if left <= 2 {
+            " Make new ones on your account's security page, and link your new phone."
+        } else {
+            ""
+        }
+    );
+    let mut response = MessagePage {
+        title: "Logged in with a recovery code",
+        message: &message,
+        link: next,
+        link_text: "Continue",
+    }
+    .respond(StatusCode::OK);
+    if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
+        response
+            .headers_mut()
+            .append(axum::http::header::SET_COOKIE, value);
+    }
+    Ok(response)
 }
 
 page_forms! {

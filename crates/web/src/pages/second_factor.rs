@@ -188,15 +188,7 @@ pub async fn submit(
         .login
         .submit_token(&session_token, &typed, remember, &ctx, now)
         .await?;
-    state.metrics.login(
-        "token",
-        match &outcome {
-            TokenOutcome::Accepted { .. } => "accepted",
-            TokenOutcome::Wrong { .. } => "wrong",
-            TokenOutcome::Locked { .. } => "locked",
-            TokenOutcome::SessionEnded => "session_ended",
-        },
-    );
+    state.metrics.login("token", outcome_label(&outcome));
     match outcome {
         TokenOutcome::Accepted {
             session_token,
@@ -217,46 +209,13 @@ pub async fn submit(
             reused,
             clock_behind_minutes,
         } => {
-            let mut message = if reused {
-                "That code was already used. Wait for the next code in your app and enter it."
-                    .to_owned()
-            } else if typed.trim().is_empty() {
-                "Enter the security token from your app.".to_owned()
-            } else {
-                "That security token is not correct.".to_owned()
-            };
-            if let Some(minutes) = clock_behind_minutes {
-                message.push_str(&format!(
-                    " Your phone's clock looks about {minutes} minute(s) behind. Turn on automatic date and time in your phone's settings, then try the new code."
-                ));
-            }
-            message.push_str(&format!(" {attempts_left} attempt(s) left."));
-            // The page names the user: read only here, where it is shown
-            // (a right code, the common case, needs no second read).
-            let user = state
-                .login
-                .pending(&session_token, now)
-                .await?
-                .map(|(_, u)| u);
-            match user {
-                Some(user) => {
-                    render(
-                        &state,
-                        &headers,
-                        StatusCode::UNAUTHORIZED,
-                        &next,
-                        &user,
-                        Message::Error(&message),
-                    )
-                    .await
-                }
-                None => session_ended(
-                    &state,
-                    &headers,
-                    &next,
-                    "Your login session has ended. Please log in again.",
-                ),
-            }
+            let message = wrong_token_message(
+                reused,
+                typed.trim().is_empty(),
+                clock_behind_minutes,
+                attempts_left,
+            );
+            wrong_token(&state, &headers, &next, &session_token, &message, now).await
         }
         TokenOutcome::Locked { until } => {
             locked_out(&state, &headers, &next, "security tokens", until, now)
@@ -270,6 +229,89 @@ pub async fn submit(
     }
 }
 
+/// A code step's outcome as `/metrics` counts it.
+pub(super) fn outcome_label(outcome: &TokenOutcome) -> &'static str {
+    match outcome {
+        TokenOutcome::Accepted { .. } => "accepted",
+        TokenOutcome::Wrong { .. } => "wrong",
+        TokenOutcome::Locked { .. } => "locked",
+        TokenOutcome::SessionEnded => "session_ended",
+    }
+}
+
+/// What the code page says after a wrong code.
+fn wrong_token_message(
+    reused: bool,
+    empty: bool,
+    clock_behind_minutes: Option<u64>,
+    attempts_left: u32,
+) -> String {
+    let mut message = if reused {
+        "That code was already used. Wait for the next code in your app and enter it.".to_owned()
+    } else if empty {
+        "Enter the security token from your app.".to_owned()
+    } else {
+        "That security token is not correct.".to_owned()
+    };
+    if let Some(minutes) = clock_behind_minutes {
+        message.push_str(&format!(
+            " Your phone's clock looks about {minutes} minute(s) behind. Turn on automatic date and time in your phone's settings, then try the new code."
+        ));
+    }
+    message.push_str(&format!(" {attempts_left} attempt(s) left."));
+    message
+}
+
+/// The code page again with `message` (401), or the "session ended" page.
+async fn wrong_token(
+    state: &AppState,
+    headers: &HeaderMap,
+    next: &str,
+    session_token: &str,
+    message: &str,
+    now: u64,
+) -> Result<Response, AppError> {
+    // The page names the user: read only here, where it is shown (a right
+    // code, the common case, needs no second read).
+    match state.login.pending(session_token, now).await? {
+        Some((_, user)) => {
+            render(
+                state,
+                headers,
+                StatusCode::UNAUTHORIZED,
+                next,
+                &user,
+                Message::Error(message),
+            )
+            .await
+        }
+        None => session_ended(
+            state,
+            headers,
+            next,
+            "Your login session has ended. Please log in again.",
+        ),
+    }
+}
+
 page_forms! {
     TokenForm => "/login/2fa",
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wrong_code_says_why_and_how_many_tries_are_left() {
+        let used = wrong_token_message(true, false, None, 4);
+        assert!(
+            used.starts_with("That code was already used.")
+                && used.ends_with(" 4 attempt(s) left.")
+        );
+        assert!(wrong_token_message(false, true, None, 3).starts_with("Enter the security token"));
+        let behind = wrong_token_message(false, false, Some(2), 1);
+        assert!(behind.starts_with("That security token is not correct."));
+        assert!(behind.contains("about 2 minute(s) behind"), "{behind}");
+    }
 }
