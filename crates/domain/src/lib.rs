@@ -15,6 +15,7 @@ mod cell_phone;
 mod clock;
 pub mod device;
 mod drift;
+mod emergency;
 mod enrollment;
 mod error;
 mod factors;

@@ -17,7 +17,7 @@ pub trait PasswordHasher: Send + Sync {
     async fn verify(&self, phc: Option<String>, password: String) -> bool;
 }
 
-/// The argon2id configuration. `Params` are the defaults of DESIGN.md.
+/// The argon2id configuration. `Params` are the defaults of docs/design.md.
 pub fn argon2id() -> Argon2<'static> {
     let params = Params::new(19_456, 2, 1, None).unwrap_or_default();
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)

@@ -1,11 +1,12 @@
 //! Every security-relevant number in one place, with its default and why.
 
-/// Limits, windows and lifetimes. `Policy::default()` is what DESIGN.md
+/// Limits, windows and lifetimes. `Policy::default()` is what docs/design.md
 /// prescribes; a deployment may tighten them in configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
     /// Users without a second factor must enroll before anything else.
-    /// Default off until enrollment pages exist (issue #4).
+    /// Off by default: a practice turns it on for all (its policy page) or
+    /// per person, and the deployment can force it (`require_2fa`).
     pub require_2fa: bool,
     /// TOTP steps accepted either side of now: ±1 covers network delay and
     /// small clock differences (RFC 6238 section 5.2).

@@ -1,6 +1,6 @@
 //! What a login pays for the second factor: one ±1-step TOTP verification,
 //! measured against three raw HMAC-SHA1 computations of an 8-byte message in
-//! the same run. Goal (issue #2): verification at most 1.5x the raw HMACs.
+//! the same run. Goal: verification at most 1.5x the raw HMACs.
 //!
 //! Run: `cargo bench -p otp --bench verify`
 

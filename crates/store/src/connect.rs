@@ -50,7 +50,7 @@ async fn ping_if_idle<C: sqlx::Connection>(
 
 /// How long a request waits for a PostgreSQL connection. While the server
 /// is down sqlx keeps retrying the connect until this runs out, so it bounds
-/// how long a request hangs before its 503 (issue #9: within 2 s). A loaded
+/// how long a request hangs before its 503 (the goal: within 2 s). A loaded
 /// pool hands a connection over in milliseconds, far below this.
 const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
 

@@ -237,7 +237,7 @@ async fn run(
 /// `bench/verify.lua`). It was "000000" for everyone, which is one of a
 /// user's three accepted codes for about one user in 330,000: wrong-code
 /// runs now and then counted one valid code, and the right-code run after
-/// one replay (stop 26).
+/// it one replay.
 fn codes(n: usize, first_id: i64) {
     use std::io::Write as _;
     let at = now();

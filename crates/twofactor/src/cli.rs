@@ -1,4 +1,4 @@
-//! The command line, as the contract in DESIGN.md names it.
+//! The command line, as the contract in docs/design.md names it.
 
 use std::path::PathBuf;
 

@@ -20,7 +20,7 @@ pub enum ExplainArg {
 
 /// The statements on the login, verification and administration paths,
 /// by name, with sample parameters: the query-plan test checks each uses an
-/// index (issue #9: cost must not grow with the number of users).
+/// index, so the cost does not grow with the number of users.
 pub fn hot_queries(backend: Backend) -> Vec<(&'static str, String, Vec<ExplainArg>)> {
     use ExplainArg::{Bytes, Int, Ints, Text, Texts};
     let practice_filter = AuditFilter {
