@@ -170,150 +170,169 @@ fn now() -> u64 {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         None => full_screen(open(&cli)?),
-        Some(Command::Add { source }) => {
-            let uris = match source {
-                Some(argument) => accounts_from(argument)?,
-                None => vec![ask_for_account()?],
-            };
-            let mut vault = open_or_create(&cli)?;
-            let mut added = 0;
-            for uri in &uris {
-                let account = Account::from_uri(uri);
-                if vault.accounts.iter().any(|a| a.same_as(&account)) {
-                    println!("already in the vault: {}", account.display_name());
-                    continue;
-                }
-                println!("added {}", account.display_name());
-                vault.accounts.push(account);
-                added += 1;
-            }
-            if added > 0 {
-                vault.save()?;
-            }
-            Ok(())
-        }
-        Some(Command::List) => {
-            let vault = open(&cli)?;
-            for account in &vault.accounts {
-                let kind = if account.counter.is_some() {
-                    "counter"
-                } else {
-                    "time"
-                };
-                println!(
-                    "{}  ({} digits, {kind})",
-                    account.display_name(),
-                    account.digits
-                );
-            }
-            Ok(())
-        }
-        Some(Command::Rename { account, new_label }) => {
-            let new_label = new_label.trim();
-            if new_label.is_empty()
-                || new_label.contains(':')
-                || new_label.chars().any(char::is_control)
-            {
-                bail!("the new label must be non-empty, without ':' or control characters");
-            }
-            let mut vault = open(&cli)?;
-            let index = pick(&vault.accounts, Some(account))?;
-            let entry = vault.accounts.get_mut(index).context("account vanished")?;
-            let old = entry.display_name();
-            entry.label = new_label.to_owned();
-            let new = entry.display_name();
-            vault.save()?;
-            println!("renamed {old} to {new}");
-            Ok(())
-        }
-        Some(Command::Remove { account, yes }) => {
-            let mut vault = open(&cli)?;
-            let index = pick(&vault.accounts, Some(account))?;
-            let name = vault
-                .accounts
-                .get(index)
-                .map(Account::display_name)
-                .unwrap_or_default();
-            if !yes {
-                eprint!(
-                    "Remove {name}? Its codes cannot be recovered from here. Type yes to confirm: "
-                );
-                let mut answer = String::new();
-                std::io::stdin().lock().read_line(&mut answer)?;
-                if answer.trim() != "yes" {
-                    println!("kept {name}");
-                    return Ok(());
-                }
-            }
-            vault.accounts.remove(index);
-            vault.save()?;
-            println!("removed {name}");
-            Ok(())
-        }
-        Some(Command::Export { qr }) => {
-            let vault = open(&cli)?;
-            for account in &vault.accounts {
-                let uri = account.to_uri().map_err(anyhow::Error::msg)?.to_uri();
-                if *qr {
-                    let code = qrcode::QrCode::new(uri.as_bytes())?;
-                    println!("{}", account.display_name());
-                    println!(
-                        "{}",
-                        code.render::<qrcode::render::unicode::Dense1x2>().build()
-                    );
-                } else {
-                    println!("{uri}");
-                }
-            }
-            Ok(())
-        }
+        Some(Command::Add { source }) => add(&cli, source.as_deref()),
+        Some(Command::List) => list(&cli),
+        Some(Command::Rename { account, new_label }) => rename(&cli, account, new_label),
+        Some(Command::Remove { account, yes }) => remove(&cli, account, *yes),
+        Some(Command::Export { qr }) => export(&cli, *qr),
         Some(Command::Code {
             account,
             plain,
             copy,
             at,
-        }) => {
-            let mut vault = open(&cli)?;
-            let index = pick(&vault.accounts, account.as_deref())?;
-            let entry = vault
-                .accounts
-                .get(index)
-                .context("account vanished")?
-                .clone();
-            let uri = entry.to_uri().map_err(anyhow::Error::msg)?;
-            let (code, left) = match (uri.to_totp(), uri.to_hotp(), entry.counter) {
-                (Some(totp), _, _) => {
-                    let time = at.unwrap_or_else(now);
-                    (totp.generate(time)?, Some(totp.seconds_left(time)))
-                }
-                (None, Some(hotp), Some(counter)) => {
-                    // The counter advances and is saved before the code is shown,
-                    // so a crash never shows the same code twice.
-                    let next = counter.checked_add(1).context("the counter is exhausted")?;
-                    if let Some(stored) = vault.accounts.get_mut(index) {
-                        stored.counter = Some(next);
-                    }
-                    vault.save()?;
-                    (hotp.generate(counter), None)
-                }
-                _ => bail!("the account {} is damaged", entry.display_name()),
-            };
-            if *plain {
-                println!("{}", code.as_str());
-            } else {
-                println!("{}", lines(&entry, &code.grouped(), left));
-            }
-            if *copy {
-                match clipboard::copy(code.as_str()) {
-                    Copied::System(tool) => eprintln!("copied to the clipboard ({tool})"),
-                    Copied::Terminal => {
-                        eprintln!("copied to the clipboard through the terminal (OSC 52)")
-                    }
-                }
-            }
-            Ok(())
+        }) => code(&cli, account.as_deref(), *plain, *copy, *at),
+    }
+}
+
+/// `add`: accounts from a URI, a QR image or an export, or typed in.
+fn add(cli: &Cli, source: Option<&str>) -> anyhow::Result<()> {
+    let uris = match source {
+        Some(argument) => accounts_from(argument)?,
+        None => vec![ask_for_account()?],
+    };
+    let mut vault = open_or_create(cli)?;
+    let mut added = 0;
+    for uri in &uris {
+        let account = Account::from_uri(uri);
+        if vault.accounts.iter().any(|a| a.same_as(&account)) {
+            println!("already in the vault: {}", account.display_name());
+            continue;
+        }
+        println!("added {}", account.display_name());
+        vault.accounts.push(account);
+        added += 1;
+    }
+    if added > 0 {
+        vault.save()?;
+    }
+    Ok(())
+}
+
+/// `list`.
+fn list(cli: &Cli) -> anyhow::Result<()> {
+    let vault = open(cli)?;
+    for account in &vault.accounts {
+        let kind = if account.counter.is_some() {
+            "counter"
+        } else {
+            "time"
+        };
+        println!(
+            "{}  ({} digits, {kind})",
+            account.display_name(),
+            account.digits
+        );
+    }
+    Ok(())
+}
+
+/// `rename`.
+fn rename(cli: &Cli, account: &str, new_label: &str) -> anyhow::Result<()> {
+    let new_label = new_label.trim();
+    if new_label.is_empty() || new_label.contains(':') || new_label.chars().any(char::is_control) {
+        bail!("the new label must be non-empty, without ':' or control characters");
+    }
+    let mut vault = open(cli)?;
+    let index = pick(&vault.accounts, Some(account))?;
+    let entry = vault.accounts.get_mut(index).context("account vanished")?;
+    let old = entry.display_name();
+    entry.label = new_label.to_owned();
+    let new = entry.display_name();
+    vault.save()?;
+    println!("renamed {old} to {new}");
+    Ok(())
+}
+
+/// `remove`, after a typed "yes" unless `--yes`.
+fn remove(cli: &Cli, account: &str, yes: bool) -> anyhow::Result<()> {
+    let mut vault = open(cli)?;
+    let index = pick(&vault.accounts, Some(account))?;
+    let name = vault
+        .accounts
+        .get(index)
+        .map(Account::display_name)
+        .unwrap_or_default();
+    if !yes {
+        eprint!("Remove {name}? Its codes cannot be recovered from here. Type yes to confirm: ");
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if answer.trim() != "yes" {
+            println!("kept {name}");
+            return Ok(());
         }
     }
+    vault.accounts.remove(index);
+    vault.save()?;
+    println!("removed {name}");
+    Ok(())
+}
+
+/// `export`: URIs, or QR codes.
+fn export(cli: &Cli, qr: bool) -> anyhow::Result<()> {
+    let vault = open(cli)?;
+    for account in &vault.accounts {
+        let uri = account.to_uri().map_err(anyhow::Error::msg)?.to_uri();
+        if qr {
+            let code = qrcode::QrCode::new(uri.as_bytes())?;
+            println!("{}", account.display_name());
+            println!(
+                "{}",
+                code.render::<qrcode::render::unicode::Dense1x2>().build()
+            );
+        } else {
+            println!("{uri}");
+        }
+    }
+    Ok(())
+}
+
+/// `code`: the current code (and the seconds left), plain or copied.
+fn code(
+    cli: &Cli,
+    account: Option<&str>,
+    plain: bool,
+    copy: bool,
+    at: Option<u64>,
+) -> anyhow::Result<()> {
+    let mut vault = open(cli)?;
+    let index = pick(&vault.accounts, account)?;
+    let entry = vault
+        .accounts
+        .get(index)
+        .context("account vanished")?
+        .clone();
+    let uri = entry.to_uri().map_err(anyhow::Error::msg)?;
+    let (code, left) = match (uri.to_totp(), uri.to_hotp(), entry.counter) {
+        (Some(totp), _, _) => {
+            let time = at.unwrap_or_else(now);
+            (totp.generate(time)?, Some(totp.seconds_left(time)))
+        }
+        (None, Some(hotp), Some(counter)) => {
+            // The counter advances and is saved before the code is shown,
+            // so a crash never shows the same code twice.
+            let next = counter.checked_add(1).context("the counter is exhausted")?;
+            if let Some(stored) = vault.accounts.get_mut(index) {
+                stored.counter = Some(next);
+            }
+            vault.save()?;
+            (hotp.generate(counter), None)
+        }
+        _ => bail!("the account {} is damaged", entry.display_name()),
+    };
+    if plain {
+        println!("{}", code.as_str());
+    } else {
+        println!("{}", lines(&entry, &code.grouped(), left));
+    }
+    if copy {
+        match clipboard::copy(code.as_str()) {
+            Copied::System(tool) => eprintln!("copied to the clipboard ({tool})"),
+            Copied::Terminal => {
+                eprintln!("copied to the clipboard through the terminal (OSC 52)")
+            }
+        }
+    }
+    Ok(())
 }
 
 fn ask_for_account() -> anyhow::Result<otp::OtpAuthUri> {

@@ -39,75 +39,25 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 redact_url(&config.database_url())
             );
         }
-        Command::User { config, command } => {
-            let config = Config::load(config.as_deref())?;
-            let app = build(&config).await?;
-            user(&app, command).await?;
-        }
-        Command::Audit { config, command } => {
-            let config = Config::load(config.as_deref())?;
-            let app = build(&config).await?;
-            audit(&app, command).await?;
-        }
+        Command::User { config, command } => user(&open(config).await?, command).await?,
+        Command::Audit { config, command } => audit(&open(config).await?, command).await?,
         Command::Practice { config, command } => {
-            let config = Config::load(config.as_deref())?;
-            let app = build(&config).await?;
             let PracticeCommand::Add { name } = command;
-            anyhow::ensure!(
-                name.trim().chars().count() <= 200 && !name.chars().any(char::is_control),
-                "the practice name must be at most 200 characters without control characters"
-            );
-            let id = app.practice(Some(&name)).await?;
-            println!("practice {} (id {})", name.trim(), id.0);
+            practice_add(&open(config).await?, &name).await?;
         }
         Command::EmergencyAccess {
             config,
             username,
             reason,
-        } => {
-            let config = Config::load(config.as_deref())?;
-            let app = build(&config).await?;
-            let base = app.settings.public_url.clone();
-            match app
-                .login
-                .issue_emergency_access(&username, &reason, &base, app.clock.now())
-                .await?
-            {
-                Ok(link) => {
-                    eprintln!(
-                        "emergency link for {} (one use, expires in 1 hour; give it only to that person):",
-                        username.trim()
-                    );
-                    println!("{link}");
-                }
-                Err(message) => {
-                    eprintln!("error: {message}");
-                    return Ok(ExitCode::from(2));
-                }
-            }
-        }
-        Command::ApiKey { config, command } => {
-            let config = Config::load(config.as_deref())?;
-            let app = build(&config).await?;
-            return api_key(&app, command).await;
-        }
-        Command::Outbox { config, command } => {
-            let config = Config::load(config.as_deref())?;
-            let app = build(&config).await?;
-            return outbox(&app, command).await;
-        }
+        } => return emergency_access(&open(config).await?, &username, &reason).await,
+        Command::ApiKey { config, command } => return api_key(&open(config).await?, command).await,
+        Command::Outbox { config, command } => return outbox(&open(config).await?, command).await,
         Command::MasterKey { config, command } => {
             if matches!(command, MasterKeyCommand::Generate) {
-                let mut key = [0u8; 32];
-                getrandom::fill(&mut key)
-                    .map_err(|_| anyhow::anyhow!("the operating system's random source failed"))?;
-                let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
-                println!("{hex}");
+                println!("{}", generate_master_key()?);
                 return Ok(ExitCode::SUCCESS);
             }
-            let config = Config::load(config.as_deref())?;
-            let app = build(&config).await?;
-            return master_key(&app, command).await;
+            return master_key(&open(config).await?, command).await;
         }
         Command::Otp { .. } => unreachable!("handled before the runtime starts"),
     }
@@ -116,6 +66,53 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
 
 async fn build(config: &Config) -> anyhow::Result<App> {
     app::build(config, Mode::Serve, Arc::new(SystemClock), None).await
+}
+
+/// The app of the configuration in `file` (and the environment).
+async fn open(file: Option<std::path::PathBuf>) -> anyhow::Result<App> {
+    build(&Config::load(file.as_deref())?).await
+}
+
+/// `practice add`.
+async fn practice_add(app: &App, name: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        name.trim().chars().count() <= 200 && !name.chars().any(char::is_control),
+        "the practice name must be at most 200 characters without control characters"
+    );
+    let id = app.practice(Some(name)).await?;
+    println!("practice {} (id {})", name.trim(), id.0);
+    Ok(())
+}
+
+/// `emergency-access`: prints the link, or the reason there is none (exit 2).
+async fn emergency_access(app: &App, username: &str, reason: &str) -> anyhow::Result<ExitCode> {
+    let base = app.settings.public_url.clone();
+    match app
+        .login
+        .issue_emergency_access(username, reason, &base, app.clock.now())
+        .await?
+    {
+        Ok(link) => {
+            eprintln!(
+                "emergency link for {} (one use, expires in 1 hour; give it only to that person):",
+                username.trim()
+            );
+            println!("{link}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
+/// `master-key generate`: 32 random bytes as 64 hex digits.
+fn generate_master_key() -> anyhow::Result<String> {
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key)
+        .map_err(|_| anyhow::anyhow!("the operating system's random source failed"))?;
+    Ok(key.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 fn init_logging() {

@@ -30,6 +30,28 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// The whole application.
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .merge(login_routes())
+        .merge(account_routes())
+        .merge(link_routes())
+        .merge(admin_routes())
+        .merge(operations_routes())
+        .merge(api::routes())
+        .fallback(pages::not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            headers::security_headers,
+        ))
+        .with_state(state)
+}
+
+/// The login: password, second factor, recovery code, logout.
+fn login_routes() -> Router<AppState> {
+    Router::new()
         .route("/", get(pages::dashboard::show))
         .route("/login", get(pages::login::show).post(pages::login::submit))
         .route(
@@ -42,6 +64,11 @@ pub fn router(state: AppState) -> Router {
             get(pages::recovery::show).post(pages::recovery::submit),
         )
         .route("/logout", post(pages::logout::submit))
+}
+
+/// A signed-in user's own pages.
+fn account_routes() -> Router<AppState> {
+    Router::new()
         .route("/account/security", get(pages::account::show))
         .route(
             "/account/password",
@@ -74,6 +101,11 @@ pub fn router(state: AppState) -> Router {
             "/account/recovery-codes/download",
             post(pages::authenticator::codes_download),
         )
+}
+
+/// Pages reached by a link: forgotten passwords, invitations, emergency access (and the demo outbox).
+fn link_routes() -> Router<AppState> {
+    Router::new()
         .route("/dev/outbox", get(pages::outbox::show))
         .route(
             "/password/forgot",
@@ -83,6 +115,19 @@ pub fn router(state: AppState) -> Router {
             "/password/reset/{token}",
             get(pages::forgot::reset_form).post(pages::forgot::reset_submit),
         )
+        .route(
+            "/invite/{token}",
+            get(pages::invite::show_invite).post(pages::invite::accept_invite),
+        )
+        .route(
+            "/emergency/{token}",
+            get(pages::invite::show_emergency).post(pages::invite::use_emergency),
+        )
+}
+
+/// The practice administrator's pages.
+fn admin_routes() -> Router<AppState> {
+    Router::new()
         .route(
             "/admin/staff",
             get(pages::admin::staff).post(pages::admin::add_user),
@@ -96,30 +141,15 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/admin/audit", get(pages::admin::audit))
         .route("/admin/audit/export", get(pages::admin::export))
-        .route(
-            "/invite/{token}",
-            get(pages::invite::show_invite).post(pages::invite::accept_invite),
-        )
-        .route(
-            "/emergency/{token}",
-            get(pages::invite::show_emergency).post(pages::invite::use_emergency),
-        )
+}
+
+/// Forward-auth, health, metrics and the static assets.
+fn operations_routes() -> Router<AppState> {
+    Router::new()
         .route("/auth/verify", get(pages::forward_auth::verify))
         .route("/healthz", get(pages::health::healthz))
         .route("/readyz", get(pages::health::readyz))
         .route("/metrics", get(metrics::show))
         .route("/static/style.css", get(pages::assets::style))
         .route("/static/app.js", get(pages::assets::script))
-        .merge(api::routes())
-        .fallback(pages::not_found)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            metrics::track,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            headers::security_headers,
-        ))
-        .with_state(state)
 }

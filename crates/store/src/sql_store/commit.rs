@@ -312,6 +312,148 @@ async fn write_direct(
     if held { Ok(()) } else { Err(head.lost()) }
 }
 
+/// One write of a list committed in a transaction (a list neither the
+/// single statement nor the direct writer takes), on either backend. A
+/// claim or guard that does not hold returns its error, and dropping the
+/// transaction rolls back what the list wrote before it.
+pub(crate) trait TxWrite {
+    /// A change to an account: its password, sessions ended, factors,
+    /// links, locks. `false`: not one of these.
+    async fn account_write(&mut self, write: &Write<'_>) -> Result<bool, StoreError>;
+    /// A login's writes: sessions, failures, notices, audit rows, messages,
+    /// the step claim and the password guard.
+    async fn login_write(&mut self, write: &Write<'_>) -> Result<(), StoreError>;
+}
+
+/// [`TxWrite`] for one backend's transaction: the same text for both.
+macro_rules! tx_write_for {
+    ($db:ty) => {
+        impl TxWrite for sqlx::Transaction<'_, $db> {
+            async fn account_write(&mut self, write: &Write<'_>) -> Result<bool, StoreError> {
+                match *write {
+            Write::PasswordHash { user, hash } => {
+                execute_on!(&mut **self, "UPDATE users SET password_hash = $2 WHERE id = $1", user.0, hash);
+            }
+            Write::EndSessions(user) => {
+                execute_on!(&mut **self, "DELETE FROM sessions WHERE user_id = $1", user.0);
+            }
+            Write::EndOtherSessions { user, keep } => {
+                execute_on!(&mut **self, "DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2", user.0, keep);
+            }
+            Write::ForgetDevices(user) => {
+                execute_on!(&mut **self, "DELETE FROM remembered_devices WHERE user_id = $1", user.0);
+            }
+            Write::Totp { factor, now } => {
+                sqlx::query(
+                    "INSERT INTO totp_factors (user_id, key_id, sealed_secret, algorithm, digits, period, last_step, clock_offset_steps, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                     ON CONFLICT (user_id) DO UPDATE SET key_id = excluded.key_id, sealed_secret = excluded.sealed_secret, \
+                     algorithm = excluded.algorithm, digits = excluded.digits, period = excluded.period, \
+                     last_step = excluded.last_step, clock_offset_steps = excluded.clock_offset_steps, created_at = excluded.created_at",
+                )
+                .bind(factor.user_id.0)
+                .bind(&factor.key_id)
+                .bind(&factor.sealed_secret)
+                .bind(factor.algorithm.uri_name())
+                .bind(i64::from(factor.digits.get()))
+                .bind(i64::from(factor.period.seconds()))
+                .bind(factor.last_step.map(to_i64))
+                .bind(factor.clock_offset_steps)
+                .bind(to_i64(now))
+                .execute(&mut **self)
+                .await
+                .map_err(db)?;
+            }
+            Write::DropPendingEnrollment(user) => {
+                execute_on!(&mut **self, "DELETE FROM pending_enrollments WHERE user_id = $1", user.0);
+            }
+            Write::RecoveryCodes { user, codes, now } => {
+                execute_on!(&mut **self, "DELETE FROM recovery_codes WHERE user_id = $1", user.0);
+                for (lookup, hash) in codes {
+                    execute_on!(&mut **self, "INSERT INTO recovery_codes (user_id, lookup, code_hash, created_at) VALUES ($1, $2, $3, $4)", user.0, lookup, hash, to_i64(now));
+                }
+            }
+            Write::UseLink { token_hash, now } => {
+                let done = execute_on!(&mut **self, "UPDATE password_resets SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL", token_hash, to_i64(now));
+                if done != 1 {
+                    // Dropping the transaction rolls it back.
+                    return Err(StoreError::Conflict("link already used".into()));
+                }
+            }
+            Write::ClearLock(key) => {
+                execute_on!(&mut **self, "DELETE FROM locks WHERE key = $1", key.as_str());
+                execute_on!(&mut **self, SQL_CLEAR_FAILURES, key.as_str());
+            }
+            Write::VoidLinks { user, now } => {
+                execute_on!(&mut **self, SQL_VOID_LINKS, user.0, to_i64(now));
+            }
+                    _ => return Ok(false),
+                }
+                Ok(true)
+            }
+
+            async fn login_write(&mut self, write: &Write<'_>) -> Result<(), StoreError> {
+                match *write {
+            Write::Session(session) => insert_session!(&mut **self, session),
+            Write::EndSession(token_hash) => {
+                execute_on!(&mut **self, SQL_DELETE_SESSION, token_hash);
+            }
+            Write::ClearFailures(key) => {
+                execute_on!(&mut **self, SQL_CLEAR_FAILURES, key.as_str());
+            }
+            Write::CancelHeld(cancel_key) => {
+                execute_on!(&mut **self, SQL_CANCEL_HELD, cancel_key);
+            }
+            Write::LastLogin { user, now } => {
+                execute_on!(&mut **self, SQL_SET_LAST_LOGIN, to_i64(now), user.0);
+            }
+            Write::Audit(event) => insert_audit!(&mut **self, event),
+            Write::Enqueue(message) => {
+                insert_outbox!(&mut **self, message);
+            }
+            Write::PasswordGuard { .. } => {
+                let held: Option<(i32,)> = bind_password_guard_with!(sqlx::query_as(SQL_PASSWORD_GUARD), write)
+                    .fetch_optional(&mut **self)
+                    .await
+                    .map_err(db)?;
+                if held.is_none() {
+                    // Dropping the transaction rolls it back.
+                    return Err(guard_failed());
+                }
+            }
+            Write::ClaimStep { guard, .. } => {
+                let done = bind_claim_with!(sqlx::query(claim_sql(guard.as_ref())), write)
+                    .execute(&mut **self)
+                    .await
+                    .map_err(db)?
+                    .rows_affected();
+                if done != 1 {
+                    // Dropping the transaction rolls it back.
+                    return Err(step_taken());
+                }
+            }
+                    // Written by `account_write`; listed so that a new kind
+                    // of write is a compile error until it has its place.
+                    Write::PasswordHash { .. }
+                    | Write::EndSessions(_)
+                    | Write::EndOtherSessions { .. }
+                    | Write::ForgetDevices(_)
+                    | Write::Totp { .. }
+                    | Write::DropPendingEnrollment(_)
+                    | Write::RecoveryCodes { .. }
+                    | Write::UseLink { .. }
+                    | Write::ClearLock(_)
+                    | Write::VoidLinks { .. } => {}
+                }
+                Ok(())
+            }
+        }
+    };
+}
+
+tx_write_for!(sqlx::Sqlite);
+tx_write_for!(sqlx::Postgres);
+
 #[async_trait::async_trait]
 impl Commit for SqlStore {
     async fn write_all(&self, writes: &[Write<'_>]) -> Result<(), StoreError> {
@@ -328,101 +470,8 @@ impl Commit for SqlStore {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(db)?;
             for write in writes {
-                match *write {
-                    Write::PasswordHash { user, hash } => {
-                        execute_on!(&mut *tx, "UPDATE users SET password_hash = $2 WHERE id = $1", user.0, hash);
-                    }
-                    Write::EndSessions(user) => {
-                        execute_on!(&mut *tx, "DELETE FROM sessions WHERE user_id = $1", user.0);
-                    }
-                    Write::EndOtherSessions { user, keep } => {
-                        execute_on!(&mut *tx, "DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2", user.0, keep);
-                    }
-                    Write::ForgetDevices(user) => {
-                        execute_on!(&mut *tx, "DELETE FROM remembered_devices WHERE user_id = $1", user.0);
-                    }
-                    Write::Totp { factor, now } => {
-                        sqlx::query(
-                            "INSERT INTO totp_factors (user_id, key_id, sealed_secret, algorithm, digits, period, last_step, clock_offset_steps, created_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                             ON CONFLICT (user_id) DO UPDATE SET key_id = excluded.key_id, sealed_secret = excluded.sealed_secret, \
-                             algorithm = excluded.algorithm, digits = excluded.digits, period = excluded.period, \
-                             last_step = excluded.last_step, clock_offset_steps = excluded.clock_offset_steps, created_at = excluded.created_at",
-                        )
-                        .bind(factor.user_id.0)
-                        .bind(&factor.key_id)
-                        .bind(&factor.sealed_secret)
-                        .bind(factor.algorithm.uri_name())
-                        .bind(i64::from(factor.digits.get()))
-                        .bind(i64::from(factor.period.seconds()))
-                        .bind(factor.last_step.map(to_i64))
-                        .bind(factor.clock_offset_steps)
-                        .bind(to_i64(now))
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db)?;
-                    }
-                    Write::DropPendingEnrollment(user) => {
-                        execute_on!(&mut *tx, "DELETE FROM pending_enrollments WHERE user_id = $1", user.0);
-                    }
-                    Write::RecoveryCodes { user, codes, now } => {
-                        execute_on!(&mut *tx, "DELETE FROM recovery_codes WHERE user_id = $1", user.0);
-                        for (lookup, hash) in codes {
-                            execute_on!(&mut *tx, "INSERT INTO recovery_codes (user_id, lookup, code_hash, created_at) VALUES ($1, $2, $3, $4)", user.0, lookup, hash, to_i64(now));
-                        }
-                    }
-                    Write::UseLink { token_hash, now } => {
-                        let done = execute_on!(&mut *tx, "UPDATE password_resets SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL", token_hash, to_i64(now));
-                        if done != 1 {
-                            // Dropping the transaction rolls it back.
-                            return Err(StoreError::Conflict("link already used".into()));
-                        }
-                    }
-                    Write::ClearLock(key) => {
-                        execute_on!(&mut *tx, "DELETE FROM locks WHERE key = $1", key.as_str());
-                        execute_on!(&mut *tx, SQL_CLEAR_FAILURES, key.as_str());
-                    }
-                    Write::VoidLinks { user, now } => {
-                        execute_on!(&mut *tx, SQL_VOID_LINKS, user.0, to_i64(now));
-                    }
-                    Write::Session(session) => insert_session!(&mut *tx, session),
-                    Write::EndSession(token_hash) => {
-                        execute_on!(&mut *tx, SQL_DELETE_SESSION, token_hash);
-                    }
-                    Write::ClearFailures(key) => {
-                        execute_on!(&mut *tx, SQL_CLEAR_FAILURES, key.as_str());
-                    }
-                    Write::CancelHeld(cancel_key) => {
-                        execute_on!(&mut *tx, SQL_CANCEL_HELD, cancel_key);
-                    }
-                    Write::LastLogin { user, now } => {
-                        execute_on!(&mut *tx, SQL_SET_LAST_LOGIN, to_i64(now), user.0);
-                    }
-                    Write::Audit(event) => insert_audit!(&mut *tx, event),
-                    Write::Enqueue(message) => {
-                        insert_outbox!(&mut *tx, message);
-                    }
-                    Write::PasswordGuard { .. } => {
-                        let held: Option<(i32,)> = bind_password_guard_with!(sqlx::query_as(SQL_PASSWORD_GUARD), write)
-                            .fetch_optional(&mut *tx)
-                            .await
-                            .map_err(db)?;
-                        if held.is_none() {
-                            // Dropping the transaction rolls it back.
-                            return Err(guard_failed());
-                        }
-                    }
-                    Write::ClaimStep { guard, .. } => {
-                        let done = bind_claim_with!(sqlx::query(claim_sql(guard.as_ref())), write)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db)?
-                            .rows_affected();
-                        if done != 1 {
-                            // Dropping the transaction rolls it back.
-                            return Err(step_taken());
-                        }
-                    }
+                if !tx.account_write(write).await? {
+                    tx.login_write(write).await?;
                 }
             }
             tx.commit().await.map_err(db)?;

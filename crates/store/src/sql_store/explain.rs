@@ -22,12 +22,21 @@ pub enum ExplainArg {
 /// by name, with sample parameters: the query-plan test checks each uses an
 /// index, so the cost does not grow with the number of users.
 pub fn hot_queries(backend: Backend) -> Vec<(&'static str, String, Vec<ExplainArg>)> {
-    use ExplainArg::{Bytes, Int, Ints, Text, Texts};
-    let practice_filter = AuditFilter {
-        practice: Some(domain::PracticeId(1)),
-        ..AuditFilter::default()
-    };
-    let mut queries = vec![
+    let mut queries = login_queries();
+    queries.extend(lookup_queries());
+    if backend == Backend::Postgres {
+        queries.extend(batch_queries());
+    }
+    queries
+}
+
+/// A sample query: its name, its text and its arguments.
+type Sample = (&'static str, String, Vec<ExplainArg>);
+
+/// The login's and the code check's statements.
+fn login_queries() -> Vec<Sample> {
+    use ExplainArg::{Bytes, Int, Text};
+    vec![
         (
             "second factor state",
             SQL_SECOND_FACTOR_STATE.into(),
@@ -89,6 +98,17 @@ pub fn hot_queries(backend: Backend) -> Vec<(&'static str, String, Vec<ExplainAr
                 Int(0),
             ],
         ),
+    ]
+}
+
+/// Lookups by key, and the audit pages.
+fn lookup_queries() -> Vec<Sample> {
+    use ExplainArg::{Int, Text};
+    let practice_filter = AuditFilter {
+        practice: Some(domain::PracticeId(1)),
+        ..AuditFilter::default()
+    };
+    vec![
         (
             "user by username",
             sql_user_by_username(),
@@ -125,35 +145,39 @@ pub fn hot_queries(backend: Backend) -> Vec<(&'static str, String, Vec<ExplainAr
                 Int(51),
             ],
         ),
-    ];
-    if backend == Backend::Postgres {
-        const TEXTS: &[&str] = &["2fa:user:1", "2fa:user:2"];
-        const INTS: &[i64] = &[1, 2];
-        let audit = || {
-            vec![
-                Ints(INTS),
-                Ints(INTS),
-                Texts(TEXTS),
-                Texts(TEXTS),
-                Texts(TEXTS),
-                Texts(TEXTS),
-                Texts(TEXTS),
-                Texts(TEXTS),
-            ]
-        };
-        queries.push((
-            "session with second factor state",
-            SQL_SESSION_STATE.clone(),
-            vec![Text("x"), Text("2fa:user:")],
-        ));
-        let [read, claims, failures] = crate::pg_batch::batch_statements();
-        queries.push((read.0, read.1.to_owned(), vec![Ints(INTS), Texts(TEXTS)]));
-        let mut args = vec![Ints(INTS), Ints(INTS), Ints(INTS), Texts(TEXTS)];
-        args.extend(audit());
-        queries.push((claims.0, claims.1.to_owned(), args));
-        let mut args = vec![Texts(TEXTS), Ints(INTS), Ints(INTS)];
-        args.extend(audit());
-        queries.push((failures.0, failures.1.to_owned(), args));
-    }
+    ]
+}
+
+/// PostgreSQL's batched statements of the code check.
+fn batch_queries() -> Vec<Sample> {
+    use ExplainArg::{Ints, Text, Texts};
+    let mut queries = Vec::new();
+    const TEXTS: &[&str] = &["2fa:user:1", "2fa:user:2"];
+    const INTS: &[i64] = &[1, 2];
+    let audit = || {
+        vec![
+            Ints(INTS),
+            Ints(INTS),
+            Texts(TEXTS),
+            Texts(TEXTS),
+            Texts(TEXTS),
+            Texts(TEXTS),
+            Texts(TEXTS),
+            Texts(TEXTS),
+        ]
+    };
+    queries.push((
+        "session with second factor state",
+        SQL_SESSION_STATE.clone(),
+        vec![Text("x"), Text("2fa:user:")],
+    ));
+    let [read, claims, failures] = crate::pg_batch::batch_statements();
+    queries.push((read.0, read.1.to_owned(), vec![Ints(INTS), Texts(TEXTS)]));
+    let mut args = vec![Ints(INTS), Ints(INTS), Ints(INTS), Texts(TEXTS)];
+    args.extend(audit());
+    queries.push((claims.0, claims.1.to_owned(), args));
+    let mut args = vec![Texts(TEXTS), Ints(INTS), Ints(INTS)];
+    args.extend(audit());
+    queries.push((failures.0, failures.1.to_owned(), args));
     queries
 }
