@@ -65,6 +65,9 @@ pub enum LinkStart {
     ProofNeeded,
     /// The token or recovery code given is wrong.
     WrongProof,
+    /// Texted codes guard the account and its last full login is over 5
+    /// minutes old: log in again (or give a recovery code) to add an app.
+    FreshLoginNeeded,
 }
 
 /// The answer to the confirmation a change of factor asks for.
@@ -188,12 +191,7 @@ impl LoginService {
         if factor.is_none() && user.phone.is_none() && codes_left == 0 {
             return Ok(StepUp::Passed);
         }
-        let session = self.store.session(&token::digest(session_token)).await?;
-        let recent = session.is_some_and(|s| {
-            s.stage == crate::SessionStage::Full
-                && now.saturating_sub(s.created_at) < REAUTH_SECONDS
-        });
-        if recent {
+        if self.recent_full_login(session_token, now).await? {
             return Ok(StepUp::Passed);
         }
         let proof = proof.trim();
@@ -235,6 +233,16 @@ impl LoginService {
         }
         self.fail(user, None, kind, detail, ctx, now).await?;
         Ok(false)
+    }
+
+    /// Whether this session's full login (password and second factor) is
+    /// under 5 minutes old: a change of factor then needs no new proof.
+    async fn recent_full_login(&self, session_token: &str, now: u64) -> Result<bool, DomainError> {
+        let session = self.store.session(&token::digest(session_token)).await?;
+        Ok(session.is_some_and(|s| {
+            s.stage == crate::SessionStage::Full
+                && now.saturating_sub(s.created_at) < REAUTH_SECONDS
+        }))
     }
 
     /// Whether the session passed a password check in the last 5 minutes.
@@ -320,6 +328,25 @@ impl LoginService {
             let kind = AuditKind::TotpEnrolled;
             if !self
                 .proof_holds(user, Some(&factor), proof, kind, detail, ctx, now)
+                .await?
+            {
+                return Ok(LinkStart::WrongProof);
+            }
+        } else if user.phone.is_some()
+            && self.policy_for(user).await?.allow_sms
+            && !self.recent_full_login(session_token, now).await?
+        {
+            // Texts guard the account: a stolen session and the password
+            // must not add the thief's app beside them. As for any change
+            // of factor: a fresh full login, or a recovery code.
+            let proof = proof.trim();
+            if proof.is_empty() {
+                return Ok(LinkStart::FreshLoginNeeded);
+            }
+            let detail = "first app refused: wrong recovery code";
+            let kind = AuditKind::TotpEnrolled;
+            if !self
+                .proof_holds(user, None, proof, kind, detail, ctx, now)
                 .await?
             {
                 return Ok(LinkStart::WrongProof);

@@ -189,6 +189,38 @@ async fn a_new_phone_needs_the_old_token_or_a_recovery_code(app: &TestApp) {
 }
 both!(a_new_phone_needs_the_old_token_or_a_recovery_code);
 
+/// A user guarded by texted codes adds an app only under a fresh login, as
+/// any change of factor: a stolen session and the password are not enough.
+async fn texts_guard_adding_an_app_as_any_change_of_factor(app: &TestApp) {
+    const PHONE: &str = "+12015550123";
+    app.add_user_with_phone("nurse", Some(PHONE)).await;
+    let mut browser = app.client();
+    browser.submit_password("nurse", PASSWORD).await;
+    assert_eq!(browser.request_sms().await.status, 200);
+    let code = app.last_sms_code(PHONE).unwrap();
+    assert_eq!(browser.submit_token(&code).await.status, 303);
+
+    // Minutes later (a session someone else may hold), the password alone
+    // does not add an app.
+    app.clock.advance(6 * 60);
+    let reply = step_up(&mut browser, PASSWORD, None).await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert!(reply.body.contains("log in again"), "{}", reply.body);
+    assert!(!reply.body.contains("id=\"otpauth-uri\""));
+
+    // A fresh login with a texted code does.
+    let mut fresh = app.client();
+    fresh.submit_password("nurse", PASSWORD).await;
+    app.clock.advance(30);
+    assert_eq!(fresh.request_sms().await.status, 200);
+    let code = app.last_sms_code(PHONE).unwrap();
+    assert_eq!(fresh.submit_token(&code).await.status, 303);
+    let reply = step_up(&mut fresh, PASSWORD, None).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    offered(&reply);
+}
+both!(texts_guard_adding_an_app_as_any_change_of_factor);
+
 async fn the_confirm_code_may_post_to_the_link_path_and_works_once(app: &TestApp) {
     app.add_user("alice").await;
     let mut browser = app.client();

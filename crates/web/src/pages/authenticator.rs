@@ -183,6 +183,9 @@ pub async fn begin(
             "An app is already linked: enter a code from it, or one of your recovery codes."
         }
         LinkStart::WrongProof => "That code from your current app or recovery code is not valid.",
+        LinkStart::FreshLoginNeeded => {
+            "Your phone guards this account: log out, log in again with a texted code, and link the app within 5 minutes."
+        }
     };
     step_up(
         &state,
