@@ -138,14 +138,13 @@ impl LoginService {
             return Ok(PhoneConfirm::Active(masked));
         }
         self.store.add_pending_phone_try(user.id).await?;
-        self.audit(
-            now,
+        self.audit_user(
+            user,
             AuditKind::PhoneChanged,
             Outcome::Failure,
-            Some(user.id),
-            &user.username,
             ctx,
             "wrong confirmation code",
+            now,
         )
         .await?;
         Ok(PhoneConfirm::WrongCode(

@@ -143,17 +143,8 @@ impl LoginService {
             }
         };
         if let Some((outcome, detail)) = refused {
-            let (id, name) = (Some(user.id), user.username.as_str());
-            self.audit(
-                now,
-                AuditKind::EmergencyAccess,
-                outcome,
-                id,
-                name,
-                ctx,
-                detail,
-            )
-            .await?;
+            self.audit_user(&user, AuditKind::EmergencyAccess, outcome, ctx, detail, now)
+                .await?;
             return Ok(EmergencyOutcome::WrongPassword);
         }
         // The admins' emails are made first; then the link is used up, the

@@ -152,16 +152,8 @@ impl LoginService {
         } else {
             Outcome::Failure
         };
-        self.audit(
-            now,
-            AuditKind::Reauthenticated,
-            outcome,
-            Some(user.id),
-            &user.username,
-            ctx,
-            "",
-        )
-        .await?;
+        self.audit_user(user, AuditKind::Reauthenticated, outcome, ctx, "", now)
+            .await?;
         Ok(ok)
     }
 
@@ -550,14 +542,13 @@ impl LoginService {
         let typed: String = code.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
         let window = Window::new(self.policy.totp_window_steps, self.policy.totp_window_steps);
         let Ok(step) = totp.verify(&typed, now, window, None) else {
-            self.audit(
-                now,
+            self.audit_user(
+                user,
                 AuditKind::TotpEnrolled,
                 Outcome::Failure,
-                Some(user.id),
-                &user.username,
                 ctx,
                 "wrong confirmation code",
+                now,
             )
             .await?;
             return Ok(Offered::WrongCode);

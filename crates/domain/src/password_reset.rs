@@ -108,14 +108,13 @@ impl LoginService {
         };
         let account_key = crate::LimitKey::of("reset:user", user.id);
         if self.store.failures_since(&account_key, hour_ago).await? >= PER_ACCOUNT_PER_HOUR {
-            self.audit(
-                now,
+            self.audit_user(
+                &user,
                 AuditKind::PasswordResetRequested,
                 Outcome::Blocked,
-                Some(user.id),
-                &user.username,
                 ctx,
                 "hourly limit",
+                now,
             )
             .await?;
             return Ok(());

@@ -58,14 +58,13 @@ impl LoginService {
         if let Some(id) = crate::device::stolen_cookie(rotated_away.as_ref(), user.id) {
             self.store.delete_device(id).await?;
             let detail = "an already-rotated remember cookie was presented; device revoked (possible cookie theft)";
-            self.audit(
-                now,
+            self.audit_user(
+                user,
                 AuditKind::RememberedDeviceTheft,
                 Outcome::Blocked,
-                Some(user.id),
-                &user.username,
                 ctx,
                 detail,
+                now,
             )
             .await?;
         }

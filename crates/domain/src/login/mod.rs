@@ -475,6 +475,20 @@ impl LoginService {
         self.append_event(&event, kind, outcome).await
     }
 
+    /// Appends an event about `user`, with its outcome.
+    pub(crate) async fn audit_user(
+        &self,
+        user: &User,
+        kind: AuditKind,
+        outcome: Outcome,
+        ctx: &RequestContext,
+        detail: &str,
+        now: u64,
+    ) -> Result<(), DomainError> {
+        let (id, name) = (Some(user.id), user.username.as_str());
+        self.audit(now, kind, outcome, id, name, ctx, detail).await
+    }
+
     /// Records an audit event from an edge (CLI user creation, enrollment).
     pub async fn record(
         &self,

@@ -20,14 +20,13 @@ impl LoginService {
             .verify(user.password_hash.clone(), current.to_owned())
             .await
         {
-            self.audit(
-                now,
+            self.audit_user(
+                user,
                 AuditKind::PasswordChanged,
                 Outcome::Failure,
-                Some(user.id),
-                &user.username,
                 ctx,
                 "wrong current password",
+                now,
             )
             .await?;
             return Ok(Err("The current password is not correct.".into()));

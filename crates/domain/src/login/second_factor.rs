@@ -432,14 +432,13 @@ impl LoginService {
         if lock.locked_until <= now {
             return Ok(None);
         }
-        self.audit(
-            now,
+        self.audit_user(
+            user,
             kind,
             Outcome::Blocked,
-            Some(user.id),
-            &user.username,
             ctx,
             "second factor locked",
+            now,
         )
         .await?;
         Ok(Some(TokenOutcome::Locked {

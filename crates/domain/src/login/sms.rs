@@ -90,17 +90,8 @@ impl LoginService {
             }
         };
         if let Some((detail, answer)) = refused {
-            let (id, name) = (Some(user.id), user.username.as_str());
-            self.audit(
-                now,
-                AuditKind::SmsSent,
-                Outcome::Blocked,
-                id,
-                name,
-                ctx,
-                detail,
-            )
-            .await?;
+            self.audit_user(user, AuditKind::SmsSent, Outcome::Blocked, ctx, detail, now)
+                .await?;
             return Ok(answer);
         }
         let (id, message) = self.store_sms_code(user, phone, now).await?;
@@ -126,8 +117,7 @@ impl LoginService {
                 )
             }
         };
-        let (id, name) = (Some(user.id), user.username.as_str());
-        self.audit(now, AuditKind::SmsSent, outcome, id, name, ctx, &detail)
+        self.audit_user(user, AuditKind::SmsSent, outcome, ctx, &detail, now)
             .await?;
         Ok(answer)
     }
