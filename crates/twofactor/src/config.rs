@@ -794,4 +794,47 @@ mod tests {
         good.validate().unwrap();
         assert!(!format!("{good:?}").contains("sixteen-chars-ok"));
     }
+
+    #[test]
+    fn settings_are_parsed_once_into_types_and_never_show_a_secret() {
+        let config = Config {
+            listen: "127.0.0.1:9443".into(),
+            master_key: Some("ab".repeat(32).into()),
+            metrics_token: Some("a-metrics-token-of-32-characters".into()),
+            trusted_proxies: "127.0.0.1, ::1".into(),
+            ..Config::default()
+        };
+        let settings = config.settings().unwrap();
+        assert_eq!(settings.listen, "127.0.0.1:9443".parse().unwrap());
+        assert_eq!(settings.public_url, "http://127.0.0.1:9443");
+        assert!(!settings.secure_cookies);
+        assert_eq!(settings.trusted_proxies.len(), 2);
+        assert_eq!(settings.sms_provider, SmsProvider::Log);
+        assert!(settings.sms_sender.is_none() && settings.mailer.is_none());
+        assert!(settings.database_url.expose().starts_with("sqlite://"));
+        for shown in [format!("{config:?}"), format!("{settings:?}")] {
+            assert!(!shown.contains(&"ab".repeat(32)), "{shown}");
+            assert!(!shown.contains("a-metrics-token"), "{shown}");
+        }
+        assert_eq!(format!("{:?}", Secret::from("hunter2")), "[redacted]");
+
+        let https = Config {
+            public_url: Some("https://login.clinic.example".into()),
+            sms_provider: "webhook".into(),
+            sms_webhook_url: Some("https://gateway.clinic.example/sms".into()),
+            sms_webhook_secret: Some("a-webhook-secret-of-24-chars".into()),
+            ..Config::default()
+        };
+        let settings = https.settings().unwrap();
+        assert_eq!(settings.public_url, "https://login.clinic.example");
+        assert!(settings.secure_cookies);
+        assert_eq!(settings.sms_provider, SmsProvider::Webhook);
+        assert!(settings.sms_sender.is_some());
+        // The test-only provider is gone from the configuration.
+        let memory = Config {
+            sms_provider: "memory".into(),
+            ..Config::default()
+        };
+        assert!(memory.settings().is_err());
+    }
 }
