@@ -1,7 +1,7 @@
 //! What the page handlers would otherwise each repeat, as extractors: a
 //! form read and its CSRF token checked ([`CsrfForm`]), the signed-in user
-//! ([`SignedIn`], [`SignedInForm`]) and the practice administrator
-//! ([`Admin`], [`AdminForm`]).
+//! ([`SignedIn`], [`SignedInForm`]), the practice administrator
+//! ([`Admin`], [`AdminForm`]) and the session cookie ([`SessionToken`]).
 //!
 //! A form is checked before the session is looked at, so a forged post
 //! answers "this form has expired" whether or not the browser is signed in.
@@ -96,6 +96,23 @@ impl<const ENROLLING: bool> FromRequestParts<AppState> for SignedIn<ENROLLING> {
         Ok(SignedIn(
             user_of(state, &parts.headers, &path, ENROLLING).await?,
         ))
+    }
+}
+
+/// This browser's session cookie value (empty without one), for the use
+/// cases that act on the session itself (a step-up, ending the others).
+#[derive(Debug)]
+pub struct SessionToken(pub String);
+
+impl FromRequestParts<AppState> for SessionToken {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = cookies::get(&parts.headers, state.session_cookie()).unwrap_or_default();
+        Ok(SessionToken(token))
     }
 }
 

@@ -9,7 +9,7 @@ use domain::User;
 use serde::Deserialize;
 
 use super::{Client, page};
-use crate::extract::{SignedIn, SignedInForm, page_forms};
+use crate::extract::{SessionToken, SignedIn, SignedInForm, page_forms};
 use crate::{AppError, AppState, cookies, csrf};
 
 /// A device row as shown.
@@ -271,11 +271,11 @@ pub struct TurnOffForm {
 /// `POST /account/two-factor/off`: password and a current token.
 pub async fn turn_off(
     State(state): State<AppState>,
+    SessionToken(token): SessionToken,
     Client(ctx): Client,
     headers: HeaderMap,
     SignedInForm { user, form: fields }: SignedInForm<TurnOffForm>,
 ) -> Result<Response, AppError> {
-    let token = cookies::get(&headers, state.session_cookie()).unwrap_or_default();
     let outcome = state
         .login
         .turn_off_2fa(

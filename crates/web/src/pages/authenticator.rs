@@ -12,7 +12,9 @@ use otp::OtpAuthUri;
 use serde::Deserialize;
 
 use super::{Client, form, page};
-use crate::extract::{MayEnroll, MayEnrollForm, SignedIn, SignedInForm, page_forms, signed_in};
+use crate::extract::{
+    MayEnroll, MayEnrollForm, SessionToken, SignedIn, SignedInForm, page_forms, signed_in,
+};
 use crate::{AppError, AppState, cookies, csrf};
 
 #[derive(Template)]
@@ -128,10 +130,10 @@ fn codes_page(
 /// `GET /account/authenticator`.
 pub async fn show(
     State(state): State<AppState>,
+    SessionToken(token): SessionToken,
     SignedIn(user): MayEnroll,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let token = cookies::get(&headers, state.session_cookie()).unwrap_or_default();
     match state
         .login
         .current_offer(&token, &user, state.now())
@@ -157,6 +159,7 @@ pub struct StepUpForm {
 /// current token or recovery code), then the QR page.
 pub async fn begin(
     State(state): State<AppState>,
+    SessionToken(token): SessionToken,
     Client(ctx): Client,
     headers: HeaderMap,
     SignedInForm { user, form: fields }: MayEnrollForm<StepUpForm>,
@@ -164,7 +167,6 @@ pub async fn begin(
     if let (None, Some(code)) = (&fields.password, &fields.code) {
         return confirm_code(&state, &ctx, &headers, &user, code).await;
     }
-    let token = cookies::get(&headers, state.session_cookie()).unwrap_or_default();
     let outcome = state
         .login
         .begin_link(
@@ -314,11 +316,11 @@ pub struct NewCodesForm {
 /// stops working).
 pub async fn codes_create(
     State(state): State<AppState>,
+    SessionToken(token): SessionToken,
     Client(ctx): Client,
     headers: HeaderMap,
     SignedInForm { user, form: fields }: SignedInForm<NewCodesForm>,
 ) -> Result<Response, AppError> {
-    let token = cookies::get(&headers, state.session_cookie()).unwrap_or_default();
     let now = state.now();
     let made = state
         .login

@@ -9,8 +9,8 @@ use serde::Deserialize;
 
 use super::account::security_page;
 use super::{Client, page};
-use crate::extract::{SignedIn, SignedInForm, page_forms};
-use crate::{AppError, AppState, cookies, csrf};
+use crate::extract::{SessionToken, SignedIn, SignedInForm, page_forms};
+use crate::{AppError, AppState, csrf};
 
 /// The countries offered first; any ISO 3166 code is accepted.
 const COUNTRIES: &[(&str, &str)] = &[
@@ -108,11 +108,11 @@ pub struct PhoneForm {
 /// `POST /account/phone`: validate, check the password, text a code.
 pub async fn submit(
     State(state): State<AppState>,
+    SessionToken(token): SessionToken,
     Client(ctx): Client,
     headers: HeaderMap,
     SignedInForm { user, form: fields }: SignedInForm<PhoneForm>,
 ) -> Result<Response, AppError> {
-    let token = cookies::get(&headers, state.session_cookie()).unwrap_or_default();
     let country: String = fields.country.unwrap_or_default().chars().take(2).collect();
     let outcome = state
         .login
@@ -197,12 +197,12 @@ pub struct ConfirmForm {
 /// `POST /account/phone/confirm`.
 pub async fn confirm(
     State(state): State<AppState>,
+    SessionToken(token): SessionToken,
     Client(ctx): Client,
     headers: HeaderMap,
     SignedInForm { user, form: fields }: SignedInForm<ConfirmForm>,
 ) -> Result<Response, AppError> {
     let code: String = fields.code.unwrap_or_default().chars().take(32).collect();
-    let token = cookies::get(&headers, state.session_cookie()).unwrap_or_default();
     match state
         .login
         .confirm_phone(&token, &user, &code, &ctx, state.now())
