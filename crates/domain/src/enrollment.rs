@@ -311,34 +311,35 @@ impl LoginService {
         {
             return Ok(LinkStart::WrongPassword);
         }
-        if let Some(factor) = self.store.totp(user.id).await? {
-            let proof = proof.trim();
-            if proof.is_empty() {
-                return Ok(LinkStart::ProofNeeded);
-            }
-            let detail = "re-link refused: wrong token or recovery code";
-            let kind = AuditKind::TotpEnrolled;
-            if !self
-                .proof_holds(user, Some(&factor), proof, kind, detail, ctx, now)
-                .await?
-            {
-                return Ok(LinkStart::WrongProof);
-            }
+        // Re-linking always asks a code of the current app (or a recovery
+        // code). A first app where texts guard the account asks what any
+        // change of factor asks (a fresh full login, or a recovery code), so
+        // a stolen session and the password cannot add the thief's app.
+        let factor = self.store.totp(user.id).await?;
+        let asked = if factor.is_some() {
+            Some((
+                LinkStart::ProofNeeded,
+                "re-link refused: wrong token or recovery code",
+            ))
         } else if user.phone.is_some()
             && self.policy_for(user).await?.allow_sms
             && !self.recent_full_login(session_token, now).await?
         {
-            // Texts guard the account: a stolen session and the password
-            // must not add the thief's app beside them. As for any change
-            // of factor: a fresh full login, or a recovery code.
+            Some((
+                LinkStart::FreshLoginNeeded,
+                "first app refused: wrong recovery code",
+            ))
+        } else {
+            None
+        };
+        if let Some((without_proof, detail)) = asked {
             let proof = proof.trim();
             if proof.is_empty() {
-                return Ok(LinkStart::FreshLoginNeeded);
+                return Ok(without_proof);
             }
-            let detail = "first app refused: wrong recovery code";
             let kind = AuditKind::TotpEnrolled;
             if !self
-                .proof_holds(user, None, proof, kind, detail, ctx, now)
+                .proof_holds(user, factor.as_ref(), proof, kind, detail, ctx, now)
                 .await?
             {
                 return Ok(LinkStart::WrongProof);
