@@ -32,12 +32,9 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             serve(&app, &config).await?;
         }
         Command::Migrate { config } => {
-            let config = Config::load(config.as_deref())?;
-            build(&config).await?;
-            println!(
-                "database is up to date: {}",
-                redact_url(&config.database_url())
-            );
+            let app = open(config).await?;
+            let database = redact_url(app.settings.database_url.expose());
+            println!("database is up to date: {database}");
         }
         Command::User { config, command } => user(&open(config).await?, command).await?,
         Command::Audit { config, command } => audit(&open(config).await?, command).await?,

@@ -419,7 +419,7 @@ impl Config {
     }
 
     /// The earlier master keys, parsed.
-    pub fn previous_keys(&self) -> Result<Vec<crate::master_key::MasterKey>, ConfigError> {
+    fn previous_keys(&self) -> Result<Vec<crate::master_key::MasterKey>, ConfigError> {
         self.previous_master_keys
             .iter()
             .flat_map(|list| list.expose().split(','))
@@ -480,7 +480,7 @@ impl Config {
 
     /// The configured SMS sender; `None` for `log` and `memory` (the app
     /// keeps those itself, to show them in the demo and to tests).
-    pub fn sms_sender(&self) -> Result<Option<Arc<dyn domain::SmsSender>>, ConfigError> {
+    fn sms_sender(&self) -> Result<Option<Arc<dyn domain::SmsSender>>, ConfigError> {
         let value = |v: &Option<String>| v.clone().unwrap_or_default();
         let secret = |v: &Option<Secret>| {
             v.as_ref()
@@ -509,7 +509,7 @@ impl Config {
     }
 
     /// The configured mailer; `None` when `smtp_url` is unset (log).
-    pub fn mailer(&self) -> Result<Option<Arc<dyn domain::Mailer>>, ConfigError> {
+    fn mailer(&self) -> Result<Option<Arc<dyn domain::Mailer>>, ConfigError> {
         match self.smtp_url.as_ref().map(|url| url.expose().trim()) {
             None | Some("") => Ok(None),
             Some(url) => Ok(Some(Arc::new(
@@ -520,7 +520,7 @@ impl Config {
     }
 
     /// The parsed listen address.
-    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+    fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
         self.listen.parse().map_err(|_| {
             ConfigError(format!(
                 "listen (TWOFACTOR_LISTEN) must be an address like 127.0.0.1:8080, not {:?}",
@@ -530,7 +530,7 @@ impl Config {
     }
 
     /// The trusted proxies, parsed.
-    pub fn trusted_proxy_ips(&self) -> Result<Vec<std::net::IpAddr>, ConfigError> {
+    fn trusted_proxy_ips(&self) -> Result<Vec<std::net::IpAddr>, ConfigError> {
         self.trusted_proxies
             .split(',')
             .map(str::trim)
@@ -547,7 +547,7 @@ impl Config {
     }
 
     /// The database URL, defaulting to SQLite in the data directory.
-    pub fn database_url(&self) -> String {
+    fn database_url(&self) -> String {
         self.database_url
             .as_ref()
             .map(|url| url.expose().to_owned())
@@ -555,7 +555,7 @@ impl Config {
     }
 
     /// Whether cookies must be `Secure`.
-    pub fn secure_cookies(&self) -> bool {
+    fn secure_cookies(&self) -> bool {
         self.public_url
             .as_deref()
             .is_some_and(|u| u.starts_with("https://"))
