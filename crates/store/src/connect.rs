@@ -4,7 +4,6 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::SqlStore;
 
@@ -36,8 +35,8 @@ pub enum ConnectError {
 
 /// A pooled connection is checked with a ping only when it sat idle for a
 /// while (sqlx's default pings on every acquire: a second round trip per
-/// statement, and on SQLite a second hop to the connection's thread). A
-/// connection that broke while busy fails its statement and is dropped.
+/// statement). A connection that broke while busy fails its statement and
+/// is dropped.
 async fn ping_if_idle<C: sqlx::Connection>(
     conn: &mut C,
     meta: sqlx::pool::PoolConnectionMetadata,
@@ -114,44 +113,57 @@ pub async fn connect(
     Ok(store)
 }
 
-/// The SQLite file at `url`: sqlx's pool and the direct connections of the
-/// hot path, in WAL mode, private to this user.
-async fn connect_sqlite(url: &str) -> Result<SqlStore, ConnectError> {
-    let options = SqliteConnectOptions::from_str(url)
-        .map_err(|e| ConnectError::BadUrl(e.to_string()))?
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(5))
-        .foreign_keys(true);
-    // Two connections per core: each is a thread of its own, and more
-    // of them only adds task switches and waits for the one write lock
-    // (measured: 4 on 2 cores gives the best p99, docs/benchmarks-log.md).
-    let per_core = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let path = options.get_filename().to_owned();
-    // sqlx names an in-memory database `file:sqlx-in-memory-N`; the
-    // direct connections could not share it, and nothing is kept anyway.
-    if path.to_string_lossy().starts_with("file:") || path.as_os_str() == ":memory:" {
-        return Err(ConnectError::BadUrl(
-            "in-memory SQLite is not supported: give a file, as in sqlite://data/twofactor.db"
-                .into(),
-        ));
+/// The file a `sqlite:` URL names: `sqlite://PATH` or `sqlite:PATH`,
+/// percent-escapes decoded, with at most the option `mode=rwc` (create if
+/// missing, which is what happens anyway) or `mode=rw`.
+fn sqlite_path(url: &str) -> Result<std::path::PathBuf, ConnectError> {
+    let bad = |why: &str| {
+        ConnectError::BadUrl(format!(
+            "{why}: give a file, as in sqlite://data/twofactor.db"
+        ))
+    };
+    let rest = url.get("sqlite:".len()..).unwrap_or_default();
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let (path, options) = rest.split_once('?').unwrap_or((rest, ""));
+    for option in options.split('&').filter(|o| !o.is_empty()) {
+        if !matches!(option, "mode=rwc" | "mode=rw") {
+            return Err(bad(&format!("unsupported SQLite URL option {option:?}")));
+        }
     }
+    let path = percent_encoding::percent_decode_str(path)
+        .decode_utf8()
+        .map_err(|_| bad("the SQLite path is not UTF-8"))?;
+    if path.is_empty() {
+        return Err(bad("the SQLite URL names no file"));
+    }
+    if path == ":memory:" || path.starts_with("file:") {
+        return Err(bad("in-memory SQLite is not supported"));
+    }
+    if path.contains('\0') {
+        return Err(bad("the SQLite path holds a NUL byte"));
+    }
+    Ok(std::path::PathBuf::from(path.as_ref()))
+}
+
+/// The SQLite file at `url`, in WAL mode, private to this user: its read
+/// connections and its one writer ([`crate::sqlite_direct`]).
+async fn connect_sqlite(url: &str) -> Result<SqlStore, ConnectError> {
+    let path = sqlite_path(url)?;
     private_database_files(&path).map_err(|e| {
         ConnectError::Connect(format!("cannot make {} private: {e}", path.display()))
     })?;
-    let pool = SqlitePoolOptions::new()
-        .max_connections(u32::try_from(2 * per_core).unwrap_or(8).clamp(2, 8))
-        .test_before_acquire(false)
-        .before_acquire(|conn, meta| Box::pin(ping_if_idle(conn, meta)))
-        .acquire_timeout(Duration::from_secs(5))
-        .connect_with(options)
-        .await
-        .map_err(|e| ConnectError::Connect(e.to_string()))?;
-    // The pool has created the file and put it in WAL mode.
+    // WAL mode is kept in the file: set once, here, before any other
+    // connection opens it.
+    let setup = rusqlite::Connection::open(&path)
+        .map_err(|e| ConnectError::Connect(format!("{}: {e}", path.display())))?;
+    setup
+        .busy_timeout(Duration::from_secs(5))
+        .and_then(|()| setup.pragma_update(None, "journal_mode", "WAL"))
+        .map_err(|e| ConnectError::Connect(format!("{}: {e}", path.display())))?;
+    drop(setup);
     let direct = crate::sqlite_direct::Direct::open(&path)
-        .map_err(|e| ConnectError::Connect(e.to_string()))?;
-    Ok(SqlStore::sqlite(pool, direct))
+        .map_err(|e| ConnectError::Connect(format!("{}: {e}", path.display())))?;
+    Ok(SqlStore::sqlite(direct))
 }
 
 /// The PostgreSQL database at `url`, in schema `search_path` if given.
@@ -194,6 +206,44 @@ async fn connect_postgres(url: &str, search_path: Option<&str>) -> Result<SqlSto
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sqlite_urls_name_a_file_or_are_refused_plainly() {
+        for (url, path) in [
+            ("sqlite://data/twofactor.db", "data/twofactor.db"),
+            ("sqlite:data/t.db", "data/t.db"),
+            (
+                "sqlite:///var/lib/twofactor/t.db",
+                "/var/lib/twofactor/t.db",
+            ),
+            (
+                "sqlite://dir%20with%20space/t.db?mode=rwc",
+                "dir with space/t.db",
+            ),
+            ("SQLITE://t.db?mode=rw", "t.db"),
+        ] {
+            assert_eq!(
+                sqlite_path(url).unwrap(),
+                std::path::Path::new(path),
+                "{url}"
+            );
+        }
+        for (url, why) in [
+            ("sqlite://", "names no file"),
+            ("sqlite:", "names no file"),
+            ("sqlite://t.db?mode=ro", "unsupported SQLite URL option"),
+            (
+                "sqlite://t.db?cache=shared&mode=rwc",
+                "unsupported SQLite URL option",
+            ),
+            ("sqlite://%ff.db", "not UTF-8"),
+            ("sqlite://a%00b.db", "NUL byte"),
+            ("sqlite://file:x?mode=memory", "unsupported"),
+        ] {
+            let error = sqlite_path(url).unwrap_err().to_string();
+            assert!(error.contains(why), "{url}: {error}");
+        }
+    }
 
     #[tokio::test]
     async fn in_memory_sqlite_is_refused_with_a_clear_error() {

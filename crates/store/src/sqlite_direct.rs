@@ -1,10 +1,11 @@
-//! SQLite's second-factor hot path without sqlx's connection threads.
+//! SQLite's connections: the read connections, the one writer, the
+//! checkpointer.
 //!
-//! sqlx runs every SQLite connection on a thread of its own and hands each
-//! statement and each result row across a channel: two thread switches per
-//! statement at least. Under the verification load that was half of the
-//! server's time on 2 cores (docs/benchmarks-log.md), and every connection's writes
-//! made the other connections re-read their pages.
+//! A driver that runs every connection on a thread of its own (sqlx does)
+//! hands each statement and each result row across a channel: two thread
+//! switches per statement at least. Under the verification load that was
+//! half of the server's time on 2 cores (docs/benchmarks-log.md), and every
+//! connection's writes made the other connections re-read their pages.
 //!
 //! Here reads run on the calling thread, on a connection taken from a small
 //! stack (a read in WAL mode never waits for a writer, and takes tens of
@@ -13,22 +14,22 @@
 //! transaction (group commit), each inside its own savepoint so a failing
 //! write is rolled back alone. A caller hears back only after the commit.
 //!
-//! The rest of the store stays on sqlx: both use the same file, and SQLite's
-//! own locking keeps them apart.
+//! A transaction that needs its own reads between writes
+//! ([`Direct::begin`]) takes the writer's connection for as long as it
+//! lasts; the writer thread waits for it, as it would for SQLite's lock.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use domain::{AuditEvent, StoreError};
-use rusqlite::types::{ToSqlOutput, Value};
-use rusqlite::{Connection, OpenFlags, ToSql};
+use domain::StoreError;
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
 use crate::lane::LaneCounter;
-use crate::sql_store::{SQL_INSERT_AUDIT, to_i64};
 
-/// How long a statement waits for the write lock (the same as sqlx's pool).
+/// How long a statement waits for the write lock another process holds.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Read connections kept for reuse; more are opened when needed and closed
@@ -84,6 +85,11 @@ pub(crate) struct Direct {
     path: PathBuf,
     readers: Mutex<Vec<Connection>>,
     writer: mpsc::Sender<Box<dyn Job>>,
+    /// The writer's connection: the writer thread holds it for a batch, a
+    /// [`Tx`] for its whole transaction.
+    writer_conn: Arc<AsyncMutex<Connection>>,
+    /// Set by [`Direct::close`]: every later statement is refused.
+    closed: AtomicBool,
     lane: Arc<LaneCounter>,
     /// Dropped with the store: the checkpointer sees it and ends.
     _checkpointer: mpsc::Sender<()>,
@@ -95,8 +101,8 @@ impl std::fmt::Debug for Direct {
     }
 }
 
-/// Opens a connection the way sqlx's pool opens its own: foreign keys on,
-/// `synchronous = NORMAL` (the file is already in WAL mode), a busy timeout.
+/// Opens a connection: foreign keys on, `synchronous = NORMAL` (the file
+/// is already in WAL mode), a busy timeout.
 fn open(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(
         path,
@@ -130,6 +136,15 @@ pub(crate) fn sqlite_error(error: rusqlite::Error) -> StoreError {
     }
 }
 
+impl Direct {
+    fn open_or_refuse(&self) -> Result<(), StoreError> {
+        if self.closed.load(Ordering::Relaxed) {
+            return Err(StoreError::Unavailable("the database is closed".into()));
+        }
+        Ok(())
+    }
+}
+
 fn writer_gone() -> StoreError {
     StoreError::Unavailable("the SQLite writer thread stopped".into())
 }
@@ -143,7 +158,8 @@ impl Direct {
     /// Opens the writer (now, so a file that cannot be written fails here)
     /// and starts its thread; readers are opened on first use.
     pub(crate) fn open(path: &Path) -> Result<Self, StoreError> {
-        let conn = open(path).map_err(sqlite_error)?;
+        let writer_conn = Arc::new(AsyncMutex::new(open(path).map_err(sqlite_error)?));
+        let conn = writer_conn.clone();
         let (writer, jobs) = mpsc::channel::<Box<dyn Job>>();
         let restart = Arc::new(AtomicBool::new(false));
         let wanted = restart.clone();
@@ -165,6 +181,8 @@ impl Direct {
             path: path.to_owned(),
             readers: Mutex::new(Vec::new()),
             writer,
+            writer_conn,
+            closed: AtomicBool::new(false),
             lane,
             _checkpointer: checkpointer,
         })
@@ -175,6 +193,7 @@ impl Direct {
         &self,
         read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> Result<T, StoreError> {
+        self.open_or_refuse()?;
         let kept = self.readers.lock().ok().and_then(|mut kept| kept.pop());
         let conn = match kept {
             Some(conn) => conn,
@@ -195,6 +214,7 @@ impl Direct {
         &self,
         write: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, StoreError> {
+        self.open_or_refuse()?;
         let (answer, answered) = tokio::sync::oneshot::channel();
         let job = Box::new(Pending {
             write: Some(write),
@@ -204,6 +224,78 @@ impl Direct {
         self.writer.send(job).map_err(|_| writer_gone())?;
         answered.await.map_err(|_| writer_gone())?
     }
+
+    /// Begins a transaction on the writer's connection (`BEGIN
+    /// IMMEDIATE`: it holds SQLite's write lock from the start, so it never
+    /// fails half-way on a lock another connection took meanwhile).
+    pub(crate) async fn begin(&self) -> Result<Tx, StoreError> {
+        self.open_or_refuse()?;
+        let conn = self.writer_conn.clone().lock_owned().await;
+        statement(&conn, "BEGIN IMMEDIATE").map_err(sqlite_error)?;
+        Ok(Tx { conn, open: true })
+    }
+
+    /// Refuses every later statement and closes the kept read
+    /// connections (the writer and checkpointer end when the store is
+    /// dropped, after the writes already sent).
+    pub(crate) async fn close(&self) {
+        self.closed.store(true, Ordering::Relaxed);
+        if let Ok(mut kept) = self.readers.lock() {
+            kept.clear();
+        }
+    }
+}
+
+/// A transaction on the writer's connection: statements run on it through
+/// `&mut *tx`; it commits with [`Tx::commit`] and rolls back when dropped
+/// without.
+pub(crate) struct Tx {
+    conn: OwnedMutexGuard<Connection>,
+    open: bool,
+}
+
+impl std::fmt::Debug for Tx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tx").field("open", &self.open).finish()
+    }
+}
+
+impl Tx {
+    /// Commits; on failure rolls back and answers the error.
+    pub(crate) async fn commit(mut self) -> Result<(), StoreError> {
+        self.open = false;
+        statement(&self.conn, "COMMIT").map_err(|e| {
+            let _ = statement(&self.conn, "ROLLBACK");
+            sqlite_error(e)
+        })
+    }
+
+    /// Rolls back what the transaction wrote.
+    pub(crate) async fn rollback(mut self) -> Result<(), StoreError> {
+        self.open = false;
+        statement(&self.conn, "ROLLBACK").map_err(sqlite_error)
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+}
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = statement(&self.conn, "ROLLBACK");
+        }
+    }
 }
 
 /// The writer thread: waits for a write, takes every other one already
@@ -211,14 +303,15 @@ impl Direct {
 /// When the checkpointer asks, it first copies what the checkpointer has
 /// not (see [`checkpoint_loop`]). Ends when the store is dropped.
 fn write_loop(
-    conn: &Connection,
+    conn: &AsyncMutex<Connection>,
     jobs: &mpsc::Receiver<Box<dyn Job>>,
     restart: &AtomicBool,
     lane: &LaneCounter,
 ) {
     while let Ok(first) = jobs.recv() {
+        let conn = conn.blocking_lock();
         if restart.swap(false, Ordering::Relaxed) {
-            if let Err(e) = checkpoint(conn) {
+            if let Err(e) = checkpoint(&conn) {
                 tracing::warn!(error = %e, "SQLite checkpoint failed; retrying later");
             }
         }
@@ -229,7 +322,7 @@ fn write_loop(
                 Err(_) => break,
             }
         }
-        run_batch(conn, batch, lane);
+        run_batch(&conn, batch, lane);
     }
 }
 
@@ -310,125 +403,20 @@ fn run_jobs(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Vec<Result<(), Sto
         .collect()
 }
 
-/// Parameter names for [`named`]: the SQL texts number them `$1…$N`.
-const NAMES: [&str; 16] = [
-    "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14", "$15",
-    "$16",
-];
-
-/// Binds `values` to `$1…$N` by name (SQLite numbers named parameters by
-/// first appearance, so positions would not match `$N` in every statement).
-fn named<'a>(values: &[&'a dyn ToSql]) -> rusqlite::Result<Vec<(&'static str, &'a dyn ToSql)>> {
-    if values.len() > NAMES.len() {
-        return Err(rusqlite::Error::InvalidParameterCount(
-            values.len(),
-            NAMES.len(),
-        ));
-    }
-    Ok(NAMES.iter().copied().zip(values.iter().copied()).collect())
-}
-
-/// A statement's values collected by the store's `bind_…!` macros (which
-/// chain `.bind(value)` as on a sqlx query), owned so a write can go to the
-/// writer thread; a value that cannot be converted is kept as the error.
-#[derive(Debug, Default)]
-pub(crate) struct Bound {
-    values: Vec<Value>,
-    error: Option<rusqlite::Error>,
-}
-
-impl Bound {
-    /// Appends `value` as the next parameter.
-    pub(crate) fn bind<T: ToSql>(mut self, value: T) -> Self {
-        match value.to_sql() {
-            Ok(ToSqlOutput::Borrowed(value)) => self.values.push(value.into()),
-            Ok(ToSqlOutput::Owned(value)) => self.values.push(value),
-            Ok(_) => {
-                self.error
-                    .get_or_insert(rusqlite::Error::ToSqlConversionFailure(
-                        "a parameter of an unsupported kind".into(),
-                    ));
-            }
-            Err(e) => {
-                self.error.get_or_insert(e);
-            }
-        }
-        self
-    }
-
-    /// Runs `sql` with these values as `$1…$N`; rows changed.
-    pub(crate) fn execute(&self, conn: &Connection, sql: &str) -> rusqlite::Result<usize> {
-        execute_named(conn, sql, &self.params()?)
-    }
-
-    /// Whether the query `sql` with these values as `$1…$N` returns a row.
-    pub(crate) fn exists(&self, conn: &Connection, sql: &str) -> rusqlite::Result<bool> {
-        query_row_named(conn, sql, &self.params()?, |_| Ok(())).map(|row| row.is_some())
-    }
-
-    /// The values as parameters, or the first that could not be converted.
-    fn params(&self) -> rusqlite::Result<Vec<&dyn ToSql>> {
-        if let Some(e) = &self.error {
-            return Err(rusqlite::Error::ToSqlConversionFailure(
-                e.to_string().into(),
-            ));
-        }
-        Ok(self.values.iter().map(|v| v as &dyn ToSql).collect())
-    }
-}
-
-/// Appends `event` to the audit trail (the store's shared insert, the
-/// practice read from the user).
-pub(crate) fn insert_audit(conn: &Connection, event: &AuditEvent) -> rusqlite::Result<()> {
-    let at = to_i64(event.at);
-    let user_id = event.user_id.map(|u| u.0);
-    let values: [&dyn ToSql; 8] = [
-        &at,
-        &user_id,
-        &event.username,
-        &event.kind,
-        &event.outcome,
-        &event.ip,
-        &event.user_agent,
-        &event.detail,
-    ];
-    execute_named(conn, &SQL_INSERT_AUDIT, &values).map(drop)
-}
-
-/// Runs one statement with `$1…$N` bound to `values`; rows changed.
-pub(crate) fn execute_named(
-    conn: &Connection,
-    sql: &str,
-    values: &[&dyn ToSql],
-) -> rusqlite::Result<usize> {
-    conn.prepare_cached(sql)?.execute(named(values)?.as_slice())
-}
-
-/// Runs a query with `$1…$N` bound to `values`; its first row through
-/// `row`, or `None`.
-pub(crate) fn query_row_named<T>(
-    conn: &Connection,
-    sql: &str,
-    values: &[&dyn ToSql],
-    row: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-) -> rusqlite::Result<Option<T>> {
-    let mut statement = conn.prepare_cached(sql)?;
-    let mut rows = statement.query(named(values)?.as_slice())?;
-    rows.next()?.map(row).transpose()
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::lite::{Bound, execute_named};
 
-    fn fresh() -> (tempfile::TempDir, Direct) {
+    /// A fresh file with one table `t (k, v, b)`, its connections open.
+    pub(crate) fn fresh() -> (tempfile::TempDir, Direct) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         let setup = Connection::open(&path).unwrap();
         setup
             .execute_batch(
                 "PRAGMA journal_mode = WAL; \
-                 CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL);",
+                 CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL, b BLOB);",
             )
             .unwrap();
         let direct = Direct::open(&path).unwrap();
@@ -530,7 +518,7 @@ mod tests {
             .unwrap();
         assert_eq!(count(&direct), 1);
         // More values than names: an error, not a panic.
-        let many = (0..17_i64).fold(Bound::default(), Bound::bind);
+        let many = (0..1000_i64).fold(Bound::default(), Bound::bind);
         let answer = direct.write(move |c| many.execute(c, "SELECT 1")).await;
         assert!(answer.is_err(), "{answer:?}");
     }

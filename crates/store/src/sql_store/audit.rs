@@ -7,12 +7,12 @@ pub(crate) const SEAL_CHUNK: usize = 250;
 
 /// Writes the sealer's chain hashes, `(id, hash)`, in a transaction.
 pub(crate) trait WriteChainHashes {
-    async fn write_chain_hashes(&mut self, hashes: &[(i64, String)]) -> Result<(), sqlx::Error>;
+    async fn write_chain_hashes(&mut self, hashes: &[(i64, String)]) -> Result<(), StoreError>;
 }
 
-impl WriteChainHashes for sqlx::Transaction<'_, sqlx::Sqlite> {
+impl WriteChainHashes for crate::lite::Tx {
     /// One statement per chunk of `VALUES` rather than one per row.
-    async fn write_chain_hashes(&mut self, hashes: &[(i64, String)]) -> Result<(), sqlx::Error> {
+    async fn write_chain_hashes(&mut self, hashes: &[(i64, String)]) -> Result<(), StoreError> {
         for chunk in hashes.chunks(SEAL_CHUNK) {
             let values = (0..chunk.len())
                 .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
@@ -20,7 +20,7 @@ impl WriteChainHashes for sqlx::Transaction<'_, sqlx::Sqlite> {
                 .join(", ");
             let sql =
                 format!("INSERT INTO audit_chain (id, chain_hash) VALUES {values} {CHAIN_UPSERT}");
-            let mut query = sqlx::query(&sql);
+            let mut query = crate::lite::query(&sql);
             for (id, next) in chunk {
                 query = query.bind(*id).bind(next);
             }
@@ -32,18 +32,19 @@ impl WriteChainHashes for sqlx::Transaction<'_, sqlx::Sqlite> {
 
 impl WriteChainHashes for sqlx::Transaction<'_, sqlx::Postgres> {
     /// One statement, one prepared text: the hashes as two arrays.
-    async fn write_chain_hashes(&mut self, hashes: &[(i64, String)]) -> Result<(), sqlx::Error> {
+    async fn write_chain_hashes(&mut self, hashes: &[(i64, String)]) -> Result<(), StoreError> {
         let (ids, values): (Vec<i64>, Vec<&str>) =
             hashes.iter().map(|(id, hash)| (*id, hash.as_str())).unzip();
         let sql = format!(
             "INSERT INTO audit_chain (id, chain_hash) \
              SELECT * FROM unnest($1::bigint[], $2::text[]) {CHAIN_UPSERT}"
         );
-        sqlx::query(&sql)
+        sql::query(&sql)
             .bind(ids)
             .bind(values)
             .execute(&mut **self)
-            .await?;
+            .await
+            .map_err(db)?;
         Ok(())
     }
 }
@@ -103,7 +104,7 @@ impl AuditTrail for SqlStore {
         }
         params.push(Param::Int(i64::from(limit)));
         let rows: Vec<ChainedAuditRow> = on_pool!(self, pool => {
-            let mut query = sqlx::query_as(&sql);
+            let mut query = sql::query_as(&sql);
             for param in &params {
                 query = match param {
                     Param::Int(value) => query.bind(*value),
@@ -128,11 +129,11 @@ impl AuditTrail for SqlStore {
             // write lock stops every request's writes); then take the seal
             // and write only if no other sealer moved it meanwhile.
             let (start_id, start_hash): (i64, String) =
-                sqlx::query_as("SELECT last_id, last_hash FROM audit_seal WHERE id = 1")
+                sql::query_as("SELECT last_id, last_hash FROM audit_seal WHERE id = 1")
                     .fetch_one(pool)
                     .await
                     .map_err(db)?;
-            let rows: Vec<ChainedAuditRow> = sqlx::query_as(&SQL_AUDIT_AFTER)
+            let rows: Vec<ChainedAuditRow> = sql::query_as(&SQL_AUDIT_AFTER)
             .bind(start_id)
             .bind(i64::from(limit))
             .fetch_all(pool)
@@ -163,7 +164,7 @@ impl AuditTrail for SqlStore {
                 return Ok(0);
             }
             tx.write_chain_hashes(&hashes).await.map_err(db)?;
-            sqlx::query("UPDATE audit_seal SET last_id = $1, last_hash = $2 WHERE id = 1")
+            sql::query("UPDATE audit_seal SET last_id = $1, last_hash = $2 WHERE id = 1")
                 .bind(last_id)
                 .bind(&last_hash)
                 .execute(&mut *tx)
@@ -176,7 +177,7 @@ impl AuditTrail for SqlStore {
 
     async fn audit_seal_state(&self) -> Result<((i64, String), (i64, String)), StoreError> {
         let (base_id, base_hash, last_id, last_hash): (i64, String, i64, String) = on_pool!(self, pool => {
-            sqlx::query_as("SELECT base_id, base_hash, last_id, last_hash FROM audit_seal WHERE id = 1")
+            sql::query_as("SELECT base_id, base_hash, last_id, last_hash FROM audit_seal WHERE id = 1")
                 .fetch_one(pool)
                 .await
                 .map_err(db)?
@@ -190,7 +191,7 @@ impl AuditTrail for SqlStore {
             let (last_id, _) = take_seal!(&mut *tx);
             // The prefix ends before the first sealed event that is young
             // enough to keep (or at the end of the sealed range).
-            let (keep_from,): (Option<i64>,) = sqlx::query_as(
+            let (keep_from,): (Option<i64>,) = sql::query_as(
                 "SELECT MIN(id) FROM audit_events WHERE id <= $1 AND at >= $2",
             )
             .bind(last_id)
@@ -199,7 +200,7 @@ impl AuditTrail for SqlStore {
             .await
             .map_err(db)?;
             let cut = keep_from.map_or(last_id, |id| id - 1);
-            let row: Option<(i64, Option<String>)> = sqlx::query_as(
+            let row: Option<(i64, Option<String>)> = sql::query_as(
                 concat!(
                     "SELECT e.id, ",
                     chain_hash_of_e!(),
@@ -212,18 +213,18 @@ impl AuditTrail for SqlStore {
             .map_err(db)?;
             let deleted = match row {
                 Some((cut_id, Some(hash))) => {
-                    let deleted = sqlx::query("DELETE FROM audit_events WHERE id <= $1")
+                    let deleted = sql::query("DELETE FROM audit_events WHERE id <= $1")
                         .bind(cut_id)
                         .execute(&mut *tx)
                         .await
                         .map_err(db)?
                         .rows_affected();
-                    sqlx::query("DELETE FROM audit_chain WHERE id <= $1")
+                    sql::query("DELETE FROM audit_chain WHERE id <= $1")
                         .bind(cut_id)
                         .execute(&mut *tx)
                         .await
                         .map_err(db)?;
-                    sqlx::query("UPDATE audit_seal SET base_id = $1, base_hash = $2 WHERE id = 1")
+                    sql::query("UPDATE audit_seal SET base_id = $1, base_hash = $2 WHERE id = 1")
                         .bind(cut_id)
                         .bind(&hash)
                         .execute(&mut *tx)
@@ -244,7 +245,7 @@ impl AuditTrail for SqlStore {
         limit: u32,
     ) -> Result<Vec<(i64, AuditEvent, Option<String>)>, StoreError> {
         let rows: Vec<ChainedAuditRow> = on_pool!(self, pool => {
-            sqlx::query_as(&SQL_AUDIT_AFTER)
+            sql::query_as(&SQL_AUDIT_AFTER)
                 .bind(after_id)
                 .bind(i64::from(limit))
                 .fetch_all(pool)
@@ -256,7 +257,7 @@ impl AuditTrail for SqlStore {
 
     async fn recent_audit(&self, limit: u32) -> Result<Vec<AuditEvent>, StoreError> {
         let rows: Vec<AuditRow> = on_pool!(self, pool => {
-            sqlx::query_as(
+            sql::query_as(
                 "SELECT at, user_id, username, kind, outcome, ip, user_agent, detail \
                  FROM audit_events ORDER BY id DESC LIMIT $1",
             )

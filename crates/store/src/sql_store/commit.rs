@@ -72,9 +72,10 @@ pub(crate) fn only_if_claimed(part: &str) -> Option<String> {
 
 /// SQLite: `writes` as statements for the direct writer thread
 /// ([`crate::sqlite_direct`]), which commits them in one savepoint of its
-/// group transaction: one hand-over to that thread instead of sqlx's two
-/// per statement (a login's writes were 13 statements, 26 thread switches).
-/// `None` (sqlx's transaction instead) for a kind it does not take, or a
+/// group transaction: one hand-over to that thread for the whole list, and
+/// the list shares its commit with the other requests' writes (a
+/// [`crate::lite::Tx`] holds the writer's connection alone).
+/// `None` (a transaction instead) for a kind it does not take, or a
 /// claim or guard anywhere but first: the writer rolls a job back only on
 /// an error, so a lost claim must come before anything is written.
 pub(crate) fn sqlite_direct_writes(
@@ -325,11 +326,13 @@ pub(crate) trait TxWrite {
     async fn login_write(&mut self, write: &Write<'_>) -> Result<(), StoreError>;
 }
 
-/// [`TxWrite`] for one backend's transaction: the same text for both.
+/// [`TxWrite`] for one backend's transaction (`$tx`, its statements from
+/// `$sql`, sqlx or [`crate::lite`]): the same text for both.
 macro_rules! tx_write_for {
-    ($db:ty) => {
-        impl TxWrite for sqlx::Transaction<'_, $db> {
+    ($tx:ty, $($sql:ident)::+) => {
+        impl TxWrite for $tx {
             async fn account_write(&mut self, write: &Write<'_>) -> Result<bool, StoreError> {
+                use $($sql)::+ as sql;
                 match *write {
             Write::PasswordHash { user, hash } => {
                 execute_on!(&mut **self, "UPDATE users SET password_hash = $2 WHERE id = $1", user.0, hash);
@@ -344,7 +347,7 @@ macro_rules! tx_write_for {
                 execute_on!(&mut **self, "DELETE FROM remembered_devices WHERE user_id = $1", user.0);
             }
             Write::Totp { factor, now } => {
-                sqlx::query(
+                sql::query(
                     "INSERT INTO totp_factors (user_id, key_id, sealed_secret, algorithm, digits, period, last_step, clock_offset_steps, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
                      ON CONFLICT (user_id) DO UPDATE SET key_id = excluded.key_id, sealed_secret = excluded.sealed_secret, \
@@ -393,6 +396,7 @@ macro_rules! tx_write_for {
             }
 
             async fn login_write(&mut self, write: &Write<'_>) -> Result<(), StoreError> {
+                use $($sql)::+ as sql;
                 match *write {
             Write::Session(session) => insert_session!(&mut **self, session),
             Write::EndSession(token_hash) => {
@@ -412,7 +416,7 @@ macro_rules! tx_write_for {
                 insert_outbox!(&mut **self, message);
             }
             Write::PasswordGuard { .. } => {
-                let held: Option<(i32,)> = bind_password_guard_with!(sqlx::query_as(SQL_PASSWORD_GUARD), write)
+                let held: Option<(i32,)> = bind_password_guard_with!(sql::query_as(SQL_PASSWORD_GUARD), write)
                     .fetch_optional(&mut **self)
                     .await
                     .map_err(db)?;
@@ -422,7 +426,7 @@ macro_rules! tx_write_for {
                 }
             }
             Write::ClaimStep { guard, .. } => {
-                let done = bind_claim_with!(sqlx::query(claim_sql(guard.as_ref())), write)
+                let done = bind_claim_with!(sql::query(claim_sql(guard.as_ref())), write)
                     .execute(&mut **self)
                     .await
                     .map_err(db)?
@@ -451,8 +455,8 @@ macro_rules! tx_write_for {
     };
 }
 
-tx_write_for!(sqlx::Sqlite);
-tx_write_for!(sqlx::Postgres);
+tx_write_for!(crate::lite::Tx, crate::lite);
+tx_write_for!(sqlx::Transaction<'_, sqlx::Postgres>, sqlx);
 
 #[async_trait::async_trait]
 impl Commit for SqlStore {
@@ -462,7 +466,7 @@ impl Commit for SqlStore {
         {
             return write_one_statement(pool, statement?).await;
         }
-        if let Pool::Sqlite(_, direct) = &self.pool
+        if let Pool::Sqlite(direct) = &self.pool
             && let Some((head, parts)) = sqlite_direct_writes(writes)
         {
             return write_direct(direct, head, parts).await;
@@ -484,14 +488,14 @@ impl Commit for SqlStore {
 impl Health for SqlStore {
     async fn ping(&self) -> Result<(), StoreError> {
         on_pool!(self, pool => {
-            sqlx::query("SELECT 1").execute(pool).await.map_err(db)?;
+            sql::query("SELECT 1").execute(pool).await.map_err(db)?;
         });
         Ok(())
     }
 
     fn batch_lanes(&self) -> Vec<domain::BatchLane> {
         match &self.pool {
-            Pool::Sqlite(_, direct) => vec![direct.lane()],
+            Pool::Sqlite(direct) => vec![direct.lane()],
             Pool::Postgres(_, hot) => hot.lanes(),
         }
     }

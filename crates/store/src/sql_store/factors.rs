@@ -11,7 +11,7 @@ impl Factors for SqlStore {
 
     async fn totp(&self, user: UserId) -> Result<Option<TotpFactor>, StoreError> {
         let row: Option<TotpRow> = on_pool!(self, pool => {
-            sqlx::query_as(
+            sql::query_as(
                 "SELECT user_id, key_id, sealed_secret, algorithm, digits, period, last_step, clock_offset_steps \
                  FROM totp_factors WHERE user_id = $1",
             )
@@ -32,7 +32,7 @@ impl Factors for SqlStore {
         // One statement: the WHERE clause is the compare, the SET the swap.
         // Of N parallel requests with the same step exactly one changes a row.
         let done = on_pool!(self, pool => {
-            sqlx::query(SQL_CLAIM_TOTP_STEP)
+            sql::query(SQL_CLAIM_TOTP_STEP)
             .bind(user.0)
             .bind(to_i64(step))
             .bind(clock_offset_steps)
@@ -56,7 +56,7 @@ impl Factors for SqlStore {
         let hot = match &self.pool {
             // In the writer's transaction: the audit row and the cleared
             // failures only if the compare-and-set took the step.
-            Pool::Sqlite(_, direct) => {
+            Pool::Sqlite(direct) => {
                 let (user, step, event) = (user.0, to_i64(step), event.clone());
                 let clear = clear.map(str::to_owned);
                 return direct
@@ -101,7 +101,7 @@ impl Factors for SqlStore {
                 // The user links a factor again at the next login.
                 "UPDATE users SET phone = NULL, require_2fa = TRUE WHERE id = $1",
             ] {
-                sqlx::query(sql).bind(user.0).execute(&mut *tx).await.map_err(db)?;
+                sql::query(sql).bind(user.0).execute(&mut *tx).await.map_err(db)?;
             }
             tx.commit().await.map_err(db)?;
         });
@@ -133,7 +133,7 @@ impl Factors for SqlStore {
         user: UserId,
     ) -> Result<Option<(String, Vec<u8>, u64)>, StoreError> {
         let row: Option<(String, Vec<u8>, i64)> = on_pool!(self, pool => {
-            sqlx::query_as("SELECT key_id, sealed_secret, created_at FROM pending_enrollments WHERE user_id = $1")
+            sql::query_as("SELECT key_id, sealed_secret, created_at FROM pending_enrollments WHERE user_id = $1")
                 .bind(user.0)
                 .fetch_optional(pool)
                 .await
@@ -157,7 +157,7 @@ impl Factors for SqlStore {
     ) -> Result<i64, StoreError> {
         Ok(on_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(db)?;
-            sqlx::query(
+            sql::query(
                 "INSERT INTO pending_phones (user_id, phone, code_hash, created_at, tries) VALUES ($1, $2, $3, $4, 0) \
                  ON CONFLICT (user_id) DO UPDATE SET phone = excluded.phone, code_hash = excluded.code_hash, \
                  created_at = excluded.created_at, tries = 0",
@@ -181,7 +181,7 @@ impl Factors for SqlStore {
         user: UserId,
     ) -> Result<Option<(String, String, u64, u32)>, StoreError> {
         let row: Option<(String, String, i64, i64)> = on_pool!(self, pool => {
-            sqlx::query_as("SELECT phone, code_hash, created_at, tries FROM pending_phones WHERE user_id = $1")
+            sql::query_as("SELECT phone, code_hash, created_at, tries FROM pending_phones WHERE user_id = $1")
                 .bind(user.0)
                 .fetch_optional(pool)
                 .await
@@ -210,7 +210,7 @@ impl Factors for SqlStore {
     async fn activate_pending_phone(&self, user: UserId, phone: &str) -> Result<bool, StoreError> {
         let done = on_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(db)?;
-            let removed = sqlx::query("DELETE FROM pending_phones WHERE user_id = $1 AND phone = $2")
+            let removed = sql::query("DELETE FROM pending_phones WHERE user_id = $1 AND phone = $2")
                 .bind(user.0)
                 .bind(phone)
                 .execute(&mut *tx)
@@ -218,7 +218,7 @@ impl Factors for SqlStore {
                 .map_err(db)?
                 .rows_affected();
             if removed == 1 {
-                sqlx::query("UPDATE users SET phone = $2 WHERE id = $1")
+                sql::query("UPDATE users SET phone = $2 WHERE id = $1")
                     .bind(user.0)
                     .bind(phone)
                     .execute(&mut *tx)
@@ -247,7 +247,7 @@ impl Factors for SqlStore {
         lookup: &str,
     ) -> Result<Option<(i64, String)>, StoreError> {
         Ok(on_pool!(self, pool => {
-            sqlx::query_as(
+            sql::query_as(
                 "SELECT id, code_hash FROM recovery_codes WHERE user_id = $1 AND lookup = $2 AND used_at IS NULL",
             )
             .bind(user.0)
@@ -270,7 +270,7 @@ impl Factors for SqlStore {
 
     async fn unused_recovery_codes(&self, user: UserId) -> Result<u32, StoreError> {
         let (n,): (i64,) = on_pool!(self, pool => {
-            sqlx::query_as("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
+            sql::query_as("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
                 .bind(user.0)
                 .fetch_one(pool)
                 .await
@@ -290,7 +290,7 @@ impl SmsCodes for SqlStore {
     ) -> Result<i64, StoreError> {
         Ok(on_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(db)?;
-            sqlx::query(
+            sql::query(
                 "INSERT INTO sms_codes (user_id, code_hash, phone, created_at, expires_at, tries) \
                  VALUES ($1, $2, $3, $4, $5, 0) \
                  ON CONFLICT (user_id) DO UPDATE SET code_hash = excluded.code_hash, phone = excluded.phone, \
@@ -313,7 +313,7 @@ impl SmsCodes for SqlStore {
 
     async fn sms_code(&self, user: UserId) -> Result<Option<SmsCode>, StoreError> {
         let row: Option<(String, String, i64, i64, i64)> = on_pool!(self, pool => {
-            sqlx::query_as(
+            sql::query_as(
                 "SELECT code_hash, phone, created_at, expires_at, tries FROM sms_codes WHERE user_id = $1",
             )
             .bind(user.0)
@@ -335,7 +335,7 @@ impl SmsCodes for SqlStore {
 
     async fn add_sms_try(&self, user: UserId) -> Result<u32, StoreError> {
         let row: Option<(i64,)> = on_pool!(self, pool => {
-            sqlx::query_as("UPDATE sms_codes SET tries = tries + 1 WHERE user_id = $1 RETURNING tries")
+            sql::query_as("UPDATE sms_codes SET tries = tries + 1 WHERE user_id = $1 RETURNING tries")
                 .bind(user.0)
                 .fetch_optional(pool)
                 .await
@@ -346,7 +346,7 @@ impl SmsCodes for SqlStore {
 
     async fn consume_sms_code(&self, user: UserId, code_hash: &str) -> Result<bool, StoreError> {
         let done = on_pool!(self, pool => {
-            sqlx::query("DELETE FROM sms_codes WHERE user_id = $1 AND code_hash = $2")
+            sql::query("DELETE FROM sms_codes WHERE user_id = $1 AND code_hash = $2")
                 .bind(user.0)
                 .bind(code_hash)
                 .execute(pool)
@@ -368,7 +368,7 @@ impl SmsCodes for SqlStore {
         since: u64,
     ) -> Result<(u32, Option<u64>), StoreError> {
         let (count, latest): (i64, Option<i64>) = on_pool!(self, pool => {
-            sqlx::query_as("SELECT COUNT(*), MAX(at) FROM sms_sends WHERE user_id = $1 AND at >= $2")
+            sql::query_as("SELECT COUNT(*), MAX(at) FROM sms_sends WHERE user_id = $1 AND at >= $2")
                 .bind(user.0)
                 .bind(to_i64(since))
                 .fetch_one(pool)
@@ -383,7 +383,7 @@ impl SmsCodes for SqlStore {
 
     async fn sms_sends_to_phone(&self, phone: &str, since: u64) -> Result<u32, StoreError> {
         let (count,): (i64,) = on_pool!(self, pool => {
-            sqlx::query_as("SELECT COUNT(*) FROM sms_sends WHERE phone = $1 AND at >= $2")
+            sql::query_as("SELECT COUNT(*) FROM sms_sends WHERE phone = $1 AND at >= $2")
                 .bind(phone)
                 .bind(to_i64(since))
                 .fetch_one(pool)
@@ -398,7 +398,7 @@ impl SmsCodes for SqlStore {
 impl Sealing for SqlStore {
     async fn sealed_key_usage(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
         Ok(on_pool!(self, pool => {
-            sqlx::query_as(
+            sql::query_as(
                 "SELECT 'authenticators', key_id, COUNT(*) FROM totp_factors GROUP BY key_id \
                  UNION ALL SELECT 'offered authenticators', key_id, COUNT(*) FROM pending_enrollments GROUP BY key_id \
                  UNION ALL SELECT 'unsent messages', key_id, COUNT(*) FROM outbox WHERE status IN ('pending', 'sending') GROUP BY key_id \
@@ -432,7 +432,7 @@ impl Sealing for SqlStore {
             }
         };
         let rows: Vec<(i64, String, String, Vec<u8>)> = on_pool!(self, pool => {
-            sqlx::query_as(sql)
+            sql::query_as(sql)
                 .bind(key_id)
                 .bind(after)
                 .bind(i64::from(limit))

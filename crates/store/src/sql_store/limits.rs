@@ -13,19 +13,22 @@ impl Limits for SqlStore {
     ) -> Result<u32, StoreError> {
         let key = key.as_str();
         let hot = match &self.pool {
-            Pool::Sqlite(_, direct) => {
+            Pool::Sqlite(direct) => {
                 let (key, event) = (key.to_owned(), event.clone());
                 let (now, since) = (to_i64(now), to_i64(since));
                 let count = direct
                     .write(move |conn| {
                         insert_audit(conn, &event)?;
                         execute_named(conn, SQL_INSERT_FAILURE, &[&key, &now])?;
-                        query_row_named(conn, SQL_FAILURES_SINCE, &[&key, &since], |row| {
-                            row.get::<_, i64>(0)
-                        })
+                        crate::lite::query_row_named(
+                            conn,
+                            SQL_FAILURES_SINCE,
+                            &[&key, &since],
+                            <(i64,) as crate::lite::FromRow>::from_row,
+                        )
                     })
                     .await?
-                    .unwrap_or(0);
+                    .map_or(0, |(count,)| count);
                 return Ok(u32::try_from(count).unwrap_or(u32::MAX));
             }
             Pool::Postgres(_, hot) => hot,
@@ -37,13 +40,13 @@ impl Limits for SqlStore {
         let key = key.as_str();
         on_pool!(self, pool => {
             // Rows older than a day no longer count toward any window.
-            sqlx::query("DELETE FROM failures WHERE key = $1 AND at < $2")
+            sql::query("DELETE FROM failures WHERE key = $1 AND at < $2")
                 .bind(key)
                 .bind(to_i64(now.saturating_sub(86_400)))
                 .execute(pool)
                 .await
                 .map_err(db)?;
-            sqlx::query(SQL_INSERT_FAILURE)
+            sql::query(SQL_INSERT_FAILURE)
                 .bind(key)
                 .bind(to_i64(now))
                 .execute(pool)
@@ -56,7 +59,7 @@ impl Limits for SqlStore {
     async fn failures_since(&self, key: &LimitKey, since: u64) -> Result<u32, StoreError> {
         let key = key.as_str();
         let (n,): (i64,) = on_pool!(self, pool => {
-            sqlx::query_as(SQL_FAILURES_SINCE)
+            sql::query_as(SQL_FAILURES_SINCE)
                 .bind(key)
                 .bind(to_i64(since))
                 .fetch_one(pool)
@@ -76,17 +79,8 @@ impl Limits for SqlStore {
     ) -> Result<Option<PasswordStepState>, StoreError> {
         let (ip_key, lock_key) = (ip_key.as_str(), lock_key.as_str());
         let topic = topic.as_str();
-        let row: Option<PasswordStepRow> = match &self.pool {
-            // On this thread, no hand-over.
-            Pool::Sqlite(_, direct) => direct.read(|conn| {
-                query_row_named(
-                    conn,
-                    &SQL_PASSWORD_STEP_STATE,
-                    &[&ip_key, &to_i64(since), &lock_key, &user.id.0, &topic],
-                    |r| PasswordStepRow::from_sqlite_at(r, 0),
-                )
-            })?,
-            Pool::Postgres(pool, _) => sqlx::query_as(SQL_PASSWORD_STEP_STATE.as_str())
+        let row: Option<PasswordStepRow> = on_pool!(self, pool => {
+            sql::query_as(SQL_PASSWORD_STEP_STATE.as_str())
                 .bind(ip_key)
                 .bind(to_i64(since))
                 .bind(lock_key)
@@ -94,8 +88,8 @@ impl Limits for SqlStore {
                 .bind(topic)
                 .fetch_optional(pool)
                 .await
-                .map_err(db)?,
-        };
+                .map_err(db)?
+        });
         row.map(|row| password_step_from(user.id.0, row))
             .transpose()
     }
@@ -111,43 +105,18 @@ impl Limits for SqlStore {
         let lock_prefix = lock.prefix();
         let ip_key = ip_key.as_str();
         let topic = topic.as_str();
-        let row: Option<(UserRow, PasswordStepRow)> = match &self.pool {
-            // On this thread, no hand-over.
-            Pool::Sqlite(_, direct) => direct.read(|conn| {
-                query_row_named(
-                    conn,
-                    &SQL_USER_FOR_PASSWORD_STEP,
-                    &[&ip_key, &to_i64(since), &lock_prefix, &username, &topic],
-                    |r| {
-                        Ok((
-                            UserRow::try_from(r)?,
-                            PasswordStepRow::from_sqlite_at(r, USER_COLUMN_COUNT)?,
-                        ))
-                    },
-                )
-            })?,
-            Pool::Postgres(pool, _) => {
-                let row = sqlx::query(SQL_USER_FOR_PASSWORD_STEP.as_str())
-                    .bind(ip_key)
-                    .bind(to_i64(since))
-                    .bind(lock_prefix)
-                    .bind(username)
-                    .bind(topic)
-                    .fetch_optional(pool)
-                    .await
-                    .map_err(db)?;
-                row.map(|row| {
-                    use sqlx::FromRow as _;
-                    Ok::<_, sqlx::Error>((
-                        UserRow::from_row(&row)?,
-                        PasswordStepRow::from_row(&row)?,
-                    ))
-                })
-                .transpose()
+        let row: Option<UserAndPasswordStep> = on_pool!(self, pool => {
+            sql::query_as(SQL_USER_FOR_PASSWORD_STEP.as_str())
+                .bind(ip_key)
+                .bind(to_i64(since))
+                .bind(lock_prefix)
+                .bind(username)
+                .bind(topic)
+                .fetch_optional(pool)
+                .await
                 .map_err(db)?
-            }
-        };
-        let Some((user, state)) = row else {
+        });
+        let Some(UserAndPasswordStep(user, state)) = row else {
             return Ok(None);
         };
         let id = user.0;
@@ -163,7 +132,7 @@ impl Limits for SqlStore {
     async fn lock_state(&self, key: &LimitKey) -> Result<LockState, StoreError> {
         let key = key.as_str();
         let row: Option<(i64, i64)> = on_pool!(self, pool => {
-            sqlx::query_as("SELECT locked_until, lock_count FROM locks WHERE key = $1")
+            sql::query_as("SELECT locked_until, lock_count FROM locks WHERE key = $1")
                 .bind(key)
                 .fetch_optional(pool)
                 .await
@@ -175,7 +144,7 @@ impl Limits for SqlStore {
     async fn set_lock(&self, key: &LimitKey, state: LockState) -> Result<(), StoreError> {
         let key = key.as_str();
         on_pool!(self, pool => {
-            sqlx::query(
+            sql::query(
                 "INSERT INTO locks (key, locked_until, lock_count) VALUES ($1, $2, $3) \
                  ON CONFLICT (key) DO UPDATE SET locked_until = excluded.locked_until, lock_count = excluded.lock_count",
             )
@@ -192,12 +161,12 @@ impl Limits for SqlStore {
     async fn clear_locks(&self, key: &LimitKey) -> Result<(), StoreError> {
         let key = key.as_str();
         on_pool!(self, pool => {
-            sqlx::query("DELETE FROM locks WHERE key = $1")
+            sql::query("DELETE FROM locks WHERE key = $1")
                 .bind(key)
                 .execute(pool)
                 .await
                 .map_err(db)?;
-            sqlx::query("DELETE FROM failures WHERE key = $1")
+            sql::query("DELETE FROM failures WHERE key = $1")
                 .bind(key)
                 .execute(pool)
                 .await
@@ -222,7 +191,7 @@ impl Limits for SqlStore {
     ) -> Result<Option<u64>, StoreError> {
         let key = key.as_str();
         let start: Option<(i64,)> = on_pool!(self, pool => {
-            sqlx::query_as(SQL_BOOK_SLOT)
+            sql::query_as(SQL_BOOK_SLOT)
                 .bind(key)
                 .bind(to_i64(now))
                 .bind(to_i64(pace))

@@ -9,19 +9,24 @@ use domain::{
     PracticePolicy, RememberedDevice, Role, Sealed, SealedRow, SecondFactorState, Session,
     SessionStage, SmsCode, StoreError, TotpFactor, User, UserId, UserLimit, Write,
 };
-use sqlx::{PgPool, SqlitePool};
+use sqlx::PgPool;
 
 use std::sync::Arc;
 
+use crate::lite::{Bound, execute_named};
 use crate::pg_batch::PgHot;
-use crate::sqlite_direct::{Bound, Direct, execute_named, insert_audit, query_row_named};
+use crate::sqlite_direct::Direct;
 use crate::{Backend, ConnectError};
+
+/// `sql::` in a statement is sqlx's API; inside an [`on_pool!`] body on
+/// SQLite it is [`crate::lite`], which has the same shape over rusqlite.
+use sqlx as sql;
 
 #[derive(Debug, Clone)]
 enum Pool {
-    /// sqlx's pool for most statements, direct connections for the
-    /// second-factor hot path (see [`crate::sqlite_direct`]).
-    Sqlite(SqlitePool, Arc<Direct>),
+    /// rusqlite connections: reads on the calling thread, writes on one
+    /// writer thread (see [`crate::sqlite_direct`] and [`crate::lite`]).
+    Sqlite(Arc<Direct>),
     /// sqlx's pool, with the second-factor hot path coalesced (see
     /// [`crate::pg_batch`]).
     Postgres(PgPool, Arc<PgHot>),
@@ -34,11 +39,16 @@ pub struct SqlStore {
 }
 
 /// Runs `$body` with `$pool` bound to whichever concrete pool is in use. The
-/// body is written once and compiled for each backend.
+/// body is written once and compiled for each backend: `sql::query(…)` in
+/// it is sqlx's on PostgreSQL and [`crate::lite`]'s on SQLite.
 macro_rules! on_pool {
     ($store:expr, $pool:ident => $body:expr) => {
         match &$store.pool {
-            Pool::Sqlite($pool, _) => $body,
+            Pool::Sqlite($pool) => {
+                #[allow(unused_imports)]
+                use $crate::lite as sql;
+                $body
+            }
             Pool::Postgres($pool, _) => $body,
         }
     };
@@ -56,7 +66,7 @@ macro_rules! execute {
 /// transaction) and evaluates to the number of rows it changed.
 macro_rules! execute_on {
     ($conn:expr, $sql:expr $(, $arg:expr)* $(,)?) => {
-        sqlx::query($sql)
+        sql::query($sql)
             $(.bind($arg))*
             .execute($conn)
             .await
@@ -107,7 +117,7 @@ macro_rules! insert_outbox {
     ($conn:expr, $message:expr) => {{
         static SQL: std::sync::LazyLock<String> =
             std::sync::LazyLock::new(|| format!("{SQL_INSERT_OUTBOX} RETURNING id"));
-        let (id,): (i64,) = bind_outbox!(sqlx::query_as(SQL.as_str()), $message)
+        let (id,): (i64,) = bind_outbox!(sql::query_as(SQL.as_str()), $message)
             .fetch_one($conn)
             .await
             .map_err(db)?;
@@ -161,10 +171,20 @@ pub(crate) static SQL_INSERT_AUDIT: std::sync::LazyLock<String> = std::sync::Laz
     )
 });
 
+/// Appends `event` to the audit trail inside a SQLite writer job.
+pub(crate) fn insert_audit(
+    conn: &rusqlite::Connection,
+    event: &AuditEvent,
+) -> rusqlite::Result<()> {
+    bind_audit!(Bound::default(), event)
+        .execute(conn, &SQL_INSERT_AUDIT)
+        .map(drop)
+}
+
 /// Appends `$event` to the audit trail on `$conn`.
 macro_rules! insert_audit {
     ($conn:expr, $event:expr) => {{
-        bind_audit!(sqlx::query(SQL_INSERT_AUDIT.as_str()), $event)
+        bind_audit!(sql::query(SQL_INSERT_AUDIT.as_str()), $event)
             .execute($conn)
             .await
             .map_err(db)?;
@@ -241,7 +261,7 @@ macro_rules! bind_claim_with {
 /// Inserts `$session` on `$conn` (a pool or a transaction).
 macro_rules! insert_session {
     ($conn:expr, $session:expr) => {{
-        bind_session!(sqlx::query(SQL_INSERT_SESSION), $session)
+        bind_session!(sql::query(SQL_INSERT_SESSION), $session)
             .execute($conn)
             .await
             .map_err(db)?;
@@ -251,7 +271,7 @@ macro_rules! insert_session {
 /// Counts one text to `$phone` for `$user` at `$at`, on `$conn`.
 macro_rules! insert_sms_send {
     ($conn:expr, $user:expr, $phone:expr, $at:expr) => {
-        sqlx::query("INSERT INTO sms_sends (user_id, phone, at) VALUES ($1, $2, $3)")
+        sql::query("INSERT INTO sms_sends (user_id, phone, at) VALUES ($1, $2, $3)")
             .bind($user.0)
             .bind($phone)
             .bind(to_i64($at))
@@ -266,7 +286,7 @@ macro_rules! insert_sms_send {
 /// PostgreSQL, so sealers and pruners run one at a time.
 macro_rules! take_seal {
     ($conn:expr) => {{
-        let seal: (i64, String) = sqlx::query_as(
+        let seal: (i64, String) = sql::query_as(
             "UPDATE audit_seal SET last_id = last_id WHERE id = 1 RETURNING last_id, last_hash",
         )
         .fetch_one($conn)
@@ -283,9 +303,9 @@ const OUTBOX_COLUMNS: &str = "id, channel, user_id, topic, recipient, subject, k
 /// Reads an outbox row (selected with [`OUTBOX_COLUMNS`]) of either backend.
 macro_rules! outbox_from_row {
     ($row:expr) => {{
-        use sqlx::Row as _;
+        use sql::Row as _;
         let row = $row;
-        let get_err = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
+        let get_err = |e: sql::Error| StoreError::Corrupt(e.to_string());
         let channel: String = row.try_get(1).map_err(get_err)?;
         let status: String = row.try_get(9).map_err(get_err)?;
         let attempts: i64 = row.try_get(10).map_err(get_err)?;
@@ -317,12 +337,36 @@ macro_rules! outbox_from_row {
     }};
 }
 
-pub(crate) fn db(error: sqlx::Error) -> StoreError {
-    match &error {
-        sqlx::Error::Database(e) if e.is_unique_violation() => {
-            StoreError::Conflict(e.message().to_owned())
-        }
-        _ => StoreError::Unavailable(error.to_string()),
+/// A driver's error as the domain's: a unique violation is a conflict,
+/// anything else makes the store unavailable.
+pub(crate) fn db(error: impl Into<DbError>) -> StoreError {
+    error.into().0
+}
+
+/// Either driver's error, made a [`StoreError`] (see [`db`]).
+pub(crate) struct DbError(StoreError);
+
+impl From<sqlx::Error> for DbError {
+    fn from(error: sqlx::Error) -> Self {
+        DbError(match &error {
+            sqlx::Error::Database(e) if e.is_unique_violation() => {
+                StoreError::Conflict(e.message().to_owned())
+            }
+            _ => StoreError::Unavailable(error.to_string()),
+        })
+    }
+}
+
+impl From<rusqlite::Error> for DbError {
+    fn from(error: rusqlite::Error) -> Self {
+        DbError(crate::sqlite_direct::sqlite_error(error))
+    }
+}
+
+/// [`crate::lite`] answers the domain's errors already.
+impl From<StoreError> for DbError {
+    fn from(error: StoreError) -> Self {
+        DbError(error)
     }
 }
 
@@ -398,14 +442,15 @@ impl SqlStore {
         }
         let no_arrays = || StoreError::Unavailable("SQLite has no array parameters".into());
         match &self.pool {
-            Pool::Sqlite(pool, _) => {
+            Pool::Sqlite(pool) => {
                 let text = format!("EXPLAIN QUERY PLAN {sql}");
-                let rows: Vec<(i64, i64, i64, String)> = bound!(sqlx::query_as(&text), |_q, _v|
+                let rows: Vec<(i64, i64, i64, String)> =
+                    bound!(crate::lite::query_as(&text), |_q, _v|
                     ints: return Err(no_arrays()),
                     texts: return Err(no_arrays()))
-                .fetch_all(pool)
-                .await
-                .map_err(db)?;
+                    .fetch_all(pool)
+                    .await
+                    .map_err(db)?;
                 Ok(rows.into_iter().map(|(_, _, _, detail)| detail).collect())
             }
             Pool::Postgres(pool, _) => {
@@ -424,10 +469,10 @@ impl SqlStore {
         }
     }
 
-    /// A store over a SQLite pool.
-    pub(crate) fn sqlite(pool: SqlitePool, direct: Direct) -> Self {
+    /// A store over a SQLite file's connections.
+    pub(crate) fn sqlite(direct: Direct) -> Self {
         SqlStore {
-            pool: Pool::Sqlite(pool, Arc::new(direct)),
+            pool: Pool::Sqlite(Arc::new(direct)),
         }
     }
 
@@ -448,11 +493,13 @@ impl SqlStore {
 
     /// Brings the schema up to date with the migrations embedded in the binary.
     pub async fn migrate(&self) -> Result<(), ConnectError> {
-        let result = match &self.pool {
-            Pool::Sqlite(pool, _) => sqlx::migrate!("migrations/sqlite").run(pool).await,
-            Pool::Postgres(pool, _) => sqlx::migrate!("migrations/postgres").run(pool).await,
-        };
-        result.map_err(|e| ConnectError::Migrate(e.to_string()))
+        match &self.pool {
+            Pool::Sqlite(direct) => crate::lite_migrate::run(direct).await,
+            Pool::Postgres(pool, _) => sqlx::migrate!("migrations/postgres")
+                .run(pool)
+                .await
+                .map_err(|e| ConnectError::Migrate(e.to_string())),
+        }
     }
 
     /// Closes every connection (graceful shutdown, tests).

@@ -28,7 +28,7 @@ impl OutboxQueue for SqlStore {
              RETURNING {OUTBOX_COLUMNS}"
         );
         on_pool!(self, pool => {
-            let rows = sqlx::query(&sql)
+            let rows = sql::query(&sql)
                 .bind(to_i64(now))
                 .bind(to_i64(lease_until))
                 .bind(i64::from(limit))
@@ -77,7 +77,7 @@ impl OutboxQueue for SqlStore {
             "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE ($1 = '' OR status = $1) ORDER BY id DESC LIMIT $2"
         );
         on_pool!(self, pool => {
-            let rows = sqlx::query(&sql)
+            let rows = sql::query(&sql)
                 .bind(status.unwrap_or(""))
                 .bind(i64::from(limit))
                 .fetch_all(pool)
@@ -90,7 +90,7 @@ impl OutboxQueue for SqlStore {
     async fn outbox_message(&self, id: i64) -> Result<Option<OutboxMessage>, StoreError> {
         let sql = format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE id = $1");
         on_pool!(self, pool => {
-            let row = sqlx::query(&sql).bind(id).fetch_optional(pool).await.map_err(db)?;
+            let row = sql::query(&sql).bind(id).fetch_optional(pool).await.map_err(db)?;
             row.as_ref().map(|row| Ok(outbox_from_row!(row))).transpose()
         })
     }
@@ -108,7 +108,7 @@ impl OutboxQueue for SqlStore {
 
     async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
         let (pending, failed, oldest): (i64, i64, Option<i64>) = on_pool!(self, pool => {
-            sqlx::query_as(
+            sql::query_as(
                 "SELECT \
                  COUNT(*) FILTER (WHERE status IN ('pending', 'sending')), \
                  COUNT(*) FILTER (WHERE status = 'failed'), \

@@ -6,7 +6,7 @@ use super::*;
 impl Practices for SqlStore {
     async fn ensure_practice(&self, name: &str, now: u64) -> Result<PracticeId, StoreError> {
         let id: (i64,) = on_pool!(self, pool => {
-            sqlx::query(
+            sql::query(
                 "INSERT INTO practices (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
             )
             .bind(name)
@@ -14,7 +14,7 @@ impl Practices for SqlStore {
             .execute(pool)
             .await
             .map_err(db)?;
-            sqlx::query_as("SELECT id FROM practices WHERE name = $1")
+            sql::query_as("SELECT id FROM practices WHERE name = $1")
                 .bind(name)
                 .fetch_one(pool)
                 .await
@@ -25,7 +25,7 @@ impl Practices for SqlStore {
 
     async fn first_practice(&self) -> Result<Option<PracticeId>, StoreError> {
         let row: Option<(i64,)> = on_pool!(self, pool => {
-            sqlx::query_as("SELECT id FROM practices ORDER BY id LIMIT 1")
+            sql::query_as("SELECT id FROM practices ORDER BY id LIMIT 1")
                 .fetch_optional(pool)
                 .await
                 .map_err(db)?
@@ -35,7 +35,7 @@ impl Practices for SqlStore {
 
     async fn practice_policy(&self, practice: PracticeId) -> Result<PracticePolicy, StoreError> {
         let row: Option<PracticeRow> = on_pool!(self, pool => {
-            sqlx::query_as(
+            sql::query_as(
                 "SELECT require_2fa, allow_sms, remember_days, idle_timeout_minutes, password_min_length \
                  FROM practices WHERE id = $1",
             )
@@ -107,7 +107,7 @@ impl Practices for SqlStore {
         );
         let offset = i64::try_from(offset).unwrap_or(i64::MAX);
         let (rows, (total,)): (Vec<StaffSql>, (i64,)) = on_pool!(self, pool => {
-            let rows = sqlx::query_as(&sql)
+            let rows = sql::query_as(&sql)
                 .bind(practice.0)
                 .bind(&pattern)
                 .bind(i64::from(limit))
@@ -116,7 +116,7 @@ impl Practices for SqlStore {
                 .fetch_all(pool)
                 .await
                 .map_err(db)?;
-            let total = sqlx::query_as(&count_sql)
+            let total = sql::query_as(&count_sql)
                 .bind(practice.0)
                 .bind(&pattern)
                 .bind(only.map_or(-1, |u| u.0))
@@ -141,7 +141,7 @@ impl Practices for SqlStore {
              AND disabled = FALSE ORDER BY id"
         );
         let rows: Vec<UserRow> = on_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(practice.0).fetch_all(pool).await.map_err(db)?
+            sql::query_as(&sql).bind(practice.0).fetch_all(pool).await.map_err(db)?
         });
         rows.into_iter().map(user_from).collect()
     }
@@ -164,7 +164,7 @@ impl Users for SqlStore {
 
     async fn external_id(&self, user: UserId) -> Result<Option<String>, StoreError> {
         let row: Option<(Option<String>,)> = on_pool!(self, pool => {
-            sqlx::query_as("SELECT external_id FROM users WHERE id = $1")
+            sql::query_as("SELECT external_id FROM users WHERE id = $1")
                 .bind(user.0)
                 .fetch_optional(pool)
                 .await
@@ -180,23 +180,17 @@ impl Users for SqlStore {
 
     async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
         static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(sql_user_by_username);
-        let row: Option<UserRow> = match &self.pool {
-            // The password step's first read: on this thread, no hand-over.
-            Pool::Sqlite(_, direct) => direct
-                .read(|conn| query_row_named(conn, &SQL, &[&username], |r| UserRow::try_from(r)))?,
-            Pool::Postgres(pool, _) => sqlx::query_as(&SQL)
-                .bind(username)
-                .fetch_optional(pool)
-                .await
-                .map_err(db)?,
-        };
+        // The password step's first read (on SQLite on this thread).
+        let row: Option<UserRow> = on_pool!(self, pool => {
+            sql::query_as(&SQL).bind(username).fetch_optional(pool).await.map_err(db)?
+        });
         row.map(user_from).transpose()
     }
 
     async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
         let sql = sql_user_by_email();
         let row: Option<UserRow> = on_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(email).fetch_optional(pool).await.map_err(db)?
+            sql::query_as(&sql).bind(email).fetch_optional(pool).await.map_err(db)?
         });
         row.map(user_from).transpose()
     }
@@ -204,7 +198,7 @@ impl Users for SqlStore {
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError> {
         let sql = sql_user_by_id();
         let row: Option<UserRow> = on_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(id.0).fetch_optional(pool).await.map_err(db)?
+            sql::query_as(&sql).bind(id.0).fetch_optional(pool).await.map_err(db)?
         });
         row.map(user_from).transpose()
     }
@@ -222,7 +216,7 @@ impl Users for SqlStore {
     async fn set_user_disabled(&self, user: UserId, disabled: bool) -> Result<(), StoreError> {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(db)?;
-            sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
+            sql::query("UPDATE users SET disabled = $1 WHERE id = $2")
                 .bind(disabled)
                 .bind(user.0)
                 .execute(&mut *tx)
@@ -233,7 +227,7 @@ impl Users for SqlStore {
                     "DELETE FROM sessions WHERE user_id = $1",
                     "DELETE FROM remembered_devices WHERE user_id = $1",
                 ] {
-                    sqlx::query(sql).bind(user.0).execute(&mut *tx).await.map_err(db)?;
+                    sql::query(sql).bind(user.0).execute(&mut *tx).await.map_err(db)?;
                 }
             }
             tx.commit().await.map_err(db)?;
@@ -263,7 +257,7 @@ impl ApiKeys for SqlStore {
         now: u64,
     ) -> Result<i64, StoreError> {
         let (id,): (i64,) = on_pool!(self, pool => {
-            sqlx::query_as(
+            sql::query_as(
                 "INSERT INTO api_keys (practice_id, name, prefix, key_hash, created_at, scopes) \
                  VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
             )
@@ -282,7 +276,7 @@ impl ApiKeys for SqlStore {
 
     async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>, StoreError> {
         let row: Option<ApiKeyRow> = on_pool!(self, pool => {
-            sqlx::query_as(&sql_api_key_by_hash())
+            sql::query_as(&sql_api_key_by_hash())
                 .bind(key_hash)
                 .fetch_optional(pool)
                 .await
@@ -293,7 +287,7 @@ impl ApiKeys for SqlStore {
 
     async fn api_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
         let rows: Vec<ApiKeyRow> = on_pool!(self, pool => {
-            sqlx::query_as(&format!("SELECT {API_KEY_COLUMNS} FROM api_keys ORDER BY id"))
+            sql::query_as(&format!("SELECT {API_KEY_COLUMNS} FROM api_keys ORDER BY id"))
                 .fetch_all(pool)
                 .await
                 .map_err(db)?
@@ -319,7 +313,7 @@ impl ApiKeys for SqlStore {
         idem_key: &str,
     ) -> Result<Option<(String, u16, String)>, StoreError> {
         let row: Option<(String, i64, String)> = on_pool!(self, pool => {
-            sqlx::query_as(
+            sql::query_as(
                 "SELECT request, status, body FROM api_idempotency WHERE api_key_id = $1 AND idem_key = $2",
             )
             .bind(api_key)
@@ -417,7 +411,7 @@ impl SqlStore {
         now: u64,
     ) -> Result<UserId, StoreError> {
         let id: (i64,) = on_pool!(self, pool => {
-            sqlx::query_as(
+            sql::query_as(
                 "INSERT INTO users (practice_id, username, email, phone, role, password_hash, disabled, created_at, display_name, external_id) \
                  VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7, $8, $9) RETURNING id",
             )

@@ -234,10 +234,39 @@ pub(crate) struct PasswordStepRow {
     pub(crate) totp: TotpColumns,
 }
 
+impl crate::lite::FromRow for PasswordStepRow {
+    fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Self::from_sqlite_at(row, 0)
+    }
+}
+
+/// [`SQL_USER_FOR_PASSWORD_STEP`]'s row: the user's columns, then the
+/// step's.
+pub(crate) struct UserAndPasswordStep(pub(crate) UserRow, pub(crate) PasswordStepRow);
+
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for UserAndPasswordStep {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        // The user's by position (the first columns), the step's by name.
+        Ok(UserAndPasswordStep(
+            sqlx::FromRow::from_row(row)?,
+            sqlx::FromRow::from_row(row)?,
+        ))
+    }
+}
+
+impl crate::lite::FromRow for UserAndPasswordStep {
+    fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(UserAndPasswordStep(
+            crate::lite::FromRow::from_row(row)?,
+            PasswordStepRow::from_sqlite_at(row, USER_COLUMN_COUNT)?,
+        ))
+    }
+}
+
 impl PasswordStepRow {
     /// Reads the row in [`sql_password_step_columns`]' order, its first
     /// column at `first`.
-    pub(crate) fn from_sqlite_at(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Self> {
+    fn from_sqlite_at(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Self> {
         Ok(PasswordStepRow {
             ip_failures: row.get(first)?,
             locked_until: row.get(first + 1)?,
@@ -359,9 +388,9 @@ pub(crate) struct SessionStateRow {
     pub(crate) state: SecondFactorRow,
 }
 
-impl SecondFactorRow {
-    /// Reads the row in [`SQL_SECOND_FACTOR_STATE`]'s column order.
-    pub(crate) fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+/// Reads the row in [`SQL_SECOND_FACTOR_STATE`]'s column order.
+impl crate::lite::FromRow for SecondFactorRow {
+    fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
         Ok(SecondFactorRow {
             id: row.get(0)?,
             practice_id: row.get(1)?,

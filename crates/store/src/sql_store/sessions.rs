@@ -12,19 +12,10 @@ impl Sessions for SqlStore {
     }
 
     async fn session(&self, token_hash: &str) -> Result<Option<Session>, StoreError> {
-        let row: Option<SessionRow> = match &self.pool {
-            // Every page's first read: on this thread, no hand-over.
-            Pool::Sqlite(_, direct) => direct.read(|conn| {
-                query_row_named(conn, SQL_SESSION, &[&token_hash], |r| {
-                    SessionRow::try_from(r)
-                })
-            })?,
-            Pool::Postgres(pool, _) => sqlx::query_as(SQL_SESSION)
-                .bind(token_hash)
-                .fetch_optional(pool)
-                .await
-                .map_err(db)?,
-        };
+        // Every page's first read (on SQLite on this thread).
+        let row: Option<SessionRow> = on_pool!(self, pool => {
+            sql::query_as(SQL_SESSION).bind(token_hash).fetch_optional(pool).await.map_err(db)?
+        });
         row.map(session_from).transpose()
     }
 
@@ -50,7 +41,7 @@ impl Sessions for SqlStore {
 
     async fn session_reauth(&self, token_hash: &str) -> Result<Option<u64>, StoreError> {
         let row: Option<(Option<i64>,)> = on_pool!(self, pool => {
-            sqlx::query_as("SELECT reauth_at FROM sessions WHERE token_hash = $1")
+            sql::query_as("SELECT reauth_at FROM sessions WHERE token_hash = $1")
                 .bind(token_hash)
                 .fetch_optional(pool)
                 .await
@@ -63,7 +54,7 @@ impl Sessions for SqlStore {
 
     async fn add_session_failure(&self, token_hash: &str) -> Result<u32, StoreError> {
         let row: Option<(i64,)> = on_pool!(self, pool => {
-            sqlx::query_as(
+            sql::query_as(
                 "UPDATE sessions SET failures = failures + 1 WHERE token_hash = $1 RETURNING failures",
             )
             .bind(token_hash)
@@ -91,14 +82,13 @@ impl Sessions for SqlStore {
     ) -> Result<Option<SecondFactorState>, StoreError> {
         let lock_key = lock_key.as_str();
         let row: Option<SecondFactorRow> = match &self.pool {
-            Pool::Sqlite(_, direct) => direct.read(|conn| {
-                query_row_named(
-                    conn,
-                    SQL_SECOND_FACTOR_STATE,
-                    &[&user.0, &lock_key],
-                    SecondFactorRow::from_sqlite,
-                )
-            })?,
+            Pool::Sqlite(direct) => {
+                crate::lite::query_as(SQL_SECOND_FACTOR_STATE)
+                    .bind(user.0)
+                    .bind(lock_key)
+                    .fetch_optional(direct)
+                    .await?
+            }
             Pool::Postgres(_, hot) => hot.second_factor_state(user.0, lock_key).await?,
         };
         row.map(state_from).transpose()
@@ -122,7 +112,7 @@ impl Sessions for SqlStore {
                 return Ok(state.map(|state| (session, state)));
             }
         };
-        let row: Option<SessionStateRow> = sqlx::query_as(&SQL_SESSION_STATE)
+        let row: Option<SessionStateRow> = sql::query_as(&SQL_SESSION_STATE)
             .bind(token_hash)
             .bind(lock_prefix)
             .fetch_optional(pool)
@@ -152,7 +142,7 @@ impl Devices for SqlStore {
         expires_at: u64,
     ) -> Result<(), StoreError> {
         on_pool!(self, pool => {
-            sqlx::query(
+            sql::query(
                 "INSERT INTO remembered_devices (user_id, token_hash, label, created_at, last_used_at, expires_at) \
                  VALUES ($1, $2, $3, $4, $4, $5)",
             )
@@ -174,7 +164,7 @@ impl Devices for SqlStore {
     ) -> Result<Option<RememberedDevice>, StoreError> {
         let sql = sql_device_by_token();
         let row: Option<DeviceRow> = on_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(token_hash).fetch_optional(pool).await.map_err(db)?
+            sql::query_as(&sql).bind(token_hash).fetch_optional(pool).await.map_err(db)?
         });
         row.map(device_from).transpose()
     }
@@ -187,7 +177,7 @@ impl Devices for SqlStore {
             "SELECT {DEVICE_COLUMNS} FROM remembered_devices WHERE previous_token_hash = $1"
         );
         let row: Option<DeviceRow> = on_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(token_hash).fetch_optional(pool).await.map_err(db)?
+            sql::query_as(&sql).bind(token_hash).fetch_optional(pool).await.map_err(db)?
         });
         row.map(device_from).transpose()
     }
@@ -200,7 +190,7 @@ impl Devices for SqlStore {
         now: u64,
     ) -> Result<bool, StoreError> {
         let done = on_pool!(self, pool => {
-            sqlx::query(
+            sql::query(
                 "UPDATE remembered_devices SET previous_token_hash = token_hash, token_hash = $3, last_used_at = $4 \
                  WHERE id = $1 AND token_hash = $2",
             )
@@ -226,7 +216,7 @@ impl Devices for SqlStore {
             "SELECT {DEVICE_COLUMNS} FROM remembered_devices WHERE user_id = $1 ORDER BY created_at DESC, id DESC"
         );
         let rows: Vec<DeviceRow> = on_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(user.0).fetch_all(pool).await.map_err(db)?
+            sql::query_as(&sql).bind(user.0).fetch_all(pool).await.map_err(db)?
         });
         rows.into_iter().map(device_from).collect()
     }
@@ -278,7 +268,7 @@ impl Links for SqlStore {
             let mut tx = pool.begin().await.map_err(db)?;
             // One live link at a time: the new one voids the older ones.
             execute_on!(&mut *tx, SQL_VOID_LINKS, user.0, to_i64(now));
-            sqlx::query(
+            sql::query(
                 "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
             )
             .bind(token_hash)
@@ -296,7 +286,7 @@ impl Links for SqlStore {
 
     async fn password_reset(&self, token_hash: &str) -> Result<Option<(UserId, u64)>, StoreError> {
         let row: Option<(i64, i64)> = on_pool!(self, pool => {
-            sqlx::query_as("SELECT user_id, expires_at FROM password_resets WHERE token_hash = $1 AND used_at IS NULL")
+            sql::query_as("SELECT user_id, expires_at FROM password_resets WHERE token_hash = $1 AND used_at IS NULL")
                 .bind(token_hash)
                 .fetch_optional(pool)
                 .await
