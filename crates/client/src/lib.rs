@@ -20,7 +20,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 pub use twofactor_wire::{
-    ConfirmTotp, Device, Problem, RecoveryCodes, SmsSent, TotpConfirmed, Verify,
+    ConfirmTotp, Device, PasskeyView, Problem, RecoveryCodes, SmsSent, TotpConfirmed, Verify,
 };
 
 /// A new user (`POST /users`).
@@ -209,6 +209,22 @@ impl Client {
         self.call::<serde_json::Value>(
             self.http
                 .delete(self.url(&format!("/users/{id}/devices/{device}"))),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// `GET /users/{id}/passkeys`.
+    pub async fn passkeys(&self, id: i64) -> Result<Vec<PasskeyView>, Error> {
+        self.json(self.http.get(self.url(&format!("/users/{id}/passkeys"))))
+            .await
+    }
+
+    /// `DELETE /users/{id}/passkeys/{passkey}`.
+    pub async fn remove_passkey(&self, id: i64, passkey: i64) -> Result<(), Error> {
+        self.call::<serde_json::Value>(
+            self.http
+                .delete(self.url(&format!("/users/{id}/passkeys/{passkey}"))),
         )
         .await
         .map(drop)

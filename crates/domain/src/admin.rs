@@ -455,6 +455,14 @@ impl LoginService {
         if let Err(message) = new.validate(self.policy.password_min_length) {
             return Ok(Err(message));
         }
+        // Turned on where no passkey can be registered, it would lock every
+        // administrator out.
+        if new.phishing_resistant_admins && !self.passkeys_on() {
+            return Ok(Err(format!(
+                "{} Administrators cannot be required to use one.",
+                crate::PASSKEYS_OFF
+            )));
+        }
         if let Err(message) = self
             .confirm_admin(session_token, admin, admin_password, ctx, now)
             .await?
@@ -465,7 +473,7 @@ impl LoginService {
             .set_practice_policy(admin.practice_id, new)
             .await?;
         let detail = format!(
-            "require 2FA {}, SMS {}, remember {} days, idle timeout {} min, password min {}",
+            "require 2FA {}, SMS {}, remember {} days, idle timeout {} min, password min {}, passkey sign-in {}, passkey-only administrators {}",
             if new.require_2fa { "on" } else { "off" },
             if new.allow_sms {
                 "allowed"
@@ -474,7 +482,17 @@ impl LoginService {
             },
             new.remember_days,
             new.idle_timeout_minutes,
-            new.password_min_length
+            new.password_min_length,
+            if new.allow_passkey_sign_in {
+                "on"
+            } else {
+                "off"
+            },
+            if new.phishing_resistant_admins {
+                "on"
+            } else {
+                "off"
+            },
         );
         self.audit_admin_action(admin, admin, AuditKind::PolicyChanged, &detail, ctx, now)
             .await?;

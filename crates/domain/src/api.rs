@@ -388,6 +388,30 @@ impl LoginService {
         Ok(self.store.delete_user(user.id).await?)
     }
 
+    /// Removes passkey `id` of `user` at an API key's request (a lost key
+    /// reported to the application): audited under the key, and the owner
+    /// is told by email. `false`: the user has no such passkey.
+    pub async fn api_remove_passkey(
+        &self,
+        key: &ApiKey,
+        user: &User,
+        id: i64,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<bool, DomainError> {
+        let stored = self.store.passkeys(user.id).await?;
+        let Some(removed) = stored.iter().find(|p| p.id == id) else {
+            return Ok(false);
+        };
+        if !self.store.delete_passkey(user.id, id).await? {
+            return Ok(false);
+        }
+        let detail = format!("{} by API key {}", removed.name, key.prefix);
+        self.audit_success(user, AuditKind::PasskeyRemoved, ctx, &detail, now)
+            .await?;
+        Ok(true)
+    }
+
     /// Offers a new authenticator secret (active once confirmed).
     pub async fn api_begin_totp(&self, user: &User, now: u64) -> Result<OtpAuthUri, DomainError> {
         self.offer_secret(user, now).await

@@ -101,6 +101,16 @@ pub enum AuditKind {
     ApiKeyCreated,
     /// A session ended by the idle or the absolute timeout.
     SessionExpired,
+    /// A passkey or security key was registered.
+    PasskeyAdded,
+    /// A passkey or security key was removed.
+    PasskeyRemoved,
+    /// A passkey or security key answered the second factor.
+    Passkey,
+    /// A passkey signed in without the password (both factors at once).
+    PasskeySignIn,
+    /// A passkey's signature counter went backwards: it may be a copy.
+    PasskeyPossiblyCloned,
 }
 
 impl AuditKind {
@@ -141,11 +151,16 @@ impl AuditKind {
             AuditKind::EmergencyAccess => "emergency_access",
             AuditKind::ApiKeyCreated => "api_key_created",
             AuditKind::SessionExpired => "session_expired",
+            AuditKind::PasskeyAdded => "passkey_added",
+            AuditKind::PasskeyRemoved => "passkey_removed",
+            AuditKind::Passkey => "passkey",
+            AuditKind::PasskeySignIn => "passkey_sign_in",
+            AuditKind::PasskeyPossiblyCloned => "passkey_possibly_cloned",
         }
     }
 
     /// Every kind, for the audit page's filter.
-    pub const ALL: [AuditKind; 34] = [
+    pub const ALL: [AuditKind; 39] = [
         AuditKind::PasswordLogin,
         AuditKind::TotpToken,
         AuditKind::Lock,
@@ -180,6 +195,11 @@ impl AuditKind {
         AuditKind::EmergencyAccess,
         AuditKind::ApiKeyCreated,
         AuditKind::SessionExpired,
+        AuditKind::PasskeyAdded,
+        AuditKind::PasskeyRemoved,
+        AuditKind::Passkey,
+        AuditKind::PasskeySignIn,
+        AuditKind::PasskeyPossiblyCloned,
     ];
 }
 

@@ -27,6 +27,7 @@ pub mod mail;
 mod notify;
 mod operations;
 pub mod outbox;
+pub mod passkey;
 pub mod password;
 mod password_reset;
 mod pending;
@@ -49,7 +50,10 @@ pub use device::RememberedDevice;
 pub use enrollment::{LinkConfirm, LinkStart, StepUp};
 pub use error::DomainError;
 pub use ids::{PracticeId, UserId};
-pub use login::{LoginService, PasswordOutcome, SmsOutcome, TokenOutcome};
+pub use login::{
+    LoginService, PASSKEYS_OFF, PasskeyFinish, PasskeyInfo, PasskeyLogin, PasskeyStart,
+    PasswordOutcome, SmsOutcome, TokenOutcome,
+};
 pub use mail::{Email, Mailer};
 pub use operations::{AccountByAdmin, IdempotentAnswer};
 pub use outbox::{

@@ -66,6 +66,8 @@ pub(crate) enum Notice {
     RecoveryCodeUsed,
     RecoveryCodesCreated,
     PhoneChanged,
+    PasskeyAdded,
+    PasskeyRemoved,
     Locked,
     AbandonedLogin,
 }
@@ -85,6 +87,8 @@ impl Notice {
             AuditKind::RecoveryCodeUsed => Notice::RecoveryCodeUsed,
             AuditKind::RecoveryCodesCreated => Notice::RecoveryCodesCreated,
             AuditKind::PhoneChanged => Notice::PhoneChanged,
+            AuditKind::PasskeyAdded => Notice::PasskeyAdded,
+            AuditKind::PasskeyRemoved => Notice::PasskeyRemoved,
             AuditKind::Lock => Notice::Locked,
             _ => return None,
         })
@@ -101,6 +105,8 @@ impl Notice {
             Notice::RecoveryCodeUsed => "recovery-code-used",
             Notice::RecoveryCodesCreated => "recovery-codes-created",
             Notice::PhoneChanged => "phone-changed",
+            Notice::PasskeyAdded => "passkey-added",
+            Notice::PasskeyRemoved => "passkey-removed",
             Notice::Locked => "account-locked",
             Notice::AbandonedLogin => ABANDONED_TOPIC,
         }
@@ -149,6 +155,16 @@ impl Notice {
                 "your cell phone was changed",
                 "A new cell phone number now receives your text-message codes. Every other session and remembered device was logged out.",
                 "If this was not you, change your password and tell your practice administrator now.",
+            ),
+            Notice::PasskeyAdded => (
+                "a passkey was added",
+                "A passkey or security key was added to your account; it can now finish your logins.",
+                "If this was not you, remove it on the Security page, change your password and tell your practice administrator now.",
+            ),
+            Notice::PasskeyRemoved => (
+                "a passkey was removed",
+                "A passkey or security key was removed from your account; it no longer logs in.",
+                TELL_ADMIN,
             ),
             Notice::Locked => (
                 "your account was locked",

@@ -44,6 +44,10 @@ pub struct Policy {
     pub absolute_timeout_seconds: u64,
     /// Remembered device lifetime: 30 days, as the checkbox says.
     pub remember_device_seconds: u64,
+    /// A passkey alone may sign in (the practice's setting).
+    pub allow_passkey_sign_in: bool,
+    /// Administrators must finish logins with a passkey or security key.
+    pub phishing_resistant_admins: bool,
     /// An SMS code lives 10 minutes: long enough for a slow network.
     pub sms_code_seconds: u64,
     /// Wrong tries one SMS code survives.
@@ -87,6 +91,8 @@ impl Default for Policy {
             sms_per_hour: 5,
             password_min_length: 12,
             allow_sms: true,
+            allow_passkey_sign_in: true,
+            phishing_resistant_admins: false,
         }
     }
 }
@@ -106,6 +112,11 @@ pub struct PracticePolicy {
     pub idle_timeout_minutes: u32,
     /// Shortest new password (from the deployment's floor to 64).
     pub password_min_length: u32,
+    /// A passkey alone (discoverable, user-verified) may sign in.
+    pub allow_passkey_sign_in: bool,
+    /// Administrators must use a passkey or security key: codes no longer
+    /// finish their logins.
+    pub phishing_resistant_admins: bool,
 }
 
 impl Default for PracticePolicy {
@@ -116,6 +127,8 @@ impl Default for PracticePolicy {
             remember_days: 30,
             idle_timeout_minutes: 30,
             password_min_length: 12,
+            allow_passkey_sign_in: true,
+            phishing_resistant_admins: false,
         }
     }
 }
@@ -161,6 +174,8 @@ impl Policy {
         Policy {
             require_2fa: self.require_2fa || practice.require_2fa || user_requires_2fa,
             allow_sms: self.allow_sms && practice.allow_sms,
+            allow_passkey_sign_in: practice.allow_passkey_sign_in,
+            phishing_resistant_admins: practice.phishing_resistant_admins,
             remember_device_seconds: u64::from(practice.remember_days.min(MAX_REMEMBER_DAYS))
                 * 24
                 * 60
@@ -175,6 +190,14 @@ impl Policy {
                 .max(practice.password_min_length as usize),
             ..self.clone()
         }
+    }
+
+    /// Whether only a passkey or security key may finish the logins of a
+    /// user with `role`: the practice requires a phishing-resistant factor
+    /// of its administrators (codes typed from an app, a text or a sheet
+    /// can be relayed by a fake login page; a WebAuthn answer cannot).
+    pub fn passkey_only(&self, role: crate::Role) -> bool {
+        self.phishing_resistant_admins && role == crate::Role::Admin
     }
 
     /// Lock length after `previous_locks` earlier locks: doubling, capped.

@@ -173,6 +173,94 @@ impl Browser {
         .await;
     }
 
+    /// Empties the input matching `css`.
+    pub async fn clear(&self, css: &str) {
+        let id = self.find(css).await;
+        self.call("POST", &self.at(&format!("/element/{id}/clear")), json!({}))
+            .await;
+    }
+
+    /// Adds a virtual authenticator (chromedriver's WebAuthn extension): a
+    /// platform passkey provider that keeps discoverable credentials,
+    /// verifies the user and consents to every request. Returns its id.
+    pub async fn add_virtual_authenticator(&self) -> String {
+        let added = self
+            .call(
+                "POST",
+                &self.at("/webauthn/authenticator"),
+                json!({
+                    "protocol": "ctap2",
+                    "transport": "internal",
+                    "hasResidentKey": true,
+                    "hasUserVerification": true,
+                    "isUserConsenting": true,
+                    "isUserVerified": true,
+                }),
+            )
+            .await;
+        added.as_str().expect("authenticator id").to_owned()
+    }
+
+    /// The credentials the virtual authenticator `id` holds.
+    pub async fn virtual_credentials(&self, id: &str) -> Vec<Value> {
+        self.call(
+            "GET",
+            &self.at(&format!("/webauthn/authenticator/{id}/credentials")),
+            Value::Null,
+        )
+        .await
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+    }
+
+    /// Puts `credentials` (as [`Browser::virtual_credentials`] read them)
+    /// into the virtual authenticator `id`: a key plugged back in.
+    pub async fn add_virtual_credentials(&self, id: &str, credentials: &[Value]) {
+        for held in credentials {
+            let mut credential = serde_json::Map::new();
+            for field in [
+                "credentialId",
+                "isResidentCredential",
+                "rpId",
+                "privateKey",
+                "userHandle",
+                "signCount",
+            ] {
+                credential.insert(field.into(), held[field].clone());
+            }
+            self.call(
+                "POST",
+                &self.at(&format!("/webauthn/authenticator/{id}/credential")),
+                Value::Object(credential),
+            )
+            .await;
+        }
+    }
+
+    /// Removes the virtual authenticator `id`.
+    pub async fn remove_virtual_authenticator(&self, id: &str) {
+        self.call(
+            "DELETE",
+            &self.at(&format!("/webauthn/authenticator/{id}")),
+            Value::Null,
+        )
+        .await;
+    }
+
+    /// Waits (up to 10 s) until the element matching `css` shows text, and
+    /// returns it: for messages a script writes after a server's answer.
+    pub async fn wait_for_text(&self, css: &str) -> String {
+        for _ in 0..100 {
+            let text = self.property(css, "textContent").await;
+            if !text.trim().is_empty() {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{css} stayed empty");
+    }
+
     /// Clicks the element matching `css`.
     pub async fn click(&self, css: &str) {
         let id = self.find(css).await;

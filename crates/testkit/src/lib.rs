@@ -186,6 +186,11 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
+    /// `http://localhost:PORT{path}`: where browsers accept passkeys.
+    pub fn localhost_url(&self, path: &str) -> String {
+        format!("http://localhost:{}{}", self.addr.port(), path)
+    }
+
     /// A fresh browser-like client (own cookie jar, no redirects followed).
     pub fn client(&self) -> Client {
         Client::new(self.url(""))
@@ -257,14 +262,35 @@ impl TestApp {
         period: Period,
     ) -> (User, Totp) {
         let user = self.add_user(username).await;
+        let totp = self.enroll(&user, algorithm, digits, period).await;
+        (user, totp)
+    }
+
+    /// Creates an administrator of the first practice with an
+    /// authenticator enrolled; returns the phone's side.
+    pub async fn add_admin_with_totp(&self, username: &str) -> (User, Totp) {
+        let user = self.add_user_in(username, None, domain::Role::Admin).await;
+        let totp = self
+            .enroll(&user, Algorithm::Sha1, Digits::SIX, Period::DEFAULT)
+            .await;
+        (user, totp)
+    }
+
+    /// Links a new authenticator to `user`; returns the phone's side.
+    async fn enroll(
+        &self,
+        user: &User,
+        algorithm: Algorithm,
+        digits: Digits,
+        period: Period,
+    ) -> Totp {
         let secret = Secret::generate(algorithm).expect("random");
         let uri = self
             .app
-            .enroll_totp(&user, Some(secret), algorithm, digits, period)
+            .enroll_totp(user, Some(secret), algorithm, digits, period)
             .await
             .expect("enrolled");
-        let totp = uri.to_totp().expect("totp");
-        (user, totp)
+        uri.to_totp().expect("totp")
     }
 
     /// The code the user's phone shows now (by the test clock), offset by

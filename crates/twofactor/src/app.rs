@@ -166,6 +166,17 @@ pub async fn build(
         policy,
         &config.issuer,
     );
+    // Passkeys are bound to the public URL; where browsers would refuse
+    // them (an IP address, plain http other than localhost) they are off,
+    // and the start says why.
+    let login =
+        match domain::passkey::RelyingParty::for_public_url(&settings.public_url, &config.issuer) {
+            Ok(relying_party) => login.with_passkeys(relying_party),
+            Err(why) => {
+                tracing::warn!("{why}");
+                login
+            }
+        };
     let state = AppState {
         login: Arc::new(login.clone()),
         clock: Arc::new(ClockRef(clock.clone())),

@@ -27,6 +27,15 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
             init_logging();
             let mut config = Config::load(None)?;
             config.listen = listen;
+            // Browsers accept passkeys on http://localhost, never on an IP
+            // address: the demo is opened there unless told otherwise.
+            if config.public_url.is_none() {
+                if let Ok(addr) = config.listen.parse::<std::net::SocketAddr>() {
+                    if addr.ip().is_loopback() {
+                        config.public_url = Some(format!("http://localhost:{}", addr.port()));
+                    }
+                }
+            }
             let app = app::build(&config, Mode::Demo, Arc::new(SystemClock), None).await?;
             seed_demo(&app, &config).await?;
             serve(&app, &config).await?;
@@ -248,6 +257,9 @@ async fn seed_demo(app: &App, config: &Config) -> anyhow::Result<()> {
          \n  2. {user2} / {pw2}  (phone +12015550123, no app)\
          \n     Press \"Request Token via SMS\": the message is printed on this terminal\
          \n     (a line starting \"SMS to\") and listed at {url}/dev/outbox.\n\
+         \n  3. A passkey: log in as {user1}, open Account security, then \"Passkeys and\
+         \n     security keys\", and add one (your browser or phone keeps it). Log out and\
+         \n     press \"Sign in with a passkey\" on {url}/login: no password, no code.\n\
          \n  Data: {data}   Stop: Ctrl-C\n",
         user1 = DEMO_TOTP_USER.0,
         pw1 = DEMO_TOTP_USER.1,

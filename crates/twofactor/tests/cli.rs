@@ -598,9 +598,11 @@ fn demo_prints_logins_uri_and_qr_and_serves_the_login_page() {
             break;
         }
     }
-    let open = format!("Open http://127.0.0.1:{port}/login");
+    // localhost, not the loopback address: browsers take passkeys there.
+    let open = format!("Open http://localhost:{port}/login");
     for needle in [
         open.as_str(),
+        "passkey",
         "drsmith / demo-password-smith",
         "nurse.jones / demo-password-jones",
         "otpauth://totp/twofactor:drsmith?secret=",

@@ -14,7 +14,7 @@ use axum::response::Response;
 use crate::AppState;
 
 const CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; \
-                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+                   connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// Behind TLS: browsers keep to https for two years, subdomains included.
 const HSTS: &str = "max-age=63072000; includeSubDomains";

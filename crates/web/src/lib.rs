@@ -60,6 +60,16 @@ fn login_routes() -> Router<AppState> {
         )
         .route("/login/2fa/sms", post(pages::sms::request))
         .route(
+            "/login/2fa/passkey/options",
+            post(pages::passkeys::second_factor_options),
+        )
+        .route("/login/2fa/passkey", post(pages::passkeys::second_factor))
+        .route(
+            "/login/passkey/options",
+            post(pages::passkeys::sign_in_options),
+        )
+        .route("/login/passkey", post(pages::passkeys::sign_in))
+        .route(
             "/login/recovery",
             get(pages::recovery::show).post(pages::recovery::submit),
         )
@@ -80,6 +90,15 @@ fn account_routes() -> Router<AppState> {
         )
         .route("/account/devices/{id}/revoke", post(pages::account::revoke))
         .route("/account/two-factor/off", post(pages::account::turn_off))
+        .route(
+            "/account/passkeys",
+            get(pages::passkeys::show).post(pages::passkeys::finish),
+        )
+        .route("/account/passkeys/options", post(pages::passkeys::begin))
+        .route(
+            "/account/passkeys/{id}/remove",
+            post(pages::passkeys::remove),
+        )
         .route(
             "/account/phone",
             get(pages::phone::show).post(pages::phone::submit),
@@ -152,4 +171,5 @@ fn operations_routes() -> Router<AppState> {
         .route("/metrics", get(metrics::show))
         .route("/static/style.css", get(pages::assets::style))
         .route("/static/app.js", get(pages::assets::script))
+        .route("/static/passkey.js", get(pages::assets::passkey_script))
 }

@@ -65,7 +65,7 @@ pub struct CreateUser {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(example = json!({"id": 42, "email": "jane.doe@clinic.example", "phone": "+12015550123",
-    "external_id": "emr-10042", "totp": true, "sms": true, "recovery_codes_left": 10})))]
+    "external_id": "emr-10042", "totp": true, "sms": true, "passkeys": 1, "recovery_codes_left": 10})))]
 pub struct UserView {
     /// twofactor's id for the user.
     #[cfg_attr(feature = "openapi", schema(minimum = 1))]
@@ -80,6 +80,9 @@ pub struct UserView {
     pub totp: bool,
     /// SMS tokens can be sent.
     pub sms: bool,
+    /// Passkeys and security keys registered (0 when none).
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 10))]
+    pub passkeys: u32,
     /// Unused recovery codes.
     #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub recovery_codes_left: u32,
@@ -190,6 +193,25 @@ pub struct Device {
     pub last_used_at: String,
     /// RFC 3339.
     pub expires_at: String,
+}
+
+/// A passkey or security key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"id": 3, "name": "Office key", "created_at": "2026-11-27T09:00:00Z",
+    "last_used_at": null, "backed_up": false})))]
+pub struct PasskeyView {
+    /// Passkey id.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
+    pub id: i64,
+    /// What the user called it.
+    pub name: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339; null if never used.
+    pub last_used_at: Option<String>,
+    /// Synced between devices by its provider.
+    pub backed_up: bool,
 }
 
 #[cfg(test)]

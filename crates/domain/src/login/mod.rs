@@ -56,13 +56,16 @@ use crate::user::normalize_username;
 use crate::{
     AuditEvent, AuditKind, ClaimGuard, Delivery, DomainError, LockState, Outbox, Outcome,
     PasswordHasher, Policy, RememberedDevice, RequestContext, Sealed, SecondFactorState, SecretBox,
-    Session, SessionStage, SmsCode, Store, TotpFactor, User, UserId, Write, token,
+    Session, SessionStage, SmsCode, StepUp, Store, StoreError, TotpFactor, User, UserId, Write,
+    token,
 };
 use crate::{LimitKey, UserLimit};
+pub use passkeys::{PASSKEYS_OFF, PasskeyFinish, PasskeyInfo, PasskeyLogin, PasskeyStart};
 
 mod devices;
 mod keys;
 mod locks;
+mod passkeys;
 mod password;
 mod password_change;
 mod recovery;
@@ -101,6 +104,13 @@ pub enum PasswordOutcome {
         /// The enrolling session cookie value.
         session_token: String,
     },
+    /// The password is right but only a passkey may finish this login
+    /// ([`Policy::passkey_only`]) and none is registered: an enrolling
+    /// session that grants nothing but registering one.
+    MustAddPasskey {
+        /// The enrolling session cookie value.
+        session_token: String,
+    },
 }
 
 /// The answer to a typed token.
@@ -130,6 +140,9 @@ pub enum TokenOutcome {
     },
     /// The half-logged-in session expired or was ended; start again.
     SessionEnded,
+    /// The code was not checked: only a passkey or security key may
+    /// finish this user's login ([`Policy::passkey_only`]).
+    PasskeyRequired,
 }
 
 /// The answer to "Request Token via SMS".
@@ -225,6 +238,8 @@ pub struct LoginService {
     kept: Arc<KeptLogins>,
     /// Work started for an answer that did not wait for it.
     pending: Arc<crate::PendingWork>,
+    /// The relying party passkeys are bound to; `None`: passkeys are off.
+    pub(crate) passkeys: Option<Arc<crate::passkey::RelyingParty>>,
 }
 
 impl std::fmt::Debug for LoginService {
@@ -314,6 +329,7 @@ impl LoginService {
             api_keys: Arc::default(),
             kept: Arc::default(),
             pending: Arc::default(),
+            passkeys: None,
         }
     }
 
@@ -353,6 +369,12 @@ impl LoginService {
         ctx: &RequestContext,
         now: u64,
     ) -> Result<Option<TokenOutcome>, DomainError> {
+        if kind != AuditKind::Passkey && self.passkey_only(user).await? {
+            let detail = "only a passkey may finish an administrator's login";
+            self.audit_user(user, kind, Outcome::Blocked, ctx, detail, now)
+                .await?;
+            return Ok(Some(TokenOutcome::PasskeyRequired));
+        }
         // One transaction: the step is claimed, the pending session becomes
         // a full one, the counted failures and the held "did not finish"
         // notice go, and the audit row lands, all together (a crash leaves
@@ -400,6 +422,17 @@ impl LoginService {
             session_token,
             remember_token,
         }))
+    }
+
+    /// Whether only a passkey may finish `user`'s logins, under the
+    /// practice's policy as it is now (a change applies at the next
+    /// request). Only administrators can be held to it, so only their
+    /// logins pay the read.
+    pub async fn passkey_only(&self, user: &User) -> Result<bool, DomainError> {
+        if user.role != crate::Role::Admin {
+            return Ok(false);
+        }
+        Ok(self.policy_for(user).await?.passkey_only(user.role))
     }
 
     /// Ends a session.

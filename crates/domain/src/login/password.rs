@@ -118,7 +118,7 @@ impl LoginService {
         // the hash; only the authenticator's way is taken here (the guard
         // checks it is still linked as it writes).
         let policy = self.policy.for_user(&early.practice, user.require_2fa);
-        let factors = Factors::of(early.totp.is_some(), user.phone.is_some(), policy.allow_sms);
+        let factors = Factors::of_user(user, early, &policy);
         let accepted =
             lockout::password_verdict(early.lock, true, attempt.now) == PasswordVerdict::Accepted;
         let to_code = factors::after_password(factors, &policy, attempt.remember_token.is_some())
@@ -287,7 +287,7 @@ impl LoginService {
         // below in one transaction, on the other ways out on their own.
         let password_key = LockKey::Account(user.id).key();
         let policy = self.policy.for_user(&state.practice, user.require_2fa);
-        let factors = Factors::of(state.totp.is_some(), user.phone.is_some(), policy.allow_sms);
+        let factors = Factors::of_user(&user, &state, &policy);
         match factors::after_password(factors, &policy, remember_token.is_some()) {
             AfterPassword::SecondFactor { try_device } => {
                 if let Some(presented) = remember_token.filter(|_| try_device)
@@ -315,25 +315,19 @@ impl LoginService {
                 Ok(PasswordOutcome::SecondFactor { session_token })
             }
             AfterPassword::Enroll => {
-                self.store.clear_failures(&password_key).await?;
-                self.audit(
-                    now,
-                    AuditKind::EnrollmentRequired,
-                    Outcome::Blocked,
-                    Some(user.id),
-                    typed,
-                    ctx,
-                    "2FA required, none enrolled: enrollment started",
-                )
-                .await?;
+                let detail = "2FA required, none enrolled: enrollment started";
                 let session_token = self
-                    .start_session(user.id, SessionStage::Enrolling, now)
-                    .await?;
-                // The password was just checked: the link flow's step-up is fresh.
-                self.store
-                    .set_session_reauth(&token::digest(&session_token), now)
+                    .start_enrolling(&user, &password_key, typed, detail, ctx, now)
                     .await?;
                 Ok(PasswordOutcome::MustEnroll { session_token })
+            }
+            AfterPassword::EnrollPasskey => {
+                let detail =
+                    "administrators must use a passkey, none registered: registration started";
+                let session_token = self
+                    .start_enrolling(&user, &password_key, typed, detail, ctx, now)
+                    .await?;
+                Ok(PasswordOutcome::MustAddPasskey { session_token })
             }
             AfterPassword::SignedIn => {
                 self.store.clear_failures(&password_key).await?;
@@ -345,6 +339,31 @@ impl LoginService {
                 })
             }
         }
+    }
+
+    /// An enrolling session (it grants only adding a factor) after a right
+    /// password, audited with `detail`; its cookie value.
+    async fn start_enrolling(
+        &self,
+        user: &User,
+        password_key: &LimitKey,
+        typed: &str,
+        detail: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<String, DomainError> {
+        self.store.clear_failures(password_key).await?;
+        let (kind, outcome) = (AuditKind::EnrollmentRequired, Outcome::Blocked);
+        self.audit(now, kind, outcome, Some(user.id), typed, ctx, detail)
+            .await?;
+        let session_token = self
+            .start_session(user.id, SessionStage::Enrolling, now)
+            .await?;
+        // The password was just checked: the link flow's step-up is fresh.
+        self.store
+            .set_session_reauth(&token::digest(&session_token), now)
+            .await?;
+        Ok(session_token)
     }
 
     /// A full session from the password step alone, audited with `detail`

@@ -79,6 +79,10 @@ impl LoginService {
         user: &User,
         now: u64,
     ) -> Result<Option<String>, DomainError> {
+        // Where only a passkey counts, linking an app finishes nothing.
+        if self.passkey_only(user).await? && !self.has_passkey(user.id).await? {
+            return Ok(None);
+        }
         let hash = token::digest(session_token);
         match self.store.session(&hash).await? {
             Some(session) if session.stage == SessionStage::Enrolling => {

@@ -293,6 +293,8 @@ pub struct PasswordStepState {
     pub practice: crate::PracticePolicy,
     /// The linked authenticator, if any.
     pub totp: Option<TotpFactor>,
+    /// Whether the user has a passkey or security key.
+    pub has_passkey: bool,
     /// When a message on the given topic was last queued for the user.
     pub last_message_at: Option<u64>,
 }

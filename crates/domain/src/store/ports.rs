@@ -7,6 +7,7 @@ use super::{
     StoreError, UserLimit, Write,
 };
 use crate::admin::{AuditFilter, StaffRow};
+use crate::passkey::StoredPasskey;
 use crate::{
     AuditEvent, NewMessage, NewUser, OutboxCounts, OutboxMessage, OutboxUpdate, PracticeId,
     PracticePolicy, RememberedDevice, Session, SmsCode, TotpFactor, User, UserId,
@@ -550,6 +551,56 @@ pub trait Health: Send + Sync {
     }
 }
 
+/// Passkeys and security keys, the users' WebAuthn handles, and the
+/// ceremonies under way.
+#[async_trait::async_trait]
+pub trait Passkeys: Send + Sync {
+    /// The user's passkeys, oldest first.
+    async fn passkeys(&self, user: UserId) -> Result<Vec<StoredPasskey>, StoreError>;
+    /// The passkey with this credential id, whoever's it is.
+    async fn passkey_by_credential(
+        &self,
+        credential_id: &str,
+    ) -> Result<Option<StoredPasskey>, StoreError>;
+    /// Stores a new passkey unless the user has `limit` already (`None`
+    /// then); a credential id stored before is a conflict.
+    async fn add_passkey(
+        &self,
+        passkey: &StoredPasskey,
+        limit: usize,
+    ) -> Result<Option<i64>, StoreError>;
+    /// Records a sign-in with passkey `id`: its updated record, when.
+    async fn passkey_used(
+        &self,
+        id: i64,
+        record: &str,
+        backed_up: bool,
+        now: u64,
+    ) -> Result<(), StoreError>;
+    /// Deletes passkey `id` if it is `user`'s; false otherwise.
+    async fn delete_passkey(&self, user: UserId, id: i64) -> Result<bool, StoreError>;
+    /// The user's WebAuthn handle, made `candidate` if it had none.
+    async fn webauthn_handle(&self, user: UserId, candidate: &str) -> Result<String, StoreError>;
+    /// The user whose WebAuthn handle this is.
+    async fn user_by_webauthn_handle(&self, handle: &str) -> Result<Option<User>, StoreError>;
+    /// Keeps a ceremony's state under `key` until `expires_at` (a new one
+    /// under the same key replaces it).
+    async fn put_ceremony(
+        &self,
+        key: &str,
+        user: Option<UserId>,
+        state: &str,
+        expires_at: u64,
+    ) -> Result<(), StoreError>;
+    /// Takes the ceremony under `key` (once: it is deleted), if not
+    /// expired at `now`.
+    async fn take_ceremony(
+        &self,
+        key: &str,
+        now: u64,
+    ) -> Result<Option<(Option<UserId>, String)>, StoreError>;
+}
+
 /// Every area: what the domain holds. One implementation (the `store`
 /// crate) gives them all; [`Commit::write_all`] commits writes of several
 /// areas as one.
@@ -562,6 +613,7 @@ pub trait Store:
     + Sessions
     + Limits
     + Devices
+    + Passkeys
     + Links
     + Sealing
     + AuditTrail
@@ -580,6 +632,7 @@ impl<
         + Sessions
         + Limits
         + Devices
+        + Passkeys
         + Links
         + Sealing
         + AuditTrail

@@ -92,6 +92,8 @@ impl Factors for SqlStore {
             let mut tx = pool.begin().await.map_err(db)?;
             for sql in [
                 "DELETE FROM totp_factors WHERE user_id = $1",
+                "DELETE FROM passkeys WHERE user_id = $1",
+                "DELETE FROM webauthn_ceremonies WHERE user_id = $1",
                 "DELETE FROM recovery_codes WHERE user_id = $1",
                 "DELETE FROM pending_enrollments WHERE user_id = $1",
                 "DELETE FROM pending_phones WHERE user_id = $1",

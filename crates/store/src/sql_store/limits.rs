@@ -179,7 +179,13 @@ impl Limits for SqlStore {
         let before = to_i64(before);
         let locks = execute!(self, "DELETE FROM locks WHERE locked_until < $1", before);
         let failures = execute!(self, "DELETE FROM failures WHERE at < $1", before);
-        Ok(locks + failures)
+        // Ceremonies live minutes; a day past they are long gone.
+        let ceremonies = execute!(
+            self,
+            "DELETE FROM webauthn_ceremonies WHERE expires_at < $1",
+            before
+        );
+        Ok(locks + failures + ceremonies)
     }
 
     async fn book_slot(

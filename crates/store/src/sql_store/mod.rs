@@ -396,6 +396,7 @@ mod explain;
 mod factors;
 mod limits;
 mod outbox;
+mod passkeys;
 mod people;
 mod rows;
 mod sessions;

@@ -34,11 +34,9 @@ impl Practices for SqlStore {
     }
 
     async fn practice_policy(&self, practice: PracticeId) -> Result<PracticePolicy, StoreError> {
+        let sql = format!("SELECT {PRACTICE_COLUMNS} FROM practices WHERE id = $1");
         let row: Option<PracticeRow> = on_pool!(self, pool => {
-            sql::query_as(
-                "SELECT require_2fa, allow_sms, remember_days, idle_timeout_minutes, password_min_length \
-                 FROM practices WHERE id = $1",
-            )
+            sql::query_as(&sql)
             .bind(practice.0)
             .fetch_optional(pool)
             .await
@@ -55,13 +53,16 @@ impl Practices for SqlStore {
         execute!(
             self,
             "UPDATE practices SET require_2fa = $1, allow_sms = $2, remember_days = $3, \
-             idle_timeout_minutes = $4, password_min_length = $5 WHERE id = $6",
+             idle_timeout_minutes = $4, password_min_length = $5, allow_passkey_sign_in = $7, \
+             phishing_resistant_admins = $8 WHERE id = $6",
             policy.require_2fa,
             policy.allow_sms,
             i64::from(policy.remember_days),
             i64::from(policy.idle_timeout_minutes),
             i64::from(policy.password_min_length),
             practice.0,
+            policy.allow_passkey_sign_in,
+            policy.phishing_resistant_admins,
         );
         Ok(())
     }

@@ -164,7 +164,8 @@ pub(crate) fn sql_password_step_columns(user: &str, lock: &str) -> String {
          p.require_2fa AS practice_require_2fa, p.allow_sms, p.remember_days, p.idle_timeout_minutes, p.password_min_length, \
          (SELECT MAX(created_at) FROM outbox WHERE user_id = {user} AND topic = $5) AS last_message_at, \
          t.key_id, t.sealed_secret, t.algorithm, t.digits, t.period, t.last_step, \
-         t.clock_offset_steps \
+         t.clock_offset_steps, p.allow_passkey_sign_in, p.phishing_resistant_admins, \
+         (SELECT true FROM passkeys WHERE user_id = {user} LIMIT 1) IS NOT NULL AS has_passkey \
          FROM users u LEFT JOIN practices p ON p.id = u.practice_id \
          LEFT JOIN totp_factors t ON t.user_id = {user}"
     )
@@ -232,6 +233,9 @@ pub(crate) struct PasswordStepRow {
     pub(crate) last_message_at: Option<i64>,
     #[sqlx(flatten)]
     pub(crate) totp: TotpColumns,
+    pub(crate) allow_passkey_sign_in: Option<bool>,
+    pub(crate) phishing_resistant_admins: Option<bool>,
+    pub(crate) has_passkey: bool,
 }
 
 impl crate::lite::FromRow for PasswordStepRow {
@@ -279,6 +283,9 @@ impl PasswordStepRow {
             password_min_length: row.get(first + 8)?,
             last_message_at: row.get(first + 9)?,
             totp: TotpColumns::from_sqlite_at(row, first + 10)?,
+            allow_passkey_sign_in: row.get(first + 17)?,
+            phishing_resistant_admins: row.get(first + 18)?,
+            has_passkey: row.get(first + 19)?,
         })
     }
 }
@@ -294,8 +301,12 @@ pub(crate) fn password_step_from(
         row.remember_days,
         row.idle_timeout_minutes,
         row.password_min_length,
+        row.allow_passkey_sign_in,
+        row.phishing_resistant_admins,
     ) {
-        (Some(a), Some(b), Some(c), Some(d), Some(e)) => Some((a, b, c, d, e)),
+        (Some(a), Some(b), Some(c), Some(d), Some(e), Some(f), Some(g)) => {
+            Some((a, b, c, d, e, f, g))
+        }
         _ => None,
     };
     Ok(PasswordStepState {
@@ -304,17 +315,30 @@ pub(crate) fn password_step_from(
         has_failures: row.has_failures,
         practice: practice_from_row(practice)?,
         totp: row.totp.of(user)?,
+        has_passkey: row.has_passkey,
         last_message_at: row.last_message_at.map(|t| to_u64(t, "time")).transpose()?,
     })
 }
 
-/// A practice's settings as stored: require_2fa, allow_sms, remember_days,
-/// idle_timeout_minutes, password_min_length.
-pub(crate) type PracticeRow = (bool, bool, i64, i64, i64);
+/// A practice's settings as stored ([`PRACTICE_COLUMNS`]).
+pub(crate) type PracticeRow = (bool, bool, i64, i64, i64, bool, bool);
+
+/// The columns of [`PracticeRow`].
+pub(crate) const PRACTICE_COLUMNS: &str = "require_2fa, allow_sms, remember_days, idle_timeout_minutes, \
+     password_min_length, allow_passkey_sign_in, phishing_resistant_admins";
 
 /// The settings in `row`, or the defaults when the practice has no row.
 pub(crate) fn practice_from_row(row: Option<PracticeRow>) -> Result<PracticePolicy, StoreError> {
-    let Some((require_2fa, allow_sms, remember, idle, min_length)) = row else {
+    let Some((
+        require_2fa,
+        allow_sms,
+        remember,
+        idle,
+        min_length,
+        passkey_sign_in,
+        phishing_resistant,
+    )) = row
+    else {
         return Ok(PracticePolicy::default());
     };
     let number = |value: i64, what: &str| {
@@ -326,6 +350,8 @@ pub(crate) fn practice_from_row(row: Option<PracticeRow>) -> Result<PracticePoli
         remember_days: number(remember, "remember_days")?,
         idle_timeout_minutes: number(idle, "idle_timeout_minutes")?,
         password_min_length: number(min_length, "password_min_length")?,
+        allow_passkey_sign_in: passkey_sign_in,
+        phishing_resistant_admins: phishing_resistant,
     })
 }
 

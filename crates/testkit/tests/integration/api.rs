@@ -590,3 +590,87 @@ async fn the_hot_path_audits_counts_and_clears_exactly(app: &TestApp) {
     assert!(!metrics.contains(&format!("lane=\"{other}\"")), "{metrics}");
 }
 both!(the_hot_path_audits_counts_and_clears_exactly);
+
+/// A passkey as stored: the API reads and removes rows, it never checks a
+/// signature, so the record need not be a real credential here (the
+/// browser suite registers real ones).
+async fn store_passkey(app: &TestApp, user: domain::UserId, name: &str) {
+    let stored = domain::passkey::StoredPasskey {
+        id: 0,
+        user_id: user,
+        credential_id: format!("cred-{name}"),
+        name: name.into(),
+        record: "{}".into(),
+        backed_up: true,
+        created_at: app.clock.now_for_tests(),
+        last_used_at: None,
+    };
+    app.store().add_passkey(&stored, 10).await.unwrap().unwrap();
+}
+
+async fn passkeys_are_counted_listed_and_removed(app: &TestApp) {
+    let api = client(app, &app.api_key(None).await);
+    let created = api
+        .create_user(&new_user("kim@clinic.example", None, Some("emr-7")))
+        .await
+        .unwrap();
+    assert_eq!(created.passkeys, 0);
+    let id = domain::UserId(created.id);
+    store_passkey(app, id, "Office key").await;
+    assert_eq!(api.user(created.id).await.unwrap().passkeys, 1);
+    let listed = api.passkeys(created.id).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].name, "Office key");
+    assert!(listed[0].backed_up && listed[0].last_used_at.is_none());
+    api.remove_passkey(created.id, listed[0].id).await.unwrap();
+    assert_eq!(api.user(created.id).await.unwrap().passkeys, 0);
+    assert!(api.passkeys(created.id).await.unwrap().is_empty());
+    let again = api
+        .remove_passkey(created.id, listed[0].id)
+        .await
+        .unwrap_err();
+    assert_eq!(again.kind(), Some("not-found"));
+    let trail = app.store().recent_audit(5).await.unwrap();
+    let removed = trail
+        .iter()
+        .find(|e| e.kind == "passkey_removed")
+        .expect("audited");
+    assert!(removed.detail.contains("by API key"), "{}", removed.detail);
+
+    // Hostile ids: a clear 404, nothing removed.
+    store_passkey(app, id, "Spare").await;
+    let key = app.api_key(None).await;
+    let http = reqwest::Client::new();
+    for bad in [
+        "x",
+        "0",
+        "-1",
+        "1.5",
+        "99999999999999999999",
+        "1%20OR%201=1",
+    ] {
+        let reply = http
+            .delete(app.url(&format!("/api/v1/users/{}/passkeys/{bad}", created.id)))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 404, "{bad}");
+    }
+    assert_eq!(api.passkeys(created.id).await.unwrap().len(), 1);
+    // Another user's passkey id under this user: not found.
+    let other = api
+        .create_user(&new_user("lee@clinic.example", None, None))
+        .await
+        .unwrap();
+    let spare = api.passkeys(created.id).await.unwrap()[0].id;
+    let foreign = api.remove_passkey(other.id, spare).await.unwrap_err();
+    assert_eq!(foreign.kind(), Some("not-found"));
+    assert_eq!(api.passkeys(created.id).await.unwrap().len(), 1);
+    // A staff member who logs in with a password is not the key's to touch.
+    let staff = app.add_user("nurse").await;
+    store_passkey(app, staff.id, "Nurse key").await;
+    let refused = api.passkeys(staff.id.0).await.unwrap_err();
+    assert_eq!(refused.kind(), Some("forbidden"), "{refused:?}");
+}
+both!(passkeys_are_counted_listed_and_removed);

@@ -12,8 +12,8 @@ use super::auth::Caller;
 use crate::AppState;
 use crate::pages::Client;
 use twofactor_wire::{
-    ConfirmTotp, CreateUser, Device, RecoveryCodes, SmsSent, TotpConfirmed, TotpStart, UserView,
-    Verify, VerifyResult,
+    ConfirmTotp, CreateUser, Device, PasskeyView, RecoveryCodes, SmsSent, TotpConfirmed, TotpStart,
+    UserView, Verify, VerifyResult,
 };
 
 type ApiResult = Result<Response, Problem>;
@@ -129,6 +129,7 @@ async fn view(state: &AppState, user: &User) -> Result<UserView, Problem> {
         external_id: state.login.external_id(user).await?,
         totp: state.login.totp_digits(user).await?.is_some(),
         sms: user.phone.is_some(),
+        passkeys: u32::try_from(state.login.passkey_list(user).await?.len()).unwrap_or(u32::MAX),
         recovery_codes_left: state.login.recovery_codes_left(user).await?,
     })
 }
@@ -586,6 +587,73 @@ pub async fn revoke_device(
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
         Err(Problem::not_found("device"))
+    }
+}
+
+/// List the user's passkeys and security keys.
+#[utoipa::path(get, path = "/api/v1/users/{id}/passkeys", tag = "passkeys",
+    params(("id" = i64, Path, description = "The user's id", minimum = 1)),
+    responses(
+        (status = 200, description = "Oldest first", body = Vec<PasskeyView>),
+        (status = 401, description = "Missing or invalid key", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the scope, or may not manage this user", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user for this key", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn passkeys(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let user = managed_user(&state, &caller, &id).await?;
+    let list: Vec<PasskeyView> = state
+        .login
+        .passkey_list(&user)
+        .await?
+        .into_iter()
+        .map(|p| PasskeyView {
+            id: p.id,
+            name: p.name,
+            created_at: domain::time::rfc3339(p.created_at),
+            last_used_at: p.last_used_at.map(domain::time::rfc3339),
+            backed_up: p.backed_up,
+        })
+        .collect();
+    Ok(Json(list).into_response())
+}
+
+/// Remove a passkey or security key (reported lost): the user is told by
+/// email, and the audit names the key that asked.
+#[utoipa::path(delete, path = "/api/v1/users/{id}/passkeys/{passkey}", tag = "passkeys",
+    params(("id" = i64, Path, description = "The user's id", minimum = 1),
+        ("passkey" = i64, Path, description = "The passkey's id", minimum = 1)),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, description = "Missing or invalid key", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks the scope, or may not manage this user", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user or passkey", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Rate limited", body = twofactor_wire::Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn remove_passkey(
+    State(state): State<AppState>,
+    caller: Caller,
+    Client(ctx): Client,
+    Path((id, passkey)): Path<(String, String)>,
+) -> ApiResult {
+    let user = managed_user(&state, &caller, &id).await?;
+    let passkey: i64 = passkey
+        .parse()
+        .ok()
+        .filter(|p| *p > 0)
+        .ok_or_else(|| Problem::not_found("passkey"))?;
+    if state
+        .login
+        .api_remove_passkey(&caller.0, &user, passkey, &ctx, state.now())
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(Problem::not_found("passkey"))
     }
 }
 

@@ -44,5 +44,10 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/users/{id}/devices/{device}",
             delete(handlers::revoke_device),
         )
+        .route("/api/v1/users/{id}/passkeys", get(handlers::passkeys))
+        .route(
+            "/api/v1/users/{id}/passkeys/{passkey}",
+            delete(handlers::remove_passkey),
+        )
         .route("/api/v1/{*rest}", axum::routing::any(handlers::no_route))
 }

@@ -13,7 +13,7 @@ use super::handlers;
         version = "1",
         description = "Second factors for an application that keeps its own password login: \
             create users, enroll an authenticator, send SMS tokens, verify tokens, manage \
-            recovery codes and remembered devices. Every request carries `Authorization: \
+            recovery codes, remembered devices and passkeys. Every request carries `Authorization: \
             Bearer <key>` (`twofactor api-key create`); a key sees only its practice's users. \
             Errors are RFC 9457 problem details with a stable `type`."
     ),
@@ -28,6 +28,8 @@ use super::handlers;
         handlers::recovery_codes,
         handlers::devices,
         handlers::revoke_device,
+        handlers::passkeys,
+        handlers::remove_passkey,
     ),
     components(schemas(twofactor_wire::Problem)),
     modifiers(&BearerAuth),

@@ -11,6 +11,14 @@ pub async fn style() -> impl IntoResponse {
     )
 }
 
+/// `/static/passkey.js`: the WebAuthn ceremonies' browser half.
+pub async fn passkey_script() -> impl IntoResponse {
+    (
+        [(CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("../../static/passkey.js"),
+    )
+}
+
 /// `/static/app.js`.
 pub async fn script() -> impl IntoResponse {
     (

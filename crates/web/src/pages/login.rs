@@ -20,6 +20,8 @@ struct LoginPage<'a> {
     username: &'a str,
     error: Option<&'a str>,
     notice: Option<&'a str>,
+    /// "Sign in with a passkey" is offered (passkeys work on this server).
+    passkeys: bool,
 }
 
 /// Query of `GET /login`.
@@ -75,6 +77,7 @@ pub fn render(
             username,
             error,
             notice,
+            passkeys: state.login.passkeys_on(),
         },
         &cookies,
     )
@@ -138,6 +141,7 @@ pub async fn submit(
             PasswordOutcome::Complete { .. } => "complete",
             PasswordOutcome::SecondFactor { .. } => "second_factor",
             PasswordOutcome::MustEnroll { .. } => "must_enroll",
+            PasswordOutcome::MustAddPasskey { .. } => "must_add_passkey",
         },
     );
     match outcome {
@@ -204,6 +208,11 @@ pub(crate) fn signed_in(state: &AppState, outcome: PasswordOutcome, next: &str) 
         PasswordOutcome::MustEnroll { session_token } => {
             let cookie = cookies::set(state.session_cookie(), &session_token, secure, "Lax", None);
             redirect("/account/authenticator", &[cookie])
+        }
+        // Straight into registering a passkey; nothing else is granted.
+        PasswordOutcome::MustAddPasskey { session_token } => {
+            let cookie = cookies::set(state.session_cookie(), &session_token, secure, "Lax", None);
+            redirect("/account/passkeys", &[cookie])
         }
     }
 }

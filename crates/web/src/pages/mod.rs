@@ -13,6 +13,7 @@ pub mod invite;
 pub mod login;
 pub mod logout;
 pub mod outbox;
+pub mod passkeys;
 pub mod phone;
 pub mod recovery;
 pub mod second_factor;

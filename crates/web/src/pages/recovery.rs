@@ -130,6 +130,9 @@ pub async fn submit(
             &next,
             "Your login session has ended. Please log in again.",
         ),
+        TokenOutcome::PasskeyRequired => {
+            super::second_factor::passkey_required(&state, &headers, &next, &session_token).await
+        }
     }
 }
 

@@ -25,6 +25,11 @@ struct SecondFactorPage<'a> {
     sms_available: bool,
     /// Days "Save token" lasts; 0 hides the checkbox (practice policy).
     remember_days: u64,
+    /// The user has a passkey and passkeys work here: offered first.
+    passkey: bool,
+    /// Codes (app, text, recovery) may finish this login: false where only
+    /// a passkey counts ([`domain::Policy::passkey_only`]).
+    codes: bool,
 }
 
 /// Query of `GET /login/2fa`.
@@ -82,6 +87,8 @@ pub async fn render(
             notice,
             sms_available: user.phone.is_some() && policy.allow_sms,
             remember_days: policy.remember_device_seconds / 86_400,
+            passkey: state.login.passkeys_on() && state.login.has_passkey(user.id).await?,
+            codes: !policy.passkey_only(user.role),
         },
         &cookies,
     )
@@ -226,6 +233,9 @@ pub async fn submit(
             &next,
             "Your login session has ended (too many wrong tokens, or more than 5 minutes passed). Please log in again.",
         ),
+        TokenOutcome::PasskeyRequired => {
+            passkey_required(&state, &headers, &next, &session_token).await
+        }
     }
 }
 
@@ -236,6 +246,37 @@ pub(super) fn outcome_label(outcome: &TokenOutcome) -> &'static str {
         TokenOutcome::Wrong { .. } => "wrong",
         TokenOutcome::Locked { .. } => "locked",
         TokenOutcome::SessionEnded => "session_ended",
+        TokenOutcome::PasskeyRequired => "passkey_required",
+    }
+}
+
+/// The code step's page again, saying that only a passkey finishes this
+/// login (a code was typed where the policy refuses codes).
+pub(super) async fn passkey_required(
+    state: &AppState,
+    headers: &HeaderMap,
+    next: &str,
+    session_token: &str,
+) -> Result<Response, AppError> {
+    let message = "Only a passkey or security key can finish this login.";
+    match state.login.pending(session_token, state.now()).await? {
+        Some((_, user)) => {
+            render(
+                state,
+                headers,
+                StatusCode::FORBIDDEN,
+                next,
+                &user,
+                Message::Error(message),
+            )
+            .await
+        }
+        None => session_ended(
+            state,
+            headers,
+            next,
+            "Your login session has ended. Please log in again.",
+        ),
     }
 }
 

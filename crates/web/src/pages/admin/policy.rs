@@ -52,6 +52,8 @@ pub async fn policy(
 pub struct PolicyForm {
     require_2fa: Option<String>,
     allow_sms: Option<String>,
+    allow_passkey_sign_in: Option<String>,
+    phishing_resistant_admins: Option<String>,
     remember_days: Option<String>,
     idle_timeout_minutes: Option<String>,
     password_min_length: Option<String>,
@@ -95,6 +97,8 @@ pub async fn set_policy(
                 fields.password_min_length.as_deref(),
                 "The minimum password length",
             )?,
+            allow_passkey_sign_in: fields.allow_passkey_sign_in.as_deref() == Some("on"),
+            phishing_resistant_admins: fields.phishing_resistant_admins.as_deref() == Some("on"),
         })
     })();
     let wanted = match parsed {

@@ -1,0 +1,524 @@
+//! Passkeys and security keys: registered, used as the second factor,
+//! signing in alone and removed in a real Chromium (its virtual
+//! authenticator), and every hostile answer refused over plain HTTP.
+
+use testkit::browser::{Browser, screenshot_dir};
+use testkit::{Backend, PASSWORD, TestApp};
+
+/// An app whose public URL is `http://localhost` (any port there), where
+/// browsers accept passkeys.
+async fn passkey_app(backend: Backend) -> Option<TestApp> {
+    TestApp::start_with(backend, |config| {
+        config.public_url = Some("http://localhost".into());
+    })
+    .await
+}
+
+async fn the_whole_passkey_life_in_a_browser(backend: Backend) {
+    let Some(app) = passkey_app(backend).await else {
+        return;
+    };
+    let (user, phone) = app.add_user_with_totp("drsmith").await;
+    let Some(browser) = Browser::start().await else {
+        app.stop().await;
+        return;
+    };
+    let shots = screenshot_dir();
+    let at = |path: &str| app.localhost_url(path);
+    let home = at("/");
+    let at_home = |u: &str| u == home;
+
+    // Logged in with the app's code, as every morning.
+    browser.goto(&at("/login")).await;
+    assert!(browser.source().await.contains("id=\"passkey-login\""));
+    assert_eq!(
+        browser.property("#username", "autocomplete").await,
+        "username webauthn"
+    );
+    browser.type_into("#username", "drsmith").await;
+    browser.type_into("#password", PASSWORD).await;
+    browser
+        .click("form[action='/login'] button[type=submit]")
+        .await;
+    browser.wait_for_url(|u| u.contains("/login/2fa")).await;
+    assert!(
+        !browser.source().await.contains("id=\"use-passkey\""),
+        "no passkey yet"
+    );
+    browser.type_into("#token", &app.code(&phone, 0)).await;
+    browser.click("#token-form button[type=submit]").await;
+    browser.wait_for_url(at_home).await;
+
+    app.flush_outbox().await; // the new-device notice of this login
+
+    // Registered from the account pages, the password asked first.
+    let authenticator = browser.add_virtual_authenticator().await;
+    browser.goto(&at("/account/security")).await;
+    browser.click("a[href='/account/passkeys']").await;
+    browser
+        .wait_for_url(|u| u.contains("/account/passkeys"))
+        .await;
+    assert!(browser.source().await.contains("id=\"no-passkeys\""));
+    browser.type_into("#passkey-name", "Office key").await;
+    browser
+        .type_into("#passkey-password", "not the password")
+        .await;
+    browser.click("#add-passkey").await;
+    let refused = browser.wait_for_text("#passkey-status").await;
+    assert!(refused.contains("password"), "{refused}");
+    assert!(browser.virtual_credentials(&authenticator).await.is_empty());
+    browser.clear("#passkey-password").await;
+    browser.type_into("#passkey-password", PASSWORD).await;
+    browser.click("#add-passkey").await;
+    browser.wait_for_url(|u| u.contains("added=1")).await;
+    let page = browser.source().await;
+    assert!(
+        page.contains("Office key") && page.contains("The passkey was added."),
+        "{page}"
+    );
+    browser.screenshot(&shots.join("passkeys.png")).await;
+    let held = browser.virtual_credentials(&authenticator).await;
+    assert_eq!(held.len(), 1, "{held:?}");
+    assert_eq!(held[0]["isResidentCredential"], true);
+    let stored = app.store().passkeys(user.id).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    // The handle the browser keeps is random, never the username.
+    let handle = held[0]["userHandle"].as_str().unwrap_or_default();
+    assert!(!handle.is_empty() && !handle.contains("drsmith"));
+    assert_eq!(app.flush_outbox().await, 1, "the owner is told");
+    let mails = app.mails().await;
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.subject.contains("a passkey was added"))
+    );
+
+    // Autofill: on /login the browser offers the passkey at once (the
+    // virtual authenticator picks it as a person would from the list), and
+    // that alone signs in: no password, no code.
+    browser.goto(&at("/")).await;
+    browser.click("form[action='/logout'] button").await;
+    // Home before and after: the audit tells when the sign-in happened.
+    for _ in 0..100 {
+        if passkey_sign_ins(&app).await > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(passkey_sign_ins(&app).await, 1);
+    browser.wait_for_url(at_home).await;
+    assert!(browser.source().await.contains("Logged in as"));
+
+    // The second factor. The key is unplugged while the password is typed
+    // (or autofill would sign in again), then plugged back in.
+    let key = browser.virtual_credentials(&authenticator).await;
+    browser.remove_virtual_authenticator(&authenticator).await;
+    browser.click("form[action='/logout'] button").await;
+    browser.wait_for_url(|u| u.contains("/login")).await;
+    browser.type_into("#username", "drsmith").await;
+    browser.type_into("#password", PASSWORD).await;
+    browser
+        .click("form[action='/login'] button[type=submit]")
+        .await;
+    browser.wait_for_url(|u| u.contains("/login/2fa")).await;
+    let page = browser.source().await;
+    let (button, token_box) = (page.find("id=\"use-passkey\""), page.find("id=\"token\""));
+    assert!(
+        button.is_some() && button < token_box,
+        "offered above the token box"
+    );
+    browser
+        .screenshot(&shots.join("two-factor-passkey.png"))
+        .await;
+    let authenticator = browser.add_virtual_authenticator().await;
+    browser.add_virtual_credentials(&authenticator, &key).await;
+    browser.click("#use-passkey").await;
+    let landed = browser.wait_for_url(at_home).await;
+    let page = browser.source().await;
+    assert!(page.contains("Logged in as"), "{landed}: {page}");
+
+    // The button on /login: pressed while autofill still waits.
+    let key = browser.virtual_credentials(&authenticator).await;
+    browser.remove_virtual_authenticator(&authenticator).await;
+    browser.click("form[action='/logout'] button").await;
+    browser.wait_for_url(|u| u.contains("/login")).await;
+    let authenticator = browser.add_virtual_authenticator().await;
+    browser.add_virtual_credentials(&authenticator, &key).await;
+    browser.click("#passkey-login").await;
+    browser.wait_for_url(at_home).await;
+    assert!(browser.source().await.contains("Logged in as"));
+    assert_eq!(passkey_sign_ins(&app).await, 2);
+    let used = app.store().passkeys(user.id).await.unwrap();
+    assert!(used[0].last_used_at.is_some());
+    let trail = app.store().recent_audit(30).await.unwrap();
+    for kind in ["passkey_added", "passkey", "passkey_sign_in"] {
+        assert!(
+            trail
+                .iter()
+                .any(|e| e.kind == kind && e.outcome == "success"),
+            "{kind} audited"
+        );
+    }
+
+    // Removed (the password again): the key the browser still holds no
+    // longer signs in.
+    browser.goto(&at("/account/passkeys")).await;
+    browser.click("table.passkeys summary").await;
+    browser
+        .type_into("input[id^='remove-password-']", PASSWORD)
+        .await;
+    browser.click(".remove-passkey button[type=submit]").await;
+    browser.wait_for_url(|u| u.contains("removed=1")).await;
+    assert!(browser.source().await.contains("id=\"no-passkeys\""));
+    assert!(app.store().passkeys(user.id).await.unwrap().is_empty());
+    browser.click("a[href='/account/security']").await;
+    browser
+        .wait_for_url(|u| u.contains("/account/security"))
+        .await;
+    browser.goto(&at("/")).await;
+    browser.click("form[action='/logout'] button").await;
+    browser.wait_for_url(|u| u.contains("/login")).await;
+    assert_eq!(browser.virtual_credentials(&authenticator).await.len(), 1);
+    browser.click("#passkey-login").await;
+    let refused = browser.wait_for_text("#passkey-status").await;
+    assert!(refused.contains("not one registered here"), "{refused}");
+    assert!(browser.url().await.contains("/login"));
+    browser.screenshot(&shots.join("passkey-refused.png")).await;
+    browser.remove_virtual_authenticator(&authenticator).await;
+    browser.quit().await;
+    app.stop().await;
+}
+
+both_backends!(the_whole_passkey_life_in_a_browser);
+
+/// How many passkey sign-ins the audit holds.
+async fn passkey_sign_ins(app: &TestApp) -> usize {
+    let trail = app.store().recent_audit(100).await.unwrap();
+    trail
+        .iter()
+        .filter(|e| e.kind == "passkey_sign_in" && e.outcome == "success")
+        .count()
+}
+
+/// The JSON field `name` of a reply.
+fn json_field(reply: &testkit::Reply, name: &str) -> serde_json::Value {
+    serde_json::from_str::<serde_json::Value>(&reply.body).unwrap_or_default()[name].clone()
+}
+
+/// Every ceremony answer that is not one is a clear 400 and changes
+/// nothing: no session, no passkey, and a ceremony is taken once.
+async fn hostile_answers_are_refused_and_change_nothing(backend: Backend) {
+    let Some(app) = passkey_app(backend).await else {
+        return;
+    };
+    let (user, phone) = app.add_user_with_totp("drsmith").await;
+    let huge = "A".repeat(12 * 1024);
+    let hostile = [
+        "",
+        "null",
+        "{",
+        "[]",
+        "{\"id\":\"x\",\"rawId\":\"x\",\"type\":\"public-key\",\"response\":{}}",
+        "<script>alert(1)</script>",
+        huge.as_str(),
+    ];
+
+    // Sign-in without a ceremony, and with one that each answer spends.
+    let mut anonymous = app.client();
+    let reply = anonymous
+        .submit("/login/passkey", &[("credential", "{}")])
+        .await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert!(
+        json_field(&reply, "error")
+            .as_str()
+            .unwrap()
+            .contains("took too long")
+    );
+    for answer in hostile {
+        let options = anonymous.submit("/login/passkey/options", &[]).await;
+        assert_eq!(options.status, 200, "{}", options.body);
+        assert!(json_field(&options, "publicKey")["challenge"].is_string());
+        assert!(anonymous.cookie("tf_passkey").is_some());
+        let reply = anonymous
+            .submit("/login/passkey", &[("credential", answer)])
+            .await;
+        assert_eq!(reply.status, 400, "{answer:.40}: {}", reply.body);
+        assert!(anonymous.cookie("tf_session").is_none());
+        // Spent: the same cookie again is an expired ceremony.
+        anonymous.set_cookie(
+            "tf_passkey",
+            options.set_cookies()[0].split(['=', ';']).nth(1).unwrap(),
+        );
+        let again = anonymous
+            .submit("/login/passkey", &[("credential", answer)])
+            .await;
+        assert!(
+            json_field(&again, "error")
+                .as_str()
+                .unwrap()
+                .contains("took too long")
+        );
+    }
+    // Without the CSRF token: refused before anything is read.
+    let no_csrf = anonymous
+        .post_form("/login/passkey/options", &[("csrf_token", "forged")])
+        .await;
+    assert_eq!(no_csrf.status, 403, "{}", no_csrf.body);
+
+    // The second step: no passkey, nothing offered.
+    let mut browser = app.client();
+    browser.submit_password("drsmith", PASSWORD).await;
+    let options = browser.submit("/login/2fa/passkey/options", &[]).await;
+    assert_eq!(options.status, 400, "{}", options.body);
+    let reply = browser
+        .submit("/login/2fa/passkey", &[("credential", "{}")])
+        .await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    // The half login is intact: the token still finishes it.
+    let done = browser.submit_token(&app.code(&phone, 0)).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+
+    // Adding one: the password first, then only an answer to these options.
+    let wrong = browser
+        .submit(
+            "/account/passkeys/options",
+            &[("password", "not it"), ("current_token", "")],
+        )
+        .await;
+    assert_eq!(wrong.status, 400);
+    assert!(json_field(&wrong, "error").is_string());
+    for answer in hostile {
+        let options = browser
+            .submit(
+                "/account/passkeys/options",
+                &[("password", PASSWORD), ("current_token", "")],
+            )
+            .await;
+        assert_eq!(options.status, 200, "{}", options.body);
+        let user_id = json_field(&options, "publicKey")["user"]["name"].clone();
+        assert_eq!(user_id, "drsmith");
+        let reply = browser
+            .submit(
+                "/account/passkeys",
+                &[("name", "mine"), ("credential", answer)],
+            )
+            .await;
+        assert_eq!(reply.status, 400, "{answer:.40}: {}", reply.body);
+    }
+    let reply = browser
+        .submit(
+            "/account/passkeys",
+            &[("name", "late"), ("credential", "{}")],
+        )
+        .await;
+    assert!(
+        json_field(&reply, "error")
+            .as_str()
+            .unwrap()
+            .contains("took too long")
+    );
+    let bad_name = browser
+        .submit(
+            "/account/passkeys",
+            &[("name", "a\u{7}b"), ("credential", "{}")],
+        )
+        .await;
+    assert!(
+        json_field(&bad_name, "error")
+            .as_str()
+            .unwrap()
+            .contains("control characters")
+    );
+    assert!(app.store().passkeys(user.id).await.unwrap().is_empty());
+    // Removing someone else's id (or nonsense) is refused.
+    for id in ["1", "999999", "-1", "x", "1%20OR%201=1"] {
+        let reply = browser
+            .submit(
+                &format!("/account/passkeys/{id}/remove"),
+                &[("password", PASSWORD), ("current_token", "")],
+            )
+            .await;
+        assert!(matches!(reply.status, 400 | 404), "{id}: {}", reply.status);
+    }
+    // Signed out, the account pages are not reachable.
+    let mut stranger = app.client();
+    let reply = stranger
+        .submit(
+            "/account/passkeys/options",
+            &[("password", PASSWORD), ("current_token", "")],
+        )
+        .await;
+    assert_eq!(reply.status, 303);
+    app.stop().await;
+}
+
+both_backends!(hostile_answers_are_refused_and_change_nothing);
+
+/// "Require a phishing-resistant factor for administrators": set on the
+/// policy page, it takes an administrator without a passkey to register
+/// one (the password and the app's code first) and nowhere else; with one,
+/// codes no longer finish the administrator's login. Staff are untouched.
+async fn administrators_can_be_held_to_passkeys(backend: Backend) {
+    let Some(app) = passkey_app(backend).await else {
+        return;
+    };
+    let (_, boss_phone) = app.add_admin_with_totp("boss").await;
+    let (_, nurse_phone) = app.add_user_with_totp("nurse").await;
+    let mut admin = app.client();
+    admin.submit_password("boss", PASSWORD).await;
+    assert_eq!(
+        admin.submit_token(&app.code(&boss_phone, 0)).await.status,
+        303
+    );
+    let page = admin.get("/admin/policy").await;
+    assert!(
+        page.body.contains("name=\"phishing_resistant_admins\""),
+        "{}",
+        page.body
+    );
+    let mut fields = vec![
+        ("allow_sms", "on"),
+        ("allow_passkey_sign_in", "on"),
+        ("remember_days", "30"),
+        ("idle_timeout_minutes", "30"),
+        ("password_min_length", "12"),
+        ("password", PASSWORD),
+    ];
+    fields.push(("phishing_resistant_admins", "on"));
+    let saved = admin.submit("/admin/policy", &fields).await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    let policy = app
+        .store()
+        .practice_policy(domain::PracticeId(1))
+        .await
+        .unwrap();
+    assert!(policy.phishing_resistant_admins && policy.allow_sms);
+
+    // The next login: the password leads to registering a passkey, and
+    // the half login opens nothing else.
+    let mut next = app.client();
+    let reply = next.submit_password("boss", PASSWORD).await;
+    assert_eq!(
+        reply.location(),
+        Some("/account/passkeys"),
+        "{}",
+        reply.body
+    );
+    assert!(
+        next.get("/account/passkeys")
+            .await
+            .body
+            .contains("id=\"passkey-required\"")
+    );
+    for path in ["/", "/account/security", "/admin/staff"] {
+        let reply = next.get(path).await;
+        assert_eq!(reply.status, 303, "{path}");
+        assert!(
+            reply.location().unwrap_or("").starts_with("/login"),
+            "{path}"
+        );
+    }
+    // The app's code is asked before a passkey can be added: the password
+    // alone (perhaps a thief's) is not enough.
+    let options = next
+        .submit(
+            "/account/passkeys/options",
+            &[("password", PASSWORD), ("current_token", "")],
+        )
+        .await;
+    assert_eq!(options.status, 400, "{}", options.body);
+    let code = next.submit_token(&app.code(&boss_phone, 0)).await;
+    assert!(
+        next.get("/").await.status == 303,
+        "a code opens nothing: {}",
+        code.status
+    );
+
+    // Registered in a browser: the login that waited is finished.
+    let Some(browser) = Browser::start().await else {
+        app.stop().await;
+        return;
+    };
+    let home = app.localhost_url("/");
+    let authenticator = browser.add_virtual_authenticator().await;
+    browser.goto(&app.localhost_url("/login")).await;
+    browser.type_into("#username", "boss").await;
+    browser.type_into("#password", PASSWORD).await;
+    browser
+        .click("form[action='/login'] button[type=submit]")
+        .await;
+    browser
+        .wait_for_url(|u| u.contains("/account/passkeys"))
+        .await;
+    assert!(browser.source().await.contains("id=\"passkey-required\""));
+    browser.type_into("#passkey-name", "Admin key").await;
+    browser.type_into("#passkey-password", PASSWORD).await;
+    browser
+        .type_into("#passkey-token", &app.code(&boss_phone, 1))
+        .await;
+    browser.click("#add-passkey").await;
+    browser.wait_for_url(|u| u == home).await;
+    assert!(browser.source().await.contains("Logged in as"));
+    // The last one cannot be removed while the rule holds.
+    browser.goto(&app.localhost_url("/account/passkeys")).await;
+    browser.click("table.passkeys summary").await;
+    browser
+        .type_into("input[id^='remove-password-']", PASSWORD)
+        .await;
+    browser.click(".remove-passkey button[type=submit]").await;
+    let refused = browser.wait_for_text("#passkey-error").await;
+    assert!(refused.contains("add another"), "{refused}");
+    browser.remove_virtual_authenticator(&authenticator).await;
+    browser.quit().await;
+
+    // With a passkey: the code step offers only it, and codes are refused.
+    let mut later = app.client();
+    assert_eq!(
+        later.submit_password("boss", PASSWORD).await.location(),
+        Some("/login/2fa?next=/")
+    );
+    let page = later.get("/login/2fa").await;
+    assert!(page.body.contains("id=\"passkey-only\"") && page.body.contains("id=\"use-passkey\""));
+    assert!(!page.body.contains("id=\"token-form\""), "{}", page.body);
+    app.clock.advance(60);
+    let code = later.submit_token(&app.code(&boss_phone, 0)).await;
+    assert_eq!(code.status, 403, "{}", code.body);
+    assert!(code.body.contains("Only a passkey"), "{}", code.body);
+    assert_eq!(later.get("/").await.status, 303, "still not signed in");
+    let trail = app.store().recent_audit(20).await.unwrap();
+    assert!(
+        trail
+            .iter()
+            .any(|e| e.kind == "totp_token" && e.outcome == "blocked")
+    );
+
+    // Staff log in with their codes as before.
+    let mut nurse = app.client();
+    nurse.submit_password("nurse", PASSWORD).await;
+    let done = nurse.submit_token(&app.code(&nurse_phone, 0)).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(nurse.get("/").await.status, 200);
+    app.stop().await;
+}
+
+both_backends!(administrators_can_be_held_to_passkeys);
+
+/// Where browsers would refuse passkeys (an IP address as here), they are
+/// off and the pages say so; the other factors are untouched.
+async fn on_an_ip_address_passkeys_are_off(app: &TestApp) {
+    app.add_user_with_totp("drsmith").await;
+    let mut client = app.client();
+    let login = client.get("/login").await;
+    assert!(!login.body.contains("passkey-login"));
+    let options = client.submit("/login/passkey/options", &[]).await;
+    assert_eq!(options.status, 400);
+    assert!(
+        json_field(&options, "error")
+            .as_str()
+            .unwrap()
+            .contains("not available")
+    );
+}
+
+both!(on_an_ip_address_passkeys_are_off);

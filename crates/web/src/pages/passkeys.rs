@@ -1,0 +1,477 @@
+//! Passkeys and security keys: `/account/passkeys` (list, add, remove),
+//! the second step's "Use your passkey or security key", and "Sign in with
+//! a passkey" on `/login`.
+//!
+//! A ceremony is two posts from `/static/passkey.js`: its options (JSON
+//! for `navigator.credentials`), then the browser's answer as a form field
+//! `credential`. Both are ordinary CSRF-checked forms; the answers are
+//! JSON: `{"publicKey": …}` or `{"redirect": "…"}`, or `{"error": "…"}`
+//! with status 400 (the page shows it).
+
+use askama::Template;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use domain::{PasskeyFinish, PasskeyLogin, PasskeyStart, User};
+use serde::Deserialize;
+
+use super::{Client, page, redirect};
+use crate::extract::{CsrfForm, SessionToken, SignedIn, SignedInForm, page_forms};
+use crate::next::safe_next;
+use crate::{AppError, AppState, cookies, csrf};
+
+/// A passkey row as shown.
+pub struct PasskeyRow {
+    id: i64,
+    name: String,
+    added: String,
+    last_used: String,
+    synced: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "passkeys.html")]
+struct PasskeysPage<'a> {
+    csrf_token: &'a str,
+    passkeys: Vec<PasskeyRow>,
+    available: bool,
+    off_reason: &'a str,
+    notice: Option<&'a str>,
+    error: Option<&'a str>,
+    max: usize,
+    /// Only a passkey may finish this user's logins and there is none: the
+    /// page is where the login waits.
+    must_add: bool,
+}
+
+/// The account's passkeys page with an optional message.
+async fn passkeys_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: &User,
+    status: StatusCode,
+    notice: Option<&str>,
+    error: Option<&str>,
+) -> Result<Response, AppError> {
+    let listed = state.login.passkey_list(user).await?;
+    let must_add = listed.is_empty() && state.login.passkey_only(user).await?;
+    let passkeys = listed
+        .into_iter()
+        .map(|p| PasskeyRow {
+            id: p.id,
+            name: p.name,
+            added: domain::time::readable(p.created_at),
+            last_used: p
+                .last_used_at
+                .map_or_else(|| "never".to_owned(), domain::time::readable),
+            synced: if p.backed_up { "yes" } else { "no" },
+        })
+        .collect();
+    let (csrf_token, csrf_cookie) = csrf::issue(state, headers)?;
+    let cookies: Vec<String> = csrf_cookie.into_iter().collect();
+    page(
+        status,
+        &PasskeysPage {
+            csrf_token: &csrf_token,
+            passkeys,
+            available: state.login.passkeys_on(),
+            off_reason: domain::PASSKEYS_OFF,
+            notice,
+            error,
+            max: domain::passkey::MAX_PER_USER,
+            must_add,
+        },
+        &cookies,
+    )
+}
+
+/// A JSON refusal the script shows beside the button.
+fn refused(status: StatusCode, message: &str) -> Response {
+    (status, Json(serde_json::json!({ "error": message }))).into_response()
+}
+
+/// A JSON answer that sends the browser on to `location`.
+fn go_to(location: &str, cookies: &[String]) -> Response {
+    let mut response = Json(serde_json::json!({ "redirect": location })).into_response();
+    for cookie in cookies {
+        if let Ok(value) = axum::http::HeaderValue::from_str(cookie) {
+            response
+                .headers_mut()
+                .append(axum::http::header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+/// Fields of `POST /account/passkeys/options`.
+#[derive(Deserialize)]
+pub struct BeginForm {
+    password: Option<String>,
+    current_token: Option<String>,
+    csrf_token: Option<String>,
+}
+
+/// `POST /account/passkeys/options`: the password (and, long after the
+/// login, a code) first, as for any change of factor.
+pub async fn begin(
+    State(state): State<AppState>,
+    SessionToken(token): SessionToken,
+    Client(ctx): Client,
+    SignedInForm { user, form: fields }: SignedInForm<BeginForm, true>,
+) -> Result<Response, AppError> {
+    let outcome = state
+        .login
+        .begin_passkey(
+            &token,
+            &user,
+            fields.password.as_deref().unwrap_or(""),
+            fields.current_token.as_deref().unwrap_or(""),
+            &ctx,
+            state.now(),
+        )
+        .await?;
+    Ok(match outcome {
+        PasskeyStart::Options(options) => Json(options).into_response(),
+        PasskeyStart::Refused(step_up) => refused(
+            StatusCode::BAD_REQUEST,
+            step_up.message().unwrap_or("The change was not confirmed."),
+        ),
+        PasskeyStart::TooMany => refused(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "You have {} passkeys already; remove one first.",
+                domain::passkey::MAX_PER_USER
+            ),
+        ),
+        PasskeyStart::Off => refused(StatusCode::BAD_REQUEST, domain::PASSKEYS_OFF),
+    })
+}
+
+/// Fields of `POST /account/passkeys`.
+#[derive(Deserialize)]
+pub struct FinishForm {
+    name: Option<String>,
+    credential: Option<String>,
+    csrf_token: Option<String>,
+}
+
+/// `POST /account/passkeys`: the browser's answer to the options.
+pub async fn finish(
+    State(state): State<AppState>,
+    SessionToken(token): SessionToken,
+    Client(ctx): Client,
+    SignedInForm { user, form: fields }: SignedInForm<FinishForm, true>,
+) -> Result<Response, AppError> {
+    let outcome = state
+        .login
+        .finish_passkey(
+            &token,
+            &user,
+            fields.name.as_deref().unwrap_or(""),
+            fields.credential.as_deref().unwrap_or(""),
+            &ctx,
+            state.now(),
+        )
+        .await?;
+    Ok(match outcome {
+        PasskeyFinish::Done => go_to("/account/passkeys?added=1", &[]),
+        // The login that waited for it is finished: a new session.
+        PasskeyFinish::SignedIn { session_token } => {
+            let cookie = cookies::set(
+                state.session_cookie(),
+                &session_token,
+                state.config.secure_cookies,
+                "Lax",
+                None,
+            );
+            go_to("/", &[cookie])
+        }
+        PasskeyFinish::Refused(why) => refused(StatusCode::BAD_REQUEST, &why),
+    })
+}
+
+/// Fields of `POST /account/passkeys/{id}/remove`.
+#[derive(Deserialize)]
+pub struct RemoveForm {
+    password: Option<String>,
+    current_token: Option<String>,
+    csrf_token: Option<String>,
+}
+
+/// `POST /account/passkeys/{id}/remove`: confirmed with the password.
+pub async fn remove(
+    State(state): State<AppState>,
+    SessionToken(token): SessionToken,
+    Client(ctx): Client,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    SignedInForm { user, form: fields }: SignedInForm<RemoveForm>,
+) -> Result<Response, AppError> {
+    let Ok(id) = id.parse::<i64>() else {
+        return passkeys_page(
+            &state,
+            &headers,
+            &user,
+            StatusCode::NOT_FOUND,
+            None,
+            Some("No such passkey."),
+        )
+        .await;
+    };
+    let outcome = state
+        .login
+        .remove_passkey(
+            &token,
+            &user,
+            id,
+            fields.password.as_deref().unwrap_or(""),
+            fields.current_token.as_deref().unwrap_or(""),
+            &ctx,
+            state.now(),
+        )
+        .await?;
+    match outcome {
+        Ok(PasskeyFinish::Done | PasskeyFinish::SignedIn { .. }) => {
+            Ok(redirect("/account/passkeys?removed=1", &[]))
+        }
+        Ok(PasskeyFinish::Refused(why)) => {
+            passkeys_page(
+                &state,
+                &headers,
+                &user,
+                StatusCode::BAD_REQUEST,
+                None,
+                Some(&why),
+            )
+            .await
+        }
+        Err(step_up) => {
+            let why = step_up.message().unwrap_or("The change was not confirmed.");
+            passkeys_page(
+                &state,
+                &headers,
+                &user,
+                StatusCode::BAD_REQUEST,
+                None,
+                Some(why),
+            )
+            .await
+        }
+    }
+}
+
+/// `GET /account/passkeys`; after a change (`?added=1`, `?removed=1`,
+/// post/redirect/get) it says what was done.
+pub async fn show(
+    State(state): State<AppState>,
+    SignedIn(user): SignedIn<true>,
+    headers: HeaderMap,
+    query: Result<axum::extract::Query<DoneQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, AppError> {
+    let query = query.map(|q| q.0).unwrap_or(DoneQuery {
+        added: None,
+        removed: None,
+    });
+    let notice = if query.added.is_some() {
+        Some("The passkey was added. Your logins can now finish with it.")
+    } else if query.removed.is_some() {
+        Some("The passkey was removed.")
+    } else {
+        None
+    };
+    passkeys_page(&state, &headers, &user, StatusCode::OK, notice, None).await
+}
+
+/// Query of `GET /account/passkeys`.
+#[derive(Debug, Deserialize)]
+pub struct DoneQuery {
+    added: Option<String>,
+    removed: Option<String>,
+}
+
+/// Fields of the option steps of the login pages (the CSRF token only).
+#[derive(Deserialize)]
+pub struct LoginOptionsForm {
+    csrf_token: Option<String>,
+}
+
+/// Fields of the second step's passkey answer.
+#[derive(Deserialize)]
+pub struct SecondFactorForm {
+    credential: Option<String>,
+    remember: Option<String>,
+    next: Option<String>,
+    csrf_token: Option<String>,
+}
+
+/// `POST /login/2fa/passkey/options`.
+pub async fn second_factor_options(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    CsrfForm(_fields): CsrfForm<LoginOptionsForm>,
+) -> Result<Response, AppError> {
+    let Some(session) = cookies::get(&headers, state.session_cookie()) else {
+        return Ok(refused(StatusCode::BAD_REQUEST, SESSION_ENDED));
+    };
+    Ok(
+        match state
+            .login
+            .second_factor_passkey_options(&session, state.now())
+            .await?
+        {
+            Some(options) => Json(options).into_response(),
+            None => refused(StatusCode::BAD_REQUEST, SESSION_ENDED),
+        },
+    )
+}
+
+const SESSION_ENDED: &str = "Your login session has ended (more than 5 minutes passed, or it was ended). Please log in again.";
+
+/// `POST /login/2fa/passkey`: a right answer finishes the login as a
+/// right token does.
+pub async fn second_factor(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    headers: HeaderMap,
+    CsrfForm(fields): CsrfForm<SecondFactorForm>,
+) -> Result<Response, AppError> {
+    let next = safe_next(fields.next.as_deref());
+    let Some(session) = cookies::get(&headers, state.session_cookie()) else {
+        return Ok(refused(StatusCode::BAD_REQUEST, SESSION_ENDED));
+    };
+    let outcome = state
+        .login
+        .submit_passkey(
+            &session,
+            fields.credential.as_deref().unwrap_or(""),
+            fields.remember.as_deref() == Some("on"),
+            &ctx,
+            state.now(),
+        )
+        .await?;
+    Ok(login_answer(&state, outcome, &next))
+}
+
+/// Fields of the sign-in answer.
+#[derive(Deserialize)]
+pub struct SignInForm {
+    credential: Option<String>,
+    next: Option<String>,
+    csrf_token: Option<String>,
+}
+
+/// The sign-in ceremony's cookie name.
+fn sign_in_cookie(state: &AppState) -> &'static str {
+    if state.config.secure_cookies {
+        "__Host-tf_passkey"
+    } else {
+        "tf_passkey"
+    }
+}
+
+/// `POST /login/passkey/options`: a challenge bound to a cookie of this
+/// browser's, for a discoverable passkey.
+pub async fn sign_in_options(
+    State(state): State<AppState>,
+    CsrfForm(_fields): CsrfForm<LoginOptionsForm>,
+) -> Result<Response, AppError> {
+    let Some((cookie, options)) = state.login.sign_in_passkey_options(state.now()).await? else {
+        return Ok(refused(StatusCode::BAD_REQUEST, domain::PASSKEYS_OFF));
+    };
+    let set = cookies::set(
+        sign_in_cookie(&state),
+        &cookie,
+        state.config.secure_cookies,
+        "Strict",
+        Some(domain::passkey::CEREMONY_SECONDS),
+    );
+    let mut response = Json(options).into_response();
+    if let Ok(value) = axum::http::HeaderValue::from_str(&set) {
+        response
+            .headers_mut()
+            .append(axum::http::header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+/// `POST /login/passkey`: a discoverable passkey signs in alone.
+pub async fn sign_in(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    headers: HeaderMap,
+    CsrfForm(fields): CsrfForm<SignInForm>,
+) -> Result<Response, AppError> {
+    let next = safe_next(fields.next.as_deref());
+    let Some(cookie) = cookies::get(&headers, sign_in_cookie(&state)) else {
+        return Ok(refused(
+            StatusCode::BAD_REQUEST,
+            "That took too long, or the page was used twice. Try again.",
+        ));
+    };
+    let outcome = state
+        .login
+        .sign_in_with_passkey(
+            &cookie,
+            fields.credential.as_deref().unwrap_or(""),
+            &ctx,
+            state.now(),
+        )
+        .await?;
+    let mut response = login_answer(&state, outcome, &next);
+    let clear = cookies::clear(sign_in_cookie(&state), state.config.secure_cookies);
+    if let Ok(value) = axum::http::HeaderValue::from_str(&clear) {
+        response
+            .headers_mut()
+            .append(axum::http::header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+/// A passkey login's outcome as the script's JSON.
+fn login_answer(state: &AppState, outcome: PasskeyLogin, next: &str) -> Response {
+    match outcome {
+        PasskeyLogin::Accepted {
+            session_token,
+            remember_token,
+        } => {
+            state.metrics.login("passkey", "accepted");
+            let mut set = vec![cookies::set(
+                state.session_cookie(),
+                &session_token,
+                state.config.secure_cookies,
+                "Lax",
+                None,
+            )];
+            set.extend(remember_token.map(|value| state.remember_set_cookie(&value)));
+            go_to(next, &set)
+        }
+        PasskeyLogin::Refused(why) => {
+            state.metrics.login("passkey", "wrong");
+            refused(StatusCode::BAD_REQUEST, &why)
+        }
+        PasskeyLogin::Locked { until } => {
+            state.metrics.login("passkey", "locked");
+            let minutes = until.saturating_sub(state.now()).div_ceil(60);
+            refused(
+                StatusCode::TOO_MANY_REQUESTS,
+                &format!(
+                    "This account is locked for {minutes} more minute(s) after too many wrong attempts. Your practice administrator can unlock it sooner."
+                ),
+            )
+        }
+        PasskeyLogin::SessionEnded => {
+            state.metrics.login("passkey", "session_ended");
+            refused(StatusCode::BAD_REQUEST, SESSION_ENDED)
+        }
+    }
+}
+
+page_forms! {
+    BeginForm => "/account/passkeys",
+    FinishForm => "/account/passkeys",
+    RemoveForm => "/account/passkeys",
+    LoginOptionsForm => "/login",
+    SecondFactorForm => "/login/2fa",
+    SignInForm => "/login",
+}
