@@ -49,6 +49,9 @@ pub const METRICS_TOKEN: &str = "testkit-metrics-token";
 /// The password every test user gets.
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// The phone of [`TestApp::add_admin_with_totp`]'s administrator.
+pub const ADMIN_PHONE: &str = "+12015550199";
+
 /// The test PostgreSQL URL.
 pub fn postgres_url() -> String {
     std::env::var("TEST_DATABASE_URL")
@@ -267,9 +270,21 @@ impl TestApp {
     }
 
     /// Creates an administrator of the first practice with an
-    /// authenticator enrolled; returns the phone's side.
+    /// authenticator enrolled and [`ADMIN_PHONE`] on file; returns the
+    /// phone's side.
     pub async fn add_admin_with_totp(&self, username: &str) -> (User, Totp) {
-        let user = self.add_user_in(username, None, domain::Role::Admin).await;
+        let user = self
+            .app
+            .add_user(&AddUser {
+                username: username.into(),
+                email: format!("{username}@clinic.example"),
+                phone: Some(ADMIN_PHONE.into()),
+                role: domain::Role::Admin,
+                practice: None,
+                password: PASSWORD.into(),
+            })
+            .await
+            .expect("administrator created");
         let totp = self
             .enroll(&user, Algorithm::Sha1, Digits::SIX, Period::DEFAULT)
             .await;

@@ -64,6 +64,20 @@ impl LoginService {
         let Some((_, user)) = self.pending(session_token, now).await? else {
             return Ok(SmsOutcome::SessionEnded);
         };
+        // A code that could not finish the login is not sent.
+        if self.passkey_only(&user).await? {
+            let detail = "only a passkey may finish an administrator's login";
+            self.audit_user(
+                &user,
+                AuditKind::SmsSent,
+                Outcome::Blocked,
+                ctx,
+                detail,
+                now,
+            )
+            .await?;
+            return Ok(SmsOutcome::Forbidden);
+        }
         self.send_sms_code(&user, ctx, now).await
     }
 

@@ -486,6 +486,12 @@ async fn administrators_can_be_held_to_passkeys(backend: Backend) {
     assert_eq!(code.status, 403, "{}", code.body);
     assert!(code.body.contains("Only a passkey"), "{}", code.body);
     assert_eq!(later.get("/").await.status, 303, "still not signed in");
+    // Nor is a text sent that could not finish it.
+    later.request_sms().await;
+    assert!(
+        app.last_sms_code(testkit::ADMIN_PHONE).is_none(),
+        "no text for a passkey-only login"
+    );
     let trail = app.store().recent_audit(20).await.unwrap();
     assert!(
         trail
