@@ -114,6 +114,19 @@ pub enum Mode {
     Quiet,
 }
 
+/// `login` with passkeys bound to `public_url`; where browsers would
+/// refuse them there (an IP address, plain http other than localhost) they
+/// are off, and the start says why in one line.
+fn passkeys_at(login: LoginService, public_url: &str, site_name: &str) -> LoginService {
+    match domain::passkey::RelyingParty::for_public_url(public_url, site_name) {
+        Ok(relying_party) => login.with_passkeys(relying_party),
+        Err(why) => {
+            tracing::warn!("{why}");
+            login
+        }
+    }
+}
+
 /// Connects to the database (migrating it), loads the master key and builds
 /// the router. `search_path` puts a PostgreSQL app in its own schema (tests).
 pub async fn build(
@@ -166,17 +179,7 @@ pub async fn build(
         policy,
         &config.issuer,
     );
-    // Passkeys are bound to the public URL; where browsers would refuse
-    // them (an IP address, plain http other than localhost) they are off,
-    // and the start says why.
-    let login =
-        match domain::passkey::RelyingParty::for_public_url(&settings.public_url, &config.issuer) {
-            Ok(relying_party) => login.with_passkeys(relying_party),
-            Err(why) => {
-                tracing::warn!("{why}");
-                login
-            }
-        };
+    let login = passkeys_at(login, &settings.public_url, &config.issuer);
     let state = AppState {
         login: Arc::new(login.clone()),
         clock: Arc::new(ClockRef(clock.clone())),
