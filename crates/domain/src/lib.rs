@@ -37,6 +37,8 @@ pub mod recovery;
 mod seal;
 mod session;
 pub mod sms;
+#[cfg(test)]
+mod soft_authenticator;
 mod store;
 pub mod time;
 pub mod token;

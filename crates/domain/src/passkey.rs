@@ -358,6 +358,86 @@ fn refusal(error: WebauthnError) -> Refusal {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::soft_authenticator::{Answer, SoftKey};
+
+    const SITE: &str = "https://clinic.example";
+    const HERE: Answer<'static> = Answer {
+        origin: SITE,
+        rp_id: "clinic.example",
+        counter: 1,
+    };
+
+    /// Options for `keys` at the clinic, as the page gets them, and the state.
+    fn ceremony(rp: &RelyingParty, keys: &[Passkey]) -> (serde_json::Value, String) {
+        let (options, state) = rp.start_authentication(keys).unwrap();
+        (serde_json::to_value(&options).unwrap(), state)
+    }
+
+    #[test]
+    fn a_signed_answer_from_our_origin_is_accepted_and_updates_the_counter() {
+        let rp = RelyingParty::for_public_url(SITE, "Clinic").unwrap();
+        let key = SoftKey::new(1).unwrap();
+        let mut held = vec![key.passkey.clone()];
+        let (options, state) = ceremony(&rp, &held);
+        let answer = key.answer(&options, &Answer { counter: 5, ..HERE });
+        assert_eq!(rp.finish_authentication(&answer, &state, &mut held), Ok(0));
+        assert_eq!(held[0].cred_id(), key.passkey.cred_id());
+        // A later login with a counter below 5: a copied key.
+        let (options, state) = ceremony(&rp, &held);
+        let copied = key.answer(&options, &Answer { counter: 3, ..HERE });
+        assert_eq!(
+            rp.finish_authentication(&copied, &state, &mut held),
+            Err(Refusal::PossiblyCloned)
+        );
+    }
+
+    #[test]
+    fn answers_made_for_another_site_or_ceremony_are_refused() {
+        let rp = RelyingParty::for_public_url(SITE, "Clinic").unwrap();
+        let key = SoftKey::new(2).unwrap();
+        let mut held = vec![key.passkey.clone()];
+        let (options, state) = ceremony(&rp, &held);
+        let phishing = Answer {
+            origin: "https://clinic-login.example",
+            ..HERE
+        };
+        let other_rp = Answer {
+            rp_id: "clinic-login.example",
+            ..HERE
+        };
+        let other_port = Answer {
+            origin: "https://clinic.example:8443",
+            ..HERE
+        };
+        for how in [&phishing, &other_rp, &other_port] {
+            let answer = key.answer(&options, how);
+            assert!(
+                matches!(
+                    rp.finish_authentication(&answer, &state, &mut held),
+                    Err(Refusal::Invalid(_))
+                ),
+                "{}",
+                how.origin
+            );
+        }
+        // Another ceremony's challenge, signed correctly: not this one.
+        let (other_options, _) = ceremony(&rp, &held);
+        let stale = key.answer(&other_options, &HERE);
+        assert!(matches!(
+            rp.finish_authentication(&stale, &state, &mut held),
+            Err(Refusal::Invalid(_))
+        ));
+        // A key the user does not have: refused, even with a good signature.
+        let stranger = SoftKey::new(3).unwrap();
+        let foreign = stranger.answer(&options, &HERE);
+        assert!(
+            rp.finish_authentication(&foreign, &state, &mut held)
+                .is_err()
+        );
+        // The right answer still works: the refusals changed nothing.
+        let right = key.answer(&options, &HERE);
+        assert_eq!(rp.finish_authentication(&right, &state, &mut held), Ok(0));
+    }
 
     #[test]
     fn passkeys_work_only_where_browsers_allow_them() {
