@@ -151,7 +151,8 @@ pub trait Factors: Send + Sync {
         event: &AuditEvent,
         clear: Option<&LimitKey>,
     ) -> Result<bool, StoreError>;
-    /// Removes every second factor of the user.
+    /// Unlinks the user's authenticator app (a phone on file and passkeys
+    /// stay: each has its own page to remove it).
     async fn remove_second_factors(&self, user: UserId) -> Result<(), StoreError>;
     /// Removes every second factor of the user (app, phone, recovery codes,
     /// offered app, waiting number, live SMS code), every remembered device

@@ -160,6 +160,31 @@ async fn the_whole_passkey_life_in_a_browser(backend: Backend) {
         );
     }
 
+    // The only factor left, where the practice requires one: kept.
+    app.flush_outbox().await;
+    let required = domain::PracticePolicy {
+        require_2fa: true,
+        ..domain::PracticePolicy::default()
+    };
+    app.store()
+        .set_practice_policy(user.practice_id, &required)
+        .await
+        .unwrap();
+    app.store().remove_second_factors(user.id).await.unwrap();
+    browser.goto(&at("/account/passkeys")).await;
+    browser.click("table.passkeys summary").await;
+    browser
+        .type_into("input[id^='remove-password-']", PASSWORD)
+        .await;
+    browser.click(".remove-passkey button[type=submit]").await;
+    let kept = browser.wait_for_text("#passkey-error").await;
+    assert!(kept.contains("only second factor"), "{kept}");
+    assert_eq!(app.store().passkeys(user.id).await.unwrap().len(), 1);
+    app.store()
+        .set_practice_policy(user.practice_id, &domain::PracticePolicy::default())
+        .await
+        .unwrap();
+
     // Removed (the password again): the key the browser still holds no
     // longer signs in.
     browser.goto(&at("/account/passkeys")).await;
@@ -171,6 +196,13 @@ async fn the_whole_passkey_life_in_a_browser(backend: Backend) {
     browser.wait_for_url(|u| u.contains("removed=1")).await;
     assert!(browser.source().await.contains("id=\"no-passkeys\""));
     assert!(app.store().passkeys(user.id).await.unwrap().is_empty());
+    assert_eq!(app.flush_outbox().await, 1, "the owner is told");
+    let mails = app.mails().await;
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.subject.contains("a passkey was removed"))
+    );
     browser.click("a[href='/account/security']").await;
     browser
         .wait_for_url(|u| u.contains("/account/security"))
