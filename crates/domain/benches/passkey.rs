@@ -11,6 +11,9 @@
 // with the reason is the right answer.
 #![allow(clippy::expect_used)]
 
+// The same file the integration suite reaches through the
+// `soft-authenticator` feature, included here so the bench runs without it.
+#[allow(dead_code)]
 #[path = "../src/soft_authenticator.rs"]
 mod soft_authenticator;
 
@@ -30,6 +33,7 @@ fn assertion(c: &mut Criterion) {
         origin: "https://clinic.example",
         rp_id: "clinic.example",
         counter: 0,
+        user_handle: None,
     };
     let answer = key.answer(&options, &how);
     let mut held = vec![key.passkey];

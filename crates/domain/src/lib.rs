@@ -37,8 +37,8 @@ pub mod recovery;
 mod seal;
 mod session;
 pub mod sms;
-#[cfg(test)]
-mod soft_authenticator;
+#[cfg(any(test, feature = "soft-authenticator"))]
+pub mod soft_authenticator;
 mod store;
 pub mod time;
 pub mod token;

@@ -365,6 +365,7 @@ mod tests {
         origin: SITE,
         rp_id: "clinic.example",
         counter: 1,
+        user_handle: None,
     };
 
     /// Options for `keys` at the clinic, as the page gets them, and the state.

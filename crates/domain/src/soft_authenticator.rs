@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use webauthn_rs::prelude::{AttestationFormat, COSEKey, Credential, ParsedAttestation, Passkey};
 
 /// A key and the passkey record the server keeps for it.
+#[allow(missing_debug_implementations)] // holds a private key
 pub struct SoftKey {
     key: EcdsaP256SigningKey,
     cred_id: Vec<u8>,
@@ -21,6 +22,7 @@ pub struct SoftKey {
 }
 
 /// Where and how an answer is made.
+#[derive(Debug, Clone, Copy)]
 pub struct Answer<'a> {
     /// The origin the "browser" reports.
     pub origin: &'a str,
@@ -28,9 +30,17 @@ pub struct Answer<'a> {
     pub rp_id: &'a str,
     /// The signature counter.
     pub counter: u32,
+    /// The user handle a discoverable credential returns (the UUID text
+    /// the server gave at registration), or none at the second step.
+    pub user_handle: Option<&'a str>,
 }
 
 impl SoftKey {
+    /// The credential id as stored (base64url).
+    pub fn credential_id(&self) -> String {
+        B64.encode(&self.cred_id)
+    }
+
     /// A fresh key with credential id `id_byte` × 32.
     pub fn new(id_byte: u8) -> Result<Self, String> {
         let secret = new_key();
@@ -86,7 +96,10 @@ impl SoftKey {
                 "authenticatorData": B64.encode(&auth_data),
                 "clientDataJSON": B64.encode(client_data.as_bytes()),
                 "signature": B64.encode(signature.as_bytes()),
-                "userHandle": null,
+                "userHandle": how.user_handle.map(|h| {
+                    let id = uuid::Uuid::parse_str(h).map(|u| u.as_bytes().to_vec());
+                    B64.encode(id.unwrap_or_default())
+                }),
             },
             "extensions": {},
         })

@@ -2,8 +2,9 @@
 //! signing in alone and removed in a real Chromium (its virtual
 //! authenticator), and every hostile answer refused over plain HTTP.
 
+use domain::soft_authenticator::{Answer, SoftKey};
 use testkit::browser::{Browser, screenshot_dir};
-use testkit::{Backend, PASSWORD, TestApp};
+use testkit::{Backend, NowForTests as _, PASSWORD, TestApp};
 
 /// An app whose public URL is `http://localhost` (any port there), where
 /// browsers accept passkeys.
@@ -541,6 +542,251 @@ async fn administrators_can_be_held_to_passkeys(backend: Backend) {
 }
 
 both_backends!(administrators_can_be_held_to_passkeys);
+
+/// A software key registered for `user` straight in the store (as a
+/// registration would leave it), and the user's WebAuthn handle.
+async fn soft_key(app: &TestApp, user: &domain::User, id_byte: u8) -> (SoftKey, String) {
+    let key = SoftKey::new(id_byte).unwrap();
+    let candidate = domain::passkey::new_user_handle().unwrap();
+    let handle = app
+        .store()
+        .webauthn_handle(user.id, &candidate)
+        .await
+        .unwrap();
+    let stored = domain::passkey::StoredPasskey {
+        id: 0,
+        user_id: user.id,
+        credential_id: key.credential_id(),
+        name: format!("Soft key {id_byte}"),
+        record: domain::passkey::to_record(&key.passkey).unwrap(),
+        backed_up: false,
+        created_at: app.clock.now_for_tests(),
+        last_used_at: None,
+    };
+    app.store().add_passkey(&stored, 10).await.unwrap().unwrap();
+    (key, handle)
+}
+
+/// Options JSON from `path` (a ceremony's first post).
+async fn options(client: &mut testkit::Client, path: &str) -> serde_json::Value {
+    let reply = client.submit(path, &[]).await;
+    assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+    serde_json::from_str(&reply.body).unwrap()
+}
+
+/// A passkey at the second step does what a right code does: a new
+/// session (the half login's cookie is dead), "Save token for 30 days",
+/// `next`, the audit and forward auth. Answers signed for another origin,
+/// replayed, or from a key whose counter went back are a 400 that leaves
+/// the half login as it was. Signing in alone goes through the same locks,
+/// the disabled flag and the practice's switch.
+async fn a_passkey_finishes_a_login_as_a_code_does(backend: Backend) {
+    let Some(app) = passkey_app(backend).await else {
+        return;
+    };
+    let (user, _) = app.add_user_with_totp("drsmith").await;
+    let (key, handle) = soft_key(&app, &user, 9).await;
+    let origin = app.localhost_url("");
+    let here = Answer {
+        origin: &origin,
+        rp_id: "localhost",
+        counter: 10,
+        user_handle: None,
+    };
+
+    let mut browser = app.client();
+    browser
+        .submit_password_next("drsmith", PASSWORD, "/account/security")
+        .await;
+    let pending = browser.cookie("tf_session").unwrap().to_owned();
+    let offered = options(&mut browser, "/login/2fa/passkey/options").await;
+    for forged in [
+        Answer {
+            origin: "https://clinic-login.example",
+            ..here
+        },
+        Answer {
+            rp_id: "clinic-login.example",
+            ..here
+        },
+    ] {
+        let reply = browser
+            .submit(
+                "/login/2fa/passkey",
+                &[
+                    ("credential", &key.answer(&offered, &forged)),
+                    ("next", "/"),
+                ],
+            )
+            .await;
+        assert_eq!(reply.status, 400, "{}: {}", forged.origin, reply.body);
+        assert_eq!(browser.cookie("tf_session"), Some(pending.as_str()));
+    }
+    // Each refusal spent the ceremony: new options, then the right answer.
+    let offered = options(&mut browser, "/login/2fa/passkey/options").await;
+    let answer = key.answer(&offered, &here);
+    let done = browser
+        .submit(
+            "/login/2fa/passkey",
+            &[
+                ("credential", &answer),
+                ("remember", "on"),
+                ("next", "/account/security"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert_eq!(json_field(&done, "redirect"), "/account/security");
+    let session = browser.cookie("tf_session").unwrap().to_owned();
+    assert_ne!(session, pending, "the session was rotated");
+    assert!(
+        browser.cookie("tf_remember").is_some(),
+        "the browser is remembered"
+    );
+    let gate = browser.get("/auth/verify").await;
+    assert_eq!(gate.status, 200);
+    assert_eq!(gate.header("remote-user"), Some("drsmith"));
+    let trail = app.store().recent_audit(10).await.unwrap();
+    assert!(
+        trail
+            .iter()
+            .any(|e| e.kind == "passkey" && e.outcome == "success")
+    );
+    // The same answer again, on a new half login: another challenge.
+    let mut again = app.client();
+    again.submit_password("drsmith", PASSWORD).await;
+    options(&mut again, "/login/2fa/passkey/options").await;
+    let replay = again
+        .submit(
+            "/login/2fa/passkey",
+            &[("credential", &answer), ("next", "/")],
+        )
+        .await;
+    assert_eq!(replay.status, 400, "{}", replay.body);
+    // A key whose counter went back (10, now 4): a copy, refused, audited.
+    let offered = options(&mut again, "/login/2fa/passkey/options").await;
+    let copied = key.answer(&offered, &Answer { counter: 4, ..here });
+    let reply = again
+        .submit(
+            "/login/2fa/passkey",
+            &[("credential", &copied), ("next", "/")],
+        )
+        .await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert!(
+        json_field(&reply, "error")
+            .as_str()
+            .unwrap()
+            .contains("copied")
+    );
+    let trail = app.store().recent_audit(10).await.unwrap();
+    assert!(trail.iter().any(|e| e.kind == "passkey_possibly_cloned"));
+    assert_eq!(again.get("/").await.status, 303, "not signed in");
+
+    // Alone, with the handle a discoverable key returns.
+    let alone = Answer {
+        counter: 20,
+        user_handle: Some(&handle),
+        ..here
+    };
+    let mut fresh = app.client();
+    let offered = options(&mut fresh, "/login/passkey/options").await;
+    let reply = fresh
+        .submit(
+            "/login/passkey",
+            &[("credential", &key.answer(&offered, &alone)), ("next", "/")],
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(fresh.get("/").await.status, 200, "signed in");
+    // Another user's handle with this key: not theirs.
+    let (other, _) = app.add_user_with_totp("nurse").await;
+    let other_handle = app
+        .store()
+        .webauthn_handle(other.id, &domain::passkey::new_user_handle().unwrap())
+        .await
+        .unwrap();
+    let mut thief = app.client();
+    let offered = options(&mut thief, "/login/passkey/options").await;
+    let wrong_owner = Answer {
+        counter: 21,
+        user_handle: Some(&other_handle),
+        ..here
+    };
+    let reply = thief
+        .submit(
+            "/login/passkey",
+            &[
+                ("credential", &key.answer(&offered, &wrong_owner)),
+                ("next", "/"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert!(thief.cookie("tf_session").is_none());
+    // The practice turns sign-in alone off: refused at the next request.
+    let off = domain::PracticePolicy {
+        allow_passkey_sign_in: false,
+        ..domain::PracticePolicy::default()
+    };
+    app.store()
+        .set_practice_policy(user.practice_id, &off)
+        .await
+        .unwrap();
+    let mut later = app.client();
+    let offered = options(&mut later, "/login/passkey/options").await;
+    let reply = later
+        .submit(
+            "/login/passkey",
+            &[
+                (
+                    "credential",
+                    &key.answer(
+                        &offered,
+                        &Answer {
+                            counter: 30,
+                            ..alone
+                        },
+                    ),
+                ),
+                ("next", "/"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert!(later.cookie("tf_session").is_none());
+    // A disabled user: refused too.
+    app.store()
+        .set_practice_policy(user.practice_id, &domain::PracticePolicy::default())
+        .await
+        .unwrap();
+    app.store().set_user_disabled(user.id, true).await.unwrap();
+    let mut disabled = app.client();
+    let offered = options(&mut disabled, "/login/passkey/options").await;
+    let reply = disabled
+        .submit(
+            "/login/passkey",
+            &[
+                (
+                    "credential",
+                    &key.answer(
+                        &offered,
+                        &Answer {
+                            counter: 40,
+                            ..alone
+                        },
+                    ),
+                ),
+                ("next", "/"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert!(disabled.cookie("tf_session").is_none());
+    app.stop().await;
+}
+
+both_backends!(a_passkey_finishes_a_login_as_a_code_does);
 
 /// Where browsers would refuse passkeys (an IP address as here), they are
 /// off and the pages say so; the other factors are untouched.
