@@ -419,6 +419,19 @@ impl LoginService {
         if found.user_id != user.id {
             return Ok(PasskeyLogin::Refused(NOT_YOURS.into()));
         }
+        // The signature first: whether the account is disabled, locked or
+        // barred from this way in is told only to whoever holds the key.
+        let stored = [found];
+        let mut keys = records(&stored)?;
+        let Some(passkey) = keys.first_mut() else {
+            return Ok(PasskeyLogin::Refused(NOT_YOURS.into()));
+        };
+        if let Err(refusal) = rp.finish_sign_in(answer, &state, passkey) {
+            let why = self
+                .audit_refusal(&user, AuditKind::PasskeySignIn, &refusal, ctx, now)
+                .await?;
+            return Ok(PasskeyLogin::Refused(why));
+        }
         if user.disabled || !self.policy_for(&user).await?.allow_passkey_sign_in {
             self.audit_user(
                 &user,
@@ -453,17 +466,6 @@ impl LoginService {
             )
             .await?;
             return Ok(PasskeyLogin::Locked { until });
-        }
-        let stored = [found];
-        let mut keys = records(&stored)?;
-        let Some(passkey) = keys.first_mut() else {
-            return Ok(PasskeyLogin::Refused(NOT_YOURS.into()));
-        };
-        if let Err(refusal) = rp.finish_sign_in(answer, &state, passkey) {
-            let why = self
-                .audit_refusal(&user, AuditKind::PasskeySignIn, &refusal, ctx, now)
-                .await?;
-            return Ok(PasskeyLogin::Refused(why));
         }
         self.record_use(&stored, &keys, 0, now).await?;
         let session_token = self.start_session(user.id, SessionStage::Full, now).await?;

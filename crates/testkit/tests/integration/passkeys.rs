@@ -755,12 +755,65 @@ async fn a_passkey_finishes_a_login_as_a_code_does(backend: Backend) {
         .await;
     assert_eq!(reply.status, 400, "{}", reply.body);
     assert!(later.cookie("tf_session").is_none());
-    // A disabled user: refused too.
     app.store()
         .set_practice_policy(user.practice_id, &domain::PracticePolicy::default())
         .await
         .unwrap();
+    // The second factor's lock holds for sign-in alone too.
+    let until = app.clock.now_for_tests() + 600;
+    let lock = domain::LockState {
+        locked_until: until,
+        lock_count: 1,
+    };
+    let key_2fa = domain::UserLimit::SecondFactor.of(user.id);
+    app.store().set_lock(&key_2fa, lock).await.unwrap();
+    let mut locked = app.client();
+    let offered = options(&mut locked, "/login/passkey/options").await;
+    let reply = locked
+        .submit(
+            "/login/passkey",
+            &[
+                (
+                    "credential",
+                    &key.answer(
+                        &offered,
+                        &Answer {
+                            counter: 35,
+                            ..alone
+                        },
+                    ),
+                ),
+                ("next", "/"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, 429, "{}", reply.body);
+    assert!(locked.cookie("tf_session").is_none());
+    app.store().clear_locks(&key_2fa).await.unwrap();
+    // A disabled user: refused too; a forged answer is not told why.
     app.store().set_user_disabled(user.id, true).await.unwrap();
+    let mut prober = app.client();
+    let offered = options(&mut prober, "/login/passkey/options").await;
+    let forged = Answer {
+        origin: "https://clinic-login.example",
+        counter: 36,
+        ..alone
+    };
+    let reply = prober
+        .submit(
+            "/login/passkey",
+            &[
+                ("credential", &key.answer(&offered, &forged)),
+                ("next", "/"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    let said = json_field(&reply, "error").as_str().unwrap().to_owned();
+    assert!(
+        !said.contains("cannot sign in") && !said.contains("locked"),
+        "{said}"
+    );
     let mut disabled = app.client();
     let offered = options(&mut disabled, "/login/passkey/options").await;
     let reply = disabled
@@ -782,6 +835,12 @@ async fn a_passkey_finishes_a_login_as_a_code_does(backend: Backend) {
         )
         .await;
     assert_eq!(reply.status, 400, "{}", reply.body);
+    assert!(
+        json_field(&reply, "error")
+            .as_str()
+            .unwrap()
+            .contains("cannot sign in")
+    );
     assert!(disabled.cookie("tf_session").is_none());
     app.stop().await;
 }
