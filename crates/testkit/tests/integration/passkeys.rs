@@ -444,6 +444,12 @@ async fn administrators_can_be_held_to_passkeys(backend: Backend) {
             .body
             .contains("id=\"passkey-required\"")
     );
+    let app_page = next.get("/account/authenticator").await;
+    assert_eq!(
+        app_page.location(),
+        Some("/account/passkeys"),
+        "an app would not do"
+    );
     for path in ["/", "/account/security", "/admin/staff"] {
         let reply = next.get(path).await;
         assert_eq!(reply.status, 303, "{path}");

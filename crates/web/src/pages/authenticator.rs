@@ -62,6 +62,10 @@ async fn step_up(
         Some(token) => state.login.enrolling(&token, state.now()).await?.is_some(),
         None => false,
     };
+    // Unless only a passkey finishes this user's logins: an app would not.
+    if required && state.login.passkey_only(user).await? {
+        return Ok(super::redirect("/account/passkeys", &[]));
+    }
     let (csrf_token, set) = csrf_pair(state, headers)?;
     page(
         status,
