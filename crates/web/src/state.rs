@@ -86,6 +86,30 @@ impl AppState {
         }
     }
 
+    /// The `Set-Cookie` value for a session (no Max-Age: it ends with the
+    /// browser, and the server's timeouts end it sooner).
+    pub fn session_set_cookie(&self, value: &str) -> String {
+        crate::cookies::set(
+            self.session_cookie(),
+            value,
+            self.config.secure_cookies,
+            "Lax",
+            None,
+        )
+    }
+
+    /// The cookies of a finished login: the new session and, when "Save
+    /// token for 30 days" was ticked, the remembered device.
+    pub fn login_cookies(
+        &self,
+        session_token: &str,
+        remember_token: Option<String>,
+    ) -> Vec<String> {
+        let mut set = vec![self.session_set_cookie(session_token)];
+        set.extend(remember_token.map(|value| self.remember_set_cookie(&value)));
+        set
+    }
+
     /// The `Set-Cookie` value for a remembered device, kept 30 days.
     pub fn remember_set_cookie(&self, value: &str) -> String {
         crate::cookies::set(

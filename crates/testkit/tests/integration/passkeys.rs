@@ -233,6 +233,14 @@ async fn passkey_sign_ins(app: &TestApp) -> usize {
         .count()
 }
 
+/// The sentence of a JSON refusal.
+fn error_of(reply: &testkit::Reply) -> String {
+    json_field(reply, "error")
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// The JSON field `name` of a reply.
 fn json_field(reply: &testkit::Reply, name: &str) -> serde_json::Value {
     serde_json::from_str::<serde_json::Value>(&reply.body).unwrap_or_default()[name].clone()
@@ -262,12 +270,7 @@ async fn hostile_answers_are_refused_and_change_nothing(backend: Backend) {
         .submit("/login/passkey", &[("credential", "{}")])
         .await;
     assert_eq!(reply.status, 400, "{}", reply.body);
-    assert!(
-        json_field(&reply, "error")
-            .as_str()
-            .unwrap()
-            .contains("took too long")
-    );
+    assert!(error_of(&reply).contains("took too long"));
     for answer in hostile {
         let options = anonymous.submit("/login/passkey/options", &[]).await;
         assert_eq!(options.status, 200, "{}", options.body);
@@ -286,12 +289,7 @@ async fn hostile_answers_are_refused_and_change_nothing(backend: Backend) {
         let again = anonymous
             .submit("/login/passkey", &[("credential", answer)])
             .await;
-        assert!(
-            json_field(&again, "error")
-                .as_str()
-                .unwrap()
-                .contains("took too long")
-        );
+        assert!(error_of(&again).contains("took too long"));
     }
     // Without the CSRF token: refused before anything is read.
     let no_csrf = anonymous
@@ -345,24 +343,14 @@ async fn hostile_answers_are_refused_and_change_nothing(backend: Backend) {
             &[("name", "late"), ("credential", "{}")],
         )
         .await;
-    assert!(
-        json_field(&reply, "error")
-            .as_str()
-            .unwrap()
-            .contains("took too long")
-    );
+    assert!(error_of(&reply).contains("took too long"));
     let bad_name = browser
         .submit(
             "/account/passkeys",
             &[("name", "a\u{7}b"), ("credential", "{}")],
         )
         .await;
-    assert!(
-        json_field(&bad_name, "error")
-            .as_str()
-            .unwrap()
-            .contains("control characters")
-    );
+    assert!(error_of(&bad_name).contains("control characters"));
     assert!(app.store().passkeys(user.id).await.unwrap().is_empty());
     // Removing someone else's id (or nonsense) is refused.
     for id in ["1", "999999", "-1", "x", "1%20OR%201=1"] {
@@ -679,30 +667,18 @@ async fn a_passkey_finishes_a_login_as_a_code_does(backend: Backend) {
         )
         .await;
     assert_eq!(reply.status, 400, "{}", reply.body);
-    assert!(
-        json_field(&reply, "error")
-            .as_str()
-            .unwrap()
-            .contains("copied")
-    );
+    assert!(error_of(&reply).contains("copied"));
     let trail = app.store().recent_audit(10).await.unwrap();
     assert!(trail.iter().any(|e| e.kind == "passkey_possibly_cloned"));
     assert_eq!(again.get("/").await.status, 303, "not signed in");
 
     // Alone, with the handle a discoverable key returns.
-    let alone = Answer {
-        counter: 20,
+    let alone = |counter| Answer {
+        counter,
         user_handle: Some(&handle),
         ..here
     };
-    let mut fresh = app.client();
-    let offered = options(&mut fresh, "/login/passkey/options").await;
-    let reply = fresh
-        .submit(
-            "/login/passkey",
-            &[("credential", &key.answer(&offered, &alone)), ("next", "/")],
-        )
-        .await;
+    let (reply, mut fresh) = sign_in_alone(&app, &key, &alone(20)).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(fresh.get("/").await.status, 200, "signed in");
     // Another user's handle with this key: not theirs.
@@ -712,22 +688,11 @@ async fn a_passkey_finishes_a_login_as_a_code_does(backend: Backend) {
         .webauthn_handle(other.id, &domain::passkey::new_user_handle().unwrap())
         .await
         .unwrap();
-    let mut thief = app.client();
-    let offered = options(&mut thief, "/login/passkey/options").await;
     let wrong_owner = Answer {
-        counter: 21,
         user_handle: Some(&other_handle),
-        ..here
+        ..alone(21)
     };
-    let reply = thief
-        .submit(
-            "/login/passkey",
-            &[
-                ("credential", &key.answer(&offered, &wrong_owner)),
-                ("next", "/"),
-            ],
-        )
-        .await;
+    let (reply, thief) = sign_in_alone(&app, &key, &wrong_owner).await;
     assert_eq!(reply.status, 400, "{}", reply.body);
     assert!(thief.cookie("tf_session").is_none());
     // The practice turns sign-in alone off: refused at the next request.
@@ -735,120 +700,64 @@ async fn a_passkey_finishes_a_login_as_a_code_does(backend: Backend) {
         allow_passkey_sign_in: false,
         ..domain::PracticePolicy::default()
     };
-    app.store()
+    let store = app.store();
+    store
         .set_practice_policy(user.practice_id, &off)
         .await
         .unwrap();
-    let mut later = app.client();
-    let offered = options(&mut later, "/login/passkey/options").await;
-    let reply = later
-        .submit(
-            "/login/passkey",
-            &[
-                (
-                    "credential",
-                    &key.answer(
-                        &offered,
-                        &Answer {
-                            counter: 30,
-                            ..alone
-                        },
-                    ),
-                ),
-                ("next", "/"),
-            ],
-        )
-        .await;
+    let (reply, later) = sign_in_alone(&app, &key, &alone(30)).await;
     assert_eq!(reply.status, 400, "{}", reply.body);
     assert!(later.cookie("tf_session").is_none());
-    app.store()
-        .set_practice_policy(user.practice_id, &domain::PracticePolicy::default())
+    let on = domain::PracticePolicy::default();
+    store
+        .set_practice_policy(user.practice_id, &on)
         .await
         .unwrap();
     // The second factor's lock holds for sign-in alone too.
-    let until = app.clock.now_for_tests() + 600;
     let lock = domain::LockState {
-        locked_until: until,
+        locked_until: app.clock.now_for_tests() + 600,
         lock_count: 1,
     };
     let key_2fa = domain::UserLimit::SecondFactor.of(user.id);
-    app.store().set_lock(&key_2fa, lock).await.unwrap();
-    let mut locked = app.client();
-    let offered = options(&mut locked, "/login/passkey/options").await;
-    let reply = locked
-        .submit(
-            "/login/passkey",
-            &[
-                (
-                    "credential",
-                    &key.answer(
-                        &offered,
-                        &Answer {
-                            counter: 35,
-                            ..alone
-                        },
-                    ),
-                ),
-                ("next", "/"),
-            ],
-        )
-        .await;
+    store.set_lock(&key_2fa, lock).await.unwrap();
+    let (reply, locked) = sign_in_alone(&app, &key, &alone(35)).await;
     assert_eq!(reply.status, 429, "{}", reply.body);
     assert!(locked.cookie("tf_session").is_none());
-    app.store().clear_locks(&key_2fa).await.unwrap();
+    store.clear_locks(&key_2fa).await.unwrap();
     // A disabled user: refused too; a forged answer is not told why.
-    app.store().set_user_disabled(user.id, true).await.unwrap();
-    let mut prober = app.client();
-    let offered = options(&mut prober, "/login/passkey/options").await;
+    store.set_user_disabled(user.id, true).await.unwrap();
     let forged = Answer {
         origin: "https://clinic-login.example",
-        counter: 36,
-        ..alone
+        ..alone(36)
     };
-    let reply = prober
-        .submit(
-            "/login/passkey",
-            &[
-                ("credential", &key.answer(&offered, &forged)),
-                ("next", "/"),
-            ],
-        )
-        .await;
+    let (reply, _) = sign_in_alone(&app, &key, &forged).await;
     assert_eq!(reply.status, 400, "{}", reply.body);
-    let said = json_field(&reply, "error").as_str().unwrap().to_owned();
+    let said = error_of(&reply);
     assert!(
         !said.contains("cannot sign in") && !said.contains("locked"),
         "{said}"
     );
-    let mut disabled = app.client();
-    let offered = options(&mut disabled, "/login/passkey/options").await;
-    let reply = disabled
-        .submit(
-            "/login/passkey",
-            &[
-                (
-                    "credential",
-                    &key.answer(
-                        &offered,
-                        &Answer {
-                            counter: 40,
-                            ..alone
-                        },
-                    ),
-                ),
-                ("next", "/"),
-            ],
-        )
-        .await;
+    let (reply, disabled) = sign_in_alone(&app, &key, &alone(40)).await;
     assert_eq!(reply.status, 400, "{}", reply.body);
-    assert!(
-        json_field(&reply, "error")
-            .as_str()
-            .unwrap()
-            .contains("cannot sign in")
-    );
+    assert!(error_of(&reply).contains("cannot sign in"));
     assert!(disabled.cookie("tf_session").is_none());
     app.stop().await;
+}
+
+/// "Sign in with a passkey" from a fresh browser, `key` answering `how`:
+/// the reply to the answer, and the browser.
+async fn sign_in_alone(
+    app: &TestApp,
+    key: &SoftKey,
+    how: &Answer<'_>,
+) -> (testkit::Reply, testkit::Client) {
+    let mut browser = app.client();
+    let offered = options(&mut browser, "/login/passkey/options").await;
+    let answer = key.answer(&offered, how);
+    let reply = browser
+        .submit("/login/passkey", &[("credential", &answer), ("next", "/")])
+        .await;
+    (reply, browser)
 }
 
 both_backends!(a_passkey_finishes_a_login_as_a_code_does);
@@ -862,12 +771,7 @@ async fn on_an_ip_address_passkeys_are_off(app: &TestApp) {
     assert!(!login.body.contains("passkey-login"));
     let options = client.submit("/login/passkey/options", &[]).await;
     assert_eq!(options.status, 400);
-    assert!(
-        json_field(&options, "error")
-            .as_str()
-            .unwrap()
-            .contains("not available")
-    );
+    assert!(error_of(&options).contains("not available"));
 }
 
 both!(on_an_ip_address_passkeys_are_off);

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::{Client, page};
 use crate::extract::{SessionToken, SignedIn, SignedInForm, page_forms};
-use crate::{AppError, AppState, cookies, csrf};
+use crate::{AppError, AppState, csrf};
 
 /// A device row as shown.
 pub struct DeviceRow {
@@ -231,13 +231,7 @@ pub async fn change_password(
         .await?;
     match outcome {
         Ok(session_token) => {
-            let cookie = cookies::set(
-                state.session_cookie(),
-                &session_token,
-                state.config.secure_cookies,
-                "Lax",
-                None,
-            );
+            let cookie = state.session_set_cookie(&session_token);
             let mut response =
                 security_page(&state, &headers, &user, StatusCode::OK, Some("Your password was changed. Every other session and remembered device was logged out.")).await?;
             if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {

@@ -14,7 +14,7 @@ use super::forgot::{link_token, no_referrer};
 use super::{Client, page, redirect};
 use crate::error::MessagePage;
 use crate::extract::{CsrfForm, page_forms};
-use crate::{AppError, AppState, cookies, csrf};
+use crate::{AppError, AppState, csrf};
 
 #[derive(Template)]
 #[template(path = "invite.html")]
@@ -210,13 +210,7 @@ pub async fn use_emergency(
         .await?
     {
         EmergencyOutcome::LoggedIn { session_token } => {
-            let cookie = cookies::set(
-                state.session_cookie(),
-                &session_token,
-                state.config.secure_cookies,
-                "Lax",
-                None,
-            );
+            let cookie = state.session_set_cookie(&session_token);
             Ok(no_referrer(redirect("/account/security", &[cookie])))
         }
         EmergencyOutcome::InvalidLink => Ok(invalid_emergency()),

@@ -183,35 +183,27 @@ pub async fn submit(
 /// `next`, to the second factor, or into linking an app. (A refused
 /// password has no session; it goes back to the login page.)
 pub(crate) fn signed_in(state: &AppState, outcome: PasswordOutcome, next: &str) -> Response {
-    let secure = state.config.secure_cookies;
     match outcome {
         PasswordOutcome::Rejected | PasswordOutcome::Throttled { .. } => redirect("/login", &[]),
         PasswordOutcome::Complete {
             session_token,
             remember_token,
         } => {
-            let mut set = vec![cookies::set(
-                state.session_cookie(),
-                &session_token,
-                secure,
-                "Lax",
-                None,
-            )];
-            set.extend(remember_token.map(|value| state.remember_set_cookie(&value)));
+            let set = state.login_cookies(&session_token, remember_token);
             redirect(next, &set)
         }
         PasswordOutcome::SecondFactor { session_token } => {
-            let cookie = cookies::set(state.session_cookie(), &session_token, secure, "Lax", None);
+            let cookie = state.session_set_cookie(&session_token);
             redirect(&format!("/login/2fa?next={}", encode_next(next)), &[cookie])
         }
         // Straight into linking an app; the session grants nothing else.
         PasswordOutcome::MustEnroll { session_token } => {
-            let cookie = cookies::set(state.session_cookie(), &session_token, secure, "Lax", None);
+            let cookie = state.session_set_cookie(&session_token);
             redirect("/account/authenticator", &[cookie])
         }
         // Straight into registering a passkey; nothing else is granted.
         PasswordOutcome::MustAddPasskey { session_token } => {
-            let cookie = cookies::set(state.session_cookie(), &session_token, secure, "Lax", None);
+            let cookie = state.session_set_cookie(&session_token);
             redirect("/account/passkeys", &[cookie])
         }
     }

@@ -178,13 +178,7 @@ pub async fn finish(
         PasskeyFinish::Done => go_to("/account/passkeys?added=1", &[]),
         // The login that waited for it is finished: a new session.
         PasskeyFinish::SignedIn { session_token } => {
-            let cookie = cookies::set(
-                state.session_cookie(),
-                &session_token,
-                state.config.secure_cookies,
-                "Lax",
-                None,
-            );
+            let cookie = state.session_set_cookie(&session_token);
             go_to("/", &[cookie])
         }
         PasskeyFinish::Refused(why) => refused(StatusCode::BAD_REQUEST, &why),
@@ -436,14 +430,7 @@ fn login_answer(state: &AppState, outcome: PasskeyLogin, next: &str) -> Response
             remember_token,
         } => {
             state.metrics.login("passkey", "accepted");
-            let mut set = vec![cookies::set(
-                state.session_cookie(),
-                &session_token,
-                state.config.secure_cookies,
-                "Lax",
-                None,
-            )];
-            set.extend(remember_token.map(|value| state.remember_set_cookie(&value)));
+            let set = state.login_cookies(&session_token, remember_token);
             go_to(next, &set)
         }
         PasskeyLogin::Refused(why) => {

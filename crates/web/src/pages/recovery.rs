@@ -148,8 +148,7 @@ async fn accepted(
         Some(user) => state.login.recovery_codes_left(user).await?,
         None => 0,
     };
-    let secure = state.config.secure_cookies;
-    let cookie = cookies::set(state.session_cookie(), session_token, secure, "Lax", None);
+    let cookie = state.session_set_cookie(session_token);
     let message = format!(
         "Recovery code accepted; it cannot be used again. You have {left} recovery code(s) left.{}",
         if left <= 2 {

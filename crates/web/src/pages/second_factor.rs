@@ -201,14 +201,7 @@ pub async fn submit(
             session_token,
             remember_token,
         } => {
-            let mut set = vec![cookies::set(
-                state.session_cookie(),
-                &session_token,
-                state.config.secure_cookies,
-                "Lax",
-                None,
-            )];
-            set.extend(remember_token.map(|value| state.remember_set_cookie(&value)));
+            let set = state.login_cookies(&session_token, remember_token);
             Ok(redirect(&next, &set))
         }
         TokenOutcome::Wrong {
@@ -222,7 +215,17 @@ pub async fn submit(
                 clock_behind_minutes,
                 attempts_left,
             );
-            wrong_token(&state, &headers, &next, &session_token, &message, now).await
+            let status = StatusCode::UNAUTHORIZED;
+            again(
+                &state,
+                &headers,
+                &next,
+                &session_token,
+                status,
+                &message,
+                now,
+            )
+            .await
         }
         TokenOutcome::Locked { until } => {
             locked_out(&state, &headers, &next, "security tokens", until, now)
@@ -259,25 +262,17 @@ pub(super) async fn passkey_required(
     session_token: &str,
 ) -> Result<Response, AppError> {
     let message = "Only a passkey or security key can finish this login.";
-    match state.login.pending(session_token, state.now()).await? {
-        Some((_, user)) => {
-            render(
-                state,
-                headers,
-                StatusCode::FORBIDDEN,
-                next,
-                &user,
-                Message::Error(message),
-            )
-            .await
-        }
-        None => session_ended(
-            state,
-            headers,
-            next,
-            "Your login session has ended. Please log in again.",
-        ),
-    }
+    let status = StatusCode::FORBIDDEN;
+    again(
+        state,
+        headers,
+        next,
+        session_token,
+        status,
+        message,
+        state.now(),
+    )
+    .await
 }
 
 /// What the code page says after a wrong code.
@@ -303,12 +298,14 @@ fn wrong_token_message(
     message
 }
 
-/// The code page again with `message` (401), or the "session ended" page.
-async fn wrong_token(
+/// The code page again with `message` under `status`, or the "session
+/// ended" page.
+async fn again(
     state: &AppState,
     headers: &HeaderMap,
     next: &str,
     session_token: &str,
+    status: StatusCode,
     message: &str,
     now: u64,
 ) -> Result<Response, AppError> {
@@ -316,15 +313,7 @@ async fn wrong_token(
     // code, the common case, needs no second read).
     match state.login.pending(session_token, now).await? {
         Some((_, user)) => {
-            render(
-                state,
-                headers,
-                StatusCode::UNAUTHORIZED,
-                next,
-                &user,
-                Message::Error(message),
-            )
-            .await
+            render(state, headers, status, next, &user, Message::Error(message)).await
         }
         None => session_ended(
             state,
