@@ -741,6 +741,31 @@ async fn a_passkey_finishes_a_login_as_a_code_does(backend: Backend) {
     assert_eq!(reply.status, 400, "{}", reply.body);
     assert!(error_of(&reply).contains("cannot sign in"));
     assert!(disabled.cookie("tf_session").is_none());
+    store.set_user_disabled(user.id, false).await.unwrap();
+
+    // A ceremony lives 5 minutes: a right answer after that is refused.
+    let mut slow = app.client();
+    let offered = options(&mut slow, "/login/passkey/options").await;
+    app.clock.advance(301);
+    let late = key.answer(&offered, &alone(50));
+    let reply = slow
+        .submit("/login/passkey", &[("credential", &late), ("next", "/")])
+        .await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert!(error_of(&reply).contains("took too long"), "{}", reply.body);
+    assert!(slow.cookie("tf_session").is_none());
+
+    // "Reset 2FA" (the CLI's `user reset-2fa`; the administrator's button
+    // ends in the same reset of every factor) removes passkeys too.
+    assert_eq!(store.passkeys(user.id).await.unwrap().len(), 1);
+    app.app
+        .login
+        .reset_2fa(&user, app.clock.now_for_tests())
+        .await
+        .unwrap();
+    assert!(store.passkeys(user.id).await.unwrap().is_empty());
+    let (reply, _) = sign_in_alone(&app, &key, &alone(60)).await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
     app.stop().await;
 }
 
