@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every command block of docs/operations.md, in order, in one shell,
-# as the guide's reader would (issue #9: every command in the guide is
-# exercised). The guide's paths are moved under a temporary directory, its
+# as the guide's reader would: every command in the guide is exercised.
+# The guide's paths are moved under a temporary directory, its
 # ports onto free loopback ports, its database onto a fresh one on the test
 # server; `systemctl` starts and stops the units' ExecStart directly (there
 # is no systemd here) as the units' User=, nginx runs on its own config

@@ -2,7 +2,7 @@
 # Load on the verification API over loopback: POST /api/v1/users/{id}/verify
 # from 64 concurrent clients, wrong codes then right codes, on SQLite and on
 # PostgreSQL. Every verification is audited and replay-checked as usual.
-# Goal (issue #8): 5,000/s with p99 under 25 ms on 2 cores.
+# Goal: 5,000/s with p99 under 25 ms on 2 cores.
 #
 # Usage: bench/api_verify.sh [USERS] [SECONDS]   (needs curl, wrk, createdb; loopback only)
 set -euo pipefail

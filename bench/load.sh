@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The load record (issue #9, point 3), over loopback only, bounded in time:
+# The load record, over loopback only, bounded in time:
 # full logins (password + app code) per second against the argon2 limit,
 # second-factor verifications per second (API, wrong and right codes, 64
 # connections), page GETs per second (the login page, and the logged-in
@@ -31,14 +31,13 @@ CORES=$(nproc)
 
 # The argon2 limit (cores / one hash's time) is measured between the login
 # rounds, and the mean of those timings taken: this VM's speed drifts by
-# 20-50 % within seconds (medians of 41 hashes a second apart: 16.6, then
-# 25.3 ms; stop 21), so a figure from the start of the script, or from
+# 20-50 % within seconds (medians of hashes a second apart differ that
+# much), so a figure from the start of the script, or from
 # before and after one long run, would not be the logins' own. Rounds of a
 # few seconds with a timing between each follow the drift; each round ends
 # with up to 8 logins half done (about 1 % of a 5 s round, counted as none).
-# A hash alone can also be faster than each of two hashed at once (17 ms
-# against 21-23 ms on stop 18's VM, where the cores shared memory
-# bandwidth; equal on stop 19's), so the rate both cores really hash at is
+# A hash alone can also be faster than each of two hashed at once (where
+# the cores share memory bandwidth), so the rate both cores really hash at is
 # measured the same way and printed beside it: logins cannot beat that one,
 # whatever the server does.
 hash_ms() { "$LOAD" hash-time; }
@@ -61,7 +60,7 @@ cpu_ticks() {
         /proc/"$SERVER"/task/*/stat 2>/dev/null || true
     # How often the hashing threads were switched out while they could
     # have run on: a wake-up of another task on a core that was hashing
-    # (stop 26: about 10 a login on PostgreSQL).
+    # (a few a login are usual on PostgreSQL).
     awk '$1 == "Name:" {name = $2} $1 == "nonvoluntary_ctxt_switches:" && name ~ /^argon2-/ {n += $2}
         END {print "switches:argon2", n + 0}' /proc/"$SERVER"/task/*/status 2>/dev/null || true
     if [[ -n "$1" ]]; then
@@ -173,7 +172,7 @@ bench() {
     # server in service is not bulk-loading 400,000 users at the same time).
     if [[ -n "$url" ]]; then
         # VACUUM ANALYZE first, as autovacuum would have done in service
-        # (off on some machines: stop 20's).
+        # (off on some machines).
         psql -q "$url" -c "VACUUM ANALYZE" -c CHECKPOINT \
             || echo "   (VACUUM or CHECKPOINT refused: a checkpoint may fall into the runs)"
     fi
@@ -232,19 +231,18 @@ bench() {
     print_cpu_split "$DATA/cpu" "$logins" "$mean"
 
     # PostgreSQL: whether a checkpoint ran during the verification runs
-    # (one was under way in both of the p99 misses seen before stop 19).
+    # (a checkpoint under way has caused p99 misses).
     local checkpoints=""
     [[ -n "$url" ]] && checkpoints=$(checkpoint_count "$url")
     for mode in wrong right; do
         # Codes of this moment: made before the wrong run, right ones went
-        # out of their window during runs longer than 10 s (stop 22).
+        # out of their window during runs longer than 10 s.
         "$LOAD" codes "$VERIFY_USERS" "$first" >"$DATA/codes"
         echo "== $name: second-factor verification (API), $mode codes, wrk 1 thread, 64 connections, ${RUN}s"
         # One wrk thread: wrk loads the script (and these codes) for each
         # thread in turn and starts each thread once its own is loaded, but
         # starts its clock after the last; with two threads the first sent
-        # unclocked for about a second and the rate came out high (stop 25:
-        # the writer lane busy 10.9 s in a "10.0 s" run).
+        # unclocked for about a second and the rate came out high.
         local lanes_before result
         lanes_before=$(lane_counters)
         result=$(KEY="$key" CODES="$DATA/codes" MODE="$mode" THREADS=1 \

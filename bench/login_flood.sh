@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Login flood on loopback: 64 concurrent wrong-password POST /login for
 # DURATION seconds, while GET /healthz and POST /login/2fa are measured.
-# Goal (issue #3): their p99 stays under 20 ms and no request errors, because
+# Goal: their p99 stays under 20 ms and no request errors, because
 # argon2 runs on the blocking pool, one hash per core, off the async runtime.
 #
 # Usage: bench/login_flood.sh [DURATION_SECONDS]   (needs wrk, curl; loopback only)

@@ -5,9 +5,9 @@
 # A full login on PostgreSQL is three statements about 10 ms apart (the
 # password step's read, its write of the half login after the hash, the
 # code step's claim). Between them the backend sleeps and argon2 fills the
-# caches, so each one is paid cold: on stop 27's VM `SELECT 1` cost its
-# backend 0.15 ms of CPU at 100 a second and 0.02 ms back to back, the
-# login's read 0.35 against 0.05 ms (docs/benchmarks-log.md, "stop 27"). This script
+# caches, so each one is paid cold: a statement costs its backend several
+# times more CPU at 100 a second than back to back (the figures are in
+# docs/benchmarks-log.md). This script
 # measures that floor for a trivial statement and a trivial durable write,
 # so a VM's figure can be told from the server's.
 #

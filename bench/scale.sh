@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Cost as the work grows (issue #9 point 4): verification latency with 1,000
+# Cost as the work grows: verification latency with 1,000
 # and with 1,000,000 enrolled users, on SQLite and PostgreSQL. The same
 # workload each time: wrk, 64 connections, 2 s of wrong codes spread over
 # the first 1,000 users (at most ~9 per user: below the lock), so only the

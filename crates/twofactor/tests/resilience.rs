@@ -1,4 +1,4 @@
-//! Faults (issue #9, point 2), each against real processes: PostgreSQL
+//! Faults, each against real processes: PostgreSQL
 //! restarted while requests flow; `twofactor` killed with SIGKILL in the
 //! middle of enrollments and password changes, on SQLite and PostgreSQL; an
 //! unwritable or full data directory at start. (The SMS provider down for a

@@ -1,5 +1,5 @@
 //! Two `twofactor serve` processes on different ports, one PostgreSQL
-//! database, as behind a load balancer (issue #9, point 1): a login started
+//! database, as behind a load balancer: a login started
 //! on one finishes on the other; a code used on one is a replay on the
 //! other; locks, remembered devices, policy changes and revocations are seen
 //! by both at the next request; each outbox message is sent once.

@@ -1,5 +1,5 @@
 //! Practice administration: `/admin/staff`, `/admin/policy`, `/admin/audit`
-//! and its export, invitations and emergency access (issue #7).
+//! and its export, invitations and emergency access.
 
 use domain::{AuditEvent, RequestContext, Role, User};
 use testkit::{Client, PASSWORD, TestApp};

@@ -1,5 +1,5 @@
 //! The statements on the hot paths use indexes, so their cost does not grow
-//! with the number of users or events (issue #9, point 4): SQLite's query
+//! with the number of users or events: SQLite's query
 //! plan has no `SCAN` of a table, PostgreSQL's no `Seq Scan`. The plans are
 //! made on the server's own connections, after ANALYZE has seen the tables
 //! nearly empty: a plan chosen then is kept until the next ANALYZE, and

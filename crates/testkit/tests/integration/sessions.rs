@@ -159,8 +159,8 @@ async fn reset_2fa_ends_every_session(app: &TestApp) {
         .await
         .unwrap();
     assert_eq!(browser.get("/").await.status, 303);
-    // With no factor left, the next login links one again (issue #7: a
-    // reset never leaves the password alone in charge).
+    // With no factor left, the next login links one again: a reset never
+    // leaves the password alone in charge.
     let mut again = app.client();
     assert_eq!(
         again.submit_password("alice", PASSWORD).await.location(),
