@@ -403,13 +403,8 @@ impl LoginService {
         let Some(removed) = stored.iter().find(|p| p.id == id) else {
             return Ok(false);
         };
-        if !self.store.delete_passkey(user.id, id).await? {
-            return Ok(false);
-        }
         let detail = format!("{} by API key {}", removed.name, key.prefix);
-        self.audit_success(user, AuditKind::PasskeyRemoved, ctx, &detail, now)
-            .await?;
-        Ok(true)
+        self.drop_passkey(user, removed, &detail, ctx, now).await
     }
 
     /// Offers a new authenticator secret (active once confirmed).

@@ -53,8 +53,8 @@ pub use enrollment::{LinkConfirm, LinkStart, StepUp};
 pub use error::DomainError;
 pub use ids::{PracticeId, UserId};
 pub use login::{
-    LoginService, PASSKEYS_OFF, PasskeyFinish, PasskeyInfo, PasskeyLogin, PasskeyStart,
-    PasswordOutcome, SmsOutcome, TokenOutcome,
+    CEREMONY_EXPIRED, LoginService, PASSKEYS_OFF, PasskeyFinish, PasskeyInfo, PasskeyLogin,
+    PasskeyStart, PasswordOutcome, SmsOutcome, TokenOutcome,
 };
 pub use mail::{Email, Mailer};
 pub use operations::{AccountByAdmin, IdempotentAnswer};

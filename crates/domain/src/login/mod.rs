@@ -60,7 +60,9 @@ use crate::{
     token,
 };
 use crate::{LimitKey, UserLimit};
-pub use passkeys::{PASSKEYS_OFF, PasskeyFinish, PasskeyInfo, PasskeyLogin, PasskeyStart};
+pub use passkeys::{
+    CEREMONY_EXPIRED, PASSKEYS_OFF, PasskeyFinish, PasskeyInfo, PasskeyLogin, PasskeyStart,
+};
 
 mod devices;
 mod keys;

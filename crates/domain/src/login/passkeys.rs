@@ -11,6 +11,7 @@
 use webauthn_rs::prelude::Passkey;
 
 use super::*;
+use crate::factors::Factors;
 use crate::passkey::{
     self, CEREMONY_SECONDS, CeremonyKey, MAX_PER_USER, Refusal, RelyingParty, StoredPasskey,
 };
@@ -82,7 +83,8 @@ pub struct PasskeyInfo {
     pub backed_up: bool,
 }
 
-const EXPIRED: &str = "That took too long, or the page was used twice. Try again.";
+/// A ceremony that is not there (expired, spent, or never started here).
+pub const CEREMONY_EXPIRED: &str = "That took too long, or the page was used twice. Try again.";
 const NOT_YOURS: &str = "That passkey is not one registered here for this account.";
 const CLONED: &str = "This passkey looks copied (its counter went backwards), so it was refused. Tell your practice administrator.";
 const CANNOT_SIGN_IN: &str = "This passkey cannot sign in. Use your username and password.";
@@ -187,7 +189,7 @@ impl LoginService {
         let key = CeremonyKey::Register.of(&token::digest(session_token));
         let state = match self.store.take_ceremony(&key, now).await? {
             Some((Some(owner), state)) if owner == user.id => state,
-            _ => return Ok(PasskeyFinish::Refused(EXPIRED.into())),
+            _ => return Ok(PasskeyFinish::Refused(CEREMONY_EXPIRED.into())),
         };
         let registered = match rp.finish_registration(answer, &state) {
             Ok(registered) => registered,
@@ -259,25 +261,48 @@ impl LoginService {
             refused => return Ok(Err(refused)),
         }
         let policy = self.policy_for(user).await?;
-        let others = stored.len() > 1
-            || self.store.totp(user.id).await?.is_some()
-            || (user.phone.is_some() && policy.allow_sms);
-        if policy.passkey_only(user.role) && stored.len() == 1 {
+        let last_passkey = stored.len() == 1;
+        if policy.passkey_only(user.role) && last_passkey {
             return Ok(Ok(PasskeyFinish::Refused(
                 "Your practice requires administrators to use a passkey or security key: add another before removing this one.".into(),
             )));
         }
+        // The factors left without it, by the rule the login uses.
+        let others = !last_passkey || {
+            let app = self.store.totp(user.id).await?.is_some();
+            Factors::of(app, user.phone.is_some(), policy.allow_sms).any()
+        };
         if policy.require_2fa && !others {
             return Ok(Ok(PasskeyFinish::Refused(
                 "This is your only second factor and your practice requires one: link an authenticator app or a cell phone first.".into(),
             )));
         }
-        if !self.store.delete_passkey(user.id, id).await? {
+        if !self
+            .drop_passkey(user, removed, &removed.name, ctx, now)
+            .await?
+        {
             return Ok(Ok(PasskeyFinish::Refused(NOT_YOURS.into())));
         }
-        self.audit_success(user, AuditKind::PasskeyRemoved, ctx, &removed.name, now)
-            .await?;
         Ok(Ok(PasskeyFinish::Done))
+    }
+
+    /// Deletes `removed` and, if it was still there, audits the removal
+    /// with `detail` (the owner is emailed from the audit). Whoever asks
+    /// (the owner, an API key) checked their right to first.
+    pub(crate) async fn drop_passkey(
+        &self,
+        user: &User,
+        removed: &StoredPasskey,
+        detail: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<bool, DomainError> {
+        if !self.store.delete_passkey(user.id, removed.id).await? {
+            return Ok(false);
+        }
+        self.audit_success(user, AuditKind::PasskeyRemoved, ctx, detail, now)
+            .await?;
+        Ok(true)
     }
 
     /// Options for finishing a half login with one of the user's passkeys;
@@ -336,7 +361,7 @@ impl LoginService {
         let key = CeremonyKey::SecondFactor.of(&session.token_hash);
         let state = match self.store.take_ceremony(&key, now).await? {
             Some((Some(owner), state)) if owner == user.id => state,
-            _ => return Ok(PasskeyLogin::Refused(EXPIRED.into())),
+            _ => return Ok(PasskeyLogin::Refused(CEREMONY_EXPIRED.into())),
         };
         let stored = self.store.passkeys(user.id).await?;
         let mut keys = records(&stored)?;
@@ -405,7 +430,7 @@ impl LoginService {
         };
         let key = CeremonyKey::SignIn.of(&token::digest(cookie));
         let Some((_, state)) = self.store.take_ceremony(&key, now).await? else {
-            return Ok(PasskeyLogin::Refused(EXPIRED.into()));
+            return Ok(PasskeyLogin::Refused(CEREMONY_EXPIRED.into()));
         };
         let Ok((handle, credential_id)) = rp.identify(answer) else {
             return Ok(PasskeyLogin::Refused(NOT_YOURS.into()));

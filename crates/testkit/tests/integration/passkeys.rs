@@ -151,14 +151,9 @@ async fn the_whole_passkey_life_in_a_browser(backend: Backend) {
     assert_eq!(passkey_sign_ins(&app).await, 2);
     let used = app.store().passkeys(user.id).await.unwrap();
     assert!(used[0].last_used_at.is_some());
-    let trail = app.store().recent_audit(30).await.unwrap();
     for kind in ["passkey_added", "passkey", "passkey_sign_in"] {
-        assert!(
-            trail
-                .iter()
-                .any(|e| e.kind == kind && e.outcome == "success"),
-            "{kind} audited"
-        );
+        let found = audited(&app, 30, kind, Some("success")).await;
+        assert!(found > 0, "{kind} audited");
     }
 
     // The only factor left, where the practice requires one: kept.
@@ -226,10 +221,16 @@ both_backends!(the_whole_passkey_life_in_a_browser);
 
 /// How many passkey sign-ins the audit holds.
 async fn passkey_sign_ins(app: &TestApp) -> usize {
-    let trail = app.store().recent_audit(100).await.unwrap();
+    audited(app, 100, "passkey_sign_in", Some("success")).await
+}
+
+/// How many of the newest `last` audit events are of `kind` (with
+/// `outcome`, when given).
+async fn audited(app: &TestApp, last: u32, kind: &str, outcome: Option<&str>) -> usize {
+    let trail = app.store().recent_audit(last).await.unwrap();
     trail
         .iter()
-        .filter(|e| e.kind == "passkey_sign_in" && e.outcome == "success")
+        .filter(|e| e.kind == kind && outcome.is_none_or(|o| e.outcome == o))
         .count()
 }
 
@@ -519,12 +520,7 @@ async fn administrators_can_be_held_to_passkeys(backend: Backend) {
         app.last_sms_code(testkit::ADMIN_PHONE).is_none(),
         "no text for a passkey-only login"
     );
-    let trail = app.store().recent_audit(20).await.unwrap();
-    assert!(
-        trail
-            .iter()
-            .any(|e| e.kind == "totp_token" && e.outcome == "blocked")
-    );
+    assert!(audited(&app, 20, "totp_token", Some("blocked")).await > 0);
 
     // Staff log in with their codes as before.
     let mut nurse = app.client();
@@ -640,12 +636,7 @@ async fn a_passkey_finishes_a_login_as_a_code_does(backend: Backend) {
     let gate = browser.get("/auth/verify").await;
     assert_eq!(gate.status, 200);
     assert_eq!(gate.header("remote-user"), Some("drsmith"));
-    let trail = app.store().recent_audit(10).await.unwrap();
-    assert!(
-        trail
-            .iter()
-            .any(|e| e.kind == "passkey" && e.outcome == "success")
-    );
+    assert!(audited(&app, 10, "passkey", Some("success")).await > 0);
     // The same answer again, on a new half login: another challenge.
     let mut again = app.client();
     again.submit_password("drsmith", PASSWORD).await;
@@ -668,8 +659,7 @@ async fn a_passkey_finishes_a_login_as_a_code_does(backend: Backend) {
         .await;
     assert_eq!(reply.status, 400, "{}", reply.body);
     assert!(error_of(&reply).contains("copied"));
-    let trail = app.store().recent_audit(10).await.unwrap();
-    assert!(trail.iter().any(|e| e.kind == "passkey_possibly_cloned"));
+    assert!(audited(&app, 10, "passkey_possibly_cloned", None).await > 0);
     assert_eq!(again.get("/").await.status, 303, "not signed in");
 
     // Alone, with the handle a discoverable key returns.

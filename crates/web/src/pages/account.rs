@@ -234,11 +234,7 @@ pub async fn change_password(
             let cookie = state.session_set_cookie(&session_token);
             let mut response =
                 security_page(&state, &headers, &user, StatusCode::OK, Some("Your password was changed. Every other session and remembered device was logged out.")).await?;
-            if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
-                response
-                    .headers_mut()
-                    .append(axum::http::header::SET_COOKIE, value);
-            }
+            super::add_cookies(&mut response, &[cookie]);
             Ok(response)
         }
         Err(message) => {

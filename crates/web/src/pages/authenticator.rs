@@ -244,10 +244,7 @@ async fn confirm_code(
                 Some("Your authenticator app is linked: from now on, log in with a code from it."),
             )?;
             if let Some(session_token) = session_token {
-                let cookie = state.session_set_cookie(&session_token);
-                if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
-                    response.headers_mut().append(axum::http::header::SET_COOKIE, value);
-                }
+                super::add_cookies(&mut response, &[state.session_set_cookie(&session_token)]);
             }
             Ok(response)
         }

@@ -92,7 +92,8 @@ pub fn page(
     Ok(response)
 }
 
-fn add_cookies(response: &mut Response, cookies: &[String]) {
+/// Appends a `Set-Cookie` header for each of `cookies` to `response`.
+pub(crate) fn add_cookies(response: &mut Response, cookies: &[String]) {
     for cookie in cookies {
         if let Ok(value) = HeaderValue::from_str(cookie) {
             response.headers_mut().append(SET_COOKIE, value);

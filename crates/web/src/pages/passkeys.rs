@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use domain::{PasskeyFinish, PasskeyLogin, PasskeyStart, User};
 use serde::Deserialize;
 
-use super::{Client, page, redirect};
+use super::{Client, add_cookies, page, redirect};
 use crate::extract::{CsrfForm, SessionToken, SignedIn, SignedInForm, page_forms};
 use crate::next::safe_next;
 use crate::{AppError, AppState, cookies, csrf};
@@ -86,6 +86,9 @@ async fn passkeys_page(
     )
 }
 
+/// A refused step-up's fallback sentence (every refusal has its own).
+const NOT_CONFIRMED: &str = "The change was not confirmed.";
+
 /// A JSON refusal the script shows beside the button.
 fn refused(status: StatusCode, message: &str) -> Response {
     (status, Json(serde_json::json!({ "error": message }))).into_response()
@@ -94,13 +97,7 @@ fn refused(status: StatusCode, message: &str) -> Response {
 /// A JSON answer that sends the browser on to `location`.
 fn go_to(location: &str, cookies: &[String]) -> Response {
     let mut response = Json(serde_json::json!({ "redirect": location })).into_response();
-    for cookie in cookies {
-        if let Ok(value) = axum::http::HeaderValue::from_str(cookie) {
-            response
-                .headers_mut()
-                .append(axum::http::header::SET_COOKIE, value);
-        }
-    }
+    add_cookies(&mut response, cookies);
     response
 }
 
@@ -135,7 +132,7 @@ pub async fn begin(
         PasskeyStart::Options(options) => Json(options).into_response(),
         PasskeyStart::Refused(step_up) => refused(
             StatusCode::BAD_REQUEST,
-            step_up.message().unwrap_or("The change was not confirmed."),
+            step_up.message().unwrap_or(NOT_CONFIRMED),
         ),
         PasskeyStart::TooMany => refused(
             StatusCode::BAD_REQUEST,
@@ -241,7 +238,7 @@ pub async fn remove(
             .await
         }
         Err(step_up) => {
-            let why = step_up.message().unwrap_or("The change was not confirmed.");
+            let why = step_up.message().unwrap_or(NOT_CONFIRMED);
             passkeys_page(
                 &state,
                 &headers,
@@ -381,11 +378,7 @@ pub async fn sign_in_options(
         Some(domain::passkey::CEREMONY_SECONDS),
     );
     let mut response = Json(options).into_response();
-    if let Ok(value) = axum::http::HeaderValue::from_str(&set) {
-        response
-            .headers_mut()
-            .append(axum::http::header::SET_COOKIE, value);
-    }
+    add_cookies(&mut response, &[set]);
     Ok(response)
 }
 
@@ -398,10 +391,7 @@ pub async fn sign_in(
 ) -> Result<Response, AppError> {
     let next = safe_next(fields.next.as_deref());
     let Some(cookie) = cookies::get(&headers, sign_in_cookie(&state)) else {
-        return Ok(refused(
-            StatusCode::BAD_REQUEST,
-            "That took too long, or the page was used twice. Try again.",
-        ));
+        return Ok(refused(StatusCode::BAD_REQUEST, domain::CEREMONY_EXPIRED));
     };
     let outcome = state
         .login
@@ -414,11 +404,7 @@ pub async fn sign_in(
         .await?;
     let mut response = login_answer(&state, outcome, &next);
     let clear = cookies::clear(sign_in_cookie(&state), state.config.secure_cookies);
-    if let Ok(value) = axum::http::HeaderValue::from_str(&clear) {
-        response
-            .headers_mut()
-            .append(axum::http::header::SET_COOKIE, value);
-    }
+    add_cookies(&mut response, &[clear]);
     Ok(response)
 }
 

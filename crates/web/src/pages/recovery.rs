@@ -164,11 +164,7 @@ async fn accepted(
         link_text: "Continue",
     }
     .respond(StatusCode::OK);
-    if let Ok(value) = axum::http::HeaderValue::from_str(&cookie) {
-        response
-            .headers_mut()
-            .append(axum::http::header::SET_COOKIE, value);
-    }
+    super::add_cookies(&mut response, &[cookie]);
     Ok(response)
 }
 
