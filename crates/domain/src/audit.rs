@@ -111,6 +111,21 @@ pub enum AuditKind {
     PasskeySignIn,
     /// A passkey's signature counter went backwards: it may be a copy.
     PasskeyPossiblyCloned,
+    /// A user signed in to an application (OpenID Connect); the detail
+    /// names the client.
+    OidcSignIn,
+    /// An application refreshed its tokens.
+    OidcRefresh,
+    /// A code or refresh token was used twice: the sign-in was revoked.
+    OidcTokenReuse,
+    /// An application logged the user out.
+    OidcLogout,
+    /// An application was registered.
+    OidcClientAdded,
+    /// An application was removed.
+    OidcClientRemoved,
+    /// New signing keys took over.
+    OidcKeyRotated,
 }
 
 impl AuditKind {
@@ -156,11 +171,18 @@ impl AuditKind {
             AuditKind::Passkey => "passkey",
             AuditKind::PasskeySignIn => "passkey_sign_in",
             AuditKind::PasskeyPossiblyCloned => "passkey_possibly_cloned",
+            AuditKind::OidcSignIn => "oidc_sign_in",
+            AuditKind::OidcRefresh => "oidc_refresh",
+            AuditKind::OidcTokenReuse => "oidc_token_reuse",
+            AuditKind::OidcLogout => "oidc_logout",
+            AuditKind::OidcClientAdded => "oidc_client_added",
+            AuditKind::OidcClientRemoved => "oidc_client_removed",
+            AuditKind::OidcKeyRotated => "oidc_key_rotated",
         }
     }
 
     /// Every kind, for the audit page's filter.
-    pub const ALL: [AuditKind; 39] = [
+    pub const ALL: [AuditKind; 46] = [
         AuditKind::PasswordLogin,
         AuditKind::TotpToken,
         AuditKind::Lock,
@@ -200,6 +222,13 @@ impl AuditKind {
         AuditKind::Passkey,
         AuditKind::PasskeySignIn,
         AuditKind::PasskeyPossiblyCloned,
+        AuditKind::OidcSignIn,
+        AuditKind::OidcRefresh,
+        AuditKind::OidcTokenReuse,
+        AuditKind::OidcLogout,
+        AuditKind::OidcClientAdded,
+        AuditKind::OidcClientRemoved,
+        AuditKind::OidcKeyRotated,
     ];
 }
 

@@ -151,7 +151,8 @@ impl LoginService {
         // session started, the event audited and the emails committed in one
         // transaction: an emergency login is never without its notice.
         let messages = self.emergency_notices(&user, ctx, now).await?;
-        let (session_token, session) = crate::login::new_session(user.id, SessionStage::Full, now)?;
+        let (session_token, session) =
+            crate::login::new_session(user.id, SessionStage::Full, crate::Amr::PWD, now)?;
         let mut writes = vec![
             Write::UseLink {
                 token_hash: &hash,

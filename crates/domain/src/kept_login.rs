@@ -75,6 +75,7 @@ mod tests {
                 created_at,
                 last_seen_at: created_at,
                 failures: 0,
+                amr: crate::Amr::NONE,
             },
             user: User {
                 id: UserId(1),

@@ -25,6 +25,7 @@ mod lockout;
 mod login;
 pub mod mail;
 mod notify;
+pub mod oidc;
 mod operations;
 pub mod outbox;
 pub mod passkey;
@@ -67,7 +68,7 @@ pub use password_reset::{ResetOutcome, ResetRequest};
 pub use pending::{PendingGuard, PendingWork};
 pub use policy::{Policy, PracticePolicy};
 pub use seal::{SealError, SecretBox};
-pub use session::{Session, SessionStage};
+pub use session::{Amr, Session, SessionStage};
 pub use sms::{SmsCode, SmsSender};
 pub use store::ports;
 pub use store::{

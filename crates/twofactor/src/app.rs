@@ -179,7 +179,8 @@ pub async fn build(
         policy,
         &config.issuer,
     );
-    let login = passkeys_at(login, &settings.public_url, &config.issuer);
+    let login =
+        passkeys_at(login, &settings.public_url, &config.issuer).with_issuer(&settings.public_url);
     let state = AppState {
         login: Arc::new(login.clone()),
         clock: Arc::new(ClockRef(clock.clone())),
@@ -196,6 +197,9 @@ pub async fn build(
         }),
         metrics: Arc::default(),
         api_rate: Arc::new(web::api::RateLimiter::new(config.api_requests_per_minute)),
+        oidc_rate: Arc::new(web::api::RateLimiter::new(
+            config.oidc_token_requests_per_minute,
+        )),
     };
     Ok(App {
         router: web::router(state),
@@ -256,6 +260,9 @@ impl App {
                     last_prune = now;
                     if let Err(error) = login.sweep_locks(now).await {
                         tracing::warn!(%error, "cannot forget old locks");
+                    }
+                    if let Err(error) = login.oidc_sweep(now).await {
+                        tracing::warn!(%error, "cannot forget used sign-in codes and tokens");
                     }
                 }
                 if retention > 0 && now == last_prune {

@@ -99,6 +99,16 @@ pub enum Command {
         #[command(subcommand)]
         command: MasterKeyCommand,
     },
+    /// OpenID Connect: the applications that sign their users in here
+    /// ("Log in with twofactor"), and the keys that sign their ID tokens.
+    /// See docs/oidc.md.
+    Oidc {
+        /// A TOML file with settings.
+        #[arg(long, value_name = "FILE", global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        command: OidcCommand,
+    },
     /// One-time password tools for support staff.
     Otp {
         #[command(subcommand)]
@@ -249,6 +259,54 @@ pub enum ApiKeyCommand {
     Revoke {
         /// The id or prefix from `api-key list`.
         key: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OidcCommand {
+    /// Registered applications.
+    Client {
+        #[command(subcommand)]
+        command: OidcClientCommand,
+    },
+    /// Make new signing keys; the old ones stay published (JWKS) until the
+    /// tokens they signed have expired, so nothing breaks. Every instance
+    /// signs with the new keys within a minute.
+    RotateKey,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OidcClientCommand {
+    /// Register an application. Prints `client_id: …` and, for a
+    /// confidential client, `client_secret: …` once (only its hash is kept).
+    Add {
+        /// What administrators call it, e.g. "Grafana".
+        #[arg(value_parser = clap::builder::NonEmptyStringValueParser::new())]
+        name: String,
+        /// Where the application receives its code, exactly as it sends it
+        /// (https, or http to localhost); repeat for several.
+        #[arg(long = "redirect-uri", required = true, value_name = "URI")]
+        redirect_uris: Vec<String>,
+        /// Where RP-initiated logout may send the browser back; repeat for several.
+        #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+        post_logout_redirect_uris: Vec<String>,
+        /// A public client (a single-page or native app that cannot keep a
+        /// secret): no secret, PKCE required.
+        #[arg(long)]
+        public: bool,
+        /// Only this practice's users may sign in [default: the first practice].
+        #[arg(long)]
+        practice: Option<String>,
+        /// How its ID tokens are signed.
+        #[arg(long = "id-token-alg", default_value = "RS256", value_parser = ["RS256", "ES256"])]
+        id_token_alg: String,
+    },
+    /// List applications: client id, practice, kind, name, redirect URIs.
+    List,
+    /// Remove an application; its tokens stop working at once.
+    Remove {
+        /// The client id from `oidc client list`.
+        client_id: String,
     },
 }
 

@@ -11,8 +11,8 @@ use twofactor::app::{self, AddUser, App, Mode};
 use twofactor::config::{Config, Secret, SmsProvider};
 
 use crate::cli::{
-    ApiKeyCommand, AuditCommand, Command, MasterKeyCommand, OutboxCommand, PracticeCommand,
-    UserCommand,
+    ApiKeyCommand, AuditCommand, Command, MasterKeyCommand, OidcClientCommand, OidcCommand,
+    OutboxCommand, PracticeCommand, UserCommand,
 };
 
 pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -58,6 +58,7 @@ pub async fn run(command: Command) -> anyhow::Result<ExitCode> {
         } => return emergency_access(&open(config).await?, &username, &reason).await,
         Command::ApiKey { config, command } => return api_key(&open(config).await?, command).await,
         Command::Outbox { config, command } => return outbox(&open(config).await?, command).await,
+        Command::Oidc { config, command } => return oidc(&open(config).await?, command).await,
         Command::MasterKey { config, command } => {
             if matches!(command, MasterKeyCommand::Generate) {
                 println!("{}", generate_master_key()?);
@@ -137,6 +138,11 @@ async fn serve(app: &App, config: &Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let database = redact_url(app.settings.database_url.expose());
+    // The first start makes the OpenID Connect signing keys.
+    app.login
+        .oidc_keys_ready(app.clock.now())
+        .await
+        .context("cannot make or read the OpenID Connect signing keys")?;
     tracing::info!(%addr, %database, "twofactor listening");
     if app.mode != Mode::Demo {
         if app.settings.sms_provider == SmsProvider::Log {
@@ -493,6 +499,108 @@ async fn master_key(app: &App, command: MasterKeyCommand) -> anyhow::Result<Exit
                 );
                 return Ok(ExitCode::FAILURE);
             }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `oidc client add | list | remove` and `oidc rotate-key`.
+async fn oidc(app: &App, command: OidcCommand) -> anyhow::Result<ExitCode> {
+    let now = app.clock.now();
+    let ctx = domain::RequestContext::admin_cli();
+    match command {
+        OidcCommand::Client {
+            command:
+                OidcClientCommand::Add {
+                    name,
+                    redirect_uris,
+                    post_logout_redirect_uris,
+                    public,
+                    practice,
+                    id_token_alg,
+                },
+        } => {
+            let practice = app.practice(practice.as_deref()).await?;
+            let alg = domain::oidc::SigningAlg::parse(&id_token_alg)
+                .context("--id-token-alg is RS256 or ES256")?;
+            let issued = app
+                .login
+                .oidc_add_client(
+                    &name,
+                    practice,
+                    &redirect_uris,
+                    &post_logout_redirect_uris,
+                    public,
+                    alg,
+                    &ctx,
+                    now,
+                )
+                .await?;
+            let issued = match issued {
+                Ok(issued) => issued,
+                Err(why) => {
+                    eprintln!("error: {why}");
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            println!("client_id: {}", issued.client.client_id);
+            if let Some(secret) = &issued.secret {
+                println!("client_secret: {secret}");
+            }
+            eprintln!(
+                "registered {} for practice {}; issuer (discovery): {}{}",
+                issued.client.name,
+                practice.0,
+                app.login.oidc_issuer(),
+                if issued.secret.is_some() {
+                    "; the secret is shown once: put it in the application's settings now"
+                } else {
+                    "; a public client: the application must use PKCE (S256)"
+                }
+            );
+        }
+        OidcCommand::Client {
+            command: OidcClientCommand::List,
+        } => {
+            for client in app.login.oidc_clients(None).await? {
+                println!(
+                    "{}  practice={}  {}  {}  created={}  redirect={}",
+                    client.client_id,
+                    client.practice.0,
+                    if client.is_public() {
+                        "public"
+                    } else {
+                        "confidential"
+                    },
+                    client.id_token_alg.as_str(),
+                    domain::time::rfc3339(client.created_at),
+                    client.redirect_uris.join(","),
+                );
+                println!("    name: {}", client.name.replace(['\n', '\r'], " "));
+            }
+        }
+        OidcCommand::Client {
+            command: OidcClientCommand::Remove { client_id },
+        } => {
+            if app
+                .login
+                .oidc_remove_client(client_id.trim(), None, &ctx, now)
+                .await?
+            {
+                println!("removed {}", client_id.trim());
+            } else {
+                eprintln!(
+                    "error: no application has client id {client_id:?} (see `twofactor oidc client list`)"
+                );
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        OidcCommand::RotateKey => {
+            let kids = app.login.oidc_rotate_keys(&ctx, now).await?;
+            println!("new signing keys: {}", kids.join(", "));
+            eprintln!(
+                "every instance signs with them within a minute; the old keys stay in the JWKS until their tokens expire"
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

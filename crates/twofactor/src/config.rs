@@ -142,6 +142,9 @@ pub struct Config {
     pub audit_retention_days: u32,
     /// Requests per API key per minute, per instance (1 to 1,000,000).
     pub api_requests_per_minute: u32,
+    /// Token requests (code exchanges and refreshes) per OpenID Connect
+    /// client per minute, per instance (1 to 1,000,000).
+    pub oidc_token_requests_per_minute: u32,
     /// Reverse proxies (comma-separated IP addresses) whose
     /// `X-Forwarded-For` header is believed, e.g. `127.0.0.1` when nginx runs
     /// on the same machine. Default: none, every peer is the client.
@@ -172,6 +175,7 @@ impl Default for Config {
             smtp_url: None,
             mail_from: "twofactor <twofactor@localhost>".into(),
             api_requests_per_minute: 600,
+            oidc_token_requests_per_minute: 600,
             audit_retention_days: 0,
             password_min_length: 12,
             trusted_proxies: String::new(),
@@ -350,6 +354,12 @@ impl Config {
         if self.audit_retention_days > 36_500 {
             return Err(ConfigError(
                 "audit_retention_days (TWOFACTOR_AUDIT_RETENTION_DAYS) must be 0 (keep all) to 36500"
+                    .into(),
+            ));
+        }
+        if !(1..=1_000_000).contains(&self.oidc_token_requests_per_minute) {
+            return Err(ConfigError(
+                "oidc_token_requests_per_minute (TWOFACTOR_OIDC_TOKEN_REQUESTS_PER_MINUTE) must be 1 to 1000000"
                     .into(),
             ));
         }
@@ -680,6 +690,10 @@ mod tests {
                 api_requests_per_minute: 0,
                 ..Config::default()
             },
+            Config {
+                oidc_token_requests_per_minute: 0,
+                ..Config::default()
+            },
         ];
         for (config, key) in bad.iter().zip([
             "listen",
@@ -688,6 +702,7 @@ mod tests {
             "issuer",
             "audit_retention_days",
             "api_requests_per_minute",
+            "oidc_token_requests_per_minute",
         ]) {
             let message = config.validate().unwrap_err().to_string();
             assert!(message.contains(key), "{message}");

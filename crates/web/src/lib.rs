@@ -14,6 +14,7 @@ mod extract;
 mod headers;
 pub mod metrics;
 mod next;
+mod oidc;
 mod pages;
 mod state;
 
@@ -36,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin_routes())
         .merge(operations_routes())
         .merge(api::routes())
+        .merge(oidc::routes())
         .fallback(pages::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .route_layer(axum::middleware::from_fn_with_state(

@@ -1,6 +1,10 @@
 //! `next=`: where to go after login. Only same-origin paths are followed;
 //! everything else (`//evil`, `https://evil`, `/\evil`) becomes `/`.
 
+/// The longest `next` followed: room for an application's sign-in
+/// request (`/oidc/authorize?…`) with its state, nonce and redirect URI.
+pub const MAX_NEXT_BYTES: usize = 4096;
+
 /// A safe redirect target from an untrusted `next` value.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
@@ -12,7 +16,7 @@ pub fn safe_next(next: Option<&str>) -> String {
 fn is_local_path(path: &str) -> bool {
     path.starts_with('/')
         && !path.starts_with("//")
-        && path.len() <= 2048
+        && path.len() <= MAX_NEXT_BYTES
         && !path.contains('\\')
         && !path.chars().any(|c| c.is_control() || c.is_whitespace())
         && !path.starts_with("/login")
@@ -48,6 +52,9 @@ mod tests {
             );
         }
         assert_eq!(safe_next(None), "/");
-        assert_eq!(safe_next(Some(&format!("/{}", "a".repeat(3000)))), "/");
+        assert_eq!(
+            safe_next(Some(&format!("/{}", "a".repeat(MAX_NEXT_BYTES)))),
+            "/"
+        );
     }
 }

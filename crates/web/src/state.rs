@@ -52,6 +52,8 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Requests per API key per minute.
     pub api_rate: Arc<crate::api::RateLimiter>,
+    /// Token requests per OpenID Connect client per minute.
+    pub oidc_rate: Arc<crate::api::RateLimiter<String>>,
 }
 
 impl std::fmt::Debug for AppState {

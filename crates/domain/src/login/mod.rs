@@ -54,7 +54,7 @@ use crate::outbox::Topic;
 pub(crate) use crate::sms::SmsAllowance;
 use crate::user::normalize_username;
 use crate::{
-    AuditEvent, AuditKind, ClaimGuard, Delivery, DomainError, LockState, Outbox, Outcome,
+    Amr, AuditEvent, AuditKind, ClaimGuard, Delivery, DomainError, LockState, Outbox, Outcome,
     PasswordHasher, Policy, RememberedDevice, RequestContext, Sealed, SecondFactorState, SecretBox,
     Session, SessionStage, SmsCode, StepUp, Store, StoreError, TotpFactor, User, UserId, Write,
     token,
@@ -242,6 +242,8 @@ pub struct LoginService {
     pending: Arc<crate::PendingWork>,
     /// The relying party passkeys are bound to; `None`: passkeys are off.
     pub(crate) passkeys: Option<Arc<crate::passkey::RelyingParty>>,
+    /// The OpenID Connect provider's issuer and signing keys.
+    pub(crate) oidc: Arc<crate::oidc::service::Provider>,
 }
 
 impl std::fmt::Debug for LoginService {
@@ -266,6 +268,8 @@ struct Completion<'a> {
     claim: Option<(u64, i64)>,
     /// The claim's guard, when the step decided on a kept login.
     guard: Option<ClaimGuard<'a>>,
+    /// The second factor's method (the password's is added).
+    amr: Amr,
 }
 
 /// One password submission, as the password step's parts read it.
@@ -332,7 +336,15 @@ impl LoginService {
             kept: Arc::default(),
             pending: Arc::default(),
             passkeys: None,
+            oidc: Arc::default(),
         }
+    }
+
+    /// This service as the OpenID Connect provider `issuer` (`public_url`).
+    #[must_use]
+    pub fn with_issuer(mut self, issuer: &str) -> Self {
+        self.oidc = Arc::new(crate::oidc::service::Provider::new(issuer));
+        self
     }
 
     /// This service with passwords checked by `hasher` instead (tests: a
@@ -381,7 +393,8 @@ impl LoginService {
         // a full one, the counted failures and the held "did not finish"
         // notice go, and the audit row lands, all together (a crash leaves
         // the login pending).
-        let (session_token, session) = new_session(user.id, SessionStage::Full, now)?;
+        let (session_token, session) =
+            new_session(user.id, SessionStage::Full, Amr::PWD.with(done.amr), now)?;
         let lock_key = key_2fa(user.id);
         let mut writes = Vec::with_capacity(6);
         if let Some((step, clock_offset_steps)) = done.claim {
@@ -472,9 +485,10 @@ impl LoginService {
         &self,
         user: UserId,
         stage: SessionStage,
+        amr: Amr,
         now: u64,
     ) -> Result<String, DomainError> {
-        let (session_token, session) = new_session(user, stage, now)?;
+        let (session_token, session) = new_session(user, stage, amr, now)?;
         self.store.create_session(&session).await?;
         if stage == SessionStage::Full {
             self.store.set_last_login(user, now).await?;
@@ -549,6 +563,7 @@ impl LoginService {
 pub(crate) fn new_session(
     user: UserId,
     stage: SessionStage,
+    amr: Amr,
     now: u64,
 ) -> Result<(String, Session), DomainError> {
     let token = token::generate()?;
@@ -559,6 +574,7 @@ pub(crate) fn new_session(
         created_at: now,
         last_seen_at: now,
         failures: 0,
+        amr,
     };
     Ok((token, session))
 }

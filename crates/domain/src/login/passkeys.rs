@@ -374,12 +374,14 @@ impl LoginService {
                 return Ok(PasskeyLogin::Refused(why));
             }
         };
+        let amr = Amr::passkey(stored.get(used).is_some_and(|p| p.backed_up));
         self.record_use(&stored, &keys, used, now).await?;
         let done = Completion {
             remember,
             clear_failures: true,
             claim: None,
             guard: None,
+            amr,
         };
         Ok(
             match self
@@ -492,8 +494,11 @@ impl LoginService {
             .await?;
             return Ok(PasskeyLogin::Locked { until });
         }
+        let amr = Amr::passkey(stored.first().is_some_and(|p| p.backed_up));
         self.record_use(&stored, &keys, 0, now).await?;
-        let session_token = self.start_session(user.id, SessionStage::Full, now).await?;
+        let session_token = self
+            .start_session(user.id, SessionStage::Full, amr, now)
+            .await?;
         self.audit_success(&user, AuditKind::PasskeySignIn, ctx, "", now)
             .await?;
         Ok(PasskeyLogin::Accepted {

@@ -357,7 +357,7 @@ impl LoginService {
         self.audit(now, kind, outcome, Some(user.id), typed, ctx, detail)
             .await?;
         let session_token = self
-            .start_session(user.id, SessionStage::Enrolling, now)
+            .start_session(user.id, SessionStage::Enrolling, Amr::NONE, now)
             .await?;
         // The password was just checked: the link flow's step-up is fresh.
         self.store
@@ -376,7 +376,9 @@ impl LoginService {
         ctx: &RequestContext,
         now: u64,
     ) -> Result<String, DomainError> {
-        let session_token = self.start_session(user.id, SessionStage::Full, now).await?;
+        let session_token = self
+            .start_session(user.id, SessionStage::Full, Amr::PWD, now)
+            .await?;
         let (kind, outcome) = (AuditKind::PasswordLogin, Outcome::Success);
         self.audit(now, kind, outcome, Some(user.id), typed, ctx, detail)
             .await?;
@@ -493,7 +495,7 @@ impl LoginService {
         now: u64,
         guard: Option<Write<'_>>,
     ) -> Result<Option<String>, DomainError> {
-        let (session_token, session) = new_session(user.id, SessionStage::Pending, now)?;
+        let (session_token, session) = new_session(user.id, SessionStage::Pending, Amr::NONE, now)?;
         let event = AuditEvent::new(
             now,
             AuditKind::PasswordLogin,

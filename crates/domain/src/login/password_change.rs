@@ -41,7 +41,7 @@ impl LoginService {
         self.replace_password(user, new, ctx, "by the user", now, None)
             .await?;
         Ok(Ok(self
-            .start_session(user.id, SessionStage::Full, now)
+            .start_session(user.id, SessionStage::Full, Amr::PWD, now)
             .await?))
     }
 
@@ -96,6 +96,7 @@ impl LoginService {
             },
             Write::EndSessions(user.id),
             Write::ForgetDevices(user.id),
+            Write::EndGrants(user.id),
             Write::ClearLock(&password_key),
             Write::VoidLinks { user: user.id, now },
         ]);

@@ -31,6 +31,7 @@ impl LoginService {
                         clear_failures: true,
                         claim: None,
                         guard: None,
+                        amr: Amr::OTP,
                     },
                     AuditKind::RecoveryCodeUsed,
                     ctx,

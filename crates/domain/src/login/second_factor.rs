@@ -88,7 +88,8 @@ impl LoginService {
             Some(session) if session.stage == SessionStage::Enrolling => {
                 self.store.delete_session(&hash).await?;
                 Ok(Some(
-                    self.start_session(user.id, SessionStage::Full, now).await?,
+                    self.start_session(user.id, SessionStage::Full, Amr::PWD.with(Amr::OTP), now)
+                        .await?,
                 ))
             }
             _ => Ok(None),
@@ -228,11 +229,17 @@ impl LoginService {
                     .await;
             }
         };
+        let amr = if kind == AuditKind::SmsToken {
+            Amr::SMS
+        } else {
+            Amr::OTP
+        };
         let done = Completion {
             remember,
             clear_failures: has_failures,
             claim,
             guard: None,
+            amr,
         };
         match self.complete(&user, session, done, kind, ctx, now).await? {
             Some(accepted) => Ok(accepted),
@@ -279,6 +286,7 @@ impl LoginService {
             // wrong codes) go too: a delete that usually finds none.
             clear_failures: true,
             claim: Some((step, offset)),
+            amr: Amr::OTP,
             guard: Some(ClaimGuard {
                 sealed_secret: &totp.sealed_secret,
                 session: &session.token_hash,

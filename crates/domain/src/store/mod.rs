@@ -130,6 +130,9 @@ pub enum Write<'a> {
     },
     /// Forgets every remembered device of the user.
     ForgetDevices(UserId),
+    /// Ends every OpenID Connect grant of the user: the applications'
+    /// refresh and access tokens stop working.
+    EndGrants(UserId),
     /// Sets (or replaces) the user's authenticator.
     Totp {
         /// The sealed factor.

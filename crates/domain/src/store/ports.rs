@@ -7,6 +7,7 @@ use super::{
     StoreError, UserLimit, Write,
 };
 use crate::admin::{AuditFilter, StaffRow};
+use crate::oidc::{Claimed, Grant, OidcClient, StoredKey, TokenKind};
 use crate::passkey::StoredPasskey;
 use crate::{
     AuditEvent, NewMessage, NewUser, OutboxCounts, OutboxMessage, OutboxUpdate, PracticeId,
@@ -605,6 +606,75 @@ pub trait Passkeys: Send + Sync {
 /// Every area: what the domain holds. One implementation (the `store`
 /// crate) gives them all; [`Commit::write_all`] commits writes of several
 /// areas as one.
+/// OpenID Connect: registered applications, signing keys, and what each
+/// sign-in granted (its single-use code, access and refresh tokens).
+#[async_trait::async_trait]
+pub trait Oidc: Send + Sync {
+    /// Registers a client; `Conflict` if the id is taken.
+    async fn add_oidc_client(&self, client: &OidcClient) -> Result<(), StoreError>;
+    /// Every client (of one practice), oldest first.
+    async fn oidc_clients(
+        &self,
+        practice: Option<PracticeId>,
+    ) -> Result<Vec<OidcClient>, StoreError>;
+    /// The client with this id.
+    async fn oidc_client(&self, client_id: &str) -> Result<Option<OidcClient>, StoreError>;
+    /// Removes a client (of this practice) and everything it was granted;
+    /// false if none.
+    async fn remove_oidc_client(
+        &self,
+        client_id: &str,
+        practice: Option<PracticeId>,
+    ) -> Result<bool, StoreError>;
+    /// Stores a signing key; with `retire_at`, the keys signing until now
+    /// stop signing then (one transaction).
+    async fn add_signing_key(
+        &self,
+        key: &StoredKey,
+        retire_at: Option<u64>,
+    ) -> Result<(), StoreError>;
+    /// Every signing key, newest first.
+    async fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError>;
+    /// The user's `sub`: the stored one, else `candidate`, stored now.
+    async fn oidc_subject(&self, user: UserId, candidate: &str) -> Result<String, StoreError>;
+    /// Stores a grant with the hash of its code; returns its id.
+    async fn add_grant(&self, grant: &Grant, code_hash: &str) -> Result<i64, StoreError>;
+    /// Uses up the code with this hash if it is `client_id`'s and unused,
+    /// in one statement.
+    async fn claim_code(
+        &self,
+        code_hash: &str,
+        client_id: &str,
+        now: u64,
+    ) -> Result<Claimed, StoreError>;
+    /// Stores an access or refresh token's hash.
+    async fn add_oidc_token(
+        &self,
+        token_hash: &str,
+        grant: i64,
+        kind: TokenKind,
+        expires_at: u64,
+    ) -> Result<(), StoreError>;
+    /// Uses up a live refresh token of `client_id`, in one statement.
+    async fn claim_refresh_token(
+        &self,
+        token_hash: &str,
+        client_id: &str,
+        now: u64,
+    ) -> Result<Claimed, StoreError>;
+    /// The grant of a live access token.
+    async fn access_token_grant(
+        &self,
+        token_hash: &str,
+        now: u64,
+    ) -> Result<Option<Grant>, StoreError>;
+    /// Ends a grant and every token issued from it.
+    async fn end_grant(&self, grant: i64) -> Result<(), StoreError>;
+    /// Forgets codes, tokens and grants past their use; returns how many
+    /// grants went.
+    async fn sweep_oidc(&self, now: u64) -> Result<u64, StoreError>;
+}
+
 pub trait Store:
     Practices
     + Users
@@ -615,6 +685,7 @@ pub trait Store:
     + Limits
     + Devices
     + Passkeys
+    + Oidc
     + Links
     + Sealing
     + AuditTrail
@@ -634,6 +705,7 @@ impl<
         + Limits
         + Devices
         + Passkeys
+        + Oidc
         + Links
         + Sealing
         + AuditTrail

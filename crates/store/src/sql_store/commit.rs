@@ -346,6 +346,9 @@ macro_rules! tx_write_for {
             Write::ForgetDevices(user) => {
                 execute_on!(&mut **self, "DELETE FROM remembered_devices WHERE user_id = $1", user.0);
             }
+            Write::EndGrants(user) => {
+                execute_on!(&mut **self, SQL_END_GRANTS, user.0);
+            }
             Write::Totp { factor, now } => {
                 sql::query(
                     "INSERT INTO totp_factors (user_id, key_id, sealed_secret, algorithm, digits, period, last_step, clock_offset_steps, created_at) \
@@ -442,6 +445,7 @@ macro_rules! tx_write_for {
                     | Write::EndSessions(_)
                     | Write::EndOtherSessions { .. }
                     | Write::ForgetDevices(_)
+                    | Write::EndGrants(_)
                     | Write::Totp { .. }
                     | Write::DropPendingEnrollment(_)
                     | Write::RecoveryCodes { .. }

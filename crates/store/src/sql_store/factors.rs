@@ -100,6 +100,7 @@ impl Factors for SqlStore {
                 "DELETE FROM sms_codes WHERE user_id = $1",
                 "DELETE FROM remembered_devices WHERE user_id = $1",
                 "DELETE FROM sessions WHERE user_id = $1",
+                SQL_END_GRANTS,
                 // The user links a factor again at the next login.
                 "UPDATE users SET phone = NULL, require_2fa = TRUE WHERE id = $1",
             ] {

@@ -4,7 +4,7 @@ use domain::admin::{AuditFilter, StaffRow};
 use domain::outbox::Topic;
 use domain::ports::*;
 use domain::{
-    ApiKey, AuditEvent, Channel, ClaimGuard, LimitKey, LockState, NewMessage, NewUser,
+    Amr, ApiKey, AuditEvent, Channel, ClaimGuard, LimitKey, LockState, NewMessage, NewUser,
     OutboxCounts, OutboxMessage, OutboxStatus, OutboxUpdate, PasswordStepState, PracticeId,
     PracticePolicy, RememberedDevice, Role, Sealed, SealedRow, SecondFactorState, Session,
     SessionStage, SmsCode, StoreError, TotpFactor, User, UserId, UserLimit, Write,
@@ -128,6 +128,8 @@ macro_rules! insert_outbox {
 /// Statements run alone and inside [`Commit::write_all`] lists.
 const SQL_SET_LAST_LOGIN: &str = "UPDATE users SET last_login_at = $1 WHERE id = $2";
 const SQL_DELETE_SESSION: &str = "DELETE FROM sessions WHERE token_hash = $1";
+/// Ends every OpenID Connect grant of a user (their tokens go with them).
+const SQL_END_GRANTS: &str = "DELETE FROM oidc_grants WHERE user_id = $1";
 const SQL_CLEAR_FAILURES: &str = "DELETE FROM failures WHERE key = $1";
 const SQL_CANCEL_HELD: &str = "DELETE FROM outbox WHERE cancel_key = $1 AND status = 'pending'";
 
@@ -192,8 +194,8 @@ macro_rules! insert_audit {
 }
 
 /// Starts a session: [`bind_session!`] binds its values.
-const SQL_INSERT_SESSION: &str = "INSERT INTO sessions (token_hash, user_id, stage, created_at, last_seen_at, failures) \
-     VALUES ($1, $2, $3, $4, $5, $6)";
+const SQL_INSERT_SESSION: &str = "INSERT INTO sessions (token_hash, user_id, stage, created_at, last_seen_at, failures, amr) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
 /// Binds `$session`'s values to `$query` ([`SQL_INSERT_SESSION`]'s order).
 macro_rules! bind_session {
@@ -206,6 +208,7 @@ macro_rules! bind_session {
             .bind(to_i64(session.created_at))
             .bind(to_i64(session.last_seen_at))
             .bind(i64::from(session.failures))
+            .bind(session.amr.as_text())
     }};
 }
 
@@ -395,6 +398,7 @@ mod commit;
 mod explain;
 mod factors;
 mod limits;
+mod oidc;
 mod outbox;
 mod passkeys;
 mod people;

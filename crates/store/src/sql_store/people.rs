@@ -227,6 +227,7 @@ impl Users for SqlStore {
                 for sql in [
                     "DELETE FROM sessions WHERE user_id = $1",
                     "DELETE FROM remembered_devices WHERE user_id = $1",
+                    SQL_END_GRANTS,
                 ] {
                     sql::query(sql).bind(user.0).execute(&mut *tx).await.map_err(db)?;
                 }

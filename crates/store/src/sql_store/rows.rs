@@ -82,7 +82,7 @@ pub(crate) const SQL_SECOND_FACTOR_STATE: &str = "SELECT u.id, u.practice_id, u.
                    EXISTS (SELECT 1 FROM failures f WHERE f.key = $2) AS has_failures \
                    FROM users u LEFT JOIN totp_factors t ON t.user_id = u.id \
                    LEFT JOIN locks l ON l.key = $2 WHERE u.id = $1";
-pub(crate) const SQL_SESSION: &str = "SELECT token_hash, user_id, stage, created_at, last_seen_at, failures \
+pub(crate) const SQL_SESSION: &str = "SELECT token_hash, user_id, stage, created_at, last_seen_at, failures, amr \
                            FROM sessions WHERE token_hash = $1";
 /// [`SQL_SECOND_FACTOR_STATE`] for the user and lock key given as SQL
 /// expressions instead of its two parameters (it has no others, so `$1`
@@ -97,7 +97,7 @@ pub(crate) fn sql_second_factor_state_of(user: &str, lock_key: &str) -> String {
 pub(crate) static SQL_SESSION_STATE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     let state = sql_second_factor_state_of("s.user_id", "k.lock_key");
     format!(
-        "SELECT s.token_hash, s.user_id, s.stage, s.created_at, s.last_seen_at, s.failures, st.* \
+        "SELECT s.token_hash, s.user_id, s.stage, s.created_at, s.last_seen_at, s.failures, s.amr, st.* \
          FROM sessions s CROSS JOIN LATERAL (SELECT $2 || s.user_id::text AS lock_key) k \
          CROSS JOIN LATERAL ({state}) st WHERE s.token_hash = $1"
     )
@@ -410,6 +410,7 @@ pub(crate) struct SessionStateRow {
     pub(crate) created_at: i64,
     pub(crate) last_seen_at: i64,
     pub(crate) failures: i64,
+    pub(crate) amr: String,
     #[sqlx(flatten)]
     pub(crate) state: SecondFactorRow,
 }
@@ -531,10 +532,10 @@ pub(crate) fn totp_from(row: TotpRow) -> Result<TotpFactor, StoreError> {
     })
 }
 
-pub(crate) type SessionRow = (String, i64, String, i64, i64, i64);
+pub(crate) type SessionRow = (String, i64, String, i64, i64, i64, String);
 
 pub(crate) fn session_from(row: SessionRow) -> Result<Session, StoreError> {
-    let (token_hash, user_id, stage, created_at, last_seen_at, failures) = row;
+    let (token_hash, user_id, stage, created_at, last_seen_at, failures, amr) = row;
     Ok(Session {
         token_hash,
         user_id: UserId(user_id),
@@ -543,6 +544,7 @@ pub(crate) fn session_from(row: SessionRow) -> Result<Session, StoreError> {
         created_at: to_u64(created_at, "time")?,
         last_seen_at: to_u64(last_seen_at, "time")?,
         failures: u32::try_from(failures).unwrap_or(u32::MAX),
+        amr: Amr::parse(&amr).ok_or_else(|| StoreError::Corrupt(format!("amr {amr:?}")))?,
     })
 }
 

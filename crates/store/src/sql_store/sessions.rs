@@ -126,6 +126,7 @@ impl Sessions for SqlStore {
             r.created_at,
             r.last_seen_at,
             r.failures,
+            r.amr,
         ))?;
         Ok(Some((session, state_from(r.state)?)))
     }

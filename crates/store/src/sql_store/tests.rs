@@ -59,6 +59,7 @@ fn a_login_finish_is_one_statement_numbered_through() {
         created_at: 1,
         last_seen_at: 1,
         failures: 0,
+        amr: domain::Amr::PWD.with(domain::Amr::OTP),
     };
     let event = event();
     let (sql, values) = statement(&[
@@ -79,14 +80,14 @@ fn a_login_finish_is_one_statement_numbered_through() {
             "WITH w0 AS (DELETE FROM failures WHERE key = $1), \
              w1 AS (DELETE FROM sessions WHERE token_hash = $2), \
              w2 AS (DELETE FROM outbox WHERE cancel_key = $3 AND status = 'pending'), \
-             w3 AS (INSERT INTO sessions (token_hash, user_id, stage, created_at, last_seen_at, failures) \
-             VALUES ($4, $5, $6, $7, $8, $9)), \
-             w4 AS (UPDATE users SET last_login_at = $10 WHERE id = $11) \
+             w3 AS (INSERT INTO sessions (token_hash, user_id, stage, created_at, last_seen_at, failures, amr) \
+             VALUES ($4, $5, $6, $7, $8, $9, $10)), \
+             w4 AS (UPDATE users SET last_login_at = $11 WHERE id = $12) \
              INSERT INTO audit_events ({AUDIT_INSERT_COLUMNS}) VALUES ({})",
-            audit_values(12)
+            audit_values(13)
         )
     );
-    assert_eq!(values, 19, "every placeholder has its value");
+    assert_eq!(values, 20, "every placeholder has its value");
     // One write alone is that statement as it is.
     assert_eq!(
         statement(&[Write::EndSession(&pending)]),

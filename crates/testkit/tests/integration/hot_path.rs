@@ -267,6 +267,7 @@ fn session(user: domain::UserId, token_hash: &str, stage: domain::SessionStage) 
         created_at: 1_000,
         last_seen_at: 1_000,
         failures: 0,
+        amr: domain::Amr::NONE,
     }
 }
 

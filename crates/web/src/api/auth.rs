@@ -46,12 +46,12 @@ impl FromRequestParts<AppState> for Caller {
 /// Requests per key per minute, counted in fixed one-minute windows in this
 /// process (each instance counts its own).
 #[derive(Debug)]
-pub struct RateLimiter {
+pub struct RateLimiter<K = i64> {
     per_minute: u32,
-    windows: Mutex<HashMap<i64, (u64, u32)>>,
+    windows: Mutex<HashMap<K, (u64, u32)>>,
 }
 
-impl RateLimiter {
+impl<K: std::hash::Hash + Eq> RateLimiter<K> {
     /// A limiter allowing `per_minute` requests per key.
     pub fn new(per_minute: u32) -> Self {
         RateLimiter {
@@ -62,7 +62,7 @@ impl RateLimiter {
 
     /// `Ok` if key `id` may make a request at `now`; else the seconds until
     /// its window ends.
-    pub fn allow(&self, id: i64, now: u64) -> Result<(), u64> {
+    pub fn allow(&self, id: K, now: u64) -> Result<(), u64> {
         let window = now / 60;
         let Ok(mut windows) = self.windows.lock() else {
             return Ok(());

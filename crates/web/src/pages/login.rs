@@ -28,6 +28,9 @@ struct LoginPage<'a> {
 #[derive(Debug, Deserialize)]
 pub struct LoginQuery {
     next: Option<String>,
+    /// `login`: show the form even to a signed-in browser (an application
+    /// asked for a fresh sign-in).
+    prompt: Option<String>,
 }
 
 /// Fields of `POST /login`.
@@ -89,8 +92,10 @@ pub async fn show(
     headers: HeaderMap,
     query: Result<Query<LoginQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, AppError> {
-    let next = safe_next(query.ok().and_then(|q| q.0.next).as_deref());
-    if let Some(token) = cookies::get(&headers, state.session_cookie()) {
+    let query = query.ok().map(|q| q.0);
+    let fresh = query.as_ref().and_then(|q| q.prompt.as_deref()) == Some("login");
+    let next = safe_next(query.and_then(|q| q.next).as_deref());
+    if let Some(token) = cookies::get(&headers, state.session_cookie()).filter(|_| !fresh) {
         if state
             .login
             .authenticated(&token, state.now())
