@@ -63,6 +63,9 @@ pub fn postgres_url() -> String {
 struct Database {
     config: Config,
     schema: Option<String>,
+    /// `public_url` is `http://localhost:PORT` of the server's own port
+    /// (an OpenID Connect issuer clients can reach).
+    public_at_port: bool,
 }
 
 /// A running app.
@@ -116,7 +119,11 @@ impl TestApp {
             }
         };
         configure(&mut config);
-        let database = Database { config, schema };
+        let database = Database {
+            config,
+            schema,
+            public_at_port: false,
+        };
         Some(
             Self::boot(
                 database,
@@ -126,6 +133,28 @@ impl TestApp {
             )
             .await,
         )
+    }
+
+    /// Starts an app whose `public_url` (the OpenID Connect issuer) is
+    /// `http://localhost:PORT` of its own port.
+    pub async fn start_public(
+        backend: Backend,
+        configure: impl FnOnce(&mut Config),
+    ) -> Option<TestApp> {
+        let mut app = Self::start_with(backend, configure).await?;
+        let database = Database {
+            public_at_port: true,
+            ..app.database.clone()
+        };
+        let (clock, dir) = (app.clock.clone(), app._dir.clone());
+        if let Some(tx) = app.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = app.server.take() {
+            let _ = server.await;
+        }
+        app.app.store.close().await;
+        Some(Self::boot(database, backend, dir, clock).await)
     }
 
     /// A second server process on the same database and clock, as behind a
@@ -146,18 +175,22 @@ impl TestApp {
         dir: Option<Arc<tempfile::TempDir>>,
         clock: Arc<ManualClock>,
     ) -> TestApp {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let mut config = database.config.clone();
+        if database.public_at_port {
+            config.public_url = Some(format!("http://localhost:{}", addr.port()));
+        }
         let app = app::build(
-            &database.config,
+            &config,
             app::Mode::Quiet,
             clock.clone(),
             database.schema.as_deref(),
         )
         .await
         .expect("app builds");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
         let (tx, rx) = oneshot::channel::<()>();
         let served = app.clone();
         let server = tokio::spawn(async move {

@@ -552,9 +552,10 @@ pub fn next_step(request: &Checked, session: Option<(u64, Amr)>, now: u64) -> Ne
     };
     let after_redirect = since.is_some_and(|since| auth_time >= since);
     if !after_redirect {
+        // max_age=0 asks for a sign-in now, as prompt=login does.
         let too_old = request
             .max_age
-            .is_some_and(|max_age| now.saturating_sub(auth_time) > max_age);
+            .is_some_and(|max_age| max_age == 0 || now.saturating_sub(auth_time) > max_age);
         if request.prompt_login || too_old {
             return sign_in(true);
         }
@@ -859,6 +860,14 @@ mod tests {
         assert_eq!(
             next_step(&aged, Some((now - 60, mfa)), now),
             NextStep::Issue
+        );
+        let zero = request(|r| r.max_age = Some(0));
+        assert_eq!(
+            next_step(&zero, Some((now, mfa)), now),
+            NextStep::SignIn {
+                fresh: true,
+                since: now
+            }
         );
         // A passkey asked for: a fresh sign-in, then no if it was not one.
         let phr = request(|r| r.wants = Wants::PhishingResistant);

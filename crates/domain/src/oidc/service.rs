@@ -352,6 +352,8 @@ impl LoginService {
     /// tokens they signed have expired. Read from the store each time, so
     /// a key another instance just made is published at once.
     pub async fn oidc_jwks(&self, now: u64) -> Result<Value, DomainError> {
+        // Never an empty set: a client reads it once, before any token.
+        self.oidc_keys_ready(now).await?;
         let keep_after_retired = ACCESS_TOKEN_SECONDS + 2 * KEY_CACHE_SECONDS;
         let keys: Vec<Value> = self
             .store

@@ -74,6 +74,7 @@ mod hardening;
 mod hot_path;
 mod lockout;
 mod nginx;
+mod oidc;
 mod passkeys;
 mod plans;
 mod recovery;

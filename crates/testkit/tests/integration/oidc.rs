@@ -1,0 +1,915 @@
+//! OpenID Connect: an independent client library (`openidconnect`) signs a
+//! clinician in through our own pages and uses the tokens; every hostile
+//! request gets a clear error and no token.
+
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreJwsSigningAlgorithm, CoreProviderMetadata,
+};
+use openidconnect::{
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
+    OAuth2TokenResponse as _, PkceCodeChallenge, RedirectUrl, Scope, TokenResponse as _,
+};
+use serde_json::Value;
+use testkit::{Backend, Client, PASSWORD, TestApp};
+
+const REDIRECT: &str = "https://portal.clinic.example/callback";
+const AFTER_LOGOUT: &str = "https://portal.clinic.example/bye";
+
+/// A registered confidential client: (id, secret).
+async fn register(app: &TestApp, public: bool, alg: &str) -> (String, Option<String>) {
+    let practice = app.app.practice(None).await.unwrap();
+    let issued = app
+        .app
+        .login
+        .oidc_add_client(
+            "Patient portal",
+            practice,
+            &[REDIRECT.to_owned()],
+            &[AFTER_LOGOUT.to_owned()],
+            public,
+            domain::oidc::SigningAlg::parse(alg).unwrap(),
+            &domain::RequestContext::admin_cli(),
+            testkit::NowForTests::now_for_tests(&*app.clock),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    (issued.client.client_id, issued.secret)
+}
+
+fn http() -> openidconnect::reqwest::Client {
+    openidconnect::reqwest::ClientBuilder::new()
+        .redirect(openidconnect::reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The path and query of an absolute URL.
+fn path_of(url: &str) -> String {
+    let url = url::Url::parse(url).unwrap();
+    match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_owned(),
+    }
+}
+
+fn query_value(url: &str, name: &str) -> Option<String> {
+    let base = url::Url::parse("http://x").unwrap();
+    let url = base.join(url).unwrap();
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Follows an authorization request through our login (password and the
+/// app's code) until it is sent back to the client; the final Location.
+async fn sign_in(
+    browser: &mut Client,
+    app: &TestApp,
+    auth: &str,
+    user: &str,
+    totp: &otp::Totp,
+) -> String {
+    let reply = browser.get(&path_of(auth)).await;
+    assert_eq!(reply.status, 303, "{}", reply.body);
+    let location = reply.location().unwrap().to_owned();
+    if !location.starts_with("/login") {
+        return location;
+    }
+    let next = query_value(&location, "next").unwrap();
+    let login = browser.get(&location).await;
+    assert_eq!(login.status, 200, "the form is shown: {}", login.body);
+    let csrf = login.csrf_token().unwrap();
+    let reply = browser
+        .post_form(
+            "/login",
+            &[
+                ("username", user),
+                ("password", PASSWORD),
+                ("csrf_token", &csrf),
+                ("next", &next),
+            ],
+        )
+        .await;
+    let to_2fa = reply.location().unwrap().to_owned();
+    assert!(to_2fa.starts_with("/login/2fa"), "{to_2fa}");
+    let page = browser.get(&to_2fa).await;
+    let csrf = page.csrf_token().unwrap();
+    let code = app.code(totp, 0);
+    let reply = browser
+        .post_form(
+            "/login/2fa",
+            &[("token", &code), ("csrf_token", &csrf), ("next", &next)],
+        )
+        .await;
+    assert_eq!(reply.location(), Some(next.as_str()));
+    let back = browser.get(&next).await;
+    assert_eq!(back.status, 303, "{}", back.body);
+    back.location().unwrap().to_owned()
+}
+
+async fn client_for(
+    app: &TestApp,
+    id: &str,
+    secret: Option<String>,
+) -> CoreClient<
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+> {
+    let issuer = IssuerUrl::new(app.localhost_url("")).unwrap();
+    let metadata = CoreProviderMetadata::discover_async(issuer, &http())
+        .await
+        .expect("discovery");
+    CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(id.into()),
+        secret.map(ClientSecret::new),
+    )
+    .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).unwrap())
+}
+
+async fn events(app: &TestApp, kind: &str) -> Vec<domain::AuditEvent> {
+    app.store()
+        .recent_audit(200)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == kind)
+        .collect()
+}
+
+async fn userinfo(app: &TestApp, access_token: &str) -> testkit::Reply {
+    let mut c = Client::new(app.localhost_url(""));
+    c.get_with(
+        "/oidc/userinfo",
+        &[("authorization", &format!("Bearer {access_token}"))],
+    )
+    .await
+}
+
+/// The whole flow with the `openidconnect` crate: discovery, a code with
+/// PKCE through our login, the ID token verified against the JWKS, the
+/// claims, userinfo, and refresh tokens that rotate, a reused one ending
+/// the whole sign-in.
+async fn an_independent_client_signs_a_clinician_in(backend: Backend) {
+    let Some(app) = TestApp::start_public(backend, |_| {}).await else {
+        return;
+    };
+    let (user, totp) = app.add_user_with_totp("drsmith").await;
+    let (id, secret) = register(&app, false, "RS256").await;
+    let client = client_for(&app, &id, secret).await;
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (auth, state, nonce) = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .add_scope(Scope::new("profile".into()))
+        .add_scope(Scope::new("email".into()))
+        .add_scope(Scope::new("offline_access".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+    let mut browser = Client::new(app.localhost_url(""));
+    let back = sign_in(&mut browser, &app, auth.as_str(), "drsmith", &totp).await;
+    assert!(back.starts_with(REDIRECT), "{back}");
+    assert_eq!(
+        query_value(&back, "state").as_deref(),
+        Some(state.secret().as_str())
+    );
+    assert_eq!(query_value(&back, "iss"), Some(app.localhost_url("")));
+    let code = query_value(&back, "code").unwrap();
+
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code.clone()))
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .request_async(&http())
+        .await
+        .expect("the code is exchanged");
+    let id_token = tokens.id_token().expect("an ID token");
+    let claims = id_token
+        .claims(&client.id_token_verifier(), &nonce)
+        .expect("signature, issuer, audience, expiry and nonce hold");
+    assert_ne!(
+        claims.subject().as_str(),
+        "drsmith",
+        "sub is never the username"
+    );
+    assert_eq!(claims.preferred_username().unwrap().as_str(), "drsmith");
+    assert_eq!(claims.email().unwrap().as_str(), user.email);
+    assert_eq!(claims.email_verified(), Some(true));
+    let amr: Vec<String> = claims
+        .auth_method_refs()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().to_owned())
+        .collect();
+    assert_eq!(amr, ["pwd", "otp", "mfa"]);
+    assert_eq!(claims.auth_context_ref().map(|a| a.as_str()), Some("mfa"));
+    assert!(claims.auth_time().is_some());
+    // The at_hash ties the ID token to this access token.
+    let at_hash = claims.access_token_hash().unwrap();
+    assert_eq!(
+        at_hash.as_str(),
+        domain::oidc::at_hash(tokens.access_token().secret())
+    );
+
+    let info = client
+        .user_info(tokens.access_token().clone(), None)
+        .unwrap()
+        .request_async::<openidconnect::EmptyAdditionalClaims, _, openidconnect::core::CoreGenderClaim>(&http())
+        .await
+        .expect("userinfo");
+    assert_eq!(info.subject(), claims.subject());
+    assert_eq!(info.preferred_username().unwrap().as_str(), "drsmith");
+    assert_eq!(events(&app, "oidc_sign_in").await.len(), 1);
+
+    // The same sub at the next sign-in.
+    let first_sub = claims.subject().clone();
+
+    // Refresh: rotates; the old token used again ends the sign-in.
+    let refresh = tokens
+        .refresh_token()
+        .expect("offline_access gives one")
+        .clone();
+    let renewed = client
+        .exchange_refresh_token(&refresh)
+        .unwrap()
+        .request_async(&http())
+        .await
+        .expect("refresh");
+    let renewed_id = renewed.id_token().unwrap();
+    let renewed_claims = renewed_id
+        .claims(&client.id_token_verifier(), |_: Option<&Nonce>| Ok(()))
+        .unwrap();
+    assert_eq!(renewed_claims.subject(), &first_sub);
+    assert_eq!(
+        renewed_claims.auth_time(),
+        claims.auth_time(),
+        "the original sign-in time"
+    );
+    let second = renewed.refresh_token().unwrap().clone();
+    assert_ne!(second.secret(), refresh.secret());
+    assert_eq!(
+        userinfo(&app, renewed.access_token().secret()).await.status,
+        200
+    );
+    let reused = client
+        .exchange_refresh_token(&refresh)
+        .unwrap()
+        .request_async(&http())
+        .await;
+    assert!(reused.is_err(), "a used refresh token is refused");
+    let after = client
+        .exchange_refresh_token(&second)
+        .unwrap()
+        .request_async(&http())
+        .await;
+    assert!(after.is_err(), "and its whole family is revoked");
+    assert_eq!(
+        userinfo(&app, renewed.access_token().secret()).await.status,
+        401
+    );
+    assert_eq!(events(&app, "oidc_token_reuse").await.len(), 1);
+    assert_eq!(events(&app, "oidc_refresh").await.len(), 1);
+
+    // The code is single use: a second exchange fails.
+    let mut raw = Client::new(app.localhost_url(""));
+    let again = raw
+        .post_form(
+            "/oidc/token",
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("client_id", &id),
+            ],
+        )
+        .await;
+    assert!(again.status == 400 || again.status == 401, "{}", again.body);
+
+    // The audit page shows the sign-ins in words an admin can filter on.
+    let sub_again = {
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (auth, _, nonce) = client
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
+            .set_pkce_challenge(challenge)
+            .url();
+        // Still signed in here: straight back with a code.
+        let reply = browser.get(&path_of(auth.as_str())).await;
+        let code = query_value(reply.location().unwrap(), "code").unwrap();
+        let tokens = client
+            .exchange_code(AuthorizationCode::new(code))
+            .unwrap()
+            .set_pkce_verifier(verifier)
+            .request_async(&http())
+            .await
+            .unwrap();
+        assert!(
+            tokens.refresh_token().is_none(),
+            "no offline_access, no refresh token"
+        );
+        tokens
+            .id_token()
+            .unwrap()
+            .claims(&client.id_token_verifier(), &nonce)
+            .unwrap()
+            .subject()
+            .clone()
+    };
+    assert_eq!(sub_again, first_sub, "sub is stable");
+    app.stop().await;
+}
+
+both_backends!(an_independent_client_signs_a_clinician_in);
+
+/// Raw token requests (the library refuses to send most of these).
+async fn token_post(
+    app: &TestApp,
+    fields: &[(&str, &str)],
+    basic: Option<(&str, &str)>,
+) -> (u16, Value) {
+    use base64::Engine as _;
+    let mut c = Client::new(app.localhost_url(""));
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
+    let header = basic.map(|(id, secret)| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+        )
+    });
+    let headers: Vec<(&str, &str)> = header
+        .iter()
+        .map(|h| ("authorization", h.as_str()))
+        .collect();
+    let reply = c
+        .post_raw_with(
+            "/oidc/token",
+            "application/x-www-form-urlencoded",
+            body.into_bytes(),
+            &headers,
+        )
+        .await;
+    let json = serde_json::from_str(&reply.body).unwrap_or(Value::Null);
+    (reply.status, json)
+}
+
+/// A code for `id` (with this PKCE challenge) after a sign-in in `browser`.
+async fn code_for(
+    browser: &mut Client,
+    app: &TestApp,
+    id: &str,
+    challenge: Option<&str>,
+    (username, totp): (&str, &otp::Totp),
+) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.extend_pairs([
+        ("client_id", id),
+        ("redirect_uri", REDIRECT),
+        ("response_type", "code"),
+        ("scope", "openid offline_access"),
+        ("state", "s1"),
+    ]);
+    if let Some(challenge) = challenge {
+        query.extend_pairs([
+            ("code_challenge", challenge),
+            ("code_challenge_method", "S256"),
+        ]);
+    }
+    let auth = format!(
+        "{}?{}",
+        app.localhost_url("/oidc/authorize"),
+        query.finish()
+    );
+    let back = sign_in(browser, app, &auth, username, totp).await;
+    assert!(back.starts_with(REDIRECT), "{back}");
+    query_value(&back, "code").unwrap()
+}
+
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+/// Every hostile request is a clear error and issues no token.
+async fn hostile_requests_get_clear_errors_and_no_token(backend: Backend) {
+    let Some(app) = TestApp::start_public(backend, |_| {}).await else {
+        return;
+    };
+    let (_, totp) = app.add_user_with_totp("drsmith").await;
+    let (id, secret) = register(&app, false, "RS256").await;
+    let secret = secret.unwrap();
+    let (other, other_secret) = register(&app, false, "RS256").await;
+    let other_secret = other_secret.unwrap();
+    let (public, _) = register(&app, true, "RS256").await;
+    let mut browser = Client::new(app.localhost_url(""));
+
+    // Unknown client, wrong or extra redirect URIs: our page, no redirect.
+    for query in [
+        "client_id=tfc_nobody&redirect_uri=https%3A%2F%2Fportal.clinic.example%2Fcallback&response_type=code&scope=openid".to_owned(),
+        format!("client_id={id}&redirect_uri=https%3A%2F%2Fevil.example%2Fcallback&response_type=code&scope=openid"),
+        format!("client_id={id}&redirect_uri=https%3A%2F%2Fportal.clinic.example%2Fcallback%2Fmore&response_type=code&scope=openid"),
+        format!("client_id={id}&redirect_uri=https%3A%2F%2Fportal.clinic.example%2Fcallback&redirect_uri=https%3A%2F%2Fevil.example&response_type=code&scope=openid"),
+        format!("client_id={id}&response_type=code&scope=openid"),
+        format!("client_id={}&redirect_uri=x&response_type=code", "a".repeat(5000)),
+    ] {
+        let reply = browser.get(&format!("/oidc/authorize?{query}")).await;
+        assert_eq!(reply.status, 400, "{query}: {}", reply.body);
+        assert!(reply.location().is_none());
+        assert!(reply.body.contains("This sign-in cannot continue"), "{}", reply.body);
+    }
+    // After the redirect URI is known good, errors go to the client.
+    let public_without_pkce = format!(
+        "client_id={public}&redirect_uri=https%3A%2F%2Fportal.clinic.example%2Fcallback&response_type=code&scope=openid&state=st"
+    );
+    let reply = browser
+        .get(&format!("/oidc/authorize?{public_without_pkce}"))
+        .await;
+    let location = reply.location().unwrap();
+    assert!(location.starts_with(REDIRECT), "{location}");
+    assert_eq!(
+        query_value(location, "error").as_deref(),
+        Some("invalid_request")
+    );
+    assert_eq!(query_value(location, "state").as_deref(), Some("st"));
+    let huge_state = format!(
+        "client_id={id}&redirect_uri=https%3A%2F%2Fportal.clinic.example%2Fcallback&response_type=code&scope=openid&state={}",
+        "s".repeat(600)
+    );
+    let reply = browser.get(&format!("/oidc/authorize?{huge_state}")).await;
+    assert_eq!(
+        query_value(reply.location().unwrap(), "error").as_deref(),
+        Some("invalid_request")
+    );
+    // prompt=none without a session.
+    let none = format!(
+        "client_id={id}&redirect_uri=https%3A%2F%2Fportal.clinic.example%2Fcallback&response_type=code&scope=openid&prompt=none"
+    );
+    let reply = browser.get(&format!("/oidc/authorize?{none}")).await;
+    assert_eq!(
+        query_value(reply.location().unwrap(), "error").as_deref(),
+        Some("login_required")
+    );
+
+    // A code with PKCE.
+    let code = code_for(&mut browser, &app, &id, Some(CHALLENGE), ("drsmith", &totp)).await;
+    let exchange = |code: String, verifier: Option<&'static str>| {
+        let mut fields = vec![
+            ("grant_type".to_owned(), "authorization_code".to_owned()),
+            ("code".to_owned(), code),
+            ("redirect_uri".to_owned(), REDIRECT.to_owned()),
+        ];
+        if let Some(v) = verifier {
+            fields.push(("code_verifier".to_owned(), v.to_owned()));
+        }
+        fields
+    };
+    let as_refs = |f: &Vec<(String, String)>| {
+        f.iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect::<Vec<_>>()
+    };
+    let post = |fields: Vec<(String, String)>, basic: Option<(String, String)>| {
+        let app = &app;
+        async move {
+            let refs: Vec<(&str, &str)> = fields
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            token_post(
+                app,
+                &refs,
+                basic.as_ref().map(|(a, b)| (a.as_str(), b.as_str())),
+            )
+            .await
+        }
+    };
+    let basic = Some((id.clone(), secret.clone()));
+    // Another client's credentials: refused, and the code is not used up.
+    let (status, body) = post(
+        as_refs(&exchange(code.clone(), Some(VERIFIER))),
+        Some((other.clone(), other_secret.clone())),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+    // A wrong secret, no authentication, both ways at once.
+    let (status, body) = post(
+        as_refs(&exchange(code.clone(), Some(VERIFIER))),
+        Some((id.clone(), "wrong".into())),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+    let (status, _) = post(as_refs(&exchange(code.clone(), Some(VERIFIER))), None).await;
+    assert_eq!(status, 401);
+    let mut both = exchange(code.clone(), Some(VERIFIER));
+    both.push(("client_secret".into(), secret.clone()));
+    let (status, body) = post(both, basic.clone()).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    let (status, body) = token_post(
+        &app,
+        &[("grant_type", "authorization_code")],
+        Some(("a:b", "c")),
+    )
+    .await;
+    assert_eq!(status, 401, "{body}");
+    // Missing or wrong verifier: refused (and the code is used up).
+    let (status, body) = post(as_refs(&exchange(code.clone(), None)), basic.clone()).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+    assert!(body.get("access_token").is_none());
+    // Now the right exchange fails too: the code was spent on the refusal,
+    // and its reuse ends the grant.
+    let (status, _) = post(
+        as_refs(&exchange(code.clone(), Some(VERIFIER))),
+        basic.clone(),
+    )
+    .await;
+    assert_eq!(status, 400);
+
+    // A fresh code, exchanged with a wrong verifier.
+    let code = code_for(&mut browser, &app, &id, Some(CHALLENGE), ("drsmith", &totp)).await;
+    let (status, body) = post(
+        as_refs(&exchange(
+            code,
+            Some("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXK"),
+        )),
+        basic.clone(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+
+    // A code replayed after a good exchange revokes what it gave.
+    let code = code_for(&mut browser, &app, &id, Some(CHALLENGE), ("drsmith", &totp)).await;
+    let (status, first) = post(
+        as_refs(&exchange(code.clone(), Some(VERIFIER))),
+        basic.clone(),
+    )
+    .await;
+    assert_eq!(status, 200, "{first}");
+    let access = first["access_token"].as_str().unwrap().to_owned();
+    let refresh = first["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(userinfo(&app, &access).await.status, 200);
+    let (status, _) = post(as_refs(&exchange(code, Some(VERIFIER))), basic.clone()).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        userinfo(&app, &access).await.status,
+        401,
+        "revoked with the replay"
+    );
+    let (status, _) = token_post(
+        &app,
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+        Some((&id, &secret)),
+    )
+    .await;
+    assert_eq!(status, 400);
+
+    // A code is good for 60 seconds.
+    let code = code_for(&mut browser, &app, &id, Some(CHALLENGE), ("drsmith", &totp)).await;
+    app.clock.advance(61);
+    let (status, body) = post(as_refs(&exchange(code, Some(VERIFIER))), basic.clone()).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("expired")
+    );
+
+    // client_secret_post works; the access token lives 10 minutes.
+    let code = code_for(&mut browser, &app, &id, Some(CHALLENGE), ("drsmith", &totp)).await;
+    let mut fields = exchange(code, Some(VERIFIER));
+    fields.push(("client_id".into(), id.clone()));
+    fields.push(("client_secret".into(), secret.clone()));
+    let (status, ok) = post(fields, None).await;
+    assert_eq!(status, 200, "{ok}");
+    let access = ok["access_token"].as_str().unwrap().to_owned();
+    app.clock.advance(601);
+    assert_eq!(userinfo(&app, &access).await.status, 401, "expired");
+
+    // Forged tokens at userinfo; oversized parameters at the token endpoint.
+    for forged in [
+        "",
+        "x",
+        "eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.",
+        &"a".repeat(5000),
+    ] {
+        assert_eq!(userinfo(&app, forged).await.status, 401, "{forged}");
+    }
+    let mut c = Client::new(app.localhost_url(""));
+    let reply = c.get("/oidc/userinfo").await;
+    assert_eq!(reply.status, 401);
+    assert!(
+        reply
+            .header("www-authenticate")
+            .unwrap()
+            .starts_with("Bearer")
+    );
+    let huge = "c".repeat(10_000);
+    let (status, body) = token_post(
+        &app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &huge),
+            ("redirect_uri", REDIRECT),
+        ],
+        Some((&id, &secret)),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let (status, body) = token_post(
+        &app,
+        &[("grant_type", "password"), ("username", "drsmith")],
+        Some((&id, &secret)),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("unsupported_grant_type"))
+    );
+    let (status, _) = token_post(
+        &app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("grant_type", "refresh_token"),
+        ],
+        Some((&id, &secret)),
+    )
+    .await;
+    assert_eq!(status, 400, "a repeated parameter");
+    app.stop().await;
+}
+
+both_backends!(hostile_requests_get_clear_errors_and_no_token);
+
+/// Policy and governance: another practice's users, a 2FA reset, a
+/// passkey asked for, a fresh sign-in asked for, the per-client rate
+/// limit, rotated keys and RP-initiated logout.
+async fn sign_ins_follow_the_practice_rules(backend: Backend) {
+    let Some(app) = TestApp::start_public(backend, |config| {
+        config.oidc_token_requests_per_minute = 30;
+    })
+    .await
+    else {
+        return;
+    };
+    let (user, totp) = app.add_user_with_totp("drsmith").await;
+    let (id, secret) = register(&app, false, "ES256").await;
+    let secret = secret.unwrap();
+    let mut browser = Client::new(app.localhost_url(""));
+    let code = code_for(&mut browser, &app, &id, Some(CHALLENGE), ("drsmith", &totp)).await;
+    let fields = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ];
+    let (status, tokens) = token_post(&app, &fields, Some((&id, &secret))).await;
+    assert_eq!(status, 200, "{tokens}");
+    // ES256 for this client, verified by the independent library.
+    let client = client_for(&app, &id, Some(secret.clone())).await;
+    let id_token: openidconnect::core::CoreIdToken =
+        serde_json::from_value(tokens["id_token"].clone()).unwrap();
+    let verifier = client
+        .id_token_verifier()
+        .set_allowed_algs(vec![CoreJwsSigningAlgorithm::EcdsaP256Sha256]);
+    id_token
+        .claims(&verifier, |_: Option<&Nonce>| Ok(()))
+        .expect("ES256 verifies");
+
+    // A 2FA reset ends the application's refresh tokens.
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    app.app.login.reset_2fa(&user, 0).await.unwrap();
+    let (status, body) = token_post(
+        &app,
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+        Some((&id, &secret)),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    assert_eq!(
+        userinfo(&app, tokens["access_token"].as_str().unwrap())
+            .await
+            .status,
+        401
+    );
+
+    // Another practice's user cannot sign in to this client.
+    app.add_user_in("nurse", Some("Other Practice"), domain::Role::Staff)
+        .await;
+    let mut other = Client::new(app.localhost_url(""));
+    let reply = other.submit_password("nurse", PASSWORD).await;
+    assert_eq!(reply.location(), Some("/"));
+    let auth = format!(
+        "/oidc/authorize?client_id={id}&redirect_uri=https%3A%2F%2Fportal.clinic.example%2Fcallback&response_type=code&scope=openid&code_challenge={CHALLENGE}&code_challenge_method=S256"
+    );
+    let reply = other.get(&auth).await;
+    assert_eq!(
+        query_value(reply.location().unwrap(), "error").as_deref(),
+        Some("access_denied")
+    );
+
+    // A passkey asked for: a fresh sign-in, then "unmet" when it was a code.
+    let (_, totp2) = app.add_user_with_totp("drjones").await;
+    let mut jones = Client::new(app.localhost_url(""));
+    let phr = format!("{}&acr_values=phr", app.localhost_url(&auth));
+    let back = sign_in(&mut jones, &app, &phr, "drjones", &totp2).await;
+    assert_eq!(
+        query_value(&back, "error").as_deref(),
+        Some("unmet_authentication_requirements"),
+        "{back}"
+    );
+    // prompt=login with a live session shows the form again.
+    let login = format!("{}&prompt=login", app.localhost_url(&auth));
+    let reply = jones.get(&path_of(&login)).await;
+    let to_login = reply.location().unwrap().to_owned();
+    assert!(to_login.contains("prompt=login"), "{to_login}");
+    let page = jones.get(&to_login).await;
+    assert_eq!(page.status, 200, "the form, not a redirect");
+    assert!(page.body.contains("Log In"));
+    // max_age=0 too; a live session without either goes straight back.
+    let reply = jones.get(&format!("{auth}&max_age=0")).await;
+    assert!(reply.location().unwrap().starts_with("/login"));
+    let reply = jones.get(&auth).await;
+    assert!(reply.location().unwrap().starts_with(REDIRECT));
+
+    // The per-client limit: 30 a minute here.
+    let mut limited = 0;
+    for _ in 0..40 {
+        let (status, _) = token_post(
+            &app,
+            &[("grant_type", "refresh_token"), ("refresh_token", "x")],
+            Some((&id, &secret)),
+        )
+        .await;
+        if status == 429 {
+            limited += 1;
+        }
+    }
+    assert!(limited >= 5, "{limited} of 40 limited");
+    app.clock.advance(60);
+
+    // Rotated keys: both generations published; new tokens name the new key.
+    let before: Value = serde_json::from_str(
+        &Client::new(app.localhost_url(""))
+            .get("/oidc/jwks")
+            .await
+            .body,
+    )
+    .unwrap();
+    assert_eq!(before["keys"].as_array().unwrap().len(), 2, "{before}");
+    let kids = app
+        .app
+        .login
+        .oidc_rotate_keys(
+            &domain::RequestContext::admin_cli(),
+            testkit::NowForTests::now_for_tests(&*app.clock),
+        )
+        .await
+        .unwrap();
+    let during: Value = serde_json::from_str(
+        &Client::new(app.localhost_url(""))
+            .get("/oidc/jwks")
+            .await
+            .body,
+    )
+    .unwrap();
+    assert_eq!(during["keys"].as_array().unwrap().len(), 4);
+    app.clock.advance(61);
+    let code = code_for(&mut jones, &app, &id, Some(CHALLENGE), ("drjones", &totp2)).await;
+    let fields = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ];
+    let (status, tokens) = token_post(&app, &fields, Some((&id, &secret))).await;
+    assert_eq!(status, 200, "{tokens}");
+    let header = tokens["id_token"]
+        .as_str()
+        .unwrap()
+        .split('.')
+        .next()
+        .unwrap()
+        .to_owned();
+    let header: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        kids.iter().any(|k| header["kid"] == k.as_str()),
+        "{header} {kids:?}"
+    );
+    app.clock.advance(800);
+    let after: Value = serde_json::from_str(
+        &Client::new(app.localhost_url(""))
+            .get("/oidc/jwks")
+            .await
+            .body,
+    )
+    .unwrap();
+    assert_eq!(
+        after["keys"].as_array().unwrap().len(),
+        2,
+        "the old keys are gone once their tokens expired"
+    );
+
+    // RP-initiated logout with the ID token as hint: our session ends and
+    // the browser returns to the registered address with its state.
+    let hint = tokens["id_token"].as_str().unwrap();
+    let reply = jones
+        .get(&format!(
+            "/oidc/logout?id_token_hint={hint}&post_logout_redirect_uri=https%3A%2F%2Fportal.clinic.example%2Fbye&state=xyz"
+        ))
+        .await;
+    assert_eq!(
+        reply.location(),
+        Some("https://portal.clinic.example/bye?state=xyz")
+    );
+    assert_eq!(jones.get("/").await.status, 303, "logged out here");
+    assert_eq!(events(&app, "oidc_logout").await.len(), 1);
+    // Without a hint a signed-in browser is asked; an unregistered address
+    // is never followed.
+    let reply = other
+        .get("/oidc/logout?post_logout_redirect_uri=https%3A%2F%2Fevil.example%2F")
+        .await;
+    assert_eq!(reply.status, 200);
+    assert!(reply.body.contains("id=\"confirm-logout\""));
+    let csrf = reply.csrf_token().unwrap();
+    let reply = other
+        .post_form(
+            "/oidc/logout",
+            &[
+                ("csrf_token", &csrf),
+                ("post_logout_redirect_uri", "https://evil.example/"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, 200);
+    assert!(reply.location().is_none());
+    assert!(reply.body.contains("You are logged out"));
+    app.stop().await;
+}
+
+both_backends!(sign_ins_follow_the_practice_rules);
+
+/// The discovery document names every endpoint under the issuer.
+async fn discovery_names_the_endpoints(app: &TestApp) {
+    let mut c = app.client();
+    let reply = c.get("/.well-known/openid-configuration").await;
+    assert_eq!(reply.status, 200);
+    let doc: Value = serde_json::from_str(&reply.body).unwrap();
+    let issuer = doc["issuer"].as_str().unwrap();
+    for endpoint in [
+        "authorization_endpoint",
+        "token_endpoint",
+        "userinfo_endpoint",
+        "jwks_uri",
+        "end_session_endpoint",
+    ] {
+        assert!(
+            doc[endpoint].as_str().unwrap().starts_with(issuer),
+            "{endpoint}"
+        );
+    }
+    assert_eq!(
+        doc["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+}
+
+both!(discovery_names_the_endpoints);
