@@ -140,6 +140,18 @@ async fn authorize(
         .await?
     {
         Authorized::Page(message) => Ok(refused_page(message)),
+        // Right after our own login form the browser checks the page's
+        // `form-action 'self'` against every redirect that follows, so a
+        // redirect to the application would be blocked: a page that moves
+        // on by itself takes its place.
+        Authorized::Redirect(location) if after_our_form(headers) => page(
+            StatusCode::OK,
+            &Continue {
+                location: &location,
+                client: "the application",
+            },
+            &[],
+        ),
         Authorized::Redirect(location) => Ok(redirect(&location, &[])),
         Authorized::SignIn { fresh, since } => {
             let back = format!("/oidc/authorize?{}", params.query_since(since));
@@ -155,6 +167,21 @@ async fn authorize(
             ))
         }
     }
+}
+
+#[derive(Template)]
+#[template(path = "oidc_continue.html")]
+struct Continue<'a> {
+    location: &'a str,
+    client: &'a str,
+}
+
+/// This request follows a form of this site (a same-origin navigation):
+/// the login that just finished.
+fn after_our_form(headers: &HeaderMap) -> bool {
+    headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() == b"same-origin")
 }
 
 /// The client's `Authorization: Basic` credentials (each part

@@ -913,3 +913,151 @@ async fn discovery_names_the_endpoints(app: &TestApp) {
 }
 
 both!(discovery_names_the_endpoints);
+
+/// A port nothing listens on.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A child process killed when dropped.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The relying party written with Python's Authlib, listening on `port`;
+/// `None` (outside CI) when Authlib is not installed.
+fn python_rp(issuer: &str, id: &str, secret: &str, port: u16) -> Option<Killed> {
+    use std::io::BufRead as _;
+    let python = "/usr/bin/python3";
+    let ready = std::process::Command::new(python)
+        .args(["-c", "import authlib, requests"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ready {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "python3-authlib and python3-requests are required under CI"
+        );
+        eprintln!(
+            "SKIPPED: apt-get install python3-authlib python3-requests to run the Authlib relying party"
+        );
+        return None;
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/oidc_rp.py");
+    let mut child = std::process::Command::new(python)
+        .args([script, issuer, id, secret, &port.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python starts");
+    let stdout = child.stdout.take().unwrap();
+    let child = Killed(child);
+    let mut line = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "ready", "the relying party starts");
+    Some(child)
+}
+
+/// Chromium signs in to an application written with another language's
+/// OpenID Connect library: first with the app's code, then, asked for a
+/// phishing-resistant sign-in, with a passkey.
+async fn a_python_application_signs_in_through_chromium(backend: Backend) {
+    use testkit::browser::{Browser, screenshot_dir};
+    let Some(app) = TestApp::start_public(backend, |_| {}).await else {
+        return;
+    };
+    let (_, totp) = app.add_user_with_totp("drsmith").await;
+    let port = free_port();
+    let rp = format!("http://localhost:{port}");
+    let practice = app.app.practice(None).await.unwrap();
+    let issued = app
+        .app
+        .login
+        .oidc_add_client(
+            "Python portal",
+            practice,
+            &[format!("{rp}/callback")],
+            &[],
+            false,
+            domain::oidc::SigningAlg::Rs256,
+            &domain::RequestContext::admin_cli(),
+            testkit::NowForTests::now_for_tests(&*app.clock),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let issuer = app.localhost_url("");
+    let secret = issued.secret.unwrap();
+    let Some(_rp) = python_rp(&issuer, &issued.client.client_id, &secret, port) else {
+        app.stop().await;
+        return;
+    };
+    let Some(browser) = Browser::start().await else {
+        app.stop().await;
+        return;
+    };
+    let shots = screenshot_dir();
+
+    // With the authenticator app's code.
+    browser.goto(&format!("{rp}/login")).await;
+    browser
+        .wait_for_url(|u| u.starts_with(&format!("{issuer}/login")))
+        .await;
+    browser.type_into("#username", "drsmith").await;
+    browser.type_into("#password", PASSWORD).await;
+    browser
+        .click("form[action='/login'] button[type=submit]")
+        .await;
+    browser.wait_for_url(|u| u.contains("/login/2fa")).await;
+    browser.type_into("#token", &app.code(&totp, 0)).await;
+    browser.click("#token-form button[type=submit]").await;
+    browser
+        .wait_for_url(|u| u.starts_with(&format!("{rp}/callback")))
+        .await;
+    let shown = browser.wait_for_text("#rp-user").await;
+    assert!(shown.contains("Signed in as drsmith"), "{shown}");
+    let claims: Value = serde_json::from_str(&browser.wait_for_text("#rp-claims").await).unwrap();
+    assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
+    assert_eq!(claims["acr"], "mfa");
+    assert_ne!(claims["sub"], "drsmith");
+    browser
+        .screenshot(&shots.join("oidc-relying-party.png"))
+        .await;
+
+    // A passkey registered on the account page, then asked for by the
+    // application: the sign-in page's autofill signs in with it.
+    let authenticator = browser.add_virtual_authenticator().await;
+    browser.goto(&format!("{issuer}/account/passkeys")).await;
+    browser.type_into("#passkey-name", "Office key").await;
+    browser.type_into("#passkey-password", PASSWORD).await;
+    browser.click("#add-passkey").await;
+    browser.wait_for_url(|u| u.contains("added=1")).await;
+    let key = browser.virtual_credentials(&authenticator).await;
+    browser.remove_virtual_authenticator(&authenticator).await;
+    browser.goto(&format!("{issuer}/")).await;
+    browser.click("form[action='/logout'] button").await;
+    browser.wait_for_url(|u| u.contains("/login")).await;
+    let plugged = browser.add_virtual_authenticator().await;
+    browser.add_virtual_credentials(&plugged, &key).await;
+    browser.goto(&format!("{rp}/login?acr=phr")).await;
+    browser
+        .wait_for_url(|u| u.starts_with(&format!("{rp}/callback")))
+        .await;
+    let claims: Value = serde_json::from_str(&browser.wait_for_text("#rp-claims").await).unwrap();
+    assert_eq!(claims["amr"], serde_json::json!(["hwk"]), "{claims}");
+    assert_eq!(claims["acr"], "phr");
+    browser.quit().await;
+    app.stop().await;
+}
+
+both_backends!(a_python_application_signs_in_through_chromium);
