@@ -177,7 +177,7 @@ impl LoginService {
 
     /// Checks the administrator's password for an action (counted and
     /// audited like any re-authentication).
-    async fn confirm_admin(
+    pub(crate) async fn confirm_admin(
         &self,
         session_token: &str,
         admin: &User,

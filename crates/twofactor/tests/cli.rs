@@ -1074,3 +1074,112 @@ fn secret_settings_are_read_from_files() {
         stderr(&out)
     );
 }
+
+#[test]
+fn oidc_clients_are_registered_listed_and_removed_and_keys_rotate() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = admin(
+        d,
+        &[
+            "oidc",
+            "client",
+            "add",
+            "Grafana",
+            "--redirect-uri",
+            "https://grafana.clinic.example/login/generic_oauth",
+            "--practice",
+            "North Clinic",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed = stdout(&out);
+    let id = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("client_id: "))
+        .expect("client_id printed")
+        .to_owned();
+    let secret = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("client_secret: "))
+        .expect("client_secret printed");
+    assert!(id.starts_with("tfc_") && secret.len() >= 43, "{printed}");
+    let out = admin(
+        d,
+        &[
+            "oidc",
+            "client",
+            "add",
+            "SPA",
+            "--public",
+            "--redirect-uri",
+            "http://localhost:3000/cb",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        !stdout(&out).contains("client_secret"),
+        "a public client has no secret"
+    );
+    let list = stdout(&admin(d, &["oidc", "client", "list"], None));
+    assert!(
+        list.contains(&id) && list.contains("confidential") && list.contains("public"),
+        "{list}"
+    );
+    assert!(!list.contains(secret), "the secret is never listed");
+    // Hostile and malformed redirect URIs and names: a clear error, nothing registered.
+    for bad in [
+        "http://grafana.clinic.example/cb",
+        "https://a.example/cb#x",
+        "javascript:alert(1)",
+        "https://a.example/c b",
+        "",
+    ] {
+        let out = admin(
+            d,
+            &["oidc", "client", "add", "X", "--redirect-uri", bad],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("error:"), "{}", stderr(&out));
+    }
+    let out = admin(d, &["oidc", "client", "add", "X"], None);
+    assert_eq!(out.status.code(), Some(2), "a redirect URI is required");
+    let out = admin(
+        d,
+        &[
+            "oidc",
+            "client",
+            "add",
+            "X",
+            "--redirect-uri",
+            "https://a.example/cb",
+            "--id-token-alg",
+            "none",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stdout(&admin(d, &["oidc", "client", "list"], None))
+            .matches("tfc_")
+            .count(),
+        2
+    );
+    let out = admin(d, &["oidc", "rotate-key"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("new signing keys:"));
+    let out = admin(d, &["oidc", "client", "remove", &id], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = admin(d, &["oidc", "client", "remove", &id], None);
+    assert_eq!(out.status.code(), Some(1));
+    let audit = stdout(&admin(d, &["audit", "tail", "-n", "50"], None));
+    assert!(
+        audit.contains("oidc_client_added")
+            && audit.contains("oidc_client_removed")
+            && audit.contains("oidc_key_rotated"),
+        "{audit}"
+    );
+}

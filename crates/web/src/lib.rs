@@ -160,6 +160,14 @@ fn admin_routes() -> Router<AppState> {
             "/admin/policy",
             get(pages::admin::policy).post(pages::admin::set_policy),
         )
+        .route(
+            "/admin/applications",
+            get(pages::admin::applications).post(pages::admin::add_application),
+        )
+        .route(
+            "/admin/applications/{client_id}/remove",
+            post(pages::admin::remove_application),
+        )
         .route("/admin/audit", get(pages::admin::audit))
         .route("/admin/audit/export", get(pages::admin::export))
 }

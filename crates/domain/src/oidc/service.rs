@@ -237,6 +237,66 @@ impl LoginService {
         Ok(Ok(IssuedClient { client, secret }))
     }
 
+    /// An administrator registers an application of their practice (their
+    /// password checked as for every administrative change).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn oidc_admin_add_client(
+        &self,
+        session_token: &str,
+        admin: &User,
+        admin_password: &str,
+        name: &str,
+        redirect_uris: &[String],
+        post_logout_redirect_uris: &[String],
+        public: bool,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<Result<IssuedClient, String>, DomainError> {
+        if let Err(message) = self
+            .confirm_admin(session_token, admin, admin_password, ctx, now)
+            .await?
+        {
+            return Ok(Err(message));
+        }
+        self.oidc_add_client(
+            name,
+            admin.practice_id,
+            redirect_uris,
+            post_logout_redirect_uris,
+            public,
+            SigningAlg::Rs256,
+            ctx,
+            now,
+        )
+        .await
+    }
+
+    /// An administrator removes an application of their practice.
+    pub async fn oidc_admin_remove_client(
+        &self,
+        session_token: &str,
+        admin: &User,
+        admin_password: &str,
+        client_id: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<Result<(), String>, DomainError> {
+        if let Err(message) = self
+            .confirm_admin(session_token, admin, admin_password, ctx, now)
+            .await?
+        {
+            return Ok(Err(message));
+        }
+        if self
+            .oidc_remove_client(client_id, Some(admin.practice_id), ctx, now)
+            .await?
+        {
+            Ok(Ok(()))
+        } else {
+            Ok(Err("No such application in this practice.".into()))
+        }
+    }
+
     /// The registered applications (of one practice).
     pub async fn oidc_clients(
         &self,

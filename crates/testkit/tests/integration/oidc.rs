@@ -1061,3 +1061,85 @@ async fn a_python_application_signs_in_through_chromium(backend: Backend) {
 }
 
 both_backends!(a_python_application_signs_in_through_chromium);
+
+/// The practice administrator registers and removes applications on a
+/// page; staff cannot see it; the secret is shown once.
+async fn administrators_manage_their_applications(app: &TestApp) {
+    let (_, mut boss) = app.admin("boss").await;
+    let page = boss.get("/admin/applications").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("id=\"no-applications\""));
+    let csrf = page.csrf_token().unwrap();
+    let reply = boss
+        .post_form(
+            "/admin/applications",
+            &[
+                ("name", "Forgejo"),
+                (
+                    "redirect_uris",
+                    "https://git.clinic.example/user/oauth2/twofactor/callback\n",
+                ),
+                ("password", "wrong password"),
+                ("csrf_token", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, 400);
+    let reply = boss
+        .post_form(
+            "/admin/applications",
+            &[
+                ("name", "Forgejo"),
+                ("redirect_uris", "http://git.clinic.example/cb"),
+                ("password", PASSWORD),
+                ("csrf_token", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, 400);
+    assert!(reply.body.contains("https"), "{}", reply.body);
+    let reply = boss
+        .post_form(
+            "/admin/applications",
+            &[
+                ("name", "Forgejo"),
+                (
+                    "redirect_uris",
+                    "https://git.clinic.example/user/oauth2/twofactor/callback\n",
+                ),
+                ("password", PASSWORD),
+                ("csrf_token", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(reply.body.contains("id=\"client-secret\""));
+    let clients = app.app.login.oidc_clients(None).await.unwrap();
+    assert_eq!(clients.len(), 1);
+    let listed = boss.get("/admin/applications").await;
+    assert!(listed.body.contains(&clients[0].client_id));
+    assert!(!listed.body.contains("id=\"client-secret\""), "shown once");
+    // Staff get no such page; a forged form changes nothing.
+    let _ = app.add_user("nurse").await;
+    let mut nurse = app.client();
+    nurse.submit_password("nurse", PASSWORD).await;
+    assert_eq!(nurse.get("/admin/applications").await.status, 403);
+    let reply = boss
+        .post_form(
+            &format!("/admin/applications/{}/remove", clients[0].client_id),
+            &[("password", PASSWORD), ("csrf_token", "forged")],
+        )
+        .await;
+    assert_ne!(reply.status, 200);
+    let csrf = listed.csrf_token().unwrap();
+    let reply = boss
+        .post_form(
+            &format!("/admin/applications/{}/remove", clients[0].client_id),
+            &[("password", PASSWORD), ("csrf_token", &csrf)],
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(app.app.login.oidc_clients(None).await.unwrap().is_empty());
+}
+
+both!(administrators_manage_their_applications);

@@ -30,9 +30,11 @@ fn query<T>(result: Result<Query<T>, QueryRejection>) -> Result<T, AppError> {
 }
 
 mod audit;
+mod oidc;
 mod policy;
 mod staff;
 
 pub use audit::{audit, export};
+pub use oidc::{add_application, applications, remove_application};
 pub use policy::{policy, set_policy};
 pub use staff::{act, add_user, new_user_form, show_user, staff};

@@ -1,0 +1,193 @@
+//! `/admin/applications`: the practice's OpenID Connect clients, the
+//! applications whose users sign in here.
+
+use super::*;
+
+#[derive(Template)]
+#[template(path = "admin_applications.html")]
+struct ApplicationsPage<'a> {
+    csrf_token: &'a str,
+    issuer: &'a str,
+    clients: Vec<domain::oidc::OidcClient>,
+    /// A client just registered: (client id, secret shown once).
+    issued: Option<(String, Option<String>)>,
+    notice: Option<&'a str>,
+    error: Option<&'a str>,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn applications_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    admin: &User,
+    status: StatusCode,
+    issued: Option<(String, Option<String>)>,
+    notice: Option<&str>,
+    error: Option<&str>,
+) -> Result<Response, AppError> {
+    let clients = state.login.oidc_clients(Some(admin.practice_id)).await?;
+    let (csrf_token, csrf_cookie) = csrf::issue(state, headers)?;
+    let cookies: Vec<String> = csrf_cookie.into_iter().collect();
+    page(
+        status,
+        &ApplicationsPage {
+            csrf_token: &csrf_token,
+            issuer: state.login.oidc_issuer(),
+            clients,
+            issued,
+            notice,
+            error,
+        },
+        &cookies,
+    )
+}
+
+/// `GET /admin/applications`.
+pub async fn applications(
+    State(state): State<AppState>,
+    Admin { user: admin, .. }: Admin,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    applications_page(&state, &headers, &admin, StatusCode::OK, None, None, None).await
+}
+
+/// Fields of `POST /admin/applications`.
+#[derive(Deserialize)]
+pub struct AddApplicationForm {
+    name: Option<String>,
+    redirect_uris: Option<String>,
+    post_logout_redirect_uris: Option<String>,
+    public: Option<String>,
+    password: Option<String>,
+    csrf_token: Option<String>,
+}
+
+fn lines(text: Option<&str>) -> Vec<String> {
+    text.unwrap_or("")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `POST /admin/applications`: registers one; the secret is shown once.
+pub async fn add_application(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    headers: HeaderMap,
+    AdminForm {
+        admin: Admin {
+            user: admin,
+            session: token,
+        },
+        form: fields,
+    }: AdminForm<AddApplicationForm>,
+) -> Result<Response, AppError> {
+    let issued = state
+        .login
+        .oidc_admin_add_client(
+            &token,
+            &admin,
+            fields.password.as_deref().unwrap_or(""),
+            fields.name.as_deref().unwrap_or(""),
+            &lines(fields.redirect_uris.as_deref()),
+            &lines(fields.post_logout_redirect_uris.as_deref()),
+            fields.public.as_deref() == Some("on"),
+            &ctx,
+            state.now(),
+        )
+        .await?;
+    match issued {
+        Ok(issued) => {
+            let shown = (issued.client.client_id, issued.secret);
+            applications_page(
+                &state,
+                &headers,
+                &admin,
+                StatusCode::OK,
+                Some(shown),
+                Some("The application is registered."),
+                None,
+            )
+            .await
+        }
+        Err(error) => {
+            applications_page(
+                &state,
+                &headers,
+                &admin,
+                StatusCode::BAD_REQUEST,
+                None,
+                None,
+                Some(&error),
+            )
+            .await
+        }
+    }
+}
+
+/// Fields of `POST /admin/applications/{client_id}/remove`.
+#[derive(Deserialize)]
+pub struct RemoveApplicationForm {
+    password: Option<String>,
+    csrf_token: Option<String>,
+}
+
+/// `POST /admin/applications/{client_id}/remove`.
+pub async fn remove_application(
+    State(state): State<AppState>,
+    Client(ctx): Client,
+    headers: HeaderMap,
+    Path(client_id): Path<String>,
+    AdminForm {
+        admin: Admin {
+            user: admin,
+            session: token,
+        },
+        form: fields,
+    }: AdminForm<RemoveApplicationForm>,
+) -> Result<Response, AppError> {
+    match state
+        .login
+        .oidc_admin_remove_client(
+            &token,
+            &admin,
+            fields.password.as_deref().unwrap_or(""),
+            &client_id,
+            &ctx,
+            state.now(),
+        )
+        .await?
+    {
+        Ok(()) => {
+            applications_page(
+                &state,
+                &headers,
+                &admin,
+                StatusCode::OK,
+                None,
+                Some("The application is removed; its tokens stopped working."),
+                None,
+            )
+            .await
+        }
+        Err(error) => {
+            applications_page(
+                &state,
+                &headers,
+                &admin,
+                StatusCode::BAD_REQUEST,
+                None,
+                None,
+                Some(&error),
+            )
+            .await
+        }
+    }
+}
+
+page_forms! {
+    AddApplicationForm => "/admin/applications",
+    RemoveApplicationForm => "/admin/applications",
+}
