@@ -823,8 +823,9 @@ impl LoginService {
         {
             map.insert("nonce".into(), json!(nonce));
         }
+        let name = self.display_name(grant, user).await?;
         if let (Some(map), Value::Object(profile)) =
-            (claims.as_object_mut(), profile_claims(grant, user))
+            (claims.as_object_mut(), profile_claims(grant, user, &name))
         {
             map.extend(profile);
         }
@@ -837,6 +838,24 @@ impl LoginService {
             refresh_token,
             scope: grant.scope.clone(),
         })
+    }
+
+    /// The name the administrator gave the user (the login name if none),
+    /// read only when the `profile` scope shows it.
+    async fn display_name(&self, grant: &Grant, user: &User) -> Result<String, DomainError> {
+        if !grant.has_scope("profile") {
+            return Ok(String::new());
+        }
+        let (rows, _) = self
+            .store
+            .staff_page(user.practice_id, "", Some(user.id), 0, 1)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .next()
+            .map(|row| row.display_name)
+            .filter(|name| !name.trim().is_empty())
+            .unwrap_or_else(|| user.username.clone()))
     }
 
     /// The user's stable, opaque `sub`.
@@ -867,8 +886,9 @@ impl LoginService {
             return Ok(None);
         };
         let mut claims = json!({ "sub": self.subject(&user).await? });
+        let name = self.display_name(&grant, &user).await?;
         if let (Some(map), Value::Object(profile)) =
-            (claims.as_object_mut(), profile_claims(&grant, &user))
+            (claims.as_object_mut(), profile_claims(&grant, &user, &name))
         {
             map.extend(profile);
         }
@@ -959,12 +979,11 @@ pub struct LogoutPlan {
 }
 
 /// The claims the grant's scopes let the client see.
-fn profile_claims(grant: &Grant, user: &User) -> Value {
+fn profile_claims(grant: &Grant, user: &User, name: &str) -> Value {
     let mut claims = serde_json::Map::new();
     if grant.has_scope("profile") {
         claims.insert("preferred_username".into(), json!(user.username));
-        // Accounts have no display name apart from the login name.
-        claims.insert("name".into(), json!(user.username));
+        claims.insert("name".into(), json!(name));
     }
     if grant.has_scope("email") && !user.email.is_empty() {
         claims.insert("email".into(), json!(user.email));
@@ -1011,10 +1030,13 @@ mod tests {
 
     #[test]
     fn claims_follow_the_scopes() {
-        assert_eq!(profile_claims(&grant("openid"), &user()), json!({}));
         assert_eq!(
-            profile_claims(&grant("openid profile email"), &user()),
-            json!({"preferred_username": "alice", "name": "alice", "email": "alice@clinic.example", "email_verified": true})
+            profile_claims(&grant("openid"), &user(), "Dr Alice"),
+            json!({})
+        );
+        assert_eq!(
+            profile_claims(&grant("openid profile email"), &user(), "Dr Alice"),
+            json!({"preferred_username": "alice", "name": "Dr Alice", "email": "alice@clinic.example", "email_verified": true})
         );
     }
 }
