@@ -102,6 +102,14 @@ impl TestApp {
         backend: Backend,
         configure: impl FnOnce(&mut Config),
     ) -> Option<TestApp> {
+        Self::start_as(backend, configure, false).await
+    }
+
+    async fn start_as(
+        backend: Backend,
+        configure: impl FnOnce(&mut Config),
+        public_at_port: bool,
+    ) -> Option<TestApp> {
         let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
         let mut config = Config {
             data_dir: dir.path().to_path_buf(),
@@ -122,7 +130,7 @@ impl TestApp {
         let database = Database {
             config,
             schema,
-            public_at_port: false,
+            public_at_port,
         };
         Some(
             Self::boot(
@@ -141,20 +149,7 @@ impl TestApp {
         backend: Backend,
         configure: impl FnOnce(&mut Config),
     ) -> Option<TestApp> {
-        let mut app = Self::start_with(backend, configure).await?;
-        let database = Database {
-            public_at_port: true,
-            ..app.database.clone()
-        };
-        let (clock, dir) = (app.clock.clone(), app._dir.clone());
-        if let Some(tx) = app.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(server) = app.server.take() {
-            let _ = server.await;
-        }
-        app.app.store.close().await;
-        Some(Self::boot(database, backend, dir, clock).await)
+        Self::start_as(backend, configure, true).await
     }
 
     /// A second server process on the same database and clock, as behind a

@@ -251,15 +251,13 @@ async fn token(
         ));
     };
     let now = state.now();
-    let client_key: String = basic
-        .as_ref()
-        .map(|b| b.id.as_str())
-        .or(form.client_id.as_deref())
-        .unwrap_or("")
-        .chars()
-        .take(domain::oidc::MAX_SHORT_BYTES)
-        .collect();
-    if let Err(retry_after) = state.oidc_rate.allow(client_key, now) {
+    let client = match state.login.oidc_token_client(&form, basic.as_ref()).await? {
+        Ok(client) => client,
+        Err(refused) => return Ok(token_refused(&refused)),
+    };
+    // Counted per client that authenticated: an unknown id is refused
+    // above and takes no room here.
+    if let Err(retry_after) = state.oidc_rate.allow(client.client_id.clone(), now) {
         let mut response = token_error(
             StatusCode::TOO_MANY_REQUESTS,
             "temporarily_unavailable",
@@ -270,21 +268,19 @@ async fn token(
         }
         return Ok(response);
     }
-    match state
-        .login
-        .oidc_token(&form, basic.as_ref(), &ctx, now)
-        .await?
-    {
+    match state.login.oidc_token(&client, &form, &ctx, now).await? {
         Ok(answer) => {
             let body = serde_json::to_value(&answer)
                 .map_err(|e| AppError::Internal(format!("token answer: {e}")))?;
             Ok(json_answer(StatusCode::OK, &body))
         }
-        Err(refused) => {
-            let status = StatusCode::from_u16(refused.status).unwrap_or(StatusCode::BAD_REQUEST);
-            Ok(token_error(status, refused.error, &refused.description))
-        }
+        Err(refused) => Ok(token_refused(&refused)),
     }
+}
+
+fn token_refused(refused: &domain::oidc::TokenError) -> Response {
+    let status = StatusCode::from_u16(refused.status).unwrap_or(StatusCode::BAD_REQUEST);
+    token_error(status, refused.error, &refused.description)
 }
 
 /// `GET`/`POST /oidc/userinfo` with `Authorization: Bearer`.

@@ -438,10 +438,7 @@ impl LoginService {
         ctx: &RequestContext,
         now: u64,
     ) -> Result<Authorized, DomainError> {
-        let client = match params.client_id.as_deref() {
-            Some(id) if plausible_id(id) => self.store.oidc_client(id).await?,
-            _ => None,
-        };
+        let client = self.client_named(params.client_id.as_deref()).await?;
         let checked = match check_request(client.as_ref(), params) {
             Ok(checked) => checked,
             Err(Refusal::Page(why)) => return Ok(Authorized::Page(why)),
@@ -495,12 +492,35 @@ impl LoginService {
         error: &str,
         description: &str,
     ) -> Authorized {
-        let mut params = vec![("error", error), ("error_description", description)];
+        self.to_client(
+            redirect_uri,
+            &[("error", error), ("error_description", description)],
+            state,
+        )
+    }
+
+    /// To the client's redirect URI with `params`, its `state` and our
+    /// `iss` (RFC 9207).
+    fn to_client(
+        &self,
+        redirect_uri: &str,
+        params: &[(&str, &str)],
+        state: Option<&str>,
+    ) -> Authorized {
+        let mut all = params.to_vec();
         if let Some(state) = state {
-            params.push(("state", state));
+            all.push(("state", state));
         }
-        params.push(("iss", self.oidc_issuer()));
-        Authorized::Redirect(with_query(redirect_uri, &params))
+        all.push(("iss", self.oidc_issuer()));
+        Authorized::Redirect(with_query(redirect_uri, &all))
+    }
+
+    /// The client with this id, if the id could be one of ours.
+    async fn client_named(&self, id: Option<&str>) -> Result<Option<OidcClient>, DomainError> {
+        match id {
+            Some(id) if plausible_id(id) => Ok(self.store.oidc_client(id).await?),
+            _ => Ok(None),
+        }
     }
 
     async fn issue_code(
@@ -545,19 +565,16 @@ impl LoginService {
         self.store.add_grant(&grant, &token::digest(&code)).await?;
         self.audit_success(user, AuditKind::OidcSignIn, ctx, &detail, now)
             .await?;
-        let mut params = vec![("code", code.as_str())];
-        if let Some(state) = checked.state.as_deref() {
-            params.push(("state", state));
-        }
-        params.push(("iss", self.oidc_issuer()));
-        Ok(Authorized::Redirect(with_query(
+        Ok(self.to_client(
             &checked.redirect_uri,
-            &params,
-        )))
+            &[("code", code.as_str())],
+            checked.state.as_deref(),
+        ))
     }
 
-    /// The client a token request authenticates as.
-    async fn token_client(
+    /// The client a token request authenticates as (`POST /oidc/token`'s
+    /// first step: the edge limits the rate per authenticated client).
+    pub async fn oidc_token_client(
         &self,
         form: &TokenRequest,
         basic: Option<&ClientAuth>,
@@ -580,10 +597,7 @@ impl LoginService {
             (None, Some(id)) => id,
             (None, None) => return refuse("client authentication is missing"),
         };
-        let client = match plausible_id(id) {
-            true => self.store.oidc_client(id).await?,
-            false => None,
-        };
+        let client = self.client_named(Some(id)).await?;
         let secret = basic
             .map(|b| b.secret.as_str())
             .or(form.client_secret.as_deref());
@@ -600,21 +614,18 @@ impl LoginService {
         }
     }
 
-    /// Answers `POST /oidc/token`.
+    /// Answers `POST /oidc/token` for the client
+    /// [`Self::oidc_token_client`] authenticated.
     pub async fn oidc_token(
         &self,
+        client: &OidcClient,
         form: &TokenRequest,
-        basic: Option<&ClientAuth>,
         ctx: &RequestContext,
         now: u64,
     ) -> Result<Result<TokenAnswer, TokenError>, DomainError> {
-        let client = match self.token_client(form, basic).await? {
-            Ok(client) => client,
-            Err(refused) => return Ok(Err(refused)),
-        };
         match form.grant_type.as_deref() {
-            Some("authorization_code") => self.exchange_code(&client, form, ctx, now).await,
-            Some("refresh_token") => self.refresh(&client, form, ctx, now).await,
+            Some("authorization_code") => self.exchange_code(client, form, ctx, now).await,
+            Some("refresh_token") => self.refresh(client, form, ctx, now).await,
             Some(_) => Ok(Err(TokenError::new(
                 "unsupported_grant_type",
                 "grant_type is authorization_code or refresh_token",
@@ -823,12 +834,7 @@ impl LoginService {
         {
             map.insert("nonce".into(), json!(nonce));
         }
-        let name = self.display_name(grant, user).await?;
-        if let (Some(map), Value::Object(profile)) =
-            (claims.as_object_mut(), profile_claims(grant, user, &name))
-        {
-            map.extend(profile);
-        }
+        self.add_profile(&mut claims, grant, user).await?;
         let id_token = self.signer(client.id_token_alg, now).await?.sign(&claims)?;
         Ok(TokenAnswer {
             access_token,
@@ -838,6 +844,22 @@ impl LoginService {
             refresh_token,
             scope: grant.scope.clone(),
         })
+    }
+
+    /// Adds to `claims` what the grant's scopes let the client see.
+    async fn add_profile(
+        &self,
+        claims: &mut Value,
+        grant: &Grant,
+        user: &User,
+    ) -> Result<(), DomainError> {
+        let name = self.display_name(grant, user).await?;
+        if let (Some(map), Value::Object(profile)) =
+            (claims.as_object_mut(), profile_claims(grant, user, &name))
+        {
+            map.extend(profile);
+        }
+        Ok(())
     }
 
     /// The name the administrator gave the user (the login name if none),
@@ -886,12 +908,7 @@ impl LoginService {
             return Ok(None);
         };
         let mut claims = json!({ "sub": self.subject(&user).await? });
-        let name = self.display_name(&grant, &user).await?;
-        if let (Some(map), Value::Object(profile)) =
-            (claims.as_object_mut(), profile_claims(&grant, &user, &name))
-        {
-            map.extend(profile);
-        }
+        self.add_profile(&mut claims, &grant, &user).await?;
         Ok(Some(claims))
     }
 
@@ -919,10 +936,7 @@ impl LoginService {
             (Some(hinted), _) => Some(hinted),
             (None, named) => named.map(str::to_owned),
         };
-        let client = match client_id.as_deref() {
-            Some(id) if plausible_id(id) => self.store.oidc_client(id).await?,
-            _ => None,
-        };
+        let client = self.client_named(client_id.as_deref()).await?;
         let hint_is_session = match (&hint, session_user) {
             (Some(claims), Some(user)) => claims["sub"] == self.subject(user).await?.as_str(),
             (Some(_), None) => true,

@@ -211,6 +211,18 @@ impl Oidc for SqlStore {
     }
 
     async fn oidc_subject(&self, user: UserId, candidate: &str) -> Result<String, StoreError> {
+        // Every token and userinfo answer names it: read it, and write
+        // only the first time.
+        let stored: Option<(Option<String>,)> = on_pool!(self, pool => {
+            sql::query_as("SELECT oidc_subject FROM users WHERE id = $1")
+                .bind(user.0)
+                .fetch_optional(pool)
+                .await
+                .map_err(db)?
+        });
+        if let Some((Some(subject),)) = stored {
+            return Ok(subject);
+        }
         let row: Option<(Option<String>,)> = on_pool!(self, pool => {
             sql::query_as(
                 "UPDATE users SET oidc_subject = COALESCE(oidc_subject, $2) WHERE id = $1 \
@@ -309,39 +321,49 @@ impl Oidc for SqlStore {
         client_id: &str,
         now: u64,
     ) -> Result<Claimed, StoreError> {
-        let claimed: Option<(i64,)> = on_pool!(self, pool => {
+        let token: Option<(Option<i64>, i64, i64)> = on_pool!(self, pool => {
             sql::query_as(
-                "UPDATE oidc_tokens SET used_at = $3 \
-                 WHERE token_hash = $1 AND kind = 'refresh' AND used_at IS NULL AND expires_at > $3 \
-                 AND grant_id IN (SELECT id FROM oidc_grants WHERE client_id = $2) RETURNING grant_id",
+                "SELECT used_at, expires_at, grant_id FROM oidc_tokens \
+                 WHERE token_hash = $1 AND kind = 'refresh'",
             )
             .bind(token_hash)
-            .bind(client_id)
-            .bind(to_i64(now))
             .fetch_optional(pool)
             .await
             .map_err(db)?
         });
-        let read = format!(
-            "SELECT t.used_at, {GRANT_COLUMNS} FROM oidc_tokens t \
-             JOIN oidc_grants g ON g.id = t.grant_id WHERE t.token_hash = $1 AND t.kind = 'refresh'"
-        );
-        let found: Option<RefreshRow> = on_pool!(self, pool => {
-            sql::query_as(&read).bind(token_hash).fetch_optional(pool).await.map_err(db)?
-        });
-        let Some(found) = found else {
+        let Some((used_at, expires_at, grant_id)) = token else {
             return Ok(Claimed::Unknown);
         };
-        let (used_at, grant) = refresh_from(found)?;
-        Ok(if claimed.is_some() {
-            Claimed::Fresh(grant)
-        } else if grant.client_id != client_id {
-            Claimed::OtherClient
-        } else if used_at.is_some() {
-            Claimed::Reused(grant)
-        } else {
+        let read = format!("SELECT {GRANT_COLUMNS} FROM oidc_grants g WHERE g.id = $1");
+        let grant: Option<GrantRow> = on_pool!(self, pool => {
+            sql::query_as(&read).bind(grant_id).fetch_optional(pool).await.map_err(db)?
+        });
+        let Some((grant, _)) = grant.map(grant_from).transpose()? else {
+            return Ok(Claimed::Unknown);
+        };
+        if grant.client_id != client_id {
+            return Ok(Claimed::OtherClient);
+        }
+        if used_at.is_some() {
+            return Ok(Claimed::Reused(grant));
+        }
+        let now = to_i64(now);
+        if expires_at <= now {
             // Expired: not a reuse, just too late.
-            Claimed::Unknown
+            return Ok(Claimed::Unknown);
+        }
+        // The update is the claim: of two refreshes at once, one gets the
+        // row and the other is a reuse.
+        let claimed = execute!(
+            self,
+            "UPDATE oidc_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL",
+            token_hash,
+            now
+        );
+        Ok(if claimed == 1 {
+            Claimed::Fresh(grant)
+        } else {
+            Claimed::Reused(grant)
         })
     }
 
@@ -379,51 +401,4 @@ impl Oidc for SqlStore {
         );
         Ok(done)
     }
-}
-
-/// A refresh token's use with its grant's columns.
-type RefreshRow = (
-    Option<i64>,
-    i64,
-    String,
-    i64,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    i64,
-    String,
-    i64,
-    Option<i64>,
-);
-
-fn refresh_from(row: RefreshRow) -> Result<(Option<i64>, Grant), StoreError> {
-    let (
-        used_at,
-        id,
-        client_id,
-        user,
-        redirect_uri,
-        scope,
-        nonce,
-        challenge,
-        auth_time,
-        amr,
-        created_at,
-        code_used,
-    ) = row;
-    let (grant, _) = grant_from((
-        id,
-        client_id,
-        user,
-        redirect_uri,
-        scope,
-        nonce,
-        challenge,
-        auth_time,
-        amr,
-        created_at,
-        code_used,
-    ))?;
-    Ok((used_at, grant))
 }

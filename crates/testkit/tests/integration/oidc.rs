@@ -473,11 +473,6 @@ async fn hostile_requests_get_clear_errors_and_no_token(backend: Backend) {
         }
         fields
     };
-    let as_refs = |f: &Vec<(String, String)>| {
-        f.iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect::<Vec<_>>()
-    };
     let post = |fields: Vec<(String, String)>, basic: Option<(String, String)>| {
         let app = &app;
         async move {
@@ -496,7 +491,7 @@ async fn hostile_requests_get_clear_errors_and_no_token(backend: Backend) {
     let basic = Some((id.clone(), secret.clone()));
     // Another client's credentials: refused, and the code is not used up.
     let (status, body) = post(
-        as_refs(&exchange(code.clone(), Some(VERIFIER))),
+        exchange(code.clone(), Some(VERIFIER)),
         Some((other.clone(), other_secret.clone())),
     )
     .await;
@@ -507,7 +502,7 @@ async fn hostile_requests_get_clear_errors_and_no_token(backend: Backend) {
     );
     // A wrong secret, no authentication, both ways at once.
     let (status, body) = post(
-        as_refs(&exchange(code.clone(), Some(VERIFIER))),
+        exchange(code.clone(), Some(VERIFIER)),
         Some((id.clone(), "wrong".into())),
     )
     .await;
@@ -515,7 +510,7 @@ async fn hostile_requests_get_clear_errors_and_no_token(backend: Backend) {
         (status, body["error"].as_str()),
         (401, Some("invalid_client"))
     );
-    let (status, _) = post(as_refs(&exchange(code.clone(), Some(VERIFIER))), None).await;
+    let (status, _) = post(exchange(code.clone(), Some(VERIFIER)), None).await;
     assert_eq!(status, 401);
     let mut both = exchange(code.clone(), Some(VERIFIER));
     both.push(("client_secret".into(), secret.clone()));
@@ -532,7 +527,7 @@ async fn hostile_requests_get_clear_errors_and_no_token(backend: Backend) {
     .await;
     assert_eq!(status, 401, "{body}");
     // Missing or wrong verifier: refused (and the code is used up).
-    let (status, body) = post(as_refs(&exchange(code.clone(), None)), basic.clone()).await;
+    let (status, body) = post(exchange(code.clone(), None), basic.clone()).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_grant")),
@@ -541,20 +536,13 @@ async fn hostile_requests_get_clear_errors_and_no_token(backend: Backend) {
     assert!(body.get("access_token").is_none());
     // Now the right exchange fails too: the code was spent on the refusal,
     // and its reuse ends the grant.
-    let (status, _) = post(
-        as_refs(&exchange(code.clone(), Some(VERIFIER))),
-        basic.clone(),
-    )
-    .await;
+    let (status, _) = post(exchange(code.clone(), Some(VERIFIER)), basic.clone()).await;
     assert_eq!(status, 400);
 
     // A fresh code, exchanged with a wrong verifier.
     let code = code_for(&mut browser, &app, &id, Some(CHALLENGE), ("drsmith", &totp)).await;
     let (status, body) = post(
-        as_refs(&exchange(
-            code,
-            Some("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXK"),
-        )),
+        exchange(code, Some("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXK")),
         basic.clone(),
     )
     .await;
@@ -565,16 +553,12 @@ async fn hostile_requests_get_clear_errors_and_no_token(backend: Backend) {
 
     // A code replayed after a good exchange revokes what it gave.
     let code = code_for(&mut browser, &app, &id, Some(CHALLENGE), ("drsmith", &totp)).await;
-    let (status, first) = post(
-        as_refs(&exchange(code.clone(), Some(VERIFIER))),
-        basic.clone(),
-    )
-    .await;
+    let (status, first) = post(exchange(code.clone(), Some(VERIFIER)), basic.clone()).await;
     assert_eq!(status, 200, "{first}");
     let access = first["access_token"].as_str().unwrap().to_owned();
     let refresh = first["refresh_token"].as_str().unwrap().to_owned();
     assert_eq!(userinfo(&app, &access).await.status, 200);
-    let (status, _) = post(as_refs(&exchange(code, Some(VERIFIER))), basic.clone()).await;
+    let (status, _) = post(exchange(code, Some(VERIFIER)), basic.clone()).await;
     assert_eq!(status, 400);
     assert_eq!(
         userinfo(&app, &access).await.status,
@@ -592,7 +576,7 @@ async fn hostile_requests_get_clear_errors_and_no_token(backend: Backend) {
     // A code is good for 60 seconds.
     let code = code_for(&mut browser, &app, &id, Some(CHALLENGE), ("drsmith", &totp)).await;
     app.clock.advance(61);
-    let (status, body) = post(as_refs(&exchange(code, Some(VERIFIER))), basic.clone()).await;
+    let (status, body) = post(exchange(code, Some(VERIFIER)), basic.clone()).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_grant"))
