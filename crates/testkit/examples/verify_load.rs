@@ -6,6 +6,7 @@
 //!     verify_load codes N FIRST_ID   (id and current code per user, for wrk)
 //!     verify_load seed-logins N      (users login0… with LOGIN_PASSWORD and an app, for bench/load.sh)
 //!     verify_load login-codes N      (username and current code per login user, for wrk)
+//!     verify_load seed-oidc N FILE   (a client and N codes ready to exchange, for bench/oidc_token.sh)
 //!     verify_load hash-time          (median ms of one argon2 hash as the server does it)
 //!     verify_load hash-time-parallel (the same with every core hashing at once)
 //!
@@ -298,6 +299,70 @@ async fn seed_logins(n: usize) {
     println!("seeded {n} login users");
 }
 
+/// The redirect URI of `seed-oidc`'s client.
+const OIDC_REDIRECT: &str = "https://bench.clinic.example/cb";
+
+/// A confidential client and N authorization codes of one user, as a
+/// finished sign-in leaves them (each good for 60 seconds from now).
+/// Prints `CLIENT_ID=…` and `CLIENT_SECRET=…` (a scratch database's), then
+/// one code per line to the file `codes_path`.
+async fn seed_oidc(n: usize, codes_path: &str) {
+    use std::io::Write as _;
+    let app = app().await;
+    let practice = app.practice(None).await.unwrap();
+    let store = app.store.clone();
+    let user = NewUser {
+        practice_id: practice,
+        username: "oidcbench".into(),
+        email: "oidcbench@clinic.example".into(),
+        phone: None,
+        role: Role::Staff,
+        password_hash: Some(domain::password::hash(LOGIN_PASSWORD).unwrap()),
+        display_name: "Dr Bench".into(),
+    };
+    let user = store.create_user(&user, now()).await.unwrap();
+    let issued = app
+        .login
+        .oidc_add_client(
+            "bench",
+            practice,
+            &[OIDC_REDIRECT.to_owned()],
+            &[],
+            false,
+            domain::oidc::SigningAlg::Rs256,
+            &domain::RequestContext::admin_cli(),
+            now(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let mut out = std::io::BufWriter::new(std::fs::File::create(codes_path).unwrap());
+    let at = now();
+    for i in 0..n {
+        let code = format!("bench-code-{i}-{at}");
+        let grant = domain::oidc::Grant {
+            id: 0,
+            client_id: issued.client.client_id.clone(),
+            user,
+            redirect_uri: OIDC_REDIRECT.into(),
+            scope: "openid profile email".into(),
+            nonce: Some(format!("n{i}")),
+            code_challenge: None,
+            auth_time: at,
+            amr: domain::Amr::PWD.with(domain::Amr::OTP),
+            created_at: at,
+        };
+        store
+            .add_grant(&grant, &domain::token::digest(&code))
+            .await
+            .unwrap();
+        writeln!(out, "{code}").unwrap();
+    }
+    out.flush().unwrap();
+    println!("CLIENT_ID={}", issued.client.client_id);
+    println!("CLIENT_SECRET={}", issued.secret.unwrap());
+}
+
 /// "login{i} CODE" per login user, for the current step.
 fn login_codes(n: usize) {
     use std::io::Write as _;
@@ -366,10 +431,11 @@ async fn main() {
         Some("codes") => codes(args[2].parse().unwrap(), args[3].parse().unwrap()),
         Some("seed-logins") => seed_logins(args[2].parse().unwrap()).await,
         Some("login-codes") => login_codes(args[2].parse().unwrap()),
+        Some("seed-oidc") => seed_oidc(args[2].parse().unwrap(), &args[3]).await,
         Some("hash-time") => hash_time(),
         Some("hash-time-parallel") => hash_time_parallel(),
         _ => eprintln!(
-            "usage: verify_load seed N | run BASE KEY N FIRST_ID SECONDS CONNECTIONS right|wrong | codes N FIRST_ID | seed-logins N | login-codes N | hash-time | hash-time-parallel"
+            "usage: verify_load seed N | run BASE KEY N FIRST_ID SECONDS CONNECTIONS right|wrong | codes N FIRST_ID | seed-logins N | login-codes N | seed-oidc N CODES_FILE | hash-time | hash-time-parallel"
         ),
     }
 }
