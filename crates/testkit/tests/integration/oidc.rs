@@ -1127,3 +1127,199 @@ async fn administrators_manage_their_applications(app: &TestApp) {
 }
 
 both!(administrators_manage_their_applications);
+
+/// The claims of a signed token, read without checking the signature (the
+/// other stories check it with an independent library).
+fn payload(token: &str) -> Value {
+    use base64::Engine as _;
+    let part = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+/// Exchanges `code` for `id` (PKCE with [`VERIFIER`]); the answer's JSON.
+async fn exchange(app: &TestApp, id: &str, secret: &str, code: &str) -> Value {
+    let fields = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ];
+    let (status, tokens) = token_post(app, &fields, Some((id, secret))).await;
+    assert_eq!(status, 200, "{tokens}");
+    tokens
+}
+
+/// What happens to the account reaches the applications: a remembered
+/// browser signs in with the password alone (and says so), a passkey-only
+/// administrator needs a passkey here too, the sign-ins are on the audit
+/// page, and a new password or a disabled account ends the tokens.
+async fn changes_to_the_account_reach_the_applications(backend: Backend) {
+    let Some(app) = TestApp::start_public(backend, |_| {}).await else {
+        return;
+    };
+    let (user, totp) = app.add_user_with_totp("drsmith").await;
+    let (id, secret) = register(&app, false, "RS256").await;
+    let secret = secret.unwrap();
+    let authorize = format!(
+        "/oidc/authorize?client_id={id}&redirect_uri=https%3A%2F%2Fportal.clinic.example%2Fcallback&response_type=code&scope=openid%20offline_access&code_challenge={CHALLENGE}&code_challenge_method=S256"
+    );
+
+    // "Save token for 30 days" ticked at the first sign-in...
+    let mut browser = Client::new(app.localhost_url(""));
+    let to_login = browser.get(&authorize).await.location().unwrap().to_owned();
+    let next = query_value(&to_login, "next").unwrap();
+    let reply = browser
+        .submit_password_next("drsmith", PASSWORD, &next)
+        .await;
+    let to_2fa = reply.location().unwrap().to_owned();
+    let csrf = browser.get(&to_2fa).await.csrf_token().unwrap();
+    let code = app.code(&totp, 0);
+    let reply = browser
+        .post_form(
+            "/login/2fa",
+            &[
+                ("token", &code),
+                ("remember", "on"),
+                ("csrf_token", &csrf),
+                ("next", &next),
+            ],
+        )
+        .await;
+    assert_eq!(reply.location(), Some(next.as_str()));
+    let first = browser.get(&next).await.location().unwrap().to_owned();
+    let tokens = exchange(&app, &id, &secret, &query_value(&first, "code").unwrap()).await;
+    assert_eq!(payload(tokens["id_token"].as_str().unwrap())["acr"], "mfa");
+    // ...so the next sign-in asks the password only, and the token says so.
+    browser.logout().await;
+    let to_login = browser.get(&authorize).await.location().unwrap().to_owned();
+    let next = query_value(&to_login, "next").unwrap();
+    let reply = browser
+        .submit_password_next("drsmith", PASSWORD, &next)
+        .await;
+    assert_eq!(
+        reply.location(),
+        Some(next.as_str()),
+        "no second factor asked"
+    );
+    let back = browser.get(&next).await.location().unwrap().to_owned();
+    let tokens = exchange(&app, &id, &secret, &query_value(&back, "code").unwrap()).await;
+    let claims = payload(tokens["id_token"].as_str().unwrap());
+    assert_eq!(claims["amr"], serde_json::json!(["pwd"]));
+    assert_eq!(claims["acr"], "pwd");
+
+    // An administrator signed in with a code before the practice asked
+    // passkeys of administrators must sign in again, with one.
+    let (_, admin_totp) = app.add_admin_with_totp("chief").await;
+    let mut chief = Client::new(app.localhost_url(""));
+    chief.submit_password("chief", PASSWORD).await;
+    chief.submit_token(&app.code(&admin_totp, 0)).await;
+    assert_eq!(chief.get("/").await.status, 200);
+    let practice = app.app.practice(None).await.unwrap();
+    let mut policy = app.store().practice_policy(practice).await.unwrap();
+    policy.phishing_resistant_admins = true;
+    app.store()
+        .set_practice_policy(practice, &policy)
+        .await
+        .unwrap();
+    let reply = chief.get(&authorize).await;
+    let location = reply.location().unwrap();
+    assert!(
+        location.starts_with("/login") && location.contains("prompt=login"),
+        "{location}"
+    );
+    policy.phishing_resistant_admins = false;
+    app.store()
+        .set_practice_policy(practice, &policy)
+        .await
+        .unwrap();
+
+    // The sign-ins are on the practice's audit page, under their own event.
+    let (_, mut boss) = app.admin("boss").await;
+    let audit = boss.get("/admin/audit?event=oidc_sign_in").await;
+    assert_eq!(audit.status, 200);
+    assert!(
+        audit.body.matches("oidc_sign_in").count() >= 2,
+        "{}",
+        audit.body
+    );
+    assert!(audit.body.contains("drsmith"));
+
+    // A new password ends the applications' tokens.
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(userinfo(&app, &access).await.status, 200);
+    let now = testkit::NowForTests::now_for_tests(&*app.clock);
+    app.app
+        .login
+        .set_password(&user, "a whole new passphrase here", now)
+        .await
+        .unwrap();
+    let (status, body) = token_post(
+        &app,
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+        Some((&id, &secret)),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    assert_eq!(userinfo(&app, &access).await.status, 401);
+
+    // So does disabling the account on the staff page.
+    let nurse = app.add_user("nurse").await;
+    let mut nurse_browser = Client::new(app.localhost_url(""));
+    let to_login = nurse_browser
+        .get(&authorize)
+        .await
+        .location()
+        .unwrap()
+        .to_owned();
+    let next = query_value(&to_login, "next").unwrap();
+    nurse_browser
+        .submit_password_next("nurse", PASSWORD, &next)
+        .await;
+    let back = nurse_browser
+        .get(&next)
+        .await
+        .location()
+        .unwrap()
+        .to_owned();
+    let tokens = exchange(&app, &id, &secret, &query_value(&back, "code").unwrap()).await;
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(userinfo(&app, &access).await.status, 200);
+    let page = boss.get(&format!("/admin/staff/{}", nurse.id.0)).await;
+    let csrf = page.csrf_token().unwrap();
+    let reply = boss
+        .post_form(
+            &format!("/admin/staff/{}/disable", nurse.id.0),
+            &[("password", PASSWORD), ("csrf_token", &csrf)],
+        )
+        .await;
+    assert!(reply.status == 200 || reply.status == 303, "{}", reply.body);
+    assert!(
+        app.store()
+            .user_by_id(nurse.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled
+    );
+    assert_eq!(userinfo(&app, &access).await.status, 401);
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let (status, _) = token_post(
+        &app,
+        &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+        Some((&id, &secret)),
+    )
+    .await;
+    assert_eq!(status, 400);
+    app.stop().await;
+}
+
+both_backends!(changes_to_the_account_reach_the_applications);
