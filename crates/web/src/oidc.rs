@@ -395,11 +395,10 @@ async fn end_session(
         );
     }
     let mut set = Vec::new();
-    if let (Some(token), Some((_, user))) = (token.as_deref(), &session) {
-        state.login.logout(token, ctx, now).await?;
+    if let (Some(token), Some(_)) = (token.as_deref(), &session) {
         state
             .login
-            .oidc_logged_out(user, plan.client.as_deref(), ctx, now)
+            .oidc_logout(token, plan.client.as_deref(), ctx, now)
             .await?;
         set.push(cookies::clear(
             state.session_cookie(),
@@ -411,7 +410,7 @@ async fn end_session(
         None => {
             let mut response = MessagePage {
                 title: "You are logged out",
-                message: "You are logged out of every application that uses this sign-in. Close the browser if others use this computer.",
+                message: "You are logged out here. An application you signed in to may keep you signed in until you log out of it too. Close the browser if others use this computer.",
                 link: "/login",
                 link_text: "Log in again",
             }

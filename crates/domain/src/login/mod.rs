@@ -457,6 +457,20 @@ impl LoginService {
         ctx: &RequestContext,
         now: u64,
     ) -> Result<(), DomainError> {
+        self.end_session(session_token, AuditKind::Logout, "", ctx, now)
+            .await
+    }
+
+    /// Ends a session, audited as `kind` with `detail` (a logout on our
+    /// page, or one an application asked for).
+    pub(crate) async fn end_session(
+        &self,
+        session_token: &str,
+        kind: AuditKind,
+        detail: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<(), DomainError> {
         let hash = token::digest(session_token);
         if let Some(session) = self.store.session(&hash).await? {
             self.store.delete_session(&hash).await?;
@@ -469,12 +483,12 @@ impl LoginService {
                 .unwrap_or_default();
             self.audit(
                 now,
-                AuditKind::Logout,
+                kind,
                 Outcome::Success,
                 Some(session.user_id),
                 &username,
                 ctx,
-                "",
+                detail,
             )
             .await?;
         }

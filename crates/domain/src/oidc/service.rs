@@ -961,16 +961,17 @@ impl LoginService {
         })
     }
 
-    /// Audits a logout asked by an application.
-    pub async fn oidc_logged_out(
+    /// Ends the session an application asked to end (RP-initiated
+    /// logout), audited as that.
+    pub async fn oidc_logout(
         &self,
-        user: &User,
+        session_token: &str,
         client: Option<&str>,
         ctx: &RequestContext,
         now: u64,
     ) -> Result<(), DomainError> {
         let detail = client.map(|c| format!("asked by {c}")).unwrap_or_default();
-        self.audit_success(user, AuditKind::OidcLogout, ctx, &detail, now)
+        self.end_session(session_token, AuditKind::OidcLogout, &detail, ctx, now)
             .await
     }
 

@@ -15,19 +15,36 @@ struct ApplicationsPage<'a> {
     error: Option<&'a str>,
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What the page says above the list.
+enum Said<'a> {
+    Nothing,
+    /// A client just registered: its id and the secret, shown once.
+    Issued(String, Option<String>),
+    Notice(&'a str),
+    /// A refusal (the page answers 400).
+    Error(&'a str),
+}
+
 async fn applications_page(
     state: &AppState,
     headers: &HeaderMap,
     admin: &User,
-    status: StatusCode,
-    issued: Option<(String, Option<String>)>,
-    notice: Option<&str>,
-    error: Option<&str>,
+    said: Said<'_>,
 ) -> Result<Response, AppError> {
     let clients = state.login.oidc_clients(Some(admin.practice_id)).await?;
     let (csrf_token, csrf_cookie) = csrf::issue(state, headers)?;
     let cookies: Vec<String> = csrf_cookie.into_iter().collect();
+    let (status, issued, notice, error) = match said {
+        Said::Nothing => (StatusCode::OK, None, None, None),
+        Said::Issued(id, secret) => (
+            StatusCode::OK,
+            Some((id, secret)),
+            Some("The application is registered."),
+            None,
+        ),
+        Said::Notice(notice) => (StatusCode::OK, None, Some(notice), None),
+        Said::Error(error) => (StatusCode::BAD_REQUEST, None, None, Some(error)),
+    };
     page(
         status,
         &ApplicationsPage {
@@ -48,7 +65,7 @@ pub async fn applications(
     Admin { user: admin, .. }: Admin,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    applications_page(&state, &headers, &admin, StatusCode::OK, None, None, None).await
+    applications_page(&state, &headers, &admin, Said::Nothing).await
 }
 
 /// Fields of `POST /admin/applications`.
@@ -98,33 +115,11 @@ pub async fn add_application(
             state.now(),
         )
         .await?;
-    match issued {
-        Ok(issued) => {
-            let shown = (issued.client.client_id, issued.secret);
-            applications_page(
-                &state,
-                &headers,
-                &admin,
-                StatusCode::OK,
-                Some(shown),
-                Some("The application is registered."),
-                None,
-            )
-            .await
-        }
-        Err(error) => {
-            applications_page(
-                &state,
-                &headers,
-                &admin,
-                StatusCode::BAD_REQUEST,
-                None,
-                None,
-                Some(&error),
-            )
-            .await
-        }
-    }
+    let said = match &issued {
+        Ok(issued) => Said::Issued(issued.client.client_id.clone(), issued.secret.clone()),
+        Err(error) => Said::Error(error),
+    };
+    applications_page(&state, &headers, &admin, said).await
 }
 
 /// Fields of `POST /admin/applications/{client_id}/remove`.
@@ -148,7 +143,7 @@ pub async fn remove_application(
         form: fields,
     }: AdminForm<RemoveApplicationForm>,
 ) -> Result<Response, AppError> {
-    match state
+    let removed = state
         .login
         .oidc_admin_remove_client(
             &token,
@@ -158,33 +153,12 @@ pub async fn remove_application(
             &ctx,
             state.now(),
         )
-        .await?
-    {
-        Ok(()) => {
-            applications_page(
-                &state,
-                &headers,
-                &admin,
-                StatusCode::OK,
-                None,
-                Some("The application is removed; its tokens stopped working."),
-                None,
-            )
-            .await
-        }
-        Err(error) => {
-            applications_page(
-                &state,
-                &headers,
-                &admin,
-                StatusCode::BAD_REQUEST,
-                None,
-                None,
-                Some(&error),
-            )
-            .await
-        }
-    }
+        .await?;
+    let said = match &removed {
+        Ok(()) => Said::Notice("The application is removed; its tokens stopped working."),
+        Err(error) => Said::Error(error),
+    };
+    applications_page(&state, &headers, &admin, said).await
 }
 
 page_forms! {
