@@ -8,6 +8,11 @@ for line in io.lines(os.getenv("CODES")) do
   codes[#codes + 1] = line
 end
 
+local threads = {}
+function setup(thread)
+  table.insert(threads, thread)
+end
+
 local i = 0
 local headers = {
   ["Authorization"] = auth,
@@ -30,9 +35,17 @@ function response(status, headers, body)
   end
 end
 
+-- The counters live in each thread's state: summed here.
 function done(summary, latency, requests)
   local seconds = summary.duration / 1e6
+  local exchanged, refusals = 0, 0
+  for _, thread in ipairs(threads) do
+    exchanged = exchanged + thread:get("ok")
+    refusals = refusals + thread:get("refused")
+  end
   io.write(string.format(
-    "RESULT exchanges=%d refused=%d per_second=%.0f p50_ms=%.2f p99_ms=%.2f\n",
-    ok, refused, ok / seconds, latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+    "RESULT %d exchanges in %.1fs: %.0f/s  p50 %.2f ms  p99 %.2f ms  refused %d  socket errors %d\n",
+    exchanged, seconds, exchanged / seconds, latency:percentile(50) / 1000,
+    latency:percentile(99) / 1000, refusals,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
 end

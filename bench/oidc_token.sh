@@ -2,9 +2,9 @@
 # Load on the OpenID Connect token endpoint over loopback: code exchanges
 # (client_secret_basic, each code once) from 32 connections, on SQLite and
 # on PostgreSQL. Each exchange claims the code, stores an access token,
-# reads the user and signs an RS256 ID token.
+# reads the user and signs the ID token (RS256, or ES256 with ALG=ES256).
 #
-# Usage: bench/oidc_token.sh [CODES] [SECONDS]   (needs curl, wrk, createdb; loopback only)
+# Usage: [ALG=ES256] bench/oidc_token.sh [CODES] [SECONDS]   (needs curl, wrk, createdb; loopback only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CODES_N="${1:-40000}"
@@ -19,10 +19,10 @@ bench() {
     start_server "$name.log"
     # Codes live 60 seconds: seeded with the server up, exchanged at once.
     local seeded id secret
-    seeded=$("$LOAD" seed-oidc "$CODES_N" "$DATA/codes")
+    seeded=$("$LOAD" seed-oidc "$CODES_N" "$DATA/codes" "${ALG:-RS256}")
     id=$(sed -n 's/^CLIENT_ID=//p' <<<"$seeded")
     secret=$(sed -n 's/^CLIENT_SECRET=//p' <<<"$seeded")
-    echo "== $name: code exchanges, wrk 1 thread, 32 connections, ${SECONDS_RUN}s"
+    echo "== $name: code exchanges (${ALG:-RS256}), wrk 1 thread, 32 connections, ${SECONDS_RUN}s"
     BASIC="$(printf '%s:%s' "$id" "$secret" | base64 -w0)" CODES="$DATA/codes" \
         REDIRECT="https%3A%2F%2Fbench.clinic.example%2Fcb" \
         wrk -t1 -c32 -d"${SECONDS_RUN}s" --latency -s bench/oidc_token.lua "$BASE" | grep '^RESULT'

@@ -6,7 +6,7 @@
 //!     verify_load codes N FIRST_ID   (id and current code per user, for wrk)
 //!     verify_load seed-logins N      (users login0… with LOGIN_PASSWORD and an app, for bench/load.sh)
 //!     verify_load login-codes N      (username and current code per login user, for wrk)
-//!     verify_load seed-oidc N FILE   (a client and N codes ready to exchange, for bench/oidc_token.sh)
+//!     verify_load seed-oidc N FILE [ALG] (a client signing with ALG, RS256 by default, and N codes ready to exchange, for bench/oidc_token.sh)
 //!     verify_load hash-time          (median ms of one argon2 hash as the server does it)
 //!     verify_load hash-time-parallel (the same with every core hashing at once)
 //!
@@ -306,7 +306,7 @@ const OIDC_REDIRECT: &str = "https://bench.clinic.example/cb";
 /// finished sign-in leaves them (each good for 60 seconds from now).
 /// Prints `CLIENT_ID=…` and `CLIENT_SECRET=…` (a scratch database's), then
 /// one code per line to the file `codes_path`.
-async fn seed_oidc(n: usize, codes_path: &str) {
+async fn seed_oidc(n: usize, codes_path: &str, alg: domain::oidc::SigningAlg) {
     use std::io::Write as _;
     let app = app().await;
     let practice = app.practice(None).await.unwrap();
@@ -329,7 +329,7 @@ async fn seed_oidc(n: usize, codes_path: &str) {
             &[OIDC_REDIRECT.to_owned()],
             &[],
             false,
-            domain::oidc::SigningAlg::Rs256,
+            alg,
             &domain::RequestContext::admin_cli(),
             now(),
         )
@@ -431,11 +431,15 @@ async fn main() {
         Some("codes") => codes(args[2].parse().unwrap(), args[3].parse().unwrap()),
         Some("seed-logins") => seed_logins(args[2].parse().unwrap()).await,
         Some("login-codes") => login_codes(args[2].parse().unwrap()),
-        Some("seed-oidc") => seed_oidc(args[2].parse().unwrap(), &args[3]).await,
+        Some("seed-oidc") => {
+            let alg = args.get(4).map_or("RS256", String::as_str);
+            let alg = domain::oidc::SigningAlg::parse(alg).unwrap();
+            seed_oidc(args[2].parse().unwrap(), &args[3], alg).await
+        }
         Some("hash-time") => hash_time(),
         Some("hash-time-parallel") => hash_time_parallel(),
         _ => eprintln!(
-            "usage: verify_load seed N | run BASE KEY N FIRST_ID SECONDS CONNECTIONS right|wrong | codes N FIRST_ID | seed-logins N | login-codes N | seed-oidc N CODES_FILE | hash-time | hash-time-parallel"
+            "usage: verify_load seed N | run BASE KEY N FIRST_ID SECONDS CONNECTIONS right|wrong | codes N FIRST_ID | seed-logins N | login-codes N | seed-oidc N CODES_FILE [RS256|ES256] | hash-time | hash-time-parallel"
         ),
     }
 }
