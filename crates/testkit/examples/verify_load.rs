@@ -324,12 +324,15 @@ async fn seed_oidc(n: usize, codes_path: &str, alg: domain::oidc::SigningAlg) {
     let issued = app
         .login
         .oidc_add_client(
-            "bench",
-            practice,
-            &[OIDC_REDIRECT.to_owned()],
-            &[],
-            false,
-            alg,
+            &domain::oidc::NewClient {
+                name: "bench",
+                practice,
+                redirect_uris: &[OIDC_REDIRECT.to_owned()],
+                post_logout_redirect_uris: &[],
+                public: false,
+                id_token_alg: alg,
+            },
+            None,
             &domain::RequestContext::admin_cli(),
             now(),
         )

@@ -526,12 +526,15 @@ async fn oidc(app: &App, command: OidcCommand) -> anyhow::Result<ExitCode> {
             let issued = app
                 .login
                 .oidc_add_client(
-                    &name,
-                    practice,
-                    &redirect_uris,
-                    &post_logout_redirect_uris,
-                    public,
-                    alg,
+                    &domain::oidc::NewClient {
+                        name: &name,
+                        practice,
+                        redirect_uris: &redirect_uris,
+                        post_logout_redirect_uris: &post_logout_redirect_uris,
+                        public,
+                        id_token_alg: alg,
+                    },
+                    None,
                     &ctx,
                     now,
                 )

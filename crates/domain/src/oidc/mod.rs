@@ -93,6 +93,23 @@ impl OidcClient {
     }
 }
 
+/// An application to register.
+#[derive(Debug, Clone, Copy)]
+pub struct NewClient<'a> {
+    /// What the administrators call it.
+    pub name: &'a str,
+    /// Whose users may sign in to it.
+    pub practice: PracticeId,
+    /// Where codes may be sent.
+    pub redirect_uris: &'a [String],
+    /// Where RP-initiated logout may return to.
+    pub post_logout_redirect_uris: &'a [String],
+    /// No secret: PKCE only.
+    pub public: bool,
+    /// How its ID tokens are signed.
+    pub id_token_alg: SigningAlg,
+}
+
 /// One sign-in to one client and what its tokens may say.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {

@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 use super::keys::{self, SigningAlg, SigningKey};
 use super::{
     ACCESS_TOKEN_SECONDS, AuthorizeParams, CODE_SECONDS, Checked, Claimed, Grant, MAX_SHORT_BYTES,
-    NextStep, OidcClient, Refusal, TokenKind, Wants, acr_of, at_hash, check_redirect_uri,
-    check_request, next_step, pkce_holds, with_query,
+    NewClient, NextStep, OidcClient, Refusal, TokenKind, Wants, acr_of, at_hash,
+    check_redirect_uri, check_request, next_step, pkce_holds, with_query,
 };
 use crate::{
     AuditKind, DomainError, LoginService, Outcome, PracticeId, RequestContext, Session, User, token,
@@ -171,19 +171,23 @@ impl LoginService {
         &self.oidc.issuer
     }
 
-    /// Registers an application of `practice`. Errors say what to fix.
-    #[allow(clippy::too_many_arguments)]
+    /// Registers an application, `by` an administrator of its practice
+    /// (`None`: the command line). Errors say what to fix.
     pub async fn oidc_add_client(
         &self,
-        name: &str,
-        practice: PracticeId,
-        redirect_uris: &[String],
-        post_logout_redirect_uris: &[String],
-        public: bool,
-        id_token_alg: SigningAlg,
+        new: &NewClient<'_>,
+        by: Option<&User>,
         ctx: &RequestContext,
         now: u64,
     ) -> Result<Result<IssuedClient, String>, DomainError> {
+        let NewClient {
+            name,
+            practice,
+            redirect_uris,
+            post_logout_redirect_uris,
+            public,
+            id_token_alg,
+        } = *new;
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
             return Ok(Err("The name must be 1 to 100 printable characters.".into()));
@@ -224,16 +228,8 @@ impl LoginService {
         };
         self.store.add_oidc_client(&client).await?;
         let detail = format!("{} ({})", client.name, client.client_id);
-        self.audit(
-            now,
-            AuditKind::OidcClientAdded,
-            Outcome::Success,
-            None,
-            "",
-            ctx,
-            &detail,
-        )
-        .await?;
+        self.audit_provider(AuditKind::OidcClientAdded, by, &detail, ctx, now)
+            .await?;
         Ok(Ok(IssuedClient { client, secret }))
     }
 
@@ -258,17 +254,15 @@ impl LoginService {
         {
             return Ok(Err(message));
         }
-        self.oidc_add_client(
+        let new = NewClient {
             name,
-            admin.practice_id,
+            practice: admin.practice_id,
             redirect_uris,
             post_logout_redirect_uris,
             public,
-            SigningAlg::Rs256,
-            ctx,
-            now,
-        )
-        .await
+            id_token_alg: SigningAlg::Rs256,
+        };
+        self.oidc_add_client(&new, Some(admin), ctx, now).await
     }
 
     /// An administrator removes an application of their practice.
@@ -288,7 +282,7 @@ impl LoginService {
             return Ok(Err(message));
         }
         if self
-            .oidc_remove_client(client_id, Some(admin.practice_id), ctx, now)
+            .oidc_remove_client(client_id, Some(admin), ctx, now)
             .await?
         {
             Ok(Ok(()))
@@ -305,29 +299,46 @@ impl LoginService {
         Ok(self.store.oidc_clients(practice).await?)
     }
 
-    /// Removes an application (of this practice) and every token it holds.
+    /// Removes an application and every token it holds, `by` an
+    /// administrator of its practice (`None`: the command line, any
+    /// practice).
     pub async fn oidc_remove_client(
         &self,
         client_id: &str,
-        practice: Option<PracticeId>,
+        by: Option<&User>,
         ctx: &RequestContext,
         now: u64,
     ) -> Result<bool, DomainError> {
-        let removed =
-            plausible_id(client_id) && self.store.remove_oidc_client(client_id, practice).await?;
+        let removed = plausible_id(client_id)
+            && self
+                .store
+                .remove_oidc_client(client_id, by.map(|u| u.practice_id))
+                .await?;
         if removed {
-            self.audit(
-                now,
-                AuditKind::OidcClientRemoved,
-                Outcome::Success,
-                None,
-                "",
-                ctx,
-                client_id,
-            )
-            .await?;
+            self.audit_provider(AuditKind::OidcClientRemoved, by, client_id, ctx, now)
+                .await?;
         }
         Ok(removed)
+    }
+
+    /// Audits a change to the provider itself (a client, the keys), under
+    /// the administrator who made it (on their practice's audit page), or
+    /// the command line's.
+    async fn audit_provider(
+        &self,
+        kind: AuditKind,
+        by: Option<&User>,
+        detail: &str,
+        ctx: &RequestContext,
+        now: u64,
+    ) -> Result<(), DomainError> {
+        match by {
+            Some(admin) => self.audit_success(admin, kind, ctx, detail, now).await,
+            None => {
+                self.audit(now, kind, Outcome::Success, None, "", ctx, detail)
+                    .await
+            }
+        }
     }
 
     /// Makes the signing keys if there are none (the server's first start).
@@ -354,16 +365,8 @@ impl LoginService {
         }
         *self.oidc.keys.lock().await = None;
         let detail = format!("new keys {}", kids.join(", "));
-        self.audit(
-            now,
-            AuditKind::OidcKeyRotated,
-            Outcome::Success,
-            None,
-            "",
-            ctx,
-            &detail,
-        )
-        .await?;
+        self.audit_provider(AuditKind::OidcKeyRotated, None, &detail, ctx, now)
+            .await?;
         Ok(kids)
     }
 

@@ -22,12 +22,15 @@ async fn register(app: &TestApp, public: bool, alg: &str) -> (String, Option<Str
         .app
         .login
         .oidc_add_client(
-            "Patient portal",
-            practice,
-            &[REDIRECT.to_owned()],
-            &[AFTER_LOGOUT.to_owned()],
-            public,
-            domain::oidc::SigningAlg::parse(alg).unwrap(),
+            &domain::oidc::NewClient {
+                name: "Patient portal",
+                practice,
+                redirect_uris: &[REDIRECT.to_owned()],
+                post_logout_redirect_uris: &[AFTER_LOGOUT.to_owned()],
+                public,
+                id_token_alg: domain::oidc::SigningAlg::parse(alg).unwrap(),
+            },
+            None,
             &domain::RequestContext::admin_cli(),
             testkit::NowForTests::now_for_tests(&*app.clock),
         )
@@ -673,14 +676,7 @@ async fn sign_ins_follow_the_practice_rules(backend: Backend) {
     let secret = secret.unwrap();
     let mut browser = Client::new(app.localhost_url(""));
     let code = code_for(&mut browser, &app, &id, Some(CHALLENGE), ("drsmith", &totp)).await;
-    let fields = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", REDIRECT),
-        ("code_verifier", VERIFIER),
-    ];
-    let (status, tokens) = token_post(&app, &fields, Some((&id, &secret))).await;
-    assert_eq!(status, 200, "{tokens}");
+    let tokens = exchange(&app, &id, &secret, &code).await;
     // ES256 for this client, verified by the independent library.
     let client = client_for(&app, &id, Some(secret.clone())).await;
     let id_token: openidconnect::core::CoreIdToken =
@@ -768,13 +764,7 @@ async fn sign_ins_follow_the_practice_rules(backend: Backend) {
     app.clock.advance(60);
 
     // Rotated keys: both generations published; new tokens name the new key.
-    let before: Value = serde_json::from_str(
-        &Client::new(app.localhost_url(""))
-            .get("/oidc/jwks")
-            .await
-            .body,
-    )
-    .unwrap();
+    let before = jwks(&app).await;
     assert_eq!(before["keys"].as_array().unwrap().len(), 2, "{before}");
     let kids = app
         .app
@@ -785,47 +775,18 @@ async fn sign_ins_follow_the_practice_rules(backend: Backend) {
         )
         .await
         .unwrap();
-    let during: Value = serde_json::from_str(
-        &Client::new(app.localhost_url(""))
-            .get("/oidc/jwks")
-            .await
-            .body,
-    )
-    .unwrap();
+    let during = jwks(&app).await;
     assert_eq!(during["keys"].as_array().unwrap().len(), 4);
     app.clock.advance(61);
     let code = code_for(&mut jones, &app, &id, Some(CHALLENGE), ("drjones", &totp2)).await;
-    let fields = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", REDIRECT),
-        ("code_verifier", VERIFIER),
-    ];
-    let (status, tokens) = token_post(&app, &fields, Some((&id, &secret))).await;
-    assert_eq!(status, 200, "{tokens}");
-    let header = tokens["id_token"]
-        .as_str()
-        .unwrap()
-        .split('.')
-        .next()
-        .unwrap()
-        .to_owned();
-    let header: Value = serde_json::from_slice(
-        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header).unwrap(),
-    )
-    .unwrap();
+    let tokens = exchange(&app, &id, &secret, &code).await;
+    let header = part(tokens["id_token"].as_str().unwrap(), 0);
     assert!(
         kids.iter().any(|k| header["kid"] == k.as_str()),
         "{header} {kids:?}"
     );
     app.clock.advance(800);
-    let after: Value = serde_json::from_str(
-        &Client::new(app.localhost_url(""))
-            .get("/oidc/jwks")
-            .await
-            .body,
-    )
-    .unwrap();
+    let after = jwks(&app).await;
     assert_eq!(
         after["keys"].as_array().unwrap().len(),
         2,
@@ -968,12 +929,15 @@ async fn a_python_application_signs_in_through_chromium(backend: Backend) {
         .app
         .login
         .oidc_add_client(
-            "Python portal",
-            practice,
-            &[format!("{rp}/callback")],
-            &[],
-            false,
-            domain::oidc::SigningAlg::Rs256,
+            &domain::oidc::NewClient {
+                name: "Python portal",
+                practice,
+                redirect_uris: &[format!("{rp}/callback")],
+                post_logout_redirect_uris: &[],
+                public: false,
+                id_token_alg: domain::oidc::SigningAlg::Rs256,
+            },
+            None,
             &domain::RequestContext::admin_cli(),
             testkit::NowForTests::now_for_tests(&*app.clock),
         )
@@ -1124,21 +1088,52 @@ async fn administrators_manage_their_applications(app: &TestApp) {
         .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert!(app.app.login.oidc_clients(None).await.unwrap().is_empty());
+    // Both changes are on the practice's audit page (its rows name the
+    // client in their detail), under the administrator.
+    for event in ["oidc_client_added", "oidc_client_removed"] {
+        let audit = boss.get(&format!("/admin/audit?event={event}")).await;
+        assert_eq!(audit.status, 200);
+        assert!(
+            audit.body.contains(&clients[0].client_id),
+            "{event}: {}",
+            audit.body
+        );
+    }
+    let trail = app.store().recent_audit(50).await.unwrap();
+    let changes: Vec<_> = trail
+        .iter()
+        .filter(|e| e.kind.starts_with("oidc_client_"))
+        .collect();
+    assert_eq!(changes.len(), 2);
+    assert!(changes.iter().all(|e| e.username == "boss"), "{changes:?}");
 }
 
 both!(administrators_manage_their_applications);
 
-/// The claims of a signed token, read without checking the signature (the
-/// other stories check it with an independent library).
-fn payload(token: &str) -> Value {
+/// Part `index` (0: the header, 1: the claims) of a signed token, read
+/// without checking the signature (the other stories check it with an
+/// independent library).
+fn part(token: &str, index: usize) -> Value {
     use base64::Engine as _;
-    let part = token.split('.').nth(1).unwrap();
+    let part = token.split('.').nth(index).unwrap();
     serde_json::from_slice(
         &base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(part)
             .unwrap(),
     )
     .unwrap()
+}
+
+/// The claims of a signed token (see [`part`]).
+fn payload(token: &str) -> Value {
+    part(token, 1)
+}
+
+/// The published keys.
+async fn jwks(app: &TestApp) -> Value {
+    let reply = Client::new(app.localhost_url("")).get("/oidc/jwks").await;
+    assert_eq!(reply.status, 200);
+    serde_json::from_str(&reply.body).unwrap()
 }
 
 /// Exchanges `code` for `id` (PKCE with [`VERIFIER`]); the answer's JSON.
