@@ -152,6 +152,20 @@ impl TestApp {
         Self::start_as(backend, configure, true).await
     }
 
+    /// Another server process on the same database and clock, its
+    /// configuration changed by `configure` (a new master key, say).
+    pub async fn instance_with(&self, configure: impl FnOnce(&mut Config)) -> TestApp {
+        let mut database = self.database.clone();
+        configure(&mut database.config);
+        Self::boot(
+            database,
+            self.backend,
+            self._dir.clone(),
+            self.clock.clone(),
+        )
+        .await
+    }
+
     /// A second server process on the same database and clock, as behind a
     /// load balancer.
     pub async fn second_instance(&self) -> TestApp {

@@ -319,9 +319,10 @@ pub enum MasterKeyCommand {
     /// many sealed values each key id holds.
     Status,
     /// Re-seal every value sealed under an earlier key (authenticators,
-    /// offered authenticators, unsent messages) with the current one (needs
-    /// the earlier key in TWOFACTOR_PREVIOUS_MASTER_KEYS). Safe while
-    /// serving; safe to run again.
+    /// offered authenticators, unsent messages, OpenID Connect signing
+    /// keys) with the current one (needs the earlier key in
+    /// TWOFACTOR_PREVIOUS_MASTER_KEYS). Safe while serving; safe to run
+    /// again.
     Reseal,
 }
 

@@ -25,7 +25,8 @@ impl LoginService {
     }
 
     /// Re-seals every value sealed under an earlier master key (linked and
-    /// offered authenticators, unsent messages) with the current one, a
+    /// offered authenticators, unsent messages, OpenID Connect signing
+    /// keys) with the current one, a
     /// page at a time; `progress` hears the running count. Returns
     /// (re-sealed, left because no configured key opens them). Safe to run
     /// while serving and to run again.
@@ -71,6 +72,24 @@ impl LoginService {
                 progress(resealed);
             }
         }
+        // A handful of rows, keyed by their JWK id: read whole.
+        for key in self.store.signing_keys().await? {
+            if key.key_id == self.key_id() {
+                continue;
+            }
+            let Ok(sealed) = crate::oidc::keys::resealed(&key, &self.seal) else {
+                unopenable += 1;
+                continue;
+            };
+            if self
+                .store
+                .reseal_signing_key(&key.kid, &key.key_id, self.key_id(), &sealed)
+                .await?
+            {
+                resealed += 1;
+            }
+        }
+        progress(resealed);
         Ok((resealed, unopenable))
     }
 }

@@ -180,6 +180,14 @@ impl SigningKey {
     }
 }
 
+/// `stored`'s private half sealed again under `seal`'s current master key
+/// (for `master-key reseal`).
+pub(crate) fn resealed(stored: &StoredKey, seal: &SecretBox) -> Result<Vec<u8>, crate::SealError> {
+    let context = context(&stored.kid);
+    let der = seal.open(&stored.key_id, &stored.sealed, &context)?;
+    seal.seal(&der, &context)
+}
+
 /// The claims of `token` if one of `keys` signed it (expiry not checked:
 /// an ID token given back as a logout hint may have expired).
 pub fn verify(keys: &[StoredKey], token: &str) -> Option<serde_json::Value> {

@@ -425,7 +425,8 @@ pub trait Links: Send + Sync {
 #[async_trait::async_trait]
 pub trait Sealing: Send + Sync {
     /// How many sealed values each master key id holds, as (what, key id,
-    /// count): authenticators, offered authenticators, unsent messages.
+    /// count): authenticators, offered authenticators, unsent messages,
+    /// OpenID Connect signing keys.
     async fn sealed_key_usage(&self) -> Result<Vec<(String, String, i64)>, StoreError>;
     /// Up to `limit` values of `what` sealed under a key other than
     /// `key_id`, with row ids above `after`, by id.
@@ -635,6 +636,15 @@ pub trait Oidc: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Every signing key, newest first.
     async fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError>;
+    /// Replaces a signing key's sealed private half if it is still sealed
+    /// under `old_key_id`; false if not.
+    async fn reseal_signing_key(
+        &self,
+        kid: &str,
+        old_key_id: &str,
+        key_id: &str,
+        sealed: &[u8],
+    ) -> Result<bool, StoreError>;
     /// The user's `sub`: the stored one, else `candidate`, stored now.
     async fn oidc_subject(&self, user: UserId, candidate: &str) -> Result<String, StoreError>;
     /// Stores a grant with the hash of its code; returns its id.

@@ -405,6 +405,7 @@ impl Sealing for SqlStore {
                 "SELECT 'authenticators', key_id, COUNT(*) FROM totp_factors GROUP BY key_id \
                  UNION ALL SELECT 'offered authenticators', key_id, COUNT(*) FROM pending_enrollments GROUP BY key_id \
                  UNION ALL SELECT 'unsent messages', key_id, COUNT(*) FROM outbox WHERE status IN ('pending', 'sending') GROUP BY key_id \
+                 UNION ALL SELECT 'signing keys', key_id, COUNT(*) FROM oidc_keys GROUP BY key_id \
                  ORDER BY 1, 2",
             )
             .fetch_all(pool)

@@ -210,6 +210,24 @@ impl Oidc for SqlStore {
         rows.into_iter().map(key_from).collect()
     }
 
+    async fn reseal_signing_key(
+        &self,
+        kid: &str,
+        old_key_id: &str,
+        key_id: &str,
+        sealed: &[u8],
+    ) -> Result<bool, StoreError> {
+        let done = execute!(
+            self,
+            "UPDATE oidc_keys SET key_id = $3, sealed = $4 WHERE kid = $1 AND key_id = $2",
+            kid,
+            old_key_id,
+            key_id,
+            sealed
+        );
+        Ok(done == 1)
+    }
+
     async fn oidc_subject(&self, user: UserId, candidate: &str) -> Result<String, StoreError> {
         // Every token and userinfo answer names it: read it, and write
         // only the first time.

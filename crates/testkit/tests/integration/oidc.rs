@@ -1318,3 +1318,63 @@ async fn changes_to_the_account_reach_the_applications(backend: Backend) {
 }
 
 both_backends!(changes_to_the_account_reach_the_applications);
+
+/// A new master key: `master-key reseal` moves the signing keys to it with
+/// the seeds, so once the old key is dropped the provider still signs
+/// with the same keys (no application sees a new one).
+async fn signing_keys_move_to_a_new_master_key(backend: Backend) {
+    let Some(app) = TestApp::start_public(backend, |_| {}).await else {
+        return;
+    };
+    let before = jwks(&app).await;
+    let old_id = app.app.login.key_id().to_owned();
+    let moved = app
+        .instance_with(|config| {
+            config.previous_master_keys = Some("11".repeat(32).into());
+            config.master_key = Some("22".repeat(32).into());
+        })
+        .await;
+    let usage = moved.app.login.sealed_key_usage().await.unwrap();
+    assert!(
+        usage.contains(&("signing keys".to_owned(), old_id.clone(), 2)),
+        "{usage:?}"
+    );
+    let (resealed, unopenable) = moved.app.login.reseal_all(|_| {}).await.unwrap();
+    assert_eq!((resealed, unopenable), (2, 0));
+    let usage = moved.app.login.sealed_key_usage().await.unwrap();
+    assert!(usage.iter().all(|(_, id, _)| *id != old_id), "{usage:?}");
+    // The old key gone: the same keys still open and sign.
+    let only_new = app
+        .instance_with(|config| {
+            config.previous_master_keys = None;
+            config.master_key = Some("22".repeat(32).into());
+        })
+        .await;
+    let (_, totp) = only_new.add_user_with_totp("drsmith").await;
+    let (id, secret) = register(&only_new, false, "RS256").await;
+    let mut browser = Client::new(only_new.localhost_url(""));
+    let code = code_for(
+        &mut browser,
+        &only_new,
+        &id,
+        Some(CHALLENGE),
+        ("drsmith", &totp),
+    )
+    .await;
+    let tokens = exchange(&only_new, &id, &secret.unwrap(), &code).await;
+    let kid = part(tokens["id_token"].as_str().unwrap(), 0)["kid"].clone();
+    assert!(
+        before["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["kid"] == kid),
+        "signed with a key published before the move"
+    );
+    assert_eq!(jwks(&only_new).await, before);
+    only_new.stop().await;
+    moved.stop().await;
+    app.stop().await;
+}
+
+both_backends!(signing_keys_move_to_a_new_master_key);
