@@ -30,8 +30,11 @@ pub fn routes() -> Router<AppState> {
         .route("/.well-known/openid-configuration", get(discovery))
         .route("/oidc/jwks", get(jwks))
         .route("/oidc/authorize", get(authorize_get).post(authorize_post))
-        .route("/oidc/token", axum::routing::post(token))
-        .route("/oidc/userinfo", get(userinfo).post(userinfo))
+        .route("/oidc/token", axum::routing::post(token).options(preflight))
+        .route(
+            "/oidc/userinfo",
+            get(userinfo).post(userinfo).options(preflight),
+        )
         .route("/oidc/logout", get(logout).post(logout_confirmed))
 }
 
@@ -43,6 +46,27 @@ fn json_answer(status: StatusCode, body: &serde_json::Value) -> Response {
     headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// `OPTIONS` before an application in the browser calls the token or
+/// userinfo endpoint with an `Authorization` header (CORS preflight).
+async fn preflight() -> Response {
+    use axum::http::header::{
+        ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_MAX_AGE,
+    };
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let headers = response.headers_mut();
+    headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    headers.insert(
+        ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST"),
+    );
+    headers.insert(
+        ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("Authorization, Content-Type"),
+    );
+    headers.insert(ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
     response
 }
 

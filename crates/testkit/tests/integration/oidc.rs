@@ -851,6 +851,26 @@ async fn discovery_names_the_endpoints(app: &TestApp) {
             "{endpoint}"
         );
     }
+    // An application in the browser may call userinfo (CORS preflight).
+    let preflight = reqwest::Client::new()
+        .request(reqwest::Method::OPTIONS, app.url("/oidc/userinfo"))
+        .header("origin", "https://spa.clinic.example")
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "authorization")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 204);
+    let allowed = |name: &str| {
+        preflight
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
+    assert_eq!(allowed("access-control-allow-origin"), "*");
+    assert!(allowed("access-control-allow-headers").contains("Authorization"));
     assert_eq!(
         doc["code_challenge_methods_supported"],
         serde_json::json!(["S256"])
