@@ -1227,6 +1227,32 @@ async fn changes_to_the_account_reach_the_applications(backend: Backend) {
     assert_eq!(claims["amr"], serde_json::json!(["pwd"]));
     assert_eq!(claims["acr"], "pwd");
 
+    // A code by text message says so.
+    let phone = "+12015550123";
+    app.add_user_with_phone("texted", Some(phone)).await;
+    let mut texted = Client::new(app.localhost_url(""));
+    let to_login = texted.get(&authorize).await.location().unwrap().to_owned();
+    let next = query_value(&to_login, "next").unwrap();
+    let reply = texted.submit_password_next("texted", PASSWORD, &next).await;
+    let to_2fa = reply.location().unwrap().to_owned();
+    assert!(to_2fa.starts_with("/login/2fa"), "{to_2fa}");
+    texted.get(&to_2fa).await;
+    assert_eq!(texted.request_sms().await.status, 200);
+    let sms = app.last_sms_code(phone).unwrap();
+    let csrf = texted.csrf();
+    let reply = texted
+        .post_form(
+            "/login/2fa",
+            &[("token", &sms), ("csrf_token", &csrf), ("next", &next)],
+        )
+        .await;
+    assert_eq!(reply.location(), Some(next.as_str()));
+    let back = texted.get(&next).await.location().unwrap().to_owned();
+    let sms_tokens = exchange(&app, &id, &secret, &query_value(&back, "code").unwrap()).await;
+    let claims = payload(sms_tokens["id_token"].as_str().unwrap());
+    assert_eq!(claims["amr"], serde_json::json!(["pwd", "sms", "mfa"]));
+    assert_eq!(claims["acr"], "mfa");
+
     // An administrator signed in with a code before the practice asked
     // passkeys of administrators must sign in again, with one.
     let (_, admin_totp) = app.add_admin_with_totp("chief").await;
