@@ -6,6 +6,11 @@ use serde::{Deserialize, Serialize};
 /// An account as stored (inside the encrypted vault only).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
+    /// A short random id, stable for the account's life in this vault: the
+    /// one name that tells apart two accounts with the same issuer and
+    /// label. Vaults written before ids existed get theirs when opened.
+    #[serde(default)]
+    pub id: String,
     /// Who the account is with ("Main St Clinic").
     pub issuer: Option<String>,
     /// The account name ("drsmith").
@@ -39,6 +44,7 @@ impl Account {
             OtpKind::Hotp { counter } => (None, Some(counter)),
         };
         Account {
+            id: String::new(),
             issuer: uri.issuer.clone(),
             label: uri.account.clone(),
             secret: uri.secret.to_base32(),
@@ -88,6 +94,61 @@ impl Account {
 
     /// Same issuer, label and secret: the same enrollment added twice.
     pub fn same_as(&self, other: &Account) -> bool {
-        self.issuer == other.issuer && self.label == other.label && self.secret == other.secret
+        self.same_name_as(other) && self.secret == other.secret
     }
+
+    /// Same issuer and label: indistinguishable by name (a re-enrollment
+    /// with a new secret, say).
+    pub fn same_name_as(&self, other: &Account) -> bool {
+        self.issuer == other.issuer && self.label == other.label
+    }
+}
+
+/// A fresh id that no account in `accounts` has: six lowercase hex digits.
+pub fn new_id(accounts: &[Account]) -> Result<String, getrandom::Error> {
+    loop {
+        let mut bytes = [0u8; 3];
+        getrandom::fill(&mut bytes)?;
+        let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        if !accounts.iter().any(|a| a.id == id) {
+            return Ok(id);
+        }
+    }
+}
+
+/// Gives every account without an id (or with one another account already
+/// has) a fresh one. True when something changed.
+pub fn fill_ids(accounts: &mut [Account]) -> Result<bool, getrandom::Error> {
+    let mut changed = false;
+    for i in 0..accounts.len() {
+        let earlier = accounts.get(..i).unwrap_or_default();
+        let clashes = accounts
+            .get(i)
+            .is_some_and(|a| a.id.is_empty() || earlier.iter().any(|b| b.id == a.id));
+        if clashes {
+            let id = new_id(accounts)?;
+            if let Some(account) = accounts.get_mut(i) {
+                account.id = id;
+            }
+            changed = true;
+        }
+    }
+    Ok(changed)
+}
+
+/// The label to give `account` so that no account in `accounts` has the
+/// same issuer and label: `smith`, else `smith 2`, `smith 3`, ...
+pub fn distinct_label(accounts: &[Account], account: &Account) -> String {
+    let taken = |label: &str| {
+        accounts
+            .iter()
+            .any(|a| a.issuer == account.issuer && a.label == label)
+    };
+    if !taken(&account.label) {
+        return account.label.clone();
+    }
+    (2u32..)
+        .map(|n| format!("{} {n}", account.label))
+        .find(|label| !taken(label))
+        .unwrap_or_else(|| account.label.clone())
 }

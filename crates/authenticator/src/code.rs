@@ -12,8 +12,20 @@ pub enum PickError {
     /// Nothing matches.
     #[error("no account matches {0:?}; `authenticator list` shows them")]
     NoMatch(String),
+    /// A position past the end of the list.
+    #[error(
+        "there is no account number {position}: the vault has {count}; `authenticator list` numbers them"
+    )]
+    NoPosition {
+        /// What was asked.
+        position: String,
+        /// How many accounts there are.
+        count: usize,
+    },
     /// Several match.
-    #[error("{query:?} matches several accounts: {candidates}; be more specific")]
+    #[error(
+        "{query:?} matches several accounts: {candidates}; name one by its number or id, as `authenticator list` shows them"
+    )]
     Ambiguous {
         /// What was asked.
         query: String,
@@ -22,14 +34,35 @@ pub enum PickError {
     },
 }
 
-/// The account `query` names: exact (case-insensitive) issuer or label
-/// first, then a substring of either, then the letters in order (fuzzy).
+/// The account `query` names. A number is a position in `list` (from 1,
+/// `#2` too) unless it is an account's id; else an exact (case-insensitive) issuer
+/// or label, then a substring of either, then the letters in order (fuzzy).
 /// Without a query, the only account.
 pub fn pick<'a>(accounts: &'a [Account], query: Option<&str>) -> Result<usize, PickError> {
     if accounts.is_empty() {
         return Err(PickError::Empty);
     }
-    let Some(query) = query.map(str::to_lowercase) else {
+    let query = query.map(|q| q.trim().to_lowercase());
+    if let Some(query) = &query {
+        // Ids are six characters, so they only look like a position in a
+        // vault of a hundred thousand accounts.
+        if let Some(i) = accounts.iter().position(|a| a.id == *query) {
+            return Ok(i);
+        }
+        let number = query.strip_prefix('#').unwrap_or(query);
+        if !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()) {
+            return number
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=accounts.len()).contains(n))
+                .map(|n| n - 1)
+                .ok_or(PickError::NoPosition {
+                    position: number.to_owned(),
+                    count: accounts.len(),
+                });
+        }
+    }
+    let Some(query) = query else {
         return match accounts.len() {
             1 => Ok(0),
             _ => Err(PickError::Ambiguous {
@@ -75,8 +108,8 @@ pub fn pick<'a>(accounts: &'a [Account], query: Option<&str>) -> Result<usize, P
 fn names(accounts: &[Account], indexes: &[usize]) -> String {
     indexes
         .iter()
-        .filter_map(|&i| accounts.get(i))
-        .map(Account::display_name)
+        .filter_map(|&i| Some((i, accounts.get(i)?)))
+        .map(|(i, a)| format!("{} {} (id {})", i + 1, a.display_name(), a.id))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -101,6 +134,7 @@ mod tests {
 
     fn account(issuer: Option<&str>, label: &str) -> Account {
         Account {
+            id: format!("{:06x}", label.len() * 4099 + issuer.map_or(0, str::len)),
             issuer: issuer.map(str::to_owned),
             label: label.into(),
             secret: "JBSWY3DPEHPK3PXP".into(),
@@ -128,7 +162,7 @@ mod tests {
         ));
         let err = pick(&accounts, Some("smith")).unwrap_err().to_string();
         assert!(
-            err.contains("drchrono (smith)") && err.contains("Main St Clinic (smith)"),
+            err.contains("1 drchrono (smith) (id") && err.contains("2 Main St Clinic (smith) (id"),
             "{err}"
         );
         assert_eq!(
@@ -138,6 +172,41 @@ mod tests {
         assert!(pick(&accounts, None).is_err());
         assert_eq!(pick(&accounts[..1], None), Ok(0));
         assert_eq!(pick(&[], None), Err(PickError::Empty));
+    }
+
+    #[test]
+    fn twins_are_picked_by_position_or_id() {
+        let mut accounts = vec![
+            account(Some("Main St Clinic"), "smith"),
+            account(Some("Main St Clinic"), "smith"),
+            account(None, "7"),
+        ];
+        accounts[0].id = "a1b2c3".into();
+        accounts[1].id = "d4e5f6".into();
+        accounts[2].id = "000777".into();
+        assert!(matches!(
+            pick(&accounts, Some("main st clinic")),
+            Err(PickError::Ambiguous { .. })
+        ));
+        assert_eq!(pick(&accounts, Some("1")), Ok(0));
+        assert_eq!(pick(&accounts, Some(" #2 ")), Ok(1));
+        assert_eq!(pick(&accounts, Some("D4E5F6")), Ok(1));
+        assert_eq!(pick(&accounts, Some("a1b2c3")), Ok(0));
+        // A number is always a position: the account labelled "7" is
+        // reached by its id or position instead.
+        assert_eq!(
+            pick(&accounts, Some("7")),
+            Err(PickError::NoPosition {
+                position: "7".into(),
+                count: 3
+            })
+        );
+        assert_eq!(pick(&accounts, Some("000777")), Ok(2));
+        for hostile in ["0", "#0", "99999999999999999999999", "-1", "#"] {
+            assert!(pick(&accounts, Some(hostile)).is_err(), "{hostile}");
+        }
+        let message = pick(&accounts, Some("0")).unwrap_err().to_string();
+        assert!(message.contains("the vault has 3"), "{message}");
     }
 
     #[test]

@@ -41,18 +41,21 @@ enum Command {
         /// URI or image file.
         source: Option<String>,
     },
-    /// List the accounts.
+    /// List the accounts: number, id, name, digits and kind. Commands
+    /// take the number or the id where two accounts have the same name.
     List,
     /// Rename an account (its label).
     Rename {
-        /// The account (issuer or label, fuzzy).
+        /// The account: its number in `list`, its id, or its issuer or
+        /// label (fuzzy).
         account: String,
         /// The new label.
         new_label: String,
     },
     /// Remove an account (asks to confirm).
     Remove {
-        /// The account (issuer or label, fuzzy).
+        /// The account: its number in `list`, its id, or its issuer or
+        /// label (fuzzy).
         account: String,
         /// Do not ask.
         #[arg(long)]
@@ -66,7 +69,8 @@ enum Command {
     },
     /// Print the current code: `<issuer> token is: 75 091 92`.
     Code {
-        /// The account (issuer or label, fuzzy); optional with one account.
+        /// The account: its number in `list`, its id, or its issuer or
+        /// label (fuzzy); optional with one account.
         account: Option<String>,
         /// Just the digits, for scripts.
         #[arg(long)]
@@ -193,12 +197,29 @@ fn add(cli: &Cli, source: Option<&str>) -> anyhow::Result<()> {
     let mut vault = open_or_create(cli)?;
     let mut added = 0;
     for uri in &uris {
-        let account = Account::from_uri(uri);
+        let mut account = Account::from_uri(uri);
         if vault.accounts.iter().any(|a| a.same_as(&account)) {
             println!("already in the vault: {}", account.display_name());
             continue;
         }
+        // Same issuer and name, another secret: most often the practice
+        // linked the account again. Both are kept (the old one may still be
+        // the one the server knows) under names that tell them apart.
+        let twin = vault.accounts.iter().position(|a| a.same_name_as(&account));
+        account.label = authenticator::account::distinct_label(&vault.accounts, &account);
+        account.id = authenticator::account::new_id(&vault.accounts)
+            .map_err(|e| anyhow::anyhow!("no random source: {e}"))?;
         println!("added {}", account.display_name());
+        if let Some(twin) = twin {
+            let old = vault.accounts.get(twin).map(Account::display_name);
+            println!(
+                "note: {} (number {}) has the same issuer and name with another secret, so the new one is called {}; once its codes work, remove the old one with `authenticator remove {}`",
+                old.unwrap_or_default(),
+                twin + 1,
+                account.display_name(),
+                twin + 1
+            );
+        }
         vault.accounts.push(account);
         added += 1;
     }
@@ -211,14 +232,16 @@ fn add(cli: &Cli, source: Option<&str>) -> anyhow::Result<()> {
 /// `list`.
 fn list(cli: &Cli) -> anyhow::Result<()> {
     let vault = open(cli)?;
-    for account in &vault.accounts {
+    for (i, account) in vault.accounts.iter().enumerate() {
         let kind = if account.counter.is_some() {
             "counter"
         } else {
             "time"
         };
         println!(
-            "{}  ({} digits, {kind})",
+            "{}  {}  {}  ({} digits, {kind})",
+            i + 1,
+            account.id,
             account.display_name(),
             account.digits
         );
@@ -234,6 +257,18 @@ fn rename(cli: &Cli, account: &str, new_label: &str) -> anyhow::Result<()> {
     }
     let mut vault = open(cli)?;
     let index = pick(&vault.accounts, Some(account))?;
+    let issuer = vault.accounts.get(index).and_then(|a| a.issuer.clone());
+    if let Some(other) = vault
+        .accounts
+        .iter()
+        .position(|a| a.issuer == issuer && a.label == new_label)
+        .filter(|&other| other != index)
+    {
+        bail!(
+            "account number {} already has that issuer and name; pick another label so the two can be told apart",
+            other + 1
+        );
+    }
     let entry = vault.accounts.get_mut(index).context("account vanished")?;
     let old = entry.display_name();
     entry.label = new_label.to_owned();

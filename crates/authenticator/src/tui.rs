@@ -184,6 +184,7 @@ mod tests {
 
     fn account(issuer: &str, digits: u8) -> Account {
         Account {
+            id: String::new(),
             issuer: Some(issuer.into()),
             label: "smith".into(),
             // RFC 6238's SHA1 seed.

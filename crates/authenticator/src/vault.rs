@@ -154,13 +154,21 @@ impl Vault {
             )
             .map_err(|_| corrupt())?;
         let plain = Zeroizing::new(plain);
-        let accounts: Vec<Account> = serde_json::from_slice(&plain).map_err(|_| corrupt())?;
-        Ok(Vault {
+        let mut accounts: Vec<Account> = serde_json::from_slice(&plain).map_err(|_| corrupt())?;
+        // Accounts from before ids existed get theirs now, written at
+        // once so that the id `list` shows still names the account next time.
+        let upgraded = crate::account::fill_ids(&mut accounts)
+            .map_err(|e| VaultError::Crypto(e.to_string()))?;
+        let vault = Vault {
             path: path.to_path_buf(),
             key,
             salt,
             accounts,
-        })
+        };
+        if upgraded {
+            vault.save()?;
+        }
+        Ok(vault)
     }
 
     /// Where the vault lives.
@@ -237,6 +245,7 @@ mod tests {
 
     fn account(label: &str) -> Account {
         Account {
+            id: String::new(),
             issuer: Some("Clinic".into()),
             label: label.into(),
             secret: "JBSWY3DPEHPK3PXP".into(),
@@ -259,10 +268,13 @@ mod tests {
             !String::from_utf8_lossy(&bytes).contains("JBSWY3DP"),
             "encrypted at rest"
         );
-        assert_eq!(
-            Vault::open(&path, "pass phrase").unwrap().accounts,
-            vec![account("alice")]
-        );
+        let opened = Vault::open(&path, "pass phrase").unwrap().accounts;
+        assert_eq!(opened.len(), 1);
+        assert_eq!(opened[0].label, "alice");
+        assert_eq!(opened[0].secret, "JBSWY3DPEHPK3PXP");
+        // Saved without an id, it got one on opening, kept from then on.
+        assert_eq!(opened[0].id.len(), 6);
+        assert_eq!(Vault::open(&path, "pass phrase").unwrap().accounts, opened);
         assert!(matches!(
             Vault::open(&path, "wrong"),
             Err(VaultError::WrongPassphrase(_))

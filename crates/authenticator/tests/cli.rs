@@ -83,9 +83,15 @@ fn a_uri_added_gives_the_codes_oathtool_gives() {
         "already in the vault: drchrono (smith)\n",
         "duplicates are detected"
     );
+    let listed = ok(run(&v, &["list"]));
+    let id = listed.split_whitespace().nth(1).unwrap().to_owned();
     assert_eq!(
-        ok(run(&v, &["list"])),
-        "drchrono (smith)  (7 digits, time)\n"
+        listed,
+        format!("1  {id}  drchrono (smith)  (7 digits, time)\n")
+    );
+    assert!(
+        id.len() == 6 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{id}"
     );
     for at in ["59", "1111111109", "2000000000"] {
         let plain = ok(run(&v, &["code", "--plain", "--at", at]));
@@ -240,6 +246,67 @@ fn a_qr_code_image_is_read() {
         err(&output).contains("no otpauth QR code found"),
         "{}",
         err(&output)
+    );
+}
+
+#[test]
+fn twins_are_told_apart_and_picked_by_number_or_id() {
+    let v = vault();
+    let first = format!("otpauth://totp/Clinic:smith?secret={SECRET}&issuer=Clinic");
+    let relinked = "otpauth://totp/Clinic:smith?secret=JBSWY3DPEHPK3PXP&issuer=Clinic";
+    ok(run(&v, &["add", &first]));
+    let added = ok(run(&v, &["add", relinked]));
+    assert!(added.starts_with("added Clinic (smith 2)\n"), "{added}");
+    assert!(
+        added.contains("remove the old one with `authenticator remove 1`"),
+        "{added}"
+    );
+    let listed = ok(run(&v, &["list"]));
+    let ids: Vec<&str> = listed
+        .lines()
+        .map(|l| l.split_whitespace().nth(1).unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert_ne!(ids[0], ids[1]);
+    let by_number = ok(run(&v, &["code", "2", "--plain", "--at", "59"]));
+    let by_id = ok(run(&v, &["code", ids[1], "--plain", "--at", "59"]));
+    let reference = oathtool(&["--totp", "-b", "-N", "@59", "JBSWY3DPEHPK3PXP"]);
+    assert_eq!(by_number.trim(), reference);
+    assert_eq!(by_id.trim(), reference);
+    let vague = run(&v, &["code", "clinic"]);
+    assert_eq!(vague.status.code(), Some(1));
+    assert!(
+        err(&vague).contains("name one by its number or id"),
+        "{}",
+        err(&vague)
+    );
+    let clash = run(&v, &["rename", "2", "smith"]);
+    assert_eq!(clash.status.code(), Some(1));
+    assert!(
+        err(&clash).contains("account number 1 already has"),
+        "{}",
+        err(&clash)
+    );
+    assert_eq!(
+        ok(run(&v, &["rename", ids[0], "old phone"])),
+        "renamed Clinic (smith) to Clinic (old phone)\n"
+    );
+    let missing = run(&v, &["remove", "3", "--yes"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        err(&missing).contains("there is no account number 3"),
+        "{}",
+        err(&missing)
+    );
+    assert_eq!(
+        ok(run(&v, &["remove", "#1", "--yes"])),
+        "removed Clinic (old phone)\n"
+    );
+    let left = ok(run(&v, &["list"]));
+    assert_eq!(
+        left,
+        format!("1  {}  Clinic (smith 2)  (6 digits, time)\n", ids[1]),
+        "ids stay"
     );
 }
 
