@@ -396,14 +396,21 @@ impl LoginService {
     ) -> Result<(), DomainError> {
         let (typed, ctx, now, since) = (attempt.typed(), attempt.ctx, attempt.now, attempt.since);
         self.store.record_failure(&attempt.ip_key, now).await?;
+        // A known account's failure is recorded under it (and so its
+        // practice: the office manager's audit page shows who was tried);
+        // an unknown name stays with no user, for the server's operators.
+        let detail = match user {
+            Some(_) => "wrong password",
+            None => "unknown username",
+        };
         let event = AuditEvent::new(
             now,
             AuditKind::PasswordLogin,
             Outcome::Failure,
-            None,
+            user.map(|u| u.id),
             typed,
             ctx,
-            "wrong username or password",
+            detail,
         );
         let Some(key) = key else {
             return self.store.append_audit(&event).await.map_err(Into::into);

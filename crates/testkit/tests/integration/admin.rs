@@ -975,3 +975,71 @@ async fn the_reset_page_states_the_practices_minimum(app: &TestApp) {
     assert!(short.body.contains("At least 20 characters"));
 }
 both!(the_reset_page_states_the_practices_minimum);
+
+async fn a_failed_password_of_a_known_user_shows_on_the_practice_audit(app: &TestApp) {
+    let (_, mut admin) = app.admin("boss").await;
+    let alice = app.add_user("alice").await;
+    let mut stranger = app.client();
+    assert_eq!(
+        stranger
+            .submit_password("alice", "not her password")
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        stranger
+            .submit_password("nobody-here", "whatever it is")
+            .await
+            .status,
+        401
+    );
+    // In the store: the known name under its user, the unknown without one.
+    let events = app.store().recent_audit(2).await.unwrap();
+    let known = events
+        .iter()
+        .find(|e| e.username == "alice")
+        .expect("alice's failure");
+    assert_eq!(
+        (known.user_id, known.outcome.as_str(), known.detail.as_str()),
+        (Some(alice.id), "failure", "wrong password")
+    );
+    let unknown = events
+        .iter()
+        .find(|e| e.username == "nobody-here")
+        .expect("the unknown name's failure");
+    assert_eq!(
+        (unknown.user_id, unknown.detail.as_str()),
+        (None, "unknown username")
+    );
+    // The practice's audit page, its filters and exports show alice's.
+    let filtered = admin
+        .get("/admin/audit?user=alice&event=password_login&outcome=failure")
+        .await;
+    assert_eq!(filtered.status, 200);
+    assert_eq!(
+        filtered
+            .body
+            .matches("<tr data-event=\"password_login\"")
+            .count(),
+        1,
+        "{}",
+        filtered.body
+    );
+    assert!(filtered.body.contains("wrong password"));
+    let all = admin.get("/admin/audit").await;
+    assert!(!all.body.contains("nobody-here"), "no user, no practice");
+    let csv = admin
+        .get("/admin/audit/export?format=csv&event=password_login&outcome=failure")
+        .await;
+    assert!(
+        csv.body.contains(&format!(
+            ",{},alice,password_login,failure,127.0.0.1,",
+            alice.id.0
+        )),
+        "{}",
+        csv.body
+    );
+    assert!(!csv.body.contains("nobody-here"));
+}
+both!(a_failed_password_of_a_known_user_shows_on_the_practice_audit);
