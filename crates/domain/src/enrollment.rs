@@ -294,6 +294,28 @@ impl LoginService {
         }))
     }
 
+    /// The `otpauth://` URI of `user`'s linked authenticator, read back from
+    /// its sealed seed; `None` without one. For `twofactor demo`, which
+    /// prints it at every start so that the phone that scanned it keeps
+    /// working. No page calls it: the seed never leaves the server once
+    /// linked, except to the operator who holds the master key anyway.
+    pub async fn linked_totp_uri(&self, user: &User) -> Result<Option<OtpAuthUri>, DomainError> {
+        let Some(factor) = self.store.totp(user.id).await? else {
+            return Ok(None);
+        };
+        let secret = self.open_totp_seed(&factor)?;
+        Ok(Some(OtpAuthUri {
+            kind: OtpKind::Totp {
+                period: factor.period,
+            },
+            issuer: Some(self.site_name.clone()),
+            account: user.username.clone(),
+            secret,
+            algorithm: factor.algorithm,
+            digits: factor.digits,
+        }))
+    }
+
     /// The step-up form: password, and for re-linking a current token or a
     /// recovery code. On success a new secret is offered (not yet active).
     pub async fn begin_link(

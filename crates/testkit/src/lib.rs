@@ -66,6 +66,8 @@ struct Database {
     /// `public_url` is `http://localhost:PORT` of the server's own port
     /// (an OpenID Connect issuer clients can reach).
     public_at_port: bool,
+    /// `twofactor demo`'s mode: `/dev/outbox` lists what was sent.
+    demo: bool,
 }
 
 /// A running app.
@@ -102,13 +104,20 @@ impl TestApp {
         backend: Backend,
         configure: impl FnOnce(&mut Config),
     ) -> Option<TestApp> {
-        Self::start_as(backend, configure, false).await
+        Self::start_as(backend, configure, false, false).await
+    }
+
+    /// Starts an app in demo mode: `/dev/outbox` lists the texts and emails
+    /// sent (also printed, as `twofactor demo` does).
+    pub async fn start_demo(backend: Backend) -> Option<TestApp> {
+        Self::start_as(backend, |_| {}, false, true).await
     }
 
     async fn start_as(
         backend: Backend,
         configure: impl FnOnce(&mut Config),
         public_at_port: bool,
+        demo: bool,
     ) -> Option<TestApp> {
         let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
         let mut config = Config {
@@ -131,6 +140,7 @@ impl TestApp {
             config,
             schema,
             public_at_port,
+            demo,
         };
         Some(
             Self::boot(
@@ -149,7 +159,7 @@ impl TestApp {
         backend: Backend,
         configure: impl FnOnce(&mut Config),
     ) -> Option<TestApp> {
-        Self::start_as(backend, configure, true).await
+        Self::start_as(backend, configure, true, false).await
     }
 
     /// Another server process on the same database and clock, its
@@ -192,14 +202,14 @@ impl TestApp {
         if database.public_at_port {
             config.public_url = Some(format!("http://localhost:{}", addr.port()));
         }
-        let app = app::build(
-            &config,
-            app::Mode::Quiet,
-            clock.clone(),
-            database.schema.as_deref(),
-        )
-        .await
-        .expect("app builds");
+        let mode = if database.demo {
+            app::Mode::Demo
+        } else {
+            app::Mode::Quiet
+        };
+        let app = app::build(&config, mode, clock.clone(), database.schema.as_deref())
+            .await
+            .expect("app builds");
         let (tx, rx) = oneshot::channel::<()>();
         let served = app.clone();
         let server = tokio::spawn(async move {

@@ -187,7 +187,10 @@ pub async fn build(
         config: Arc::new(WebConfig {
             secure_cookies: settings.secure_cookies,
             site_name: config.issuer.clone(),
-            demo_outbox: (mode == Mode::Demo).then(|| sms_outbox.clone()),
+            demo_outbox: (mode == Mode::Demo).then(|| web::DemoOutbox {
+                sms: sms_outbox.clone(),
+                mail: mail_outbox.clone(),
+            }),
             trusted_proxies: settings.trusted_proxies.clone(),
             public_url: settings.public_url.clone(),
             metrics_token: config

@@ -232,17 +232,29 @@ async fn seed_demo(app: &App, config: &Config) -> anyhow::Result<()> {
             .await?;
         }
     }
-    // A fresh secret every start, so the URI printed below is the one in force.
+    // The secret linked at the first run is printed again, so the phone
+    // that scanned it keeps working; a new one only when there is none
+    // (the first run, or after a 2FA reset), and then the start says so.
     let smith = app.user(DEMO_TOTP_USER.0).await?;
-    let uri = app
-        .enroll_totp(
-            &smith,
-            None,
-            otp::Algorithm::Sha1,
-            Digits::SIX,
-            Period::DEFAULT,
-        )
-        .await?;
+    let (uri, fresh) = match app.login.linked_totp_uri(&smith).await? {
+        Some(uri) => (uri, false),
+        None => (
+            app.enroll_totp(
+                &smith,
+                None,
+                otp::Algorithm::Sha1,
+                Digits::SIX,
+                Period::DEFAULT,
+            )
+            .await?,
+            true,
+        ),
+    };
+    let secret_note = if fresh {
+        "A NEW secret (an entry from an earlier demo run no longer works)"
+    } else {
+        "The same secret as the last run (a phone that scanned it keeps working)"
+    };
     let uri_text = uri.to_uri();
     let qr = qrcode::QrCode::new(uri_text.as_bytes())
         .map(|code| {
@@ -256,13 +268,16 @@ async fn seed_demo(app: &App, config: &Config) -> anyhow::Result<()> {
         "\ntwofactor demo — {DEMO_PRACTICE}\n\
          \n  Open {url}/login\n\
          \n  1. {user1} / {pw1}  (authenticator app enrolled)\
-         \n     Scan this QR code with any authenticator app, or add the URI by hand:\
+         \n     {secret_note}: scan this QR code\
+         \n     with any authenticator app, or add the URI by hand:\
          \n     {uri_text}\
          \n     No phone at hand? `cargo run -q -p twofactor -- otp code --secret {secret}` prints the code.\n\
          \n{qr}\n\
          \n  2. {user2} / {pw2}  (phone +12015550123, no app)\
          \n     Press \"Request Token via SMS\": the message is printed on this terminal\
          \n     (a line starting \"SMS to\") and listed at {url}/dev/outbox.\n\
+         \n  Emails (\"Forgot password?\", invitations, emergency access) are not sent either:\
+         \n  {url}/dev/outbox shows each one with its link.\n\
          \n  3. A passkey: log in as {user1}, open Account security, then \"Passkeys and\
          \n     security keys\", and add one (your browser or phone keeps it). Log out and\
          \n     press \"Sign in with a passkey\" on {url}/login: no password, no code.\n\

@@ -570,10 +570,10 @@ fn http_get(port: u16, path: &str) -> String {
     reply
 }
 
-#[test]
-fn demo_prints_logins_uri_and_qr_and_serves_the_login_page() {
+/// Starts `twofactor demo` in `dir` on a free port: the child, its port
+/// and what it printed up to "Stop: Ctrl-C".
+fn start_demo(dir: &std::path::Path) -> (std::process::Child, u16, String) {
     use std::io::BufRead as _;
-    let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -581,7 +581,7 @@ fn demo_prints_logins_uri_and_qr_and_serves_the_login_page() {
         .port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_twofactor"))
         .args(["demo", "--listen", &format!("127.0.0.1:{port}")])
-        .current_dir(dir.path())
+        .current_dir(dir)
         .env_remove("TWOFACTOR_DATA_DIR")
         .env_remove("TWOFACTOR_DATABASE_URL")
         .stdout(Stdio::piped())
@@ -598,6 +598,22 @@ fn demo_prints_logins_uri_and_qr_and_serves_the_login_page() {
             break;
         }
     }
+    (child, port, printed)
+}
+
+fn demo_secret(printed: &str) -> String {
+    printed
+        .split("secret=")
+        .nth(1)
+        .and_then(|rest| rest.split('&').next())
+        .expect("the demo prints the otpauth URI")
+        .to_owned()
+}
+
+#[test]
+fn demo_prints_logins_uri_and_qr_and_serves_the_login_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, port, printed) = start_demo(dir.path());
     // localhost, not the loopback address: browsers take passkeys there.
     let open = format!("Open http://localhost:{port}/login");
     for needle in [
@@ -606,6 +622,7 @@ fn demo_prints_logins_uri_and_qr_and_serves_the_login_page() {
         "drsmith / demo-password-smith",
         "nurse.jones / demo-password-jones",
         "otpauth://totp/twofactor:drsmith?secret=",
+        "A NEW secret",
         "▀",
         "/dev/outbox",
     ] {
@@ -633,6 +650,16 @@ fn demo_prints_logins_uri_and_qr_and_serves_the_login_page() {
     );
     let _ = child.kill();
     let _ = child.wait();
+
+    // A second run keeps the secret the phone scanned, and says so.
+    let (mut again, _, printed_again) = start_demo(dir.path());
+    let _ = again.kill();
+    let _ = again.wait();
+    assert_eq!(demo_secret(&printed_again), demo_secret(&printed));
+    assert!(
+        printed_again.contains("The same secret as the last run"),
+        "{printed_again}"
+    );
 }
 
 #[test]

@@ -19,7 +19,7 @@ mod pages;
 mod state;
 
 pub use error::AppError;
-pub use state::{AppState, WebConfig};
+pub use state::{AppState, DemoOutbox, WebConfig};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

@@ -11,8 +11,8 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// The name shown in page titles.
     pub site_name: String,
-    /// Demo mode: the SMS outbox is shown at `/dev/outbox`.
-    pub demo_outbox: Option<delivery::LogSms>,
+    /// Demo mode: the texts and emails sent are shown at `/dev/outbox`.
+    pub demo_outbox: Option<DemoOutbox>,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// The URL people use; emailed links are built from it, never from the
@@ -21,6 +21,17 @@ pub struct WebConfig {
     /// The bearer token `/metrics` asks for; unset, `/metrics` is not
     /// served at all (its gauges are no business of the public's).
     pub metrics_token: Option<String>,
+}
+
+/// What the demo "sent": kept in memory, listed at `/dev/outbox` so that
+/// every flow (a texted code, a reset link, an invitation) can be finished
+/// without a phone or a mail server.
+#[derive(Debug, Clone, Default)]
+pub struct DemoOutbox {
+    /// Text messages.
+    pub sms: delivery::LogSms,
+    /// Emails, bodies included.
+    pub mail: delivery::LogMail,
 }
 
 impl Default for WebConfig {

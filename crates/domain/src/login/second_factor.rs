@@ -548,20 +548,24 @@ impl LoginService {
         }
     }
 
+    /// The seed of `factor`, unsealed.
+    pub(crate) fn open_totp_seed(&self, factor: &TotpFactor) -> Result<otp::Secret, DomainError> {
+        let context = format!("totp:{}", factor.user_id);
+        let seed = self
+            .seal
+            .open(&factor.key_id, &factor.sealed_secret, context.as_bytes())?;
+        otp::Secret::from_bytes(seed.to_vec())
+            .map_err(|e| DomainError::Internal(format!("stored TOTP seed: {e}")))
+    }
+
     /// Whether the user has an authenticator app enrolled, and its digits.
     pub async fn totp_digits(&self, user: &User) -> Result<Option<u8>, DomainError> {
         Ok(self.store.totp(user.id).await?.map(|f| f.digits.get()))
     }
 
     pub(crate) fn open_totp(&self, factor: &TotpFactor) -> Result<Totp, DomainError> {
-        let context = format!("totp:{}", factor.user_id);
-        let seed = self
-            .seal
-            .open(&factor.key_id, &factor.sealed_secret, context.as_bytes())?;
-        let secret = otp::Secret::from_bytes(seed.to_vec())
-            .map_err(|e| DomainError::Internal(format!("stored TOTP seed: {e}")))?;
         Ok(Totp::new(
-            secret,
+            self.open_totp_seed(factor)?,
             factor.algorithm,
             factor.digits,
             factor.period,

@@ -340,3 +340,51 @@ async fn a_reset_request_takes_the_same_time_for_any_name() {
     );
     app.stop().await;
 }
+
+/// In demo mode the outbox page lists the reset email with its link, and
+/// the link finishes the reset: nothing in the demo needs a mail server.
+async fn the_demo_outbox_lists_emails_whose_links_finish_the_flow(backend: testkit::Backend) {
+    let Some(app) = TestApp::start_demo(backend).await else {
+        return;
+    };
+    app.add_user("alice").await;
+    let mut browser = app.client();
+    let empty = browser.get("/dev/outbox").await;
+    assert_eq!(empty.status, 200);
+    assert!(empty.body.contains("No emails yet"), "{}", empty.body);
+    browser.request_password_reset("alice").await;
+    app.mails().await;
+    let outbox = browser.get("/dev/outbox").await;
+    assert!(
+        outbox.body.contains("To alice@clinic.example"),
+        "{}",
+        outbox.body
+    );
+    let link = outbox
+        .body
+        .split("<a href=\"")
+        .filter_map(|s| s.split('"').next())
+        .find(|href| href.contains("/password/reset/"))
+        .expect("the reset link is clickable")
+        .to_owned();
+    let path = link.trim_start_matches("http://127.0.0.1:8080").to_owned();
+    let page = browser.get(&path).await;
+    assert_eq!(page.status, 200, "{link}");
+    let csrf = page.csrf_token().unwrap();
+    let new = "a fresh clinic passphrase";
+    let done = browser
+        .post_form(
+            &path,
+            &[
+                ("password", new),
+                ("password_confirm", new),
+                ("csrf_token", &csrf),
+            ],
+        )
+        .await;
+    assert!(done.status == 200 || done.status == 303, "{}", done.body);
+    let mut again = app.client();
+    assert_ne!(again.submit_password("alice", new).await.status, 401);
+    app.stop().await;
+}
+both_backends!(the_demo_outbox_lists_emails_whose_links_finish_the_flow);
