@@ -334,8 +334,8 @@ impl LoginService {
     }
 
     /// Runs one action on `target` (already checked to be in the
-    /// administrator's practice). `Ok(Ok(notice))` says what was done;
-    /// `Ok(Err(message))` says why nothing was.
+    /// administrator's practice). `Ok(Ok(()))`: done (the page says so in
+    /// the reader's words); `Ok(Err(message))` says why nothing was.
     #[allow(clippy::too_many_arguments)]
     pub async fn staff_action(
         &self,
@@ -347,7 +347,7 @@ impl LoginService {
         base_url: &str,
         ctx: &RequestContext,
         now: u64,
-    ) -> Result<Result<String, String>, DomainError> {
+    ) -> Result<Result<(), String>, DomainError> {
         if let Some(refusal) = staff_action_refused(admin, target, action) {
             return Ok(Err(refusal));
         }
@@ -357,14 +357,13 @@ impl LoginService {
         {
             return Ok(Err(message));
         }
-        let notice = self
-            .apply_staff_action(admin, target, action, base_url, ctx, now)
+        self.apply_staff_action(admin, target, action, base_url, ctx, now)
             .await?;
-        Ok(Ok(notice))
+        Ok(Ok(()))
     }
 
     /// Does `action` to `target` (allowed, and the administrator's password
-    /// confirmed); the notice to show.
+    /// confirmed).
     async fn apply_staff_action(
         &self,
         admin: &User,
@@ -373,9 +372,8 @@ impl LoginService {
         base_url: &str,
         ctx: &RequestContext,
         now: u64,
-    ) -> Result<String, DomainError> {
-        let name = &target.username;
-        Ok(match action {
+    ) -> Result<(), DomainError> {
+        let (kind, what) = match action {
             StaffAction::Require2fa(required) => {
                 self.store.set_user_require_2fa(target.id, required).await?;
                 let what = if required {
@@ -383,63 +381,34 @@ impl LoginService {
                 } else {
                     "2FA no longer required"
                 };
-                self.audit_admin_action(admin, target, AuditKind::Require2fa, what, ctx, now)
-                    .await?;
-                if required {
-                    format!("{name} must use two-factor login from the next login on.")
-                } else {
-                    format!(
-                        "Two-factor login is no longer required for {name} by you (the practice policy may still require it)."
-                    )
-                }
+                (AuditKind::Require2fa, what)
             }
             StaffAction::Reset2fa => {
                 self.store.reset_second_factors(target.id).await?;
-                self.audit_admin_action(
-                    admin,
-                    target,
-                    AuditKind::Reset2fa,
-                    "factors, recovery codes, devices and sessions removed",
-                    ctx,
-                    now,
-                )
-                .await?;
-                format!(
-                    "Two-factor login of {name} was reset: every factor, recovery code, remembered device and session is gone. {name} sets it up again at the next login."
-                )
+                let what = "factors, recovery codes, devices and sessions removed";
+                (AuditKind::Reset2fa, what)
             }
             StaffAction::Unlock => {
                 self.clear_user_locks(target.id).await?;
-                self.audit_admin_action(admin, target, AuditKind::Unlock, "unlocked", ctx, now)
-                    .await?;
-                format!("{name} is unlocked.")
+                (AuditKind::Unlock, "unlocked")
             }
             StaffAction::Disable => {
                 self.store.set_user_disabled(target.id, true).await?;
-                self.audit_admin_action(
-                    admin,
-                    target,
-                    AuditKind::UserDisabled,
-                    "disabled; sessions ended",
-                    ctx,
-                    now,
-                )
-                .await?;
-                format!("{name} is disabled and was logged out everywhere.")
+                (AuditKind::UserDisabled, "disabled; sessions ended")
             }
             StaffAction::Enable => {
                 self.store.set_user_disabled(target.id, false).await?;
-                self.audit_admin_action(admin, target, AuditKind::UserEnabled, "enabled", ctx, now)
-                    .await?;
-                format!("{name} can log in again.")
+                (AuditKind::UserEnabled, "enabled")
             }
             StaffAction::ResendInvitation => {
                 let base = base_url.to_owned();
-                self.send_invitation(admin, target, &base, ctx, now, "invitation sent again")
-                    .await?;
-                format!("A new invitation is on its way to {name}.")
+                return self
+                    .send_invitation(admin, target, &base, ctx, now, "invitation sent again")
+                    .await;
             }
-        })
+        };
+        self.audit_admin_action(admin, target, kind, what, ctx, now)
+            .await
     }
 
     /// Replaces the practice policy. `Err` carries the message to show.

@@ -110,6 +110,23 @@ impl LoginService {
         Ok(PhoneStart::CodeSent(masked))
     }
 
+    /// The number waiting for its code, masked, while its code still
+    /// works: the phone page shows the code box again after the user left it.
+    pub async fn waiting_phone(
+        &self,
+        user: &User,
+        now: u64,
+    ) -> Result<Option<String>, DomainError> {
+        Ok(match self.store.pending_phone(user.id).await? {
+            Some((phone, _, created, tries))
+                if now.saturating_sub(created) < CODE_SECONDS && tries < self.policy.sms_tries =>
+            {
+                Some(crate::sms::mask_phone(&phone))
+            }
+            _ => None,
+        })
+    }
+
     /// Makes the waiting number active if `code` is the one sent to it.
     /// A number that replaces another ends every other session (all but
     /// the one whose token is `session_token`) and forgets remembered

@@ -91,6 +91,18 @@ impl Client {
         self.send(request).await
     }
 
+    /// The page a 303 leads to (post/redirect/get), fetched with this
+    /// client's cookies; `reply` itself when it is not a redirect.
+    pub async fn follow(&mut self, reply: Reply) -> Reply {
+        match reply.location() {
+            Some(location) if reply.status == 303 => {
+                let location = location.to_owned();
+                self.get(&location).await
+            }
+            _ => reply,
+        }
+    }
+
     /// `GET path` with extra headers.
     pub async fn get_with(&mut self, path: &str, headers: &[(&str, &str)]) -> Reply {
         let mut request = self.http.get(format!("{}{path}", self.base));
@@ -241,11 +253,14 @@ impl Client {
         .await
     }
 
-    /// Presses "Request Token via SMS".
+    /// Presses "Request Token via SMS"; the page the browser then shows
+    /// (a sent text redirects back to the Two-Factor Login page).
     pub async fn request_sms(&mut self) -> Reply {
         let csrf = self.csrf();
-        self.post_form("/login/2fa/sms", &[("csrf_token", &csrf)])
-            .await
+        let reply = self
+            .post_form("/login/2fa/sms", &[("csrf_token", &csrf)])
+            .await;
+        self.follow(reply).await
     }
 
     /// Fills in "Forgot password?" for `who` (username or email), as a
@@ -256,11 +271,20 @@ impl Client {
             .await
             .csrf_token()
             .unwrap_or_default();
-        self.post_form(
-            "/password/forgot",
-            &[("username_or_email", who), ("csrf_token", &csrf)],
-        )
-        .await
+        let reply = self
+            .post_form(
+                "/password/forgot",
+                &[("username_or_email", who), ("csrf_token", &csrf)],
+            )
+            .await;
+        self.follow(reply).await
+    }
+
+    /// [`Client::submit`], then the page a success redirects to
+    /// (post/redirect/get), as a browser shows it.
+    pub async fn submit_and_follow(&mut self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        let reply = self.submit(path, fields).await;
+        self.follow(reply).await
     }
 
     /// Posts `fields` plus the CSRF token from this client's cookie (a

@@ -343,8 +343,8 @@ impl TestApp {
         (user, totp)
     }
 
-    /// Links a new authenticator to `user`; returns the phone's side.
-    async fn enroll(
+    /// Links an authenticator for `user`; returns the phone's side.
+    pub async fn enroll(
         &self,
         user: &User,
         algorithm: Algorithm,

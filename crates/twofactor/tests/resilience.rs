@@ -284,7 +284,8 @@ async fn change_password(base: String, name: String, seen: Shared) -> Option<()>
             )
             .await,
     )?;
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    // Changed: on to the security page (post/redirect/get).
+    assert_eq!(reply.status, 303, "{}", reply.body);
     let mut seen = seen.lock().unwrap();
     seen.changed.insert(name);
     Some(())

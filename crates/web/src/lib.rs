@@ -9,6 +9,7 @@ pub mod audit_export;
 mod client_ip;
 mod cookies;
 mod csrf;
+mod done;
 mod error;
 mod extract;
 mod headers;
@@ -17,6 +18,7 @@ mod next;
 mod oidc;
 mod pages;
 mod state;
+mod words;
 
 pub use error::AppError;
 pub use state::{AppState, DemoOutbox, WebConfig};
@@ -75,6 +77,7 @@ fn login_routes() -> Router<AppState> {
             "/login/recovery",
             get(pages::recovery::show).post(pages::recovery::submit),
         )
+        .route("/login/recovery/used", get(pages::recovery::used))
         .route("/logout", post(pages::logout::submit))
 }
 

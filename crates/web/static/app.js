@@ -5,8 +5,6 @@
   token.focus();
   var digits = token.getAttribute("data-digits") || "6";
   token.setAttribute("placeholder", digits === "7" ? "00 000 00" : digits === "8" ? "0000 0000" : "000 000");
-  var help = document.getElementById("token-help");
-  if (help) help.textContent = "Type the " + digits + "-digit code your app shows now; spaces are ignored.";
 })();
 (function () {
   var buttons = document.querySelectorAll("[data-print]");

@@ -142,6 +142,9 @@ pub enum TokenOutcome {
     },
     /// The half-logged-in session expired or was ended; start again.
     SessionEnded,
+    /// This wrong code was one too many for the half-logged-in session,
+    /// which ended; start again (the account's lock counts on).
+    TooManyWrong,
     /// The code was not checked: only a passkey or security key may
     /// finish this user's login ([`Policy::passkey_only`]).
     PasskeyRequired,

@@ -580,7 +580,7 @@ fn login_answer(outcome: TokenOutcome) -> PasskeyLogin {
             remember_token,
         },
         TokenOutcome::Locked { until } => PasskeyLogin::Locked { until },
-        TokenOutcome::SessionEnded => PasskeyLogin::SessionEnded,
+        TokenOutcome::SessionEnded | TokenOutcome::TooManyWrong => PasskeyLogin::SessionEnded,
         TokenOutcome::PasskeyRequired => PasskeyLogin::Refused(NOT_YOURS.into()),
         TokenOutcome::Wrong { .. } => PasskeyLogin::Refused(NOT_YOURS.into()),
     }

@@ -509,7 +509,7 @@ impl LoginService {
                 if let Some(session) = session {
                     self.store.delete_session(&session.token_hash).await?;
                 }
-                Ok(TokenOutcome::SessionEnded)
+                Ok(TokenOutcome::TooManyWrong)
             }
             CodeVerdict::TryAgain { attempts_left } => Ok(TokenOutcome::Wrong {
                 attempts_left,

@@ -165,12 +165,18 @@ async fn a_new_user_links_an_app_and_later_uses_a_recovery_code() {
     browser.type_into("#code", &codes[4]).await;
     browser.click("button[type=submit]").await;
     for _ in 0..50 {
-        if browser.source().await.contains("recovery code(s) left") {
+        if browser.source().await.contains("recovery codes left") {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert!(browser.source().await.contains("9 recovery code(s) left"));
+    assert!(browser.source().await.contains("9 recovery codes left"));
+    // The phone is likely lost: linking a new one is offered first.
+    assert!(browser.url().await.contains("/login/recovery/used"));
+    browser.click("#link-new-phone").await;
+    browser
+        .wait_for_url(|u| u.contains("/account/authenticator"))
+        .await;
     browser.quit().await;
     app.stop().await;
 }

@@ -32,14 +32,17 @@ pub(crate) async fn step_up(browser: &mut Client, password: &str, proof: Option<
     browser.post_form("/account/authenticator", &fields).await
 }
 
+/// Confirms a new authenticator with `code`: the page the browser then
+/// shows.
 pub(crate) async fn confirm(browser: &mut Client, code: &str) -> Reply {
     let csrf = browser.csrf();
-    browser
+    let reply = browser
         .post_form(
             "/account/authenticator/confirm",
             &[("code", code), ("csrf_token", &csrf)],
         )
-        .await
+        .await;
+    browser.follow(reply).await
 }
 
 pub(crate) fn code_of(app: &TestApp, uri: &OtpAuthUri) -> String {

@@ -127,6 +127,7 @@ async fn a_new_phone_ends_other_sessions_and_tells_the_old_number(app: &TestApp)
             &[("code", &code), ("csrf_token", &csrf)],
         )
         .await;
+    let reply = browser.follow(reply).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
 
     assert_eq!(browser.get("/").await.status, 200, "this browser stays in");

@@ -20,7 +20,15 @@ async fn login_page_shows_the_contract(app: &TestApp) {
             && page.body.contains("<label for=\"password\">")
     );
 
-    app.add_user_with_totp("alice").await;
+    // App and phone: the page clinicians know, word for word.
+    let alice = app.add_user_with_phone("alice", Some("+12015550123")).await;
+    app.enroll(
+        &alice,
+        otp::Algorithm::Sha1,
+        otp::Digits::SIX,
+        otp::Period::DEFAULT,
+    )
+    .await;
     let reply = browser.submit_password("alice", PASSWORD).await;
     assert_eq!(reply.status, 303);
     let page = browser.get("/login/2fa").await;
@@ -39,6 +47,15 @@ async fn login_page_shows_the_contract(app: &TestApp) {
     ] {
         assert!(page.body.contains(text), "2FA page lacks {text}");
     }
+    // "Request Token via SMS" sits beside the token box, and pressing
+    // Enter in the box still logs in (the button belongs to another form).
+    let row = page.body.split("class=\"token-row\"").nth(1).unwrap();
+    let row = row.split("</div>").next().unwrap();
+    assert!(
+        row.contains("id=\"token\"") && row.contains("Request Token via SMS"),
+        "{row}"
+    );
+    assert!(row.contains("form=\"sms-form\""), "{row}");
     let forgot = browser.get("/password/forgot").await;
     assert_eq!(forgot.status, 200);
     assert!(forgot.body.contains("name=\"username_or_email\""));
@@ -103,7 +120,9 @@ async fn totp_login_reaches_the_dashboard_and_logout_ends_it(app: &TestApp) {
 
     let reply = browser.logout().await;
     assert_eq!(reply.status, 303);
-    assert_eq!(reply.location(), Some("/login"));
+    assert_eq!(reply.location(), Some("/login?done=logged-out"));
+    let said = browser.follow(reply).await;
+    assert!(said.body.contains("You have logged out."), "{}", said.body);
     let mut replay = app.client();
     replay.set_cookie("tf_session", &full);
     assert_eq!(
@@ -228,3 +247,45 @@ async fn metrics_count_login_outcomes_and_time_routes(app: &TestApp) {
     assert!(!metrics.body.contains("alice"), "no user names in labels");
 }
 both!(metrics_count_login_outcomes_and_time_routes);
+
+/// The Two-Factor Login page speaks to the factors this user has: no
+/// talk of an app to someone with only a phone, no promise of texts
+/// without a button, and no recovery link without codes.
+async fn the_two_factor_page_fits_the_users_factors(app: &TestApp) {
+    let page_of = |username: &'static str| async move {
+        let mut browser = app.client();
+        browser.submit_password(username, PASSWORD).await;
+        browser.get("/login/2fa").await.body
+    };
+    app.add_user_with_totp("appy").await;
+    let app_only = page_of("appy").await;
+    assert!(app_only.contains(
+        "Enter your security token from your authenticator app on your mobile phone.</p>"
+    ));
+    assert!(!app_only.contains("text message"), "{app_only}");
+    assert!(!app_only.contains("Request Token via SMS"));
+    assert!(app_only.contains("6 digits from your app"));
+    assert!(
+        app_only.contains("id=\"no-recovery\"") && !app_only.contains("/login/recovery"),
+        "no codes, no recovery link: {app_only}"
+    );
+
+    app.add_user_with_phone("texty", Some("+12015550123")).await;
+    let sms_only = page_of("texty").await;
+    assert!(!sms_only.contains("authenticator app"), "{sms_only}");
+    assert!(sms_only.contains("Request Token via SMS"));
+    assert!(sms_only.contains("The 6 digits of the text message"));
+
+    let (user, _) = app.add_user_with_totp("coded").await;
+    app.app
+        .login
+        .new_recovery_codes(&user, &domain::RequestContext::admin_cli(), testkit::START)
+        .await
+        .unwrap();
+    let with_codes = page_of("coded").await;
+    assert!(
+        with_codes.contains("Use a recovery code</a> (10 left)"),
+        "{with_codes}"
+    );
+}
+both!(the_two_factor_page_fits_the_users_factors);

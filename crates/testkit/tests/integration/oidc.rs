@@ -1009,7 +1009,9 @@ async fn a_python_application_signs_in_through_chromium(backend: Backend) {
     browser.type_into("#passkey-name", "Office key").await;
     browser.type_into("#passkey-password", PASSWORD).await;
     browser.click("#add-passkey").await;
-    browser.wait_for_url(|u| u.contains("added=1")).await;
+    browser
+        .wait_for_url(|u| u.contains("done=passkey-added"))
+        .await;
     let key = browser.virtual_credentials(&authenticator).await;
     browser.remove_virtual_authenticator(&authenticator).await;
     browser.goto(&format!("{issuer}/")).await;
@@ -1106,6 +1108,7 @@ async fn administrators_manage_their_applications(app: &TestApp) {
             &[("password", PASSWORD), ("csrf_token", &csrf)],
         )
         .await;
+    let reply = boss.follow(reply).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert!(app.app.login.oidc_clients(None).await.unwrap().is_empty());
     // Both changes are on the practice's audit page (its rows name the

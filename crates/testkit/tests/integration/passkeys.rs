@@ -71,7 +71,9 @@ async fn the_whole_passkey_life_in_a_browser(backend: Backend) {
     browser.clear("#passkey-password").await;
     browser.type_into("#passkey-password", PASSWORD).await;
     browser.click("#add-passkey").await;
-    browser.wait_for_url(|u| u.contains("added=1")).await;
+    browser
+        .wait_for_url(|u| u.contains("done=passkey-added"))
+        .await;
     let page = browser.source().await;
     assert!(
         page.contains("Office key") && page.contains("The passkey was added."),
@@ -189,7 +191,9 @@ async fn the_whole_passkey_life_in_a_browser(backend: Backend) {
         .type_into("input[id^='remove-password-']", PASSWORD)
         .await;
     browser.click(".remove-passkey button[type=submit]").await;
-    browser.wait_for_url(|u| u.contains("removed=1")).await;
+    browser
+        .wait_for_url(|u| u.contains("done=passkey-removed"))
+        .await;
     assert!(browser.source().await.contains("id=\"no-passkeys\""));
     assert!(app.store().passkeys(user.id).await.unwrap().is_empty());
     assert_eq!(app.flush_outbox().await, 1, "the owner is told");
@@ -409,6 +413,7 @@ async fn administrators_can_be_held_to_passkeys(backend: Backend) {
     ];
     fields.push(("phishing_resistant_admins", "on"));
     let saved = admin.submit("/admin/policy", &fields).await;
+    let saved = admin.follow(saved).await;
     assert_eq!(saved.status, 200, "{}", saved.body);
     let policy = app
         .store()

@@ -33,7 +33,14 @@ async fn a_recovery_code_logs_in_once_and_says_how_many_are_left(app: &TestApp) 
             &[("code", &typed), ("csrf_token", &csrf), ("next", "/")],
         )
         .await;
+    assert_eq!(reply.status, 303, "{}", reply.body);
+    let reply = browser.follow(reply).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(
+        reply.body.contains("id=\"link-new-phone\""),
+        "linking a new phone is offered: {}",
+        reply.body
+    );
     assert!(
         app.mails()
             .await
@@ -43,7 +50,7 @@ async fn a_recovery_code_logs_in_once_and_says_how_many_are_left(app: &TestApp) 
         "the owner hears of it"
     );
     assert!(
-        reply.body.contains("9 recovery code(s) left"),
+        reply.body.contains("9 recovery codes left"),
         "{}",
         reply.body
     );
@@ -59,7 +66,7 @@ async fn a_recovery_code_logs_in_once_and_says_how_many_are_left(app: &TestApp) 
         )
         .await;
     assert_eq!(reply.status, 401, "a used code never works again");
-    assert!(reply.body.contains("4 attempt(s) left"), "{}", reply.body);
+    assert!(reply.body.contains("4 attempts left"), "{}", reply.body);
 
     let events = app.store().recent_audit(50).await.unwrap();
     assert!(
@@ -104,6 +111,7 @@ async fn recovery_codes_are_hashed_and_a_new_set_voids_the_old(app: &TestApp) {
             &[("code", &new[1]), ("csrf_token", &csrf)],
         )
         .await;
+    let reply = browser.follow(reply).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
 }
 both!(recovery_codes_are_hashed_and_a_new_set_voids_the_old);

@@ -8,7 +8,8 @@ use axum::response::Response;
 use domain::User;
 use serde::Deserialize;
 
-use super::{Client, page};
+use super::{Client, page, redirect};
+use crate::done::{Done, DoneParam};
 use crate::extract::{SessionToken, SignedIn, SignedInForm, page_forms};
 use crate::{AppError, AppState, csrf};
 
@@ -99,13 +100,21 @@ pub async fn security_page(
     )
 }
 
-/// `GET /account/security`.
+/// `GET /account/security`; after a change (post/redirect/get) it says
+/// what was done.
 pub async fn show(
     State(state): State<AppState>,
     SignedIn(user): SignedIn,
     headers: HeaderMap,
+    query: DoneParam,
 ) -> Result<Response, AppError> {
-    security_page(&state, &headers, &user, StatusCode::OK, None).await
+    let masked = user
+        .phone
+        .as_deref()
+        .map(domain::sms::mask_phone)
+        .unwrap_or_default();
+    let notice = query.0.map(|done| done.words(&masked));
+    security_page(&state, &headers, &user, StatusCode::OK, notice.as_deref()).await
 }
 
 /// Fields of the forms that carry only the CSRF token.
@@ -119,7 +128,6 @@ pub struct CsrfOnly {
 pub async fn revoke(
     State(state): State<AppState>,
     Client(ctx): Client,
-    headers: HeaderMap,
     Path(id): Path<String>,
     SignedInForm {
         user,
@@ -138,21 +146,13 @@ pub async fn revoke(
     if !revoked {
         return Ok(super::not_found().await);
     }
-    security_page(
-        &state,
-        &headers,
-        &user,
-        StatusCode::OK,
-        Some("The device was revoked: it will be asked for a security token again."),
-    )
-    .await
+    Ok(redirect(&Done::DeviceRevoked.at("/account/security"), &[]))
 }
 
 /// `POST /account/devices/revoke-all`.
 pub async fn revoke_all(
     State(state): State<AppState>,
     Client(ctx): Client,
-    headers: HeaderMap,
     SignedInForm {
         user,
         form: _fields,
@@ -162,14 +162,7 @@ pub async fn revoke_all(
         .login
         .revoke_all_devices(&user, &ctx, state.now())
         .await?;
-    security_page(
-        &state,
-        &headers,
-        &user,
-        StatusCode::OK,
-        Some("Every remembered device was revoked."),
-    )
-    .await
+    Ok(redirect(&Done::DevicesRevoked.at("/account/security"), &[]))
 }
 
 async fn password_page(
@@ -232,10 +225,10 @@ pub async fn change_password(
     match outcome {
         Ok(session_token) => {
             let cookie = state.session_set_cookie(&session_token);
-            let mut response =
-                security_page(&state, &headers, &user, StatusCode::OK, Some("Your password was changed. Every other session and remembered device was logged out.")).await?;
-            super::add_cookies(&mut response, &[cookie]);
-            Ok(response)
+            Ok(redirect(
+                &Done::PasswordChanged.at("/account/security"),
+                &[cookie],
+            ))
         }
         Err(message) => {
             password_page(
@@ -278,16 +271,7 @@ pub async fn turn_off(
         )
         .await?;
     match outcome {
-        Ok(()) => {
-            security_page(
-                &state,
-                &headers,
-                &user,
-                StatusCode::OK,
-                Some("Two-factor login is off. Only your password protects this account now."),
-            )
-            .await
-        }
+        Ok(()) => Ok(redirect(&Done::TwoFactorOff.at("/account/security"), &[])),
         Err(message) => {
             security_page(
                 &state,

@@ -241,21 +241,17 @@ async fn confirm_code(
                 state,
                 headers,
                 codes,
-                Some("Your authenticator app is linked: from now on, log in with a code from it."),
+                Some(&crate::done::Done::AuthenticatorLinked.words("")),
             )?;
             if let Some(session_token) = session_token {
                 super::add_cookies(&mut response, &[state.session_set_cookie(&session_token)]);
             }
             Ok(response)
         }
-        LinkConfirm::Linked { recovery_codes: None, .. } => super::account::security_page(
-            state,
-            headers,
-            user,
-            StatusCode::OK,
-            Some("Your new authenticator app is linked. Codes from the old one no longer work."),
-        )
-        .await,
+        LinkConfirm::Linked { recovery_codes: None, .. } => Ok(super::redirect(
+            &crate::done::Done::AuthenticatorRelinked.at("/account/security"),
+            &[],
+        )),
         LinkConfirm::WrongCode => match state.login.current_offer(&token, user, now).await? {
             Some(uri) => offer(
                 state,

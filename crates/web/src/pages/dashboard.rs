@@ -14,6 +14,8 @@ struct DashboardPage<'a> {
     username: &'a str,
     csrf_token: &'a str,
     is_admin: bool,
+    /// A second factor but no recovery codes: asked to make them.
+    needs_recovery_codes: bool,
 }
 
 /// `GET /`.
@@ -25,6 +27,8 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<R
     let Some((_, user)) = user else {
         return Ok(redirect("/login?next=/", &[]));
     };
+    let has_factor = user.phone.is_some() || state.login.totp_digits(&user).await?.is_some();
+    let needs_recovery_codes = has_factor && state.login.recovery_codes_left(&user).await? == 0;
     let (csrf_token, csrf_cookie) = csrf::issue(&state, &headers)?;
     let cookies: Vec<String> = csrf_cookie.into_iter().collect();
     page(
@@ -33,6 +37,7 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<R
             username: &user.username,
             csrf_token: &csrf_token,
             is_admin: user.role == domain::Role::Admin,
+            needs_recovery_codes,
         },
         &cookies,
     )

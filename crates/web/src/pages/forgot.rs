@@ -10,7 +10,8 @@ use axum::response::Response;
 use domain::{ResetOutcome, ResetRequest};
 use serde::Deserialize;
 
-use super::{Client, page};
+use super::{Client, page, redirect};
+use crate::done::{Done, DoneParam};
 use crate::error::MessagePage;
 use crate::extract::{CsrfForm, page_forms};
 use crate::{AppError, AppState, csrf};
@@ -52,9 +53,15 @@ fn forgot_page(
     )
 }
 
-/// `GET /password/forgot`.
-pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
-    forgot_page(&state, &headers, StatusCode::OK, None, None)
+/// `GET /password/forgot`; after a request (post/redirect/get) it says
+/// that a link may be on its way.
+pub async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    DoneParam(done): DoneParam,
+) -> Result<Response, AppError> {
+    let notice = done.map(|done| done.words(""));
+    forgot_page(&state, &headers, StatusCode::OK, notice.as_deref(), None)
 }
 
 /// Fields of `POST /password/forgot`.
@@ -96,15 +103,7 @@ pub async fn submit(
         ResetRequest::Throttled
     };
     match answer {
-        ResetRequest::Accepted => forgot_page(
-            &state,
-            &headers,
-            StatusCode::OK,
-            Some(
-                "If that is an account here, an email with a reset link is on its way. The link works once, for one hour.",
-            ),
-            None,
-        ),
+        ResetRequest::Accepted => Ok(redirect(&Done::ResetRequested.at("/password/forgot"), &[])),
         ResetRequest::Throttled => forgot_page(
             &state,
             &headers,
@@ -222,18 +221,20 @@ pub async fn reset_submit(
         )
         .await?;
     match outcome {
-        ResetOutcome::Done => Ok(no_referrer(
-            MessagePage {
-                title: "Your password was changed",
-                message: "Log in with the new password. You will still be asked for the code from your authenticator app or phone.",
-                link: "/login",
-                link_text: "Log In",
-            }
-            .respond(StatusCode::OK),
-        )),
+        ResetOutcome::Done => Ok(no_referrer(redirect(
+            &Done::PasswordReset.at("/login"),
+            &[],
+        ))),
         ResetOutcome::InvalidLink => Ok(invalid_link()),
         ResetOutcome::Rejected(message) => {
-            reset_page(&state, &headers, token, StatusCode::BAD_REQUEST, Some(&message)).await
+            reset_page(
+                &state,
+                &headers,
+                token,
+                StatusCode::BAD_REQUEST,
+                Some(&message),
+            )
+            .await
         }
     }
 }

@@ -91,8 +91,10 @@ pub async fn show(
     State(state): State<AppState>,
     headers: HeaderMap,
     query: Result<Query<LoginQuery>, axum::extract::rejection::QueryRejection>,
+    crate::done::DoneParam(done): crate::done::DoneParam,
 ) -> Result<Response, AppError> {
     let query = query.ok().map(|q| q.0);
+    let notice = done.map(|done| done.words(""));
     let fresh = query.as_ref().and_then(|q| q.prompt.as_deref()) == Some("login");
     let next = safe_next(query.and_then(|q| q.next).as_deref());
     if let Some(token) = cookies::get(&headers, state.session_cookie()).filter(|_| !fresh) {
@@ -111,6 +113,7 @@ pub async fn show(
         StatusCode::OK,
         LoginView {
             next: &next,
+            notice: notice.as_deref(),
             ..LoginView::default()
         },
         &[],
@@ -165,7 +168,8 @@ pub async fn submit(
         PasswordOutcome::Throttled { retry_after } => {
             let minutes = retry_after.div_ceil(60);
             let message = format!(
-                "Too many failed attempts. Try again in {minutes} minute(s), or ask your practice administrator to unlock your account."
+                "Too many failed attempts. Try again in {}, or ask your practice administrator to unlock your account.",
+                crate::words::count(minutes, "minute", "minutes")
             );
             render(
                 &state,

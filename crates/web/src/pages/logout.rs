@@ -15,7 +15,7 @@ pub struct LogoutForm {
     csrf_token: Option<String>,
 }
 
-/// Ends the session and clears its cookie.
+/// Ends the session and clears its cookie; the login page then says so.
 pub async fn submit(
     State(state): State<AppState>,
     Client(ctx): Client,
@@ -26,7 +26,10 @@ pub async fn submit(
         state.login.logout(&token, &ctx, state.now()).await?;
     }
     let clear = cookies::clear(state.session_cookie(), state.config.secure_cookies);
-    Ok(redirect("/login", &[clear]))
+    Ok(redirect(
+        &crate::done::Done::LoggedOut.at("/login"),
+        &[clear],
+    ))
 }
 
 page_forms! {

@@ -17,6 +17,7 @@ use domain::{PasskeyFinish, PasskeyLogin, PasskeyStart, User};
 use serde::Deserialize;
 
 use super::{Client, add_cookies, page, redirect};
+use crate::done::{Done, DoneParam};
 use crate::extract::{CsrfForm, SessionToken, SignedIn, SignedInForm, page_forms};
 use crate::next::safe_next;
 use crate::{AppError, AppState, cookies, csrf};
@@ -172,7 +173,7 @@ pub async fn finish(
         )
         .await?;
     Ok(match outcome {
-        PasskeyFinish::Done => go_to("/account/passkeys?added=1", &[]),
+        PasskeyFinish::Done => go_to(&Done::PasskeyAdded.at("/account/passkeys"), &[]),
         // The login that waited for it is finished: a new session.
         PasskeyFinish::SignedIn { session_token } => {
             let cookie = state.session_set_cookie(&session_token);
@@ -224,7 +225,7 @@ pub async fn remove(
         .await?;
     match outcome {
         Ok(PasskeyFinish::Done | PasskeyFinish::SignedIn { .. }) => {
-            Ok(redirect("/account/passkeys?removed=1", &[]))
+            Ok(redirect(&Done::PasskeyRemoved.at("/account/passkeys"), &[]))
         }
         Ok(PasskeyFinish::Refused(why)) => {
             passkeys_page(
@@ -252,33 +253,24 @@ pub async fn remove(
     }
 }
 
-/// `GET /account/passkeys`; after a change (`?added=1`, `?removed=1`,
-/// post/redirect/get) it says what was done.
+/// `GET /account/passkeys`; after a change (post/redirect/get) it says
+/// what was done.
 pub async fn show(
     State(state): State<AppState>,
     SignedIn(user): SignedIn<true>,
     headers: HeaderMap,
-    query: Result<axum::extract::Query<DoneQuery>, axum::extract::rejection::QueryRejection>,
+    DoneParam(done): DoneParam,
 ) -> Result<Response, AppError> {
-    let query = query.map(|q| q.0).unwrap_or(DoneQuery {
-        added: None,
-        removed: None,
-    });
-    let notice = if query.added.is_some() {
-        Some("The passkey was added. Your logins can now finish with it.")
-    } else if query.removed.is_some() {
-        Some("The passkey was removed.")
-    } else {
-        None
-    };
-    passkeys_page(&state, &headers, &user, StatusCode::OK, notice, None).await
-}
-
-/// Query of `GET /account/passkeys`.
-#[derive(Debug, Deserialize)]
-pub struct DoneQuery {
-    added: Option<String>,
-    removed: Option<String>,
+    let notice = done.map(|done| done.words(""));
+    passkeys_page(
+        &state,
+        &headers,
+        &user,
+        StatusCode::OK,
+        notice.as_deref(),
+        None,
+    )
+    .await
 }
 
 /// Fields of the option steps of the login pages (the CSRF token only).
@@ -429,7 +421,8 @@ fn login_answer(state: &AppState, outcome: PasskeyLogin, next: &str) -> Response
             refused(
                 StatusCode::TOO_MANY_REQUESTS,
                 &format!(
-                    "This account is locked for {minutes} more minute(s) after too many wrong attempts. Your practice administrator can unlock it sooner."
+                    "This account is locked for {} more after too many wrong attempts. Your practice administrator can unlock it sooner.",
+                    crate::words::count(minutes, "minute", "minutes")
                 ),
             )
         }

@@ -7,7 +7,6 @@ use axum::response::Response;
 use domain::{PhoneConfirm, PhoneStart, User};
 use serde::Deserialize;
 
-use super::account::security_page;
 use super::{Client, page};
 use crate::extract::{SessionToken, SignedIn, SignedInForm, page_forms};
 use crate::{AppError, AppState, csrf};
@@ -35,14 +34,18 @@ struct PhonePage<'a> {
     current: String,
     countries: &'static [(&'static str, &'static str)],
     country: &'a str,
+    /// The number as typed, kept when it was refused.
+    typed: &'a str,
     awaiting_code: bool,
     notice: Option<&'a str>,
     error: Option<&'a str>,
 }
 
 /// What the page shows besides the forms.
+#[derive(Default)]
 struct View<'a> {
     country: &'a str,
+    typed: &'a str,
     awaiting_code: bool,
     notice: Option<&'a str>,
     error: Option<&'a str>,
@@ -67,6 +70,7 @@ fn render(
                 .map_or("none".to_owned(), domain::sms::mask_phone),
             countries: COUNTRIES,
             country: view.country,
+            typed: view.typed,
             awaiting_code: view.awaiting_code,
             notice: view.notice,
             error: view.error,
@@ -81,6 +85,11 @@ pub async fn show(
     SignedIn(user): SignedIn,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
+    // A code already on its way: the box to type it stays until it expires.
+    let waiting = state.login.waiting_phone(&user, state.now()).await?;
+    let notice = waiting
+        .as_ref()
+        .map(|masked| format!("A code was sent to {masked}. Type it below."));
     render(
         &state,
         &headers,
@@ -88,9 +97,9 @@ pub async fn show(
         StatusCode::OK,
         View {
             country: "US",
-            awaiting_code: false,
-            notice: None,
-            error: None,
+            awaiting_code: waiting.is_some(),
+            notice: notice.as_deref(),
+            ..View::default()
         },
     )
 }
@@ -114,6 +123,14 @@ pub async fn submit(
     SignedInForm { user, form: fields }: SignedInForm<PhoneForm>,
 ) -> Result<Response, AppError> {
     let country: String = fields.country.unwrap_or_default().chars().take(2).collect();
+    let typed: String = fields
+        .phone
+        .as_deref()
+        .unwrap_or("")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(32)
+        .collect();
     let outcome = state
         .login
         .begin_phone_change(
@@ -174,14 +191,14 @@ pub async fn submit(
             country,
             awaiting_code: true,
             notice: Some(&message),
-            error: None,
+            ..View::default()
         }
     } else {
         View {
             country,
-            awaiting_code: false,
-            notice: None,
+            typed: &typed,
             error: Some(&message),
+            ..View::default()
         }
     };
     render(&state, &headers, &user, status, view)
@@ -208,13 +225,15 @@ pub async fn confirm(
         .confirm_phone(&token, &user, &code, &ctx, state.now())
         .await?
     {
-        PhoneConfirm::Active(masked) => {
-            let user = state.login.user_by_id(user.id).await?.unwrap_or(user);
-            let notice = format!("Text messages now go to {masked}.");
-            security_page(&state, &headers, &user, StatusCode::OK, Some(&notice)).await
-        }
+        PhoneConfirm::Active(_) => Ok(super::redirect(
+            &crate::done::Done::PhoneConfirmed.at("/account/security"),
+            &[],
+        )),
         PhoneConfirm::WrongCode(left) => {
-            let message = format!("That code is not correct. {left} attempt(s) left.");
+            let message = format!(
+                "That code is not correct. {} left.",
+                crate::words::count(left, "attempt", "attempts")
+            );
             render(
                 &state,
                 &headers,
@@ -223,8 +242,8 @@ pub async fn confirm(
                 View {
                     country: "US",
                     awaiting_code: left > 0,
-                    notice: None,
                     error: Some(&message),
+                    ..View::default()
                 },
             )
         }
@@ -235,11 +254,10 @@ pub async fn confirm(
             StatusCode::BAD_REQUEST,
             View {
                 country: "US",
-                awaiting_code: false,
-                notice: None,
                 error: Some(
                     "That code expired or ran out of tries. Enter the number again for a new code.",
                 ),
+                ..View::default()
             },
         ),
     }

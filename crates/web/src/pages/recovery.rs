@@ -9,8 +9,7 @@ use domain::TokenOutcome;
 use serde::Deserialize;
 
 use super::{Client, encode_next, page, redirect};
-use crate::error::MessagePage;
-use crate::extract::{CsrfForm, page_forms};
+use crate::extract::{CsrfForm, SignedIn, page_forms};
 use crate::next::safe_next;
 use crate::{AppError, AppState, cookies, csrf};
 
@@ -111,7 +110,8 @@ pub async fn submit(
         }
         TokenOutcome::Wrong { attempts_left, .. } => {
             let message = format!(
-                "That recovery code is not valid or was already used. {attempts_left} attempt(s) left."
+                "That recovery code is not valid or was already used. {} left.",
+                crate::words::count(attempts_left, "attempt", "attempts")
             );
             render(
                 &state,
@@ -128,7 +128,13 @@ pub async fn submit(
             &state,
             &headers,
             &next,
-            "Your login session has ended. Please log in again.",
+            &super::second_factor::expired(&state),
+        ),
+        TokenOutcome::TooManyWrong => super::second_factor::session_ended(
+            &state,
+            &headers,
+            &next,
+            super::second_factor::TOO_MANY_WRONG,
         ),
         TokenOutcome::PasskeyRequired => {
             super::second_factor::passkey_required(&state, &headers, &next, &session_token).await
@@ -136,36 +142,49 @@ pub async fn submit(
     }
 }
 
-/// The page after a right recovery code: how many are left, and the new
-/// session's cookie.
+/// After a right recovery code: the new session's cookie, and on to the
+/// page that offers linking a new phone (post/redirect/get: a reload must
+/// not send the used code again).
 async fn accepted(
     state: &AppState,
-    user: Option<&domain::User>,
+    _user: Option<&domain::User>,
     session_token: &str,
     next: &str,
 ) -> Result<Response, AppError> {
-    let left = match user {
-        Some(user) => state.login.recovery_codes_left(user).await?,
-        None => 0,
-    };
     let cookie = state.session_set_cookie(session_token);
-    let message = format!(
-        "Recovery code accepted; it cannot be used again. You have {left} recovery code(s) left.{}",
-        if left <= 2 {
-            " Make new ones on your account's security page, and link your new phone."
-        } else {
-            ""
-        }
-    );
-    let mut response = MessagePage {
-        title: "Logged in with a recovery code",
-        message: &message,
-        link: next,
-        link_text: "Continue",
-    }
-    .respond(StatusCode::OK);
-    super::add_cookies(&mut response, &[cookie]);
-    Ok(response)
+    Ok(redirect(
+        &format!("/login/recovery/used?next={}", encode_next(next)),
+        &[cookie],
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "recovery_used.html")]
+struct RecoveryUsedPage<'a> {
+    next: &'a str,
+    left: String,
+    /// Two or fewer left: making a new set is urged too.
+    few_left: bool,
+}
+
+/// `GET /login/recovery/used`: logged in with a recovery code, most often
+/// because the phone is lost: offers linking a new one first, then going on.
+pub async fn used(
+    State(state): State<AppState>,
+    SignedIn(user): SignedIn,
+    query: Result<Query<RecoveryQuery>, QueryRejection>,
+) -> Result<Response, AppError> {
+    let next = safe_next(query.ok().and_then(|q| q.0.next).as_deref());
+    let left = state.login.recovery_codes_left(&user).await?;
+    page(
+        StatusCode::OK,
+        &RecoveryUsedPage {
+            next: &next,
+            left: crate::words::count(left, "recovery code", "recovery codes"),
+            few_left: left <= 2,
+        },
+        &[],
+    )
 }
 
 page_forms! {

@@ -22,7 +22,13 @@ struct SecondFactorPage<'a> {
     digits: u8,
     error: Option<&'a str>,
     notice: Option<&'a str>,
+    /// An authenticator app is linked.
+    app: bool,
     sms_available: bool,
+    /// The phone number texts go to, masked.
+    masked_phone: String,
+    /// Unused recovery codes: the recovery link shows only with some.
+    recovery_left: u32,
     /// Days "Save token" lasts; 0 hides the checkbox (practice policy).
     remember_days: u64,
     /// The user has a passkey and passkeys work here: offered first.
@@ -73,9 +79,12 @@ pub async fn render(
         Message::Notice(text) => (None, Some(text)),
     };
     let (csrf_token, csrf_cookie) = csrf::issue(state, headers)?;
-    let digits = state.login.totp_digits(user).await?.unwrap_or(6);
+    let app_digits = state.login.totp_digits(user).await?;
     let cookies: Vec<String> = csrf_cookie.into_iter().collect();
     let policy = state.login.policy_for(user).await?;
+    let sms_available = user.phone.is_some() && policy.allow_sms;
+    // A texted code has 6 digits; the app's may have more.
+    let digits = app_digits.unwrap_or(6);
     page(
         status,
         &SecondFactorPage {
@@ -85,12 +94,32 @@ pub async fn render(
             digits,
             error,
             notice,
-            sms_available: user.phone.is_some() && policy.allow_sms,
+            app: app_digits.is_some(),
+            sms_available,
+            masked_phone: user
+                .phone
+                .as_deref()
+                .map(domain::sms::mask_phone)
+                .unwrap_or_default(),
+            recovery_left: state.login.recovery_codes_left(user).await?,
             remember_days: policy.remember_device_seconds / 86_400,
             passkey: state.login.passkeys_on() && state.login.has_passkey(user.id).await?,
             codes: !policy.passkey_only(user.role),
         },
         &cookies,
+    )
+}
+
+/// Why a login's code step ended: too many wrong codes in it.
+pub(super) const TOO_MANY_WRONG: &str = "Too many wrong codes ended this login. Log in again with your password, then enter the code your app or text message shows now.";
+
+/// Why a login's code step ended: the time between the password and the
+/// code ran out (or the login was ended elsewhere).
+pub(super) fn expired(state: &AppState) -> String {
+    let minutes = state.login.policy().pending_session_seconds.div_ceil(60);
+    format!(
+        "This login ended: a code must be entered within {} of the password. Please log in again.",
+        crate::words::count(minutes, "minute", "minutes")
     )
 }
 
@@ -127,7 +156,8 @@ pub(super) fn locked_out(
     let minutes = until.saturating_sub(now).div_ceil(60);
     let clear = cookies::clear(state.session_cookie(), state.config.secure_cookies);
     let message = format!(
-        "Too many wrong {what}: two-factor login for this account is locked for {minutes} minute(s). Your practice administrator can unlock it sooner."
+        "Too many wrong {what}: two-factor login for this account is locked for {}. Your practice administrator can unlock it sooner.",
+        crate::words::count(minutes, "minute", "minutes")
     );
     super::login::render(
         state,
@@ -147,6 +177,7 @@ pub async fn show(
     State(state): State<AppState>,
     headers: HeaderMap,
     query: Result<Query<TokenQuery>, axum::extract::rejection::QueryRejection>,
+    crate::done::DoneParam(done): crate::done::DoneParam,
 ) -> Result<Response, AppError> {
     let next = safe_next(query.ok().and_then(|q| q.0.next).as_deref());
     let pending = match cookies::get(&headers, state.session_cookie()) {
@@ -155,15 +186,14 @@ pub async fn show(
     };
     match pending {
         Some((_, user)) => {
-            render(
-                &state,
-                &headers,
-                StatusCode::OK,
-                &next,
-                &user,
-                Message::None,
-            )
-            .await
+            let masked = user
+                .phone
+                .as_deref()
+                .map(domain::sms::mask_phone)
+                .unwrap_or_default();
+            let said = done.map(|done| done.words(&masked));
+            let message = said.as_deref().map_or(Message::None, Message::Notice);
+            render(&state, &headers, StatusCode::OK, &next, &user, message).await
         }
         None => Ok(redirect(
             &format!("/login?next={}", super::encode_next(&next)),
@@ -230,12 +260,8 @@ pub async fn submit(
         TokenOutcome::Locked { until } => {
             locked_out(&state, &headers, &next, "security tokens", until, now)
         }
-        TokenOutcome::SessionEnded => session_ended(
-            &state,
-            &headers,
-            &next,
-            "Your login session has ended (too many wrong tokens, or more than 5 minutes passed). Please log in again.",
-        ),
+        TokenOutcome::SessionEnded => session_ended(&state, &headers, &next, &expired(&state)),
+        TokenOutcome::TooManyWrong => session_ended(&state, &headers, &next, TOO_MANY_WRONG),
         TokenOutcome::PasskeyRequired => {
             passkey_required(&state, &headers, &next, &session_token).await
         }
@@ -249,6 +275,7 @@ pub(super) fn outcome_label(outcome: &TokenOutcome) -> &'static str {
         TokenOutcome::Wrong { .. } => "wrong",
         TokenOutcome::Locked { .. } => "locked",
         TokenOutcome::SessionEnded => "session_ended",
+        TokenOutcome::TooManyWrong => "too_many_wrong",
         TokenOutcome::PasskeyRequired => "passkey_required",
     }
 }
@@ -291,10 +318,14 @@ fn wrong_token_message(
     };
     if let Some(minutes) = clock_behind_minutes {
         message.push_str(&format!(
-            " Your phone's clock looks about {minutes} minute(s) behind. Turn on automatic date and time in your phone's settings, then try the new code."
+            " Your phone's clock looks about {} behind. Turn on automatic date and time in your phone's settings, then try the new code.",
+            crate::words::count(minutes, "minute", "minutes")
         ));
     }
-    message.push_str(&format!(" {attempts_left} attempt(s) left."));
+    message.push_str(&format!(
+        " {} left.",
+        crate::words::count(attempts_left, "attempt", "attempts")
+    ));
     message
 }
 
@@ -336,12 +367,12 @@ mod tests {
     fn a_wrong_code_says_why_and_how_many_tries_are_left() {
         let used = wrong_token_message(true, false, None, 4);
         assert!(
-            used.starts_with("That code was already used.")
-                && used.ends_with(" 4 attempt(s) left.")
+            used.starts_with("That code was already used.") && used.ends_with(" 4 attempts left.")
         );
         assert!(wrong_token_message(false, true, None, 3).starts_with("Enter the security token"));
         let behind = wrong_token_message(false, false, Some(2), 1);
         assert!(behind.starts_with("That security token is not correct."));
-        assert!(behind.contains("about 2 minute(s) behind"), "{behind}");
+        assert!(behind.contains("about 2 minutes behind"), "{behind}");
+        assert!(behind.ends_with(" 1 attempt left."), "{behind}");
     }
 }

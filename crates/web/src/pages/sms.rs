@@ -40,11 +40,10 @@ pub async fn request(
         return Ok(redirect("/login", &[]));
     };
     let (status, text, is_error) = match state.login.request_sms(&token, &ctx, now).await? {
-        SmsOutcome::Sent { masked } => (
-            StatusCode::OK,
-            format!("A security token was sent by text message to {masked}. It is valid for 10 minutes."),
-            false,
-        ),
+        SmsOutcome::Sent { .. } => {
+            let back = format!("/login/2fa?next={}", super::encode_next(&next));
+            return Ok(redirect(&crate::done::Done::SmsSent.at(&back), &[]));
+        }
         SmsOutcome::Cooldown { seconds } => (
             StatusCode::TOO_MANY_REQUESTS,
             format!("A text message was sent moments ago. Wait {seconds} seconds before asking for another."),

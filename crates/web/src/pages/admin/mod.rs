@@ -19,6 +19,7 @@ use serde::Deserialize;
 
 use super::{Client, encode_next, page};
 use crate::audit_export::Format;
+use crate::done::{Done, DoneParam};
 use crate::extract::{Admin, AdminForm, page_forms};
 use crate::{AppError, AppState, csrf};
 

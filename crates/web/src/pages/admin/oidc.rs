@@ -64,8 +64,11 @@ pub async fn applications(
     State(state): State<AppState>,
     Admin { user: admin, .. }: Admin,
     headers: HeaderMap,
+    DoneParam(done): DoneParam,
 ) -> Result<Response, AppError> {
-    applications_page(&state, &headers, &admin, Said::Nothing).await
+    let notice = done.map(|done| done.words(""));
+    let said = notice.as_deref().map_or(Said::Nothing, Said::Notice);
+    applications_page(&state, &headers, &admin, said).await
 }
 
 /// Fields of `POST /admin/applications`.
@@ -154,11 +157,13 @@ pub async fn remove_application(
             state.now(),
         )
         .await?;
-    let said = match &removed {
-        Ok(()) => Said::Notice("The application is removed; its tokens stopped working."),
-        Err(error) => Said::Error(error),
-    };
-    applications_page(&state, &headers, &admin, said).await
+    match &removed {
+        Ok(()) => Ok(crate::pages::redirect(
+            &Done::ApplicationRemoved.at("/admin/applications"),
+            &[],
+        )),
+        Err(error) => applications_page(&state, &headers, &admin, Said::Error(error)).await,
+    }
 }
 
 page_forms! {

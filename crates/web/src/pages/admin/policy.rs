@@ -42,9 +42,18 @@ pub async fn policy(
     State(state): State<AppState>,
     Admin { user: admin, .. }: Admin,
     headers: HeaderMap,
+    DoneParam(done): DoneParam,
 ) -> Result<Response, AppError> {
     let current = state.login.practice_policy(admin.practice_id).await?;
-    policy_page(&state, &headers, StatusCode::OK, current, None, None)
+    let notice = done.map(|done| done.words(""));
+    policy_page(
+        &state,
+        &headers,
+        StatusCode::OK,
+        current,
+        notice.as_deref(),
+        None,
+    )
 }
 
 /// Fields of `POST /admin/policy`.
@@ -126,14 +135,10 @@ pub async fn set_policy(
         )
         .await?
     {
-        Ok(()) => policy_page(
-            &state,
-            &headers,
-            StatusCode::OK,
-            wanted,
-            Some("The policy was saved. It applies at everyone's next request."),
-            None,
-        ),
+        Ok(()) => Ok(crate::pages::redirect(
+            &Done::PolicySaved.at("/admin/policy"),
+            &[],
+        )),
         Err(error) => policy_page(
             &state,
             &headers,

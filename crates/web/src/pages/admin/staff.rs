@@ -137,6 +137,8 @@ pub struct ActionView {
     path: &'static str,
     title: &'static str,
     help: &'static str,
+    /// Destroys something (factors, access): the red button.
+    danger: bool,
 }
 
 #[derive(Template)]
@@ -159,30 +161,47 @@ const ACTIONS: [(&str, StaffAction); 7] = [
     ("resend-invitation", StaffAction::ResendInvitation),
 ];
 
+/// What the user page says after `action`.
+fn done_by(action: StaffAction) -> Done {
+    match action {
+        StaffAction::Require2fa(true) => Done::Required2fa,
+        StaffAction::Require2fa(false) => Done::Unrequired2fa,
+        StaffAction::Reset2fa => Done::Reset2fa,
+        StaffAction::Unlock => Done::Unlocked,
+        StaffAction::Disable => Done::Disabled,
+        StaffAction::Enable => Done::Enabled,
+        StaffAction::ResendInvitation => Done::InvitationResent,
+    }
+}
+
 fn actions_for(row: &StaffRow, now: u64) -> Vec<ActionView> {
     let user = &row.user;
     let mut actions = Vec::new();
     actions.push(if user.require_2fa {
         ActionView {
             path: "unrequire-2fa",
+            danger: false,
             title: "Stop requiring two-factor login",
             help: "The practice policy may still require it for everyone.",
         }
     } else {
         ActionView {
             path: "require-2fa",
+            danger: false,
             title: "Require two-factor login",
             help: "From the next login on, this user must use a second factor; without one, they link an authenticator app before anything else.",
         }
     });
     actions.push(ActionView {
         path: "reset-2fa",
+        danger: true,
         title: "Reset two-factor login",
         help: "For a lost phone: removes the authenticator app, the phone number, the recovery codes, every remembered device and every session. The user sets it up again at the next login.",
     });
     if row.locked_until > now {
         actions.push(ActionView {
             path: "unlock",
+            danger: false,
             title: "Unlock",
             help: "Clears the lock after too many wrong passwords or tokens.",
         });
@@ -190,12 +209,14 @@ fn actions_for(row: &StaffRow, now: u64) -> Vec<ActionView> {
     actions.push(if user.disabled {
         ActionView {
             path: "enable",
+            danger: false,
             title: "Enable the account",
             help: "The user can log in again.",
         }
     } else {
         ActionView {
             path: "disable",
+            danger: true,
             title: "Disable the account",
             help: "Logs the user out everywhere and refuses every login until enabled again.",
         }
@@ -203,6 +224,7 @@ fn actions_for(row: &StaffRow, now: u64) -> Vec<ActionView> {
     if user.password_hash.is_none() {
         actions.push(ActionView {
             path: "resend-invitation",
+            danger: false,
             title: "Send the invitation again",
             help: "Emails a fresh link to choose a password.",
         });
@@ -216,12 +238,13 @@ async fn user_page(
     admin: &User,
     id: UserId,
     status: StatusCode,
-    notice: Option<&str>,
+    done: Option<Done>,
     error: Option<&str>,
 ) -> Result<Response, AppError> {
     let Some(row) = state.login.staff_row(admin, id).await? else {
         return Ok(crate::pages::not_found().await);
     };
+    let notice = done.map(|done| done.words(&row.user.username));
     let practice = state.login.practice_policy(admin.practice_id).await?;
     let policy = state.login.policy_for(admin).await?;
     let now = state.now();
@@ -238,7 +261,7 @@ async fn user_page(
                 policy.allow_sms,
                 now,
             ),
-            notice,
+            notice: notice.as_deref(),
             error,
         },
         &cookies,
@@ -250,17 +273,19 @@ fn user_id(raw: &str) -> Option<UserId> {
     raw.parse::<i64>().ok().filter(|id| *id > 0).map(UserId)
 }
 
-/// `GET /admin/staff/{id}`.
+/// `GET /admin/staff/{id}`; after an action (post/redirect/get) it says
+/// what was done.
 pub async fn show_user(
     State(state): State<AppState>,
     Admin { user: admin, .. }: Admin,
     headers: HeaderMap,
     Path(raw): Path<String>,
+    DoneParam(done): DoneParam,
 ) -> Result<Response, AppError> {
     let Some(id) = user_id(&raw) else {
         return Ok(crate::pages::not_found().await);
     };
-    user_page(&state, &headers, &admin, id, StatusCode::OK, None, None).await
+    user_page(&state, &headers, &admin, id, StatusCode::OK, done, None).await
 }
 
 /// Fields of an action form.
@@ -305,18 +330,10 @@ pub async fn act(
         )
         .await?;
     match outcome {
-        Ok(notice) => {
-            user_page(
-                &state,
-                &headers,
-                &admin,
-                id,
-                StatusCode::OK,
-                Some(&notice),
-                None,
-            )
-            .await
-        }
+        Ok(()) => Ok(crate::pages::redirect(
+            &done_by(*action).at(&format!("/admin/staff/{}", id.0)),
+            &[],
+        )),
         Err(error) => {
             user_page(
                 &state,
@@ -426,22 +443,10 @@ pub async fn add_user(
         )
         .await?;
     match outcome {
-        Ok(user) => {
-            let notice = format!(
-                "{} was added; an invitation is on its way to {}.",
-                user.username, user.email
-            );
-            user_page(
-                &state,
-                &headers,
-                &admin,
-                user.id,
-                StatusCode::CREATED,
-                Some(&notice),
-                None,
-            )
-            .await
-        }
+        Ok(user) => Ok(crate::pages::redirect(
+            &Done::StaffAdded.at(&format!("/admin/staff/{}", user.id.0)),
+            &[],
+        )),
         Err(error) => new_user_page(
             &state,
             &headers,
