@@ -411,19 +411,42 @@ impl LoginService {
             .await
     }
 
-    /// Replaces the practice policy. `Err` carries the message to show.
+    /// The time zone of `practice`'s pages.
+    pub async fn practice_zone(
+        &self,
+        practice: PracticeId,
+    ) -> Result<crate::time::Zone, DomainError> {
+        let name = self.store.practice_time_zone(practice).await?;
+        // A name the bundled database no longer knows falls back to the
+        // server's zone rather than failing every page.
+        Ok(crate::time::Zone::named(&name).unwrap_or_else(|_| crate::time::Zone::server()))
+    }
+
+    /// The practice's time zone as set (empty: the server's).
+    pub async fn practice_time_zone(&self, practice: PracticeId) -> Result<String, DomainError> {
+        Ok(self.store.practice_time_zone(practice).await?)
+    }
+
+    /// Replaces the practice policy and its time zone (an IANA name, or
+    /// empty for the server's). `Err` carries the message to show.
+    #[allow(clippy::too_many_arguments)]
     pub async fn set_practice_policy(
         &self,
         session_token: &str,
         admin: &User,
         admin_password: &str,
         new: &PracticePolicy,
+        time_zone: &str,
         ctx: &RequestContext,
         now: u64,
     ) -> Result<Result<(), String>, DomainError> {
         if let Err(message) = new.validate(self.policy.password_min_length) {
             return Ok(Err(message));
         }
+        let time_zone = match crate::time::Zone::named(time_zone) {
+            Ok(_) => time_zone.trim(),
+            Err(message) => return Ok(Err(message)),
+        };
         // Turned on where no passkey can be registered, it would lock every
         // administrator out.
         if new.phishing_resistant_admins && !self.passkeys_on() {
@@ -441,8 +464,11 @@ impl LoginService {
         self.store
             .set_practice_policy(admin.practice_id, new)
             .await?;
+        self.store
+            .set_practice_time_zone(admin.practice_id, time_zone)
+            .await?;
         let detail = format!(
-            "require 2FA {}, SMS {}, remember {} days, idle timeout {} min, password min {}, passkey sign-in {}, passkey-only administrators {}",
+            "require 2FA {}, SMS {}, remember {} days, idle timeout {} min, password min {}, passkey sign-in {}, passkey-only administrators {}, time zone {}",
             if new.require_2fa { "on" } else { "off" },
             if new.allow_sms {
                 "allowed"
@@ -461,6 +487,11 @@ impl LoginService {
                 "on"
             } else {
                 "off"
+            },
+            if time_zone.is_empty() {
+                "the server's"
+            } else {
+                time_zone
             },
         );
         self.audit_admin_action(admin, admin, AuditKind::PolicyChanged, &detail, ctx, now)

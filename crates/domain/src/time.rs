@@ -1,6 +1,7 @@
-//! Unix seconds as calendar text, for the audit trail and pages. Hand-written
-//! (Howard Hinnant's civil-from-days, a dozen lines) rather than a date crate:
-//! we only ever format UTC.
+//! Unix seconds as calendar text, for the audit trail and pages. UTC is
+//! hand-written (Howard Hinnant's civil-from-days, a dozen lines): exports
+//! and the audit trail's own text use it. A practice's local time, on its
+//! pages, comes from the IANA database (`jiff`, bundled).
 
 /// Unix seconds as `YYYY-MM-DDTHH:MM:SSZ` (Howard Hinnant's civil-from-days).
 pub fn rfc3339(unix: u64) -> String {
@@ -88,9 +89,107 @@ pub fn readable(unix: u64) -> String {
     )
 }
 
+/// A practice's time zone, for the times its pages show.
+#[derive(Debug, Clone)]
+pub struct Zone {
+    zone: jiff::tz::TimeZone,
+}
+
+/// Longest time-zone name taken from a form.
+const MAX_ZONE_NAME: usize = 64;
+
+impl Zone {
+    /// The zone named `name` (IANA, e.g. `America/Chicago`); empty is the
+    /// server's own. `Err` says why a name is refused.
+    pub fn named(name: &str) -> Result<Zone, String> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Ok(Zone::server());
+        }
+        if name.len() > MAX_ZONE_NAME || name.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err("The time zone must be a name such as America/Chicago.".into());
+        }
+        jiff::tz::TimeZone::get(name)
+            .map(|zone| Zone { zone })
+            .map_err(|_| {
+                format!("There is no time zone named \"{name}\": use a name such as America/Chicago or Europe/Madrid.")
+            })
+    }
+
+    /// The server's zone (its `TZ` or `/etc/localtime`), else UTC.
+    pub fn server() -> Zone {
+        Zone {
+            zone: jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC),
+        }
+    }
+
+    /// UTC.
+    pub fn utc() -> Zone {
+        Zone {
+            zone: jiff::tz::TimeZone::UTC,
+        }
+    }
+
+    /// Its IANA name, when it has one.
+    pub fn name(&self) -> &str {
+        self.zone.iana_name().unwrap_or("UTC")
+    }
+
+    /// `unix` as `YYYY-MM-DD HH:MM` and the zone's abbreviation there
+    /// (`2026-12-07 08:15 CST`); UTC text if the instant is out of range.
+    pub fn readable(&self, unix: u64) -> String {
+        let at = i64::try_from(unix)
+            .ok()
+            .and_then(|s| jiff::Timestamp::from_second(s).ok());
+        match at {
+            Some(at) => {
+                let local = at.to_zoned_datetime(self.zone.clone());
+                format!(
+                    "{} {}",
+                    local.strftime("%Y-%m-%d %H:%M"),
+                    local.strftime("%Z")
+                )
+            }
+            None => readable(unix),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_practice_zone_shows_local_time_with_its_abbreviation() {
+        let chicago = Zone::named("America/Chicago").unwrap();
+        // 2026-12-07T14:15:00Z is 08:15 in Chicago (standard time) …
+        assert_eq!(chicago.readable(1_796_652_900), "2026-12-07 08:15 CST");
+        // … and 2026-07-01T12:00:00Z is 07:00 in summer.
+        assert_eq!(chicago.readable(1_782_907_200), "2026-07-01 07:00 CDT");
+        assert_eq!(chicago.name(), "America/Chicago");
+        assert_eq!(Zone::utc().readable(0), "1970-01-01 00:00 UTC");
+        assert_eq!(Zone::named("").unwrap().name(), Zone::server().name());
+        // Stray spaces around a pasted name are forgiven.
+        assert_eq!(
+            Zone::named(" Europe/Madrid\n").unwrap().name(),
+            "Europe/Madrid"
+        );
+        for hostile in [
+            "Mars/Olympus",
+            "America/\nChicago",
+            "../../etc/passwd",
+            "America/ Chicago",
+            &"A".repeat(65),
+            "\0",
+        ] {
+            assert!(Zone::named(hostile).is_err(), "{hostile:?}");
+        }
+        assert!(
+            Zone::named("Mars/Olympus")
+                .unwrap_err()
+                .contains("no time zone named")
+        );
+    }
 
     #[test]
     fn parsing_inverts_formatting_and_refuses_nonsense() {

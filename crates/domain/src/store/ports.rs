@@ -29,6 +29,14 @@ pub trait Practices: Send + Sync {
         practice: PracticeId,
         policy: &PracticePolicy,
     ) -> Result<(), StoreError>;
+    /// The practice's time zone (an IANA name; empty: the server's).
+    async fn practice_time_zone(&self, practice: PracticeId) -> Result<String, StoreError>;
+    /// Sets the practice's time zone.
+    async fn set_practice_time_zone(
+        &self,
+        practice: PracticeId,
+        time_zone: &str,
+    ) -> Result<(), StoreError>;
     /// One page of the practice's users ordered by username, whose
     /// username, name or email contains `search` (case-insensitive), and
     /// how many match in all (with `only`, just that user, if in the

@@ -67,6 +67,31 @@ impl Practices for SqlStore {
         Ok(())
     }
 
+    async fn practice_time_zone(&self, practice: PracticeId) -> Result<String, StoreError> {
+        let row: Option<(String,)> = on_pool!(self, pool => {
+            sql::query_as("SELECT time_zone FROM practices WHERE id = $1")
+            .bind(practice.0)
+            .fetch_optional(pool)
+            .await
+            .map_err(db)?
+        });
+        Ok(row.map(|(zone,)| zone).unwrap_or_default())
+    }
+
+    async fn set_practice_time_zone(
+        &self,
+        practice: PracticeId,
+        time_zone: &str,
+    ) -> Result<(), StoreError> {
+        execute!(
+            self,
+            "UPDATE practices SET time_zone = $1 WHERE id = $2",
+            time_zone,
+            practice.0,
+        );
+        Ok(())
+    }
+
     async fn staff_page(
         &self,
         practice: PracticeId,

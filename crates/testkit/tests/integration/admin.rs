@@ -744,7 +744,7 @@ async fn the_audit_page_filters_pages_and_streams_exports(app: &TestApp) {
     let failures = admin
         .get("/admin/audit?user=alice&event=password_login&outcome=failure")
         .await;
-    assert!(!failures.body.contains("<td>success</td>"));
+    assert!(!failures.body.contains("data-outcome=\"success\""));
     assert_eq!(failures.body.matches("<tr data-event=").count(), 50);
 
     // Export the filtered set: CSV.
@@ -1046,3 +1046,74 @@ async fn a_failed_password_of_a_known_user_shows_on_the_practice_audit(app: &Tes
     assert!(!csv.body.contains("nobody-here"));
 }
 both!(a_failed_password_of_a_known_user_shows_on_the_practice_audit);
+
+/// Times on the practice's pages are in its time zone, with UTC on hover;
+/// the export keeps UTC and the stable event codes.
+async fn times_show_in_the_practices_zone_and_events_in_words(app: &TestApp) {
+    let (_, mut admin) = app.admin("boss").await;
+    let saved = save_policy(
+        &mut admin,
+        &[
+            ("allow_sms", "on"),
+            ("remember_days", "30"),
+            ("idle_timeout_minutes", "30"),
+            ("password_min_length", "12"),
+            ("time_zone", "America/Chicago"),
+        ],
+    )
+    .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    assert!(saved.body.contains("value=\"America/Chicago\""));
+    let mut stranger = app.client();
+    stranger.submit_password("boss", "not the password").await;
+    let page = admin.get("/admin/audit").await;
+    // testkit::START is 2027-01-15T08:00:10Z: 02:00 in Chicago.
+    assert!(
+        page.body.contains(
+            "<time datetime=\"2027-01-15T08:00:10Z\" title=\"2027-01-15 08:00 UTC\">2027-01-15 02:00 CST</time>"
+        ),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("<td title=\"password_login\">Password login</td>")
+    );
+    assert!(page.body.contains(">Practice policy changed</option>"));
+    let csv = admin.get("/admin/audit/export?format=csv").await;
+    assert!(csv.body.contains("2027-01-15T08:00:10Z"));
+    assert!(csv.body.contains(",password_login,failure,"));
+
+    // A name the database does not know is refused, and what was typed stays.
+    let refused = save_policy(
+        &mut admin,
+        &[
+            ("allow_sms", "on"),
+            ("remember_days", "7"),
+            ("idle_timeout_minutes", "30"),
+            ("password_min_length", "12"),
+            ("time_zone", "Mars/Olympus_Mons"),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status, 400);
+    assert!(
+        refused.body.contains("no time zone named"),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("value=\"Mars/Olympus_Mons\""));
+    assert!(refused.body.contains(
+        "name=\"remember_days\" type=\"number\" min=\"0\" max=\"30\" required value=\"7\""
+    ));
+    assert_eq!(
+        app.app
+            .login
+            .practice_time_zone(domain::PracticeId(1))
+            .await
+            .unwrap(),
+        "America/Chicago",
+        "nothing saved"
+    );
+}
+both!(times_show_in_the_practices_zone_and_events_in_words);

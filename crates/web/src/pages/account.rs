@@ -11,15 +11,16 @@ use serde::Deserialize;
 use super::{Client, page, redirect};
 use crate::done::{Done, DoneParam};
 use crate::extract::{SessionToken, SignedIn, SignedInForm, page_forms};
+use crate::words::When;
 use crate::{AppError, AppState, csrf};
 
 /// A device row as shown.
 pub struct DeviceRow {
     id: i64,
     label: String,
-    created: String,
-    last_used: String,
-    expires: String,
+    created: When,
+    last_used: When,
+    expires: When,
 }
 
 #[derive(Template)]
@@ -67,6 +68,7 @@ pub async fn security_page(
     } else {
         format!("On: {}.", factors.join(" and "))
     };
+    let zone = state.login.practice_zone(user.practice_id).await?;
     let devices = state
         .login
         .devices(user, now)
@@ -75,9 +77,9 @@ pub async fn security_page(
         .map(|d| DeviceRow {
             id: d.id,
             label: d.label,
-            created: domain::time::readable(d.created_at),
-            last_used: domain::time::readable(d.last_used_at),
-            expires: domain::time::readable(d.expires_at),
+            created: When::at(&zone, d.created_at),
+            last_used: When::at(&zone, d.last_used_at),
+            expires: When::at(&zone, d.expires_at),
         })
         .collect();
     let (csrf_token, csrf_cookie) = csrf::issue(state, headers)?;

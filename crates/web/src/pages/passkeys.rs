@@ -26,8 +26,8 @@ use crate::{AppError, AppState, cookies, csrf};
 pub struct PasskeyRow {
     id: i64,
     name: String,
-    added: String,
-    last_used: String,
+    added: crate::words::When,
+    last_used: Option<crate::words::When>,
     synced: &'static str,
 }
 
@@ -57,15 +57,14 @@ async fn passkeys_page(
 ) -> Result<Response, AppError> {
     let listed = state.login.passkey_list(user).await?;
     let must_add = listed.is_empty() && state.login.passkey_only(user).await?;
+    let zone = state.login.practice_zone(user.practice_id).await?;
     let passkeys = listed
         .into_iter()
         .map(|p| PasskeyRow {
             id: p.id,
             name: p.name,
-            added: domain::time::readable(p.created_at),
-            last_used: p
-                .last_used_at
-                .map_or_else(|| "never".to_owned(), domain::time::readable),
+            added: crate::words::When::at(&zone, p.created_at),
+            last_used: p.last_used_at.map(|at| crate::words::When::at(&zone, at)),
             synced: if p.backed_up { "yes" } else { "no" },
         })
         .collect();

@@ -108,13 +108,20 @@ fn filter_query(params: &AuditQuery) -> String {
 /// An option of a select, and whether it is the chosen one.
 pub struct Choice {
     value: &'static str,
+    /// The value in words.
+    words: &'static str,
     selected: bool,
 }
 
-fn choices(values: impl Iterator<Item = &'static str>, chosen: &str) -> Vec<Choice> {
+fn choices(
+    values: impl Iterator<Item = &'static str>,
+    words: fn(&'static str) -> &'static str,
+    chosen: &str,
+) -> Vec<Choice> {
     values
         .map(|value| Choice {
             value,
+            words: words(value),
             selected: value == chosen,
         })
         .collect()
@@ -122,10 +129,14 @@ fn choices(values: impl Iterator<Item = &'static str>, chosen: &str) -> Vec<Choi
 
 /// An event row as shown.
 pub struct EventView {
-    time: String,
+    time: crate::words::When,
     username: String,
+    /// The stable code (kept in `data-event` and exports).
     kind: String,
+    /// The code in words.
+    kind_words: String,
     outcome: String,
+    outcome_words: String,
     ip: String,
     detail: String,
 }
@@ -193,12 +204,15 @@ pub async fn audit(
     } else {
         StatusCode::OK
     };
+    let zone = state.login.practice_zone(admin.practice_id).await?;
     let events = events
         .into_iter()
         .map(|(_, e)| EventView {
-            time: domain::time::readable(e.at),
+            time: crate::words::When::at(&zone, e.at),
             username: e.username,
+            kind_words: crate::words::event_words(&e.kind).to_owned(),
             kind: e.kind,
+            outcome_words: crate::words::outcome_words(&e.outcome).to_owned(),
             outcome: e.outcome,
             ip: e.ip,
             detail: e.detail,
@@ -213,9 +227,14 @@ pub async fn audit(
             to: shown(&params.to),
             kinds: choices(
                 AuditKind::ALL.iter().map(|k| k.as_str()),
+                crate::words::event_words,
                 &shown(&params.event),
             ),
-            outcomes: choices(OUTCOMES.into_iter(), &shown(&params.outcome)),
+            outcomes: choices(
+                OUTCOMES.into_iter(),
+                crate::words::outcome_words,
+                &shown(&params.outcome),
+            ),
             filter_query: filter_query(&params),
             events,
             newer: (before != i64::MAX).then(|| format!("/admin/audit?{}", filter_query(&params))),

@@ -7,17 +7,23 @@ use super::*;
 struct PolicyPage<'a> {
     csrf_token: &'a str,
     policy: PracticePolicy,
+    /// The practice's time zone as set (empty: the server's).
+    time_zone: String,
+    /// The server's zone, named for the empty choice.
+    server_zone: String,
     floor: usize,
     forced_2fa: bool,
     notice: Option<&'a str>,
     error: Option<&'a str>,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn policy_page(
     state: &AppState,
     headers: &HeaderMap,
     status: StatusCode,
     policy: PracticePolicy,
+    time_zone: &str,
     notice: Option<&str>,
     error: Option<&str>,
 ) -> Result<Response, AppError> {
@@ -28,6 +34,8 @@ fn policy_page(
         &PolicyPage {
             csrf_token: &csrf_token,
             policy,
+            time_zone: time_zone.to_owned(),
+            server_zone: domain::time::Zone::server().name().to_owned(),
             floor: state.login.policy().password_min_length,
             forced_2fa: state.login.policy().require_2fa,
             notice,
@@ -45,12 +53,14 @@ pub async fn policy(
     DoneParam(done): DoneParam,
 ) -> Result<Response, AppError> {
     let current = state.login.practice_policy(admin.practice_id).await?;
+    let zone = state.login.practice_time_zone(admin.practice_id).await?;
     let notice = done.map(|done| done.words(""));
     policy_page(
         &state,
         &headers,
         StatusCode::OK,
         current,
+        &zone,
         notice.as_deref(),
         None,
     )
@@ -66,6 +76,7 @@ pub struct PolicyForm {
     remember_days: Option<String>,
     idle_timeout_minutes: Option<String>,
     password_min_length: Option<String>,
+    time_zone: Option<String>,
     password: Option<String>,
     csrf_token: Option<String>,
 }
@@ -118,6 +129,7 @@ pub async fn set_policy(
                 &headers,
                 StatusCode::BAD_REQUEST,
                 current,
+                fields.time_zone.as_deref().unwrap_or(""),
                 None,
                 Some(&error),
             );
@@ -130,6 +142,7 @@ pub async fn set_policy(
             &admin,
             fields.password.as_deref().unwrap_or(""),
             &wanted,
+            fields.time_zone.as_deref().unwrap_or(""),
             &ctx,
             state.now(),
         )
@@ -139,11 +152,13 @@ pub async fn set_policy(
             &Done::PolicySaved.at("/admin/policy"),
             &[],
         )),
+        // What was typed stays on the form, to be corrected.
         Err(error) => policy_page(
             &state,
             &headers,
             StatusCode::BAD_REQUEST,
-            current,
+            wanted,
+            fields.time_zone.as_deref().unwrap_or(""),
             None,
             Some(&error),
         ),

@@ -19,7 +19,22 @@ pub struct RowView {
     last_login: String,
 }
 
-fn row_view(row: &StaffRow, practice_requires: bool, sms_allowed: bool, now: u64) -> RowView {
+/// What every row of a staff page is shown against.
+struct RowContext {
+    practice_requires: bool,
+    sms_allowed: bool,
+    now: u64,
+    zone: domain::time::Zone,
+}
+
+fn row_view(row: &StaffRow, context: &RowContext) -> RowView {
+    let RowContext {
+        practice_requires,
+        sms_allowed,
+        now,
+        zone,
+    } = context;
+    let (practice_requires, sms_allowed, now) = (*practice_requires, *sms_allowed, *now);
     let user = &row.user;
     let mut factors = Vec::new();
     if row.has_totp {
@@ -43,7 +58,7 @@ fn row_view(row: &StaffRow, practice_requires: bool, sms_allowed: bool, now: u64
     } else if user.password_hash.is_none() {
         "Invited (no password yet)".to_owned()
     } else if row.locked_until > now {
-        format!("Locked until {}", domain::time::readable(row.locked_until))
+        format!("Locked until {}", zone.readable(row.locked_until))
     } else {
         "Active".to_owned()
     };
@@ -58,7 +73,7 @@ fn row_view(row: &StaffRow, practice_requires: bool, sms_allowed: bool, now: u64
         status,
         last_login: row
             .last_login_at
-            .map_or("never".to_owned(), domain::time::readable),
+            .map_or("never".to_owned(), |at| zone.readable(at)),
     }
 }
 
@@ -110,7 +125,12 @@ pub async fn staff(
     let policy = state.login.policy_for(&admin).await?;
     let practice = state.login.practice_policy(admin.practice_id).await?;
     let practice_requires = practice.require_2fa || state.login.policy().require_2fa;
-    let now = state.now();
+    let context = RowContext {
+        practice_requires,
+        sms_allowed: policy.allow_sms,
+        now: state.now(),
+        zone: state.login.practice_zone(admin.practice_id).await?,
+    };
     let pages = total.div_ceil(u64::from(STAFF_PAGE)).max(1);
     let link = |n: u64| format!("/admin/staff?q={}&page={n}", encode_next(&search));
     page(
@@ -119,10 +139,7 @@ pub async fn staff(
             notice: None,
             query: &search,
             total,
-            rows: rows
-                .iter()
-                .map(|r| row_view(r, practice_requires, policy.allow_sms, now))
-                .collect(),
+            rows: rows.iter().map(|r| row_view(r, &context)).collect(),
             page: page_number,
             pages,
             prev: (page_number > 1).then(|| link(page_number - 1)),
@@ -257,9 +274,12 @@ async fn user_page(
             actions: actions_for(&row, now),
             row: row_view(
                 &row,
-                practice.require_2fa || state.login.policy().require_2fa,
-                policy.allow_sms,
-                now,
+                &RowContext {
+                    practice_requires: practice.require_2fa || state.login.policy().require_2fa,
+                    sms_allowed: policy.allow_sms,
+                    now,
+                    zone: state.login.practice_zone(admin.practice_id).await?,
+                },
             ),
             notice: notice.as_deref(),
             error,
