@@ -285,18 +285,22 @@ impl Browser {
         .to_owned()
     }
 
-    /// The `name` property of the element matching `css`.
+    /// The `name` property of the element matching `css`: a string as it
+    /// is, anything else as JSON (`true`, `null`).
     pub async fn property(&self, css: &str, name: &str) -> String {
         let id = self.find(css).await;
-        self.call(
-            "GET",
-            &self.at(&format!("/element/{id}/property/{name}")),
-            Value::Null,
-        )
-        .await
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
+        let value = self
+            .call(
+                "GET",
+                &self.at(&format!("/element/{id}/property/{name}")),
+                Value::Null,
+            )
+            .await;
+        match value {
+            Value::String(text) => text,
+            Value::Null => String::new(),
+            other => other.to_string(),
+        }
     }
 
     /// Resizes the window (e.g. 390x844 for a phone).
@@ -321,6 +325,61 @@ impl Browser {
         std::fs::write(path, png).expect("screenshot written");
     }
 
+    /// Runs `script` in the page as an async function body (its last
+    /// argument is the callback that ends it) and returns what it passed.
+    pub async fn execute_async(&self, script: &str) -> Value {
+        self.call(
+            "POST",
+            &self.at("/execute/async"),
+            json!({ "script": script, "args": [] }),
+        )
+        .await
+    }
+
+    /// Runs axe-core (`axe_source`, its `axe.min.js`) on the page against
+    /// WCAG 2.2 A and AA and axe's best practices; one line per violation: rule, impact, how many
+    /// elements and the first one's selector.
+    pub async fn axe(&self, axe_source: &str) -> Vec<String> {
+        let script = format!(
+            "{axe_source}\n;var done = arguments[arguments.length - 1];\n\
+             axe.run(document, {{runOnly: {{type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}}}})\n\
+             .then(function (r) {{ done(r.violations.map(function (v) {{\n\
+               return v.id + ' (' + v.impact + ', ' + v.nodes.length + ' element(s), first: ' + v.nodes[0].target.join(' ') + '): ' + v.help; }})); }})\n\
+             .catch(function (e) {{ done(['axe failed: ' + e]); }});"
+        );
+        self.execute_async(&script)
+            .await
+            .as_array()
+            .map(|found| {
+                found
+                    .iter()
+                    .map(|v| v.as_str().unwrap_or_default().to_owned())
+                    .collect()
+            })
+            .unwrap_or_else(|| vec!["axe returned nothing".to_owned()])
+    }
+
+    /// Presses `keys` on whatever has focus, as a keyboard does: each
+    /// character, or a WebDriver key such as [`TAB`] and [`ENTER`].
+    pub async fn keys(&self, keys: &str) {
+        let actions: Vec<Value> = keys
+            .chars()
+            .flat_map(|c| {
+                let c = c.to_string();
+                [
+                    json!({"type": "keyDown", "value": c}),
+                    json!({"type": "keyUp", "value": c}),
+                ]
+            })
+            .collect();
+        self.call(
+            "POST",
+            &self.at("/actions"),
+            json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]}),
+        )
+        .await;
+    }
+
     /// Ends the session and the driver.
     pub async fn quit(mut self) {
         let path = self.at("");
@@ -333,6 +392,33 @@ impl Browser {
 impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.driver.kill();
+    }
+}
+
+/// The Tab key, for [`Browser::keys`].
+pub const TAB: &str = "\u{E004}";
+/// The Enter key, for [`Browser::keys`].
+pub const ENTER: &str = "\u{E007}";
+
+/// axe-core's `axe.min.js` (installed from npm by `.ci/run`, its path in
+/// `AXE_CORE_JS`), or `None` outside CI when it is missing.
+pub fn axe_source() -> Option<String> {
+    let path = std::env::var_os("AXE_CORE_JS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from("/var/cache/twofactor-npm/node_modules/axe-core/axe.min.js")
+        });
+    match std::fs::read_to_string(&path) {
+        Ok(source) => Some(source),
+        Err(error) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "axe-core is required under CI ({}: {error}); `npm install axe-core` and set AXE_CORE_JS",
+                path.display()
+            );
+            eprintln!("SKIPPED: axe-core not found at {}", path.display());
+            None
+        }
     }
 }
 

@@ -59,14 +59,20 @@ pub fn check(
 /// must be this site, as the request's `Host` or the public URL names it.
 /// Clients that send neither (scripts, old browsers) rely on the token.
 fn from_this_site(headers: &HeaderMap, public_url: &str) -> bool {
-    if let Some(site) = headers.get("sec-fetch-site") {
-        if !matches!(site.as_bytes(), b"same-origin" | b"none") {
-            return false;
-        }
+    let site = headers.get("sec-fetch-site").map(|v| v.as_bytes());
+    if site.is_some_and(|site| !matches!(site, b"same-origin" | b"none")) {
+        return false;
     }
     let Some(origin) = headers.get(ORIGIN) else {
         return true;
     };
+    // A page served with `Referrer-Policy: no-referrer` (the reset,
+    // invitation and emergency links, whose token is in the URL) makes the
+    // browser send `Origin: null` with its own form; the browser's
+    // `Sec-Fetch-Site`, which no page can set, still says same-origin.
+    if origin.as_bytes() == b"null" && site == Some(b"same-origin") {
+        return true;
+    }
     let Some(authority) = origin.to_str().ok().and_then(authority_of) else {
         // `null` (a sandboxed frame, a redirect across sites) or garbage.
         return false;
@@ -105,6 +111,8 @@ mod tests {
             &[][..],
             &[("sec-fetch-site", "same-origin")],
             &[("sec-fetch-site", "none")],
+            // A no-referrer page's own form: Chromium sends Origin null.
+            &[("origin", "null"), ("sec-fetch-site", "same-origin")],
             &[
                 ("origin", "http://127.0.0.1:8080"),
                 ("host", "127.0.0.1:8080"),
@@ -126,6 +134,8 @@ mod tests {
             &[("sec-fetch-site", "same-site")],
             &[("sec-fetch-site", "")],
             &[("origin", "null"), ("host", "127.0.0.1:8080")],
+            &[("origin", "null"), ("sec-fetch-site", "none")],
+            &[("origin", "null"), ("sec-fetch-site", "cross-site")],
             &[
                 ("origin", "https://evil.example"),
                 ("host", "127.0.0.1:8080"),

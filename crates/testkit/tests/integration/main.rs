@@ -75,6 +75,7 @@ mod hot_path;
 mod lockout;
 mod nginx;
 mod oidc;
+mod pages;
 mod passkeys;
 mod plans;
 mod recovery;

@@ -1,0 +1,293 @@
+//! Every page in a real Chromium: axe-core (WCAG 2.2 A and AA) finds no
+//! violation, in the normal and the error states, at desktop and phone
+//! widths; a screenshot of each is kept under `target/screenshots/pages/`.
+//! And the morning login works with the keyboard alone.
+
+use testkit::browser::{Browser, ENTER, TAB, axe_source, screenshot_dir};
+use testkit::{Backend, PASSWORD, TestApp};
+
+/// Visits pages, checks each with axe and photographs it.
+struct Tour<'a> {
+    browser: &'a Browser,
+    axe: &'a str,
+    found: Vec<String>,
+    shots: std::path::PathBuf,
+    pages: usize,
+}
+
+impl Tour<'_> {
+    /// Checks the page now in the browser, under `name`.
+    async fn check(&mut self, name: &str) {
+        for (width, height, suffix) in [(1000, 900, ""), (390, 844, "-phone")] {
+            self.browser.resize(width, height).await;
+            for violation in self.browser.axe(self.axe).await {
+                self.found.push(format!("{name}{suffix}: {violation}"));
+            }
+            self.browser
+                .screenshot(&self.shots.join(format!("{name}{suffix}.png")))
+                .await;
+        }
+        self.browser.resize(1000, 900).await;
+        self.pages += 1;
+    }
+
+    /// Opens `url`, then checks it.
+    async fn visit(&mut self, name: &str, url: &str) {
+        self.browser.goto(url).await;
+        self.check(name).await;
+    }
+}
+
+async fn wait_for(browser: &Browser, text: &str) {
+    for _ in 0..50 {
+        if browser.source().await.contains(text) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!(
+        "the page at {} never showed {text}: {}",
+        browser.url().await,
+        browser.source().await
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_passes_axe_in_every_state_at_both_widths() {
+    let app = TestApp::start_demo(Backend::Sqlite).await.unwrap();
+    let Some(axe) = axe_source() else { return };
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let (_, phone) = app.add_admin_with_totp("boss").await;
+    let nurse = app.add_user("nurse").await;
+    let mut tour = Tour {
+        browser: &browser,
+        axe: &axe,
+        found: Vec::new(),
+        shots: screenshot_dir().join("pages"),
+        pages: 0,
+    };
+    let url = |path: &str| app.url(path);
+
+    // Logged out.
+    tour.visit("login", &url("/login")).await;
+    browser.type_into("#username", "boss").await;
+    browser.type_into("#password", "not the password").await;
+    browser
+        .click("form[action='/login'] button[type=submit]")
+        .await;
+    wait_for(&browser, "class=\"error\"").await;
+    tour.check("login-error").await;
+    tour.visit("forgot", &url("/password/forgot")).await;
+    browser.type_into("#username_or_email", "nurse").await;
+    browser
+        .click("form[action='/password/forgot'] button")
+        .await;
+    wait_for(&browser, "If that is an account here").await;
+    tour.check("forgot-sent").await;
+    app.mails().await;
+    tour.visit("outbox", &url("/dev/outbox")).await;
+    let reset = app
+        .mails()
+        .await
+        .into_iter()
+        .find(|m| m.subject.contains("reset"))
+        .map(|m| {
+            let start = m.text.find("/password/reset/").unwrap();
+            m.text[start..]
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .unwrap();
+    tour.visit("reset", &url(&reset)).await;
+    browser
+        .type_into("#password", "a long new passphrase")
+        .await;
+    browser
+        .type_into("#password_confirm", "a different one")
+        .await;
+    browser.click("form button[type=submit]").await;
+    wait_for(&browser, "class=\"error\"").await;
+    tour.check("reset-error").await;
+    tour.visit("not-found", &url("/no/such/page")).await;
+
+    // The two steps of the login, with their error states.
+    browser.goto(&url("/login")).await;
+    browser.type_into("#username", "boss").await;
+    browser.type_into("#password", PASSWORD).await;
+    browser
+        .click("form[action='/login'] button[type=submit]")
+        .await;
+    browser.wait_for_url(|u| u.contains("/login/2fa")).await;
+    tour.check("two-factor").await;
+    browser.type_into("#token", "000000").await;
+    browser.click("#token-form button:not([form])").await;
+    wait_for(&browser, "id=\"token-error\"").await;
+    tour.check("two-factor-error").await;
+    browser.click("#request-sms").await;
+    wait_for(&browser, "id=\"token-notice\"").await;
+    tour.check("two-factor-sms-sent").await;
+    tour.visit("recovery", &url("/login/recovery")).await;
+    browser.type_into("#code", "aaaa-bbbb").await;
+    browser.click("form button[type=submit]").await;
+    wait_for(&browser, "class=\"error\"").await;
+    tour.check("recovery-error").await;
+    browser.goto(&url("/login/2fa")).await;
+    app.clock.advance(30);
+    browser.type_into("#token", &app.code(&phone, 0)).await;
+    browser.click("#token-form button:not([form])").await;
+    browser.wait_for_url(|u| !u.contains("/login")).await;
+
+    // Signed in: the start page asks for recovery codes.
+    tour.check("dashboard-nudge").await;
+    tour.visit("security", &url("/account/security")).await;
+    tour.visit("password", &url("/account/password")).await;
+    browser.type_into("#current_password", "wrong").await;
+    browser
+        .type_into("#new_password", "a long new passphrase")
+        .await;
+    browser
+        .type_into("#new_password_confirm", "another long one")
+        .await;
+    browser
+        .click("form[action='/account/password'] button")
+        .await;
+    wait_for(&browser, "class=\"error\"").await;
+    tour.check("password-error").await;
+    tour.visit("phone", &url("/account/phone")).await;
+    browser.type_into("#phone", "12").await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("form[action='/account/phone'] button").await;
+    wait_for(&browser, "id=\"phone-error\"").await;
+    tour.check("phone-error").await;
+    tour.visit("authenticator", &url("/account/authenticator"))
+        .await;
+    browser.type_into("#password", PASSWORD).await;
+    app.clock.advance(30);
+    browser
+        .type_into("#current_token", &app.code(&phone, 0))
+        .await;
+    browser.click("form button[type=submit]").await;
+    wait_for(&browser, "<svg").await;
+    tour.check("authenticator-qr").await;
+    tour.visit("recovery-codes", &url("/account/recovery-codes"))
+        .await;
+    tour.visit("passkeys", &url("/account/passkeys")).await;
+
+    // The administrator's pages.
+    tour.visit("staff", &url("/admin/staff")).await;
+    tour.visit("staff-user", &url(&format!("/admin/staff/{}", nurse.id.0)))
+        .await;
+    tour.visit("staff-new", &url("/admin/staff/new")).await;
+    browser.type_into("#username", "x y").await;
+    browser.type_into("#email", "not-an-email@x").await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("form[action='/admin/staff'] button").await;
+    wait_for(&browser, "class=\"error\"").await;
+    tour.check("staff-new-error").await;
+    tour.visit("policy", &url("/admin/policy")).await;
+    browser.clear("#time_zone").await;
+    browser.type_into("#time_zone", "Mars/Olympus").await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("form[action='/admin/policy'] button").await;
+    wait_for(&browser, "class=\"error\"").await;
+    tour.check("policy-error").await;
+    tour.visit("audit", &url("/admin/audit")).await;
+    tour.visit("applications", &url("/admin/applications"))
+        .await;
+
+    // An invitation, opened by the new person.
+    let mut admin = app.client();
+    admin.submit_password("boss", PASSWORD).await;
+    app.clock.advance(30);
+    admin.submit_token(&app.code(&phone, 0)).await;
+    admin
+        .submit(
+            "/admin/staff",
+            &[
+                ("username", "newbie"),
+                ("display_name", "New Person"),
+                ("email", "newbie@clinic.example"),
+                ("role", "staff"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    let invitation = app
+        .mails()
+        .await
+        .into_iter()
+        .find(|m| m.to == "newbie@clinic.example")
+        .map(|m| {
+            let start = m.text.find("/invite/").unwrap();
+            m.text[start..]
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .expect("invitation sent");
+    browser.goto(&url("/")).await;
+    browser.click("form[action='/logout'] button").await;
+    browser
+        .wait_for_url(|u| u.contains("done=logged-out"))
+        .await;
+    tour.check("logged-out").await;
+    tour.visit("invitation", &url(&invitation)).await;
+
+    let Tour { pages, found, .. } = tour;
+    browser.quit().await;
+    eprintln!("axe checked {pages} pages at two widths");
+    assert!(pages >= 30, "{pages} pages");
+    assert!(
+        found.is_empty(),
+        "axe-core found {} violation(s):\n{}",
+        found.len(),
+        found.join("\n")
+    );
+    app.stop().await;
+}
+
+/// Password, Tab, Enter; code, Enter: the whole login without a mouse, the
+/// focus where the next keystroke belongs, and on the field in error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_login_works_with_the_keyboard_alone() {
+    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let (_, phone) = app.add_user_with_totp("drsmith").await;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    browser.goto(&app.url("/login")).await;
+    assert_eq!(browser.focused_id().await, "username");
+    browser
+        .keys(&format!("drsmith{TAB}{PASSWORD}{ENTER}"))
+        .await;
+    browser.wait_for_url(|u| u.contains("/login/2fa")).await;
+    assert_eq!(browser.focused_id().await, "token");
+    browser.keys(&format!("000000{ENTER}")).await;
+    wait_for(&browser, "id=\"token-error\"").await;
+    assert_eq!(
+        browser.focused_id().await,
+        "token",
+        "focus on the field in error"
+    );
+    assert_eq!(browser.property("#token", "ariaInvalid").await, "true");
+    // Tab from the token box reaches "Save token", then Log In.
+    browser.keys(TAB).await;
+    assert_eq!(browser.property(":focus", "name").await, "remember");
+    browser.keys(" ").await;
+    assert_eq!(
+        browser.property("input[name=remember]", "checked").await,
+        "true"
+    );
+    let code = app.code(&phone, 0);
+    browser.click("#token").await;
+    browser.keys(&format!("{code}{ENTER}")).await;
+    browser.wait_for_url(|u| !u.contains("/login")).await;
+    assert!(browser.source().await.contains("Logged in as"));
+    browser.quit().await;
+    app.stop().await;
+}
