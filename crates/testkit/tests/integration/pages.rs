@@ -238,6 +238,36 @@ async fn every_page_passes_axe_in_every_state_at_both_widths() {
     tour.check("logged-out").await;
     tour.visit("invitation", &url(&invitation)).await;
 
+    // The phone is lost: a recovery code, then the offer to link a new one.
+    let boss = app.app.user("boss").await.unwrap();
+    let codes = app
+        .app
+        .login
+        .new_recovery_codes(
+            &boss,
+            &domain::RequestContext::admin_cli(),
+            app.app.clock.now(),
+        )
+        .await
+        .unwrap();
+    browser.goto(&url("/login")).await;
+    browser.type_into("#username", "boss").await;
+    browser.type_into("#password", PASSWORD).await;
+    browser
+        .click("form[action='/login'] button[type=submit]")
+        .await;
+    browser.wait_for_url(|u| u.contains("/login/2fa")).await;
+    browser.click("#use-recovery").await;
+    browser
+        .wait_for_url(|u| u.contains("/login/recovery"))
+        .await;
+    browser.type_into("#code", &codes[0]).await;
+    browser.click("form button[type=submit]").await;
+    browser
+        .wait_for_url(|u| u.contains("/login/recovery/used"))
+        .await;
+    tour.check("recovery-used").await;
+
     let Tour { pages, found, .. } = tour;
     browser.quit().await;
     eprintln!("axe checked {pages} pages at two widths");
