@@ -138,34 +138,13 @@ impl Done {
         format!("{path}{join}done={}", self.code())
     }
 
-    /// What the page says. `who` is the subject where one is named: the
-    /// staff member acted on, the masked phone number.
-    pub fn words(self, who: &str) -> String {
-        match self {
-            Done::PasswordChanged => "Your password was changed. Every other session and remembered device was logged out.".into(),
-            Done::DeviceRevoked => "The device was revoked: it will be asked for a security token again.".into(),
-            Done::DevicesRevoked => "Every remembered device was revoked.".into(),
-            Done::TwoFactorOff => "Two-factor login is off. Only your password protects this account now.".into(),
-            Done::AuthenticatorLinked => "Your authenticator app is linked: from now on, log in with a code from it.".into(),
-            Done::AuthenticatorRelinked => "Your new authenticator app is linked. Codes from the old one no longer work.".into(),
-            Done::PhoneConfirmed => format!("Text messages now go to {who}."),
-            Done::PasskeyAdded => "The passkey was added. Your logins can now finish with it.".into(),
-            Done::PasskeyRemoved => "The passkey was removed.".into(),
-            Done::PolicySaved => "The policy was saved. It applies at everyone's next request.".into(),
-            Done::ApplicationRemoved => "The application is removed; its tokens stopped working.".into(),
-            Done::StaffAdded => format!("{who} was added; an invitation is on its way to their email address."),
-            Done::Required2fa => format!("{who} must use two-factor login from the next login on."),
-            Done::Unrequired2fa => format!("Two-factor login is no longer required for {who} by you (the practice policy may still require it)."),
-            Done::Reset2fa => format!("Two-factor login of {who} was reset: every factor, recovery code, remembered device and session is gone. {who} sets it up again at the next login."),
-            Done::Unlocked => format!("{who} is unlocked."),
-            Done::Disabled => format!("{who} is disabled and was logged out everywhere."),
-            Done::Enabled => format!("{who} can log in again."),
-            Done::InvitationResent => format!("A new invitation is on its way to {who}."),
-            Done::ResetRequested => "If that is an account here, an email with a reset link is on its way. The link works once, for one hour.".into(),
-            Done::PasswordReset => "Your password was changed. Log in with the new one: you will still be asked for the code from your authenticator app or phone.".into(),
-            Done::LoggedOut => "You have logged out. Close the browser if this is a shared computer.".into(),
-            Done::SmsSent => format!("A security token was sent by text message to {who}. It is valid for 10 minutes."),
-        }
+    /// What the page says, in `lang`. `who` is the subject where one is
+    /// named: the staff member acted on, the masked phone number.
+    pub fn words(self, lang: i18n::Lang, who: &str) -> String {
+        lang.t_with(
+            &format!("done-{}", self.code()),
+            &[("who", i18n::Arg::from(who))],
+        )
     }
 }
 
@@ -178,7 +157,10 @@ mod tests {
         for (code, done) in CODES {
             assert_eq!(done.code(), code);
             assert_eq!(Done::from_code(code), Some(done));
-            assert!(!done.words("bob").is_empty());
+            for lang in i18n::Lang::ALL {
+                let words = done.words(lang, "bob");
+                assert!(!words.is_empty() && !words.starts_with("done-"), "{code}");
+            }
         }
         let mut codes: Vec<&str> = CODES.iter().map(|(c, _)| *c).collect();
         codes.sort_unstable();

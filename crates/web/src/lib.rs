@@ -13,6 +13,7 @@ mod done;
 mod error;
 mod extract;
 mod headers;
+pub mod lang;
 pub mod metrics;
 mod next;
 mod oidc;
@@ -79,6 +80,7 @@ fn login_routes() -> Router<AppState> {
         )
         .route("/login/recovery/used", get(pages::recovery::used))
         .route("/logout", post(pages::logout::submit))
+        .route("/language", get(lang::switch))
 }
 
 /// A signed-in user's own pages.

@@ -14,13 +14,17 @@ pub fn safe_next(next: Option<&str>) -> String {
 }
 
 fn is_local_path(path: &str) -> bool {
+    is_site_path(path) && !path.starts_with("/login") && !path.starts_with("/logout")
+}
+
+/// A path of this site (no scheme, no other host, nothing a browser reads
+/// as one), login pages included: where the language switch may go back to.
+pub fn is_site_path(path: &str) -> bool {
     path.starts_with('/')
         && !path.starts_with("//")
         && path.len() <= MAX_NEXT_BYTES
         && !path.contains('\\')
         && !path.chars().any(|c| c.is_control() || c.is_whitespace())
-        && !path.starts_with("/login")
-        && !path.starts_with("/logout")
 }
 
 #[cfg(test)]

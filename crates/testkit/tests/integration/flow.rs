@@ -289,3 +289,79 @@ async fn the_two_factor_page_fits_the_users_factors(app: &TestApp) {
     );
 }
 both!(the_two_factor_page_fits_the_users_factors);
+
+/// The login pages speak Spanish to a browser that asks for it, and the
+/// switch's choice wins over the browser; English stays word for word.
+async fn the_login_pages_speak_the_browsers_language_or_the_chosen_one(app: &TestApp) {
+    let mut browser = app.client();
+    let spanish = [("accept-language", "es-MX,es;q=0.9,en;q=0.5")];
+    let page = browser.get_with("/login", &spanish).await;
+    assert!(page.body.contains("<html lang=\"es\">"), "{}", page.body);
+    assert!(page.body.contains("<h1>Iniciar sesión</h1>"));
+    assert!(page.body.contains("¿Olvidó su contraseña?"));
+    assert!(!page.body.contains("Forgot password?"));
+
+    app.add_user_with_phone("enfermera", Some("+12015550123"))
+        .await;
+    let csrf = page.csrf_token().unwrap();
+    let reply = browser
+        .post_form(
+            "/login",
+            &[
+                ("username", "enfermera"),
+                ("password", "no es la contraseña"),
+                ("csrf_token", &csrf),
+            ],
+        )
+        .await;
+    // The test client sends no Accept-Language on posts: English.
+    assert!(
+        reply
+            .body
+            .contains("The username or password is not correct")
+    );
+    browser.submit_password("enfermera", PASSWORD).await;
+    let second = browser.get_with("/login/2fa", &spanish).await;
+    assert!(second.body.contains("Inicio de sesión en dos pasos"));
+    assert!(second.body.contains("Pedir código por SMS"));
+
+    // The switch: back to the page it was on, the choice kept a year.
+    let referer = app.url("/login/2fa");
+    let switched = browser
+        .get_with("/language?lang=en", &[("referer", &referer)])
+        .await;
+    assert_eq!(switched.status, 303);
+    assert_eq!(switched.location(), Some("/login/2fa"));
+    assert!(
+        switched
+            .set_cookies()
+            .iter()
+            .any(|c| c.starts_with("tf_lang=en;") && c.contains("Max-Age=31536000"))
+    );
+    let english = browser.get_with("/login/2fa", &spanish).await;
+    assert!(
+        english.body.contains("<h1>Two-Factor Login</h1>"),
+        "the choice wins"
+    );
+    assert!(english.body.contains("Request Token via SMS"));
+
+    // Hostile: an unknown language changes nothing; another site's page is
+    // never where the switch sends anyone.
+    let mut other = app.client();
+    let unknown = other
+        .get_with(
+            "/language?lang=xx",
+            &[("referer", "https://evil.example/x")],
+        )
+        .await;
+    assert_eq!(unknown.location(), Some("/login"));
+    assert!(
+        unknown
+            .set_cookies()
+            .iter()
+            .all(|c| !c.starts_with("tf_lang"))
+    );
+    let malformed = other.get("/language?lang=%ZZ").await;
+    assert_eq!(malformed.status, 303);
+}
+both!(the_login_pages_speak_the_browsers_language_or_the_chosen_one);

@@ -115,7 +115,9 @@ pub async fn show(
         .as_deref()
         .map(domain::sms::mask_phone)
         .unwrap_or_default();
-    let notice = query.0.map(|done| done.words(&masked));
+    let notice = query
+        .0
+        .map(|done| done.words(crate::lang::lang_of(&headers), &masked));
     security_page(&state, &headers, &user, StatusCode::OK, notice.as_deref()).await
 }
 

@@ -241,7 +241,7 @@ async fn confirm_code(
                 state,
                 headers,
                 codes,
-                Some(&crate::done::Done::AuthenticatorLinked.words("")),
+                Some(&crate::done::Done::AuthenticatorLinked.words(crate::lang::lang_of(headers), "")),
             )?;
             if let Some(session_token) = session_token {
                 super::add_cookies(&mut response, &[state.session_set_cookie(&session_token)]);

@@ -19,6 +19,7 @@ use crate::{AppError, AppState, csrf};
 #[derive(Template)]
 #[template(path = "forgot.html")]
 struct ForgotPage<'a> {
+    tr: crate::lang::Tr,
     csrf_token: &'a str,
     notice: Option<&'a str>,
     error: Option<&'a str>,
@@ -45,6 +46,7 @@ fn forgot_page(
     page(
         status,
         &ForgotPage {
+            tr: crate::lang::Tr(crate::lang::lang_of(headers)),
             csrf_token: &csrf_token,
             notice,
             error,
@@ -60,7 +62,7 @@ pub async fn show(
     headers: HeaderMap,
     DoneParam(done): DoneParam,
 ) -> Result<Response, AppError> {
-    let notice = done.map(|done| done.words(""));
+    let notice = done.map(|done| done.words(crate::lang::lang_of(&headers), ""));
     forgot_page(&state, &headers, StatusCode::OK, notice.as_deref(), None)
 }
 
@@ -109,9 +111,7 @@ pub async fn submit(
             &headers,
             StatusCode::TOO_MANY_REQUESTS,
             None,
-            Some(
-                "Too many reset requests from this address. Try again in an hour, or ask your practice administrator.",
-            ),
+            Some(&crate::lang::lang_of(&headers).t("reset-throttled")),
         ),
     }
 }

@@ -15,6 +15,7 @@ use crate::{AppError, AppState, cookies, csrf};
 #[derive(Template)]
 #[template(path = "login.html")]
 struct LoginPage<'a> {
+    tr: crate::lang::Tr,
     csrf_token: &'a str,
     next: &'a str,
     username: &'a str,
@@ -75,6 +76,7 @@ pub fn render(
     page(
         status,
         &LoginPage {
+            tr: crate::lang::Tr(crate::lang::lang_of(headers)),
             csrf_token: &csrf_token,
             next,
             username,
@@ -94,7 +96,7 @@ pub async fn show(
     crate::done::DoneParam(done): crate::done::DoneParam,
 ) -> Result<Response, AppError> {
     let query = query.ok().map(|q| q.0);
-    let notice = done.map(|done| done.words(""));
+    let notice = done.map(|done| done.words(crate::lang::lang_of(&headers), ""));
     let fresh = query.as_ref().and_then(|q| q.prompt.as_deref()) == Some("login");
     let next = safe_next(query.and_then(|q| q.next).as_deref());
     if let Some(token) = cookies::get(&headers, state.session_cookie()).filter(|_| !fresh) {
@@ -152,6 +154,7 @@ pub async fn submit(
             PasswordOutcome::MustAddPasskey { .. } => "must_add_passkey",
         },
     );
+    let lang = crate::lang::lang_of(&headers);
     match outcome {
         PasswordOutcome::Rejected => render(
             &state,
@@ -160,17 +163,14 @@ pub async fn submit(
             LoginView {
                 next: &next,
                 username: &shown_name,
-                error: Some("The username or password is not correct. Check both and try again."),
+                error: Some(&lang.t("wrong-password")),
                 notice: None,
             },
             &[],
         ),
         PasswordOutcome::Throttled { retry_after } => {
             let minutes = retry_after.div_ceil(60);
-            let message = format!(
-                "Too many failed attempts. Try again in {}, or ask your practice administrator to unlock your account.",
-                crate::words::count(minutes, "minute", "minutes")
-            );
+            let message = lang.t_with("password-throttled", &[("minutes", minutes.into())]);
             render(
                 &state,
                 &headers,

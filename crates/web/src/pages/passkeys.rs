@@ -260,7 +260,7 @@ pub async fn show(
     headers: HeaderMap,
     DoneParam(done): DoneParam,
 ) -> Result<Response, AppError> {
-    let notice = done.map(|done| done.words(""));
+    let notice = done.map(|done| done.words(crate::lang::lang_of(&headers), ""));
     passkeys_page(
         &state,
         &headers,

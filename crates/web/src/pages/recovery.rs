@@ -16,6 +16,7 @@ use crate::{AppError, AppState, cookies, csrf};
 #[derive(Template)]
 #[template(path = "recovery.html")]
 struct RecoveryPage<'a> {
+    tr: crate::lang::Tr,
     csrf_token: &'a str,
     next: &'a str,
     /// `next` encoded for a query string (links between the two pages).
@@ -49,6 +50,7 @@ fn render(
     page(
         status,
         &RecoveryPage {
+            tr: crate::lang::Tr(crate::lang::lang_of(headers)),
             csrf_token: &csrf_token,
             next,
             next_query: super::encode_next(next),
@@ -109,9 +111,11 @@ pub async fn submit(
             accepted(&state, user.as_ref(), &session_token, &next).await
         }
         TokenOutcome::Wrong { attempts_left, .. } => {
+            let lang = crate::lang::lang_of(&headers);
             let message = format!(
-                "That recovery code is not valid or was already used. {} left.",
-                crate::words::count(attempts_left, "attempt", "attempts")
+                "{} {}",
+                lang.t("recovery-wrong"),
+                lang.t_with("attempts-left", &[("count", attempts_left.into())])
             );
             render(
                 &state,
@@ -122,19 +126,19 @@ pub async fn submit(
             )
         }
         TokenOutcome::Locked { until } => {
-            super::second_factor::locked_out(&state, &headers, &next, "codes", until, now)
+            super::second_factor::locked_out(&state, &headers, &next, "locked-codes", until, now)
         }
         TokenOutcome::SessionEnded => super::second_factor::session_ended(
             &state,
             &headers,
             &next,
-            &super::second_factor::expired(&state),
+            &super::second_factor::expired(&state, &headers),
         ),
         TokenOutcome::TooManyWrong => super::second_factor::session_ended(
             &state,
             &headers,
             &next,
-            super::second_factor::TOO_MANY_WRONG,
+            &crate::lang::lang_of(&headers).t("too-many-wrong"),
         ),
         TokenOutcome::PasskeyRequired => {
             super::second_factor::passkey_required(&state, &headers, &next, &session_token).await
@@ -161,8 +165,9 @@ async fn accepted(
 #[derive(Template)]
 #[template(path = "recovery_used.html")]
 struct RecoveryUsedPage<'a> {
+    tr: crate::lang::Tr,
     next: &'a str,
-    left: String,
+    left: u32,
     /// Two or fewer left: making a new set is urged too.
     few_left: bool,
 }
@@ -172,6 +177,7 @@ struct RecoveryUsedPage<'a> {
 pub async fn used(
     State(state): State<AppState>,
     SignedIn(user): SignedIn,
+    headers: HeaderMap,
     query: Result<Query<RecoveryQuery>, QueryRejection>,
 ) -> Result<Response, AppError> {
     let next = safe_next(query.ok().and_then(|q| q.0.next).as_deref());
@@ -179,8 +185,9 @@ pub async fn used(
     page(
         StatusCode::OK,
         &RecoveryUsedPage {
+            tr: crate::lang::Tr(crate::lang::lang_of(&headers)),
             next: &next,
-            left: crate::words::count(left, "recovery code", "recovery codes"),
+            left,
             few_left: left <= 2,
         },
         &[],

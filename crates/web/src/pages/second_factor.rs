@@ -9,12 +9,14 @@ use serde::Deserialize;
 
 use super::{Client, page, redirect};
 use crate::extract::{CsrfForm, page_forms};
+use crate::lang::lang_of;
 use crate::next::safe_next;
 use crate::{AppError, AppState, cookies, csrf};
 
 #[derive(Template)]
 #[template(path = "second_factor.html")]
 struct SecondFactorPage<'a> {
+    tr: crate::lang::Tr,
     csrf_token: &'a str,
     next: &'a str,
     /// `next` encoded for a query string (links between the two pages).
@@ -88,6 +90,7 @@ pub async fn render(
     page(
         status,
         &SecondFactorPage {
+            tr: crate::lang::Tr(lang_of(headers)),
             csrf_token: &csrf_token,
             next,
             next_query: super::encode_next(next),
@@ -110,17 +113,11 @@ pub async fn render(
     )
 }
 
-/// Why a login's code step ended: too many wrong codes in it.
-pub(super) const TOO_MANY_WRONG: &str = "Too many wrong codes ended this login. Log in again with your password, then enter the code your app or text message shows now.";
-
 /// Why a login's code step ended: the time between the password and the
 /// code ran out (or the login was ended elsewhere).
-pub(super) fn expired(state: &AppState) -> String {
+pub(super) fn expired(state: &AppState, headers: &HeaderMap) -> String {
     let minutes = state.login.policy().pending_session_seconds.div_ceil(60);
-    format!(
-        "This login ended: a code must be entered within {} of the password. Please log in again.",
-        crate::words::count(minutes, "minute", "minutes")
-    )
+    lang_of(headers).t_with("login-expired", &[("minutes", minutes.into())])
 }
 
 pub(super) fn session_ended(
@@ -144,21 +141,19 @@ pub(super) fn session_ended(
 }
 
 /// The login page saying the second factor is locked for a while, and
-/// ending the half-logged-in session. `what` names what was wrong too often.
+/// ending the half-logged-in session. `message` (`locked-tokens`,
+/// `locked-codes`) names what was wrong too often.
 pub(super) fn locked_out(
     state: &AppState,
     headers: &HeaderMap,
     next: &str,
-    what: &str,
+    message: &str,
     until: u64,
     now: u64,
 ) -> Result<Response, AppError> {
     let minutes = until.saturating_sub(now).div_ceil(60);
     let clear = cookies::clear(state.session_cookie(), state.config.secure_cookies);
-    let message = format!(
-        "Too many wrong {what}: two-factor login for this account is locked for {}. Your practice administrator can unlock it sooner.",
-        crate::words::count(minutes, "minute", "minutes")
-    );
+    let message = lang_of(headers).t_with(message, &[("minutes", minutes.into())]);
     super::login::render(
         state,
         headers,
@@ -191,7 +186,7 @@ pub async fn show(
                 .as_deref()
                 .map(domain::sms::mask_phone)
                 .unwrap_or_default();
-            let said = done.map(|done| done.words(&masked));
+            let said = done.map(|done| done.words(crate::lang::lang_of(&headers), &masked));
             let message = said.as_deref().map_or(Message::None, Message::Notice);
             render(&state, &headers, StatusCode::OK, &next, &user, message).await
         }
@@ -212,12 +207,7 @@ pub async fn submit(
     let next = safe_next(fields.next.as_deref());
     let remember = fields.remember.as_deref() == Some("on");
     let Some(session_token) = cookies::get(&headers, state.session_cookie()) else {
-        return session_ended(
-            &state,
-            &headers,
-            &next,
-            "Your login session has ended. Please log in again.",
-        );
+        return session_ended(&state, &headers, &next, &lang_of(&headers).t("login-ended"));
     };
     let now = state.now();
     let typed: String = fields.token.unwrap_or_default().chars().take(32).collect();
@@ -240,6 +230,7 @@ pub async fn submit(
             clock_behind_minutes,
         } => {
             let message = wrong_token_message(
+                lang_of(&headers),
                 reused,
                 typed.trim().is_empty(),
                 clock_behind_minutes,
@@ -258,10 +249,15 @@ pub async fn submit(
             .await
         }
         TokenOutcome::Locked { until } => {
-            locked_out(&state, &headers, &next, "security tokens", until, now)
+            locked_out(&state, &headers, &next, "locked-tokens", until, now)
         }
-        TokenOutcome::SessionEnded => session_ended(&state, &headers, &next, &expired(&state)),
-        TokenOutcome::TooManyWrong => session_ended(&state, &headers, &next, TOO_MANY_WRONG),
+        TokenOutcome::SessionEnded => {
+            session_ended(&state, &headers, &next, &expired(&state, &headers))
+        }
+        TokenOutcome::TooManyWrong => {
+            let why = lang_of(&headers).t("too-many-wrong");
+            session_ended(&state, &headers, &next, &why)
+        }
         TokenOutcome::PasskeyRequired => {
             passkey_required(&state, &headers, &next, &session_token).await
         }
@@ -288,7 +284,7 @@ pub(super) async fn passkey_required(
     next: &str,
     session_token: &str,
 ) -> Result<Response, AppError> {
-    let message = "Only a passkey or security key can finish this login.";
+    let message = &lang_of(headers).t("passkey-required");
     let status = StatusCode::FORBIDDEN;
     again(
         state,
@@ -304,28 +300,25 @@ pub(super) async fn passkey_required(
 
 /// What the code page says after a wrong code.
 fn wrong_token_message(
+    lang: i18n::Lang,
     reused: bool,
     empty: bool,
     clock_behind_minutes: Option<u64>,
     attempts_left: u32,
 ) -> String {
-    let mut message = if reused {
-        "That code was already used. Wait for the next code in your app and enter it.".to_owned()
+    let mut message = lang.t(if reused {
+        "token-reused"
     } else if empty {
-        "Enter the security token from your app.".to_owned()
+        "token-empty"
     } else {
-        "That security token is not correct.".to_owned()
-    };
+        "token-wrong"
+    });
     if let Some(minutes) = clock_behind_minutes {
-        message.push_str(&format!(
-            " Your phone's clock looks about {} behind. Turn on automatic date and time in your phone's settings, then try the new code.",
-            crate::words::count(minutes, "minute", "minutes")
-        ));
+        message.push(' ');
+        message.push_str(&lang.t_with("clock-behind", &[("minutes", minutes.into())]));
     }
-    message.push_str(&format!(
-        " {} left.",
-        crate::words::count(attempts_left, "attempt", "attempts")
-    ));
+    message.push(' ');
+    message.push_str(&lang.t_with("attempts-left", &[("count", attempts_left.into())]));
     message
 }
 
@@ -346,12 +339,7 @@ async fn again(
         Some((_, user)) => {
             render(state, headers, status, next, &user, Message::Error(message)).await
         }
-        None => session_ended(
-            state,
-            headers,
-            next,
-            "Your login session has ended. Please log in again.",
-        ),
+        None => session_ended(state, headers, next, &lang_of(headers).t("login-ended")),
     }
 }
 
@@ -365,12 +353,17 @@ mod tests {
 
     #[test]
     fn a_wrong_code_says_why_and_how_many_tries_are_left() {
-        let used = wrong_token_message(true, false, None, 4);
+        let en = i18n::Lang::En;
+        let used = wrong_token_message(en, true, false, None, 4);
         assert!(
             used.starts_with("That code was already used.") && used.ends_with(" 4 attempts left.")
         );
-        assert!(wrong_token_message(false, true, None, 3).starts_with("Enter the security token"));
-        let behind = wrong_token_message(false, false, Some(2), 1);
+        assert!(
+            wrong_token_message(en, false, true, None, 3).starts_with("Enter the security token")
+        );
+        let behind = wrong_token_message(en, false, false, Some(2), 1);
+        let spanish = wrong_token_message(i18n::Lang::Es, false, false, Some(2), 1);
+        assert!(spanish.contains("2 minutos atrasado") && spanish.ends_with("Queda 1 intento."));
         assert!(behind.starts_with("That security token is not correct."));
         assert!(behind.contains("about 2 minutes behind"), "{behind}");
         assert!(behind.ends_with(" 1 attempt left."), "{behind}");

@@ -39,6 +39,7 @@ pub async fn request(
     let Some((token, user)) = pending else {
         return Ok(redirect("/login", &[]));
     };
+    let lang = crate::lang::lang_of(&headers);
     let (status, text, is_error) = match state.login.request_sms(&token, &ctx, now).await? {
         SmsOutcome::Sent { .. } => {
             let back = format!("/login/2fa?next={}", super::encode_next(&next));
@@ -46,41 +47,22 @@ pub async fn request(
         }
         SmsOutcome::Cooldown { seconds } => (
             StatusCode::TOO_MANY_REQUESTS,
-            format!("A text message was sent moments ago. Wait {seconds} seconds before asking for another."),
+            lang.t_with("sms-cooldown", &[("seconds", seconds.into())]),
             true,
         ),
-        SmsOutcome::TooMany => (
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many text messages in the last hour. Use your authenticator app, or try again later.".to_owned(),
-            true,
-        ),
-        SmsOutcome::NoPhone => (
-            StatusCode::BAD_REQUEST,
-            "No phone number is linked to your account. Use your authenticator app.".to_owned(),
-            true,
-        ),
-        SmsOutcome::Forbidden => (
-            StatusCode::FORBIDDEN,
-            "Your practice does not allow security tokens by text message. Use your authenticator app or a recovery code.".to_owned(),
-            true,
-        ),
+        SmsOutcome::TooMany => (StatusCode::TOO_MANY_REQUESTS, lang.t("sms-too-many"), true),
+        SmsOutcome::NoPhone => (StatusCode::BAD_REQUEST, lang.t("sms-no-phone"), true),
+        SmsOutcome::Forbidden => (StatusCode::FORBIDDEN, lang.t("sms-forbidden"), true),
         // The provider's own words stay in the audit trail and the outbox;
         // the person gets what to do next. Neither is a server error.
         SmsOutcome::Rejected { masked } => (
             StatusCode::OK,
-            format!(
-                "The text-message service refused to send to {masked}. Use your authenticator app \
-                 or a recovery code, and ask your practice administrator to check the number."
-            ),
+            lang.t_with("sms-rejected", &[("phone", masked.into())]),
             true,
         ),
         SmsOutcome::Delayed { masked } => (
             StatusCode::OK,
-            format!(
-                "The text-message service is not answering right now. Your token to {masked} will be \
-                 sent as soon as it is back, so it may arrive late. You can also use your authenticator \
-                 app, or ask again in a minute."
-            ),
+            lang.t_with("sms-delayed", &[("phone", masked.into())]),
             true,
         ),
         SmsOutcome::SessionEnded => return Ok(redirect("/login", &[])),

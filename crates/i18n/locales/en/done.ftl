@@ -1,0 +1,25 @@
+# What a page says after a form succeeded (post/redirect/get: `?done=`).
+
+done-password-changed = Your password was changed. Every other session and remembered device was logged out.
+done-device-revoked = The device was revoked: it will be asked for a security token again.
+done-devices-revoked = Every remembered device was revoked.
+done-two-factor-off = Two-factor login is off. Only your password protects this account now.
+done-authenticator-linked = Your authenticator app is linked: from now on, log in with a code from it.
+done-authenticator-relinked = Your new authenticator app is linked. Codes from the old one no longer work.
+done-phone-confirmed = Text messages now go to { $who }.
+done-passkey-added = The passkey was added. Your logins can now finish with it.
+done-passkey-removed = The passkey was removed.
+done-policy-saved = The policy was saved. It applies at everyone's next request.
+done-application-removed = The application is removed; its tokens stopped working.
+done-staff-added = { $who } was added; an invitation is on its way to their email address.
+done-require-2fa = { $who } must use two-factor login from the next login on.
+done-unrequire-2fa = Two-factor login is no longer required for { $who } by you (the practice policy may still require it).
+done-reset-2fa = Two-factor login of { $who } was reset: every factor, recovery code, remembered device and session is gone. { $who } sets it up again at the next login.
+done-unlock = { $who } is unlocked.
+done-disable = { $who } is disabled and was logged out everywhere.
+done-enable = { $who } can log in again.
+done-resend-invitation = A new invitation is on its way to { $who }.
+done-reset-requested = If that is an account here, an email with a reset link is on its way. The link works once, for one hour.
+done-password-reset = Your password was changed. Log in with the new one: you will still be asked for the code from your authenticator app or phone.
+done-logged-out = You have logged out. Close the browser if this is a shared computer.
+done-sms-sent = A security token was sent by text message to { $who }. It is valid for 10 minutes.
