@@ -35,6 +35,11 @@ pub fn lang_of(headers: &HeaderMap) -> Lang {
 pub struct Tr(pub Lang);
 
 impl Tr {
+    /// The language of the page answering `headers`.
+    pub fn of(headers: &HeaderMap) -> Tr {
+        Tr(lang_of(headers))
+    }
+
     /// The page's language, for `<html lang>`.
     pub fn tag(&self) -> &'static str {
         self.0.tag()
@@ -46,8 +51,8 @@ impl Tr {
     }
 
     /// Message `key` with one number argument (plurals pick by it).
-    pub fn n(&self, key: &str, name: &'static str, value: impl Into<u64>) -> String {
-        self.0.t_with(key, &[(name, Arg::Number(value.into()))])
+    pub fn n(&self, key: &str, name: &'static str, value: impl Count) -> String {
+        self.0.t_with(key, &[(name, Arg::Number(value.count()))])
     }
 
     /// Message `key` with one text argument.
@@ -61,6 +66,42 @@ impl Tr {
             .into_iter()
             .map(|lang| (lang.tag(), lang.name(), lang == self.0))
             .collect()
+    }
+}
+
+/// A number a message counts, however a template holds it.
+pub trait Count {
+    /// As the catalogs take it.
+    fn count(&self) -> u64;
+}
+
+impl Count for u64 {
+    fn count(&self) -> u64 {
+        *self
+    }
+}
+
+impl Count for u32 {
+    fn count(&self) -> u64 {
+        u64::from(*self)
+    }
+}
+
+impl Count for u8 {
+    fn count(&self) -> u64 {
+        u64::from(*self)
+    }
+}
+
+impl Count for usize {
+    fn count(&self) -> u64 {
+        u64::try_from(*self).unwrap_or(u64::MAX)
+    }
+}
+
+impl<T: Count + ?Sized> Count for &T {
+    fn count(&self) -> u64 {
+        (**self).count()
     }
 }
 

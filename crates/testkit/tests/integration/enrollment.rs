@@ -287,7 +287,7 @@ async fn a_new_set_of_recovery_codes_needs_the_password(app: &TestApp) {
     browser.submit_password("alice", PASSWORD).await;
     browser.submit_token(&app.code(&phone, 0)).await;
     let page = browser.get("/account/recovery-codes").await;
-    assert!(page.body.contains("id=\"recovery-left\">10"));
+    assert!(page.body.contains("id=\"recovery-left\" data-left=\"10\""));
     let csrf = page.csrf_token().unwrap();
     let reply = browser
         .post_form(

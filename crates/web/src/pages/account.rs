@@ -26,6 +26,7 @@ pub struct DeviceRow {
 #[derive(Template)]
 #[template(path = "security.html")]
 struct SecurityPage<'a> {
+    tr: crate::lang::Tr,
     csrf_token: &'a str,
     two_factor: String,
     phone: String,
@@ -38,6 +39,7 @@ struct SecurityPage<'a> {
 #[derive(Template)]
 #[template(path = "password.html")]
 struct PasswordPage<'a> {
+    tr: crate::lang::Tr,
     csrf_token: &'a str,
     min_length: usize,
     error: Option<&'a str>,
@@ -53,20 +55,25 @@ pub async fn security_page(
 ) -> Result<Response, AppError> {
     let now = state.now();
     let digits = state.login.totp_digits(user).await?;
-    let mut factors = Vec::new();
-    if let Some(digits) = digits {
-        factors.push(format!("authenticator app ({digits}-digit codes)"));
-    }
-    if let Some(phone) = &user.phone {
-        factors.push(format!(
-            "text message to {}",
-            domain::sms::mask_phone(phone)
-        ));
-    }
-    let two_factor = if factors.is_empty() {
-        "Off: only your password protects this account.".to_owned()
-    } else {
-        format!("On: {}.", factors.join(" and "))
+    let lang = crate::lang::lang_of(headers);
+    let app =
+        digits.map(|digits| lang.t_with("factor-app", &[("digits", u64::from(digits).into())]));
+    let sms = user.phone.as_deref().map(|phone| {
+        lang.t_with(
+            "factor-sms",
+            &[("phone", domain::sms::mask_phone(phone).into())],
+        )
+    });
+    let factors = match (app, sms) {
+        (Some(first), Some(second)) => Some(lang.t_with(
+            "factor-and",
+            &[("first", first.into()), ("second", second.into())],
+        )),
+        (one, other) => one.or(other),
+    };
+    let two_factor = match factors {
+        Some(factors) => lang.t_with("two-factor-on", &[("factors", factors.into())]),
+        None => lang.t("two-factor-off-status"),
     };
     let zone = state.login.practice_zone(user.practice_id).await?;
     let devices = state
@@ -87,12 +94,13 @@ pub async fn security_page(
     page(
         status,
         &SecurityPage {
+            tr: crate::lang::Tr::of(headers),
             csrf_token: &csrf_token,
             two_factor,
             phone: user
                 .phone
                 .as_deref()
-                .map_or("none".to_owned(), domain::sms::mask_phone),
+                .map_or_else(|| lang.t("none"), domain::sms::mask_phone),
             recovery_left: state.login.recovery_codes_left(user).await?,
             devices,
             notice,
@@ -182,6 +190,7 @@ async fn password_page(
     page(
         status,
         &PasswordPage {
+            tr: crate::lang::Tr::of(headers),
             csrf_token: &csrf_token,
             min_length,
             error,

@@ -20,6 +20,7 @@ use crate::{AppError, AppState, cookies, csrf};
 #[derive(Template)]
 #[template(path = "authenticator_step_up.html")]
 struct StepUpPage<'a> {
+    tr: crate::lang::Tr,
     required: bool,
     csrf_token: &'a str,
     relink: bool,
@@ -29,6 +30,7 @@ struct StepUpPage<'a> {
 #[derive(Template)]
 #[template(path = "authenticator_offer.html")]
 struct OfferPage<'a> {
+    tr: crate::lang::Tr,
     csrf_token: &'a str,
     qr_svg: String,
     grouped_secret: String,
@@ -39,6 +41,7 @@ struct OfferPage<'a> {
 #[derive(Template)]
 #[template(path = "recovery_codes.html")]
 struct CodesPage<'a> {
+    tr: crate::lang::Tr,
     csrf_token: &'a str,
     codes: Vec<String>,
     notice: Option<&'a str>,
@@ -70,6 +73,7 @@ async fn step_up(
     page(
         status,
         &StepUpPage {
+            tr: crate::lang::Tr::of(headers),
             required,
             csrf_token: &csrf_token,
             relink,
@@ -103,6 +107,7 @@ fn offer(
     page(
         status,
         &OfferPage {
+            tr: crate::lang::Tr::of(headers),
             csrf_token: &csrf_token,
             qr_svg,
             grouped_secret,
@@ -123,6 +128,7 @@ fn codes_page(
     page(
         StatusCode::OK,
         &CodesPage {
+            tr: crate::lang::Tr::of(headers),
             csrf_token: &csrf_token,
             codes,
             notice,
@@ -284,6 +290,7 @@ pub async fn codes_show(
     page(
         StatusCode::OK,
         &NewCodesPage {
+            tr: crate::lang::Tr::of(&headers),
             csrf_token: &csrf_token,
             left,
             error: None,
@@ -295,6 +302,7 @@ pub async fn codes_show(
 #[derive(Template)]
 #[template(path = "recovery_codes_new.html")]
 struct NewCodesPage<'a> {
+    tr: crate::lang::Tr,
     csrf_token: &'a str,
     left: u32,
     error: Option<&'a str>,
@@ -338,6 +346,7 @@ pub async fn codes_create(
             return page(
                 StatusCode::BAD_REQUEST,
                 &NewCodesPage {
+                    tr: crate::lang::Tr::of(&headers),
                     csrf_token: &csrf_token,
                     left,
                     error: refused.message(),

@@ -11,6 +11,7 @@ use crate::{AppError, AppState, cookies, csrf};
 #[derive(Template)]
 #[template(path = "dashboard.html")]
 struct DashboardPage<'a> {
+    tr: crate::lang::Tr,
     username: &'a str,
     csrf_token: &'a str,
     is_admin: bool,
@@ -34,6 +35,7 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<R
     page(
         StatusCode::OK,
         &DashboardPage {
+            tr: crate::lang::Tr::of(&headers),
             username: &user.username,
             csrf_token: &csrf_token,
             is_admin: user.role == domain::Role::Admin,

@@ -34,6 +34,7 @@ pub struct PasskeyRow {
 #[derive(Template)]
 #[template(path = "passkeys.html")]
 struct PasskeysPage<'a> {
+    tr: crate::lang::Tr,
     csrf_token: &'a str,
     passkeys: Vec<PasskeyRow>,
     available: bool,
@@ -73,6 +74,7 @@ async fn passkeys_page(
     page(
         status,
         &PasskeysPage {
+            tr: crate::lang::Tr::of(headers),
             csrf_token: &csrf_token,
             passkeys,
             available: state.login.passkeys_on(),
