@@ -92,3 +92,15 @@ username-or-email = Username or email
 email-reset-link = Email me a reset link
 back-to-login = Back to Log In
 reset-throttled = Too many reset requests from this address. Try again in an hour, or ask your practice administrator.
+
+reset-title = Choose a new password
+reset-help = At least { $count } characters; a few unrelated words work well. Every session and remembered device will be logged out, and two-factor login stays on.
+reset-submit = Set the new password
+welcome-title = Welcome
+welcome = Welcome, { $name }
+invite-help = Choose your password: at least { $count } characters; a few unrelated words work well.
+invite-next-link = Next you link an authenticator app on your phone.
+password-again = Password again
+invite-submit = Set my password
+emergency-title = Emergency access
+emergency-help = This link lets an administrator in once without the second factor. Its use is recorded as an emergency and emailed to every administrator of the practice.

@@ -90,3 +90,15 @@ username-or-email = Usuario o correo electrónico
 email-reset-link = Enviarme un enlace para restablecerla
 back-to-login = Volver a Iniciar sesión
 reset-throttled = Demasiadas solicitudes de restablecimiento desde esta dirección. Inténtelo de nuevo en una hora o consulte al administrador de su consultorio.
+
+reset-title = Elija una contraseña nueva
+reset-help = Al menos { $count } caracteres; unas cuantas palabras sin relación entre sí funcionan bien. Se cerrarán todas las sesiones y los dispositivos recordados, y el inicio de sesión en dos pasos sigue activado.
+reset-submit = Guardar la contraseña nueva
+welcome-title = Bienvenida
+welcome = Le damos la bienvenida, { $name }
+invite-help = Elija su contraseña: al menos { $count } caracteres; unas cuantas palabras sin relación entre sí funcionan bien.
+invite-next-link = Después vinculará una aplicación de autenticación en su teléfono.
+password-again = Repita la contraseña
+invite-submit = Guardar mi contraseña
+emergency-title = Acceso de emergencia
+emergency-help = Este enlace permite entrar una vez a un administrador sin el segundo factor. Su uso queda registrado como emergencia y se notifica por correo a todos los administradores del consultorio.

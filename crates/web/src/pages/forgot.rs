@@ -28,6 +28,7 @@ struct ForgotPage<'a> {
 #[derive(Template)]
 #[template(path = "reset.html")]
 struct ResetPage<'a> {
+    tr: crate::lang::Tr,
     csrf_token: &'a str,
     link_token: &'a str,
     min_length: usize,
@@ -152,6 +153,7 @@ async fn reset_page(
     let page = page(
         status,
         &ResetPage {
+            tr: crate::lang::Tr::of(headers),
             csrf_token: &csrf_token,
             link_token,
             min_length,

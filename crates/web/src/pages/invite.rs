@@ -19,6 +19,7 @@ use crate::{AppError, AppState, csrf};
 #[derive(Template)]
 #[template(path = "invite.html")]
 struct InvitePage<'a> {
+    tr: crate::lang::Tr,
     csrf_token: &'a str,
     link_token: &'a str,
     username: &'a str,
@@ -30,6 +31,7 @@ struct InvitePage<'a> {
 #[derive(Template)]
 #[template(path = "emergency.html")]
 struct EmergencyPage<'a> {
+    tr: crate::lang::Tr,
     csrf_token: &'a str,
     link_token: &'a str,
     error: Option<&'a str>,
@@ -70,6 +72,7 @@ async fn invite_page(
     Ok(no_referrer(page(
         status,
         &InvitePage {
+            tr: crate::lang::Tr::of(headers),
             csrf_token: &csrf_token,
             link_token: token,
             username: &user.username,
@@ -159,6 +162,7 @@ fn emergency_page(
     Ok(no_referrer(page(
         status,
         &EmergencyPage {
+            tr: crate::lang::Tr::of(headers),
             csrf_token: &csrf_token,
             link_token: token,
             error,
