@@ -445,7 +445,8 @@ impl LoginService {
         ctx: &RequestContext,
         now: u64,
     ) -> Result<SmsOutcome, DomainError> {
-        self.send_sms_code(user, ctx, now).await
+        // The API has no page language: English, as its documentation.
+        self.send_sms_code(user, i18n::Lang::En, ctx, now).await
     }
 
     /// Checks a token: the authenticator's code, the texted code, or a

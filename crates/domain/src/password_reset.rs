@@ -50,7 +50,7 @@ impl LoginService {
         if !self.reset_request_allowed(ctx, now).await? {
             return Ok(ResetRequest::Throttled);
         }
-        self.send_reset_link(username_or_email, base_url, ctx, now)
+        self.send_reset_link(username_or_email, base_url, i18n::Lang::En, ctx, now)
             .await?;
         Ok(ResetRequest::Accepted)
     }
@@ -80,6 +80,7 @@ impl LoginService {
         &self,
         username_or_email: &str,
         base_url: &str,
+        lang: i18n::Lang,
         ctx: &RequestContext,
         now: u64,
     ) -> Result<(), DomainError> {
@@ -121,7 +122,7 @@ impl LoginService {
         }
         self.store.record_failure(&account_key, now).await?;
         let value = token::generate()?;
-        let email = self.reset_email(&user, base_url, &value);
+        let email = self.reset_email(&user, base_url, &value, lang);
         self.email_link(
             &user,
             &token::digest(&value),
@@ -142,28 +143,44 @@ impl LoginService {
         Ok(())
     }
 
-    /// The email carrying the reset link `value` for `user`.
-    fn reset_email(&self, user: &User, base_url: &str, value: &str) -> Email {
+    /// The email carrying the reset link `value` for `user`, in `lang`
+    /// (the language of the page that asked for it).
+    fn reset_email(&self, user: &User, base_url: &str, value: &str, lang: i18n::Lang) -> Email {
         let link = format!("{}/password/reset/{value}", base_url.trim_end_matches('/'));
+        let args = |site: &str, name: &str, link: &str| -> Vec<(&'static str, i18n::Arg)> {
+            vec![
+                ("site", site.into()),
+                ("name", name.into()),
+                ("link", link.into()),
+            ]
+        };
+        let plain = args(&self.site_name, &user.username, &link);
         let text = format!(
-            "Someone asked to reset the password of your {site} account \"{name}\".\n\n\
-             To choose a new password, open this link within one hour:\n{link}\n\n\
-             If it was not you, ignore this email: your password stays as it is. \
-             Two-factor login stays on either way.\n",
-            site = self.site_name,
-            name = user.username,
+            "{}\n\n{}\n{link}\n\n{}\n",
+            lang.t_with("reset-email-asked", &plain),
+            lang.t_with("reset-email-open", &plain),
+            lang.t("reset-email-not-you"),
+        );
+        // Every argument escaped before it enters the HTML part.
+        let escaped = args(
+            &crate::mail::escape_html(&self.site_name),
+            &format!(
+                "<strong>{}</strong>",
+                crate::mail::escape_html(&user.username)
+            ),
+            &crate::mail::escape_html(&link),
         );
         let html = format!(
-            "<p>Someone asked to reset the password of your {site} account <strong>{name}</strong>.</p>\
-             <p><a href=\"{link}\">Choose a new password</a> (the link works once, for one hour).</p>\
-             <p>If it was not you, ignore this email: your password stays as it is. Two-factor login stays on either way.</p>",
-            site = crate::mail::escape_html(&self.site_name),
-            name = crate::mail::escape_html(&user.username),
-            link = crate::mail::escape_html(&link),
+            "<p>{}</p><p><a href=\"{}\">{}</a> {}</p><p>{}</p>",
+            lang.t_with("reset-email-asked-html", &escaped),
+            crate::mail::escape_html(&link),
+            lang.t("reset-email-choose"),
+            lang.t("reset-email-once"),
+            lang.t("reset-email-not-you"),
         );
         Email {
             to: user.email.clone(),
-            subject: format!("{}: reset your password", self.site_name),
+            subject: lang.t_with("reset-email-subject", &plain),
             text,
             html,
         }

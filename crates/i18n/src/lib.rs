@@ -215,7 +215,8 @@ mod tests {
                 .map(|name| (name, Arg::Number(2)))
                 .chain(
                     [
-                        "phone", "who", "name", "email", "first", "second", "factors",
+                        "phone", "who", "name", "email", "first", "second", "factors", "site",
+                        "code", "link",
                     ]
                     .map(|name| (name, Arg::from("X"))),
                 )

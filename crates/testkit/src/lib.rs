@@ -472,10 +472,10 @@ impl TestApp {
 /// The code in a token text message (`… security token: 123 456. …`),
 /// digits only.
 pub fn sms_code_in(text: &str) -> Option<String> {
-    let after = text
-        .split_once("token: ")
-        .or_else(|| text.split_once("confirm this phone: "))?
-        .1;
+    // "<site> security token: 123 456. …", "Código de seguridad de <site>:
+    // 123 456. …", "… confirm this phone: 123456. …": the digits after
+    // the first colon.
+    let after = text.split_once(": ")?.1;
     Some(
         after
             .split('.')

@@ -206,7 +206,14 @@ mod tests {
         let known = i18n::catalog_ids(Lang::En);
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut files = Vec::new();
-        for dir in ["templates", "src", "src/pages", "src/pages/admin"] {
+        for dir in [
+            "templates",
+            "src",
+            "src/pages",
+            "src/pages/admin",
+            "../domain/src",
+            "../domain/src/login",
+        ] {
             for entry in std::fs::read_dir(root.join(dir)).unwrap().flatten() {
                 let path = entry.path();
                 if path.is_file() {

@@ -58,6 +58,7 @@ impl LoginService {
     pub async fn request_sms(
         &self,
         session_token: &str,
+        lang: i18n::Lang,
         ctx: &RequestContext,
         now: u64,
     ) -> Result<SmsOutcome, DomainError> {
@@ -78,13 +79,15 @@ impl LoginService {
             .await?;
             return Ok(SmsOutcome::Forbidden);
         }
-        self.send_sms_code(&user, ctx, now).await
+        self.send_sms_code(&user, lang, ctx, now).await
     }
 
-    /// Texts a fresh code to the user's phone, within the sending limits.
+    /// Texts a fresh code to the user's phone, within the sending limits,
+    /// in `lang` (the language of the page that asked).
     pub(crate) async fn send_sms_code(
         &self,
         user: &User,
+        lang: i18n::Lang,
         ctx: &RequestContext,
         now: u64,
     ) -> Result<SmsOutcome, DomainError> {
@@ -108,7 +111,7 @@ impl LoginService {
                 .await?;
             return Ok(answer);
         }
-        let (id, message) = self.store_sms_code(user, phone, now).await?;
+        let (id, message) = self.store_sms_code(user, phone, lang, now).await?;
         let masked = crate::sms::mask_phone(phone);
         let (outcome, detail, answer) = match self.outbox.send_claimed(id, &message, now).await? {
             Delivery::Sent => (
@@ -143,6 +146,7 @@ impl LoginService {
         &self,
         user: &User,
         phone: &str,
+        lang: i18n::Lang,
         now: u64,
     ) -> Result<(i64, crate::NewMessage), DomainError> {
         // The text code has the authenticator's length, so one field fits both.
@@ -153,11 +157,13 @@ impl LoginService {
         let code = crate::sms::random_code(digits)?;
         let code_hash = self.hasher.hash(code.clone()).await?;
         let expires_at = now + self.policy.sms_code_seconds;
-        let text = format!(
-            "{} security token: {}. It expires in {} minutes. Never share it; staff will not ask for it.",
-            self.site_name,
-            otp::group_for_display(&code),
-            self.policy.sms_code_seconds / 60
+        let text = lang.t_with(
+            "sms-code",
+            &[
+                ("site", self.site_name.as_str().into()),
+                ("code", otp::group_for_display(&code).into()),
+                ("minutes", (self.policy.sms_code_seconds / 60).into()),
+            ],
         );
         let message = self
             .outbox

@@ -363,5 +363,27 @@ async fn the_login_pages_speak_the_browsers_language_or_the_chosen_one(app: &Tes
     );
     let malformed = other.get("/language?lang=%ZZ").await;
     assert_eq!(malformed.status, 303);
+
+    // What a Spanish page asks for is sent in Spanish: the texted code …
+    let mut spanish_browser = app.client();
+    spanish_browser.set_cookie("tf_lang", "es");
+    spanish_browser.submit_password("enfermera", PASSWORD).await;
+    let sent = spanish_browser.request_sms().await;
+    assert!(sent.body.contains("Se envió un código de seguridad"), "{}", sent.body);
+    let text = app.app.sms_outbox.recent().pop().unwrap().text;
+    assert!(text.starts_with("Código de seguridad de Test Clinic: "), "{text}");
+    assert!(app.last_sms_code("+12015550123").is_some(), "its code is found");
+    // … and the reset link.
+    spanish_browser.request_password_reset("enfermera").await;
+    let mail = app
+        .mails()
+        .await
+        .into_iter()
+        .rev()
+        .find(|m| m.to == "enfermera@clinic.example")
+        .unwrap();
+    assert_eq!(mail.subject, "Test Clinic: restablezca su contraseña");
+    assert!(mail.text.contains("Para elegir una contraseña nueva"));
+    assert!(mail.html.contains("<strong>enfermera</strong>"));
 }
 both!(the_login_pages_speak_the_browsers_language_or_the_chosen_one);

@@ -92,11 +92,15 @@ pub async fn submit(
         // The answer does not wait for the lookup and the email: they take
         // time only for real accounts, and its timing must not say which.
         let login = state.login.clone();
+        let lang = crate::lang::lang_of(&headers);
         let base_url = state.config.public_url.clone();
         let running = login.pending_work().begin();
         tokio::spawn(async move {
             running.turn().await;
-            if let Err(error) = login.send_reset_link(&typed, &base_url, &ctx, now).await {
+            if let Err(error) = login
+                .send_reset_link(&typed, &base_url, lang, &ctx, now)
+                .await
+            {
                 tracing::error!(%error, "a reset link could not be sent");
             }
             drop(running);

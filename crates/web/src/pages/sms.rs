@@ -40,7 +40,7 @@ pub async fn request(
         return Ok(redirect("/login", &[]));
     };
     let lang = crate::lang::lang_of(&headers);
-    let (status, text, is_error) = match state.login.request_sms(&token, &ctx, now).await? {
+    let (status, text, is_error) = match state.login.request_sms(&token, lang, &ctx, now).await? {
         SmsOutcome::Sent { .. } => {
             let back = format!("/login/2fa?next={}", super::encode_next(&next));
             return Ok(redirect(&crate::done::Done::SmsSent.at(&back), &[]));
