@@ -369,10 +369,20 @@ async fn the_login_pages_speak_the_browsers_language_or_the_chosen_one(app: &Tes
     spanish_browser.set_cookie("tf_lang", "es");
     spanish_browser.submit_password("enfermera", PASSWORD).await;
     let sent = spanish_browser.request_sms().await;
-    assert!(sent.body.contains("Se envió un código de seguridad"), "{}", sent.body);
+    assert!(
+        sent.body.contains("Se envió un código de seguridad"),
+        "{}",
+        sent.body
+    );
     let text = app.app.sms_outbox.recent().pop().unwrap().text;
-    assert!(text.starts_with("Código de seguridad de Test Clinic: "), "{text}");
-    assert!(app.last_sms_code("+12015550123").is_some(), "its code is found");
+    assert!(
+        text.starts_with("Código de seguridad de Test Clinic: "),
+        "{text}"
+    );
+    assert!(
+        app.last_sms_code("+12015550123").is_some(),
+        "its code is found"
+    );
     // … and the reset link.
     spanish_browser.request_password_reset("enfermera").await;
     let mail = app

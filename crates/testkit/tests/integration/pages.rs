@@ -268,6 +268,30 @@ async fn every_page_passes_axe_in_every_state_at_both_widths() {
         .await;
     tour.check("recovery-used").await;
 
+    // The same pages in Spanish, chosen with the switch.
+    browser.goto(&url("/")).await;
+    browser.click("form[action='/logout'] button").await;
+    browser
+        .wait_for_url(|u| u.contains("done=logged-out"))
+        .await;
+    browser.click(".lang-switch a[lang=es]").await;
+    wait_for(&browser, "<html lang=\"es\">").await;
+    tour.check("login-es").await;
+    browser.type_into("#username", "boss").await;
+    browser.type_into("#password", PASSWORD).await;
+    browser
+        .click("form[action='/login'] button[type=submit]")
+        .await;
+    browser.wait_for_url(|u| u.contains("/login/2fa")).await;
+    wait_for(&browser, "Inicio de sesión en dos pasos").await;
+    tour.check("two-factor-es").await;
+    app.clock.advance(30);
+    browser.type_into("#token", &app.code(&phone, 0)).await;
+    browser.click("#token-form button:not([form])").await;
+    browser.wait_for_url(|u| !u.contains("/login")).await;
+    tour.visit("security-es", &url("/account/security")).await;
+    tour.visit("passkeys-es", &url("/account/passkeys")).await;
+
     let Tour { pages, found, .. } = tour;
     browser.quit().await;
     eprintln!("axe checked {pages} pages at two widths");
