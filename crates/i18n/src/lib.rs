@@ -101,17 +101,7 @@ impl Lang {
 
     /// The message `key` with its arguments (`{ $name }` in the catalog).
     pub fn t_with(self, key: &str, args: &[(&'static str, Arg)]) -> String {
-        let map: HashMap<Cow<'static, str>, FluentValue<'_>> = args
-            .iter()
-            .map(|(name, value)| {
-                let value = match value {
-                    Arg::Text(text) => FluentValue::from(text.as_str()),
-                    Arg::Number(n) => FluentValue::from(*n),
-                };
-                (Cow::Borrowed(*name), value)
-            })
-            .collect();
-        self.lookup(key, Some(&map))
+        self.lookup(key, Some(&fluent_args(args)))
     }
 
     fn lookup(
@@ -124,6 +114,19 @@ impl Lang {
             .or_else(|| CATALOGS.try_lookup_complete(&Lang::En.id(), key, args))
             .unwrap_or_else(|| key.to_owned())
     }
+}
+
+/// `args` as Fluent takes them.
+fn fluent_args<'a>(args: &'a [(&'static str, Arg)]) -> HashMap<Cow<'static, str>, FluentValue<'a>> {
+    args.iter()
+        .map(|(name, value)| {
+            let value = match value {
+                Arg::Text(text) => FluentValue::from(text.as_str()),
+                Arg::Number(n) => FluentValue::from(*n),
+            };
+            (Cow::Borrowed(*name), value)
+        })
+        .collect()
 }
 
 /// An argument of a message.
@@ -221,16 +224,7 @@ mod tests {
                     .map(|name| (name, Arg::from("X"))),
                 )
                 .collect();
-            let map: HashMap<Cow<'static, str>, FluentValue<'_>> = args
-                .iter()
-                .map(|(name, value)| {
-                    let value = match value {
-                        Arg::Text(text) => FluentValue::from(text.as_str()),
-                        Arg::Number(n) => FluentValue::from(*n),
-                    };
-                    (Cow::Borrowed(*name), value)
-                })
-                .collect();
+            let map = fluent_args(&args);
             for id in &ids {
                 // In this language itself, not through the English fallback.
                 let text = CATALOGS.try_lookup_complete(&lang.id(), id, Some(&map));

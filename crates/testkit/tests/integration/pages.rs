@@ -38,6 +38,18 @@ impl Tour<'_> {
     }
 }
 
+/// Types `username` and the test password on the login page at `url` and
+/// waits for the two-factor page.
+async fn password_step(browser: &Browser, url: &str, username: &str) {
+    browser.goto(url).await;
+    browser.type_into("#username", username).await;
+    browser.type_into("#password", PASSWORD).await;
+    browser
+        .click("form[action='/login'] button[type=submit]")
+        .await;
+    browser.wait_for_url(|u| u.contains("/login/2fa")).await;
+}
+
 async fn wait_for(browser: &Browser, text: &str) {
     for _ in 0..50 {
         if browser.source().await.contains(text) {
@@ -115,13 +127,7 @@ async fn every_page_passes_axe_in_every_state_at_both_widths() {
     tour.visit("not-found", &url("/no/such/page")).await;
 
     // The two steps of the login, with their error states.
-    browser.goto(&url("/login")).await;
-    browser.type_into("#username", "boss").await;
-    browser.type_into("#password", PASSWORD).await;
-    browser
-        .click("form[action='/login'] button[type=submit]")
-        .await;
-    browser.wait_for_url(|u| u.contains("/login/2fa")).await;
+    password_step(&browser, &url("/login"), "boss").await;
     tour.check("two-factor").await;
     browser.type_into("#token", "000000").await;
     browser.click("#token-form button:not([form])").await;
@@ -250,13 +256,7 @@ async fn every_page_passes_axe_in_every_state_at_both_widths() {
         )
         .await
         .unwrap();
-    browser.goto(&url("/login")).await;
-    browser.type_into("#username", "boss").await;
-    browser.type_into("#password", PASSWORD).await;
-    browser
-        .click("form[action='/login'] button[type=submit]")
-        .await;
-    browser.wait_for_url(|u| u.contains("/login/2fa")).await;
+    password_step(&browser, &url("/login"), "boss").await;
     browser.click("#use-recovery").await;
     browser
         .wait_for_url(|u| u.contains("/login/recovery"))
@@ -277,12 +277,7 @@ async fn every_page_passes_axe_in_every_state_at_both_widths() {
     browser.click(".lang-switch a[lang=es]").await;
     wait_for(&browser, "<html lang=\"es\">").await;
     tour.check("login-es").await;
-    browser.type_into("#username", "boss").await;
-    browser.type_into("#password", PASSWORD).await;
-    browser
-        .click("form[action='/login'] button[type=submit]")
-        .await;
-    browser.wait_for_url(|u| u.contains("/login/2fa")).await;
+    password_step(&browser, &url("/login"), "boss").await;
     wait_for(&browser, "Inicio de sesión en dos pasos").await;
     tour.check("two-factor-es").await;
     app.clock.advance(30);
