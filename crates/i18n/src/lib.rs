@@ -144,6 +144,12 @@ impl From<&str> for Arg {
     }
 }
 
+impl From<&String> for Arg {
+    fn from(text: &String) -> Self {
+        Arg::Text(text.clone())
+    }
+}
+
 impl From<String> for Arg {
     fn from(text: String) -> Self {
         Arg::Text(text)

@@ -9,27 +9,30 @@ use serde::Deserialize;
 
 use super::{Client, page};
 use crate::extract::{SessionToken, SignedIn, SignedInForm, page_forms};
+use crate::lang::lang_of;
 use crate::{AppError, AppState, csrf};
 
-/// The countries offered first; any ISO 3166 code is accepted.
+/// The countries offered first (code, message id of the name); any ISO
+/// 3166 code is accepted.
 const COUNTRIES: &[(&str, &str)] = &[
-    ("US", "United States (+1)"),
-    ("CA", "Canada (+1)"),
-    ("GB", "United Kingdom (+44)"),
-    ("IE", "Ireland (+353)"),
-    ("AU", "Australia (+61)"),
-    ("NZ", "New Zealand (+64)"),
-    ("DE", "Germany (+49)"),
-    ("FR", "France (+33)"),
-    ("ES", "Spain (+34)"),
-    ("MX", "Mexico (+52)"),
-    ("IN", "India (+91)"),
-    ("PH", "Philippines (+63)"),
+    ("US", "country-us"),
+    ("CA", "country-ca"),
+    ("GB", "country-gb"),
+    ("IE", "country-ie"),
+    ("AU", "country-au"),
+    ("NZ", "country-nz"),
+    ("DE", "country-de"),
+    ("FR", "country-fr"),
+    ("ES", "country-es"),
+    ("MX", "country-mx"),
+    ("IN", "country-in"),
+    ("PH", "country-ph"),
 ];
 
 #[derive(Template)]
 #[template(path = "phone.html")]
 struct PhonePage<'a> {
+    tr: crate::lang::Tr,
     csrf_token: &'a str,
     current: String,
     countries: &'static [(&'static str, &'static str)],
@@ -63,11 +66,12 @@ fn render(
     page(
         status,
         &PhonePage {
+            tr: crate::lang::Tr::of(headers),
             csrf_token: &csrf_token,
-            current: user
-                .phone
-                .as_deref()
-                .map_or("none".to_owned(), domain::sms::mask_phone),
+            current: user.phone.as_deref().map_or_else(
+                || crate::lang::lang_of(headers).t("none"),
+                domain::sms::mask_phone,
+            ),
             countries: COUNTRIES,
             country: view.country,
             typed: view.typed,
@@ -89,7 +93,7 @@ pub async fn show(
     let waiting = state.login.waiting_phone(&user, state.now()).await?;
     let notice = waiting
         .as_ref()
-        .map(|masked| format!("A code was sent to {masked}. Type it below."));
+        .map(|masked| lang_of(&headers).t_with("phone-code-sent", &[("phone", masked.into())]));
     render(
         &state,
         &headers,
@@ -144,10 +148,11 @@ pub async fn submit(
             state.now(),
         )
         .await?;
+    let lang = lang_of(&headers);
     let (status, message, sent) = match outcome {
         PhoneStart::CodeSent(masked) => (
             StatusCode::OK,
-            format!("A code was sent to {masked}. Type it below."),
+            lang.t_with("phone-code-sent", &[("phone", masked.into())]),
             true,
         ),
         PhoneStart::Refused(refused) => (
@@ -158,26 +163,18 @@ pub async fn submit(
         PhoneStart::Invalid(message) => (StatusCode::BAD_REQUEST, message, false),
         PhoneStart::Cooldown(seconds) => (
             StatusCode::TOO_MANY_REQUESTS,
-            format!("A text went out moments ago. Wait {seconds} seconds."),
+            lang.t_with("phone-cooldown", &[("seconds", seconds.into())]),
             false,
         ),
         PhoneStart::TooMany => (
             StatusCode::TOO_MANY_REQUESTS,
-            "Too many text messages in the last hour. Try again later.".to_owned(),
+            lang.t("phone-too-many"),
             false,
         ),
-        PhoneStart::Failed => (
-            StatusCode::OK,
-            "The text-message service refused to send to this number. Check it, or try another."
-                .to_owned(),
-            false,
-        ),
+        PhoneStart::Failed => (StatusCode::OK, lang.t("phone-failed"), false),
         PhoneStart::Delayed(masked) => (
             StatusCode::OK,
-            format!(
-                "The text-message service is not answering right now. The code to {masked} will be \
-                 sent as soon as it is back; type it below when it arrives."
-            ),
+            lang.t_with("phone-delayed", &[("phone", masked.into())]),
             true,
         ),
     };
@@ -230,9 +227,11 @@ pub async fn confirm(
             &[],
         )),
         PhoneConfirm::WrongCode(left) => {
+            let lang = lang_of(&headers);
             let message = format!(
-                "That code is not correct. {} left.",
-                crate::words::count(left, "attempt", "attempts")
+                "{} {}",
+                lang.t("phone-wrong-code"),
+                lang.t_with("attempts-left", &[("count", left.into())])
             );
             render(
                 &state,
@@ -254,9 +253,7 @@ pub async fn confirm(
             StatusCode::BAD_REQUEST,
             View {
                 country: "US",
-                error: Some(
-                    "That code expired or ran out of tries. Enter the number again for a new code.",
-                ),
+                error: Some(&lang_of(&headers).t("phone-code-expired")),
                 ..View::default()
             },
         ),
