@@ -181,11 +181,21 @@ impl IntoResponse for AppError {
         } else {
             tracing::info!(error = %self, "request refused");
         }
+        let lang = crate::lang::current();
+        let problem = self.fault().answer().problem;
+        let (title, message) = match lang {
+            // The English words are the table's own.
+            i18n::Lang::En => (title.to_owned(), message.to_owned()),
+            _ => (
+                lang.t(&format!("error-{problem}-title")),
+                lang.t(&format!("error-{problem}-message")),
+            ),
+        };
         MessagePage {
-            title,
-            message,
+            title: &title,
+            message: &message,
             link: "/login",
-            link_text: "Back to Log In",
+            link_text: &lang.t("back-to-login"),
         }
         .respond(status)
     }
@@ -194,6 +204,26 @@ impl IntoResponse for AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The catalogs' English for each error is the table's own, so pages
+    /// and API problem documents say the same.
+    #[test]
+    fn the_catalogs_say_what_the_table_says() {
+        for fault in [
+            Fault::Csrf,
+            Fault::BadRequest,
+            Fault::TooLarge,
+            Fault::Unavailable,
+            Fault::Internal,
+        ] {
+            let answer = fault.answer();
+            for (part, words) in [("title", answer.title), ("message", answer.message)] {
+                let id = format!("error-{}-{part}", answer.problem);
+                assert_eq!(i18n::Lang::En.t(&id), words, "{id}");
+                assert_ne!(i18n::Lang::Es.t(&id), words, "{id} in Spanish");
+            }
+        }
+    }
 
     #[test]
     fn every_error_has_its_status_and_hides_internals() {

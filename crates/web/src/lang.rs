@@ -17,6 +17,23 @@ pub const LANG_COOKIE: &str = "tf_lang";
 /// A year: the choice outlives sessions.
 const KEEP_SECONDS: u64 = 365 * 86_400;
 
+tokio::task_local! {
+    /// The language of the page being answered, for what is rendered far
+    /// from the request's headers (an error page).
+    static PAGE_LANG: Lang;
+}
+
+/// Answers the request with its language known to [`current`].
+pub async fn scope(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let lang = lang_of(request.headers());
+    PAGE_LANG.scope(lang, next.run(request)).await
+}
+
+/// The language of the page being answered; English outside a page.
+pub fn current() -> Lang {
+    PAGE_LANG.try_with(|lang| *lang).unwrap_or_default()
+}
+
 /// The language of the page answering `headers`.
 pub fn lang_of(headers: &HeaderMap) -> Lang {
     cookies::get(headers, LANG_COOKIE)

@@ -33,15 +33,20 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    // The pages' language is known to everything that answers them (the
+    // error pages too); the API and OpenID Connect endpoints speak JSON.
+    let pages = Router::new()
         .merge(login_routes())
         .merge(account_routes())
         .merge(link_routes())
         .merge(admin_routes())
+        .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn(lang::scope));
+    Router::new()
+        .merge(pages)
         .merge(operations_routes())
         .merge(api::routes())
         .merge(oidc::routes())
-        .fallback(pages::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

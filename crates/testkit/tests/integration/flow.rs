@@ -395,5 +395,26 @@ async fn the_login_pages_speak_the_browsers_language_or_the_chosen_one(app: &Tes
     assert_eq!(mail.subject, "Test Clinic: restablezca su contraseña");
     assert!(mail.text.contains("Para elegir una contraseña nueva"));
     assert!(mail.html.contains("<strong>enfermera</strong>"));
+
+    // Error pages speak it too; the English ones are unchanged.
+    let missing = spanish_browser.get("/no/such/page").await;
+    assert_eq!(missing.status, 404);
+    assert!(
+        missing.body.contains("<html lang=\"es\">"),
+        "{}",
+        missing.body
+    );
+    assert!(missing.body.contains("Página no encontrada"));
+    let forged = spanish_browser
+        .post_form("/login", &[("username", "x"), ("password", "y")])
+        .await;
+    assert_eq!(forged.status, 403);
+    assert!(
+        forged.body.contains("Este formulario caducó"),
+        "{}",
+        forged.body
+    );
+    let english = app.client().get("/no/such/page").await;
+    assert!(english.body.contains("Page not found") && english.body.contains("<html lang=\"en\">"));
 }
 both!(the_login_pages_speak_the_browsers_language_or_the_chosen_one);

@@ -117,11 +117,12 @@ pub fn encode_next(next: &str) -> String {
 
 /// Unknown paths.
 pub async fn not_found() -> Response {
+    let lang = crate::lang::current();
     MessagePage {
-        title: "Page not found",
-        message: "There is no page at this address.",
+        title: &lang.t("not-found-title"),
+        message: &lang.t("not-found-message"),
         link: "/",
-        link_text: "Go to the start page",
+        link_text: &lang.t("not-found-link"),
     }
     .respond(StatusCode::NOT_FOUND)
 }

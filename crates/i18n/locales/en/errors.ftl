@@ -1,0 +1,16 @@
+# Error pages. The English words are also in `web::error::Fault::answer`,
+# which the API's problem documents use.
+
+error-csrf-title = This form has expired
+error-csrf-message = The form was too old or did not come from this site, so nothing was changed. Go back, reload the page and try again.
+error-bad-request-title = That request could not be read
+error-bad-request-message = The form arrived incomplete or malformed, so nothing was changed. Reload the page and try again.
+error-too-large-title = That request was too large
+error-too-large-message = The form sent more data than a login needs, so nothing was changed. Reload the page and try again.
+error-unavailable-title = Temporarily unavailable
+error-unavailable-message = The login service cannot reach its database right now. Nothing was changed. Please try again in a minute; if it persists, tell your practice administrator.
+error-internal-title = Something went wrong
+error-internal-message = The login service hit an unexpected error. Nothing was changed. Please try again; if it persists, tell your practice administrator.
+not-found-title = Page not found
+not-found-message = There is no page at this address.
+not-found-link = Go to the start page
