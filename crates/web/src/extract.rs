@@ -225,11 +225,12 @@ async fn user_of(
 async fn admin(state: &AppState, headers: &HeaderMap, path: &str) -> Result<Admin, Response> {
     let user = signed_in(state, headers, path).await?;
     if user.role != Role::Admin {
+        let lang = crate::lang::current();
         return Err(MessagePage {
-            title: "For practice administrators",
-            message: "Only practice administrators can open this page. Ask yours if you need an account changed.",
+            title: &lang.t("admins-only-title"),
+            message: &lang.t("admins-only-message"),
             link: "/",
-            link_text: "Go to the start page",
+            link_text: &lang.t("not-found-link"),
         }
         .respond(StatusCode::FORBIDDEN));
     }

@@ -414,6 +414,16 @@ async fn the_login_pages_speak_the_browsers_language_or_the_chosen_one(app: &Tes
         "{}",
         forged.body
     );
+    let dead = spanish_browser
+        .get("/password/reset/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+        .await;
+    assert_eq!(dead.status, 404);
+    assert!(
+        dead.body
+            .contains("Este enlace de restablecimiento no funciona"),
+        "{}",
+        dead.body
+    );
     let english = app.client().get("/no/such/page").await;
     assert!(english.body.contains("Page not found") && english.body.contains("<html lang=\"en\">"));
 }

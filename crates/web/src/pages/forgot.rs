@@ -129,12 +129,13 @@ pub(crate) fn no_referrer(mut response: Response) -> Response {
 }
 
 fn invalid_link() -> Response {
+    let lang = crate::lang::current();
     no_referrer(
         MessagePage {
-            title: "This reset link does not work",
-            message: "The link was already used, is more than an hour old, or was copied incompletely. Ask for a new one.",
+            title: &lang.t("dead-reset-title"),
+            message: &lang.t("dead-reset-message"),
             link: "/password/forgot",
-            link_text: "Ask for a new link",
+            link_text: &lang.t("dead-reset-link"),
         }
         .respond(StatusCode::NOT_FOUND),
     )

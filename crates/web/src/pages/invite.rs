@@ -37,23 +37,23 @@ struct EmergencyPage<'a> {
     error: Option<&'a str>,
 }
 
-fn dead_link(title: &'static str, message: &'static str) -> Response {
+/// A link that no longer works: `what` names its messages
+/// (`dead-<what>-title`, `dead-<what>-message`).
+fn dead_link(what: &str) -> Response {
+    let lang = crate::lang::current();
     no_referrer(
         MessagePage {
-            title,
-            message,
+            title: &lang.t(&format!("dead-{what}-title")),
+            message: &lang.t(&format!("dead-{what}-message")),
             link: "/login",
-            link_text: "Log In",
+            link_text: &lang.t("log-in"),
         }
         .respond(StatusCode::NOT_FOUND),
     )
 }
 
 fn invalid_invitation() -> Response {
-    dead_link(
-        "This invitation does not work",
-        "The link was already used, is more than three days old, or was copied incompletely. Ask your practice administrator to send the invitation again.",
-    )
+    dead_link("invitation")
 }
 
 async fn invite_page(
@@ -144,10 +144,7 @@ pub async fn accept_invite(
 }
 
 fn invalid_emergency() -> Response {
-    dead_link(
-        "This emergency link does not work",
-        "The link was already used, is more than an hour old, or was copied incompletely. Whoever runs the server can issue a new one with `twofactor emergency-access`.",
-    )
+    dead_link("emergency")
 }
 
 fn emergency_page(
