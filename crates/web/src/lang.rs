@@ -52,9 +52,9 @@ pub fn lang_of(headers: &HeaderMap) -> Lang {
 pub struct Tr(pub Lang);
 
 impl Tr {
-    /// The language of the page answering `headers`.
-    pub fn of(headers: &HeaderMap) -> Tr {
-        Tr(lang_of(headers))
+    /// The language of the page being answered ([`current`]).
+    pub fn current() -> Tr {
+        Tr(current())
     }
 
     /// The page's language, for `<html lang>`.

@@ -55,7 +55,7 @@ pub async fn security_page(
 ) -> Result<Response, AppError> {
     let now = state.now();
     let digits = state.login.totp_digits(user).await?;
-    let lang = crate::lang::lang_of(headers);
+    let lang = crate::lang::current();
     let app =
         digits.map(|digits| lang.t_with("factor-app", &[("digits", u64::from(digits).into())]));
     let sms = user.phone.as_deref().map(|phone| {
@@ -94,7 +94,7 @@ pub async fn security_page(
     page(
         status,
         &SecurityPage {
-            tr: crate::lang::Tr::of(headers),
+            tr: crate::lang::Tr::current(),
             csrf_token: &csrf_token,
             two_factor,
             phone: user
@@ -125,7 +125,7 @@ pub async fn show(
         .unwrap_or_default();
     let notice = query
         .0
-        .map(|done| done.words(crate::lang::lang_of(&headers), &masked));
+        .map(|done| done.words(crate::lang::current(), &masked));
     security_page(&state, &headers, &user, StatusCode::OK, notice.as_deref()).await
 }
 
@@ -190,7 +190,7 @@ async fn password_page(
     page(
         status,
         &PasswordPage {
-            tr: crate::lang::Tr::of(headers),
+            tr: crate::lang::Tr::current(),
             csrf_token: &csrf_token,
             min_length,
             error,

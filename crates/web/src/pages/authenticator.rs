@@ -73,7 +73,7 @@ async fn step_up(
     page(
         status,
         &StepUpPage {
-            tr: crate::lang::Tr::of(headers),
+            tr: crate::lang::Tr::current(),
             required,
             csrf_token: &csrf_token,
             relink,
@@ -107,7 +107,7 @@ fn offer(
     page(
         status,
         &OfferPage {
-            tr: crate::lang::Tr::of(headers),
+            tr: crate::lang::Tr::current(),
             csrf_token: &csrf_token,
             qr_svg,
             grouped_secret,
@@ -128,7 +128,7 @@ fn codes_page(
     page(
         StatusCode::OK,
         &CodesPage {
-            tr: crate::lang::Tr::of(headers),
+            tr: crate::lang::Tr::current(),
             csrf_token: &csrf_token,
             codes,
             notice,
@@ -247,7 +247,7 @@ async fn confirm_code(
                 state,
                 headers,
                 codes,
-                Some(&crate::done::Done::AuthenticatorLinked.words(crate::lang::lang_of(headers), "")),
+                Some(&crate::done::Done::AuthenticatorLinked.words(crate::lang::current(), "")),
             )?;
             if let Some(session_token) = session_token {
                 super::add_cookies(&mut response, &[state.session_set_cookie(&session_token)]);
@@ -290,7 +290,7 @@ pub async fn codes_show(
     page(
         StatusCode::OK,
         &NewCodesPage {
-            tr: crate::lang::Tr::of(&headers),
+            tr: crate::lang::Tr::current(),
             csrf_token: &csrf_token,
             left,
             error: None,
@@ -346,7 +346,7 @@ pub async fn codes_create(
             return page(
                 StatusCode::BAD_REQUEST,
                 &NewCodesPage {
-                    tr: crate::lang::Tr::of(&headers),
+                    tr: crate::lang::Tr::current(),
                     csrf_token: &csrf_token,
                     left,
                     error: refused.message(),

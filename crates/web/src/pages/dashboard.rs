@@ -35,7 +35,7 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<R
     page(
         StatusCode::OK,
         &DashboardPage {
-            tr: crate::lang::Tr::of(&headers),
+            tr: crate::lang::Tr::current(),
             username: &user.username,
             csrf_token: &csrf_token,
             is_admin: user.role == domain::Role::Admin,

@@ -47,7 +47,7 @@ fn forgot_page(
     page(
         status,
         &ForgotPage {
-            tr: crate::lang::Tr(crate::lang::lang_of(headers)),
+            tr: crate::lang::Tr::current(),
             csrf_token: &csrf_token,
             notice,
             error,
@@ -63,7 +63,7 @@ pub async fn show(
     headers: HeaderMap,
     DoneParam(done): DoneParam,
 ) -> Result<Response, AppError> {
-    let notice = done.map(|done| done.words(crate::lang::lang_of(&headers), ""));
+    let notice = done.map(|done| done.words(crate::lang::current(), ""));
     forgot_page(&state, &headers, StatusCode::OK, notice.as_deref(), None)
 }
 
@@ -92,7 +92,7 @@ pub async fn submit(
         // The answer does not wait for the lookup and the email: they take
         // time only for real accounts, and its timing must not say which.
         let login = state.login.clone();
-        let lang = crate::lang::lang_of(&headers);
+        let lang = crate::lang::current();
         let base_url = state.config.public_url.clone();
         let running = login.pending_work().begin();
         tokio::spawn(async move {
@@ -116,7 +116,7 @@ pub async fn submit(
             &headers,
             StatusCode::TOO_MANY_REQUESTS,
             None,
-            Some(&crate::lang::lang_of(&headers).t("reset-throttled")),
+            Some(&crate::lang::current().t("reset-throttled")),
         ),
     }
 }
@@ -158,7 +158,7 @@ async fn reset_page(
     let page = page(
         status,
         &ResetPage {
-            tr: crate::lang::Tr::of(headers),
+            tr: crate::lang::Tr::current(),
             csrf_token: &csrf_token,
             link_token,
             min_length,

@@ -72,7 +72,7 @@ async fn invite_page(
     Ok(no_referrer(page(
         status,
         &InvitePage {
-            tr: crate::lang::Tr::of(headers),
+            tr: crate::lang::Tr::current(),
             csrf_token: &csrf_token,
             link_token: token,
             username: &user.username,
@@ -159,7 +159,7 @@ fn emergency_page(
     Ok(no_referrer(page(
         status,
         &EmergencyPage {
-            tr: crate::lang::Tr::of(headers),
+            tr: crate::lang::Tr::current(),
             csrf_token: &csrf_token,
             link_token: token,
             error,

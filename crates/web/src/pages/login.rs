@@ -76,7 +76,7 @@ pub fn render(
     page(
         status,
         &LoginPage {
-            tr: crate::lang::Tr(crate::lang::lang_of(headers)),
+            tr: crate::lang::Tr::current(),
             csrf_token: &csrf_token,
             next,
             username,
@@ -96,7 +96,7 @@ pub async fn show(
     crate::done::DoneParam(done): crate::done::DoneParam,
 ) -> Result<Response, AppError> {
     let query = query.ok().map(|q| q.0);
-    let notice = done.map(|done| done.words(crate::lang::lang_of(&headers), ""));
+    let notice = done.map(|done| done.words(crate::lang::current(), ""));
     let fresh = query.as_ref().and_then(|q| q.prompt.as_deref()) == Some("login");
     let next = safe_next(query.and_then(|q| q.next).as_deref());
     if let Some(token) = cookies::get(&headers, state.session_cookie()).filter(|_| !fresh) {
@@ -154,7 +154,7 @@ pub async fn submit(
             PasswordOutcome::MustAddPasskey { .. } => "must_add_passkey",
         },
     );
-    let lang = crate::lang::lang_of(&headers);
+    let lang = crate::lang::current();
     match outcome {
         PasswordOutcome::Rejected => render(
             &state,

@@ -74,7 +74,7 @@ async fn passkeys_page(
     page(
         status,
         &PasskeysPage {
-            tr: crate::lang::Tr::of(headers),
+            tr: crate::lang::Tr::current(),
             csrf_token: &csrf_token,
             passkeys,
             available: state.login.passkeys_on(),
@@ -262,7 +262,7 @@ pub async fn show(
     headers: HeaderMap,
     DoneParam(done): DoneParam,
 ) -> Result<Response, AppError> {
-    let notice = done.map(|done| done.words(crate::lang::lang_of(&headers), ""));
+    let notice = done.map(|done| done.words(crate::lang::current(), ""));
     passkeys_page(
         &state,
         &headers,

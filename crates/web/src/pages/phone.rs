@@ -9,7 +9,6 @@ use serde::Deserialize;
 
 use super::{Client, page};
 use crate::extract::{SessionToken, SignedIn, SignedInForm, page_forms};
-use crate::lang::lang_of;
 use crate::{AppError, AppState, csrf};
 
 /// The countries offered first (code, message id of the name); any ISO
@@ -66,12 +65,12 @@ fn render(
     page(
         status,
         &PhonePage {
-            tr: crate::lang::Tr::of(headers),
+            tr: crate::lang::Tr::current(),
             csrf_token: &csrf_token,
-            current: user.phone.as_deref().map_or_else(
-                || crate::lang::lang_of(headers).t("none"),
-                domain::sms::mask_phone,
-            ),
+            current: user
+                .phone
+                .as_deref()
+                .map_or_else(|| crate::lang::current().t("none"), domain::sms::mask_phone),
             countries: COUNTRIES,
             country: view.country,
             typed: view.typed,
@@ -91,9 +90,9 @@ pub async fn show(
 ) -> Result<Response, AppError> {
     // A code already on its way: the box to type it stays until it expires.
     let waiting = state.login.waiting_phone(&user, state.now()).await?;
-    let notice = waiting
-        .as_ref()
-        .map(|masked| lang_of(&headers).t_with("phone-code-sent", &[("phone", masked.into())]));
+    let notice = waiting.as_ref().map(|masked| {
+        crate::lang::current().t_with("phone-code-sent", &[("phone", masked.into())])
+    });
     render(
         &state,
         &headers,
@@ -148,7 +147,7 @@ pub async fn submit(
             state.now(),
         )
         .await?;
-    let lang = lang_of(&headers);
+    let lang = crate::lang::current();
     let (status, message, sent) = match outcome {
         PhoneStart::CodeSent(masked) => (
             StatusCode::OK,
@@ -227,7 +226,7 @@ pub async fn confirm(
             &[],
         )),
         PhoneConfirm::WrongCode(left) => {
-            let lang = lang_of(&headers);
+            let lang = crate::lang::current();
             let message = format!(
                 "{} {}",
                 lang.t("phone-wrong-code"),
@@ -253,7 +252,7 @@ pub async fn confirm(
             StatusCode::BAD_REQUEST,
             View {
                 country: "US",
-                error: Some(&lang_of(&headers).t("phone-code-expired")),
+                error: Some(&crate::lang::current().t("phone-code-expired")),
                 ..View::default()
             },
         ),

@@ -50,7 +50,7 @@ fn render(
     page(
         status,
         &RecoveryPage {
-            tr: crate::lang::Tr(crate::lang::lang_of(headers)),
+            tr: crate::lang::Tr::current(),
             csrf_token: &csrf_token,
             next,
             next_query: super::encode_next(next),
@@ -111,7 +111,7 @@ pub async fn submit(
             accepted(&state, user.as_ref(), &session_token, &next).await
         }
         TokenOutcome::Wrong { attempts_left, .. } => {
-            let lang = crate::lang::lang_of(&headers);
+            let lang = crate::lang::current();
             let message = format!(
                 "{} {}",
                 lang.t("recovery-wrong"),
@@ -132,13 +132,13 @@ pub async fn submit(
             &state,
             &headers,
             &next,
-            &super::second_factor::expired(&state, &headers),
+            &super::second_factor::expired(&state),
         ),
         TokenOutcome::TooManyWrong => super::second_factor::session_ended(
             &state,
             &headers,
             &next,
-            &crate::lang::lang_of(&headers).t("too-many-wrong"),
+            &crate::lang::current().t("too-many-wrong"),
         ),
         TokenOutcome::PasskeyRequired => {
             super::second_factor::passkey_required(&state, &headers, &next, &session_token).await
@@ -177,7 +177,6 @@ struct RecoveryUsedPage<'a> {
 pub async fn used(
     State(state): State<AppState>,
     SignedIn(user): SignedIn,
-    headers: HeaderMap,
     query: Result<Query<RecoveryQuery>, QueryRejection>,
 ) -> Result<Response, AppError> {
     let next = safe_next(query.ok().and_then(|q| q.0.next).as_deref());
@@ -185,7 +184,7 @@ pub async fn used(
     page(
         StatusCode::OK,
         &RecoveryUsedPage {
-            tr: crate::lang::Tr(crate::lang::lang_of(&headers)),
+            tr: crate::lang::Tr::current(),
             next: &next,
             left,
             few_left: left <= 2,

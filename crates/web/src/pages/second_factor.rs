@@ -9,7 +9,6 @@ use serde::Deserialize;
 
 use super::{Client, page, redirect};
 use crate::extract::{CsrfForm, page_forms};
-use crate::lang::lang_of;
 use crate::next::safe_next;
 use crate::{AppError, AppState, cookies, csrf};
 
@@ -90,7 +89,7 @@ pub async fn render(
     page(
         status,
         &SecondFactorPage {
-            tr: crate::lang::Tr(lang_of(headers)),
+            tr: crate::lang::Tr::current(),
             csrf_token: &csrf_token,
             next,
             next_query: super::encode_next(next),
@@ -115,9 +114,9 @@ pub async fn render(
 
 /// Why a login's code step ended: the time between the password and the
 /// code ran out (or the login was ended elsewhere).
-pub(super) fn expired(state: &AppState, headers: &HeaderMap) -> String {
+pub(super) fn expired(state: &AppState) -> String {
     let minutes = state.login.policy().pending_session_seconds.div_ceil(60);
-    lang_of(headers).t_with("login-expired", &[("minutes", minutes.into())])
+    crate::lang::current().t_with("login-expired", &[("minutes", minutes.into())])
 }
 
 pub(super) fn session_ended(
@@ -153,7 +152,7 @@ pub(super) fn locked_out(
 ) -> Result<Response, AppError> {
     let minutes = until.saturating_sub(now).div_ceil(60);
     let clear = cookies::clear(state.session_cookie(), state.config.secure_cookies);
-    let message = lang_of(headers).t_with(message, &[("minutes", minutes.into())]);
+    let message = crate::lang::current().t_with(message, &[("minutes", minutes.into())]);
     super::login::render(
         state,
         headers,
@@ -186,7 +185,7 @@ pub async fn show(
                 .as_deref()
                 .map(domain::sms::mask_phone)
                 .unwrap_or_default();
-            let said = done.map(|done| done.words(crate::lang::lang_of(&headers), &masked));
+            let said = done.map(|done| done.words(crate::lang::current(), &masked));
             let message = said.as_deref().map_or(Message::None, Message::Notice);
             render(&state, &headers, StatusCode::OK, &next, &user, message).await
         }
@@ -207,7 +206,12 @@ pub async fn submit(
     let next = safe_next(fields.next.as_deref());
     let remember = fields.remember.as_deref() == Some("on");
     let Some(session_token) = cookies::get(&headers, state.session_cookie()) else {
-        return session_ended(&state, &headers, &next, &lang_of(&headers).t("login-ended"));
+        return session_ended(
+            &state,
+            &headers,
+            &next,
+            &crate::lang::current().t("login-ended"),
+        );
     };
     let now = state.now();
     let typed: String = fields.token.unwrap_or_default().chars().take(32).collect();
@@ -230,7 +234,7 @@ pub async fn submit(
             clock_behind_minutes,
         } => {
             let message = wrong_token_message(
-                lang_of(&headers),
+                crate::lang::current(),
                 reused,
                 typed.trim().is_empty(),
                 clock_behind_minutes,
@@ -251,11 +255,9 @@ pub async fn submit(
         TokenOutcome::Locked { until } => {
             locked_out(&state, &headers, &next, "locked-tokens", until, now)
         }
-        TokenOutcome::SessionEnded => {
-            session_ended(&state, &headers, &next, &expired(&state, &headers))
-        }
+        TokenOutcome::SessionEnded => session_ended(&state, &headers, &next, &expired(&state)),
         TokenOutcome::TooManyWrong => {
-            let why = lang_of(&headers).t("too-many-wrong");
+            let why = crate::lang::current().t("too-many-wrong");
             session_ended(&state, &headers, &next, &why)
         }
         TokenOutcome::PasskeyRequired => {
@@ -284,7 +286,7 @@ pub(super) async fn passkey_required(
     next: &str,
     session_token: &str,
 ) -> Result<Response, AppError> {
-    let message = &lang_of(headers).t("passkey-required");
+    let message = &crate::lang::current().t("passkey-required");
     let status = StatusCode::FORBIDDEN;
     again(
         state,
@@ -339,7 +341,12 @@ async fn again(
         Some((_, user)) => {
             render(state, headers, status, next, &user, Message::Error(message)).await
         }
-        None => session_ended(state, headers, next, &lang_of(headers).t("login-ended")),
+        None => session_ended(
+            state,
+            headers,
+            next,
+            &crate::lang::current().t("login-ended"),
+        ),
     }
 }
 

@@ -39,7 +39,7 @@ pub async fn request(
     let Some((token, user)) = pending else {
         return Ok(redirect("/login", &[]));
     };
-    let lang = crate::lang::lang_of(&headers);
+    let lang = crate::lang::current();
     let (status, text, is_error) = match state.login.request_sms(&token, lang, &ctx, now).await? {
         SmsOutcome::Sent { .. } => {
             let back = format!("/login/2fa?next={}", super::encode_next(&next));

@@ -66,7 +66,7 @@ pub async fn applications(
     headers: HeaderMap,
     DoneParam(done): DoneParam,
 ) -> Result<Response, AppError> {
-    let notice = done.map(|done| done.words(crate::lang::lang_of(&headers), ""));
+    let notice = done.map(|done| done.words(crate::lang::current(), ""));
     let said = notice.as_deref().map_or(Said::Nothing, Said::Notice);
     applications_page(&state, &headers, &admin, said).await
 }

@@ -54,7 +54,7 @@ pub async fn policy(
 ) -> Result<Response, AppError> {
     let current = state.login.practice_policy(admin.practice_id).await?;
     let zone = state.login.practice_time_zone(admin.practice_id).await?;
-    let notice = done.map(|done| done.words(crate::lang::lang_of(&headers), ""));
+    let notice = done.map(|done| done.words(crate::lang::current(), ""));
     policy_page(
         &state,
         &headers,

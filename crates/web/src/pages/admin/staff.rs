@@ -261,7 +261,7 @@ async fn user_page(
     let Some(row) = state.login.staff_row(admin, id).await? else {
         return Ok(crate::pages::not_found().await);
     };
-    let notice = done.map(|done| done.words(crate::lang::lang_of(headers), &row.user.username));
+    let notice = done.map(|done| done.words(crate::lang::current(), &row.user.username));
     let practice = state.login.practice_policy(admin.practice_id).await?;
     let policy = state.login.policy_for(admin).await?;
     let now = state.now();
