@@ -162,6 +162,19 @@ impl Browser {
             .to_owned()
     }
 
+    /// Whether an element matches `css` now (`/elements` answers an empty
+    /// list rather than an error when none does).
+    async fn exists(&self, css: &str) -> bool {
+        let found = self
+            .call(
+                "POST",
+                &self.at("/elements"),
+                json!({"using": "css selector", "value": css}),
+            )
+            .await;
+        found.as_array().is_some_and(|all| !all.is_empty())
+    }
+
     /// Types `text` into the element matching `css`.
     pub async fn type_into(&self, css: &str, text: &str) {
         let id = self.find(css).await;
@@ -248,17 +261,20 @@ impl Browser {
         .await;
     }
 
-    /// Waits (up to 10 s) until the element matching `css` shows text, and
-    /// returns it: for messages a script writes after a server's answer.
+    /// Waits (up to 10 s) until an element matching `css` exists and shows
+    /// text, and returns it: for messages a script writes after a server's
+    /// answer, and for those on a page still loading after a click.
     pub async fn wait_for_text(&self, css: &str) -> String {
         for _ in 0..100 {
-            let text = self.property(css, "textContent").await;
-            if !text.trim().is_empty() {
-                return text;
+            if self.exists(css).await {
+                let text = self.property(css, "textContent").await;
+                if !text.trim().is_empty() {
+                    return text;
+                }
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("{css} stayed empty");
+        panic!("{css} stayed empty or absent");
     }
 
     /// Clicks the element matching `css`.
