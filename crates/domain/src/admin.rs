@@ -12,7 +12,7 @@ pub use crate::emergency::EmergencyOutcome;
 use crate::notify::success_event;
 use crate::{
     AuditKind, DomainError, Email, LoginService, NewUser, PasswordOutcome, Policy, PracticeId,
-    PracticePolicy, RequestContext, Role, StoreError, User, UserId, Write, token,
+    PracticeLocale, PracticePolicy, RequestContext, Role, StoreError, User, UserId, Write, token,
 };
 
 /// An invitation link lives three days.
@@ -416,19 +416,36 @@ impl LoginService {
         &self,
         practice: PracticeId,
     ) -> Result<crate::time::Zone, DomainError> {
-        let name = self.store.practice_time_zone(practice).await?;
+        let name = self.store.practice_locale(practice).await?.time_zone;
         // A name the bundled database no longer knows falls back to the
         // server's zone rather than failing every page.
         Ok(crate::time::Zone::named(&name).unwrap_or_else(|_| crate::time::Zone::server()))
     }
 
-    /// The practice's time zone as set (empty: the server's).
-    pub async fn practice_time_zone(&self, practice: PracticeId) -> Result<String, DomainError> {
-        Ok(self.store.practice_time_zone(practice).await?)
+    /// The practice's time zone (empty: the server's) and default
+    /// language, as set.
+    pub async fn practice_locale(
+        &self,
+        practice: PracticeId,
+    ) -> Result<PracticeLocale, DomainError> {
+        Ok(self.store.practice_locale(practice).await?)
     }
 
-    /// Replaces the practice policy and its time zone (an IANA name, or
-    /// empty for the server's). `Err` carries the message to show.
+    /// Keeps the language `user` chose (`None`: forget the choice).
+    pub async fn set_user_language(
+        &self,
+        user: &User,
+        language: Option<i18n::Lang>,
+    ) -> Result<(), DomainError> {
+        if user.language != language {
+            self.store.set_user_language(user.id, language).await?;
+        }
+        Ok(())
+    }
+
+    /// Replaces the practice policy, its time zone (an IANA name, or empty
+    /// for the server's) and default language. `Err` carries the message
+    /// to show.
     #[allow(clippy::too_many_arguments)]
     pub async fn set_practice_policy(
         &self,
@@ -436,15 +453,15 @@ impl LoginService {
         admin: &User,
         admin_password: &str,
         new: &PracticePolicy,
-        time_zone: &str,
+        locale: &PracticeLocale,
         ctx: &RequestContext,
         now: u64,
     ) -> Result<Result<(), String>, DomainError> {
         if let Err(message) = new.validate(self.policy.password_min_length) {
             return Ok(Err(message));
         }
-        let time_zone = match crate::time::Zone::named(time_zone) {
-            Ok(_) => time_zone.trim(),
+        let time_zone = match crate::time::Zone::named(&locale.time_zone) {
+            Ok(_) => locale.time_zone.trim(),
             Err(message) => return Ok(Err(message)),
         };
         // Turned on where no passkey can be registered, it would lock every
@@ -464,11 +481,16 @@ impl LoginService {
         self.store
             .set_practice_policy(admin.practice_id, new)
             .await?;
+        let locale = PracticeLocale {
+            time_zone: time_zone.to_owned(),
+            language: locale.language,
+        };
         self.store
-            .set_practice_time_zone(admin.practice_id, time_zone)
+            .set_practice_locale(admin.practice_id, &locale)
             .await?;
+        let time_zone = locale.time_zone.as_str();
         let detail = format!(
-            "require 2FA {}, SMS {}, remember {} days, idle timeout {} min, password min {}, passkey sign-in {}, passkey-only administrators {}, time zone {}",
+            "require 2FA {}, SMS {}, remember {} days, idle timeout {} min, password min {}, passkey sign-in {}, passkey-only administrators {}, time zone {}, language {}",
             if new.require_2fa { "on" } else { "off" },
             if new.allow_sms {
                 "allowed"
@@ -493,6 +515,7 @@ impl LoginService {
             } else {
                 time_zone
             },
+            locale.language.map_or("none", i18n::Lang::tag),
         );
         self.audit_admin_action(admin, admin, AuditKind::PolicyChanged, &detail, ctx, now)
             .await?;
@@ -637,6 +660,7 @@ mod tests {
             password_hash: password.then(|| "$argon2id$…".to_owned()),
             disabled: false,
             require_2fa: false,
+            language: None,
         }
     }
 

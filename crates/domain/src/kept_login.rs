@@ -87,6 +87,7 @@ mod tests {
                 password_hash: None,
                 disabled: false,
                 require_2fa: false,
+                language: None,
             },
             totp: TotpFactor {
                 user_id: UserId(1),

@@ -66,7 +66,7 @@ pub use outbox::{
 pub use password::PasswordHasher;
 pub use password_reset::{ResetOutcome, ResetRequest};
 pub use pending::{PendingGuard, PendingWork};
-pub use policy::{Policy, PracticePolicy};
+pub use policy::{Policy, PracticeLocale, PracticePolicy};
 pub use seal::{SealError, SecretBox};
 pub use session::{Amr, Session, SessionStage};
 pub use sms::{SmsCode, SmsSender};

@@ -401,6 +401,7 @@ mod tests {
             password_hash: None,
             disabled: false,
             require_2fa: false,
+            language: None,
         };
         let ctx = RequestContext {
             ip: "127.0.0.1".into(),

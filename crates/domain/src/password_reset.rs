@@ -122,7 +122,8 @@ impl LoginService {
         }
         self.store.record_failure(&account_key, now).await?;
         let value = token::generate()?;
-        let email = self.reset_email(&user, base_url, &value, lang);
+        // The owner's own choice beats the language of whoever asked.
+        let email = self.reset_email(&user, base_url, &value, user.language.unwrap_or(lang));
         self.email_link(
             &user,
             &token::digest(&value),

@@ -133,6 +133,16 @@ impl Default for PracticePolicy {
     }
 }
 
+/// How a practice's pages speak, set on `/admin/policy` beside the policy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PracticeLocale {
+    /// An IANA time zone name; empty: the server's.
+    pub time_zone: String,
+    /// The language for its staff whose browser asks for none we speak,
+    /// and for messages to those who chose none; `None`: English.
+    pub language: Option<i18n::Lang>,
+}
+
 /// Longest remembered-device period a practice may choose.
 pub const MAX_REMEMBER_DAYS: u32 = 30;
 /// Idle timeout range in minutes a practice may choose.

@@ -54,6 +54,9 @@ pub struct User {
     pub disabled: bool,
     /// An administrator requires a second factor for this user.
     pub require_2fa: bool,
+    /// The language the user chose for pages and messages; `None`: the
+    /// browser's, else the practice's default.
+    pub language: Option<i18n::Lang>,
 }
 
 impl std::fmt::Debug for User {

@@ -192,12 +192,14 @@ pub async fn signed_in(
             .map_err(|e| AppError::from(e).into_response())?,
         None => None,
     };
-    found.map(|(_, user)| user).ok_or_else(|| {
-        crate::pages::redirect(
+    let Some((_, user)) = found else {
+        return Err(crate::pages::redirect(
             &format!("/login?next={}", crate::pages::encode_next(path)),
             &[],
-        )
-    })
+        ));
+    };
+    crate::lang::settle_for(state, &user).await;
+    Ok(user)
 }
 
 /// [`signed_in`], or with `enrolling` the user of an enrolling session.
@@ -219,7 +221,9 @@ async fn user_of(
             .map_err(|e| AppError::from(e).into_response())?,
         None => None,
     };
-    found.map(|(_, user)| user).ok_or(redirect)
+    let (_, user) = found.ok_or(redirect)?;
+    crate::lang::settle_for(state, &user).await;
+    Ok(user)
 }
 
 async fn admin(state: &AppState, headers: &HeaderMap, path: &str) -> Result<Admin, Response> {

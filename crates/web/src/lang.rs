@@ -1,7 +1,10 @@
 //! Which language a page speaks, and the switch that changes it.
 //!
-//! The person's own choice (the switch, kept in a cookie) comes first, then
-//! the browser's `Accept-Language`, then English.
+//! The signed-in user's choice (saved on the account) comes first, then
+//! this browser's (the switch, kept in a cookie), then the browser's
+//! `Accept-Language`, then the practice's default, then English. The
+//! middleware knows the browser's part; a page that learns who is signed in
+//! [`settle`]s the rest.
 
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -17,25 +20,71 @@ pub const LANG_COOKIE: &str = "tf_lang";
 /// A year: the choice outlives sessions.
 const KEEP_SECONDS: u64 = 365 * 86_400;
 
+/// The language of the page being answered.
+struct PageLang {
+    /// What the browser asks for (its switch's cookie, else
+    /// `Accept-Language`), if we speak it.
+    browser: Option<Lang>,
+    /// The page's language: `browser` or English until [`settle`]d.
+    now: std::cell::Cell<Lang>,
+}
+
 tokio::task_local! {
     /// The language of the page being answered, for what is rendered far
     /// from the request's headers (an error page).
-    static PAGE_LANG: Lang;
+    static PAGE_LANG: PageLang;
 }
 
 /// Answers the request with its language known to [`current`].
 pub async fn scope(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let lang = lang_of(request.headers());
-    PAGE_LANG.scope(lang, next.run(request)).await
+    let browser = browser_lang(request.headers());
+    let page = PageLang {
+        browser,
+        now: std::cell::Cell::new(browser.unwrap_or_default()),
+    };
+    PAGE_LANG.scope(page, next.run(request)).await
 }
 
 /// The language of the page being answered; English outside a page.
 pub fn current() -> Lang {
-    PAGE_LANG.try_with(|lang| *lang).unwrap_or_default()
+    PAGE_LANG
+        .try_with(|page| page.now.get())
+        .unwrap_or_default()
 }
 
-/// The language of the page answering `headers`.
-pub fn lang_of(headers: &HeaderMap) -> Lang {
+/// Settles the page's language once its user is known: their saved choice,
+/// else the browser's, else `practice_default` (read only when needed),
+/// else English.
+pub async fn settle<F>(saved: Option<Lang>, practice_default: F)
+where
+    F: std::future::Future<Output = Option<Lang>>,
+{
+    let Ok(browser) = PAGE_LANG.try_with(|page| page.browser) else {
+        return;
+    };
+    let lang = match saved.or(browser) {
+        Some(lang) => lang,
+        None => practice_default.await.unwrap_or_default(),
+    };
+    let _ = PAGE_LANG.try_with(|page| page.now.set(lang));
+}
+
+/// [`settle`] for `user`, with their practice's default.
+pub async fn settle_for(state: &AppState, user: &domain::User) {
+    settle(user.language, async {
+        // A failed read leaves the page in English rather than failing it.
+        state
+            .login
+            .practice_locale(user.practice_id)
+            .await
+            .ok()
+            .and_then(|locale| locale.language)
+    })
+    .await;
+}
+
+/// What `headers` ask for: the switch's cookie, else `Accept-Language`.
+fn browser_lang(headers: &HeaderMap) -> Option<Lang> {
     cookies::get(headers, LANG_COOKIE)
         .and_then(|tag| Lang::from_tag(&tag))
         .or_else(|| {
@@ -44,7 +93,11 @@ pub fn lang_of(headers: &HeaderMap) -> Lang {
                 .and_then(|v| v.to_str().ok())
                 .and_then(Lang::negotiate)
         })
-        .unwrap_or_default()
+}
+
+/// The language of the page answering `headers`, before any user is known.
+pub fn lang_of(headers: &HeaderMap) -> Lang {
+    browser_lang(headers).unwrap_or_default()
 }
 
 /// What templates call to say something in the page's language.
@@ -128,37 +181,47 @@ pub struct SwitchQuery {
     lang: Option<String>,
 }
 
-/// `GET /language?lang=es`: keeps the choice and goes back to the page the
-/// link was on (its same-origin `Referer`), else to the login page. An
-/// unknown language changes nothing.
+/// `GET /language?lang=es`: keeps the choice in this browser and, for a
+/// signed-in user who followed the link from one of our pages, on the
+/// account; then goes back to the page the link was on (its same-origin
+/// `Referer`), else to the login page. An unknown language changes nothing.
+///
+/// A link on another site can change this browser's cookie (as it could set
+/// any `Lax` cookie's page in motion) but not the account: that needs
+/// `Sec-Fetch-Site: same-origin`, or without it our own page as `Referer`.
 pub async fn switch(
     State(state): State<AppState>,
     headers: HeaderMap,
     query: Result<axum::extract::Query<SwitchQuery>, axum::extract::rejection::QueryRejection>,
-) -> Response {
-    let back = headers
+) -> Result<Response, crate::AppError> {
+    let from_our_page = headers
         .get(REFERER)
         .and_then(|v| v.to_str().ok())
         .and_then(|referer| same_origin_path(referer, &headers, &state.config.public_url))
-        .filter(|path| crate::next::is_site_path(path) && !path.starts_with("/language"))
-        .unwrap_or_else(|| "/login".to_owned());
+        .filter(|path| crate::next::is_site_path(path) && !path.starts_with("/language"));
+    let same_site = match headers.get("sec-fetch-site") {
+        Some(site) => site.as_bytes() == b"same-origin",
+        None => from_our_page.is_some(),
+    };
+    let back = from_our_page.unwrap_or_else(|| "/login".to_owned());
     let chosen = query
         .ok()
         .and_then(|q| q.0.lang)
         .and_then(|tag| Lang::from_tag(&tag));
-    let set: Vec<String> = chosen
-        .map(|lang| {
-            cookies::set(
-                LANG_COOKIE,
-                lang.tag(),
-                state.config.secure_cookies,
-                "Lax",
-                Some(KEEP_SECONDS),
-            )
-        })
-        .into_iter()
-        .collect();
-    crate::pages::redirect(&back, &set)
+    let Some(lang) = chosen else {
+        return Ok(crate::pages::redirect(&back, &[]));
+    };
+    if same_site && let Ok(user) = crate::extract::signed_in(&state, &headers, &back).await {
+        state.login.set_user_language(&user, Some(lang)).await?;
+    }
+    let set = cookies::set(
+        LANG_COOKIE,
+        lang.tag(),
+        state.config.secure_cookies,
+        "Lax",
+        Some(KEEP_SECONDS),
+    );
+    Ok(crate::pages::redirect(&back, &[set]))
 }
 
 /// The path and query of `referer` when it is this site's own page.
@@ -213,6 +276,42 @@ mod tests {
             Lang::Es,
             "a cookie that names nothing is ignored"
         );
+    }
+
+    /// The saved choice, then the browser's, then the practice's default
+    /// (read only when nothing before it answers), then English.
+    #[tokio::test]
+    async fn a_settled_page_speaks_the_saved_then_the_browsers_then_the_default() {
+        async fn settled(
+            saved: Option<Lang>,
+            browser: Option<Lang>,
+            default: Option<Lang>,
+        ) -> (Lang, bool) {
+            let asked = std::sync::atomic::AtomicBool::new(false);
+            let page = PageLang {
+                browser,
+                now: std::cell::Cell::new(browser.unwrap_or_default()),
+            };
+            let lang = PAGE_LANG
+                .scope(page, async {
+                    settle(saved, async {
+                        asked.store(true, std::sync::atomic::Ordering::Relaxed);
+                        default
+                    })
+                    .await;
+                    current()
+                })
+                .await;
+            (lang, asked.into_inner())
+        }
+        use Lang::{En, Es};
+        assert_eq!(settled(Some(Es), Some(En), Some(En)).await, (Es, false));
+        assert_eq!(settled(None, Some(En), Some(Es)).await, (En, false));
+        assert_eq!(settled(None, None, Some(Es)).await, (Es, true));
+        assert_eq!(settled(None, None, None).await, (En, true));
+        // Outside a page nothing is settled and nothing is read.
+        settle(Some(Es), async { unreachable!() }).await;
+        assert_eq!(current(), En);
     }
 
     /// Every message id a template or handler names (`tr.t("…")`,

@@ -158,6 +158,9 @@ async fn authorize(
         Some(token) => state.login.authenticated(&token, now).await?,
         None => None,
     };
+    if let Some((_, user)) = &session {
+        crate::lang::settle_for(state, user).await;
+    }
     match state
         .login
         .oidc_authorize(params, session.as_ref(), ctx, now)
@@ -395,6 +398,9 @@ async fn end_session(
         Some(token) => state.login.authenticated(token, now).await?,
         None => None,
     };
+    if let Some((_, user)) = &session {
+        crate::lang::settle_for(state, user).await;
+    }
     let plan = state
         .login
         .oidc_logout_plan(

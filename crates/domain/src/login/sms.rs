@@ -111,6 +111,7 @@ impl LoginService {
                 .await?;
             return Ok(answer);
         }
+        let lang = user.language.unwrap_or(lang);
         let (id, message) = self.store_sms_code(user, phone, lang, now).await?;
         let masked = crate::sms::mask_phone(phone);
         let (outcome, detail, answer) = match self.outbox.send_claimed(id, &message, now).await? {

@@ -1043,6 +1043,7 @@ mod tests {
             password_hash: None,
             disabled: false,
             require_2fa: false,
+            language: None,
         }
     }
 

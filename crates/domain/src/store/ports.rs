@@ -29,13 +29,17 @@ pub trait Practices: Send + Sync {
         practice: PracticeId,
         policy: &PracticePolicy,
     ) -> Result<(), StoreError>;
-    /// The practice's time zone (an IANA name; empty: the server's).
-    async fn practice_time_zone(&self, practice: PracticeId) -> Result<String, StoreError>;
-    /// Sets the practice's time zone.
-    async fn set_practice_time_zone(
+    /// The practice's time zone and default language (defaults for an
+    /// unknown practice).
+    async fn practice_locale(
         &self,
         practice: PracticeId,
-        time_zone: &str,
+    ) -> Result<crate::policy::PracticeLocale, StoreError>;
+    /// Sets the practice's time zone and default language.
+    async fn set_practice_locale(
+        &self,
+        practice: PracticeId,
+        locale: &crate::policy::PracticeLocale,
     ) -> Result<(), StoreError>;
     /// One page of the practice's users ordered by username, whose
     /// username, name or email contains `search` (case-insensitive), and
@@ -78,6 +82,12 @@ pub trait Users: Send + Sync {
     async fn user_by_id(&self, id: UserId) -> Result<Option<User>, StoreError>;
     /// Marks whether an administrator requires 2FA for the user.
     async fn set_user_require_2fa(&self, user: UserId, required: bool) -> Result<(), StoreError>;
+    /// Keeps the language the user chose (`None`: forget the choice).
+    async fn set_user_language(
+        &self,
+        user: UserId,
+        language: Option<i18n::Lang>,
+    ) -> Result<(), StoreError>;
     /// Disables (ending every session and remembered device, in one
     /// transaction) or enables an account.
     async fn set_user_disabled(&self, user: UserId, disabled: bool) -> Result<(), StoreError>;

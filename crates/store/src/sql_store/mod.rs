@@ -6,8 +6,8 @@ use domain::ports::*;
 use domain::{
     Amr, ApiKey, AuditEvent, Channel, ClaimGuard, LimitKey, LockState, NewMessage, NewUser,
     OutboxCounts, OutboxMessage, OutboxStatus, OutboxUpdate, PasswordStepState, PracticeId,
-    PracticePolicy, RememberedDevice, Role, Sealed, SealedRow, SecondFactorState, Session,
-    SessionStage, SmsCode, StoreError, TotpFactor, User, UserId, UserLimit, Write,
+    PracticeLocale, PracticePolicy, RememberedDevice, Role, Sealed, SealedRow, SecondFactorState,
+    Session, SessionStage, SmsCode, StoreError, TotpFactor, User, UserId, UserLimit, Write,
 };
 use sqlx::PgPool;
 

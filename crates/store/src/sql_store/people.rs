@@ -67,26 +67,31 @@ impl Practices for SqlStore {
         Ok(())
     }
 
-    async fn practice_time_zone(&self, practice: PracticeId) -> Result<String, StoreError> {
-        let row: Option<(String,)> = on_pool!(self, pool => {
-            sql::query_as("SELECT time_zone FROM practices WHERE id = $1")
+    async fn practice_locale(&self, practice: PracticeId) -> Result<PracticeLocale, StoreError> {
+        let row: Option<(String, String)> = on_pool!(self, pool => {
+            sql::query_as("SELECT time_zone, language FROM practices WHERE id = $1")
             .bind(practice.0)
             .fetch_optional(pool)
             .await
             .map_err(db)?
         });
-        Ok(row.map(|(zone,)| zone).unwrap_or_default())
+        let (time_zone, language) = row.unwrap_or_default();
+        Ok(PracticeLocale {
+            time_zone,
+            language: i18n::Lang::from_tag(&language),
+        })
     }
 
-    async fn set_practice_time_zone(
+    async fn set_practice_locale(
         &self,
         practice: PracticeId,
-        time_zone: &str,
+        locale: &PracticeLocale,
     ) -> Result<(), StoreError> {
         execute!(
             self,
-            "UPDATE practices SET time_zone = $1 WHERE id = $2",
-            time_zone,
+            "UPDATE practices SET time_zone = $1, language = $2 WHERE id = $3",
+            locale.time_zone.as_str(),
+            locale.language.map_or("", i18n::Lang::tag),
             practice.0,
         );
         Ok(())
@@ -127,6 +132,7 @@ impl Practices for SqlStore {
             bool,
             bool,
             String,
+            String,
             Option<i64>,
             bool,
             i64,
@@ -154,8 +160,8 @@ impl Practices for SqlStore {
         let staff = rows
             .into_iter()
             .map(|r| {
-                let user = user_from((r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8))?;
-                staff_row(user, r.9, r.10, r.11, r.12)
+                let user = user_from((r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8, r.9))?;
+                staff_row(user, r.10, r.11, r.12, r.13)
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         Ok((staff, to_u64(total, "count")?))
@@ -227,6 +233,20 @@ impl Users for SqlStore {
             sql::query_as(&sql).bind(id.0).fetch_optional(pool).await.map_err(db)?
         });
         row.map(user_from).transpose()
+    }
+
+    async fn set_user_language(
+        &self,
+        user: UserId,
+        language: Option<i18n::Lang>,
+    ) -> Result<(), StoreError> {
+        execute!(
+            self,
+            "UPDATE users SET language = $1 WHERE id = $2",
+            language.map_or("", i18n::Lang::tag),
+            user.0,
+        );
+        Ok(())
     }
 
     async fn set_user_require_2fa(&self, user: UserId, required: bool) -> Result<(), StoreError> {

@@ -22,14 +22,15 @@ pub(crate) type UserRow = (
     Option<String>,
     bool,
     bool,
+    String,
 );
 
 pub(crate) const USER_COLUMNS: &str =
-    "id, practice_id, username, email, phone, role, password_hash, disabled, require_2fa";
+    "id, practice_id, username, email, phone, role, password_hash, disabled, require_2fa, language";
 
 /// How many [`USER_COLUMNS`] there are ([`UserRow`]'s fields): where a
 /// row's columns after them start.
-pub(crate) const USER_COLUMN_COUNT: usize = 9;
+pub(crate) const USER_COLUMN_COUNT: usize = 10;
 
 /// [`USER_COLUMNS`] of the table aliased `alias`.
 pub(crate) fn user_columns_of(alias: &str) -> String {
@@ -41,7 +42,18 @@ pub(crate) fn user_columns_of(alias: &str) -> String {
 }
 
 pub(crate) fn user_from(row: UserRow) -> Result<User, StoreError> {
-    let (id, practice_id, username, email, phone, role, password_hash, disabled, require_2fa) = row;
+    let (
+        id,
+        practice_id,
+        username,
+        email,
+        phone,
+        role,
+        password_hash,
+        disabled,
+        require_2fa,
+        language,
+    ) = row;
     Ok(User {
         id: UserId(id),
         practice_id: PracticeId(practice_id),
@@ -52,6 +64,8 @@ pub(crate) fn user_from(row: UserRow) -> Result<User, StoreError> {
         password_hash,
         disabled,
         require_2fa,
+        // A tag no longer spoken is as if none was chosen.
+        language: i18n::Lang::from_tag(&language),
     })
 }
 
@@ -77,7 +91,7 @@ pub(crate) fn api_key_from(row: ApiKeyRow) -> Result<ApiKey, StoreError> {
 /// The hot path's read: user, authenticator, lock and whether failures
 /// exist, in one statement.
 pub(crate) const SQL_SECOND_FACTOR_STATE: &str = "SELECT u.id, u.practice_id, u.username, u.email, u.phone, u.role, u.password_hash, \
-                   u.disabled, u.require_2fa, t.key_id, t.sealed_secret, t.algorithm, t.digits, t.period, \
+                   u.disabled, u.require_2fa, u.language, t.key_id, t.sealed_secret, t.algorithm, t.digits, t.period, \
                    t.last_step, t.clock_offset_steps, l.locked_until, l.lock_count, \
                    EXISTS (SELECT 1 FROM failures f WHERE f.key = $2) AS has_failures \
                    FROM users u LEFT JOIN totp_factors t ON t.user_id = u.id \
@@ -394,6 +408,7 @@ pub(crate) struct SecondFactorRow {
     pub(crate) password_hash: Option<String>,
     pub(crate) disabled: bool,
     pub(crate) require_2fa: bool,
+    pub(crate) language: String,
     #[sqlx(flatten)]
     pub(crate) totp: TotpColumns,
     pub(crate) locked_until: Option<i64>,
@@ -428,10 +443,11 @@ impl crate::lite::FromRow for SecondFactorRow {
             password_hash: row.get(6)?,
             disabled: row.get(7)?,
             require_2fa: row.get(8)?,
-            totp: TotpColumns::from_sqlite_at(row, 9)?,
-            locked_until: row.get(16)?,
-            lock_count: row.get(17)?,
-            has_failures: row.get(18)?,
+            language: row.get(9)?,
+            totp: TotpColumns::from_sqlite_at(row, 10)?,
+            locked_until: row.get(17)?,
+            lock_count: row.get(18)?,
+            has_failures: row.get(19)?,
         })
     }
 }
@@ -449,6 +465,7 @@ pub(crate) fn state_from(r: SecondFactorRow) -> Result<SecondFactorState, StoreE
         r.password_hash,
         r.disabled,
         r.require_2fa,
+        r.language,
     ))?;
     Ok(SecondFactorState {
         user,

@@ -19,7 +19,7 @@ fn the_user_columns_are_counted_and_prefixed() {
     assert_eq!(USER_COLUMNS.split(", ").count(), USER_COLUMN_COUNT);
     let prefixed = user_columns_of("u");
     assert!(prefixed.starts_with("u.id, u.practice_id, "), "{prefixed}");
-    assert!(prefixed.ends_with(", u.require_2fa"), "{prefixed}");
+    assert!(prefixed.ends_with(", u.language"), "{prefixed}");
     // The password step's read has the user's columns first, then its own.
     assert!(
         SQL_USER_FOR_PASSWORD_STEP.starts_with(&format!("SELECT {prefixed}, (SELECT COUNT(*)")),

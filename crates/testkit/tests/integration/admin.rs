@@ -1109,9 +1109,10 @@ async fn times_show_in_the_practices_zone_and_events_in_words(app: &TestApp) {
     assert_eq!(
         app.app
             .login
-            .practice_time_zone(domain::PracticeId(1))
+            .practice_locale(domain::PracticeId(1))
             .await
-            .unwrap(),
+            .unwrap()
+            .time_zone,
         "America/Chicago",
         "nothing saved"
     );

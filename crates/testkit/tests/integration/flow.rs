@@ -428,3 +428,127 @@ async fn the_login_pages_speak_the_browsers_language_or_the_chosen_one(app: &Tes
     assert!(english.body.contains("Page not found") && english.body.contains("<html lang=\"en\">"));
 }
 both!(the_login_pages_speak_the_browsers_language_or_the_chosen_one);
+
+/// The language chosen while signed in is kept on the account and follows
+/// the user to another browser; the practice's default speaks to staff
+/// whose browser asks for nothing we speak.
+async fn the_choice_is_kept_on_the_account_and_the_practice_default_fills_in(app: &TestApp) {
+    app.add_user("medica").await;
+    let mut first = app.client();
+    first.submit_password("medica", PASSWORD).await;
+    let start = first.get("/").await;
+    assert!(start.body.contains("<html lang=\"en\">"), "{}", start.body);
+    let referer = app.url("/");
+    let switched = first
+        .get_with(
+            "/language?lang=es",
+            &[("referer", &referer), ("sec-fetch-site", "same-origin")],
+        )
+        .await;
+    assert_eq!(switched.location(), Some("/"));
+    assert_eq!(
+        app.app.user("medica").await.unwrap().language,
+        Some(i18n::Lang::Es)
+    );
+
+    // Another browser, no cookie, an English browser: the account's choice.
+    let mut second = app.client();
+    second.submit_password("medica", PASSWORD).await;
+    let page = second
+        .get_with("/", &[("accept-language", "en-US,en;q=0.9")])
+        .await;
+    assert!(page.body.contains("<html lang=\"es\">"), "{}", page.body);
+    assert!(page.body.contains("Panel"));
+    // The login pages, before anyone is known, speak the browser's.
+    let login = app.client().get("/login").await;
+    assert!(login.body.contains("<html lang=\"en\">"));
+    // A reset asked for from an English page reaches her in her language.
+    app.client().request_password_reset("medica").await;
+    let mail = app
+        .mails()
+        .await
+        .into_iter()
+        .rev()
+        .find(|m| m.to == "medica@clinic.example")
+        .unwrap();
+    assert_eq!(mail.subject, "Test Clinic: restablezca su contraseña");
+
+    // A link from another site changes that browser's cookie, never the
+    // account.
+    app.add_user("enfermero").await;
+    let mut lured = app.client();
+    lured.submit_password("enfermero", PASSWORD).await;
+    for headers in [
+        &[("sec-fetch-site", "cross-site"), ("referer", &referer)][..],
+        &[("referer", "https://evil.example/")][..],
+        &[][..],
+    ] {
+        let reply = lured.get_with("/language?lang=es", headers).await;
+        assert_eq!(reply.status, 303);
+        assert_eq!(app.app.user("enfermero").await.unwrap().language, None);
+    }
+
+    // The practice's default: for staff who chose nothing and whose
+    // browser asks for nothing we speak, and only then.
+    let (_, mut admin) = app.admin("jefa").await;
+    let page = admin.get("/admin/policy").await;
+    assert!(
+        page.body.contains("<option value=\"\" selected>"),
+        "{}",
+        page.body
+    );
+    let mut fields = vec![
+        ("allow_sms", "on"),
+        ("remember_days", "30"),
+        ("idle_timeout_minutes", "30"),
+        ("password_min_length", "12"),
+        ("password", PASSWORD),
+    ];
+    for hostile in ["xx", "<script>", "es\u{0}", &"e".repeat(5000)] {
+        let mut with = fields.clone();
+        with.push(("language", hostile));
+        let refused = admin.submit("/admin/policy", &with).await;
+        assert_eq!(refused.status, 400, "{hostile:?}");
+        assert!(
+            refused
+                .body
+                .contains("Choose the default language from the list")
+        );
+        assert!(!refused.body.contains("<script>"));
+    }
+    assert_eq!(
+        app.app
+            .login
+            .practice_locale(domain::PracticeId(1))
+            .await
+            .unwrap()
+            .language,
+        None
+    );
+    fields.push(("language", "es"));
+    let saved = admin.submit_and_follow("/admin/policy", &fields).await;
+    assert_eq!(saved.status, 200);
+    assert!(
+        saved
+            .body
+            .contains("<option value=\"es\" lang=\"es\" selected>"),
+        "{}",
+        saved.body
+    );
+    let mut plain = app.client();
+    plain.submit_password("enfermero", PASSWORD).await;
+    let french = plain.get_with("/", &[("accept-language", "fr-FR")]).await;
+    assert!(
+        french.body.contains("<html lang=\"es\">"),
+        "{}",
+        french.body
+    );
+    let bare = plain.get("/").await;
+    assert!(bare.body.contains("<html lang=\"es\">"));
+    let english = plain.get_with("/", &[("accept-language", "en")]).await;
+    assert!(
+        english.body.contains("<html lang=\"en\">"),
+        "the browser's beats the default"
+    );
+}
+both!(the_choice_is_kept_on_the_account_and_the_practice_default_fills_in);

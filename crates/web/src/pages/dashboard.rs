@@ -28,6 +28,7 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<R
     let Some((_, user)) = user else {
         return Ok(redirect("/login?next=/", &[]));
     };
+    crate::lang::settle_for(&state, &user).await;
     let has_factor = user.phone.is_some() || state.login.totp_digits(&user).await?.is_some();
     let needs_recovery_codes = has_factor && state.login.recovery_codes_left(&user).await? == 0;
     let (csrf_token, csrf_cookie) = csrf::issue(&state, &headers)?;

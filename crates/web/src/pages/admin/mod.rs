@@ -14,7 +14,7 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use domain::admin::{AddStaff, AuditFilter, StaffAction, StaffRow};
-use domain::{AuditKind, PracticePolicy, User, UserId};
+use domain::{AuditKind, PracticeLocale, PracticePolicy, User, UserId};
 use serde::Deserialize;
 
 use super::{Client, encode_next, page};

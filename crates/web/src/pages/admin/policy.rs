@@ -5,10 +5,13 @@ use super::*;
 #[derive(Template)]
 #[template(path = "admin_policy.html")]
 struct PolicyPage<'a> {
+    tr: crate::lang::Tr,
     csrf_token: &'a str,
     policy: PracticePolicy,
     /// The practice's time zone as set (empty: the server's).
     time_zone: String,
+    /// The practice's default language as set (empty: none, English).
+    language: String,
     /// The server's zone, named for the empty choice.
     server_zone: String,
     floor: usize,
@@ -24,6 +27,7 @@ fn policy_page(
     status: StatusCode,
     policy: PracticePolicy,
     time_zone: &str,
+    language: &str,
     notice: Option<&str>,
     error: Option<&str>,
 ) -> Result<Response, AppError> {
@@ -32,9 +36,11 @@ fn policy_page(
     page(
         status,
         &PolicyPage {
+            tr: crate::lang::Tr::current(),
             csrf_token: &csrf_token,
             policy,
             time_zone: time_zone.to_owned(),
+            language: language.to_owned(),
             server_zone: domain::time::Zone::server().name().to_owned(),
             floor: state.login.policy().password_min_length,
             forced_2fa: state.login.policy().require_2fa,
@@ -53,14 +59,15 @@ pub async fn policy(
     DoneParam(done): DoneParam,
 ) -> Result<Response, AppError> {
     let current = state.login.practice_policy(admin.practice_id).await?;
-    let zone = state.login.practice_time_zone(admin.practice_id).await?;
+    let locale = state.login.practice_locale(admin.practice_id).await?;
     let notice = done.map(|done| done.words(crate::lang::current(), ""));
     policy_page(
         &state,
         &headers,
         StatusCode::OK,
         current,
-        &zone,
+        &locale.time_zone,
+        locale.language.map_or("", i18n::Lang::tag),
         notice.as_deref(),
         None,
     )
@@ -77,6 +84,7 @@ pub struct PolicyForm {
     idle_timeout_minutes: Option<String>,
     password_min_length: Option<String>,
     time_zone: Option<String>,
+    language: Option<String>,
     password: Option<String>,
     csrf_token: Option<String>,
 }
@@ -88,6 +96,17 @@ fn number(value: Option<&str>, what: &str) -> Result<u32, String> {
         .trim()
         .parse::<u32>()
         .map_err(|_| format!("{what} must be a whole number."))
+}
+
+/// The default language chosen: empty for none, else a tag we speak.
+fn language(tag: &str) -> Result<Option<i18n::Lang>, String> {
+    let tag = tag.trim();
+    if tag.is_empty() {
+        return Ok(None);
+    }
+    i18n::Lang::from_tag(tag)
+        .map(Some)
+        .ok_or_else(|| "Choose the default language from the list.".to_owned())
 }
 
 /// `POST /admin/policy`.
@@ -121,7 +140,9 @@ pub async fn set_policy(
             phishing_resistant_admins: fields.phishing_resistant_admins.as_deref() == Some("on"),
         })
     })();
-    let wanted = match parsed {
+    let typed_language = fields.language.as_deref().unwrap_or("");
+    let parsed = parsed.and_then(|policy| Ok((policy, language(typed_language)?)));
+    let (wanted, language) = match parsed {
         Ok(wanted) => wanted,
         Err(error) => {
             return policy_page(
@@ -130,6 +151,7 @@ pub async fn set_policy(
                 StatusCode::BAD_REQUEST,
                 current,
                 fields.time_zone.as_deref().unwrap_or(""),
+                typed_language,
                 None,
                 Some(&error),
             );
@@ -142,7 +164,10 @@ pub async fn set_policy(
             &admin,
             fields.password.as_deref().unwrap_or(""),
             &wanted,
-            fields.time_zone.as_deref().unwrap_or(""),
+            &PracticeLocale {
+                time_zone: fields.time_zone.clone().unwrap_or_default(),
+                language,
+            },
             &ctx,
             state.now(),
         )
@@ -159,6 +184,7 @@ pub async fn set_policy(
             StatusCode::BAD_REQUEST,
             wanted,
             fields.time_zone.as_deref().unwrap_or(""),
+            typed_language,
             None,
             Some(&error),
         ),
