@@ -488,7 +488,6 @@ impl LoginService {
         self.store
             .set_practice_locale(admin.practice_id, &locale)
             .await?;
-        let time_zone = locale.time_zone.as_str();
         let detail = format!(
             "require 2FA {}, SMS {}, remember {} days, idle timeout {} min, password min {}, passkey sign-in {}, passkey-only administrators {}, time zone {}, language {}",
             if new.require_2fa { "on" } else { "off" },

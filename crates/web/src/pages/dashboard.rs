@@ -5,8 +5,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use super::{page, redirect};
-use crate::{AppError, AppState, cookies, csrf};
+use super::page;
+use crate::extract::SignedIn;
+use crate::{AppError, AppState, csrf};
 
 #[derive(Template)]
 #[template(path = "dashboard.html")]
@@ -20,15 +21,11 @@ struct DashboardPage<'a> {
 }
 
 /// `GET /`.
-pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
-    let user = match cookies::get(&headers, state.session_cookie()) {
-        Some(token) => state.login.authenticated(&token, state.now()).await?,
-        None => None,
-    };
-    let Some((_, user)) = user else {
-        return Ok(redirect("/login?next=/", &[]));
-    };
-    crate::lang::settle_for(&state, &user).await;
+pub async fn show(
+    State(state): State<AppState>,
+    SignedIn(user): SignedIn,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
     let has_factor = user.phone.is_some() || state.login.totp_digits(&user).await?.is_some();
     let needs_recovery_codes = has_factor && state.login.recovery_codes_left(&user).await? == 0;
     let (csrf_token, csrf_cookie) = csrf::issue(&state, &headers)?;
