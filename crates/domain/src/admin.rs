@@ -12,7 +12,8 @@ pub use crate::emergency::EmergencyOutcome;
 use crate::notify::success_event;
 use crate::{
     AuditKind, DomainError, Email, LoginService, NewUser, PasswordOutcome, Policy, PracticeId,
-    PracticeLocale, PracticePolicy, RequestContext, Role, StoreError, User, UserId, Write, token,
+    PracticeLocale, PracticePolicy, Reason, RequestContext, Role, StoreError, User, UserId, Write,
+    token,
 };
 
 /// An invitation link lives three days.
@@ -109,8 +110,8 @@ pub enum InviteOutcome {
     /// The link is unknown, used, expired, or the account already has a
     /// password.
     InvalidLink,
-    /// The new password breaks a rule: the message says which.
-    Rejected(String),
+    /// The new password breaks a rule: which.
+    Rejected(Reason),
 }
 
 impl LoginService {
@@ -184,9 +185,9 @@ impl LoginService {
         password: &str,
         ctx: &RequestContext,
         now: u64,
-    ) -> Result<Result<(), String>, DomainError> {
+    ) -> Result<Result<(), Reason>, DomainError> {
         if admin.role != Role::Admin {
-            return Ok(Err("Only practice administrators can do this.".into()));
+            return Ok(Err(Reason::NotAdmin));
         }
         if self
             .reauthenticate(session_token, admin, password, ctx, now)
@@ -194,9 +195,7 @@ impl LoginService {
         {
             Ok(Ok(()))
         } else {
-            Ok(Err(
-                "Your password is not correct; nothing was changed.".into()
-            ))
+            Ok(Err(Reason::AdminPasswordWrong))
         }
     }
 
@@ -213,25 +212,25 @@ impl LoginService {
         base_url: &str,
         ctx: &RequestContext,
         now: u64,
-    ) -> Result<Result<User, String>, DomainError> {
+    ) -> Result<Result<User, Reason>, DomainError> {
         let username = match crate::user::new_username(new.username) {
             Ok(name) => name,
-            Err(message) => return Ok(Err(message.into())),
+            Err(reason) => return Ok(Err(reason)),
         };
         let email = new.email.trim();
         if !crate::api::valid_email(email) {
-            return Ok(Err("The email address is not valid.".into()));
+            return Ok(Err(Reason::EmailInvalid));
         }
         let Some(role) = Role::parse(new.role) else {
-            return Ok(Err("The role must be staff or admin.".into()));
+            return Ok(Err(Reason::RoleInvalid));
         };
         let display_name = new.display_name.trim();
         if display_name.chars().count() > MAX_DISPLAY_NAME
             || display_name.chars().any(char::is_control)
         {
-            return Ok(Err(format!(
-                "The name must be at most {MAX_DISPLAY_NAME} characters, on one line."
-            )));
+            return Ok(Err(Reason::DisplayNameInvalid {
+                max: MAX_DISPLAY_NAME,
+            }));
         }
         if let Err(message) = self
             .confirm_admin(session_token, admin, admin_password, ctx, now)
@@ -257,7 +256,7 @@ impl LoginService {
         let id = match created {
             Ok(id) => id,
             Err(StoreError::Conflict(_)) => {
-                return Ok(Err(format!("The username {username} is taken.")));
+                return Ok(Err(Reason::UsernameTaken { username }));
             }
             Err(other) => return Err(other.into()),
         };
@@ -347,7 +346,7 @@ impl LoginService {
         base_url: &str,
         ctx: &RequestContext,
         now: u64,
-    ) -> Result<Result<(), String>, DomainError> {
+    ) -> Result<Result<(), Reason>, DomainError> {
         if let Some(refusal) = staff_action_refused(admin, target, action) {
             return Ok(Err(refusal));
         }
@@ -456,21 +455,18 @@ impl LoginService {
         locale: &PracticeLocale,
         ctx: &RequestContext,
         now: u64,
-    ) -> Result<Result<(), String>, DomainError> {
-        if let Err(message) = new.validate(self.policy.password_min_length) {
-            return Ok(Err(message));
+    ) -> Result<Result<(), Reason>, DomainError> {
+        if let Err(reason) = new.validate(self.policy.password_min_length) {
+            return Ok(Err(reason));
         }
         let time_zone = match crate::time::Zone::named(&locale.time_zone) {
             Ok(_) => locale.time_zone.trim(),
-            Err(message) => return Ok(Err(message)),
+            Err(reason) => return Ok(Err(reason)),
         };
         // Turned on where no passkey can be registered, it would lock every
         // administrator out.
         if new.phishing_resistant_admins && !self.passkeys_on() {
-            return Ok(Err(format!(
-                "{} Administrators cannot be required to use one.",
-                crate::PASSKEYS_OFF
-            )));
+            return Ok(Err(Reason::PasskeysOffForAdmins));
         }
         if let Err(message) = self
             .confirm_admin(session_token, admin, admin_password, ctx, now)
@@ -575,7 +571,7 @@ impl LoginService {
             return Ok(InviteOutcome::InvalidLink);
         };
         if new != confirm {
-            return Ok(InviteOutcome::Rejected("The two passwords differ.".into()));
+            return Ok(InviteOutcome::Rejected(Reason::PasswordsDiffer));
         }
         let policy = self.policy_for(&user).await?;
         if let Err(message) =
@@ -622,9 +618,9 @@ impl LoginService {
 /// practice's account is no account at all, an administrator cannot lock
 /// themselves out (disable, or drop their own 2FA requirement), and an
 /// account with a password has no invitation to resend.
-fn staff_action_refused(admin: &User, target: &User, action: StaffAction) -> Option<String> {
+fn staff_action_refused(admin: &User, target: &User, action: StaffAction) -> Option<Reason> {
     if target.practice_id != admin.practice_id {
-        return Some("There is no such account.".into());
+        return Some(Reason::NoSuchAccount);
     }
     let own = target.id == admin.id;
     if own
@@ -633,13 +629,12 @@ fn staff_action_refused(admin: &User, target: &User, action: StaffAction) -> Opt
             StaffAction::Disable | StaffAction::Require2fa(false)
         )
     {
-        return Some("You cannot do that to your own account; ask another administrator.".into());
+        return Some(Reason::NotOnYourself);
     }
     if action == StaffAction::ResendInvitation && target.password_hash.is_some() {
-        return Some(format!(
-            "{} has already set a password; there is no invitation to resend.",
-            target.username
-        ));
+        return Some(Reason::AlreadyHasPassword {
+            username: target.username.clone(),
+        });
     }
     None
 }
@@ -684,7 +679,7 @@ mod tests {
                 "{action:?}"
             );
             let refused = staff_action_refused(&admin, &elsewhere, action);
-            assert_eq!(refused.as_deref(), Some("There is no such account."));
+            assert_eq!(refused, Some(Reason::NoSuchAccount));
         }
         for action in [StaffAction::Disable, StaffAction::Require2fa(false)] {
             assert!(staff_action_refused(&admin, &admin, action).is_some());

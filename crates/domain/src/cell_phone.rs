@@ -18,8 +18,8 @@ pub enum PhoneStart {
     /// The password, or the second factor a change of phone asks for, was
     /// not given right (see [`crate::StepUp`]).
     Refused(crate::StepUp),
-    /// The number is not valid for the country: the message says why.
-    Invalid(String),
+    /// The number is not valid for the country: why.
+    Invalid(crate::Reason),
     /// A text went out moments ago: wait this many seconds.
     Cooldown(u64),
     /// The hourly text limit for this user or number is reached.
@@ -60,7 +60,7 @@ impl LoginService {
     ) -> Result<PhoneStart, DomainError> {
         let phone = match crate::phone::to_e164(country, number) {
             Ok(phone) => phone,
-            Err(message) => return Ok(PhoneStart::Invalid(message)),
+            Err(reason) => return Ok(PhoneStart::Invalid(reason)),
         };
         match self
             .step_up(session_token, user, password, proof, ctx, now)

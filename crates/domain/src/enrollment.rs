@@ -85,15 +85,13 @@ pub enum StepUp {
 }
 
 impl StepUp {
-    /// What the page says when it is not [`StepUp::Passed`].
-    pub fn message(self) -> Option<&'static str> {
+    /// Why it did not pass, when it is not [`StepUp::Passed`].
+    pub fn reason(self) -> Option<crate::Reason> {
         match self {
             StepUp::Passed => None,
-            StepUp::WrongPassword => Some("The password is not correct."),
-            StepUp::ProofNeeded => Some(
-                "Enter a code from your authenticator app or one of your recovery codes (or log out and in again: for 5 minutes after a login none is needed).",
-            ),
-            StepUp::WrongProof => Some("That code from your app or recovery code is not valid."),
+            StepUp::WrongPassword => Some(crate::Reason::PasswordWrong),
+            StepUp::ProofNeeded => Some(crate::Reason::ProofNeeded),
+            StepUp::WrongProof => Some(crate::Reason::ProofWrong),
         }
     }
 }
@@ -399,20 +397,18 @@ impl LoginService {
         token: &str,
         ctx: &RequestContext,
         now: u64,
-    ) -> Result<Result<(), &'static str>, DomainError> {
+    ) -> Result<Result<(), crate::Reason>, DomainError> {
         if self.policy_for(user).await?.require_2fa {
-            return Ok(Err(
-                "Your practice requires two-factor login; it cannot be turned off.",
-            ));
+            return Ok(Err(crate::Reason::TwoFactorRequired));
         }
         let Some(factor) = self.store.totp(user.id).await? else {
-            return Ok(Err("No authenticator app is linked."));
+            return Ok(Err(crate::Reason::NoAuthenticator));
         };
         if !self
             .reauthenticate(session_token, user, password, ctx, now)
             .await?
         {
-            return Ok(Err("The password is not correct."));
+            return Ok(Err(crate::Reason::PasswordWrong));
         }
         let digits_only = !token.trim().is_empty()
             && token
@@ -426,7 +422,7 @@ impl LoginService {
             .proof_holds(user, Some(&factor), proof, kind, "wrong token", ctx, now)
             .await?
         {
-            return Ok(Err("That code from your app is not correct."));
+            return Ok(Err(crate::Reason::AppCodeWrong));
         }
         self.store.remove_second_factors(user.id).await?;
         self.store.replace_recovery_codes(user.id, &[], now).await?;

@@ -34,6 +34,7 @@ mod password_reset;
 mod pending;
 pub mod phone;
 pub mod policy;
+mod reason;
 pub mod recovery;
 mod seal;
 mod session;
@@ -54,8 +55,8 @@ pub use enrollment::{LinkConfirm, LinkStart, StepUp};
 pub use error::DomainError;
 pub use ids::{PracticeId, UserId};
 pub use login::{
-    CEREMONY_EXPIRED, LoginService, PASSKEYS_OFF, PasskeyFinish, PasskeyInfo, PasskeyLogin,
-    PasskeyStart, PasswordOutcome, SmsOutcome, TokenOutcome,
+    LoginService, PasskeyFinish, PasskeyInfo, PasskeyLogin, PasskeyStart, PasswordOutcome,
+    SmsOutcome, TokenOutcome,
 };
 pub use mail::{Email, Mailer};
 pub use operations::{AccountByAdmin, IdempotentAnswer};
@@ -67,6 +68,7 @@ pub use password::PasswordHasher;
 pub use password_reset::{ResetOutcome, ResetRequest};
 pub use pending::{PendingGuard, PendingWork};
 pub use policy::{Policy, PracticeLocale, PracticePolicy};
+pub use reason::Reason;
 pub use seal::{SealError, SecretBox};
 pub use session::{Amr, Session, SessionStage};
 pub use sms::{SmsCode, SmsSender};

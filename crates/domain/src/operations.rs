@@ -160,7 +160,7 @@ impl LoginService {
     ) -> Result<Result<User, String>, DomainError> {
         let username = match crate::user::new_username(new.username) {
             Ok(name) => name,
-            Err(why) => return Ok(Err(why.into())),
+            Err(why) => return Ok(Err(why.to_string())),
         };
         if !crate::api::valid_email(new.email) {
             return Ok(Err(
@@ -177,7 +177,7 @@ impl LoginService {
         };
         let min_length = self.policy.password_min_length;
         if let Err(why) = crate::password::check_new_for(new.password, &username, min_length) {
-            return Ok(Err(why));
+            return Ok(Err(why.to_string()));
         }
         let hash = self.hasher.hash(new.password.to_owned()).await?;
         let account = NewUser {

@@ -293,13 +293,15 @@ pub fn new_user_handle() -> Result<String, getrandom::Error> {
 
 /// A passkey's name as the user typed it: trimmed, control characters
 /// refused, at most [`MAX_NAME_CHARS`]; empty becomes "Passkey".
-pub fn clean_name(typed: &str) -> Result<String, &'static str> {
+pub fn clean_name(typed: &str) -> Result<String, crate::Reason> {
     let name = typed.trim();
     if name.chars().any(char::is_control) {
-        return Err("The name may not contain control characters.");
+        return Err(crate::Reason::PasskeyNameControl);
     }
     if name.chars().count() > MAX_NAME_CHARS {
-        return Err("The name is too long (at most 64 characters).");
+        return Err(crate::Reason::PasskeyNameLong {
+            max: MAX_NAME_CHARS,
+        });
     }
     Ok(if name.is_empty() {
         "Passkey".to_owned()

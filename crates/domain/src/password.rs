@@ -5,7 +5,7 @@
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 
-use crate::DomainError;
+use crate::{DomainError, Reason};
 
 /// Runs password hashing where it cannot stall request handling.
 #[async_trait::async_trait]
@@ -166,16 +166,14 @@ pub fn verify_in(workspace: &mut Workspace, phc: &str, password: &str) -> bool {
 }
 
 /// Rules for a new password. Length is what matters (NIST SP 800-63B); no
-/// composition rules. Returns a message a person can act on.
-pub fn check_new(password: &str, min_len: usize) -> Result<(), String> {
+/// composition rules. `Err` says what a person can do about it.
+pub fn check_new(password: &str, min_len: usize) -> Result<(), Reason> {
     let n = password.chars().count();
     if n < min_len {
-        return Err(format!(
-            "The password must have at least {min_len} characters."
-        ));
+        return Err(Reason::PasswordTooShort { min: min_len });
     }
     if n > 128 {
-        return Err("The password must have at most 128 characters.".into());
+        return Err(Reason::PasswordTooLong);
     }
     Ok(())
 }
@@ -199,13 +197,13 @@ pub fn is_common(password: &str) -> bool {
 
 /// [`check_new`], and the password must not be a common one nor contain
 /// the username.
-pub fn check_new_for(password: &str, username: &str, min_len: usize) -> Result<(), String> {
+pub fn check_new_for(password: &str, username: &str, min_len: usize) -> Result<(), Reason> {
     check_new(password, min_len)?;
     if is_common(password) {
-        return Err("That password is one of the most common ones, which attackers try first. Choose another (a few unrelated words work well).".into());
+        return Err(Reason::PasswordCommon);
     }
     if !username.is_empty() && password.to_lowercase().contains(&username.to_lowercase()) {
-        return Err("The password must not contain your username.".into());
+        return Err(Reason::PasswordHasUsername);
     }
     check_strength(password, &[username])
 }
@@ -219,20 +217,17 @@ const MIN_STRENGTH: u8 = 3;
 /// strength (zxcvbn, which knows common words, names, keyboard patterns,
 /// dates and substitutions); the message says why and what helps.
 /// `related`: words of the account (its username) that make a guess easy.
-pub fn check_strength(password: &str, related: &[&str]) -> Result<(), String> {
+pub fn check_strength(password: &str, related: &[&str]) -> Result<(), Reason> {
     let related: Vec<&str> = related.iter().copied().filter(|w| !w.is_empty()).collect();
     let estimate = zxcvbn::zxcvbn(password, &related);
     if u8::from(estimate.score()) >= MIN_STRENGTH {
         return Ok(());
     }
-    let why = estimate
+    let hint = estimate
         .feedback()
         .and_then(|feedback| feedback.warning())
-        .map(|warning| format!(" ({warning})"))
-        .unwrap_or_default();
-    Err(format!(
-        "That password is too easy to guess{why}. Use a few unrelated words; digits, capitals and symbols added to a common word do not help much."
-    ))
+        .map(crate::reason::guess_hint);
+    Err(Reason::PasswordGuessable { hint })
 }
 
 #[cfg(test)]
@@ -279,7 +274,7 @@ mod tests {
             "qwertyuiopas",
             "drsmith-2026!",
         ] {
-            let message = check_new_for(weak, "drsmith", 12).unwrap_err();
+            let message = check_new_for(weak, "drsmith", 12).unwrap_err().to_string();
             assert!(
                 message.contains("guess")
                     || message.contains("common")
@@ -288,7 +283,14 @@ mod tests {
             );
         }
         let message = check_strength("Password123!", &[]).unwrap_err();
-        assert!(message.contains("too easy to guess"), "{message}");
+        assert!(
+            matches!(message, Reason::PasswordGuessable { hint: Some(_) }),
+            "{message}"
+        );
+        assert!(
+            message.to_string().contains("too easy to guess: "),
+            "{message}"
+        );
         for strong in [
             "correct horse battery staple",
             "a brand new passphrase, clinic door",
@@ -357,10 +359,9 @@ mod tests {
         assert!(is_common("1234567890123"));
         assert!(is_common("PASSWORD"), "compared case-insensitively");
         assert!(!is_common("a long enough passphrase"));
-        assert!(
-            check_new_for("1234567890123", "drsmith", 12)
-                .unwrap_err()
-                .contains("most common")
+        assert_eq!(
+            check_new_for("1234567890123", "drsmith", 12),
+            Err(Reason::PasswordCommon)
         );
         assert!(common_passwords().len() > 90_000);
     }

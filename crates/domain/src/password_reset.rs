@@ -31,8 +31,8 @@ pub enum ResetOutcome {
     Done,
     /// The link is unknown, used or expired.
     InvalidLink,
-    /// The new password breaks a rule: the message says which.
-    Rejected(String),
+    /// The new password breaks a rule: which.
+    Rejected(crate::Reason),
 }
 
 impl LoginService {
@@ -250,7 +250,7 @@ impl LoginService {
             return Ok(ResetOutcome::InvalidLink);
         };
         if new != confirm {
-            return Ok(ResetOutcome::Rejected("The two passwords differ.".into()));
+            return Ok(ResetOutcome::Rejected(crate::Reason::PasswordsDiffer));
         }
         let min_length = self.policy_for(&user).await?.password_min_length;
         if let Err(message) = crate::password::check_new_for(new, &user.username, min_length) {

@@ -8,20 +8,19 @@
 /// assert_eq!(domain::phone::to_e164("US", "(201) 555-0123").unwrap(), "+12015550123");
 /// assert!(domain::phone::to_e164("DE", "12").is_err());
 /// ```
-pub fn to_e164(country: &str, number: &str) -> Result<String, String> {
+pub fn to_e164(country: &str, number: &str) -> Result<String, crate::Reason> {
+    use crate::Reason;
     let country = country.trim().to_ascii_uppercase();
-    let id: phonenumber::country::Id = country
-        .parse()
-        .map_err(|_| "Choose the country of the phone number.".to_owned())?;
+    let id: phonenumber::country::Id = country.parse().map_err(|_| Reason::PhoneCountry)?;
     if number.chars().count() > 32 || number.trim().is_empty() {
-        return Err("Enter the phone number, e.g. (201) 555-0123.".into());
+        return Err(Reason::PhoneEmpty);
     }
-    let parsed = phonenumber::parse(Some(id), number.trim())
-        .map_err(|_| format!("That does not look like a phone number for {country}."))?;
+    let parsed =
+        phonenumber::parse(Some(id), number.trim()).map_err(|_| Reason::PhoneUnreadable {
+            country: country.clone(),
+        })?;
     if !phonenumber::is_valid(&parsed) {
-        return Err(format!(
-            "That is not a valid phone number for {country}. Check the digits and the country."
-        ));
+        return Err(Reason::PhoneInvalid { country });
     }
     Ok(parsed.format().mode(phonenumber::Mode::E164).to_string())
 }
@@ -68,6 +67,6 @@ mod tests {
         ] {
             assert!(to_e164(country, number).is_err(), "{country} {number}");
         }
-        assert!(to_e164("US", "12").unwrap_err().contains("US"));
+        assert!(to_e164("US", "12").unwrap_err().to_string().contains("US"));
     }
 }

@@ -153,24 +153,25 @@ pub const MAX_PASSWORD_MIN_LENGTH: u32 = 64;
 impl PracticePolicy {
     /// Checks every value against its range; `floor` is the deployment's
     /// shortest allowed password. `Err` names the field and the range.
-    pub fn validate(&self, floor: usize) -> Result<(), String> {
+    pub fn validate(&self, floor: usize) -> Result<(), crate::Reason> {
+        use crate::Reason;
         if self.remember_days > MAX_REMEMBER_DAYS {
-            return Err(format!(
-                "Remember-device days must be 0 to {MAX_REMEMBER_DAYS}."
-            ));
+            return Err(Reason::RememberDaysRange {
+                max: MAX_REMEMBER_DAYS,
+            });
         }
         if !IDLE_MINUTES.contains(&self.idle_timeout_minutes) {
-            return Err(format!(
-                "The idle timeout must be {} to {} minutes.",
-                IDLE_MINUTES.start(),
-                IDLE_MINUTES.end()
-            ));
+            return Err(Reason::IdleTimeoutRange {
+                min: *IDLE_MINUTES.start(),
+                max: *IDLE_MINUTES.end(),
+            });
         }
         let floor = u32::try_from(floor).unwrap_or(MAX_PASSWORD_MIN_LENGTH);
         if !(floor..=MAX_PASSWORD_MIN_LENGTH).contains(&self.password_min_length) {
-            return Err(format!(
-                "The minimum password length must be {floor} to {MAX_PASSWORD_MIN_LENGTH}."
-            ));
+            return Err(Reason::MinLengthRange {
+                min: floor,
+                max: MAX_PASSWORD_MIN_LENGTH,
+            });
         }
         Ok(())
     }

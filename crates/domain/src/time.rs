@@ -101,18 +101,18 @@ const MAX_ZONE_NAME: usize = 64;
 impl Zone {
     /// The zone named `name` (IANA, e.g. `America/Chicago`); empty is the
     /// server's own. `Err` says why a name is refused.
-    pub fn named(name: &str) -> Result<Zone, String> {
+    pub fn named(name: &str) -> Result<Zone, crate::Reason> {
         let name = name.trim();
         if name.is_empty() {
             return Ok(Zone::server());
         }
         if name.len() > MAX_ZONE_NAME || name.chars().any(|c| c.is_control() || c.is_whitespace()) {
-            return Err("The time zone must be a name such as America/Chicago.".into());
+            return Err(crate::Reason::ZoneForm);
         }
         jiff::tz::TimeZone::get(name)
             .map(|zone| Zone { zone })
-            .map_err(|_| {
-                format!("There is no time zone named \"{name}\": use a name such as America/Chicago or Europe/Madrid.")
+            .map_err(|_| crate::Reason::ZoneUnknown {
+                name: name.to_owned(),
             })
     }
 
@@ -187,6 +187,7 @@ mod tests {
         assert!(
             Zone::named("Mars/Olympus")
                 .unwrap_err()
+                .to_string()
                 .contains("no time zone named")
         );
     }

@@ -150,31 +150,26 @@ pub fn normalize_username(text: &str) -> Option<String> {
 /// prefix kept for the API's own users. Two names that look alike cannot
 /// stand side by side, so the audit trail and `Remote-User` name one
 /// person unambiguously.
-pub fn new_username(text: &str) -> Result<String, &'static str> {
+pub fn new_username(text: &str) -> Result<String, crate::Reason> {
+    use crate::Reason;
     let Some(name) = normalize_username(text) else {
-        return Err(
-            "The username must be 1 to 64 letters, digits, dots, dashes, underscores, @ or +.",
-        );
+        return Err(Reason::UsernameForm);
     };
     if name.starts_with(crate::api::API_USERNAME_PREFIX) {
-        return Err("Usernames starting with \"api.\" are kept for users created through the API.");
+        return Err(Reason::UsernameApiPrefix);
     }
     let punctuation = |c: char| matches!(c, '.' | '_' | '-' | '@' | '+');
     if !name
         .chars()
         .all(|c| punctuation(c) || c.identifier_allowed())
     {
-        return Err("The username contains a character that is not allowed in names.");
+        return Err(Reason::UsernameCharacter);
     }
     if !name.as_str().is_single_script() {
-        return Err(
-            "The username mixes scripts (for example Latin and Cyrillic letters); write it in one.",
-        );
+        return Err(Reason::UsernameMixedScripts);
     }
     if !name.is_ascii() && unicode_security::skeleton(&name).all(|c| c.is_ascii()) {
-        return Err(
-            "The username imitates a name in plain Latin letters with look-alike characters; type it in plain letters.",
-        );
+        return Err(Reason::UsernameLookAlike);
     }
     Ok(name)
 }
@@ -217,7 +212,7 @@ mod tests {
             ("a lice", "must be"),
             ("", "must be"),
         ] {
-            let message = new_username(hostile).unwrap_err();
+            let message = new_username(hostile).unwrap_err().to_string();
             assert!(message.contains(why), "{hostile:?}: {message}");
         }
     }

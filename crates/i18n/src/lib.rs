@@ -219,17 +219,20 @@ mod tests {
                 lang.tag()
             );
             // Every argument a message may take, so that each renders.
-            let args: Vec<(&'static str, Arg)> = ["count", "minutes", "seconds", "days", "digits"]
-                .into_iter()
-                .map(|name| (name, Arg::Number(2)))
-                .chain(
-                    [
-                        "phone", "who", "name", "email", "first", "second", "factors", "site",
-                        "code", "link",
-                    ]
-                    .map(|name| (name, Arg::from("X"))),
-                )
-                .collect();
+            let args: Vec<(&'static str, Arg)> = [
+                "count", "minutes", "seconds", "days", "digits", "page", "pages", "min", "max",
+            ]
+            .into_iter()
+            .map(|name| (name, Arg::Number(2)))
+            .chain(
+                [
+                    "phone", "who", "name", "email", "first", "second", "factors", "site", "code",
+                    "link", "query", "floor", "zone", "until", "user", "field", "issuer", "why",
+                    "country", "uri", "scheme",
+                ]
+                .map(|name| (name, Arg::from("X"))),
+            )
+            .collect();
             let map = fluent_args(&args);
             for id in &ids {
                 // In this language itself, not through the English fallback.

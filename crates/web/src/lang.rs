@@ -100,6 +100,11 @@ pub fn lang_of(headers: &HeaderMap) -> Lang {
     browser_lang(headers).unwrap_or_default()
 }
 
+/// Why the domain refused, in the page's language.
+pub fn said(reason: &domain::Reason) -> String {
+    reason.words(current())
+}
+
 /// What templates call to say something in the page's language.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Tr(pub Lang);

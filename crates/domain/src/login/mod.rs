@@ -60,9 +60,7 @@ use crate::{
     token,
 };
 use crate::{LimitKey, UserLimit};
-pub use passkeys::{
-    CEREMONY_EXPIRED, PASSKEYS_OFF, PasskeyFinish, PasskeyInfo, PasskeyLogin, PasskeyStart,
-};
+pub use passkeys::{PasskeyFinish, PasskeyInfo, PasskeyLogin, PasskeyStart};
 
 mod devices;
 mod keys;

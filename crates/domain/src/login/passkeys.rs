@@ -11,13 +11,11 @@
 use webauthn_rs::prelude::Passkey;
 
 use super::*;
+use crate::Reason;
 use crate::factors::Factors;
 use crate::passkey::{
     self, CEREMONY_SECONDS, CeremonyKey, MAX_PER_USER, Refusal, RelyingParty, StoredPasskey,
 };
-
-/// Why passkeys cannot be used here, as the pages say it.
-pub const PASSKEYS_OFF: &str = "Passkeys are not available on this server.";
 
 /// The answer to "add a passkey" (its options step).
 #[derive(Debug)]
@@ -43,8 +41,8 @@ pub enum PasskeyFinish {
         /// The full session cookie value.
         session_token: String,
     },
-    /// Refused, with the sentence to show; nothing changed.
-    Refused(String),
+    /// Refused, and why; nothing changed.
+    Refused(Reason),
 }
 
 /// The answer to a passkey at the second step or at sign-in.
@@ -57,8 +55,8 @@ pub enum PasskeyLogin {
         /// The remember cookie value, when asked for.
         remember_token: Option<String>,
     },
-    /// Refused, with the sentence to show; nothing changed.
-    Refused(String),
+    /// Refused, and why; nothing changed.
+    Refused(Reason),
     /// The second factor (or the account) is locked until this Unix time.
     Locked {
         /// Unix seconds.
@@ -82,12 +80,6 @@ pub struct PasskeyInfo {
     /// Synced between devices by its provider.
     pub backed_up: bool,
 }
-
-/// A ceremony that is not there (expired, spent, or never started here).
-pub const CEREMONY_EXPIRED: &str = "That took too long, or the page was used twice. Try again.";
-const NOT_YOURS: &str = "That passkey is not one registered here for this account.";
-const CLONED: &str = "This passkey looks copied (its counter went backwards), so it was refused. Tell your practice administrator.";
-const CANNOT_SIGN_IN: &str = "This passkey cannot sign in. Use your username and password.";
 
 impl LoginService {
     /// This service with passkeys on, bound to `relying_party`.
@@ -180,16 +172,16 @@ impl LoginService {
         now: u64,
     ) -> Result<PasskeyFinish, DomainError> {
         let Some(rp) = self.passkeys.clone() else {
-            return Ok(PasskeyFinish::Refused(PASSKEYS_OFF.into()));
+            return Ok(PasskeyFinish::Refused(Reason::PasskeysOff));
         };
         let name = match passkey::clean_name(name) {
             Ok(name) => name,
-            Err(why) => return Ok(PasskeyFinish::Refused(why.into())),
+            Err(why) => return Ok(PasskeyFinish::Refused(why)),
         };
         let key = CeremonyKey::Register.of(&token::digest(session_token));
         let state = match self.store.take_ceremony(&key, now).await? {
             Some((Some(owner), state)) if owner == user.id => state,
-            _ => return Ok(PasskeyFinish::Refused(CEREMONY_EXPIRED.into())),
+            _ => return Ok(PasskeyFinish::Refused(Reason::CeremonyExpired)),
         };
         let registered = match rp.finish_registration(answer, &state) {
             Ok(registered) => registered,
@@ -213,14 +205,12 @@ impl LoginService {
         match self.store.add_passkey(&stored, MAX_PER_USER).await {
             Ok(Some(_)) => {}
             Ok(None) => {
-                return Ok(PasskeyFinish::Refused(format!(
-                    "You have {MAX_PER_USER} passkeys already; remove one first."
-                )));
+                return Ok(PasskeyFinish::Refused(Reason::PasskeyLimit {
+                    max: MAX_PER_USER,
+                }));
             }
             Err(StoreError::Conflict(_)) => {
-                return Ok(PasskeyFinish::Refused(
-                    "That passkey is registered already.".into(),
-                ));
+                return Ok(PasskeyFinish::Refused(Reason::PasskeyDuplicate));
             }
             Err(other) => return Err(other.into()),
         }
@@ -251,7 +241,7 @@ impl LoginService {
     ) -> Result<Result<PasskeyFinish, StepUp>, DomainError> {
         let stored = self.store.passkeys(user.id).await?;
         let Some(removed) = stored.iter().find(|p| p.id == id) else {
-            return Ok(Ok(PasskeyFinish::Refused(NOT_YOURS.into())));
+            return Ok(Ok(PasskeyFinish::Refused(Reason::PasskeyNotYours)));
         };
         match self
             .step_up(session_token, user, password, proof, ctx, now)
@@ -263,9 +253,7 @@ impl LoginService {
         let policy = self.policy_for(user).await?;
         let last_passkey = stored.len() == 1;
         if policy.passkey_only(user.role) && last_passkey {
-            return Ok(Ok(PasskeyFinish::Refused(
-                "Your practice requires administrators to use a passkey or security key: add another before removing this one.".into(),
-            )));
+            return Ok(Ok(PasskeyFinish::Refused(Reason::PasskeyLastForAdmin)));
         }
         // The factors left without it, by the rule the login uses.
         let others = !last_passkey || {
@@ -273,15 +261,13 @@ impl LoginService {
             Factors::of(app, user.phone.is_some(), policy.allow_sms).any()
         };
         if policy.require_2fa && !others {
-            return Ok(Ok(PasskeyFinish::Refused(
-                "This is your only second factor and your practice requires one: link an authenticator app or a cell phone first.".into(),
-            )));
+            return Ok(Ok(PasskeyFinish::Refused(Reason::PasskeyOnlyFactor)));
         }
         if !self
             .drop_passkey(user, removed, &removed.name, ctx, now)
             .await?
         {
-            return Ok(Ok(PasskeyFinish::Refused(NOT_YOURS.into())));
+            return Ok(Ok(PasskeyFinish::Refused(Reason::PasskeyNotYours)));
         }
         Ok(Ok(PasskeyFinish::Done))
     }
@@ -347,7 +333,7 @@ impl LoginService {
         now: u64,
     ) -> Result<PasskeyLogin, DomainError> {
         let Some(rp) = self.passkeys.clone() else {
-            return Ok(PasskeyLogin::Refused(PASSKEYS_OFF.into()));
+            return Ok(PasskeyLogin::Refused(Reason::PasskeysOff));
         };
         let Some((session, user)) = self.pending(session_token, now).await? else {
             return Ok(PasskeyLogin::SessionEnded);
@@ -361,7 +347,7 @@ impl LoginService {
         let key = CeremonyKey::SecondFactor.of(&session.token_hash);
         let state = match self.store.take_ceremony(&key, now).await? {
             Some((Some(owner), state)) if owner == user.id => state,
-            _ => return Ok(PasskeyLogin::Refused(CEREMONY_EXPIRED.into())),
+            _ => return Ok(PasskeyLogin::Refused(Reason::CeremonyExpired)),
         };
         let stored = self.store.passkeys(user.id).await?;
         let mut keys = records(&stored)?;
@@ -428,30 +414,30 @@ impl LoginService {
         now: u64,
     ) -> Result<PasskeyLogin, DomainError> {
         let Some(rp) = self.passkeys.clone() else {
-            return Ok(PasskeyLogin::Refused(PASSKEYS_OFF.into()));
+            return Ok(PasskeyLogin::Refused(Reason::PasskeysOff));
         };
         let key = CeremonyKey::SignIn.of(&token::digest(cookie));
         let Some((_, state)) = self.store.take_ceremony(&key, now).await? else {
-            return Ok(PasskeyLogin::Refused(CEREMONY_EXPIRED.into()));
+            return Ok(PasskeyLogin::Refused(Reason::CeremonyExpired));
         };
         let Ok((handle, credential_id)) = rp.identify(answer) else {
-            return Ok(PasskeyLogin::Refused(NOT_YOURS.into()));
+            return Ok(PasskeyLogin::Refused(Reason::PasskeyNotYours));
         };
         let (Some(user), Some(found)) = (
             self.store.user_by_webauthn_handle(&handle).await?,
             self.store.passkey_by_credential(&credential_id).await?,
         ) else {
-            return Ok(PasskeyLogin::Refused(NOT_YOURS.into()));
+            return Ok(PasskeyLogin::Refused(Reason::PasskeyNotYours));
         };
         if found.user_id != user.id {
-            return Ok(PasskeyLogin::Refused(NOT_YOURS.into()));
+            return Ok(PasskeyLogin::Refused(Reason::PasskeyNotYours));
         }
         // The signature first: whether the account is disabled, locked or
         // barred from this way in is told only to whoever holds the key.
         let stored = [found];
         let mut keys = records(&stored)?;
         let Some(passkey) = keys.first_mut() else {
-            return Ok(PasskeyLogin::Refused(NOT_YOURS.into()));
+            return Ok(PasskeyLogin::Refused(Reason::PasskeyNotYours));
         };
         if let Err(refusal) = rp.finish_sign_in(answer, &state, passkey) {
             let why = self
@@ -469,7 +455,7 @@ impl LoginService {
                 now,
             )
             .await?;
-            return Ok(PasskeyLogin::Refused(CANNOT_SIGN_IN.into()));
+            return Ok(PasskeyLogin::Refused(Reason::PasskeyCannotSignIn));
         }
         let locks = [
             self.store
@@ -516,7 +502,7 @@ impl LoginService {
         refusal: &Refusal,
         ctx: &RequestContext,
         now: u64,
-    ) -> Result<String, DomainError> {
+    ) -> Result<Reason, DomainError> {
         Ok(match refusal {
             Refusal::PossiblyCloned => {
                 self.audit_user(
@@ -528,13 +514,13 @@ impl LoginService {
                     now,
                 )
                 .await?;
-                CLONED.into()
+                Reason::PasskeyCloned
             }
             Refusal::Invalid(detail) => {
                 let detail: String = detail.chars().take(200).collect();
                 self.audit_user(user, kind, Outcome::Failure, ctx, &detail, now)
                     .await?;
-                "The passkey's answer was not accepted. Try again, or use another way below.".into()
+                Reason::PasskeyAnswerRefused
             }
         })
     }
@@ -581,7 +567,7 @@ fn login_answer(outcome: TokenOutcome) -> PasskeyLogin {
         },
         TokenOutcome::Locked { until } => PasskeyLogin::Locked { until },
         TokenOutcome::SessionEnded | TokenOutcome::TooManyWrong => PasskeyLogin::SessionEnded,
-        TokenOutcome::PasskeyRequired => PasskeyLogin::Refused(NOT_YOURS.into()),
-        TokenOutcome::Wrong { .. } => PasskeyLogin::Refused(NOT_YOURS.into()),
+        TokenOutcome::PasskeyRequired => PasskeyLogin::Refused(Reason::PasskeyNotYours),
+        TokenOutcome::Wrong { .. } => PasskeyLogin::Refused(Reason::PasskeyNotYours),
     }
 }

@@ -14,7 +14,7 @@ impl LoginService {
         confirm: &str,
         ctx: &RequestContext,
         now: u64,
-    ) -> Result<Result<String, String>, DomainError> {
+    ) -> Result<Result<String, crate::Reason>, DomainError> {
         if !self
             .hasher
             .verify(user.password_hash.clone(), current.to_owned())
@@ -29,10 +29,10 @@ impl LoginService {
                 now,
             )
             .await?;
-            return Ok(Err("The current password is not correct.".into()));
+            return Ok(Err(crate::Reason::CurrentPasswordWrong));
         }
         if new != confirm {
-            return Ok(Err("The two new passwords differ.".into()));
+            return Ok(Err(crate::Reason::NewPasswordsDiffer));
         }
         let min_length = self.policy_for(user).await?.password_min_length;
         if let Err(message) = crate::password::check_new_for(new, &user.username, min_length) {

@@ -603,35 +603,32 @@ pub fn acr_of(amr: Amr) -> &'static str {
 /// Checks a redirect URI given at registration: absolute, http(s), no
 /// fragment, no credentials, not too long; plain http only to loopback
 /// (a native app or a developer's machine).
-pub fn check_redirect_uri(text: &str) -> Result<(), String> {
+pub fn check_redirect_uri(text: &str) -> Result<(), crate::Reason> {
+    use crate::Reason;
     if text.len() > MAX_URI_BYTES {
-        return Err(format!("a redirect URI is at most {MAX_URI_BYTES} bytes"));
+        return Err(Reason::UriTooLong { max: MAX_URI_BYTES });
     }
+    // Shown back on the page and in the CLI: control characters escaped.
+    let shown = || text.escape_debug().to_string();
     if text.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(format!(
-            "{text:?}: a redirect URI cannot hold spaces or control characters"
-        ));
+        return Err(Reason::UriSpaces { uri: shown() });
     }
-    let uri =
-        url::Url::parse(text).map_err(|e| format!("{text:?} is not an absolute URL ({e})"))?;
+    let uri = url::Url::parse(text).map_err(|_| Reason::UriNotAbsolute { uri: shown() })?;
     if uri.fragment().is_some() {
-        return Err(format!("{text:?}: a redirect URI cannot have a #fragment"));
+        return Err(Reason::UriFragment { uri: shown() });
     }
     if !uri.username().is_empty() || uri.password().is_some() {
-        return Err(format!(
-            "{text:?}: a redirect URI cannot hold a user name or password"
-        ));
+        return Err(Reason::UriCredentials { uri: shown() });
     }
     let loopback = matches!(uri.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
     match uri.scheme() {
         "https" => Ok(()),
         "http" if loopback => Ok(()),
-        "http" => Err(format!(
-            "{text:?}: use https (plain http only to localhost)"
-        )),
-        other => Err(format!(
-            "{text:?}: scheme {other} is not allowed (https, or http to localhost)"
-        )),
+        "http" => Err(Reason::UriPlainHttp { uri: shown() }),
+        other => Err(Reason::UriScheme {
+            uri: shown(),
+            scheme: other.to_owned(),
+        }),
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use crate::Reason;
 use serde_json::{Value, json};
 
 use super::keys::{self, SigningAlg, SigningKey};
@@ -179,7 +180,7 @@ impl LoginService {
         by: Option<&User>,
         ctx: &RequestContext,
         now: u64,
-    ) -> Result<Result<IssuedClient, String>, DomainError> {
+    ) -> Result<Result<IssuedClient, Reason>, DomainError> {
         let NewClient {
             name,
             practice,
@@ -190,19 +191,17 @@ impl LoginService {
         } = *new;
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-            return Ok(Err("The name must be 1 to 100 printable characters.".into()));
+            return Ok(Err(Reason::AppName));
         }
         if redirect_uris.is_empty() {
-            return Ok(Err(
-                "Give at least one redirect URI (where the application receives its code).".into(),
-            ));
+            return Ok(Err(Reason::AppNoRedirect));
         }
         if redirect_uris.len() > MAX_REDIRECT_URIS
             || post_logout_redirect_uris.len() > MAX_REDIRECT_URIS
         {
-            return Ok(Err(format!(
-                "At most {MAX_REDIRECT_URIS} redirect URIs of each kind."
-            )));
+            return Ok(Err(Reason::AppTooManyUris {
+                max: MAX_REDIRECT_URIS,
+            }));
         }
         for uri in redirect_uris.iter().chain(post_logout_redirect_uris) {
             if let Err(why) = check_redirect_uri(uri) {
@@ -247,12 +246,12 @@ impl LoginService {
         public: bool,
         ctx: &RequestContext,
         now: u64,
-    ) -> Result<Result<IssuedClient, String>, DomainError> {
-        if let Err(message) = self
+    ) -> Result<Result<IssuedClient, Reason>, DomainError> {
+        if let Err(reason) = self
             .confirm_admin(session_token, admin, admin_password, ctx, now)
             .await?
         {
-            return Ok(Err(message));
+            return Ok(Err(reason));
         }
         let new = NewClient {
             name,
@@ -274,12 +273,12 @@ impl LoginService {
         client_id: &str,
         ctx: &RequestContext,
         now: u64,
-    ) -> Result<Result<(), String>, DomainError> {
-        if let Err(message) = self
+    ) -> Result<Result<(), Reason>, DomainError> {
+        if let Err(reason) = self
             .confirm_admin(session_token, admin, admin_password, ctx, now)
             .await?
         {
-            return Ok(Err(message));
+            return Ok(Err(reason));
         }
         if self
             .oidc_remove_client(client_id, Some(admin), ctx, now)
@@ -287,7 +286,7 @@ impl LoginService {
         {
             Ok(Ok(()))
         } else {
-            Ok(Err("No such application in this practice.".into()))
+            Ok(Err(Reason::AppUnknown))
         }
     }
 

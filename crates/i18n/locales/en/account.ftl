@@ -127,3 +127,11 @@ country-es = Spain (+34)
 country-mx = Mexico (+52)
 country-in = India (+91)
 country-ph = Philippines (+63)
+
+passkey-not-confirmed = The change was not confirmed.
+passkey-no-such = No such passkey.
+passkey-session-ended = Your login session has ended (more than 5 minutes passed, or it was ended). Please log in again.
+passkey-locked = This account is locked for { $minutes ->
+    [one] 1 minute
+   *[other] { $minutes } minutes
+} more after too many wrong attempts. Your practice administrator can unlock it sooner.

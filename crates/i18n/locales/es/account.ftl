@@ -126,3 +126,11 @@ country-es = España (+34)
 country-mx = México (+52)
 country-in = India (+91)
 country-ph = Filipinas (+63)
+
+passkey-not-confirmed = El cambio no se confirmó.
+passkey-no-such = No existe esa llave de acceso.
+passkey-session-ended = Su sesión de inicio ha terminado (pasaron más de 5 minutos, o se cerró). Vuelva a iniciar sesión.
+passkey-locked = Esta cuenta está bloqueada { $minutes ->
+    [one] 1 minuto
+   *[other] { $minutes } minutos
+} más tras demasiados intentos erróneos. El administrador de su consulta puede desbloquearla antes.

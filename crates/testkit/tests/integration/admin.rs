@@ -1118,3 +1118,154 @@ async fn times_show_in_the_practices_zone_and_events_in_words(app: &TestApp) {
     );
 }
 both!(times_show_in_the_practices_zone_and_events_in_words);
+
+/// An administrator who chose Spanish gets every admin page, its Rust-built
+/// words (statuses, actions, events) and the domain's refusals in Spanish;
+/// the stable codes (paths, `data-event`) stay as they are.
+async fn the_admin_pages_and_their_refusals_speak_spanish(app: &TestApp) {
+    let (_, mut admin) = app.admin("jefa").await;
+    let switched = admin
+        .get_with(
+            "/language?lang=es",
+            &[
+                ("referer", &app.url("/admin/staff")),
+                ("sec-fetch-site", "same-origin"),
+            ],
+        )
+        .await;
+    assert_eq!(switched.location(), Some("/admin/staff"));
+    let staff = admin.get("/admin/staff").await;
+    assert!(staff.body.contains("<html lang=\"es\">"), "{}", staff.body);
+    for words in [
+        "<h1>Personal</h1>",
+        "Añadir un usuario",
+        "1 cuenta",
+        "Gestionar",
+        "Activa",
+        "Registro de auditoría",
+        "Página 1 de 1",
+    ] {
+        assert!(staff.body.contains(words), "{words}: {}", staff.body);
+    }
+    assert!(!staff.body.contains("Add a user"));
+
+    // A refusal the domain decides, in her words, and nothing created.
+    let taken = admin
+        .submit(
+            "/admin/staff",
+            &[
+                ("username", "jefa"),
+                ("email", "otra@clinic.example"),
+                ("role", "staff"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(taken.status, 400);
+    assert!(
+        taken
+            .body
+            .contains("El nombre de usuario jefa ya está en uso."),
+        "{}",
+        taken.body
+    );
+    let mixed = admin
+        .submit(
+            "/admin/staff",
+            &[
+                ("username", "\u{0430}lice"),
+                ("email", "a@clinic.example"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert!(mixed.body.contains("mezcla alfabetos"), "{}", mixed.body);
+
+    let nurse = app.add_user("enfermera").await;
+    let wrong = act(&mut admin, &nurse, "disable", "not my password").await;
+    assert!(
+        wrong
+            .body
+            .contains("Su contraseña no es correcta; no se cambió nada."),
+        "{}",
+        wrong.body
+    );
+    assert!(wrong.body.contains("Desactivar la cuenta"));
+    assert!(!user(app, "enfermera").await.disabled);
+    let done = act(&mut admin, &nurse, "disable", PASSWORD).await;
+    assert!(done.body.contains("Desactivada"), "{}", done.body);
+
+    // The policy's own checks and the domain's ranges.
+    for (field, value, said) in [
+        (
+            "remember_days",
+            "treinta",
+            "El número de días para recordar el dispositivo debe ser un número entero.",
+        ),
+        (
+            "idle_timeout_minutes",
+            "3",
+            "El tiempo de inactividad debe ser de 5 a 240 minutos.",
+        ),
+        (
+            "time_zone",
+            "Marte/Olimpo",
+            "No existe ninguna zona horaria llamada &#34;Marte/Olimpo&#34;",
+        ),
+    ] {
+        let mut fields = vec![
+            ("remember_days", "30"),
+            ("idle_timeout_minutes", "30"),
+            ("password_min_length", "12"),
+        ];
+        fields.retain(|(name, _)| *name != field);
+        fields.push((field, value));
+        let refused = save_policy(&mut admin, &fields).await;
+        assert_eq!(refused.status, 400, "{field}");
+        assert!(refused.body.contains(said), "{field}: {}", refused.body);
+        assert!(refused.body.contains("Política de la consulta"));
+    }
+
+    // Events and outcomes in words; the codes stay for machines.
+    let audit = admin.get("/admin/audit").await;
+    assert!(
+        audit.body.contains("Inicio de sesión con contraseña"),
+        "{}",
+        audit.body
+    );
+    assert!(audit.body.contains("data-event=\"password_login\""));
+    assert!(audit.body.contains(">Éxito<"));
+    let bad_date = admin.get("/admin/audit?from=ayer").await;
+    assert_eq!(bad_date.status, 400);
+    assert!(
+        bad_date
+            .body
+            .contains("La fecha de inicio debe tener la forma 2026-01-31.")
+    );
+
+    let apps = admin.get("/admin/applications").await;
+    assert!(
+        apps.body.contains("Registrar una aplicación"),
+        "{}",
+        apps.body
+    );
+    let plain_http = admin
+        .submit(
+            "/admin/applications",
+            &[
+                ("name", "Historia clínica"),
+                ("redirect_uris", "http://ehr.example/cb"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(plain_http.status, 400);
+    assert!(
+        plain_http.body.contains(
+            "&#34;http://ehr.example/cb&#34;: use https (http simple solo hacia localhost)."
+        ),
+        "{}",
+        plain_http.body
+    );
+}
+both!(the_admin_pages_and_their_refusals_speak_spanish);

@@ -249,7 +249,7 @@ pub async fn change_password(
                 &headers,
                 &user,
                 StatusCode::BAD_REQUEST,
-                Some(&message),
+                Some(&crate::lang::said(&message)),
             )
             .await
         }
@@ -291,7 +291,7 @@ pub async fn turn_off(
                 &headers,
                 &user,
                 StatusCode::BAD_REQUEST,
-                Some(message),
+                Some(&crate::lang::said(&message)),
             )
             .await
         }

@@ -349,7 +349,7 @@ pub async fn codes_create(
                     tr: crate::lang::Tr::current(),
                     csrf_token: &csrf_token,
                     left,
-                    error: refused.message(),
+                    error: refused.reason().map(|r| crate::lang::said(&r)).as_deref(),
                 },
                 &set,
             );

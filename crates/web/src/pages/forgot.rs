@@ -239,7 +239,7 @@ pub async fn reset_submit(
                 &headers,
                 token,
                 StatusCode::BAD_REQUEST,
-                Some(&message),
+                Some(&crate::lang::said(&message)),
             )
             .await
         }

@@ -136,7 +136,7 @@ pub async fn accept_invite(
                 &headers,
                 token,
                 StatusCode::BAD_REQUEST,
-                Some(&message),
+                Some(&crate::lang::said(&message)),
             )
             .await
         }

@@ -38,7 +38,7 @@ struct PasskeysPage<'a> {
     csrf_token: &'a str,
     passkeys: Vec<PasskeyRow>,
     available: bool,
-    off_reason: &'a str,
+    off_reason: String,
     notice: Option<&'a str>,
     error: Option<&'a str>,
     max: usize,
@@ -78,7 +78,7 @@ async fn passkeys_page(
             csrf_token: &csrf_token,
             passkeys,
             available: state.login.passkeys_on(),
-            off_reason: domain::PASSKEYS_OFF,
+            off_reason: crate::lang::said(&domain::Reason::PasskeysOff),
             notice,
             error,
             max: domain::passkey::MAX_PER_USER,
@@ -88,8 +88,13 @@ async fn passkeys_page(
     )
 }
 
-/// A refused step-up's fallback sentence (every refusal has its own).
-const NOT_CONFIRMED: &str = "The change was not confirmed.";
+/// What the page says when a step-up did not pass.
+fn not_confirmed(step_up: domain::StepUp) -> String {
+    match step_up.reason() {
+        Some(reason) => crate::lang::said(&reason),
+        None => crate::lang::current().t("passkey-not-confirmed"),
+    }
+}
 
 /// A JSON refusal the script shows beside the button.
 fn refused(status: StatusCode, message: &str) -> Response {
@@ -132,18 +137,17 @@ pub async fn begin(
         .await?;
     Ok(match outcome {
         PasskeyStart::Options(options) => Json(options).into_response(),
-        PasskeyStart::Refused(step_up) => refused(
-            StatusCode::BAD_REQUEST,
-            step_up.message().unwrap_or(NOT_CONFIRMED),
-        ),
+        PasskeyStart::Refused(step_up) => refused(StatusCode::BAD_REQUEST, &not_confirmed(step_up)),
         PasskeyStart::TooMany => refused(
             StatusCode::BAD_REQUEST,
-            &format!(
-                "You have {} passkeys already; remove one first.",
-                domain::passkey::MAX_PER_USER
-            ),
+            &crate::lang::said(&domain::Reason::PasskeyLimit {
+                max: domain::passkey::MAX_PER_USER,
+            }),
         ),
-        PasskeyStart::Off => refused(StatusCode::BAD_REQUEST, domain::PASSKEYS_OFF),
+        PasskeyStart::Off => refused(
+            StatusCode::BAD_REQUEST,
+            &crate::lang::said(&domain::Reason::PasskeysOff),
+        ),
     })
 }
 
@@ -180,7 +184,7 @@ pub async fn finish(
             let cookie = state.session_set_cookie(&session_token);
             go_to("/", &[cookie])
         }
-        PasskeyFinish::Refused(why) => refused(StatusCode::BAD_REQUEST, &why),
+        PasskeyFinish::Refused(why) => refused(StatusCode::BAD_REQUEST, &crate::lang::said(&why)),
     })
 }
 
@@ -208,7 +212,7 @@ pub async fn remove(
             &user,
             StatusCode::NOT_FOUND,
             None,
-            Some("No such passkey."),
+            Some(&crate::lang::current().t("passkey-no-such")),
         )
         .await;
     };
@@ -235,19 +239,19 @@ pub async fn remove(
                 &user,
                 StatusCode::BAD_REQUEST,
                 None,
-                Some(&why),
+                Some(&crate::lang::said(&why)),
             )
             .await
         }
         Err(step_up) => {
-            let why = step_up.message().unwrap_or(NOT_CONFIRMED);
+            let why = not_confirmed(step_up);
             passkeys_page(
                 &state,
                 &headers,
                 &user,
                 StatusCode::BAD_REQUEST,
                 None,
-                Some(why),
+                Some(&why),
             )
             .await
         }
@@ -296,7 +300,7 @@ pub async fn second_factor_options(
     CsrfForm(_fields): CsrfForm<LoginOptionsForm>,
 ) -> Result<Response, AppError> {
     let Some(session) = cookies::get(&headers, state.session_cookie()) else {
-        return Ok(refused(StatusCode::BAD_REQUEST, SESSION_ENDED));
+        return Ok(refused(StatusCode::BAD_REQUEST, &session_ended()));
     };
     Ok(
         match state
@@ -305,12 +309,14 @@ pub async fn second_factor_options(
             .await?
         {
             Some(options) => Json(options).into_response(),
-            None => refused(StatusCode::BAD_REQUEST, SESSION_ENDED),
+            None => refused(StatusCode::BAD_REQUEST, &session_ended()),
         },
     )
 }
 
-const SESSION_ENDED: &str = "Your login session has ended (more than 5 minutes passed, or it was ended). Please log in again.";
+fn session_ended() -> String {
+    crate::lang::current().t("passkey-session-ended")
+}
 
 /// `POST /login/2fa/passkey`: a right answer finishes the login as a
 /// right token does.
@@ -322,7 +328,7 @@ pub async fn second_factor(
 ) -> Result<Response, AppError> {
     let next = safe_next(fields.next.as_deref());
     let Some(session) = cookies::get(&headers, state.session_cookie()) else {
-        return Ok(refused(StatusCode::BAD_REQUEST, SESSION_ENDED));
+        return Ok(refused(StatusCode::BAD_REQUEST, &session_ended()));
     };
     let outcome = state
         .login
@@ -361,7 +367,10 @@ pub async fn sign_in_options(
     CsrfForm(_fields): CsrfForm<LoginOptionsForm>,
 ) -> Result<Response, AppError> {
     let Some((cookie, options)) = state.login.sign_in_passkey_options(state.now()).await? else {
-        return Ok(refused(StatusCode::BAD_REQUEST, domain::PASSKEYS_OFF));
+        return Ok(refused(
+            StatusCode::BAD_REQUEST,
+            &crate::lang::said(&domain::Reason::PasskeysOff),
+        ));
     };
     let set = cookies::set(
         sign_in_cookie(&state),
@@ -384,7 +393,10 @@ pub async fn sign_in(
 ) -> Result<Response, AppError> {
     let next = safe_next(fields.next.as_deref());
     let Some(cookie) = cookies::get(&headers, sign_in_cookie(&state)) else {
-        return Ok(refused(StatusCode::BAD_REQUEST, domain::CEREMONY_EXPIRED));
+        return Ok(refused(
+            StatusCode::BAD_REQUEST,
+            &crate::lang::said(&domain::Reason::CeremonyExpired),
+        ));
     };
     let outcome = state
         .login
@@ -414,22 +426,19 @@ fn login_answer(state: &AppState, outcome: PasskeyLogin, next: &str) -> Response
         }
         PasskeyLogin::Refused(why) => {
             state.metrics.login("passkey", "wrong");
-            refused(StatusCode::BAD_REQUEST, &why)
+            refused(StatusCode::BAD_REQUEST, &crate::lang::said(&why))
         }
         PasskeyLogin::Locked { until } => {
             state.metrics.login("passkey", "locked");
             let minutes = until.saturating_sub(state.now()).div_ceil(60);
             refused(
                 StatusCode::TOO_MANY_REQUESTS,
-                &format!(
-                    "This account is locked for {} more after too many wrong attempts. Your practice administrator can unlock it sooner.",
-                    crate::words::count(minutes, "minute", "minutes")
-                ),
+                &crate::lang::current().t_with("passkey-locked", &[("minutes", minutes.into())]),
             )
         }
         PasskeyLogin::SessionEnded => {
             state.metrics.login("passkey", "session_ended");
-            refused(StatusCode::BAD_REQUEST, SESSION_ENDED)
+            refused(StatusCode::BAD_REQUEST, &session_ended())
         }
     }
 }

@@ -156,10 +156,13 @@ pub async fn submit(
         ),
         PhoneStart::Refused(refused) => (
             StatusCode::BAD_REQUEST,
-            refused.message().unwrap_or_default().to_owned(),
+            refused
+                .reason()
+                .map(|r| crate::lang::said(&r))
+                .unwrap_or_default(),
             false,
         ),
-        PhoneStart::Invalid(message) => (StatusCode::BAD_REQUEST, message, false),
+        PhoneStart::Invalid(reason) => (StatusCode::BAD_REQUEST, crate::lang::said(&reason), false),
         PhoneStart::Cooldown(seconds) => (
             StatusCode::TOO_MANY_REQUESTS,
             lang.t_with("phone-cooldown", &[("seconds", seconds.into())]),

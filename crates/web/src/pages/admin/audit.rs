@@ -19,8 +19,6 @@ pub struct AuditQuery {
     format: Option<String>,
 }
 
-const OUTCOMES: [&str; 3] = ["success", "failure", "blocked"];
-
 /// `YYYY-MM-DD` as the Unix time of that day's start (UTC).
 fn day(text: &str) -> Option<u64> {
     if text.len() != 10 {
@@ -36,6 +34,7 @@ async fn audit_filter(
     admin: &User,
     params: &AuditQuery,
 ) -> Result<Result<AuditFilter, String>, AppError> {
+    let lang = crate::lang::current();
     let mut filter = AuditFilter {
         practice: Some(admin.practice_id),
         until: u64::MAX,
@@ -47,22 +46,24 @@ async fn audit_filter(
         let found = state.login.user_by_name(&user).await?;
         match found.filter(|u| u.practice_id == admin.practice_id) {
             Some(u) => filter.user = Some(u.id),
-            None => return Ok(Err(format!("No user named {user:?} in your practice."))),
+            None => {
+                return Ok(Err(
+                    lang.t_with("audit-no-such-user", &[("user", user.into())])
+                ));
+            }
         }
     }
     let event = text(&params.event);
     if !event.is_empty() {
         if !AuditKind::ALL.iter().any(|k| k.as_str() == event) {
-            return Ok(Err("Unknown event type.".into()));
+            return Ok(Err(lang.t("audit-unknown-event")));
         }
         filter.kind = Some(event);
     }
     let outcome = text(&params.outcome);
     if !outcome.is_empty() {
-        if !OUTCOMES.contains(&outcome.as_str()) {
-            return Ok(Err(
-                "The outcome must be success, failure or blocked.".into()
-            ));
+        if !crate::words::OUTCOMES.contains(&outcome.as_str()) {
+            return Ok(Err(lang.t("audit-bad-outcome")));
         }
         filter.outcome = Some(outcome);
     }
@@ -70,18 +71,18 @@ async fn audit_filter(
     if !from.is_empty() {
         match day(&from) {
             Some(at) => filter.since = at,
-            None => return Ok(Err("The start date must look like 2026-01-31.".into())),
+            None => return Ok(Err(lang.t("audit-bad-from"))),
         }
     }
     let to = text(&params.to);
     if !to.is_empty() {
         match day(&to) {
             Some(at) => filter.until = at + 86_400,
-            None => return Ok(Err("The end date must look like 2026-01-31.".into())),
+            None => return Ok(Err(lang.t("audit-bad-to"))),
         }
     }
     if filter.since >= filter.until {
-        return Ok(Err("The start date must not be after the end date.".into()));
+        return Ok(Err(lang.t("audit-from-after-to")));
     }
     Ok(Ok(filter))
 }
@@ -109,19 +110,20 @@ fn filter_query(params: &AuditQuery) -> String {
 pub struct Choice {
     value: &'static str,
     /// The value in words.
-    words: &'static str,
+    words: String,
     selected: bool,
 }
 
 fn choices(
     values: impl Iterator<Item = &'static str>,
-    words: fn(&'static str) -> &'static str,
+    words: fn(i18n::Lang, &str) -> String,
     chosen: &str,
 ) -> Vec<Choice> {
+    let lang = crate::lang::current();
     values
         .map(|value| Choice {
             value,
-            words: words(value),
+            words: words(lang, value),
             selected: value == chosen,
         })
         .collect()
@@ -144,6 +146,7 @@ pub struct EventView {
 #[derive(Template)]
 #[template(path = "admin_audit.html")]
 struct AuditPage<'a> {
+    tr: crate::lang::Tr,
     error: Option<&'a str>,
     user: String,
     from: String,
@@ -205,14 +208,15 @@ pub async fn audit(
         StatusCode::OK
     };
     let zone = state.login.practice_zone(admin.practice_id).await?;
+    let tr = crate::lang::Tr::current();
     let events = events
         .into_iter()
         .map(|(_, e)| EventView {
             time: crate::words::When::at(&zone, e.at),
             username: e.username,
-            kind_words: crate::words::event_words(&e.kind).to_owned(),
+            kind_words: crate::words::event_words(tr.0, &e.kind),
             kind: e.kind,
-            outcome_words: crate::words::outcome_words(&e.outcome).to_owned(),
+            outcome_words: crate::words::outcome_words(tr.0, &e.outcome),
             outcome: e.outcome,
             ip: e.ip,
             detail: e.detail,
@@ -221,6 +225,7 @@ pub async fn audit(
     page(
         status,
         &AuditPage {
+            tr,
             error: error.as_deref(),
             user: shown(&params.user),
             from: shown(&params.from),
@@ -231,7 +236,7 @@ pub async fn audit(
                 &shown(&params.event),
             ),
             outcomes: choices(
-                OUTCOMES.into_iter(),
+                crate::words::OUTCOMES.into_iter(),
                 crate::words::outcome_words,
                 &shown(&params.outcome),
             ),

@@ -6,6 +6,7 @@ use super::*;
 #[derive(Template)]
 #[template(path = "admin_applications.html")]
 struct ApplicationsPage<'a> {
+    tr: crate::lang::Tr,
     csrf_token: &'a str,
     issuer: &'a str,
     clients: Vec<domain::oidc::OidcClient>,
@@ -34,12 +35,14 @@ async fn applications_page(
     let clients = state.login.oidc_clients(Some(admin.practice_id)).await?;
     let (csrf_token, csrf_cookie) = csrf::issue(state, headers)?;
     let cookies: Vec<String> = csrf_cookie.into_iter().collect();
+    let tr = crate::lang::Tr::current();
+    let registered = tr.t("apps-registered");
     let (status, issued, notice, error) = match said {
         Said::Nothing => (StatusCode::OK, None, None, None),
         Said::Issued(id, secret) => (
             StatusCode::OK,
             Some((id, secret)),
-            Some("The application is registered."),
+            Some(registered.as_str()),
             None,
         ),
         Said::Notice(notice) => (StatusCode::OK, None, Some(notice), None),
@@ -48,6 +51,7 @@ async fn applications_page(
     page(
         status,
         &ApplicationsPage {
+            tr,
             csrf_token: &csrf_token,
             issuer: state.login.oidc_issuer(),
             clients,
@@ -118,9 +122,13 @@ pub async fn add_application(
             state.now(),
         )
         .await?;
+    let refusal;
     let said = match &issued {
         Ok(issued) => Said::Issued(issued.client.client_id.clone(), issued.secret.clone()),
-        Err(error) => Said::Error(error),
+        Err(error) => {
+            refusal = crate::lang::said(error);
+            Said::Error(&refusal)
+        }
     };
     applications_page(&state, &headers, &admin, said).await
 }
@@ -162,7 +170,10 @@ pub async fn remove_application(
             &Done::ApplicationRemoved.at("/admin/applications"),
             &[],
         )),
-        Err(error) => applications_page(&state, &headers, &admin, Said::Error(error)).await,
+        Err(error) => {
+            let error = crate::lang::said(error);
+            applications_page(&state, &headers, &admin, Said::Error(&error)).await
+        }
     }
 }
 

@@ -89,13 +89,13 @@ pub struct PolicyForm {
     csrf_token: Option<String>,
 }
 
-/// A whole number from a form field, or the message naming the field.
-fn number(value: Option<&str>, what: &str) -> Result<u32, String> {
-    value
-        .unwrap_or("")
-        .trim()
-        .parse::<u32>()
-        .map_err(|_| format!("{what} must be a whole number."))
+/// A whole number from a form field, or the message naming the field
+/// (`field`, a catalog id).
+fn number(value: Option<&str>, field: &str) -> Result<u32, String> {
+    value.unwrap_or("").trim().parse::<u32>().map_err(|_| {
+        let lang = crate::lang::current();
+        lang.t_with("policy-whole-number", &[("field", lang.t(field).into())])
+    })
 }
 
 /// The default language chosen: empty for none, else a tag we speak.
@@ -106,7 +106,7 @@ fn language(tag: &str) -> Result<Option<i18n::Lang>, String> {
     }
     i18n::Lang::from_tag(tag)
         .map(Some)
-        .ok_or_else(|| "Choose the default language from the list.".to_owned())
+        .ok_or_else(|| crate::lang::current().t("policy-choose-language"))
 }
 
 /// `POST /admin/policy`.
@@ -127,14 +127,17 @@ pub async fn set_policy(
         Ok::<_, String>(PracticePolicy {
             require_2fa: fields.require_2fa.as_deref() == Some("on"),
             allow_sms: fields.allow_sms.as_deref() == Some("on"),
-            remember_days: number(fields.remember_days.as_deref(), "Remember-device days")?,
+            remember_days: number(
+                fields.remember_days.as_deref(),
+                "policy-field-remember-days",
+            )?,
             idle_timeout_minutes: number(
                 fields.idle_timeout_minutes.as_deref(),
-                "The idle timeout",
+                "policy-field-idle",
             )?,
             password_min_length: number(
                 fields.password_min_length.as_deref(),
-                "The minimum password length",
+                "policy-field-min-length",
             )?,
             allow_passkey_sign_in: fields.allow_passkey_sign_in.as_deref() == Some("on"),
             phishing_resistant_admins: fields.phishing_resistant_admins.as_deref() == Some("on"),
@@ -186,7 +189,7 @@ pub async fn set_policy(
             fields.time_zone.as_deref().unwrap_or(""),
             typed_language,
             None,
-            Some(&error),
+            Some(&crate::lang::said(&error)),
         ),
     }
 }

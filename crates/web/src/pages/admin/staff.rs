@@ -12,7 +12,7 @@ pub struct RowView {
     name: String,
     username: String,
     email: String,
-    role: &'static str,
+    role: String,
     twofa: String,
     twofa_class: &'static str,
     status: String,
@@ -25,6 +25,7 @@ struct RowContext {
     sms_allowed: bool,
     now: u64,
     zone: domain::time::Zone,
+    tr: crate::lang::Tr,
 }
 
 fn row_view(row: &StaffRow, context: &RowContext) -> RowView {
@@ -33,59 +34,63 @@ fn row_view(row: &StaffRow, context: &RowContext) -> RowView {
         sms_allowed,
         now,
         zone,
+        tr,
     } = context;
     let (practice_requires, sms_allowed, now) = (*practice_requires, *sms_allowed, *now);
     let user = &row.user;
     let mut factors = Vec::new();
     if row.has_totp {
-        factors.push("app");
+        factors.push(tr.t("staff-factor-app"));
     }
     if user.phone.is_some() && sms_allowed {
-        factors.push("SMS");
+        factors.push(tr.t("staff-factor-sms"));
     }
     let required = practice_requires || user.require_2fa;
+    let factors = factors.join(" + ");
     let (twofa, twofa_class) = match (factors.is_empty(), required) {
-        (false, true) => (format!("On ({}) · required", factors.join(" + ")), "on"),
-        (false, false) => (format!("On ({})", factors.join(" + ")), "on"),
-        (true, true) => (
-            "Not set up · required: enrolls at next login".into(),
-            "missing",
-        ),
-        (true, false) => ("Off".into(), "off"),
+        (false, true) => (tr.s("twofa-on-required", "factors", &factors), "on"),
+        (false, false) => (tr.s("twofa-on", "factors", &factors), "on"),
+        (true, true) => (tr.t("twofa-missing-required"), "missing"),
+        (true, false) => (tr.t("twofa-off"), "off"),
     };
     let status = if user.disabled {
-        "Disabled".to_owned()
+        tr.t("status-disabled")
     } else if user.password_hash.is_none() {
-        "Invited (no password yet)".to_owned()
+        tr.t("status-invited")
     } else if row.locked_until > now {
-        format!("Locked until {}", zone.readable(row.locked_until))
+        tr.s("status-locked", "until", &zone.readable(row.locked_until))
     } else {
-        "Active".to_owned()
+        tr.t("status-active")
+    };
+    let role = match user.role {
+        domain::Role::Admin => tr.t("role-admin"),
+        domain::Role::Staff => tr.t("role-staff"),
     };
     RowView {
         id: user.id.0,
         name: row.display_name.clone(),
         username: user.username.clone(),
         email: user.email.clone(),
-        role: user.role.as_str(),
+        role,
         twofa,
         twofa_class,
         status,
         last_login: row
             .last_login_at
-            .map_or("never".to_owned(), |at| zone.readable(at)),
+            .map_or_else(|| tr.t("last-login-never"), |at| zone.readable(at)),
     }
 }
 
 #[derive(Template)]
 #[template(path = "admin_staff.html")]
 struct StaffPage<'a> {
+    tr: crate::lang::Tr,
     notice: Option<&'a str>,
     query: &'a str,
     total: u64,
     rows: Vec<RowView>,
-    page: u64,
-    pages: u64,
+    /// "Page 2 of 5".
+    paging: String,
     prev: Option<String>,
     next: Option<String>,
 }
@@ -125,23 +130,28 @@ pub async fn staff(
     let policy = state.login.policy_for(&admin).await?;
     let practice = state.login.practice_policy(admin.practice_id).await?;
     let practice_requires = practice.require_2fa || state.login.policy().require_2fa;
+    let tr = crate::lang::Tr::current();
     let context = RowContext {
         practice_requires,
         sms_allowed: policy.allow_sms,
         now: state.now(),
         zone: state.login.practice_zone(admin.practice_id).await?,
+        tr,
     };
     let pages = total.div_ceil(u64::from(STAFF_PAGE)).max(1);
     let link = |n: u64| format!("/admin/staff?q={}&page={n}", encode_next(&search));
     page(
         StatusCode::OK,
         &StaffPage {
+            tr,
             notice: None,
             query: &search,
             total,
             rows: rows.iter().map(|r| row_view(r, &context)).collect(),
-            page: page_number,
-            pages,
+            paging: tr.0.t_with(
+                "staff-paging",
+                &[("page", page_number.into()), ("pages", pages.into())],
+            ),
             prev: (page_number > 1).then(|| link(page_number - 1)),
             next: (page_number < pages).then(|| link(page_number + 1)),
         },
@@ -152,8 +162,8 @@ pub async fn staff(
 /// One action form on the account page.
 pub struct ActionView {
     path: &'static str,
-    title: &'static str,
-    help: &'static str,
+    title: String,
+    help: String,
     /// Destroys something (factors, access): the red button.
     danger: bool,
 }
@@ -161,6 +171,7 @@ pub struct ActionView {
 #[derive(Template)]
 #[template(path = "admin_user.html")]
 struct UserPage<'a> {
+    tr: crate::lang::Tr,
     csrf_token: &'a str,
     row: RowView,
     actions: Vec<ActionView>,
@@ -168,15 +179,29 @@ struct UserPage<'a> {
     error: Option<&'a str>,
 }
 
-const ACTIONS: [(&str, StaffAction); 7] = [
-    ("require-2fa", StaffAction::Require2fa(true)),
-    ("unrequire-2fa", StaffAction::Require2fa(false)),
-    ("reset-2fa", StaffAction::Reset2fa),
-    ("unlock", StaffAction::Unlock),
-    ("disable", StaffAction::Disable),
-    ("enable", StaffAction::Enable),
-    ("resend-invitation", StaffAction::ResendInvitation),
+/// Each action: its path, what it does, and the stem of its words in the
+/// catalogs (`action-<stem>-title`, `action-<stem>-help`).
+const ACTIONS: [(&str, StaffAction, &str); 7] = [
+    ("require-2fa", StaffAction::Require2fa(true), "require"),
+    ("unrequire-2fa", StaffAction::Require2fa(false), "unrequire"),
+    ("reset-2fa", StaffAction::Reset2fa, "reset"),
+    ("unlock", StaffAction::Unlock, "unlock"),
+    ("disable", StaffAction::Disable, "disable"),
+    ("enable", StaffAction::Enable, "enable"),
+    ("resend-invitation", StaffAction::ResendInvitation, "resend"),
 ];
+
+/// The catalog ids of the title and help of the action at `path`.
+fn action_words(path: &str) -> (String, String) {
+    let stem = ACTIONS
+        .iter()
+        .find(|(p, ..)| *p == path)
+        .map_or(path, |(.., stem)| stem);
+    (
+        format!("action-{stem}-title"),
+        format!("action-{stem}-help"),
+    )
+}
 
 /// What the user page says after `action`.
 fn done_by(action: StaffAction) -> Done {
@@ -191,62 +216,38 @@ fn done_by(action: StaffAction) -> Done {
     }
 }
 
-fn actions_for(row: &StaffRow, now: u64) -> Vec<ActionView> {
+fn actions_for(row: &StaffRow, now: u64, tr: crate::lang::Tr) -> Vec<ActionView> {
     let user = &row.user;
-    let mut actions = Vec::new();
-    actions.push(if user.require_2fa {
-        ActionView {
-            path: "unrequire-2fa",
-            danger: false,
-            title: "Stop requiring two-factor login",
-            help: "The practice policy may still require it for everyone.",
-        }
+    // (path, destroys something)
+    let mut shown = vec![if user.require_2fa {
+        ("unrequire-2fa", false)
     } else {
-        ActionView {
-            path: "require-2fa",
-            danger: false,
-            title: "Require two-factor login",
-            help: "From the next login on, this user must use a second factor; without one, they link an authenticator app before anything else.",
-        }
-    });
-    actions.push(ActionView {
-        path: "reset-2fa",
-        danger: true,
-        title: "Reset two-factor login",
-        help: "For a lost phone: removes the authenticator app, the phone number, the recovery codes, every remembered device and every session. The user sets it up again at the next login.",
-    });
+        ("require-2fa", false)
+    }];
+    shown.push(("reset-2fa", true));
     if row.locked_until > now {
-        actions.push(ActionView {
-            path: "unlock",
-            danger: false,
-            title: "Unlock",
-            help: "Clears the lock after too many wrong passwords or tokens.",
-        });
+        shown.push(("unlock", false));
     }
-    actions.push(if user.disabled {
-        ActionView {
-            path: "enable",
-            danger: false,
-            title: "Enable the account",
-            help: "The user can log in again.",
-        }
+    shown.push(if user.disabled {
+        ("enable", false)
     } else {
-        ActionView {
-            path: "disable",
-            danger: true,
-            title: "Disable the account",
-            help: "Logs the user out everywhere and refuses every login until enabled again.",
-        }
+        ("disable", true)
     });
     if user.password_hash.is_none() {
-        actions.push(ActionView {
-            path: "resend-invitation",
-            danger: false,
-            title: "Send the invitation again",
-            help: "Emails a fresh link to choose a password.",
-        });
+        shown.push(("resend-invitation", false));
     }
-    actions
+    shown
+        .into_iter()
+        .map(|(path, danger)| {
+            let (title, help) = action_words(path);
+            ActionView {
+                path,
+                title: tr.t(&title),
+                help: tr.t(&help),
+                danger,
+            }
+        })
+        .collect()
 }
 
 async fn user_page(
@@ -267,11 +268,13 @@ async fn user_page(
     let now = state.now();
     let (csrf_token, csrf_cookie) = csrf::issue(state, headers)?;
     let cookies: Vec<String> = csrf_cookie.into_iter().collect();
+    let tr = crate::lang::Tr::current();
     page(
         status,
         &UserPage {
+            tr,
             csrf_token: &csrf_token,
-            actions: actions_for(&row, now),
+            actions: actions_for(&row, now, tr),
             row: row_view(
                 &row,
                 &RowContext {
@@ -279,6 +282,7 @@ async fn user_page(
                     sms_allowed: policy.allow_sms,
                     now,
                     zone: state.login.practice_zone(admin.practice_id).await?,
+                    tr,
                 },
             ),
             notice: notice.as_deref(),
@@ -329,8 +333,8 @@ pub async fn act(
         form: fields,
     }: AdminForm<ActionForm>,
 ) -> Result<Response, AppError> {
-    let found = ACTIONS.iter().find(|(path, _)| *path == action);
-    let (Some((_, action)), Some(id)) = (found, user_id(&raw)) else {
+    let found = ACTIONS.iter().find(|(path, ..)| *path == action);
+    let (Some((_, action, _)), Some(id)) = (found, user_id(&raw)) else {
         return Ok(crate::pages::not_found().await);
     };
     let Some(target) = state.login.staff_member(&admin, id.0).await? else {
@@ -362,7 +366,7 @@ pub async fn act(
                 id,
                 StatusCode::BAD_REQUEST,
                 None,
-                Some(&error),
+                Some(&crate::lang::said(&error)),
             )
             .await
         }
@@ -372,6 +376,7 @@ pub async fn act(
 #[derive(Template)]
 #[template(path = "admin_staff_new.html")]
 struct NewUserPage<'a> {
+    tr: crate::lang::Tr,
     csrf_token: &'a str,
     error: Option<&'a str>,
     username: &'a str,
@@ -406,6 +411,7 @@ fn new_user_page(
     page(
         status,
         &NewUserPage {
+            tr: crate::lang::Tr::current(),
             csrf_token: &csrf_token,
             error,
             username: &short(&fields.username, 64),
@@ -472,7 +478,7 @@ pub async fn add_user(
             &headers,
             StatusCode::BAD_REQUEST,
             &fields,
-            Some(&error),
+            Some(&crate::lang::said(&error)),
         ),
     }
 }
@@ -480,4 +486,20 @@ pub async fn add_user(
 page_forms! {
     ActionForm => "/admin/staff",
     NewUserForm => "/admin/staff/new",
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_has_words_in_every_language() {
+        for lang in i18n::Lang::ALL {
+            let ids = i18n::catalog_ids(lang);
+            for (path, ..) in ACTIONS {
+                let (title, help) = action_words(path);
+                assert!(ids.contains(&title) && ids.contains(&help), "{path}");
+            }
+        }
+    }
 }
