@@ -5,9 +5,11 @@
 //! A notice is committed to the outbox in the same transaction as the audit
 //! event that records what happened, so neither exists without the other.
 
+use i18n::Arg;
+
 use crate::{
-    AuditEvent, AuditKind, DomainError, Email, LoginService, NewMessage, Outcome, RequestContext,
-    Session, StoreError, User, Write,
+    AuditEvent, AuditKind, DomainError, Email, LoginService, NewMessage, Outcome, PracticeLocale,
+    RequestContext, Session, StoreError, User, Write,
 };
 
 /// A successful event about `user`, ready for
@@ -53,6 +55,8 @@ pub(crate) struct HeldNotice<'a> {
     /// Checks made again as the writes commit ([`Write::PasswordGuard`]),
     /// if the step read its state before the hash.
     pub(crate) guard: Option<Write<'a>>,
+    /// The practice's language and zone, for the notice's words.
+    pub(crate) locale: &'a PracticeLocale,
 }
 
 /// What the owner is told about.
@@ -112,101 +116,74 @@ impl Notice {
         }
     }
 
-    /// (subject, what happened, what to do if it was not you).
-    fn words(self) -> (&'static str, &'static str, &'static str) {
-        const TELL_ADMIN: &str = "If this was not you, tell your practice administrator now.";
-        match self {
-            Notice::PasswordChanged => (
-                "your password was changed",
-                "The password of your account was changed. Every session and remembered device was logged out.",
-                TELL_ADMIN,
-            ),
-            Notice::TwoFactorOn => (
-                "two-factor login is on",
-                "An authenticator app was linked to your account; logins now ask for its token.",
-                TELL_ADMIN,
-            ),
-            Notice::TwoFactorOff => (
-                "two-factor login was turned off",
-                "Two-factor login was turned off for your account: a password alone now logs in.",
-                "If this was not you, change your password and tell your practice administrator now.",
-            ),
-            Notice::TwoFactorReset => (
-                "two-factor login was reset",
-                "An administrator removed your second factors (authenticator, recovery codes and remembered devices). You will link an authenticator again at your next login.",
-                TELL_ADMIN,
-            ),
-            Notice::DeviceRemembered => (
-                "a device was remembered",
-                "A browser was saved to skip the token for 30 days. You can forget it on the Security page.",
-                "If this was not you, forget the device on the Security page, change your password and tell your practice administrator.",
-            ),
-            Notice::RecoveryCodeUsed => (
-                "a recovery code was used",
-                "One of your recovery codes was used to log in. Each code works once.",
-                "If this was not you, change your password, create new recovery codes and tell your practice administrator.",
-            ),
-            Notice::RecoveryCodesCreated => (
-                "new recovery codes were made",
-                "A new set of recovery codes was made for your account; the old codes no longer work.",
-                "If this was not you, change your password and tell your practice administrator now.",
-            ),
-            Notice::PhoneChanged => (
-                "your cell phone was changed",
-                "A new cell phone number now receives your text-message codes. Every other session and remembered device was logged out.",
-                "If this was not you, change your password and tell your practice administrator now.",
-            ),
-            Notice::PasskeyAdded => (
-                "a passkey was added",
-                "A passkey or security key was added to your account; it can now finish your logins.",
-                "If this was not you, remove it on the Security page, change your password and tell your practice administrator now.",
-            ),
-            Notice::PasskeyRemoved => (
-                "a passkey was removed",
-                "A passkey or security key was removed from your account; it no longer logs in.",
-                TELL_ADMIN,
-            ),
-            Notice::Locked => (
-                "your account was locked",
-                "Too many wrong passwords or tokens were entered, so logins are paused for a while.",
-                "If this was not you, someone may be guessing: tell your practice administrator.",
-            ),
-            Notice::AbandonedLogin => (
-                "someone entered your password",
-                "Someone entered your correct password but did not finish the second step (the token) within 10 minutes.",
-                "If this was not you, your password is known to someone else: change it now and tell your practice administrator. Your token kept them out.",
-            ),
-        }
+    /// The catalog ids of (subject, what happened, what to do if it was
+    /// not you).
+    fn words(self) -> (String, String, String) {
+        let topic = self.topic();
+        let advice = match self {
+            Notice::PasswordChanged
+            | Notice::TwoFactorOn
+            | Notice::TwoFactorReset
+            | Notice::PasskeyRemoved => "notice-tell-admin".to_owned(),
+            Notice::TwoFactorOff | Notice::RecoveryCodesCreated | Notice::PhoneChanged => {
+                "notice-change-and-tell".to_owned()
+            }
+            Notice::DeviceRemembered
+            | Notice::RecoveryCodeUsed
+            | Notice::PasskeyAdded
+            | Notice::Locked
+            | Notice::AbandonedLogin => format!("notice-{topic}-advice"),
+        };
+        (
+            format!("notice-{topic}-subject"),
+            format!("notice-{topic}-what"),
+            advice,
+        )
     }
 
-    /// The email for `user`.
+    /// The email for `user`, in their language (else the practice's
+    /// default, else English), the time `at` in the practice's zone.
     pub(crate) fn email(
         self,
         site_name: &str,
         user: &User,
         ctx: &RequestContext,
-        when: &str,
+        at: u64,
+        locale: &PracticeLocale,
     ) -> Email {
         use crate::mail::escape_html as esc;
+        let lang = user.language.or(locale.language).unwrap_or_default();
+        let zone = crate::time::Zone::named(&locale.time_zone)
+            .unwrap_or_else(|_| crate::time::Zone::server());
         let (subject, what, advice) = self.words();
-        let place = if ctx.ip.is_empty() {
-            String::new()
+        let (what, advice) = (lang.t(&what), lang.t(&advice));
+        let mut args = vec![
+            ("name", Arg::from(&user.username)),
+            ("site", Arg::from(site_name)),
+            ("when", Arg::from(zone.readable(at))),
+        ];
+        let intro = if ctx.ip.is_empty() {
+            "notice-intro"
         } else {
-            format!(" (from {})", ctx.ip)
+            args.push(("ip", Arg::from(&ctx.ip)));
+            "notice-intro-from"
         };
+        let intro = lang.t_with(intro, &args);
         Email {
             to: user.email.clone(),
-            subject: format!("{site_name}: {subject}"),
-            text: format!(
-                "Account \"{name}\" at {site_name}, {when}{place}:\n\n{what}\n\n{advice}\n",
-                name = user.username,
+            subject: lang.t_with(
+                "notice-subject",
+                &[
+                    ("site", Arg::from(site_name)),
+                    ("subject", Arg::from(lang.t(&subject))),
+                ],
             ),
+            text: format!("{intro}\n\n{what}\n\n{advice}\n"),
             html: format!(
-                "<p>Account <strong>{name}</strong> at {site}, {when}{place}:</p><p>{what}</p><p>{advice}</p>",
-                name = esc(&user.username),
-                site = esc(site_name),
-                when = esc(when),
-                place = esc(&place),
+                "<p>{}</p><p>{}</p><p>{}</p>",
+                esc(&intro),
+                esc(&what),
+                esc(&advice)
             ),
         }
     }
@@ -236,12 +213,10 @@ impl LoginService {
             ip: event.ip.clone(),
             user_agent: event.user_agent.clone(),
         };
-        let email = notice.email(
-            &self.site_name,
-            &user,
-            &ctx,
-            &crate::time::readable(event.at),
-        );
+        // A notice is rare (a change of protection): one more read for
+        // the practice's language and zone costs nothing that matters.
+        let locale = self.store.practice_locale(user.practice_id).await?;
+        let email = notice.email(&self.site_name, &user, &ctx, event.at, &locale);
         Ok(Some(self.outbox.email(
             Some(user.id),
             notice.topic(),
@@ -329,6 +304,7 @@ impl LoginService {
             event,
             last_sent_at,
             guard,
+            locale,
         } = held;
         let guarded = guard.is_some();
         let mut all = Vec::with_capacity(5);
@@ -341,12 +317,7 @@ impl LoginService {
         let message = if recent || user.email.is_empty() {
             None
         } else {
-            let email = Notice::AbandonedLogin.email(
-                &self.site_name,
-                user,
-                ctx,
-                &crate::time::readable(now),
-            );
+            let email = Notice::AbandonedLogin.email(&self.site_name, user, ctx, now, locale);
             let mut message = self
                 .outbox
                 .email(Some(user.id), ABANDONED_TOPIC, &email, now)?;
@@ -407,9 +378,64 @@ mod tests {
             ip: "127.0.0.1".into(),
             user_agent: String::new(),
         };
-        let email = Notice::Locked.email("Clinic", &user, &ctx, "today");
-        assert!(email.subject.starts_with("Clinic: "));
+        let utc = PracticeLocale {
+            time_zone: "UTC".into(),
+            language: None,
+        };
+        let email = Notice::Locked.email("Clinic", &user, &ctx, 1_796_652_900, &utc);
+        assert_eq!(email.subject, "Clinic: your account was locked");
         assert!(email.text.contains("<b>x</b>") && email.text.contains("127.0.0.1"));
+        assert!(
+            email.text.contains("2026-12-07 14:15 UTC"),
+            "{}",
+            email.text
+        );
         assert!(email.html.contains("&lt;b&gt;x&lt;/b&gt;") && !email.html.contains("<b>x"));
+
+        // The practice's default language and zone, unless the owner chose.
+        let madrid = PracticeLocale {
+            time_zone: "Europe/Madrid".into(),
+            language: Some(i18n::Lang::Es),
+        };
+        let email = Notice::Locked.email("Clinic", &user, &ctx, 1_796_652_900, &madrid);
+        assert_eq!(email.subject, "Clinic: se bloqueó su cuenta");
+        assert!(
+            email.text.contains("2026-12-07 15:15 CET"),
+            "{}",
+            email.text
+        );
+        let chose_english = User {
+            language: Some(i18n::Lang::En),
+            ..user
+        };
+        let email = Notice::Locked.email("Clinic", &chose_english, &ctx, 0, &madrid);
+        assert_eq!(email.subject, "Clinic: your account was locked");
+    }
+
+    #[test]
+    fn every_notice_has_words_in_every_language() {
+        use Notice as N;
+        for notice in [
+            N::PasswordChanged,
+            N::TwoFactorOn,
+            N::TwoFactorOff,
+            N::TwoFactorReset,
+            N::DeviceRemembered,
+            N::RecoveryCodeUsed,
+            N::RecoveryCodesCreated,
+            N::PhoneChanged,
+            N::PasskeyAdded,
+            N::PasskeyRemoved,
+            N::Locked,
+            N::AbandonedLogin,
+        ] {
+            let (subject, what, advice) = notice.words();
+            for lang in i18n::Lang::ALL {
+                let ids = i18n::catalog_ids(lang);
+                for id in [&subject, &what, &advice] {
+                    assert!(ids.contains(id), "{}: {notice:?} {id}", lang.tag());
+                }
+            }
+        }
     }
 }

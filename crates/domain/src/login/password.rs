@@ -518,6 +518,7 @@ impl LoginService {
             event: &event,
             last_sent_at: state.last_message_at,
             guard,
+            locale: &state.locale,
         };
         if !self.hold_abandoned_notice(user, held, ctx, now).await? {
             return Ok(None);

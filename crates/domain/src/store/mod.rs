@@ -300,6 +300,8 @@ pub struct PasswordStepState {
     pub has_passkey: bool,
     /// When a message on the given topic was last queued for the user.
     pub last_message_at: Option<u64>,
+    /// The practice's language and time zone (for the held notice).
+    pub locale: crate::PracticeLocale,
 }
 
 pub mod ports;

@@ -179,7 +179,8 @@ pub(crate) fn sql_password_step_columns(user: &str, lock: &str) -> String {
          (SELECT MAX(created_at) FROM outbox WHERE user_id = {user} AND topic = $5) AS last_message_at, \
          t.key_id, t.sealed_secret, t.algorithm, t.digits, t.period, t.last_step, \
          t.clock_offset_steps, p.allow_passkey_sign_in, p.phishing_resistant_admins, \
-         (SELECT true FROM passkeys WHERE user_id = {user} LIMIT 1) IS NOT NULL AS has_passkey \
+         (SELECT true FROM passkeys WHERE user_id = {user} LIMIT 1) IS NOT NULL AS has_passkey, \
+         p.time_zone AS practice_time_zone, p.language AS practice_language \
          FROM users u LEFT JOIN practices p ON p.id = u.practice_id \
          LEFT JOIN totp_factors t ON t.user_id = {user}"
     )
@@ -250,6 +251,8 @@ pub(crate) struct PasswordStepRow {
     pub(crate) allow_passkey_sign_in: Option<bool>,
     pub(crate) phishing_resistant_admins: Option<bool>,
     pub(crate) has_passkey: bool,
+    pub(crate) practice_time_zone: Option<String>,
+    pub(crate) practice_language: Option<String>,
 }
 
 impl crate::lite::FromRow for PasswordStepRow {
@@ -300,6 +303,8 @@ impl PasswordStepRow {
             allow_passkey_sign_in: row.get(first + 17)?,
             phishing_resistant_admins: row.get(first + 18)?,
             has_passkey: row.get(first + 19)?,
+            practice_time_zone: row.get(first + 20)?,
+            practice_language: row.get(first + 21)?,
         })
     }
 }
@@ -331,6 +336,13 @@ pub(crate) fn password_step_from(
         totp: row.totp.of(user)?,
         has_passkey: row.has_passkey,
         last_message_at: row.last_message_at.map(|t| to_u64(t, "time")).transpose()?,
+        locale: domain::PracticeLocale {
+            time_zone: row.practice_time_zone.unwrap_or_default(),
+            language: row
+                .practice_language
+                .as_deref()
+                .and_then(i18n::Lang::from_tag),
+        },
     })
 }
 

@@ -452,3 +452,65 @@ async fn an_abandoned_half_login_is_reported_once_an_hour(app: &TestApp) {
     assert_eq!(abandoned(app.mails().await), 2);
 }
 both!(an_abandoned_half_login_is_reported_once_an_hour);
+
+/// Notices speak the owner's language, else the practice's default, and
+/// give the time in the practice's zone: the held "did not finish" notice
+/// (read on the password step's hot path) and one queued with its event.
+async fn notices_speak_the_owners_language_in_the_practices_zone(app: &TestApp) {
+    // The users first: the first one brings the practice into being.
+    let (lucia, phone) = app.add_user_with_totp("lucia").await;
+    let (english, _) = app.add_user_with_totp("laura").await;
+    app.store()
+        .set_practice_locale(
+            lucia.practice_id,
+            &domain::PracticeLocale {
+                time_zone: "America/Chicago".into(),
+                language: Some(i18n::Lang::Es),
+            },
+        )
+        .await
+        .unwrap();
+    app.store()
+        .set_user_language(english.id, Some(i18n::Lang::En))
+        .await
+        .unwrap();
+    for username in ["lucia", "laura"] {
+        app.client().submit_password(username, PASSWORD).await;
+    }
+    app.clock.advance(10 * 60);
+    let mails = app.mails().await;
+    // The held notice to `who`, whichever order the sink kept.
+    let held = |who: &str, subject: &str| {
+        mails
+            .iter()
+            .find(|m| m.to == format!("{who}@clinic.example") && m.subject == subject)
+            .unwrap_or_else(|| panic!("no {subject:?} to {who}: {mails:?}"))
+            .clone()
+    };
+    let spanish = held("lucia", "Test Clinic: alguien escribió su contraseña");
+    assert!(
+        spanish.text.contains("no completó el segundo paso"),
+        "{}",
+        spanish.text
+    );
+    assert!(
+        spanish.text.contains(" CST") || spanish.text.contains(" CDT"),
+        "{}",
+        spanish.text
+    );
+    held("laura", "Test Clinic: someone entered your password");
+
+    // A notice queued with its event: the same rules.
+    let mut browser = app.client();
+    browser.submit_password("lucia", PASSWORD).await;
+    browser.submit_token_remember(&app.code(&phone, 0)).await;
+    let mails = app.mails().await;
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.subject == "Test Clinic: se recordó un dispositivo"),
+        "{:?}",
+        mails.iter().map(|m| &m.subject).collect::<Vec<_>>()
+    );
+}
+both!(notices_speak_the_owners_language_in_the_practices_zone);
