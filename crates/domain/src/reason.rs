@@ -207,6 +207,15 @@ pub enum Reason {
         /// Its scheme.
         scheme: String,
     },
+
+    /// A sign-in request without `client_id`.
+    OidcNoClientId,
+    /// A sign-in request from an unregistered client.
+    OidcUnknownClient,
+    /// A sign-in request without `redirect_uri`.
+    OidcNoRedirectUri,
+    /// A sign-in request to an unregistered redirect URI.
+    OidcRedirectMismatch,
 }
 
 impl Reason {
@@ -276,6 +285,10 @@ impl Reason {
             R::UriCredentials { .. } => "reason-uri-credentials",
             R::UriPlainHttp { .. } => "reason-uri-plain-http",
             R::UriScheme { .. } => "reason-uri-scheme",
+            R::OidcNoClientId => "reason-oidc-no-client-id",
+            R::OidcUnknownClient => "reason-oidc-unknown-client",
+            R::OidcNoRedirectUri => "reason-oidc-no-redirect-uri",
+            R::OidcRedirectMismatch => "reason-oidc-redirect-mismatch",
         }
     }
 
@@ -435,6 +448,10 @@ mod tests {
                 uri: uri(),
                 scheme: "ftp".into(),
             },
+            R::OidcNoClientId,
+            R::OidcUnknownClient,
+            R::OidcNoRedirectUri,
+            R::OidcRedirectMismatch,
         ];
         for reason in &all {
             match reason {
@@ -498,7 +515,11 @@ mod tests {
                 | R::UriFragment { .. }
                 | R::UriCredentials { .. }
                 | R::UriPlainHttp { .. }
-                | R::UriScheme { .. } => {}
+                | R::UriScheme { .. }
+                | R::OidcNoClientId
+                | R::OidcUnknownClient
+                | R::OidcNoRedirectUri
+                | R::OidcRedirectMismatch => {}
             }
         }
         all

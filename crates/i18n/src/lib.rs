@@ -228,7 +228,7 @@ mod tests {
                 [
                     "phone", "who", "name", "email", "first", "second", "factors", "site", "code",
                     "link", "query", "floor", "zone", "until", "user", "field", "issuer", "why",
-                    "country", "uri", "scheme",
+                    "country", "uri", "scheme", "subject", "when", "ip", "button", "forgot",
                 ]
                 .map(|name| (name, Arg::from("X"))),
             )

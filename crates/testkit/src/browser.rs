@@ -352,6 +352,37 @@ impl Browser {
         .await
     }
 
+    /// What on this page's form fields keeps a password manager or a paste
+    /// from filling them in (WCAG 3.3.8): a password field without
+    /// `current-password`/`new-password`, a code field without
+    /// `one-time-code`, a paste a script cancels, or a field that refuses
+    /// typing (`readonly`, `onpaste`). One line per problem.
+    pub async fn form_hint_problems(&self) -> Vec<String> {
+        let script = "var done = arguments[arguments.length - 1]; var bad = [];\n\
+            document.querySelectorAll('input:not([type=hidden]):not([type=checkbox]), textarea').forEach(function (el) {\n\
+              var id = el.id || el.name; var hints = (el.getAttribute('autocomplete') || '').split(/\\s+/);\n\
+              if (el.type === 'password' && hints.indexOf('current-password') < 0 && hints.indexOf('new-password') < 0)\n\
+                bad.push(id + ': a password field without current-password or new-password');\n\
+              if (['token', 'current_token', 'code'].indexOf(el.name) >= 0 && hints.indexOf('one-time-code') < 0)\n\
+                bad.push(id + ': a code field without one-time-code');\n\
+              if (el.readOnly || el.hasAttribute('onpaste') || el.hasAttribute('oncopy'))\n\
+                bad.push(id + ': refuses typing or pasting');\n\
+              var data = new DataTransfer(); data.setData('text/plain', '123456');\n\
+              var paste = new ClipboardEvent('paste', {clipboardData: data, bubbles: true, cancelable: true});\n\
+              if (!el.dispatchEvent(paste)) bad.push(id + ': a script cancels pasting');\n\
+            }); done(bad);";
+        self.execute_async(script)
+            .await
+            .as_array()
+            .map(|found| {
+                found
+                    .iter()
+                    .map(|v| v.as_str().unwrap_or_default().to_owned())
+                    .collect()
+            })
+            .unwrap_or_else(|| vec!["the field check returned nothing".to_owned()])
+    }
+
     /// Runs axe-core (`axe_source`, its `axe.min.js`) on the page against
     /// WCAG 2.2 A and AA and axe's best practices; one line per violation: rule, impact, how many
     /// elements and the first one's selector.

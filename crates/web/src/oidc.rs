@@ -26,16 +26,20 @@ use crate::{AppError, AppState, cookies, csrf};
 
 /// The provider's routes.
 pub fn routes() -> Router<AppState> {
+    // The two that answer a person with a page speak their language.
+    let pages = Router::new()
+        .route("/oidc/authorize", get(authorize_get).post(authorize_post))
+        .route("/oidc/logout", get(logout).post(logout_confirmed))
+        .layer(axum::middleware::from_fn(crate::lang::scope));
     Router::new()
         .route("/.well-known/openid-configuration", get(discovery))
         .route("/oidc/jwks", get(jwks))
-        .route("/oidc/authorize", get(authorize_get).post(authorize_post))
         .route("/oidc/token", axum::routing::post(token).options(preflight))
         .route(
             "/oidc/userinfo",
             get(userinfo).post(userinfo).options(preflight),
         )
-        .route("/oidc/logout", get(logout).post(logout_confirmed))
+        .merge(pages)
 }
 
 /// JSON any origin may read (discovery, keys, tokens, userinfo: an
@@ -110,16 +114,20 @@ async fn jwks(State(state): State<AppState>) -> Result<Response, AppError> {
 
 /// The page shown when nothing may be sent back to the application.
 fn refused_page(message: &str) -> Response {
+    let lang = crate::lang::current();
     MessagePage {
-        title: "This sign-in cannot continue",
+        title: &lang.t("oidc-refused-title"),
         message,
         link: "/",
-        link_text: "Go to the start page",
+        link_text: &lang.t("oidc-start-link"),
     }
     .respond(StatusCode::BAD_REQUEST)
 }
 
-const MALFORMED: &str = "The application's sign-in request is malformed (a parameter is repeated or not text). Go back to the application and try again.";
+/// [`refused_page`] for a request that cannot be read.
+fn malformed() -> Response {
+    refused_page(&crate::lang::current().t("oidc-malformed"))
+}
 
 /// `GET /oidc/authorize`.
 async fn authorize_get(
@@ -130,7 +138,7 @@ async fn authorize_get(
 ) -> Result<Response, AppError> {
     match query {
         Ok(Query(params)) => authorize(&state, &ctx, &headers, &params).await,
-        Err(_) => Ok(refused_page(MALFORMED)),
+        Err(_) => Ok(malformed()),
     }
 }
 
@@ -143,7 +151,7 @@ async fn authorize_post(
 ) -> Result<Response, AppError> {
     match form {
         Ok(axum::Form(params)) => authorize(&state, &ctx, &headers, &params).await,
-        Err(_) => Ok(refused_page(MALFORMED)),
+        Err(_) => Ok(malformed()),
     }
 }
 
@@ -166,7 +174,7 @@ async fn authorize(
         .oidc_authorize(params, session.as_ref(), ctx, now)
         .await?
     {
-        Authorized::Page(message) => Ok(refused_page(message)),
+        Authorized::Page(reason) => Ok(refused_page(&crate::lang::said(&reason))),
         // Right after our own login form the browser checks the page's
         // `form-action 'self'` against every redirect that follows, so a
         // redirect to the application would be blocked: a page that moves
@@ -174,8 +182,9 @@ async fn authorize(
         Authorized::Redirect(location) if after_our_form(headers) => page(
             StatusCode::OK,
             &Continue {
+                tr: crate::lang::Tr::current(),
                 location: &location,
-                client: "the application",
+                client: &crate::lang::current().t("oidc-the-application"),
             },
             &[],
         ),
@@ -183,9 +192,7 @@ async fn authorize(
         Authorized::SignIn { fresh, since } => {
             let back = format!("/oidc/authorize?{}", params.query_since(since));
             if back.len() > MAX_NEXT_BYTES {
-                return Ok(refused_page(
-                    "The application's sign-in request is too long. Ask its administrator to check its settings.",
-                ));
+                return Ok(refused_page(&crate::lang::current().t("oidc-too-long")));
             }
             let prompt = if fresh { "&prompt=login" } else { "" };
             Ok(redirect(
@@ -199,6 +206,7 @@ async fn authorize(
 #[derive(Template)]
 #[template(path = "oidc_continue.html")]
 struct Continue<'a> {
+    tr: crate::lang::Tr,
     location: &'a str,
     client: &'a str,
 }
@@ -356,6 +364,7 @@ page_forms! {
 #[derive(Template)]
 #[template(path = "oidc_logout.html")]
 struct ConfirmLogout<'a> {
+    tr: crate::lang::Tr,
     csrf_token: &'a str,
     client: Option<&'a str>,
     params: &'a LogoutParams,
@@ -370,7 +379,7 @@ async fn logout(
     query: Result<Query<LogoutParams>, QueryRejection>,
 ) -> Result<Response, AppError> {
     let Ok(Query(params)) = query else {
-        return Ok(refused_page(MALFORMED));
+        return Ok(malformed());
     };
     end_session(&state, &ctx, &headers, &params, false).await
 }
@@ -417,6 +426,7 @@ async fn end_session(
         return page(
             StatusCode::OK,
             &ConfirmLogout {
+                tr: crate::lang::Tr::current(),
                 csrf_token: &csrf_token,
                 client: plan.client.as_deref(),
                 params,
@@ -438,11 +448,12 @@ async fn end_session(
     match plan.redirect {
         Some(location) => Ok(redirect(&location, &set)),
         None => {
+            let lang = crate::lang::current();
             let mut response = MessagePage {
-                title: "You are logged out",
-                message: "You are logged out here. An application you signed in to may keep you signed in until you log out of it too. Close the browser if others use this computer.",
+                title: &lang.t("oidc-logged-out-title"),
+                message: &lang.t("oidc-logged-out"),
                 link: "/login",
-                link_text: "Log in again",
+                link_text: &lang.t("oidc-log-in-again"),
             }
             .respond(StatusCode::OK);
             crate::pages::add_cookies(&mut response, &set);

@@ -249,7 +249,7 @@ impl AuthorizeParams {
 pub enum Refusal {
     /// Shown on our own page: the client or its redirect URI is not known
     /// good, so nothing may be sent to it.
-    Page(&'static str),
+    Page(crate::Reason),
     /// Sent to the client's redirect URI.
     Client {
         /// The registered redirect URI.
@@ -329,24 +329,16 @@ fn has_control(value: &Option<String>) -> bool {
 /// until both hold, nothing is sent anywhere.
 pub fn check_request(client: Option<&OidcClient>, p: &AuthorizeParams) -> Result<Checked, Refusal> {
     if p.client_id.as_deref().unwrap_or("").is_empty() {
-        return Err(Refusal::Page(
-            "The application did not say who it is (client_id is missing).",
-        ));
+        return Err(Refusal::Page(crate::Reason::OidcNoClientId));
     }
     let Some(client) = client else {
-        return Err(Refusal::Page(
-            "This application is not registered here (unknown client_id).",
-        ));
+        return Err(Refusal::Page(crate::Reason::OidcUnknownClient));
     };
     let Some(redirect_uri) = p.redirect_uri.as_deref() else {
-        return Err(Refusal::Page(
-            "The application did not say where to return (redirect_uri is missing).",
-        ));
+        return Err(Refusal::Page(crate::Reason::OidcNoRedirectUri));
     };
     if !client.redirect_uris.iter().any(|r| r == redirect_uri) {
-        return Err(Refusal::Page(
-            "The application asked to return to an address it has not registered (redirect_uri does not match).",
-        ));
+        return Err(Refusal::Page(crate::Reason::OidcRedirectMismatch));
     }
     let state = p.state.clone().filter(|s| s.len() <= MAX_STATE_BYTES);
     let to_client = |error: &'static str, description: &str| Refusal::Client {

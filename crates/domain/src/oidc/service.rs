@@ -59,7 +59,7 @@ pub struct IssuedClient {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Authorized {
     /// Our own error page: nothing may go to the client.
-    Page(&'static str),
+    Page(Reason),
     /// To the client (a code, or an error).
     Redirect(String),
     /// Through our login first, then back.

@@ -135,3 +135,13 @@ passkey-locked = This account is locked for { $minutes ->
     [one] 1 minute
    *[other] { $minutes } minutes
 } more after too many wrong attempts. Your practice administrator can unlock it sooner.
+
+link-wrong-password = The password is not correct.
+link-proof-needed = An app is already linked: enter a code from it, or one of your recovery codes.
+link-wrong-proof = That code from your current app or recovery code is not valid.
+link-fresh-login-needed = Your phone guards this account: log out, log in again with a texted code, and link the app within 5 minutes.
+link-code-mismatch = That code does not match. Check that the app shows this account, and type the code it shows now.
+link-too-long = That took too long. Start again.
+link-expired = More than 5 minutes passed since you entered your password. Start again; nothing was changed.
+recovery-new-set = A new set was made; the old codes no longer work.
+emergency-wrong-password = The password is not correct (or password attempts are locked for a while).

@@ -104,3 +104,11 @@ password-again = Password again
 invite-submit = Set my password
 emergency-title = Emergency access
 emergency-help = This link lets an administrator in once without the second factor. Its use is recorded as an emergency and emailed to every administrator of the practice.
+
+outbox-title = Demo outbox
+outbox-help = Demo mode only: nothing is sent anywhere. Text messages and emails appear here (and a line for each on the server's terminal), newest first, so that every step can be finished on this computer.
+outbox-texts = Text messages
+outbox-no-texts = No text messages yet. Press "{ $button }" on the Two-Factor Login page.
+outbox-emails = Emails
+outbox-no-emails = No emails yet. "{ $forgot }", an invitation from the staff page, or emergency access send one.
+outbox-to = To { $email }

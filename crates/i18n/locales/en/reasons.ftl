@@ -83,3 +83,8 @@ guess-single-word = a word by itself is easy to guess.
 guess-dates = dates are often easy to guess.
 guess-names = names and surnames by themselves are easy to guess.
 guess-common-names = common names and surnames are easy to guess.
+
+reason-oidc-no-client-id = The application did not say who it is (client_id is missing).
+reason-oidc-unknown-client = This application is not registered here (unknown client_id).
+reason-oidc-no-redirect-uri = The application did not say where to return (redirect_uri is missing).
+reason-oidc-redirect-mismatch = The application asked to return to an address it has not registered (redirect_uri does not match).

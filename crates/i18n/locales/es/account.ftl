@@ -134,3 +134,13 @@ passkey-locked = Esta cuenta está bloqueada { $minutes ->
     [one] 1 minuto
    *[other] { $minutes } minutos
 } más tras demasiados intentos erróneos. El administrador de su consulta puede desbloquearla antes.
+
+link-wrong-password = La contraseña no es correcta.
+link-proof-needed = Ya hay una aplicación vinculada: escriba un código de ella o uno de sus códigos de recuperación.
+link-wrong-proof = Ese código de su aplicación actual o de recuperación no es válido.
+link-fresh-login-needed = Su teléfono protege esta cuenta: cierre sesión, vuelva a iniciarla con un código por mensaje de texto y vincule la aplicación en menos de 5 minutos.
+link-code-mismatch = Ese código no coincide. Compruebe que la aplicación muestra esta cuenta y escriba el código que muestra ahora.
+link-too-long = Tardó demasiado. Empiece de nuevo.
+link-expired = Pasaron más de 5 minutos desde que escribió su contraseña. Empiece de nuevo; no se cambió nada.
+recovery-new-set = Se creó un juego nuevo; los códigos anteriores ya no funcionan.
+emergency-wrong-password = La contraseña no es correcta (o los intentos de contraseña están bloqueados durante un tiempo).

@@ -102,3 +102,11 @@ password-again = Repita la contraseña
 invite-submit = Guardar mi contraseña
 emergency-title = Acceso de emergencia
 emergency-help = Este enlace permite entrar una vez a un administrador sin el segundo factor. Su uso queda registrado como emergencia y se notifica por correo a todos los administradores del consultorio.
+
+outbox-title = Buzón de la demostración
+outbox-help = Solo en modo de demostración: no se envía nada a ningún sitio. Los mensajes de texto y los correos aparecen aquí (y una línea por cada uno en la terminal del servidor), los más recientes primero, para que cada paso se pueda completar en esta computadora.
+outbox-texts = Mensajes de texto
+outbox-no-texts = Aún no hay mensajes de texto. Pulse "{ $button }" en la página del inicio de sesión en dos pasos.
+outbox-emails = Correos
+outbox-no-emails = Aún no hay correos. "{ $forgot }", una invitación desde la página del personal o el acceso de emergencia envían uno.
+outbox-to = Para { $email }

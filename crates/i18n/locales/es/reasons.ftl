@@ -83,3 +83,8 @@ guess-single-word = una palabra sola es fácil de adivinar.
 guess-dates = las fechas suelen ser fáciles de adivinar.
 guess-names = los nombres y apellidos solos son fáciles de adivinar.
 guess-common-names = los nombres y apellidos comunes son fáciles de adivinar.
+
+reason-oidc-no-client-id = La aplicación no dijo quién es (falta client_id).
+reason-oidc-unknown-client = Esta aplicación no está registrada aquí (client_id desconocido).
+reason-oidc-no-redirect-uri = La aplicación no dijo adónde volver (falta redirect_uri).
+reason-oidc-redirect-mismatch = La aplicación pidió volver a una dirección que no tiene registrada (redirect_uri no coincide).

@@ -1,6 +1,8 @@
 //! Every page in a real Chromium: axe-core (WCAG 2.2 A and AA) finds no
 //! violation, in the normal and the error states, at desktop and phone
-//! widths; a screenshot of each is kept under `target/screenshots/pages/`.
+//! widths, and every field takes a paste and carries the autocomplete hint
+//! a password manager needs; a screenshot of each is kept under
+//! `target/screenshots/pages/`.
 //! And the morning login works with the keyboard alone.
 
 use testkit::browser::{Browser, ENTER, TAB, axe_source, screenshot_dir};
@@ -18,6 +20,9 @@ struct Tour<'a> {
 impl Tour<'_> {
     /// Checks the page now in the browser, under `name`.
     async fn check(&mut self, name: &str) {
+        for problem in self.browser.form_hint_problems().await {
+            self.found.push(format!("{name}: {problem}"));
+        }
         for (width, height, suffix) in [(1000, 900, ""), (390, 844, "-phone")] {
             self.browser.resize(width, height).await;
             for violation in self.browser.axe(self.axe).await {
@@ -204,6 +209,12 @@ async fn every_page_passes_axe_in_every_state_at_both_widths() {
     tour.visit("audit", &url("/admin/audit")).await;
     tour.visit("applications", &url("/admin/applications"))
         .await;
+    tour.visit(
+        "oidc-refused",
+        &url("/oidc/authorize?client_id=tfc_unknown&response_type=code"),
+    )
+    .await;
+    tour.visit("oidc-logout", &url("/oidc/logout")).await;
 
     // An invitation, opened by the new person.
     let mut admin = app.client();
@@ -268,12 +279,32 @@ async fn every_page_passes_axe_in_every_state_at_both_widths() {
         .await;
     tour.check("recovery-used").await;
 
-    // The same pages in Spanish, chosen with the switch.
+    // Emergency access, issued by whoever runs the server.
+    let emergency = app
+        .app
+        .login
+        .issue_emergency_access(
+            "boss",
+            "phone and codes lost",
+            &url(""),
+            app.app.clock.now(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
     browser.goto(&url("/")).await;
     browser.click("form[action='/logout'] button").await;
     browser
         .wait_for_url(|u| u.contains("done=logged-out"))
         .await;
+    tour.visit("emergency", &emergency).await;
+    browser.type_into("#password", "not the password").await;
+    browser.click("form button[type=submit]").await;
+    wait_for(&browser, "id=\"emergency-error\"").await;
+    tour.check("emergency-error").await;
+
+    // The same pages in Spanish, chosen with the switch.
+    browser.goto(&url("/login")).await;
     browser.click(".lang-switch a[lang=es]").await;
     wait_for(&browser, "<html lang=\"es\">").await;
     tour.check("login-es").await;
@@ -286,11 +317,28 @@ async fn every_page_passes_axe_in_every_state_at_both_widths() {
     browser.wait_for_url(|u| !u.contains("/login")).await;
     tour.visit("security-es", &url("/account/security")).await;
     tour.visit("passkeys-es", &url("/account/passkeys")).await;
+    tour.visit("staff-es", &url("/admin/staff")).await;
+    tour.visit("policy-es", &url("/admin/policy")).await;
+    tour.visit("audit-es", &url("/admin/audit")).await;
+    tour.visit("applications-es", &url("/admin/applications"))
+        .await;
+    tour.visit("outbox-es", &url("/dev/outbox")).await;
+    tour.visit(
+        "oidc-refused-es",
+        &url("/oidc/authorize?client_id=tfc_unknown&response_type=code"),
+    )
+    .await;
+    wait_for(&browser, "Esta aplicación no está registrada aquí").await;
+    tour.visit("oidc-logout-es", &url("/oidc/logout")).await;
+    wait_for(&browser, "¿Cerrar sesión?").await;
+    browser.click("#confirm-logout").await;
+    wait_for(&browser, "Ha cerrado sesión").await;
+    tour.check("oidc-logged-out-es").await;
 
     let Tour { pages, found, .. } = tour;
     browser.quit().await;
     eprintln!("axe checked {pages} pages at two widths");
-    assert!(pages >= 30, "{pages} pages");
+    assert!(pages >= 45, "{pages} pages");
     assert!(
         found.is_empty(),
         "axe-core found {} violation(s):\n{}",

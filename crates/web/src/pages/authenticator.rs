@@ -188,23 +188,19 @@ pub async fn begin(
             state.now(),
         )
         .await?;
-    let error = match outcome {
+    let error = crate::lang::current().t(match outcome {
         LinkStart::Offered(uri) => return offer(&state, &headers, &uri, StatusCode::OK, None),
-        LinkStart::WrongPassword => "The password is not correct.",
-        LinkStart::ProofNeeded => {
-            "An app is already linked: enter a code from it, or one of your recovery codes."
-        }
-        LinkStart::WrongProof => "That code from your current app or recovery code is not valid.",
-        LinkStart::FreshLoginNeeded => {
-            "Your phone guards this account: log out, log in again with a texted code, and link the app within 5 minutes."
-        }
-    };
+        LinkStart::WrongPassword => "link-wrong-password",
+        LinkStart::ProofNeeded => "link-proof-needed",
+        LinkStart::WrongProof => "link-wrong-proof",
+        LinkStart::FreshLoginNeeded => "link-fresh-login-needed",
+    });
     step_up(
         &state,
         &headers,
         &user,
         StatusCode::BAD_REQUEST,
-        Some(error),
+        Some(&error),
     )
     .await
 }
@@ -238,7 +234,11 @@ async fn confirm_code(
     let token = cookies::get(headers, state.session_cookie()).unwrap_or_default();
     let now = state.now();
     let typed: String = code.chars().take(32).collect();
-    match state.login.confirm_link(&token, user, &typed, ctx, now).await? {
+    match state
+        .login
+        .confirm_link(&token, user, &typed, ctx, now)
+        .await?
+    {
         LinkConfirm::Linked {
             recovery_codes: Some(codes),
             session_token,
@@ -254,7 +254,10 @@ async fn confirm_code(
             }
             Ok(response)
         }
-        LinkConfirm::Linked { recovery_codes: None, .. } => Ok(super::redirect(
+        LinkConfirm::Linked {
+            recovery_codes: None,
+            ..
+        } => Ok(super::redirect(
             &crate::done::Done::AuthenticatorRelinked.at("/account/security"),
             &[],
         )),
@@ -264,18 +267,29 @@ async fn confirm_code(
                 headers,
                 &uri,
                 StatusCode::BAD_REQUEST,
-                Some("That code does not match. Check that the app shows this account, and type the code it shows now."),
+                Some(&crate::lang::current().t("link-code-mismatch")),
             ),
-            None => step_up(state, headers, user, StatusCode::BAD_REQUEST, Some("That took too long. Start again.")).await,
+            None => {
+                step_up(
+                    state,
+                    headers,
+                    user,
+                    StatusCode::BAD_REQUEST,
+                    Some(&crate::lang::current().t("link-too-long")),
+                )
+                .await
+            }
         },
-        LinkConfirm::Expired => step_up(
-            state,
-            headers,
-            user,
-            StatusCode::BAD_REQUEST,
-            Some("More than 5 minutes passed since you entered your password. Start again; nothing was changed."),
-        )
-        .await,
+        LinkConfirm::Expired => {
+            step_up(
+                state,
+                headers,
+                user,
+                StatusCode::BAD_REQUEST,
+                Some(&crate::lang::current().t("link-expired")),
+            )
+            .await
+        }
     }
 }
 
@@ -359,7 +373,7 @@ pub async fn codes_create(
         &state,
         &headers,
         codes,
-        Some("A new set was made; the old codes no longer work."),
+        Some(&crate::lang::current().t("recovery-new-set")),
     )
 }
 

@@ -220,7 +220,7 @@ pub async fn use_emergency(
             &headers,
             token,
             StatusCode::UNAUTHORIZED,
-            Some("The password is not correct (or password attempts are locked for a while)."),
+            Some(&crate::lang::current().t("emergency-wrong-password")),
         ),
     }
 }

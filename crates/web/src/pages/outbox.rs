@@ -13,6 +13,7 @@ use crate::{AppError, AppState};
 #[derive(Template)]
 #[template(path = "outbox.html")]
 struct OutboxPage {
+    tr: crate::lang::Tr,
     messages: Vec<SentSms>,
     emails: Vec<ShownEmail>,
 }
@@ -57,7 +58,15 @@ pub async fn show(State(state): State<AppState>) -> Result<Response, AppError> {
             text: email.text,
         })
         .collect();
-    page(StatusCode::OK, &OutboxPage { messages, emails }, &[])
+    page(
+        StatusCode::OK,
+        &OutboxPage {
+            tr: crate::lang::Tr::current(),
+            messages,
+            emails,
+        },
+        &[],
+    )
 }
 
 #[cfg(test)]
