@@ -283,26 +283,49 @@ impl LoginService {
         let value = token::generate()?;
         let link = format!("{}/invite/{value}", base_url.trim_end_matches('/'));
         let days = INVITATION_SECONDS / 86_400;
+        // The new person chose nothing yet: the practice's default, else
+        // the language of the administrator who invites them.
+        let practice = self.store.practice_locale(user.practice_id).await?;
+        let lang = user
+            .language
+            .or(practice.language)
+            .or(admin.language)
+            .unwrap_or_default();
+        let args = |admin: &str, site: &str, name: &str| {
+            [
+                ("admin", i18n::Arg::from(admin)),
+                ("site", i18n::Arg::from(site)),
+                ("name", i18n::Arg::from(name)),
+                ("days", i18n::Arg::from(days)),
+            ]
+        };
+        let plain = args(&admin.username, &self.site_name, &user.username);
         let text = format!(
-            "{admin} invited you to {site} as \"{name}\".\n\n\
-             To choose your password and set up two-factor login, open this link within {days} days:\n{link}\n\n\
-             The link works once. If you did not expect this, ignore this email.\n",
-            admin = admin.username,
-            site = self.site_name,
-            name = user.username,
+            "{}\n\n{}\n{link}\n\n{}\n",
+            lang.t_with("invite-email-invited", &plain),
+            lang.t_with("invite-email-open", &plain),
+            lang.t("invite-email-not-you"),
+        );
+        // Every argument escaped before it enters the HTML part.
+        let escaped = args(
+            &crate::mail::escape_html(&admin.username),
+            &crate::mail::escape_html(&self.site_name),
+            &format!(
+                "<strong>{}</strong>",
+                crate::mail::escape_html(&user.username)
+            ),
         );
         let html = format!(
-            "<p>{admin} invited you to {site} as <strong>{name}</strong>.</p>\
-             <p><a href=\"{link}\">Choose your password</a> (the link works once, for {days} days).</p>\
-             <p>If you did not expect this, ignore this email.</p>",
-            admin = crate::mail::escape_html(&admin.username),
-            site = crate::mail::escape_html(&self.site_name),
-            name = crate::mail::escape_html(&user.username),
-            link = crate::mail::escape_html(&link),
+            "<p>{}</p><p><a href=\"{}\">{}</a> {}</p><p>{}</p>",
+            lang.t_with("invite-email-invited-html", &escaped),
+            crate::mail::escape_html(&link),
+            lang.t("invite-email-choose"),
+            lang.t_with("invite-email-once", &escaped),
+            lang.t("invite-email-not-you-html"),
         );
         let email = Email {
             to: user.email.clone(),
-            subject: format!("{}: your invitation", self.site_name),
+            subject: lang.t_with("invite-email-subject", &plain),
             text,
             html,
         };

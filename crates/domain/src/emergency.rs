@@ -185,34 +185,41 @@ impl LoginService {
         now: u64,
     ) -> Result<Vec<crate::NewMessage>, DomainError> {
         let mut messages = Vec::new();
+        let practice = self.store.practice_locale(user.practice_id).await?;
+        let zone = crate::time::Zone::named(&practice.time_zone)
+            .unwrap_or_else(|_| crate::time::Zone::server());
+        let when = zone.readable(now);
+        let args = |name: &str, site: &str, when: &str, ip: &str| {
+            [
+                ("name", i18n::Arg::from(name)),
+                ("site", i18n::Arg::from(site)),
+                ("when", i18n::Arg::from(when)),
+                ("ip", i18n::Arg::from(ip)),
+            ]
+        };
+        let plain = args(&user.username, &self.site_name, &when, &ctx.ip);
+        let esc = crate::mail::escape_html;
+        let escaped = args(
+            &format!("<strong>{}</strong>", esc(&user.username)),
+            &esc(&self.site_name),
+            &esc(&when),
+            &esc(&ctx.ip),
+        );
         for admin in self.store.practice_admins(user.practice_id).await? {
-            let text = format!(
-                "{name} logged in to {site} with an emergency access link at {time} from {ip}: \
-                 the second factor was skipped once.\n\n\
-                 The reason given when the link was issued is in the audit trail \
-                 (event emergency_access_issued). If this was not expected, disable the \
-                 account on the staff page and investigate.\n",
-                name = user.username,
-                site = self.site_name,
-                time = crate::time::rfc3339(now),
-                ip = ctx.ip,
-            );
-            let html = format!(
-                "<p><strong>{name}</strong> logged in to {site} with an emergency access link at {time} from {ip}: the second factor was skipped once.</p>\
-                 <p>The reason given when the link was issued is in the audit trail (event <code>emergency_access_issued</code>). If this was not expected, disable the account on the staff page and investigate.</p>",
-                name = crate::mail::escape_html(&user.username),
-                site = crate::mail::escape_html(&self.site_name),
-                time = crate::time::rfc3339(now),
-                ip = crate::mail::escape_html(&ctx.ip),
-            );
+            let lang = admin.language.or(practice.language).unwrap_or_default();
             let email = Email {
                 to: admin.email.clone(),
-                subject: format!(
-                    "{}: emergency access used by {}",
-                    self.site_name, user.username
+                subject: lang.t_with("emergency-email-subject", &plain),
+                text: format!(
+                    "{}\n\n{}\n",
+                    lang.t_with("emergency-email-used", &plain),
+                    lang.t("emergency-email-check")
                 ),
-                text,
-                html,
+                html: format!(
+                    "<p>{}</p><p>{}</p>",
+                    lang.t_with("emergency-email-used", &escaped),
+                    esc(&lang.t("emergency-email-check"))
+                ),
             };
             messages.push(
                 self.outbox

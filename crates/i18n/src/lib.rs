@@ -229,6 +229,7 @@ mod tests {
                     "phone", "who", "name", "email", "first", "second", "factors", "site", "code",
                     "link", "query", "floor", "zone", "until", "user", "field", "issuer", "why",
                     "country", "uri", "scheme", "subject", "when", "ip", "button", "forgot",
+                    "admin",
                 ]
                 .map(|name| (name, Arg::from("X"))),
             )

@@ -1181,6 +1181,64 @@ async fn the_admin_pages_and_their_refusals_speak_spanish(app: &TestApp) {
         .await;
     assert!(mixed.body.contains("mezcla alfabetos"), "{}", mixed.body);
 
+    // The new person chose nothing yet: the invitation speaks the
+    // language of the administrator who sent it.
+    let added = admin
+        .submit(
+            "/admin/staff",
+            &[
+                ("username", "nuevo"),
+                ("email", "nuevo@clinic.example"),
+                ("role", "staff"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, 303, "{}", added.body);
+    let invitation = app
+        .mails()
+        .await
+        .into_iter()
+        .find(|m| m.to == "nuevo@clinic.example")
+        .expect("an invitation");
+    assert_eq!(invitation.subject, "Test Clinic: su invitación");
+    assert!(
+        invitation
+            .text
+            .contains("jefa le invitó a Test Clinic como \"nuevo\".")
+    );
+    assert!(invitation.html.contains("<strong>nuevo</strong>"));
+
+    // Emergency access: every administrator hears of it in their language.
+    let link = app
+        .app
+        .login
+        .issue_emergency_access(
+            "jefa",
+            "teléfono perdido",
+            "http://127.0.0.1:8080",
+            testkit::START,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let path = link.trim_start_matches("http://127.0.0.1:8080").to_owned();
+    let used = app.client().submit(&path, &[("password", PASSWORD)]).await;
+    assert_eq!(used.status, 303, "{}", used.body);
+    assert!(
+        app.mails()
+            .await
+            .iter()
+            .any(|m| m.to == "jefa@clinic.example"
+                && m.subject == "Test Clinic: jefa usó el acceso de emergencia"),
+        "{:?}",
+        app.mails()
+            .await
+            .iter()
+            .map(|m| &m.subject)
+            .collect::<Vec<_>>()
+    );
+
     let nurse = app.add_user("enfermera").await;
     let wrong = act(&mut admin, &nurse, "disable", "not my password").await;
     assert!(
