@@ -4,6 +4,11 @@
 // other factors keep working.
 (function () {
   "use strict";
+  // The page's words, in its language, on the script element itself.
+  var script = document.currentScript;
+  function say(key, fallback) {
+    return (script && script.getAttribute("data-" + key)) || fallback;
+  }
   if (!window.PublicKeyCredential || !navigator.credentials) {
     var parts = document.querySelectorAll("[data-passkey]");
     for (var i = 0; i < parts.length; i++) parts[i].hidden = true;
@@ -32,7 +37,7 @@
       headers: { "Content-Type": "application/x-www-form-urlencoded" },
       body: new URLSearchParams(fields).toString()
     }).then(function (response) {
-      return response.json().catch(function () { return { error: "The server did not answer (" + response.status + ")." }; });
+      return response.json().catch(function () { return { error: say("no-answer", "The server did not answer (%s).").replace("%s", response.status) }; });
     });
   }
   function hide(status) {
@@ -47,9 +52,9 @@
     status.focus && status.focus();
   }
   function why(error) {
-    if (error && error.name === "NotAllowedError") return "The passkey request was cancelled or timed out. Try again.";
-    if (error && error.name === "InvalidStateError") return "This passkey or security key is registered already.";
-    return (error && error.message) || "The passkey did not work. Try again, or use another way.";
+    if (error && error.name === "NotAllowedError") return say("cancelled", "The passkey request was cancelled or timed out. Try again.");
+    if (error && error.name === "InvalidStateError") return say("registered", "This passkey or security key is registered already.");
+    return (error && error.message) || say("failed", "The passkey did not work. Try again, or use another way.");
   }
   function credentialIds(list) {
     return (list || []).map(function (c) { return Object.assign({}, c, { id: toBytes(c.id) }); });
@@ -88,7 +93,7 @@
   }
   function go(answer, status) {
     if (answer.redirect) { window.location.assign(answer.redirect); return; }
-    show(status, answer.error || "The passkey was not accepted.");
+    show(status, answer.error || say("refused", "The passkey was not accepted."));
   }
 
   // Adding one: /account/passkeys.

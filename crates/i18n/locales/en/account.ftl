@@ -145,3 +145,9 @@ link-too-long = That took too long. Start again.
 link-expired = More than 5 minutes passed since you entered your password. Start again; nothing was changed.
 recovery-new-set = A new set was made; the old codes no longer work.
 emergency-wrong-password = The password is not correct (or password attempts are locked for a while).
+
+passkey-js-no-answer = The server did not answer (%s).
+passkey-js-cancelled = The passkey request was cancelled or timed out. Try again.
+passkey-js-registered = This passkey or security key is registered already.
+passkey-js-failed = The passkey did not work. Try again, or use another way.
+passkey-js-refused = The passkey was not accepted.

@@ -144,3 +144,9 @@ link-too-long = Tardó demasiado. Empiece de nuevo.
 link-expired = Pasaron más de 5 minutos desde que escribió su contraseña. Empiece de nuevo; no se cambió nada.
 recovery-new-set = Se creó un juego nuevo; los códigos anteriores ya no funcionan.
 emergency-wrong-password = La contraseña no es correcta (o los intentos de contraseña están bloqueados durante un tiempo).
+
+passkey-js-no-answer = El servidor no respondió (%s).
+passkey-js-cancelled = La solicitud de la llave de acceso se canceló o caducó. Inténtelo de nuevo.
+passkey-js-registered = Esta llave de acceso o de seguridad ya está registrada.
+passkey-js-failed = La llave de acceso no funcionó. Inténtelo de nuevo o use otra forma.
+passkey-js-refused = No se aceptó la llave de acceso.

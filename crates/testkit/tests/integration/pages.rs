@@ -317,6 +317,8 @@ async fn every_page_passes_axe_in_every_state_at_both_widths() {
     browser.wait_for_url(|u| !u.contains("/login")).await;
     tour.visit("security-es", &url("/account/security")).await;
     tour.visit("passkeys-es", &url("/account/passkeys")).await;
+    // The script's own sentences come with the page, in its language.
+    wait_for(&browser, "data-cancelled=\"La solicitud de la llave").await;
     tour.visit("staff-es", &url("/admin/staff")).await;
     tour.visit("policy-es", &url("/admin/policy")).await;
     tour.visit("audit-es", &url("/admin/audit")).await;
