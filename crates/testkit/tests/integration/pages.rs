@@ -390,3 +390,76 @@ async fn the_login_works_with_the_keyboard_alone() {
     browser.quit().await;
     app.stop().await;
 }
+
+/// Presses Tab until the focused element is `css` (at most 40 times).
+async fn tab_to(browser: &Browser, css: &str) {
+    let script = format!(
+        "var done = arguments[arguments.length - 1];\n\
+         done(document.activeElement === document.querySelector({css:?}));"
+    );
+    for _ in 0..40 {
+        if browser.execute_async(&script).await == serde_json::Value::Bool(true) {
+            return;
+        }
+        browser.keys(TAB).await;
+    }
+    panic!("Tab never reached {css} on {}", browser.url().await);
+}
+
+/// Linking an app, from the start page to the linked factor: Tab, typing
+/// and Enter only; the secret is there as text for whoever cannot scan,
+/// and a wrong code puts the focus back on its field, marked invalid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn linking_an_app_works_with_the_keyboard_alone() {
+    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    app.add_user("drjones").await;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    browser.goto(&app.url("/login")).await;
+    browser
+        .keys(&format!("drjones{TAB}{PASSWORD}{ENTER}"))
+        .await;
+    browser.wait_for_url(|u| !u.contains("/login")).await;
+    tab_to(&browser, "a[href='/account/security']").await;
+    browser.keys(ENTER).await;
+    browser
+        .wait_for_url(|u| u.ends_with("/account/security"))
+        .await;
+    tab_to(&browser, "a[href='/account/authenticator']").await;
+    browser.keys(ENTER).await;
+    browser
+        .wait_for_url(|u| u.ends_with("/account/authenticator"))
+        .await;
+    tab_to(&browser, "#password").await;
+    browser.keys(&format!("{PASSWORD}{ENTER}")).await;
+    wait_for(&browser, "id=\"otpauth-uri\"").await;
+    let secret = browser.property("#secret", "textContent").await;
+    assert!(secret.len() >= 16, "the secret as text: {secret:?}");
+    let uri = browser.property("#otpauth-uri", "textContent").await;
+    let phone = otp::OtpAuthUri::parse(uri.trim())
+        .unwrap()
+        .to_totp()
+        .unwrap();
+    tab_to(&browser, "#code").await;
+    browser.keys(&format!("000000{ENTER}")).await;
+    wait_for(&browser, "id=\"confirm-error\"").await;
+    assert_eq!(
+        browser.focused_id().await,
+        "code",
+        "focus on the field in error"
+    );
+    assert_eq!(browser.property("#code", "ariaInvalid").await, "true");
+    browser
+        .keys(&format!("{}{ENTER}", app.code(&phone, 0)))
+        .await;
+    // A first app comes with its recovery codes, shown at once.
+    wait_for(&browser, "recovery-codes/download").await;
+    let user = app.app.user("drjones").await.unwrap();
+    assert!(
+        app.store().totp(user.id).await.unwrap().is_some(),
+        "the app is linked"
+    );
+    browser.quit().await;
+    app.stop().await;
+}
