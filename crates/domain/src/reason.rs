@@ -327,6 +327,71 @@ impl Reason {
         }
     }
 
+    /// The form field it is about, by a name every form shares
+    /// (`new-password`, `username`, …), so a page can mark that field and
+    /// put the focus on it; `None` when it is about no one field.
+    pub fn field(&self) -> Option<&'static str> {
+        use Reason as R;
+        Some(match self {
+            R::PasswordTooShort { .. }
+            | R::PasswordTooLong
+            | R::PasswordCommon
+            | R::PasswordHasUsername
+            | R::PasswordGuessable { .. } => "new-password",
+            R::PasswordsDiffer | R::NewPasswordsDiffer => "new-password-confirm",
+            R::CurrentPasswordWrong | R::PasswordWrong | R::AdminPasswordWrong => "own-password",
+            R::ProofNeeded | R::ProofWrong | R::AppCodeWrong => "proof",
+            R::UsernameForm
+            | R::UsernameApiPrefix
+            | R::UsernameCharacter
+            | R::UsernameMixedScripts
+            | R::UsernameLookAlike
+            | R::UsernameTaken { .. } => "username",
+            R::EmailInvalid => "email",
+            R::RoleInvalid => "role",
+            R::DisplayNameInvalid { .. } => "display-name",
+            R::RememberDaysRange { .. } => "remember-days",
+            R::IdleTimeoutRange { .. } => "idle-minutes",
+            R::MinLengthRange { .. } => "min-length",
+            R::ZoneForm | R::ZoneUnknown { .. } => "time-zone",
+            R::PhoneCountry => "country",
+            R::PhoneEmpty | R::PhoneUnreadable { .. } | R::PhoneInvalid { .. } => "phone",
+            R::PasskeyNameControl | R::PasskeyNameLong { .. } => "passkey-name",
+            R::AppName => "app-name",
+            R::AppNoRedirect
+            | R::AppTooManyUris { .. }
+            | R::UriTooLong { .. }
+            | R::UriSpaces { .. }
+            | R::UriNotAbsolute { .. }
+            | R::UriFragment { .. }
+            | R::UriCredentials { .. }
+            | R::UriPlainHttp { .. }
+            | R::UriScheme { .. } => "redirect-uris",
+            R::TwoFactorRequired
+            | R::NoAuthenticator
+            | R::NotAdmin
+            | R::NoSuchAccount
+            | R::NotOnYourself
+            | R::AlreadyHasPassword { .. }
+            | R::PasskeysOffForAdmins
+            | R::PasskeysOff
+            | R::CeremonyExpired
+            | R::PasskeyNotYours
+            | R::PasskeyCloned
+            | R::PasskeyCannotSignIn
+            | R::PasskeyLimit { .. }
+            | R::PasskeyDuplicate
+            | R::PasskeyLastForAdmin
+            | R::PasskeyOnlyFactor
+            | R::PasskeyAnswerRefused
+            | R::AppUnknown
+            | R::OidcNoClientId
+            | R::OidcUnknownClient
+            | R::OidcNoRedirectUri
+            | R::OidcRedirectMismatch => return None,
+        })
+    }
+
     /// In `lang`'s words.
     pub fn words(&self, lang: Lang) -> String {
         lang.t_with(self.id(), &self.args(lang))

@@ -105,6 +105,35 @@ pub fn said(reason: &domain::Reason) -> String {
     reason.words(current())
 }
 
+/// What a form says is wrong, and the field it is about (a name every
+/// form shares, `new-password`, `username`…; empty for none): the page
+/// marks that field invalid, ties the words to it and focuses it.
+#[derive(Debug, Clone, Default)]
+pub struct Problem {
+    /// In the page's language.
+    pub words: String,
+    /// The field's shared name, or empty.
+    pub field: &'static str,
+}
+
+impl Problem {
+    /// `reason` in the page's language, on the field it is about.
+    pub fn of(reason: &domain::Reason) -> Problem {
+        Problem {
+            words: said(reason),
+            field: reason.field().unwrap_or(""),
+        }
+    }
+
+    /// Catalog message `key`, about `field` (empty: no one field).
+    pub fn about(field: &'static str, key: &str) -> Problem {
+        Problem {
+            words: current().t(key),
+            field,
+        }
+    }
+}
+
 /// What templates call to say something in the page's language.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Tr(pub Lang);

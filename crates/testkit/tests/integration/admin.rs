@@ -1327,3 +1327,126 @@ async fn the_admin_pages_and_their_refusals_speak_spanish(app: &TestApp) {
     );
 }
 both!(the_admin_pages_and_their_refusals_speak_spanish);
+
+/// Whether the element with `id` in `body` is marked invalid, tied to the
+/// error and focused.
+fn marked(body: &str, id: &str) -> bool {
+    let Some(start) = body.find(&format!("id=\"{id}\"")) else {
+        return false;
+    };
+    let tag = &body[start..start + body[start..].find('>').unwrap_or(0)];
+    tag.contains("aria-invalid=\"true\"")
+        && tag.contains("aria-describedby=\"")
+        && tag.contains("autofocus")
+}
+
+/// A refused form marks the field the refusal is about (and only that
+/// one) and keeps what was typed.
+async fn a_refusal_marks_the_field_it_is_about(app: &TestApp) {
+    let (_, mut admin) = app.admin("jefe").await;
+    let wrong_current = admin
+        .submit(
+            "/account/password",
+            &[
+                ("current_password", "not it"),
+                ("new_password", "a long new passphrase here"),
+                ("new_password_confirm", "a long new passphrase here"),
+            ],
+        )
+        .await;
+    assert!(
+        marked(&wrong_current.body, "current_password"),
+        "{}",
+        wrong_current.body
+    );
+    assert!(!marked(&wrong_current.body, "new_password"));
+    let differ = admin
+        .submit(
+            "/account/password",
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", "a long new passphrase here"),
+                ("new_password_confirm", "another long passphrase"),
+            ],
+        )
+        .await;
+    assert!(
+        marked(&differ.body, "new_password_confirm"),
+        "{}",
+        differ.body
+    );
+
+    let taken = admin
+        .submit(
+            "/admin/staff",
+            &[
+                ("username", "jefe"),
+                ("email", "x@clinic.example"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert!(marked(&taken.body, "username"), "{}", taken.body);
+    assert!(!marked(&taken.body, "email"));
+    let bad_email = admin
+        .submit(
+            "/admin/staff",
+            &[
+                ("username", "nueva"),
+                ("email", "nope"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert!(marked(&bad_email.body, "email"), "{}", bad_email.body);
+    assert!(
+        bad_email.body.contains("value=\"nueva\""),
+        "what was typed stays"
+    );
+
+    let zone = save_policy(
+        &mut admin,
+        &[
+            ("remember_days", "30"),
+            ("idle_timeout_minutes", "30"),
+            ("password_min_length", "12"),
+            ("time_zone", "Mars/Olympus"),
+        ],
+    )
+    .await;
+    assert!(marked(&zone.body, "time_zone"), "{}", zone.body);
+    let idle = save_policy(
+        &mut admin,
+        &[
+            ("remember_days", "30"),
+            ("idle_timeout_minutes", "many"),
+            ("password_min_length", "12"),
+        ],
+    )
+    .await;
+    assert!(marked(&idle.body, "idle_timeout_minutes"), "{}", idle.body);
+
+    let uri = admin
+        .submit(
+            "/admin/applications",
+            &[
+                ("name", "Charts"),
+                ("redirect_uris", "ftp://charts.example/cb"),
+                ("post_logout_redirect_uris", "https://charts.example/bye"),
+                ("public", "on"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(uri.status, 400);
+    assert!(marked(&uri.body, "redirect-uris"), "{}", uri.body);
+    assert!(uri.body.contains("value=\"Charts\""), "{}", uri.body);
+    assert!(uri.body.contains(">ftp://charts.example/cb</textarea>"));
+    assert!(uri.body.contains(">https://charts.example/bye</textarea>"));
+    assert!(uri.body.contains("name=\"public\" value=\"on\" checked"));
+
+    let from = admin.get("/admin/audit?from=yesterday").await;
+    assert!(marked(&from.body, "from"), "{}", from.body);
+    assert!(!marked(&from.body, "to"));
+}
+both!(a_refusal_marks_the_field_it_is_about);

@@ -43,6 +43,8 @@ struct PasswordPage<'a> {
     csrf_token: &'a str,
     min_length: usize,
     error: Option<&'a str>,
+    /// The field the error is about ([`crate::lang::Problem::field`]).
+    invalid: &'a str,
 }
 
 /// Renders the security page for `user` with an optional notice.
@@ -182,7 +184,7 @@ async fn password_page(
     headers: &HeaderMap,
     user: &User,
     status: StatusCode,
-    error: Option<&str>,
+    problem: Option<&crate::lang::Problem>,
 ) -> Result<Response, AppError> {
     let min_length = state.login.policy_for(user).await?.password_min_length;
     let (csrf_token, csrf_cookie) = csrf::issue(state, headers)?;
@@ -193,7 +195,8 @@ async fn password_page(
             tr: crate::lang::Tr::current(),
             csrf_token: &csrf_token,
             min_length,
-            error,
+            error: problem.map(|p| p.words.as_str()),
+            invalid: problem.map_or("", |p| p.field),
         },
         &cookies,
     )
@@ -249,7 +252,7 @@ pub async fn change_password(
                 &headers,
                 &user,
                 StatusCode::BAD_REQUEST,
-                Some(&crate::lang::said(&message)),
+                Some(&crate::lang::Problem::of(&message)),
             )
             .await
         }

@@ -33,6 +33,8 @@ struct ResetPage<'a> {
     link_token: &'a str,
     min_length: usize,
     error: Option<&'a str>,
+    /// The field the error is about ([`crate::lang::Problem::field`]).
+    invalid: &'a str,
 }
 
 fn forgot_page(
@@ -146,7 +148,7 @@ async fn reset_page(
     headers: &HeaderMap,
     link_token: &str,
     status: StatusCode,
-    error: Option<&str>,
+    problem: Option<&crate::lang::Problem>,
 ) -> Result<Response, AppError> {
     let min_length = state
         .login
@@ -162,7 +164,8 @@ async fn reset_page(
             csrf_token: &csrf_token,
             link_token,
             min_length,
-            error,
+            error: problem.map(|p| p.words.as_str()),
+            invalid: problem.map_or("", |p| p.field),
         },
         &set,
     )?;
@@ -239,7 +242,7 @@ pub async fn reset_submit(
                 &headers,
                 token,
                 StatusCode::BAD_REQUEST,
-                Some(&crate::lang::said(&message)),
+                Some(&crate::lang::Problem::of(&message)),
             )
             .await
         }

@@ -26,6 +26,8 @@ struct InvitePage<'a> {
     min_length: usize,
     require_2fa: bool,
     error: Option<&'a str>,
+    /// The field the error is about ([`crate::lang::Problem::field`]).
+    invalid: &'a str,
 }
 
 #[derive(Template)]
@@ -35,6 +37,8 @@ struct EmergencyPage<'a> {
     csrf_token: &'a str,
     link_token: &'a str,
     error: Option<&'a str>,
+    /// The field the error is about ([`crate::lang::Problem::field`]).
+    invalid: &'a str,
 }
 
 /// A link that no longer works: `what` names its messages
@@ -61,7 +65,7 @@ async fn invite_page(
     headers: &HeaderMap,
     token: &str,
     status: StatusCode,
-    error: Option<&str>,
+    problem: Option<&crate::lang::Problem>,
 ) -> Result<Response, AppError> {
     let Some(user) = state.login.invitation(token, state.now()).await? else {
         return Ok(invalid_invitation());
@@ -78,7 +82,8 @@ async fn invite_page(
             username: &user.username,
             min_length: policy.password_min_length,
             require_2fa: policy.require_2fa,
-            error,
+            error: problem.map(|p| p.words.as_str()),
+            invalid: problem.map_or("", |p| p.field),
         },
         &set,
     )?))
@@ -136,7 +141,7 @@ pub async fn accept_invite(
                 &headers,
                 token,
                 StatusCode::BAD_REQUEST,
-                Some(&crate::lang::said(&message)),
+                Some(&crate::lang::Problem::of(&message)),
             )
             .await
         }
@@ -152,7 +157,7 @@ fn emergency_page(
     headers: &HeaderMap,
     token: &str,
     status: StatusCode,
-    error: Option<&str>,
+    problem: Option<&crate::lang::Problem>,
 ) -> Result<Response, AppError> {
     let (csrf_token, cookie) = csrf::issue(state, headers)?;
     let set: Vec<String> = cookie.into_iter().collect();
@@ -162,7 +167,8 @@ fn emergency_page(
             tr: crate::lang::Tr::current(),
             csrf_token: &csrf_token,
             link_token: token,
-            error,
+            error: problem.map(|p| p.words.as_str()),
+            invalid: problem.map_or("", |p| p.field),
         },
         &set,
     )?))
@@ -220,7 +226,10 @@ pub async fn use_emergency(
             &headers,
             token,
             StatusCode::UNAUTHORIZED,
-            Some(&crate::lang::current().t("emergency-wrong-password")),
+            Some(&crate::lang::Problem::about(
+                "own-password",
+                "emergency-wrong-password",
+            )),
         ),
     }
 }

@@ -33,7 +33,8 @@ async fn audit_filter(
     state: &AppState,
     admin: &User,
     params: &AuditQuery,
-) -> Result<Result<AuditFilter, String>, AppError> {
+) -> Result<Result<AuditFilter, crate::lang::Problem>, AppError> {
+    use crate::lang::Problem;
     let lang = crate::lang::current();
     let mut filter = AuditFilter {
         practice: Some(admin.practice_id),
@@ -47,23 +48,24 @@ async fn audit_filter(
         match found.filter(|u| u.practice_id == admin.practice_id) {
             Some(u) => filter.user = Some(u.id),
             None => {
-                return Ok(Err(
-                    lang.t_with("audit-no-such-user", &[("user", user.into())])
-                ));
+                return Ok(Err(Problem {
+                    words: lang.t_with("audit-no-such-user", &[("user", user.into())]),
+                    field: "audit-user",
+                }));
             }
         }
     }
     let event = text(&params.event);
     if !event.is_empty() {
         if !AuditKind::ALL.iter().any(|k| k.as_str() == event) {
-            return Ok(Err(lang.t("audit-unknown-event")));
+            return Ok(Err(Problem::about("audit-event", "audit-unknown-event")));
         }
         filter.kind = Some(event);
     }
     let outcome = text(&params.outcome);
     if !outcome.is_empty() {
         if !crate::words::OUTCOMES.contains(&outcome.as_str()) {
-            return Ok(Err(lang.t("audit-bad-outcome")));
+            return Ok(Err(Problem::about("audit-outcome", "audit-bad-outcome")));
         }
         filter.outcome = Some(outcome);
     }
@@ -71,18 +73,18 @@ async fn audit_filter(
     if !from.is_empty() {
         match day(&from) {
             Some(at) => filter.since = at,
-            None => return Ok(Err(lang.t("audit-bad-from"))),
+            None => return Ok(Err(Problem::about("audit-from", "audit-bad-from"))),
         }
     }
     let to = text(&params.to);
     if !to.is_empty() {
         match day(&to) {
             Some(at) => filter.until = at + 86_400,
-            None => return Ok(Err(lang.t("audit-bad-to"))),
+            None => return Ok(Err(Problem::about("audit-to", "audit-bad-to"))),
         }
     }
     if filter.since >= filter.until {
-        return Ok(Err(lang.t("audit-from-after-to")));
+        return Ok(Err(Problem::about("audit-from", "audit-from-after-to")));
     }
     Ok(Ok(filter))
 }
@@ -148,6 +150,8 @@ pub struct EventView {
 struct AuditPage<'a> {
     tr: crate::lang::Tr,
     error: Option<&'a str>,
+    /// The filter field the error is about.
+    invalid: &'a str,
     user: String,
     from: String,
     to: String,
@@ -226,7 +230,8 @@ pub async fn audit(
         status,
         &AuditPage {
             tr,
-            error: error.as_deref(),
+            error: error.as_ref().map(|p| p.words.as_str()),
+            invalid: error.as_ref().map_or("", |p| p.field),
             user: shown(&params.user),
             from: shown(&params.from),
             to: shown(&params.to),
@@ -279,7 +284,7 @@ pub async fn export(
     };
     let filter = match audit_filter(&state, &admin, &params).await? {
         Ok(filter) => filter,
-        Err(error) => return Err(AppError::BadRequest(error)),
+        Err(error) => return Err(AppError::BadRequest(error.words)),
     };
     let (sender, receiver) = tokio::sync::mpsc::channel(4);
     let login = state.login.clone();

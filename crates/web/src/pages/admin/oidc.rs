@@ -14,6 +14,19 @@ struct ApplicationsPage<'a> {
     issued: Option<(String, Option<String>)>,
     notice: Option<&'a str>,
     error: Option<&'a str>,
+    /// The field of the registration form the error is about.
+    invalid: &'a str,
+    /// What was typed in the registration form, kept after a refusal.
+    typed: Typed,
+}
+
+/// The registration form's fields as typed.
+#[derive(Default)]
+struct Typed {
+    name: String,
+    redirect_uris: String,
+    post_logout_redirect_uris: String,
+    public: bool,
 }
 
 /// What the page says above the list.
@@ -22,8 +35,8 @@ enum Said<'a> {
     /// A client just registered: its id and the secret, shown once.
     Issued(String, Option<String>),
     Notice(&'a str),
-    /// A refusal (the page answers 400).
-    Error(&'a str),
+    /// A refusal (the page answers 400), with the registration as typed.
+    Error(&'a crate::lang::Problem, Typed),
 }
 
 async fn applications_page(
@@ -37,16 +50,17 @@ async fn applications_page(
     let cookies: Vec<String> = csrf_cookie.into_iter().collect();
     let tr = crate::lang::Tr::current();
     let registered = tr.t("apps-registered");
-    let (status, issued, notice, error) = match said {
-        Said::Nothing => (StatusCode::OK, None, None, None),
+    let (status, issued, notice, problem, typed) = match said {
+        Said::Nothing => (StatusCode::OK, None, None, None, Typed::default()),
         Said::Issued(id, secret) => (
             StatusCode::OK,
             Some((id, secret)),
             Some(registered.as_str()),
             None,
+            Typed::default(),
         ),
-        Said::Notice(notice) => (StatusCode::OK, None, Some(notice), None),
-        Said::Error(error) => (StatusCode::BAD_REQUEST, None, None, Some(error)),
+        Said::Notice(notice) => (StatusCode::OK, None, Some(notice), None, Typed::default()),
+        Said::Error(error, typed) => (StatusCode::BAD_REQUEST, None, None, Some(error), typed),
     };
     page(
         status,
@@ -57,7 +71,9 @@ async fn applications_page(
             clients,
             issued,
             notice,
-            error,
+            error: problem.map(|p| p.words.as_str()),
+            invalid: problem.map_or("", |p| p.field),
+            typed,
         },
         &cookies,
     )
@@ -126,8 +142,19 @@ pub async fn add_application(
     let said = match &issued {
         Ok(issued) => Said::Issued(issued.client.client_id.clone(), issued.secret.clone()),
         Err(error) => {
-            refusal = crate::lang::said(error);
-            Said::Error(&refusal)
+            refusal = crate::lang::Problem::of(error);
+            let short = |text: &Option<String>, max: usize| -> String {
+                text.as_deref().unwrap_or("").chars().take(max).collect()
+            };
+            Said::Error(
+                &refusal,
+                Typed {
+                    name: short(&fields.name, 100),
+                    redirect_uris: short(&fields.redirect_uris, 8192),
+                    post_logout_redirect_uris: short(&fields.post_logout_redirect_uris, 8192),
+                    public: fields.public.as_deref() == Some("on"),
+                },
+            )
         }
     };
     applications_page(&state, &headers, &admin, said).await
@@ -171,8 +198,18 @@ pub async fn remove_application(
             &[],
         )),
         Err(error) => {
-            let error = crate::lang::said(error);
-            applications_page(&state, &headers, &admin, Said::Error(&error)).await
+            // About a row's remove form, not the registration's fields.
+            let error = crate::lang::Problem {
+                words: crate::lang::said(error),
+                field: "",
+            };
+            applications_page(
+                &state,
+                &headers,
+                &admin,
+                Said::Error(&error, Typed::default()),
+            )
+            .await
         }
     }
 }

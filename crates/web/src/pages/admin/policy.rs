@@ -18,6 +18,8 @@ struct PolicyPage<'a> {
     forced_2fa: bool,
     notice: Option<&'a str>,
     error: Option<&'a str>,
+    /// The field the error is about ([`crate::lang::Problem::field`]).
+    invalid: &'a str,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -29,7 +31,7 @@ fn policy_page(
     time_zone: &str,
     language: &str,
     notice: Option<&str>,
-    error: Option<&str>,
+    problem: Option<&crate::lang::Problem>,
 ) -> Result<Response, AppError> {
     let (csrf_token, csrf_cookie) = csrf::issue(state, headers)?;
     let cookies: Vec<String> = csrf_cookie.into_iter().collect();
@@ -45,7 +47,8 @@ fn policy_page(
             floor: state.login.policy().password_min_length,
             forced_2fa: state.login.policy().require_2fa,
             notice,
-            error,
+            error: problem.map(|p| p.words.as_str()),
+            invalid: problem.map_or("", |p| p.field),
         },
         &cookies,
     )
@@ -89,24 +92,31 @@ pub struct PolicyForm {
     csrf_token: Option<String>,
 }
 
-/// A whole number from a form field, or the message naming the field
-/// (`field`, a catalog id).
-fn number(value: Option<&str>, field: &str) -> Result<u32, String> {
+/// A whole number from a form field, or the problem naming the field
+/// (`name`, the catalog id of its name; `field`, its shared name).
+fn number(
+    value: Option<&str>,
+    name: &str,
+    field: &'static str,
+) -> Result<u32, crate::lang::Problem> {
     value.unwrap_or("").trim().parse::<u32>().map_err(|_| {
         let lang = crate::lang::current();
-        lang.t_with("policy-whole-number", &[("field", lang.t(field).into())])
+        crate::lang::Problem {
+            words: lang.t_with("policy-whole-number", &[("field", lang.t(name).into())]),
+            field,
+        }
     })
 }
 
 /// The default language chosen: empty for none, else a tag we speak.
-fn language(tag: &str) -> Result<Option<i18n::Lang>, String> {
+fn language(tag: &str) -> Result<Option<i18n::Lang>, crate::lang::Problem> {
     let tag = tag.trim();
     if tag.is_empty() {
         return Ok(None);
     }
     i18n::Lang::from_tag(tag)
         .map(Some)
-        .ok_or_else(|| crate::lang::current().t("policy-choose-language"))
+        .ok_or_else(|| crate::lang::Problem::about("language", "policy-choose-language"))
 }
 
 /// `POST /admin/policy`.
@@ -124,20 +134,23 @@ pub async fn set_policy(
 ) -> Result<Response, AppError> {
     let current = state.login.practice_policy(admin.practice_id).await?;
     let parsed = (|| {
-        Ok::<_, String>(PracticePolicy {
+        Ok::<_, crate::lang::Problem>(PracticePolicy {
             require_2fa: fields.require_2fa.as_deref() == Some("on"),
             allow_sms: fields.allow_sms.as_deref() == Some("on"),
             remember_days: number(
                 fields.remember_days.as_deref(),
                 "policy-field-remember-days",
+                "remember-days",
             )?,
             idle_timeout_minutes: number(
                 fields.idle_timeout_minutes.as_deref(),
                 "policy-field-idle",
+                "idle-minutes",
             )?,
             password_min_length: number(
                 fields.password_min_length.as_deref(),
                 "policy-field-min-length",
+                "min-length",
             )?,
             allow_passkey_sign_in: fields.allow_passkey_sign_in.as_deref() == Some("on"),
             phishing_resistant_admins: fields.phishing_resistant_admins.as_deref() == Some("on"),
@@ -189,7 +202,7 @@ pub async fn set_policy(
             fields.time_zone.as_deref().unwrap_or(""),
             typed_language,
             None,
-            Some(&crate::lang::said(&error)),
+            Some(&crate::lang::Problem::of(&error)),
         ),
     }
 }

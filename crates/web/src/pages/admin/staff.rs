@@ -177,6 +177,8 @@ struct UserPage<'a> {
     actions: Vec<ActionView>,
     notice: Option<&'a str>,
     error: Option<&'a str>,
+    /// The path of the action whose password field the error is about.
+    invalid_action: &'a str,
 }
 
 /// Each action: its path, what it does, and the stem of its words in the
@@ -257,7 +259,7 @@ async fn user_page(
     id: UserId,
     status: StatusCode,
     done: Option<Done>,
-    error: Option<&str>,
+    error: Option<(&str, &crate::lang::Problem)>,
 ) -> Result<Response, AppError> {
     let Some(row) = state.login.staff_row(admin, id).await? else {
         return Ok(crate::pages::not_found().await);
@@ -286,7 +288,11 @@ async fn user_page(
                 },
             ),
             notice: notice.as_deref(),
-            error,
+            error: error.map(|(_, p)| p.words.as_str()),
+            invalid_action: match error {
+                Some((action, p)) if p.field == "own-password" => action,
+                _ => "",
+            },
         },
         &cookies,
     )
@@ -334,7 +340,7 @@ pub async fn act(
     }: AdminForm<ActionForm>,
 ) -> Result<Response, AppError> {
     let found = ACTIONS.iter().find(|(path, ..)| *path == action);
-    let (Some((_, action, _)), Some(id)) = (found, user_id(&raw)) else {
+    let (Some((path, action, _)), Some(id)) = (found, user_id(&raw)) else {
         return Ok(crate::pages::not_found().await);
     };
     let Some(target) = state.login.staff_member(&admin, id.0).await? else {
@@ -366,7 +372,7 @@ pub async fn act(
                 id,
                 StatusCode::BAD_REQUEST,
                 None,
-                Some(&crate::lang::said(&error)),
+                Some((path, &crate::lang::Problem::of(&error))),
             )
             .await
         }
@@ -379,6 +385,8 @@ struct NewUserPage<'a> {
     tr: crate::lang::Tr,
     csrf_token: &'a str,
     error: Option<&'a str>,
+    /// The field the error is about ([`crate::lang::Problem::field`]).
+    invalid: &'a str,
     username: &'a str,
     display_name: &'a str,
     email: &'a str,
@@ -401,7 +409,7 @@ fn new_user_page(
     headers: &HeaderMap,
     status: StatusCode,
     fields: &NewUserForm,
-    error: Option<&str>,
+    problem: Option<&crate::lang::Problem>,
 ) -> Result<Response, AppError> {
     let (csrf_token, csrf_cookie) = csrf::issue(state, headers)?;
     let cookies: Vec<String> = csrf_cookie.into_iter().collect();
@@ -413,7 +421,8 @@ fn new_user_page(
         &NewUserPage {
             tr: crate::lang::Tr::current(),
             csrf_token: &csrf_token,
-            error,
+            error: problem.map(|p| p.words.as_str()),
+            invalid: problem.map_or("", |p| p.field),
             username: &short(&fields.username, 64),
             display_name: &short(&fields.display_name, 100),
             email: &short(&fields.email, 254),
@@ -478,7 +487,7 @@ pub async fn add_user(
             &headers,
             StatusCode::BAD_REQUEST,
             &fields,
-            Some(&crate::lang::said(&error)),
+            Some(&crate::lang::Problem::of(&error)),
         ),
     }
 }
