@@ -371,6 +371,12 @@ impl Browser {
               var paste = new ClipboardEvent('paste', {clipboardData: data, bubbles: true, cancelable: true});\n\
               if (!el.dispatchEvent(paste)) bad.push(id + ': a script cancels pasting');\n\
             }); done(bad);";
+        self.lines(script, "the field check returned nothing").await
+    }
+
+    /// Runs `script` ([`Browser::execute_async`]) for the list of lines it
+    /// passes back; `missing` alone if it passed none.
+    async fn lines(&self, script: &str, missing: &str) -> Vec<String> {
         self.execute_async(script)
             .await
             .as_array()
@@ -380,7 +386,7 @@ impl Browser {
                     .map(|v| v.as_str().unwrap_or_default().to_owned())
                     .collect()
             })
-            .unwrap_or_else(|| vec!["the field check returned nothing".to_owned()])
+            .unwrap_or_else(|| vec![missing.to_owned()])
     }
 
     /// Runs axe-core (`axe_source`, its `axe.min.js`) on the page against
@@ -394,16 +400,7 @@ impl Browser {
                return v.id + ' (' + v.impact + ', ' + v.nodes.length + ' element(s), first: ' + v.nodes[0].target.join(' ') + '): ' + v.help; }})); }})\n\
              .catch(function (e) {{ done(['axe failed: ' + e]); }});"
         );
-        self.execute_async(&script)
-            .await
-            .as_array()
-            .map(|found| {
-                found
-                    .iter()
-                    .map(|v| v.as_str().unwrap_or_default().to_owned())
-                    .collect()
-            })
-            .unwrap_or_else(|| vec!["axe returned nothing".to_owned()])
+        self.lines(&script, "axe returned nothing").await
     }
 
     /// Presses `keys` on whatever has focus, as a keyboard does: each

@@ -292,6 +292,20 @@ impl TestApp {
             .expect("user created")
     }
 
+    /// Issues an emergency access link for the administrator `username`
+    /// (as `twofactor emergency-access` does) and returns its path.
+    pub async fn emergency_path(&self, username: &str, reason: &str) -> String {
+        const BASE: &str = "http://127.0.0.1:8080";
+        let link = self
+            .app
+            .login
+            .issue_emergency_access(username, reason, BASE, START)
+            .await
+            .expect("the database answers")
+            .expect("an administrator");
+        link.trim_start_matches(BASE).to_owned()
+    }
+
     /// Creates an administrator of the first practice, logged in (no
     /// second factor enrolled); returns the user and the browser.
     pub async fn admin(&self, username: &str) -> (User, Client) {

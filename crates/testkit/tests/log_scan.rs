@@ -113,19 +113,7 @@ fn codes_and_links_never_reach_the_logs() {
             )
             .await;
         secrets.push(path.trim_start_matches("/invite/").to_owned());
-        let link = app
-            .app
-            .login
-            .issue_emergency_access(
-                "boss",
-                "phone lost",
-                "http://127.0.0.1:8080",
-                testkit::START,
-            )
-            .await
-            .unwrap()
-            .unwrap();
-        let path = link.trim_start_matches("http://127.0.0.1:8080").to_owned();
+        let path = app.emergency_path("boss", "phone lost").await;
         let mut emergency = app.client();
         emergency.get(&path).await;
         let used = emergency.submit(&path, &[("password", PASSWORD)]).await;

@@ -1210,19 +1210,7 @@ async fn the_admin_pages_and_their_refusals_speak_spanish(app: &TestApp) {
     assert!(invitation.html.contains("<strong>nuevo</strong>"));
 
     // Emergency access: every administrator hears of it in their language.
-    let link = app
-        .app
-        .login
-        .issue_emergency_access(
-            "jefa",
-            "teléfono perdido",
-            "http://127.0.0.1:8080",
-            testkit::START,
-        )
-        .await
-        .unwrap()
-        .unwrap();
-    let path = link.trim_start_matches("http://127.0.0.1:8080").to_owned();
+    let path = app.emergency_path("jefa", "teléfono perdido").await;
     let used = app.client().submit(&path, &[("password", PASSWORD)]).await;
     assert_eq!(used.status, 303, "{}", used.body);
     assert!(
