@@ -192,6 +192,12 @@ async fn every_page_passes_axe_in_every_state_at_both_widths() {
     tour.visit("staff", &url("/admin/staff")).await;
     tour.visit("staff-user", &url(&format!("/admin/staff/{}", nurse.id.0)))
         .await;
+    browser
+        .type_into("#password-reset-2fa", "not the password")
+        .await;
+    browser.click("#action-reset-2fa button").await;
+    wait_for(&browser, "class=\"error\"").await;
+    tour.check("staff-user-error").await;
     tour.visit("staff-new", &url("/admin/staff/new")).await;
     browser.type_into("#username", "x y").await;
     browser.type_into("#email", "not-an-email@x").await;
@@ -207,8 +213,18 @@ async fn every_page_passes_axe_in_every_state_at_both_widths() {
     wait_for(&browser, "class=\"error\"").await;
     tour.check("policy-error").await;
     tour.visit("audit", &url("/admin/audit")).await;
+    tour.visit("audit-error", &url("/admin/audit?from=yesterday"))
+        .await;
     tour.visit("applications", &url("/admin/applications"))
         .await;
+    browser.type_into("#app-name", "Charts").await;
+    browser
+        .type_into("#redirect-uris", "ftp://charts.example/cb")
+        .await;
+    browser.type_into("#app-password", PASSWORD).await;
+    browser.click("#add-application button[type=submit]").await;
+    wait_for(&browser, "class=\"error\"").await;
+    tour.check("applications-error").await;
     tour.visit(
         "oidc-refused",
         &url("/oidc/authorize?client_id=tfc_unknown&response_type=code"),

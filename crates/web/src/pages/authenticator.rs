@@ -308,6 +308,7 @@ pub async fn codes_show(
             csrf_token: &csrf_token,
             left,
             error: None,
+            invalid: "",
         },
         &set,
     )
@@ -320,6 +321,8 @@ struct NewCodesPage<'a> {
     csrf_token: &'a str,
     left: u32,
     error: Option<&'a str>,
+    /// The field the error is about ([`crate::lang::Problem::field`]).
+    invalid: &'a str,
 }
 
 /// Fields of `POST /account/recovery-codes`.
@@ -357,13 +360,15 @@ pub async fn codes_create(
         Err(refused) => {
             let left = state.login.recovery_codes_left(&user).await?;
             let (csrf_token, set) = csrf_pair(&state, &headers)?;
+            let problem = refused.reason().map(|r| crate::lang::Problem::of(&r));
             return page(
                 StatusCode::BAD_REQUEST,
                 &NewCodesPage {
                     tr: crate::lang::Tr::current(),
                     csrf_token: &csrf_token,
                     left,
-                    error: refused.reason().map(|r| crate::lang::said(&r)).as_deref(),
+                    error: problem.as_ref().map(|p| p.words.as_str()),
+                    invalid: problem.as_ref().map_or("", |p| p.field),
                 },
                 &set,
             );
