@@ -129,7 +129,7 @@ country-ph = Filipinas (+63)
 
 passkey-not-confirmed = El cambio no se confirmó.
 passkey-no-such = No existe esa llave de acceso.
-passkey-session-ended = Su sesión de inicio ha terminado (pasaron más de 5 minutos, o se cerró). Vuelva a iniciar sesión.
+passkey-session-ended = Su inicio de sesión ha caducado (pasaron más de 5 minutos, o se cerró). Vuelva a iniciar sesión.
 passkey-locked = Esta cuenta está bloqueada { $minutes ->
     [one] 1 minuto
    *[other] { $minutes } minutos

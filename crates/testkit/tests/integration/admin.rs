@@ -1433,6 +1433,22 @@ async fn a_refusal_marks_the_field_it_is_about(app: &TestApp) {
     assert!(uri.body.contains(">https://charts.example/bye</textarea>"));
     assert!(uri.body.contains("name=\"public\" value=\"on\" checked"));
 
+    for (number, password, field) in [
+        ("12", PASSWORD, "phone"),
+        ("(201) 555-0123", "not it", "password"),
+    ] {
+        let refused = admin
+            .submit(
+                "/account/phone",
+                &[("country", "US"), ("phone", number), ("password", password)],
+            )
+            .await;
+        assert!(marked(&refused.body, field), "{field}: {}", refused.body);
+        for other in ["phone", "password", "country"] {
+            assert!(other == field || !marked(&refused.body, other), "{other}");
+        }
+    }
+
     let from = admin.get("/admin/audit?from=yesterday").await;
     assert!(marked(&from.body, "from"), "{}", from.body);
     assert!(!marked(&from.body, "to"));

@@ -174,6 +174,23 @@ async fn every_page_passes_axe_in_every_state_at_both_widths() {
     browser.click("form[action='/account/phone'] button").await;
     wait_for(&browser, "id=\"phone-error\"").await;
     tour.check("phone-error").await;
+    browser.clear("#phone").await;
+    browser.type_into("#phone", "(201) 555-0147").await;
+    browser.type_into("#password", PASSWORD).await;
+    browser.click("form[action='/account/phone'] button").await;
+    wait_for(&browser, "id=\"phone-notice\"").await;
+    tour.check("phone-code").await;
+    browser.type_into("#code", "000000").await;
+    browser
+        .click("form[action='/account/phone/confirm'] button")
+        .await;
+    wait_for(&browser, "id=\"phone-error\"").await;
+    assert_eq!(
+        browser.focused_id().await,
+        "code",
+        "focus on the code in error"
+    );
+    tour.check("phone-code-error").await;
     tour.visit("authenticator", &url("/account/authenticator"))
         .await;
     browser.type_into("#password", PASSWORD).await;

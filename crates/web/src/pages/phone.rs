@@ -41,6 +41,9 @@ struct PhonePage<'a> {
     awaiting_code: bool,
     notice: Option<&'a str>,
     error: Option<&'a str>,
+    /// The field the error is about ([`crate::lang::Problem::field`];
+    /// `sms-code` for the texted code's box).
+    invalid: &'a str,
 }
 
 /// What the page shows besides the forms.
@@ -51,6 +54,7 @@ struct View<'a> {
     awaiting_code: bool,
     notice: Option<&'a str>,
     error: Option<&'a str>,
+    invalid: &'a str,
 }
 
 fn render(
@@ -77,6 +81,7 @@ fn render(
             awaiting_code: view.awaiting_code,
             notice: view.notice,
             error: view.error,
+            invalid: view.invalid,
         },
         &set,
     )
@@ -148,21 +153,26 @@ pub async fn submit(
         )
         .await?;
     let lang = crate::lang::current();
+    let mut invalid = "";
     let (status, message, sent) = match outcome {
         PhoneStart::CodeSent(masked) => (
             StatusCode::OK,
             lang.t_with("phone-code-sent", &[("phone", masked.into())]),
             true,
         ),
-        PhoneStart::Refused(refused) => (
-            StatusCode::BAD_REQUEST,
-            refused
+        PhoneStart::Refused(refused) => {
+            let problem = refused
                 .reason()
-                .map(|r| crate::lang::said(&r))
-                .unwrap_or_default(),
-            false,
-        ),
-        PhoneStart::Invalid(reason) => (StatusCode::BAD_REQUEST, crate::lang::said(&reason), false),
+                .map(|r| crate::lang::Problem::of(&r))
+                .unwrap_or_default();
+            invalid = problem.field;
+            (StatusCode::BAD_REQUEST, problem.words, false)
+        }
+        PhoneStart::Invalid(reason) => {
+            let problem = crate::lang::Problem::of(&reason);
+            invalid = problem.field;
+            (StatusCode::BAD_REQUEST, problem.words, false)
+        }
         PhoneStart::Cooldown(seconds) => (
             StatusCode::TOO_MANY_REQUESTS,
             lang.t_with("phone-cooldown", &[("seconds", seconds.into())]),
@@ -197,6 +207,7 @@ pub async fn submit(
             country,
             typed: &typed,
             error: Some(&message),
+            invalid,
             ..View::default()
         }
     };
@@ -244,6 +255,7 @@ pub async fn confirm(
                     country: "US",
                     awaiting_code: left > 0,
                     error: Some(&message),
+                    invalid: "sms-code",
                     ..View::default()
                 },
             )
