@@ -438,10 +438,7 @@ impl LoginService {
         &self,
         practice: PracticeId,
     ) -> Result<crate::time::Zone, DomainError> {
-        let name = self.store.practice_locale(practice).await?.time_zone;
-        // A name the bundled database no longer knows falls back to the
-        // server's zone rather than failing every page.
-        Ok(crate::time::Zone::named(&name).unwrap_or_else(|_| crate::time::Zone::server()))
+        Ok(self.store.practice_locale(practice).await?.zone())
     }
 
     /// The practice's time zone (empty: the server's) and default

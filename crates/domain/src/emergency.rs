@@ -186,9 +186,7 @@ impl LoginService {
     ) -> Result<Vec<crate::NewMessage>, DomainError> {
         let mut messages = Vec::new();
         let practice = self.store.practice_locale(user.practice_id).await?;
-        let zone = crate::time::Zone::named(&practice.time_zone)
-            .unwrap_or_else(|_| crate::time::Zone::server());
-        let when = zone.readable(now);
+        let when = practice.zone().readable(now);
         let args = |name: &str, site: &str, when: &str, ip: &str| {
             [
                 ("name", i18n::Arg::from(name)),

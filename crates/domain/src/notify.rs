@@ -153,8 +153,7 @@ impl Notice {
     ) -> Email {
         use crate::mail::escape_html as esc;
         let lang = user.language.or(locale.language).unwrap_or_default();
-        let zone = crate::time::Zone::named(&locale.time_zone)
-            .unwrap_or_else(|_| crate::time::Zone::server());
+        let zone = locale.zone();
         let (subject, what, advice) = self.words();
         let (what, advice) = (lang.t(&what), lang.t(&advice));
         let mut args = vec![

@@ -143,6 +143,15 @@ pub struct PracticeLocale {
     pub language: Option<i18n::Lang>,
 }
 
+impl PracticeLocale {
+    /// The practice's time zone. A name the bundled database no longer
+    /// knows falls back to the server's zone rather than failing every
+    /// page and email.
+    pub fn zone(&self) -> crate::time::Zone {
+        crate::time::Zone::named(&self.time_zone).unwrap_or_else(|_| crate::time::Zone::server())
+    }
+}
+
 /// Longest remembered-device period a practice may choose.
 pub const MAX_REMEMBER_DAYS: u32 = 30;
 /// Idle timeout range in minutes a practice may choose.

@@ -101,6 +101,12 @@ pub(crate) fn add_cookies(response: &mut Response, cookies: &[String]) {
     }
 }
 
+/// A form field as typed, cut to `max` characters, to show again on the
+/// form after a refusal.
+pub fn as_typed(value: &Option<String>, max: usize) -> String {
+    value.as_deref().unwrap_or("").chars().take(max).collect()
+}
+
 /// `next` as a query-string value.
 pub fn encode_next(next: &str) -> String {
     let mut out = String::with_capacity(next.len());

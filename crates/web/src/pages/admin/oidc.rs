@@ -143,15 +143,15 @@ pub async fn add_application(
         Ok(issued) => Said::Issued(issued.client.client_id.clone(), issued.secret.clone()),
         Err(error) => {
             refusal = crate::lang::Problem::of(error);
-            let short = |text: &Option<String>, max: usize| -> String {
-                text.as_deref().unwrap_or("").chars().take(max).collect()
-            };
             Said::Error(
                 &refusal,
                 Typed {
-                    name: short(&fields.name, 100),
-                    redirect_uris: short(&fields.redirect_uris, 8192),
-                    post_logout_redirect_uris: short(&fields.post_logout_redirect_uris, 8192),
+                    name: crate::pages::as_typed(&fields.name, 100),
+                    redirect_uris: crate::pages::as_typed(&fields.redirect_uris, 8192),
+                    post_logout_redirect_uris: crate::pages::as_typed(
+                        &fields.post_logout_redirect_uris,
+                        8192,
+                    ),
                     public: fields.public.as_deref() == Some("on"),
                 },
             )
@@ -200,8 +200,8 @@ pub async fn remove_application(
         Err(error) => {
             // About a row's remove form, not the registration's fields.
             let error = crate::lang::Problem {
-                words: crate::lang::said(error),
                 field: "",
+                ..crate::lang::Problem::of(error)
             };
             applications_page(
                 &state,

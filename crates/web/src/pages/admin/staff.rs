@@ -413,9 +413,6 @@ fn new_user_page(
 ) -> Result<Response, AppError> {
     let (csrf_token, csrf_cookie) = csrf::issue(state, headers)?;
     let cookies: Vec<String> = csrf_cookie.into_iter().collect();
-    let short = |value: &Option<String>, max: usize| -> String {
-        value.as_deref().unwrap_or("").chars().take(max).collect()
-    };
     page(
         status,
         &NewUserPage {
@@ -423,9 +420,9 @@ fn new_user_page(
             csrf_token: &csrf_token,
             error: problem.map(|p| p.words.as_str()),
             invalid: problem.map_or("", |p| p.field),
-            username: &short(&fields.username, 64),
-            display_name: &short(&fields.display_name, 100),
-            email: &short(&fields.email, 254),
+            username: &crate::pages::as_typed(&fields.username, 64),
+            display_name: &crate::pages::as_typed(&fields.display_name, 100),
+            email: &crate::pages::as_typed(&fields.email, 254),
             role: fields.role.as_deref().unwrap_or("staff"),
         },
         &cookies,
