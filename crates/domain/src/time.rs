@@ -135,6 +135,27 @@ impl Zone {
         self.zone.iana_name().unwrap_or("UTC")
     }
 
+    /// The local date `YYYY-MM-DD` as the Unix times of its first instant
+    /// and of the next day's, in this zone: a practice's "from 3 March to
+    /// 4 March" means its own days, however long daylight saving makes
+    /// them. `None` for anything but a real date in that form.
+    pub fn day(&self, text: &str) -> Option<(u64, u64)> {
+        // The strict parser decides what a date is; jiff only places it.
+        if text.len() != 10 || parse_rfc3339(&format!("{text}T00:00:00Z")).is_none() {
+            return None;
+        }
+        let date: jiff::civil::Date = text.parse().ok()?;
+        let start = |d: jiff::civil::Date| -> Option<u64> {
+            let at = d
+                .to_zoned_datetime(self.zone.clone())
+                .ok()?
+                .start_of_day()
+                .ok()?;
+            u64::try_from(at.timestamp().as_second()).ok()
+        };
+        Some((start(date)?, start(date.tomorrow().ok()?)?))
+    }
+
     /// `unix` as `YYYY-MM-DD HH:MM` and the zone's abbreviation there
     /// (`2026-12-07 08:15 CST`); UTC text if the instant is out of range.
     pub fn readable(&self, unix: u64) -> String {
@@ -193,6 +214,38 @@ mod tests {
     }
 
     #[test]
+    fn a_day_is_the_practices_own_day() {
+        let chicago = Zone::named("America/Chicago").unwrap();
+        // 7 December 2026 starts at 06:00 UTC in Chicago and lasts 24 hours.
+        assert_eq!(
+            chicago.day("2026-12-07"),
+            Some((1_796_623_200, 1_796_623_200 + 86_400))
+        );
+        // The day clocks go forward (8 March 2026) has 23 hours, the day
+        // they go back (1 November 2026) has 25.
+        let (start, end) = chicago.day("2026-03-08").unwrap();
+        assert_eq!(end - start, 23 * 3600);
+        let (start, end) = chicago.day("2026-11-01").unwrap();
+        assert_eq!(end - start, 25 * 3600);
+        assert_eq!(
+            Zone::utc().day("2026-12-07"),
+            Some((1_796_601_600, 1_796_688_000))
+        );
+        for bad in [
+            "",
+            "2026-12-7",
+            "2026-02-30",
+            "2026-12-07T00:00:00Z",
+            " 2026-12-07",
+            "+02026-12-07",
+            "１９７０-01-01",
+            "1969-12-31",
+        ] {
+            assert_eq!(chicago.day(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
     fn parsing_inverts_formatting_and_refuses_nonsense() {
         for unix in [0, 951_782_400, 1_700_000_000, 1_800_000_010, 4_102_444_799] {
             assert_eq!(parse_rfc3339(&rfc3339(unix)), Some(unix));
@@ -225,6 +278,16 @@ mod tests {
         #[test]
         fn any_text_parses_without_panic(text in ".{0,24}") {
             let _ = parse_rfc3339(&text);
+            let _ = Zone::utc().day(&text);
+        }
+
+        #[test]
+        fn every_real_date_is_a_day_that_ends_after_it_starts(
+            days in 0u64..50_000,
+        ) {
+            let date = &rfc3339(days * 86_400)[..10];
+            let (start, end) = Zone::named("America/Chicago").unwrap().day(date).unwrap();
+            proptest::prop_assert!((23 * 3600..=25 * 3600).contains(&(end - start)));
         }
     }
 

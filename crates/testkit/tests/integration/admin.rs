@@ -747,7 +747,18 @@ async fn the_audit_page_filters_pages_and_streams_exports(app: &TestApp) {
     assert!(!failures.body.contains("data-outcome=\"success\""));
     assert_eq!(failures.body.matches("<tr data-event=").count(), 50);
 
-    // Export the filtered set: CSV.
+    // Export the filtered set: CSV. Dates are the practice's days.
+    app.store()
+        .set_practice_locale(
+            alice.practice_id,
+            &domain::PracticeLocale {
+                time_zone: "America/Chicago".into(),
+                language: None,
+            },
+        )
+        .await
+        .unwrap();
+    let chicago = domain::time::Zone::named("America/Chicago").unwrap();
     let day = domain::time::rfc3339(testkit::START)[..10].to_owned();
     let csv = admin
         .get(&format!(
@@ -766,12 +777,19 @@ async fn the_audit_page_filters_pages_and_streams_exports(app: &TestApp) {
         lines[0],
         "id,time,user_id,username,event,outcome,ip,user_agent,detail"
     );
-    // One day = 100 events of alice, half of them successes.
-    let start_of_day = domain::time::parse_rfc3339(&format!("{day}T00:00:00Z")).unwrap();
+    // One Chicago day of alice's events (every 864 s), half of them
+    // successes: not the UTC day, which starts six hours earlier.
+    let (start_of_day, end_of_day) = chicago.day(&day).unwrap();
+    assert_ne!(
+        start_of_day,
+        domain::time::parse_rfc3339(&format!("{day}T00:00:00Z")).unwrap()
+    );
     let expected = (0..2_600u64)
         .filter(|i| i % 2 == 0)
-        .filter(|i| testkit::START + i * 864 < start_of_day + 86_400)
+        .map(|i| testkit::START + i * 864)
+        .filter(|at| (start_of_day..end_of_day).contains(at))
         .count();
+    assert!(expected > 0);
     let logins = lines
         .iter()
         .filter(|l| l.contains(",password_login,"))

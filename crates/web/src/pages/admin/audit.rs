@@ -19,19 +19,12 @@ pub struct AuditQuery {
     format: Option<String>,
 }
 
-/// `YYYY-MM-DD` as the Unix time of that day's start (UTC).
-fn day(text: &str) -> Option<u64> {
-    if text.len() != 10 {
-        return None;
-    }
-    domain::time::parse_rfc3339(&format!("{text}T00:00:00Z"))
-}
-
 /// The filter the query asks for, within the administrator's practice, or
 /// the message saying which field is wrong.
 async fn audit_filter(
     state: &AppState,
     admin: &User,
+    zone: &domain::time::Zone,
     params: &AuditQuery,
 ) -> Result<Result<AuditFilter, crate::lang::Problem>, AppError> {
     use crate::lang::Problem;
@@ -69,17 +62,18 @@ async fn audit_filter(
         }
         filter.outcome = Some(outcome);
     }
+    // Dates are the practice's days, as the times on the page are.
     let from = text(&params.from);
     if !from.is_empty() {
-        match day(&from) {
-            Some(at) => filter.since = at,
+        match zone.day(&from) {
+            Some((start, _)) => filter.since = start,
             None => return Ok(Err(Problem::about("audit-from", "audit-bad-from"))),
         }
     }
     let to = text(&params.to);
     if !to.is_empty() {
-        match day(&to) {
-            Some(at) => filter.until = at + 86_400,
+        match zone.day(&to) {
+            Some((_, end)) => filter.until = end,
             None => return Ok(Err(Problem::about("audit-to", "audit-bad-to"))),
         }
     }
@@ -187,7 +181,8 @@ pub async fn audit(
             .take(64)
             .collect()
     };
-    let (events, error, older) = match audit_filter(&state, &admin, &params).await? {
+    let zone = state.login.practice_zone(admin.practice_id).await?;
+    let (events, error, older) = match audit_filter(&state, &admin, &zone, &params).await? {
         Ok(filter) => {
             let mut found = state
                 .login
@@ -211,7 +206,6 @@ pub async fn audit(
     } else {
         StatusCode::OK
     };
-    let zone = state.login.practice_zone(admin.practice_id).await?;
     let tr = crate::lang::Tr::current();
     let events = events
         .into_iter()
@@ -282,7 +276,8 @@ pub async fn export(
     let Some(format) = Format::parse(params.format.as_deref().unwrap_or("")) else {
         return Err(AppError::BadRequest("format must be csv or jsonl".into()));
     };
-    let filter = match audit_filter(&state, &admin, &params).await? {
+    let zone = state.login.practice_zone(admin.practice_id).await?;
+    let filter = match audit_filter(&state, &admin, &zone, &params).await? {
         Ok(filter) => filter,
         Err(error) => return Err(AppError::BadRequest(error.words)),
     };
