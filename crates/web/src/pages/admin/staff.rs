@@ -28,6 +28,24 @@ struct RowContext {
     tr: crate::lang::Tr,
 }
 
+impl RowContext {
+    /// What the staff pages need to know of `admin`'s practice: its
+    /// settings as applied over the server's (one read of its policy, one
+    /// of its zone).
+    async fn of(state: &AppState, admin: &User) -> Result<RowContext, AppError> {
+        let practice = state.login.practice_policy(admin.practice_id).await?;
+        // A user's own "require 2FA" aside, this is what every row shares.
+        let applied = state.login.policy().for_user(&practice, false);
+        Ok(RowContext {
+            practice_requires: applied.require_2fa,
+            sms_allowed: applied.allow_sms,
+            now: state.now(),
+            zone: state.login.practice_zone(admin.practice_id).await?,
+            tr: crate::lang::Tr::current(),
+        })
+    }
+}
+
 fn row_view(row: &StaffRow, context: &RowContext) -> RowView {
     let RowContext {
         practice_requires,
@@ -127,17 +145,8 @@ pub async fn staff(
         .login
         .staff(&admin, &search, offset, STAFF_PAGE)
         .await?;
-    let policy = state.login.policy_for(&admin).await?;
-    let practice = state.login.practice_policy(admin.practice_id).await?;
-    let practice_requires = practice.require_2fa || state.login.policy().require_2fa;
-    let tr = crate::lang::Tr::current();
-    let context = RowContext {
-        practice_requires,
-        sms_allowed: policy.allow_sms,
-        now: state.now(),
-        zone: state.login.practice_zone(admin.practice_id).await?,
-        tr,
-    };
+    let context = RowContext::of(&state, &admin).await?;
+    let tr = context.tr;
     let pages = total.div_ceil(u64::from(STAFF_PAGE)).max(1);
     let link = |n: u64| format!("/admin/staff?q={}&page={n}", encode_next(&search));
     page(
@@ -265,28 +274,17 @@ async fn user_page(
         return Ok(crate::pages::not_found().await);
     };
     let notice = done.map(|done| done.words(crate::lang::current(), &row.user.username));
-    let practice = state.login.practice_policy(admin.practice_id).await?;
-    let policy = state.login.policy_for(admin).await?;
-    let now = state.now();
+    let context = RowContext::of(state, admin).await?;
+    let tr = context.tr;
     let (csrf_token, csrf_cookie) = csrf::issue(state, headers)?;
     let cookies: Vec<String> = csrf_cookie.into_iter().collect();
-    let tr = crate::lang::Tr::current();
     page(
         status,
         &UserPage {
             tr,
             csrf_token: &csrf_token,
-            actions: actions_for(&row, now, tr),
-            row: row_view(
-                &row,
-                &RowContext {
-                    practice_requires: practice.require_2fa || state.login.policy().require_2fa,
-                    sms_allowed: policy.allow_sms,
-                    now,
-                    zone: state.login.practice_zone(admin.practice_id).await?,
-                    tr,
-                },
-            ),
+            actions: actions_for(&row, context.now, tr),
+            row: row_view(&row, &context),
             notice: notice.as_deref(),
             error: error.map(|(_, p)| p.words.as_str()),
             invalid_action: match error {
