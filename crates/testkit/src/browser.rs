@@ -443,6 +443,10 @@ impl Drop for Browser {
 pub const TAB: &str = "\u{E004}";
 /// The Enter key, for [`Browser::keys`].
 pub const ENTER: &str = "\u{E007}";
+/// The Backspace key, for [`Browser::keys`].
+pub const BACKSPACE: &str = "\u{E003}";
+/// The End key, for [`Browser::keys`].
+pub const END: &str = "\u{E010}";
 
 /// axe-core's `axe.min.js` (installed from npm by `.ci/run`, its path in
 /// `AXE_CORE_JS`), or `None` outside CI when it is missing.

@@ -5,7 +5,7 @@
 //! `target/screenshots/pages/`.
 //! And the morning login works with the keyboard alone.
 
-use testkit::browser::{Browser, ENTER, TAB, axe_source, screenshot_dir};
+use testkit::browser::{BACKSPACE, Browser, END, ENTER, TAB, axe_source, screenshot_dir};
 use testkit::{Backend, PASSWORD, TestApp};
 
 /// Visits pages, checks each with axe and photographs it.
@@ -41,6 +41,61 @@ impl Tour<'_> {
         self.browser.goto(url).await;
         self.check(name).await;
     }
+}
+
+/// The page that hands a just-signed-in browser back to the application.
+/// It moves on at once (a meta refresh, since `form-action 'self'` would
+/// block a redirect right after our login form), so it is fetched the way
+/// the browser fetches it, from this origin with the session, and written
+/// into the current tab without its refresh, for axe to read.
+async fn oidc_continue(tour: &mut Tour<'_>, app: &TestApp) {
+    let practice = app.app.practice(None).await.unwrap();
+    let issued = app
+        .app
+        .login
+        .oidc_add_client(
+            &domain::oidc::NewClient {
+                name: "Charts",
+                practice,
+                redirect_uris: &["https://charts.example/callback".to_owned()],
+                post_logout_redirect_uris: &[],
+                public: true,
+                id_token_alg: domain::oidc::SigningAlg::parse("RS256").unwrap(),
+            },
+            None,
+            &domain::RequestContext::admin_cli(),
+            testkit::NowForTests::now_for_tests(&*app.clock),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let authorize = format!(
+        "/oidc/authorize?client_id={}&redirect_uri=https%3A%2F%2Fcharts.example%2Fcallback\
+         &response_type=code&scope=openid&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM\
+         &code_challenge_method=S256",
+        issued.client.client_id
+    );
+    let script = format!(
+        "var done = arguments[arguments.length - 1];\n\
+         fetch({authorize:?}, {{credentials: 'same-origin', redirect: 'manual'}})\n\
+           .then(r => r.text().then(t => done([r.status, t])));"
+    );
+    let reply = tour.browser.execute_async(&script).await;
+    assert_eq!(reply[0], 200, "{reply}");
+    let html = reply[1].as_str().unwrap();
+    assert!(
+        html.contains("<meta http-equiv=\"refresh\" content=\"0;url=")
+            && html.contains("charts.example"),
+        "{html}"
+    );
+    let still = html.replacen("http-equiv=\"refresh\"", "name=\"was-refresh\"", 1);
+    tour.browser
+        .execute_async(&format!(
+            "var done = arguments[arguments.length - 1];\n\
+             document.open(); document.write({still:?}); document.close(); done(true);"
+        ))
+        .await;
+    tour.check("oidc-continue").await;
 }
 
 /// Types `username` and the test password on the login page at `url` and
@@ -247,6 +302,7 @@ async fn every_page_passes_axe_in_every_state_at_both_widths() {
         &url("/oidc/authorize?client_id=tfc_unknown&response_type=code"),
     )
     .await;
+    oidc_continue(&mut tour, &app).await;
     tour.visit("oidc-logout", &url("/oidc/logout")).await;
 
     // An invitation, opened by the new person.
@@ -493,6 +549,127 @@ async fn linking_an_app_works_with_the_keyboard_alone() {
         app.store().totp(user.id).await.unwrap().is_some(),
         "the app is linked"
     );
+    browser.quit().await;
+    app.stop().await;
+}
+
+/// Follows the link `href` with the keyboard and waits for its page.
+async fn follow(browser: &Browser, href: &str) {
+    tab_to(browser, &format!("a[href='{href}']")).await;
+    browser.keys(ENTER).await;
+    browser.wait_for_url(|u| u.contains(href)).await;
+}
+
+/// Asserts that the focus is on `id`, marked invalid, after a refusal.
+async fn focus_is_on_refused(browser: &Browser, id: &str) {
+    assert_eq!(
+        browser.focused_id().await,
+        id,
+        "focus on the field in error at {}",
+        browser.url().await
+    );
+    assert_eq!(
+        browser.property(&format!("#{id}"), "ariaInvalid").await,
+        "true"
+    );
+}
+
+/// Changing one's password, a wrong current password first: Tab, typing
+/// and Enter only, and the new password works at the next login.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changing_the_password_works_with_the_keyboard_alone() {
+    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    app.add_user("drlee").await;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    browser.goto(&app.url("/login")).await;
+    browser.keys(&format!("drlee{TAB}{PASSWORD}{ENTER}")).await;
+    browser.wait_for_url(|u| !u.contains("/login")).await;
+    follow(&browser, "/account/security").await;
+    follow(&browser, "/account/password").await;
+    let new = "a quiet harbour at dawn 1987";
+    tab_to(&browser, "#current_password").await;
+    browser
+        .keys(&format!("not my password{TAB}{new}{TAB}{new}{ENTER}"))
+        .await;
+    wait_for(&browser, "id=\"password-error\"").await;
+    focus_is_on_refused(&browser, "current_password").await;
+    // The new password fields come back empty: type all three again.
+    browser
+        .keys(&format!("{PASSWORD}{TAB}{new}{TAB}{new}{ENTER}"))
+        .await;
+    browser
+        .wait_for_url(|u| u.contains("/account/security?done="))
+        .await;
+    assert!(browser.source().await.contains("role=\"status\""));
+    let reply = app.client().submit_password("drlee", new).await;
+    assert_eq!(reply.status, 303, "the new password works: {}", reply.body);
+    browser.quit().await;
+    app.stop().await;
+}
+
+/// An administrator's morning without a mouse: add a user (a refused
+/// username first), act on that user, change the practice policy (a wrong
+/// password first). The focus lands on each field in error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn administering_works_with_the_keyboard_alone() {
+    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let (boss, phone) = app.add_admin_with_totp("boss").await;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    browser.goto(&app.url("/login")).await;
+    browser.keys(&format!("boss{TAB}{PASSWORD}{ENTER}")).await;
+    browser.wait_for_url(|u| u.contains("/login/2fa")).await;
+    browser
+        .keys(&format!("{}{ENTER}", app.code(&phone, 0)))
+        .await;
+    browser.wait_for_url(|u| !u.contains("/login")).await;
+
+    follow(&browser, "/admin/staff").await;
+    follow(&browser, "/admin/staff/new").await;
+    tab_to(&browser, "#display_name").await;
+    browser
+        .keys(&format!(
+            "Nurse Ratched{TAB}bad name{TAB}ratched@example.test{TAB}{TAB}{PASSWORD}{ENTER}"
+        ))
+        .await;
+    wait_for(&browser, "id=\"error\"").await;
+    focus_is_on_refused(&browser, "username").await;
+    assert_eq!(browser.property("#username", "value").await, "bad name");
+    browser
+        .keys(&format!("{END}{}ratched", BACKSPACE.repeat(8)))
+        .await;
+    tab_to(&browser, "#password").await;
+    browser.keys(&format!("{PASSWORD}{ENTER}")).await;
+    browser
+        .wait_for_url(|u| u.contains("/admin/staff/") && u.contains("done="))
+        .await;
+    let ratched = app.app.user("ratched").await.expect("the user was added");
+    assert_eq!(ratched.email, "ratched@example.test");
+
+    // The first action on the user's page, by its own password field.
+    tab_to(&browser, "form.admin-action input[type=password]").await;
+    browser.keys(&format!("{PASSWORD}{ENTER}")).await;
+    wait_for(&browser, "id=\"notice\"").await;
+
+    follow(&browser, "/admin/policy").await;
+    tab_to(&browser, "#remember_days").await;
+    browser
+        .keys(&format!("{END}{}7", BACKSPACE.repeat(3)))
+        .await;
+    tab_to(&browser, "#password").await;
+    browser.keys(&format!("not my password{ENTER}")).await;
+    wait_for(&browser, "id=\"error\"").await;
+    focus_is_on_refused(&browser, "password").await;
+    assert_eq!(browser.property("#remember_days", "value").await, "7");
+    browser.keys(&format!("{PASSWORD}{ENTER}")).await;
+    browser
+        .wait_for_url(|u| u.contains("/admin/policy?done="))
+        .await;
+    let policy = app.store().practice_policy(boss.practice_id).await.unwrap();
+    assert_eq!(policy.remember_days, 7);
     browser.quit().await;
     app.stop().await;
 }
