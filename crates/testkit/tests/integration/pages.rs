@@ -23,6 +23,22 @@ impl Tour<'_> {
         for problem in self.browser.form_hint_problems().await {
             self.found.push(format!("{name}: {problem}"));
         }
+        // A refused field looks refused, not only to a screen reader.
+        let unmarked = self
+            .browser
+            .execute_async(
+                "var done = arguments[arguments.length - 1];\n\
+                 done(Array.from(document.querySelectorAll('[aria-invalid=true]'))\n\
+                   .filter(e => getComputedStyle(e).borderTopColor !== 'rgb(180, 35, 24)')\n\
+                   .map(e => e.id));",
+            )
+            .await;
+        for id in unmarked.as_array().into_iter().flatten() {
+            self.found.push(format!(
+                "{name}: #{} is aria-invalid without the red border",
+                id.as_str().unwrap_or("?")
+            ));
+        }
         for (width, height, suffix) in [(1000, 900, ""), (390, 844, "-phone")] {
             self.browser.resize(width, height).await;
             for violation in self.browser.axe(self.axe).await {
