@@ -161,28 +161,38 @@ pub const MAX_PASSWORD_MIN_LENGTH: u32 = 64;
 
 impl PracticePolicy {
     /// Checks every value against its range; `floor` is the deployment's
-    /// shortest allowed password. `Err` names the field and the range.
+    /// shortest allowed password. `Err` names the first field out of range.
     pub fn validate(&self, floor: usize) -> Result<(), crate::Reason> {
+        match self.problems(floor).into_iter().next() {
+            Some(reason) => Err(reason),
+            None => Ok(()),
+        }
+    }
+
+    /// Every value out of its range, in the form's order, so a form can
+    /// mark them all at once.
+    pub fn problems(&self, floor: usize) -> Vec<crate::Reason> {
         use crate::Reason;
+        let mut found = Vec::new();
         if self.remember_days > MAX_REMEMBER_DAYS {
-            return Err(Reason::RememberDaysRange {
+            found.push(Reason::RememberDaysRange {
                 max: MAX_REMEMBER_DAYS,
             });
         }
         if !IDLE_MINUTES.contains(&self.idle_timeout_minutes) {
-            return Err(Reason::IdleTimeoutRange {
+            found.push(Reason::IdleTimeoutRange {
                 min: *IDLE_MINUTES.start(),
                 max: *IDLE_MINUTES.end(),
             });
         }
         let floor = u32::try_from(floor).unwrap_or(MAX_PASSWORD_MIN_LENGTH);
         if !(floor..=MAX_PASSWORD_MIN_LENGTH).contains(&self.password_min_length) {
-            return Err(Reason::MinLengthRange {
+            found.push(Reason::MinLengthRange {
                 min: floor,
                 max: MAX_PASSWORD_MIN_LENGTH,
             });
         }
-        Ok(())
+        found
     }
 }
 
@@ -310,6 +320,25 @@ mod tests {
             }
             .validate(8),
             Ok(())
+        );
+        // All three wrong: all three named, in the form's order.
+        let fields: Vec<_> = PracticePolicy {
+            remember_days: 99,
+            idle_timeout_minutes: 0,
+            password_min_length: 0,
+            ..ok
+        }
+        .problems(12)
+        .iter()
+        .map(|r| r.field())
+        .collect();
+        assert_eq!(
+            fields,
+            [
+                Some("remember-days"),
+                Some("idle-minutes"),
+                Some("min-length")
+            ]
         );
     }
 

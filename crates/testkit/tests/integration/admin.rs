@@ -1431,6 +1431,35 @@ async fn a_refusal_marks_the_field_it_is_about(app: &TestApp) {
     )
     .await;
     assert!(marked(&idle.body, "idle_timeout_minutes"), "{}", idle.body);
+    // Three wrong numbers: all three marked and named, as typed, the focus
+    // on the first; one not a number, two out of range.
+    let three = save_policy(
+        &mut admin,
+        &[
+            ("remember_days", "45"),
+            ("idle_timeout_minutes", "many"),
+            ("password_min_length", "3"),
+        ],
+    )
+    .await;
+    assert_eq!(three.status, 400);
+    assert!(marked(&three.body, "remember_days"), "{}", three.body);
+    for (id, typed, said) in [
+        ("remember_days", "45", "error-remember-days"),
+        ("idle_timeout_minutes", "many", "error-idle-minutes"),
+        ("password_min_length", "3", "error-min-length"),
+    ] {
+        let start = three.body.find(&format!("id=\"{id}\"")).unwrap();
+        let tag = &three.body[start..start + three.body[start..].find('>').unwrap()];
+        assert!(tag.contains(&format!("value=\"{typed}\"")), "{tag}");
+        assert!(tag.contains("aria-invalid=\"true\""), "{tag}");
+        assert!(
+            tag.contains(&format!("aria-describedby=\"{said}\"")),
+            "{tag}"
+        );
+        assert!(three.body.contains(&format!("<li id=\"{said}\">")));
+    }
+    assert_eq!(three.body.matches(" autofocus").count(), 1);
 
     let uri = admin
         .submit(

@@ -8,6 +8,8 @@ struct PolicyPage<'a> {
     tr: crate::lang::Tr,
     csrf_token: &'a str,
     policy: PracticePolicy,
+    /// The number fields as shown: saved, or as typed when refused.
+    numbers: Numbers,
     /// The practice's time zone as set (empty: the server's).
     time_zone: String,
     /// The practice's default language as set (empty: none, English).
@@ -17,9 +19,47 @@ struct PolicyPage<'a> {
     floor: usize,
     forced_2fa: bool,
     notice: Option<&'a str>,
-    error: Option<&'a str>,
-    /// The field the error is about ([`crate::lang::Problem::field`]).
-    invalid: &'a str,
+    /// What was refused, each on its field, in the form's order.
+    problems: &'a [crate::lang::Problem],
+}
+
+impl PolicyPage<'_> {
+    /// Whether `field` (a shared name) was refused.
+    fn marked(&self, field: &str) -> bool {
+        self.problems.iter().any(|p| p.field == field)
+    }
+
+    /// The first refused field, which gets the focus.
+    fn first(&self) -> &str {
+        self.problems.first().map_or("", |p| p.field)
+    }
+}
+
+/// The three number fields as text.
+struct Numbers {
+    remember_days: String,
+    idle_timeout_minutes: String,
+    password_min_length: String,
+}
+
+impl Numbers {
+    fn of(policy: &PracticePolicy) -> Numbers {
+        Numbers {
+            remember_days: policy.remember_days.to_string(),
+            idle_timeout_minutes: policy.idle_timeout_minutes.to_string(),
+            password_min_length: policy.password_min_length.to_string(),
+        }
+    }
+
+    /// As typed, cut to what the fields hold.
+    fn typed(form: &PolicyForm) -> Numbers {
+        let typed = |value: &Option<String>| crate::pages::as_typed(value, 12);
+        Numbers {
+            remember_days: typed(&form.remember_days),
+            idle_timeout_minutes: typed(&form.idle_timeout_minutes),
+            password_min_length: typed(&form.password_min_length),
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -28,10 +68,11 @@ fn policy_page(
     headers: &HeaderMap,
     status: StatusCode,
     policy: PracticePolicy,
+    numbers: Numbers,
     time_zone: &str,
     language: &str,
     notice: Option<&str>,
-    problem: Option<&crate::lang::Problem>,
+    problems: &[crate::lang::Problem],
 ) -> Result<Response, AppError> {
     let (csrf_token, csrf_cookie) = csrf::issue(state, headers)?;
     let cookies: Vec<String> = csrf_cookie.into_iter().collect();
@@ -41,14 +82,14 @@ fn policy_page(
             tr: crate::lang::Tr::current(),
             csrf_token: &csrf_token,
             policy,
+            numbers,
             time_zone: time_zone.to_owned(),
             language: language.to_owned(),
             server_zone: domain::time::Zone::server().name().to_owned(),
             floor: state.login.policy().password_min_length,
             forced_2fa: state.login.policy().require_2fa,
             notice,
-            error: problem.map(|p| p.words.as_str()),
-            invalid: problem.map_or("", |p| p.field),
+            problems,
         },
         &cookies,
     )
@@ -69,10 +110,11 @@ pub async fn policy(
         &headers,
         StatusCode::OK,
         current,
+        Numbers::of(&current),
         &locale.time_zone,
         locale.language.map_or("", i18n::Lang::tag),
         notice.as_deref(),
-        None,
+        &[],
     )
 }
 
@@ -133,46 +175,69 @@ pub async fn set_policy(
     }: AdminForm<PolicyForm>,
 ) -> Result<Response, AppError> {
     let current = state.login.practice_policy(admin.practice_id).await?;
-    let parsed = (|| {
-        Ok::<_, crate::lang::Problem>(PracticePolicy {
-            require_2fa: fields.require_2fa.as_deref() == Some("on"),
-            allow_sms: fields.allow_sms.as_deref() == Some("on"),
-            remember_days: number(
-                fields.remember_days.as_deref(),
-                "policy-field-remember-days",
-                "remember-days",
-            )?,
-            idle_timeout_minutes: number(
-                fields.idle_timeout_minutes.as_deref(),
-                "policy-field-idle",
-                "idle-minutes",
-            )?,
-            password_min_length: number(
-                fields.password_min_length.as_deref(),
-                "policy-field-min-length",
-                "min-length",
-            )?,
-            allow_passkey_sign_in: fields.allow_passkey_sign_in.as_deref() == Some("on"),
-            phishing_resistant_admins: fields.phishing_resistant_admins.as_deref() == Some("on"),
+    // Every wrong number is marked at once: those that are not numbers,
+    // then those out of range.
+    let mut problems = Vec::new();
+    let mut whole = |value: &Option<String>, name, field, saved| {
+        number(value.as_deref(), name, field).unwrap_or_else(|problem| {
+            problems.push(problem);
+            saved
         })
-    })();
+    };
+    let wanted = PracticePolicy {
+        require_2fa: fields.require_2fa.as_deref() == Some("on"),
+        allow_sms: fields.allow_sms.as_deref() == Some("on"),
+        remember_days: whole(
+            &fields.remember_days,
+            "policy-field-remember-days",
+            "remember-days",
+            current.remember_days,
+        ),
+        idle_timeout_minutes: whole(
+            &fields.idle_timeout_minutes,
+            "policy-field-idle",
+            "idle-minutes",
+            current.idle_timeout_minutes,
+        ),
+        password_min_length: whole(
+            &fields.password_min_length,
+            "policy-field-min-length",
+            "min-length",
+            current.password_min_length,
+        ),
+        allow_passkey_sign_in: fields.allow_passkey_sign_in.as_deref() == Some("on"),
+        phishing_resistant_admins: fields.phishing_resistant_admins.as_deref() == Some("on"),
+    };
+    for reason in wanted.problems(state.login.policy().password_min_length) {
+        let problem = crate::lang::Problem::of(&reason);
+        if !problems.iter().any(|p| p.field == problem.field) {
+            problems.push(problem);
+        }
+    }
+    // In the form's order, whichever check found them.
+    let order = ["remember-days", "idle-minutes", "min-length"];
+    problems.sort_by_key(|p| order.iter().position(|f| *f == p.field));
     let typed_language = fields.language.as_deref().unwrap_or("");
-    let parsed = parsed.and_then(|policy| Ok((policy, language(typed_language)?)));
-    let (wanted, language) = match parsed {
-        Ok(wanted) => wanted,
-        Err(error) => {
-            return policy_page(
-                &state,
-                &headers,
-                StatusCode::BAD_REQUEST,
-                current,
-                fields.time_zone.as_deref().unwrap_or(""),
-                typed_language,
-                None,
-                Some(&error),
-            );
+    let language = match language(typed_language) {
+        Ok(language) => language,
+        Err(problem) => {
+            problems.push(problem);
+            None
         }
     };
+    if !problems.is_empty() {
+        return policy_page(
+            &state,
+            &headers,
+            StatusCode::BAD_REQUEST,
+            wanted,
+            Numbers::typed(&fields),
+            fields.time_zone.as_deref().unwrap_or(""),
+            typed_language,
+            None,
+            &problems,
+        );
+    }
     match state
         .login
         .set_practice_policy(
@@ -199,10 +264,11 @@ pub async fn set_policy(
             &headers,
             StatusCode::BAD_REQUEST,
             wanted,
+            Numbers::typed(&fields),
             fields.time_zone.as_deref().unwrap_or(""),
             typed_language,
             None,
-            Some(&crate::lang::Problem::of(&error)),
+            &[crate::lang::Problem::of(&error)],
         ),
     }
 }
