@@ -91,9 +91,32 @@
     var input = form.querySelector("[name='" + name + "']");
     return input ? input.value : "";
   }
-  function go(answer, status) {
+  // A refusal about one input (its data-field) marks it, ties the
+  // message to it and puts the focus there; the next try unmarks it.
+  function mark(form, status, name) {
+    var input = form && name && form.querySelector("[data-field='" + name + "']");
+    if (!input) return;
+    input.setAttribute("aria-invalid", "true");
+    input.setAttribute("aria-describedby", status.id);
+    input.focus();
+  }
+  function unmark(form) {
+    if (!form) return;
+    var marked = form.querySelectorAll("[aria-invalid]");
+    for (var i = 0; i < marked.length; i++) {
+      marked[i].removeAttribute("aria-invalid");
+      marked[i].removeAttribute("aria-describedby");
+    }
+  }
+  function refusal(answer) {
+    var error = new Error(answer.error);
+    error.field = answer.field;
+    return error;
+  }
+  function go(answer, status, form) {
     if (answer.redirect) { window.location.assign(answer.redirect); return; }
     show(status, answer.error || say("refused", "The passkey was not accepted."));
+    mark(form, status, answer.field);
   }
 
   // Adding one: /account/passkeys.
@@ -102,10 +125,11 @@
     add.addEventListener("click", function () {
       var form = document.getElementById("passkey-add"), status = document.getElementById("passkey-status");
       hide(status);
+      unmark(form);
       post(form.getAttribute("data-options"), {
         csrf_token: field(form, "csrf_token"), password: field(form, "password"), current_token: field(form, "current_token")
       }).then(function (options) {
-        if (options.error) throw new Error(options.error);
+        if (options.error) throw refusal(options);
         var pk = Object.assign({}, options.publicKey);
         pk.challenge = toBytes(pk.challenge);
         pk.user = Object.assign({}, pk.user, { id: toBytes(pk.user.id) });
@@ -115,8 +139,8 @@
         return post(form.getAttribute("data-finish"), {
           csrf_token: field(form, "csrf_token"), name: field(form, "name"), credential: created(credential)
         });
-      }).then(function (answer) { go(answer, status); })
-        .catch(function (error) { show(status, why(error)); });
+      }).then(function (answer) { go(answer, status, form); })
+        .catch(function (error) { show(status, why(error)); mark(form, status, error && error.field); });
     });
   }
 

@@ -3,7 +3,7 @@
 //! authenticator), and every hostile answer refused over plain HTTP.
 
 use domain::soft_authenticator::{Answer, SoftKey};
-use testkit::browser::{Browser, screenshot_dir};
+use testkit::browser::{Browser, axe_source, screenshot_dir};
 use testkit::{Backend, NowForTests as _, PASSWORD, TestApp};
 
 /// An app whose public URL is `http://localhost` (any port there), where
@@ -67,6 +67,15 @@ async fn the_whole_passkey_life_in_a_browser(backend: Backend) {
     browser.click("#add-passkey").await;
     let refused = browser.wait_for_text("#passkey-status").await;
     assert!(refused.contains("password"), "{refused}");
+    assert_eq!(
+        browser.focused_id().await,
+        "passkey-password",
+        "focus on the field in error"
+    );
+    assert_eq!(
+        browser.property("#passkey-password", "ariaInvalid").await,
+        "true"
+    );
     assert!(browser.virtual_credentials(&authenticator).await.is_empty());
     browser.clear("#passkey-password").await;
     browser.type_into("#passkey-password", PASSWORD).await;
@@ -182,6 +191,32 @@ async fn the_whole_passkey_life_in_a_browser(backend: Backend) {
         .set_practice_policy(user.practice_id, &domain::PracticePolicy::default())
         .await
         .unwrap();
+
+    // A wrong password: the form stays open, its field marked and focused.
+    browser.goto(&at("/account/passkeys")).await;
+    browser.click("table.passkeys summary").await;
+    browser
+        .type_into("input[id^='remove-password-']", "not the password")
+        .await;
+    browser.click(".remove-passkey button[type=submit]").await;
+    browser.wait_for_text("#passkey-error").await;
+    assert_eq!(
+        browser.property("table.passkeys details", "open").await,
+        "true"
+    );
+    assert!(browser.focused_id().await.starts_with("remove-password-"));
+    assert_eq!(
+        browser
+            .property("input[id^='remove-password-']", "ariaInvalid")
+            .await,
+        "true"
+    );
+    assert_eq!(app.store().passkeys(user.id).await.unwrap().len(), 1);
+    if let Some(axe) = axe_source() {
+        let found = browser.axe(&axe).await;
+        assert!(found.is_empty(), "{}", found.join("\n"));
+    }
+    assert!(browser.form_hint_problems().await.is_empty());
 
     // Removed (the password again): the key the browser still holds no
     // longer signs in.
@@ -324,6 +359,8 @@ async fn hostile_answers_are_refused_and_change_nothing(backend: Backend) {
         .await;
     assert_eq!(wrong.status, 400);
     assert!(json_field(&wrong, "error").is_string());
+    // The field it is about, for the script to mark: a fixed name.
+    assert_eq!(json_field(&wrong, "field"), "own-password");
     for answer in hostile {
         let options = browser
             .submit(

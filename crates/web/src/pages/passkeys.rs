@@ -41,6 +41,11 @@ struct PasskeysPage<'a> {
     off_reason: String,
     notice: Option<&'a str>,
     error: Option<&'a str>,
+    /// The field the error is about ([`crate::lang::Problem::field`]).
+    invalid: &'a str,
+    /// The passkey whose remove form was refused (0: none): its form
+    /// stays open with the refused field marked.
+    failed: i64,
     max: usize,
     /// Only a passkey may finish this user's logins and there is none: the
     /// page is where the login waits.
@@ -54,7 +59,7 @@ async fn passkeys_page(
     user: &User,
     status: StatusCode,
     notice: Option<&str>,
-    error: Option<&str>,
+    error: Option<(&crate::lang::Problem, i64)>,
 ) -> Result<Response, AppError> {
     let listed = state.login.passkey_list(user).await?;
     let must_add = listed.is_empty() && state.login.passkey_only(user).await?;
@@ -80,7 +85,9 @@ async fn passkeys_page(
             available: state.login.passkeys_on(),
             off_reason: crate::lang::said(&domain::Reason::PasskeysOff),
             notice,
-            error,
+            error: error.map(|(p, _)| p.words.as_str()),
+            invalid: error.map_or("", |(p, _)| p.field),
+            failed: error.map_or(0, |(_, id)| id),
             max: domain::passkey::MAX_PER_USER,
             must_add,
         },
@@ -88,17 +95,19 @@ async fn passkeys_page(
     )
 }
 
-/// What the page says when a step-up did not pass.
-fn not_confirmed(step_up: domain::StepUp) -> String {
+/// What the page says when a step-up did not pass, on its field.
+fn not_confirmed(step_up: domain::StepUp) -> crate::lang::Problem {
     match step_up.reason() {
-        Some(reason) => crate::lang::said(&reason),
-        None => crate::lang::current().t("passkey-not-confirmed"),
+        Some(reason) => crate::lang::Problem::of(&reason),
+        None => crate::lang::Problem::about("", "passkey-not-confirmed"),
     }
 }
 
-/// A JSON refusal the script shows beside the button.
-fn refused(status: StatusCode, message: &str) -> Response {
-    (status, Json(serde_json::json!({ "error": message }))).into_response()
+/// A JSON refusal the script shows beside the button; `field` (a shared
+/// name, or empty) is the input it marks and focuses.
+fn refused(status: StatusCode, problem: &crate::lang::Problem) -> Response {
+    let body = serde_json::json!({ "error": problem.words, "field": problem.field });
+    (status, Json(body)).into_response()
 }
 
 /// A JSON answer that sends the browser on to `location`.
@@ -140,13 +149,13 @@ pub async fn begin(
         PasskeyStart::Refused(step_up) => refused(StatusCode::BAD_REQUEST, &not_confirmed(step_up)),
         PasskeyStart::TooMany => refused(
             StatusCode::BAD_REQUEST,
-            &crate::lang::said(&domain::Reason::PasskeyLimit {
+            &crate::lang::Problem::of(&domain::Reason::PasskeyLimit {
                 max: domain::passkey::MAX_PER_USER,
             }),
         ),
         PasskeyStart::Off => refused(
             StatusCode::BAD_REQUEST,
-            &crate::lang::said(&domain::Reason::PasskeysOff),
+            &crate::lang::Problem::of(&domain::Reason::PasskeysOff),
         ),
     })
 }
@@ -184,7 +193,9 @@ pub async fn finish(
             let cookie = state.session_set_cookie(&session_token);
             go_to("/", &[cookie])
         }
-        PasskeyFinish::Refused(why) => refused(StatusCode::BAD_REQUEST, &crate::lang::said(&why)),
+        PasskeyFinish::Refused(why) => {
+            refused(StatusCode::BAD_REQUEST, &crate::lang::Problem::of(&why))
+        }
     })
 }
 
@@ -212,7 +223,7 @@ pub async fn remove(
             &user,
             StatusCode::NOT_FOUND,
             None,
-            Some(&crate::lang::current().t("passkey-no-such")),
+            Some((&crate::lang::Problem::about("", "passkey-no-such"), 0)),
         )
         .await;
     };
@@ -239,7 +250,7 @@ pub async fn remove(
                 &user,
                 StatusCode::BAD_REQUEST,
                 None,
-                Some(&crate::lang::said(&why)),
+                Some((&crate::lang::Problem::of(&why), id)),
             )
             .await
         }
@@ -251,7 +262,7 @@ pub async fn remove(
                 &user,
                 StatusCode::BAD_REQUEST,
                 None,
-                Some(&why),
+                Some((&why, id)),
             )
             .await
         }
@@ -314,8 +325,8 @@ pub async fn second_factor_options(
     )
 }
 
-fn session_ended() -> String {
-    crate::lang::current().t("passkey-session-ended")
+fn session_ended() -> crate::lang::Problem {
+    crate::lang::Problem::about("", "passkey-session-ended")
 }
 
 /// `POST /login/2fa/passkey`: a right answer finishes the login as a
@@ -369,7 +380,7 @@ pub async fn sign_in_options(
     let Some((cookie, options)) = state.login.sign_in_passkey_options(state.now()).await? else {
         return Ok(refused(
             StatusCode::BAD_REQUEST,
-            &crate::lang::said(&domain::Reason::PasskeysOff),
+            &crate::lang::Problem::of(&domain::Reason::PasskeysOff),
         ));
     };
     let set = cookies::set(
@@ -395,7 +406,7 @@ pub async fn sign_in(
     let Some(cookie) = cookies::get(&headers, sign_in_cookie(&state)) else {
         return Ok(refused(
             StatusCode::BAD_REQUEST,
-            &crate::lang::said(&domain::Reason::CeremonyExpired),
+            &crate::lang::Problem::of(&domain::Reason::CeremonyExpired),
         ));
     };
     let outcome = state
@@ -426,14 +437,18 @@ fn login_answer(state: &AppState, outcome: PasskeyLogin, next: &str) -> Response
         }
         PasskeyLogin::Refused(why) => {
             state.metrics.login("passkey", "wrong");
-            refused(StatusCode::BAD_REQUEST, &crate::lang::said(&why))
+            refused(StatusCode::BAD_REQUEST, &crate::lang::Problem::of(&why))
         }
         PasskeyLogin::Locked { until } => {
             state.metrics.login("passkey", "locked");
             let minutes = until.saturating_sub(state.now()).div_ceil(60);
             refused(
                 StatusCode::TOO_MANY_REQUESTS,
-                &crate::lang::current().t_with("passkey-locked", &[("minutes", minutes.into())]),
+                &crate::lang::Problem {
+                    words: crate::lang::current()
+                        .t_with("passkey-locked", &[("minutes", minutes.into())]),
+                    field: "",
+                },
             )
         }
         PasskeyLogin::SessionEnded => {
