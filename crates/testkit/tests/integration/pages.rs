@@ -708,3 +708,112 @@ async fn administering_works_with_the_keyboard_alone() {
     browser.quit().await;
     app.stop().await;
 }
+
+/// A texted code, then (another morning) a recovery code, and logging out
+/// in between: Tab, typing, Space and Enter only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn texting_and_recovery_codes_work_with_the_keyboard_alone() {
+    const PHONE: &str = "+12015550123";
+    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let user = app.add_user_with_phone("drpatel", Some(PHONE)).await;
+    let codes = app
+        .app
+        .login
+        .new_recovery_codes(&user, &domain::RequestContext::admin_cli(), testkit::START)
+        .await
+        .unwrap();
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    browser.goto(&app.url("/login")).await;
+    browser
+        .keys(&format!("drpatel{TAB}{PASSWORD}{ENTER}"))
+        .await;
+    browser.wait_for_url(|u| u.contains("/login/2fa")).await;
+    // "Request Token via SMS" is the next stop after the token box.
+    assert_eq!(browser.focused_id().await, "token");
+    browser.keys(TAB).await;
+    assert_eq!(browser.focused_id().await, "request-sms");
+    browser.keys(ENTER).await;
+    wait_for(&browser, "id=\"token-notice\"").await;
+    let code = app.last_sms_code(PHONE).expect("a text was sent");
+    tab_to(&browser, "#token").await;
+    browser.keys(&format!("{code}{ENTER}")).await;
+    browser.wait_for_url(|u| !u.contains("/login")).await;
+    assert!(browser.source().await.contains("Logged in as"));
+
+    // Logging out says so.
+    tab_to(&browser, "form[action='/logout'] button").await;
+    browser.keys(ENTER).await;
+    browser
+        .wait_for_url(|u| u.contains("done=logged-out"))
+        .await;
+    assert!(browser.source().await.contains("role=\"status\""));
+
+    // No phone today: a recovery code, a wrong one first.
+    browser
+        .keys(&format!("drpatel{TAB}{PASSWORD}{ENTER}"))
+        .await;
+    browser.wait_for_url(|u| u.contains("/login/2fa")).await;
+    tab_to(&browser, "#use-recovery").await;
+    browser.keys(ENTER).await;
+    browser
+        .wait_for_url(|u| u.contains("/login/recovery"))
+        .await;
+    tab_to(&browser, "#code").await;
+    browser.keys(&format!("aaaa-bbbb-cccc{ENTER}")).await;
+    wait_for(&browser, "id=\"recovery-error\"").await;
+    focus_is_on_refused(&browser, "code").await;
+    browser.keys(&format!("{}{ENTER}", codes[0])).await;
+    // The next page offers to link a new phone, first in the Tab order
+    // of its actions.
+    wait_for(&browser, "id=\"link-new-phone\"").await;
+    tab_to(&browser, "#link-new-phone").await;
+    browser.keys(ENTER).await;
+    browser
+        .wait_for_url(|u| u.contains("/account/authenticator"))
+        .await;
+    browser.quit().await;
+    app.stop().await;
+}
+
+/// A forgotten password, from the login page to the next login: the link
+/// comes by email, the rest is Tab, typing and Enter, a mistyped
+/// confirmation first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forgotten_password_is_reset_with_the_keyboard_alone() {
+    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    app.add_user("drwu").await;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    browser.goto(&app.url("/login")).await;
+    follow(&browser, "/password/forgot").await;
+    tab_to(&browser, "#username_or_email").await;
+    browser.keys(&format!("drwu{ENTER}")).await;
+    wait_for(&browser, "If that is an account here").await;
+    let link = app
+        .mails()
+        .await
+        .into_iter()
+        .find_map(|m| {
+            let start = m.text.find("/password/reset/")?;
+            Some(m.text[start..].split_whitespace().next()?.to_owned())
+        })
+        .expect("the reset email");
+    browser.goto(&app.url(&link)).await;
+    let new = "seven lanterns over the river";
+    tab_to(&browser, "#password").await;
+    browser.keys(&format!("{new}{TAB}{new}x{ENTER}")).await;
+    wait_for(&browser, "class=\"error\"").await;
+    focus_is_on_refused(&browser, "password_confirm").await;
+    tab_to(&browser, "#password").await;
+    browser.keys(&format!("{new}{TAB}{new}{ENTER}")).await;
+    browser
+        .wait_for_url(|u| !u.contains("/password/reset"))
+        .await;
+    let reply = app.client().submit_password("drwu", new).await;
+    assert_eq!(reply.status, 303, "the new password works: {}", reply.body);
+    browser.quit().await;
+    app.stop().await;
+}
