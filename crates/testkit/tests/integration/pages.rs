@@ -817,3 +817,44 @@ async fn a_forgotten_password_is_reset_with_the_keyboard_alone() {
     browser.quit().await;
     app.stop().await;
 }
+
+/// Adding a phone for texted codes: the number (a wrong one first), the
+/// password, then the texted code (a wrong one first), keyboard only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adding_a_phone_works_with_the_keyboard_alone() {
+    let app = TestApp::start(Backend::Sqlite).await.unwrap();
+    let user = app.add_user("drkim").await;
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    browser.goto(&app.url("/login")).await;
+    browser.keys(&format!("drkim{TAB}{PASSWORD}{ENTER}")).await;
+    browser.wait_for_url(|u| !u.contains("/login")).await;
+    follow(&browser, "/account/security").await;
+    follow(&browser, "/account/phone").await;
+    tab_to(&browser, "#phone").await;
+    browser.keys(&format!("555{TAB}{PASSWORD}{ENTER}")).await;
+    wait_for(&browser, "id=\"phone-error\"").await;
+    focus_is_on_refused(&browser, "phone").await;
+    assert_eq!(browser.property("#phone", "value").await, "555");
+    browser
+        .keys(&format!("{END}{}(201) 555-0147", BACKSPACE.repeat(3)))
+        .await;
+    tab_to(&browser, "#password").await;
+    browser.keys(&format!("{PASSWORD}{ENTER}")).await;
+    wait_for(&browser, "id=\"phone-notice\"").await;
+    tab_to(&browser, "#code").await;
+    browser.keys(&format!("000000{ENTER}")).await;
+    wait_for(&browser, "id=\"phone-error\"").await;
+    focus_is_on_refused(&browser, "code").await;
+    let code = app.last_sms_code("+12015550147").expect("a text was sent");
+    browser.keys(&format!("{code}{ENTER}")).await;
+    browser
+        .wait_for_url(|u| u.contains("/account/security?done="))
+        .await;
+    let saved = app.app.user("drkim").await.unwrap();
+    assert_eq!(saved.phone.as_deref(), Some("+12015550147"));
+    assert_eq!(saved.id, user.id);
+    browser.quit().await;
+    app.stop().await;
+}
