@@ -705,6 +705,52 @@ async fn administering_works_with_the_keyboard_alone() {
         .await;
     let policy = app.store().practice_policy(boss.practice_id).await.unwrap();
     assert_eq!(policy.remember_days, 7);
+
+    // The audit trail, filtered to the new user by typing a name.
+    follow(&browser, "/admin/audit").await;
+    tab_to(&browser, "#user").await;
+    browser.keys(&format!("ratched{ENTER}")).await;
+    browser.wait_for_url(|u| u.contains("user=ratched")).await;
+    assert!(
+        browser
+            .source()
+            .await
+            .contains("data-event=\"user_invited\""),
+        "the invitation is listed"
+    );
+
+    // The new user opens the invitation and chooses a password.
+    tab_to(&browser, "nav a[href='/']").await;
+    browser.keys(ENTER).await;
+    browser.wait_for_url(|u| !u.contains("/admin/")).await;
+    tab_to(&browser, "form[action='/logout'] button").await;
+    browser.keys(ENTER).await;
+    browser
+        .wait_for_url(|u| u.contains("done=logged-out"))
+        .await;
+    let invitation = app
+        .mails()
+        .await
+        .into_iter()
+        .filter(|m| m.to == "ratched@example.test")
+        .find_map(|m| {
+            let start = m.text.find("/invite/")?;
+            Some(m.text[start..].split_whitespace().next()?.to_owned())
+        })
+        .expect("the invitation");
+    browser.goto(&app.url(&invitation)).await;
+    let chosen = "a ward of one's own, quiet";
+    tab_to(&browser, "#password").await;
+    browser.keys(&format!("{chosen}{TAB}{chosen}{ENTER}")).await;
+    browser.wait_for_url(|u| !u.contains("/invite/")).await;
+    assert!(
+        app.app
+            .user("ratched")
+            .await
+            .unwrap()
+            .password_hash
+            .is_some()
+    );
     browser.quit().await;
     app.stop().await;
 }
