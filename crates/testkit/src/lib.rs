@@ -256,6 +256,52 @@ impl TestApp {
         self.add_user_with_phone(username, None).await
     }
 
+    /// A fresh set of ten recovery codes for `user`, made now.
+    pub async fn recovery_codes(&self, user: &User) -> Vec<String> {
+        self.app
+            .login
+            .new_recovery_codes(
+                user,
+                &domain::RequestContext::admin_cli(),
+                self.clock.now_for_tests(),
+            )
+            .await
+            .expect("recovery codes")
+    }
+
+    /// Registers an OIDC client in the first practice; returns its id and,
+    /// for a confidential one, its secret.
+    pub async fn add_oidc_client(
+        &self,
+        name: &str,
+        redirect_uris: &[String],
+        post_logout_redirect_uris: &[String],
+        public: bool,
+        alg: &str,
+    ) -> (String, Option<String>) {
+        let practice = self.app.practice(None).await.unwrap();
+        let issued = self
+            .app
+            .login
+            .oidc_add_client(
+                &domain::oidc::NewClient {
+                    name,
+                    practice,
+                    redirect_uris,
+                    post_logout_redirect_uris,
+                    public,
+                    id_token_alg: domain::oidc::SigningAlg::parse(alg).expect("a signing alg"),
+                },
+                None,
+                &domain::RequestContext::admin_cli(),
+                self.clock.now_for_tests(),
+            )
+            .await
+            .unwrap()
+            .expect("the client is registered");
+        (issued.client.client_id, issued.secret)
+    }
+
     /// Creates a user with [`PASSWORD`] and a verified phone.
     pub async fn add_user_with_phone(&self, username: &str, phone: Option<&str>) -> User {
         self.app

@@ -220,11 +220,7 @@ both!(changing_the_password_logs_out_everything_else);
 
 async fn two_factor_login_is_turned_off_with_password_and_token(app: &TestApp) {
     let (user, phone) = app.add_user_with_totp("alice").await;
-    app.app
-        .login
-        .new_recovery_codes(&user, &domain::RequestContext::admin_cli(), testkit::START)
-        .await
-        .unwrap();
+    app.recovery_codes(&user).await;
     let mut browser = remembered(app, "alice", &phone).await;
     let page = browser.get("/account/security").await;
     assert!(page.body.contains("Turn two-factor login off"));

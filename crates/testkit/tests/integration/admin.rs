@@ -1,7 +1,7 @@
 //! Practice administration: `/admin/staff`, `/admin/policy`, `/admin/audit`
 //! and its export, invitations and emergency access.
 
-use domain::{AuditEvent, RequestContext, Role, User};
+use domain::{AuditEvent, Role, User};
 use testkit::{Client, PASSWORD, TestApp};
 
 /// Runs a staff action with the administrator's password.
@@ -225,11 +225,7 @@ async fn every_action_needs_the_admin_password_and_is_audited(app: &TestApp) {
             .status,
         303
     );
-    app.app
-        .login
-        .new_recovery_codes(&nurse, &RequestContext::admin_cli(), testkit::START)
-        .await
-        .unwrap();
+    app.recovery_codes(&nurse).await;
 
     // A wrong password changes nothing and is counted as a failed re-check.
     for action in ["require-2fa", "reset-2fa", "disable"] {

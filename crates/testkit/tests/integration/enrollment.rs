@@ -132,12 +132,7 @@ both!(a_user_links_an_app_and_gets_recovery_codes);
 
 async fn a_new_phone_needs_the_old_token_or_a_recovery_code(app: &TestApp) {
     let (user, old_phone) = app.add_user_with_totp("alice").await;
-    let codes = app
-        .app
-        .login
-        .new_recovery_codes(&user, &domain::RequestContext::admin_cli(), testkit::START)
-        .await
-        .unwrap();
+    let codes = app.recovery_codes(&user).await;
     let mut browser = app.client();
     browser.submit_password("alice", PASSWORD).await;
     browser.submit_token(&app.code(&old_phone, 0)).await;
@@ -277,12 +272,7 @@ both!(a_stale_password_check_is_refused);
 
 async fn a_new_set_of_recovery_codes_needs_the_password(app: &TestApp) {
     let (user, phone) = app.add_user_with_totp("alice").await;
-    let old = app
-        .app
-        .login
-        .new_recovery_codes(&user, &domain::RequestContext::admin_cli(), testkit::START)
-        .await
-        .unwrap();
+    let old = app.recovery_codes(&user).await;
     let mut browser = app.client();
     browser.submit_password("alice", PASSWORD).await;
     browser.submit_token(&app.code(&phone, 0)).await;

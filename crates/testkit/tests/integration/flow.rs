@@ -277,11 +277,7 @@ async fn the_two_factor_page_fits_the_users_factors(app: &TestApp) {
     assert!(sms_only.contains("The 6 digits of the text message"));
 
     let (user, _) = app.add_user_with_totp("coded").await;
-    app.app
-        .login
-        .new_recovery_codes(&user, &domain::RequestContext::admin_cli(), testkit::START)
-        .await
-        .unwrap();
+    app.recovery_codes(&user).await;
     let with_codes = page_of("coded").await;
     assert!(
         with_codes.contains("Use a recovery code</a> (10 left)"),

@@ -17,27 +17,14 @@ const AFTER_LOGOUT: &str = "https://portal.clinic.example/bye";
 
 /// A registered confidential client: (id, secret).
 async fn register(app: &TestApp, public: bool, alg: &str) -> (String, Option<String>) {
-    let practice = app.app.practice(None).await.unwrap();
-    let issued = app
-        .app
-        .login
-        .oidc_add_client(
-            &domain::oidc::NewClient {
-                name: "Patient portal",
-                practice,
-                redirect_uris: &[REDIRECT.to_owned()],
-                post_logout_redirect_uris: &[AFTER_LOGOUT.to_owned()],
-                public,
-                id_token_alg: domain::oidc::SigningAlg::parse(alg).unwrap(),
-            },
-            None,
-            &domain::RequestContext::admin_cli(),
-            testkit::NowForTests::now_for_tests(&*app.clock),
-        )
-        .await
-        .unwrap()
-        .unwrap();
-    (issued.client.client_id, issued.secret)
+    app.add_oidc_client(
+        "Patient portal",
+        &[REDIRECT.to_owned()],
+        &[AFTER_LOGOUT.to_owned()],
+        public,
+        alg,
+    )
+    .await
 }
 
 fn http() -> openidconnect::reqwest::Client {
@@ -944,29 +931,18 @@ async fn a_python_application_signs_in_through_chromium(backend: Backend) {
     let (_, totp) = app.add_user_with_totp("drsmith").await;
     let port = free_port();
     let rp = format!("http://localhost:{port}");
-    let practice = app.app.practice(None).await.unwrap();
-    let issued = app
-        .app
-        .login
-        .oidc_add_client(
-            &domain::oidc::NewClient {
-                name: "Python portal",
-                practice,
-                redirect_uris: &[format!("{rp}/callback")],
-                post_logout_redirect_uris: &[],
-                public: false,
-                id_token_alg: domain::oidc::SigningAlg::Rs256,
-            },
-            None,
-            &domain::RequestContext::admin_cli(),
-            testkit::NowForTests::now_for_tests(&*app.clock),
+    let (client_id, secret) = app
+        .add_oidc_client(
+            "Python portal",
+            &[format!("{rp}/callback")],
+            &[],
+            false,
+            "RS256",
         )
-        .await
-        .unwrap()
-        .unwrap();
+        .await;
     let issuer = app.localhost_url("");
-    let secret = issued.secret.unwrap();
-    let Some(_rp) = python_rp(&issuer, &issued.client.client_id, &secret, port) else {
+    let secret = secret.unwrap();
+    let Some(_rp) = python_rp(&issuer, &client_id, &secret, port) else {
         app.stop().await;
         return;
     };

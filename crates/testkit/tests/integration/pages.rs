@@ -65,31 +65,19 @@ impl Tour<'_> {
 /// the browser fetches it, from this origin with the session, and written
 /// into the current tab without its refresh, for axe to read.
 async fn oidc_continue(tour: &mut Tour<'_>, app: &TestApp) {
-    let practice = app.app.practice(None).await.unwrap();
-    let issued = app
-        .app
-        .login
-        .oidc_add_client(
-            &domain::oidc::NewClient {
-                name: "Charts",
-                practice,
-                redirect_uris: &["https://charts.example/callback".to_owned()],
-                post_logout_redirect_uris: &[],
-                public: true,
-                id_token_alg: domain::oidc::SigningAlg::parse("RS256").unwrap(),
-            },
-            None,
-            &domain::RequestContext::admin_cli(),
-            testkit::NowForTests::now_for_tests(&*app.clock),
+    let (client_id, _) = app
+        .add_oidc_client(
+            "Charts",
+            &["https://charts.example/callback".to_owned()],
+            &[],
+            true,
+            "RS256",
         )
-        .await
-        .unwrap()
-        .unwrap();
+        .await;
     let authorize = format!(
-        "/oidc/authorize?client_id={}&redirect_uri=https%3A%2F%2Fcharts.example%2Fcallback\
+        "/oidc/authorize?client_id={client_id}&redirect_uri=https%3A%2F%2Fcharts.example%2Fcallback\
          &response_type=code&scope=openid&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM\
-         &code_challenge_method=S256",
-        issued.client.client_id
+         &code_challenge_method=S256"
     );
     let script = format!(
         "var done = arguments[arguments.length - 1];\n\
@@ -381,16 +369,7 @@ async fn every_page_passes_axe_in_every_state_at_both_widths() {
 
     // The phone is lost: a recovery code, then the offer to link a new one.
     let boss = app.app.user("boss").await.unwrap();
-    let codes = app
-        .app
-        .login
-        .new_recovery_codes(
-            &boss,
-            &domain::RequestContext::admin_cli(),
-            app.app.clock.now(),
-        )
-        .await
-        .unwrap();
+    let codes = app.recovery_codes(&boss).await;
     password_step(&browser, &url("/login"), "boss").await;
     browser.click("#use-recovery").await;
     browser
@@ -540,11 +519,7 @@ async fn linking_an_app_works_with_the_keyboard_alone() {
     let Some(browser) = Browser::start().await else {
         return;
     };
-    browser.goto(&app.url("/login")).await;
-    browser
-        .keys(&format!("drjones{TAB}{PASSWORD}{ENTER}"))
-        .await;
-    browser.wait_for_url(|u| !u.contains("/login")).await;
+    keyboard_login(&browser, &app, "drjones").await;
     tab_to(&browser, "a[href='/account/security']").await;
     browser.keys(ENTER).await;
     browser
@@ -588,6 +563,25 @@ async fn linking_an_app_works_with_the_keyboard_alone() {
     app.stop().await;
 }
 
+/// Types `username`, Tab, the test password and Enter on the login page,
+/// and waits for the two-factor step.
+async fn keyboard_password_step(browser: &Browser, app: &TestApp, username: &str) {
+    browser.goto(&app.url("/login")).await;
+    browser
+        .keys(&format!("{username}{TAB}{PASSWORD}{ENTER}"))
+        .await;
+    browser.wait_for_url(|u| u.contains("/login/2fa")).await;
+}
+
+/// The same for a user without a second factor: waits to be logged in.
+async fn keyboard_login(browser: &Browser, app: &TestApp, username: &str) {
+    browser.goto(&app.url("/login")).await;
+    browser
+        .keys(&format!("{username}{TAB}{PASSWORD}{ENTER}"))
+        .await;
+    browser.wait_for_url(|u| !u.contains("/login")).await;
+}
+
 /// Follows the link `href` with the keyboard and waits for its page.
 async fn follow(browser: &Browser, href: &str) {
     tab_to(browser, &format!("a[href='{href}']")).await;
@@ -618,9 +612,7 @@ async fn changing_the_password_works_with_the_keyboard_alone() {
     let Some(browser) = Browser::start().await else {
         return;
     };
-    browser.goto(&app.url("/login")).await;
-    browser.keys(&format!("drlee{TAB}{PASSWORD}{ENTER}")).await;
-    browser.wait_for_url(|u| !u.contains("/login")).await;
+    keyboard_login(&browser, &app, "drlee").await;
     follow(&browser, "/account/security").await;
     follow(&browser, "/account/password").await;
     let new = "a quiet harbour at dawn 1987";
@@ -654,9 +646,7 @@ async fn administering_works_with_the_keyboard_alone() {
     let Some(browser) = Browser::start().await else {
         return;
     };
-    browser.goto(&app.url("/login")).await;
-    browser.keys(&format!("boss{TAB}{PASSWORD}{ENTER}")).await;
-    browser.wait_for_url(|u| u.contains("/login/2fa")).await;
+    keyboard_password_step(&browser, &app, "boss").await;
     browser
         .keys(&format!("{}{ENTER}", app.code(&phone, 0)))
         .await;
@@ -762,20 +752,11 @@ async fn texting_and_recovery_codes_work_with_the_keyboard_alone() {
     const PHONE: &str = "+12015550123";
     let app = TestApp::start(Backend::Sqlite).await.unwrap();
     let user = app.add_user_with_phone("drpatel", Some(PHONE)).await;
-    let codes = app
-        .app
-        .login
-        .new_recovery_codes(&user, &domain::RequestContext::admin_cli(), testkit::START)
-        .await
-        .unwrap();
+    let codes = app.recovery_codes(&user).await;
     let Some(browser) = Browser::start().await else {
         return;
     };
-    browser.goto(&app.url("/login")).await;
-    browser
-        .keys(&format!("drpatel{TAB}{PASSWORD}{ENTER}"))
-        .await;
-    browser.wait_for_url(|u| u.contains("/login/2fa")).await;
+    keyboard_password_step(&browser, &app, "drpatel").await;
     // "Request Token via SMS" is the next stop after the token box.
     assert_eq!(browser.focused_id().await, "token");
     browser.keys(TAB).await;
@@ -873,9 +854,7 @@ async fn adding_a_phone_works_with_the_keyboard_alone() {
     let Some(browser) = Browser::start().await else {
         return;
     };
-    browser.goto(&app.url("/login")).await;
-    browser.keys(&format!("drkim{TAB}{PASSWORD}{ENTER}")).await;
-    browser.wait_for_url(|u| !u.contains("/login")).await;
+    keyboard_login(&browser, &app, "drkim").await;
     follow(&browser, "/account/security").await;
     follow(&browser, "/account/phone").await;
     tab_to(&browser, "#phone").await;

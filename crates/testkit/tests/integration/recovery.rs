@@ -4,11 +4,7 @@ use testkit::{PASSWORD, TestApp};
 
 async fn codes_for(app: &TestApp, username: &str) -> Vec<String> {
     let user = app.app.user(username).await.unwrap();
-    app.app
-        .login
-        .new_recovery_codes(&user, &domain::RequestContext::admin_cli(), testkit::START)
-        .await
-        .unwrap()
+    app.recovery_codes(&user).await
 }
 
 async fn a_recovery_code_logs_in_once_and_says_how_many_are_left(app: &TestApp) {

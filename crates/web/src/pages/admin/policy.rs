@@ -225,8 +225,9 @@ pub async fn set_policy(
             None
         }
     };
-    if !problems.is_empty() {
-        return policy_page(
+    // What was typed stays on the form, to be corrected.
+    let refuse = |problems: &[crate::lang::Problem]| {
+        policy_page(
             &state,
             &headers,
             StatusCode::BAD_REQUEST,
@@ -235,8 +236,11 @@ pub async fn set_policy(
             fields.time_zone.as_deref().unwrap_or(""),
             typed_language,
             None,
-            &problems,
-        );
+            problems,
+        )
+    };
+    if !problems.is_empty() {
+        return refuse(&problems);
     }
     match state
         .login
@@ -258,18 +262,7 @@ pub async fn set_policy(
             &Done::PolicySaved.at("/admin/policy"),
             &[],
         )),
-        // What was typed stays on the form, to be corrected.
-        Err(error) => policy_page(
-            &state,
-            &headers,
-            StatusCode::BAD_REQUEST,
-            wanted,
-            Numbers::typed(&fields),
-            fields.time_zone.as_deref().unwrap_or(""),
-            typed_language,
-            None,
-            &[crate::lang::Problem::of(&error)],
-        ),
+        Err(error) => refuse(&[crate::lang::Problem::of(&error)]),
     }
 }
 
