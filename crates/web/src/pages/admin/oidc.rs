@@ -18,6 +18,8 @@ struct ApplicationsPage<'a> {
     invalid: &'a str,
     /// What was typed in the registration form, kept after a refusal.
     typed: Typed,
+    /// The client whose remove form's password was refused (empty: none).
+    failed_remove: &'a str,
 }
 
 /// The registration form's fields as typed.
@@ -37,6 +39,8 @@ enum Said<'a> {
     Notice(&'a str),
     /// A refusal (the page answers 400), with the registration as typed.
     Error(&'a crate::lang::Problem, Typed),
+    /// A row's remove form refused, for the client with this id.
+    RemoveRefused(&'a crate::lang::Problem, &'a str),
 }
 
 async fn applications_page(
@@ -50,6 +54,7 @@ async fn applications_page(
     let cookies: Vec<String> = csrf_cookie.into_iter().collect();
     let tr = crate::lang::Tr::current();
     let registered = tr.t("apps-registered");
+    let (mut failed_remove, mut about_registration) = ("", true);
     let (status, issued, notice, problem, typed) = match said {
         Said::Nothing => (StatusCode::OK, None, None, None, Typed::default()),
         Said::Issued(id, secret) => (
@@ -61,6 +66,19 @@ async fn applications_page(
         ),
         Said::Notice(notice) => (StatusCode::OK, None, Some(notice), None, Typed::default()),
         Said::Error(error, typed) => (StatusCode::BAD_REQUEST, None, None, Some(error), typed),
+        Said::RemoveRefused(error, client_id) => {
+            about_registration = false;
+            if error.field == "own-password" {
+                failed_remove = client_id;
+            }
+            (
+                StatusCode::BAD_REQUEST,
+                None,
+                None,
+                Some(error),
+                Typed::default(),
+            )
+        }
     };
     page(
         status,
@@ -72,8 +90,12 @@ async fn applications_page(
             issued,
             notice,
             error: problem.map(|p| p.words.as_str()),
-            invalid: problem.map_or("", |p| p.field),
+            // The registration's fields are marked only for its own refusals.
+            invalid: problem
+                .filter(|_| about_registration)
+                .map_or("", |p| p.field),
             typed,
+            failed_remove,
         },
         &cookies,
     )
@@ -197,17 +219,14 @@ pub async fn remove_application(
             &Done::ApplicationRemoved.at("/admin/applications"),
             &[],
         )),
+        // About a row's remove form, not the registration's fields.
         Err(error) => {
-            // About a row's remove form, not the registration's fields.
-            let error = crate::lang::Problem {
-                field: "",
-                ..crate::lang::Problem::of(error)
-            };
+            let error = crate::lang::Problem::of(error);
             applications_page(
                 &state,
                 &headers,
                 &admin,
-                Said::Error(&error, Typed::default()),
+                Said::RemoveRefused(&error, &client_id),
             )
             .await
         }
