@@ -352,6 +352,22 @@ impl Browser {
         .await
     }
 
+    /// Presses Tab until the focused element is `css` (at most 40 times),
+    /// as a keyboard user moves through a page.
+    pub async fn tab_to(&self, css: &str) {
+        let script = format!(
+            "var done = arguments[arguments.length - 1];\n\
+             done(document.activeElement === document.querySelector({css:?}));"
+        );
+        for _ in 0..40 {
+            if self.execute_async(&script).await == Value::Bool(true) {
+                return;
+            }
+            self.keys(TAB).await;
+        }
+        panic!("Tab never reached {css} on {}", self.url().await);
+    }
+
     /// What on this page's form fields keeps a password manager or a paste
     /// from filling them in (WCAG 3.3.8): a password field without
     /// `current-password`/`new-password`, a code field without

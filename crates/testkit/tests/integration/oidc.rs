@@ -1078,6 +1078,22 @@ async fn administrators_manage_their_applications(app: &TestApp) {
         .await;
     assert_ne!(reply.status, 200);
     let csrf = listed.csrf_token().unwrap();
+    // A wrong password keeps the client and marks that row's field only.
+    let wrong = boss
+        .post_form(
+            &format!("/admin/applications/{}/remove", clients[0].client_id),
+            &[("password", "not it"), ("csrf_token", &csrf)],
+        )
+        .await;
+    assert_eq!(wrong.status, 400, "{}", wrong.body);
+    assert_eq!(app.app.login.oidc_clients(None).await.unwrap().len(), 1);
+    assert_eq!(wrong.body.matches("aria-invalid=\"true\"").count(), 1);
+    let start = wrong.body.find("id=\"remove-password-1\"").unwrap();
+    let tag = &wrong.body[start..start + wrong.body[start..].find('>').unwrap()];
+    assert!(
+        tag.contains("aria-invalid=\"true\"") && tag.contains("autofocus"),
+        "{tag}"
+    );
     let reply = boss
         .post_form(
             &format!("/admin/applications/{}/remove", clients[0].client_id),

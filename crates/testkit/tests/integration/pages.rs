@@ -494,21 +494,6 @@ async fn the_login_works_with_the_keyboard_alone() {
     app.stop().await;
 }
 
-/// Presses Tab until the focused element is `css` (at most 40 times).
-async fn tab_to(browser: &Browser, css: &str) {
-    let script = format!(
-        "var done = arguments[arguments.length - 1];\n\
-         done(document.activeElement === document.querySelector({css:?}));"
-    );
-    for _ in 0..40 {
-        if browser.execute_async(&script).await == serde_json::Value::Bool(true) {
-            return;
-        }
-        browser.keys(TAB).await;
-    }
-    panic!("Tab never reached {css} on {}", browser.url().await);
-}
-
 /// Linking an app, from the start page to the linked factor: Tab, typing
 /// and Enter only; the secret is there as text for whoever cannot scan,
 /// and a wrong code puts the focus back on its field, marked invalid.
@@ -520,17 +505,17 @@ async fn linking_an_app_works_with_the_keyboard_alone() {
         return;
     };
     keyboard_login(&browser, &app, "drjones").await;
-    tab_to(&browser, "a[href='/account/security']").await;
+    browser.tab_to("a[href='/account/security']").await;
     browser.keys(ENTER).await;
     browser
         .wait_for_url(|u| u.ends_with("/account/security"))
         .await;
-    tab_to(&browser, "a[href='/account/authenticator']").await;
+    browser.tab_to("a[href='/account/authenticator']").await;
     browser.keys(ENTER).await;
     browser
         .wait_for_url(|u| u.ends_with("/account/authenticator"))
         .await;
-    tab_to(&browser, "#password").await;
+    browser.tab_to("#password").await;
     browser.keys(&format!("{PASSWORD}{ENTER}")).await;
     wait_for(&browser, "id=\"otpauth-uri\"").await;
     let secret = browser.property("#secret", "textContent").await;
@@ -540,7 +525,7 @@ async fn linking_an_app_works_with_the_keyboard_alone() {
         .unwrap()
         .to_totp()
         .unwrap();
-    tab_to(&browser, "#code").await;
+    browser.tab_to("#code").await;
     browser.keys(&format!("000000{ENTER}")).await;
     wait_for(&browser, "id=\"confirm-error\"").await;
     assert_eq!(
@@ -584,7 +569,7 @@ async fn keyboard_login(browser: &Browser, app: &TestApp, username: &str) {
 
 /// Follows the link `href` with the keyboard and waits for its page.
 async fn follow(browser: &Browser, href: &str) {
-    tab_to(browser, &format!("a[href='{href}']")).await;
+    browser.tab_to(&format!("a[href='{href}']")).await;
     browser.keys(ENTER).await;
     browser.wait_for_url(|u| u.contains(href)).await;
 }
@@ -616,7 +601,7 @@ async fn changing_the_password_works_with_the_keyboard_alone() {
     follow(&browser, "/account/security").await;
     follow(&browser, "/account/password").await;
     let new = "a quiet harbour at dawn 1987";
-    tab_to(&browser, "#current_password").await;
+    browser.tab_to("#current_password").await;
     browser
         .keys(&format!("not my password{TAB}{new}{TAB}{new}{ENTER}"))
         .await;
@@ -654,7 +639,7 @@ async fn administering_works_with_the_keyboard_alone() {
 
     follow(&browser, "/admin/staff").await;
     follow(&browser, "/admin/staff/new").await;
-    tab_to(&browser, "#display_name").await;
+    browser.tab_to("#display_name").await;
     browser
         .keys(&format!(
             "Nurse Ratched{TAB}bad name{TAB}ratched@example.test{TAB}{TAB}{PASSWORD}{ENTER}"
@@ -666,7 +651,7 @@ async fn administering_works_with_the_keyboard_alone() {
     browser
         .keys(&format!("{END}{}ratched", BACKSPACE.repeat(8)))
         .await;
-    tab_to(&browser, "#password").await;
+    browser.tab_to("#password").await;
     browser.keys(&format!("{PASSWORD}{ENTER}")).await;
     browser
         .wait_for_url(|u| u.contains("/admin/staff/") && u.contains("done="))
@@ -675,16 +660,18 @@ async fn administering_works_with_the_keyboard_alone() {
     assert_eq!(ratched.email, "ratched@example.test");
 
     // The first action on the user's page, by its own password field.
-    tab_to(&browser, "form.admin-action input[type=password]").await;
+    browser
+        .tab_to("form.admin-action input[type=password]")
+        .await;
     browser.keys(&format!("{PASSWORD}{ENTER}")).await;
     wait_for(&browser, "id=\"notice\"").await;
 
     follow(&browser, "/admin/policy").await;
-    tab_to(&browser, "#remember_days").await;
+    browser.tab_to("#remember_days").await;
     browser
         .keys(&format!("{END}{}7", BACKSPACE.repeat(3)))
         .await;
-    tab_to(&browser, "#password").await;
+    browser.tab_to("#password").await;
     browser.keys(&format!("not my password{ENTER}")).await;
     wait_for(&browser, "id=\"error\"").await;
     focus_is_on_refused(&browser, "password").await;
@@ -698,7 +685,7 @@ async fn administering_works_with_the_keyboard_alone() {
 
     // The audit trail, filtered to the new user by typing a name.
     follow(&browser, "/admin/audit").await;
-    tab_to(&browser, "#user").await;
+    browser.tab_to("#user").await;
     browser.keys(&format!("ratched{ENTER}")).await;
     browser.wait_for_url(|u| u.contains("user=ratched")).await;
     assert!(
@@ -709,11 +696,23 @@ async fn administering_works_with_the_keyboard_alone() {
         "the invitation is listed"
     );
 
+    // An application registered: Enter in the address box is a new line,
+    // so the password field's Enter sends the form.
+    follow(&browser, "/admin/applications").await;
+    browser.tab_to("#app-name").await;
+    browser
+        .keys(&format!("Charts{TAB}https://charts.example/callback"))
+        .await;
+    browser.tab_to("#app-password").await;
+    browser.keys(&format!("{PASSWORD}{ENTER}")).await;
+    wait_for(&browser, "id=\"client-id\"").await;
+    assert_eq!(app.app.login.oidc_clients(None).await.unwrap().len(), 1);
+
     // The new user opens the invitation and chooses a password.
-    tab_to(&browser, "nav a[href='/']").await;
+    browser.tab_to("nav a[href='/']").await;
     browser.keys(ENTER).await;
     browser.wait_for_url(|u| !u.contains("/admin/")).await;
-    tab_to(&browser, "form[action='/logout'] button").await;
+    browser.tab_to("form[action='/logout'] button").await;
     browser.keys(ENTER).await;
     browser
         .wait_for_url(|u| u.contains("done=logged-out"))
@@ -730,7 +729,7 @@ async fn administering_works_with_the_keyboard_alone() {
         .expect("the invitation");
     browser.goto(&app.url(&invitation)).await;
     let chosen = "a ward of one's own, quiet";
-    tab_to(&browser, "#password").await;
+    browser.tab_to("#password").await;
     browser.keys(&format!("{chosen}{TAB}{chosen}{ENTER}")).await;
     browser.wait_for_url(|u| !u.contains("/invite/")).await;
     assert!(
@@ -764,13 +763,13 @@ async fn texting_and_recovery_codes_work_with_the_keyboard_alone() {
     browser.keys(ENTER).await;
     wait_for(&browser, "id=\"token-notice\"").await;
     let code = app.last_sms_code(PHONE).expect("a text was sent");
-    tab_to(&browser, "#token").await;
+    browser.tab_to("#token").await;
     browser.keys(&format!("{code}{ENTER}")).await;
     browser.wait_for_url(|u| !u.contains("/login")).await;
     assert!(browser.source().await.contains("Logged in as"));
 
     // Logging out says so.
-    tab_to(&browser, "form[action='/logout'] button").await;
+    browser.tab_to("form[action='/logout'] button").await;
     browser.keys(ENTER).await;
     browser
         .wait_for_url(|u| u.contains("done=logged-out"))
@@ -782,12 +781,12 @@ async fn texting_and_recovery_codes_work_with_the_keyboard_alone() {
         .keys(&format!("drpatel{TAB}{PASSWORD}{ENTER}"))
         .await;
     browser.wait_for_url(|u| u.contains("/login/2fa")).await;
-    tab_to(&browser, "#use-recovery").await;
+    browser.tab_to("#use-recovery").await;
     browser.keys(ENTER).await;
     browser
         .wait_for_url(|u| u.contains("/login/recovery"))
         .await;
-    tab_to(&browser, "#code").await;
+    browser.tab_to("#code").await;
     browser.keys(&format!("aaaa-bbbb-cccc{ENTER}")).await;
     wait_for(&browser, "id=\"recovery-error\"").await;
     focus_is_on_refused(&browser, "code").await;
@@ -795,7 +794,7 @@ async fn texting_and_recovery_codes_work_with_the_keyboard_alone() {
     // The next page offers to link a new phone, first in the Tab order
     // of its actions.
     wait_for(&browser, "id=\"link-new-phone\"").await;
-    tab_to(&browser, "#link-new-phone").await;
+    browser.tab_to("#link-new-phone").await;
     browser.keys(ENTER).await;
     browser
         .wait_for_url(|u| u.contains("/account/authenticator"))
@@ -804,9 +803,9 @@ async fn texting_and_recovery_codes_work_with_the_keyboard_alone() {
     app.stop().await;
 }
 
-/// A forgotten password, from the login page to the next login: the link
-/// comes by email, the rest is Tab, typing and Enter, a mistyped
-/// confirmation first.
+/// A forgotten password, from the login page to the next login, then
+/// emergency access: the links come by email, the rest is Tab, typing and
+/// Enter, a mistyped confirmation and a wrong password first.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forgotten_password_is_reset_with_the_keyboard_alone() {
     let app = TestApp::start(Backend::Sqlite).await.unwrap();
@@ -816,7 +815,7 @@ async fn a_forgotten_password_is_reset_with_the_keyboard_alone() {
     };
     browser.goto(&app.url("/login")).await;
     follow(&browser, "/password/forgot").await;
-    tab_to(&browser, "#username_or_email").await;
+    browser.tab_to("#username_or_email").await;
     browser.keys(&format!("drwu{ENTER}")).await;
     wait_for(&browser, "If that is an account here").await;
     let link = app
@@ -830,17 +829,34 @@ async fn a_forgotten_password_is_reset_with_the_keyboard_alone() {
         .expect("the reset email");
     browser.goto(&app.url(&link)).await;
     let new = "seven lanterns over the river";
-    tab_to(&browser, "#password").await;
+    browser.tab_to("#password").await;
     browser.keys(&format!("{new}{TAB}{new}x{ENTER}")).await;
     wait_for(&browser, "class=\"error\"").await;
     focus_is_on_refused(&browser, "password_confirm").await;
-    tab_to(&browser, "#password").await;
+    browser.tab_to("#password").await;
     browser.keys(&format!("{new}{TAB}{new}{ENTER}")).await;
     browser
         .wait_for_url(|u| !u.contains("/password/reset"))
         .await;
     let reply = app.client().submit_password("drwu", new).await;
     assert_eq!(reply.status, 303, "the new password works: {}", reply.body);
+
+    // Emergency access for an administrator whose phone is lost (the
+    // server's operator sent the link): the password, a wrong one first.
+    app.add_user_in("boss", None, domain::Role::Admin).await;
+    let emergency = app
+        .emergency_path("boss", "phone lost on a night shift")
+        .await;
+    browser.goto(&app.url(&emergency)).await;
+    browser.tab_to("#password").await;
+    browser.keys(&format!("not my password{ENTER}")).await;
+    wait_for(&browser, "id=\"emergency-error\"").await;
+    focus_is_on_refused(&browser, "password").await;
+    browser.keys(&format!("{PASSWORD}{ENTER}")).await;
+    // Signed in, on the page where a new factor is linked.
+    browser
+        .wait_for_url(|u| u.ends_with("/account/security"))
+        .await;
     browser.quit().await;
     app.stop().await;
 }
@@ -857,7 +873,7 @@ async fn adding_a_phone_works_with_the_keyboard_alone() {
     keyboard_login(&browser, &app, "drkim").await;
     follow(&browser, "/account/security").await;
     follow(&browser, "/account/phone").await;
-    tab_to(&browser, "#phone").await;
+    browser.tab_to("#phone").await;
     browser.keys(&format!("555{TAB}{PASSWORD}{ENTER}")).await;
     wait_for(&browser, "id=\"phone-error\"").await;
     focus_is_on_refused(&browser, "phone").await;
@@ -865,10 +881,10 @@ async fn adding_a_phone_works_with_the_keyboard_alone() {
     browser
         .keys(&format!("{END}{}(201) 555-0147", BACKSPACE.repeat(3)))
         .await;
-    tab_to(&browser, "#password").await;
+    browser.tab_to("#password").await;
     browser.keys(&format!("{PASSWORD}{ENTER}")).await;
     wait_for(&browser, "id=\"phone-notice\"").await;
-    tab_to(&browser, "#code").await;
+    browser.tab_to("#code").await;
     browser.keys(&format!("000000{ENTER}")).await;
     wait_for(&browser, "id=\"phone-error\"").await;
     focus_is_on_refused(&browser, "code").await;
