@@ -1427,18 +1427,27 @@ async fn a_refusal_marks_the_field_it_is_about(app: &TestApp) {
     )
     .await;
     assert!(marked(&idle.body, "idle_timeout_minutes"), "{}", idle.body);
-    // Three wrong numbers: all three marked and named, as typed, the focus
-    // on the first; one not a number, two out of range.
+    // Three wrong numbers and a wrong zone: all marked and named, as
+    // typed, the focus on the first; one not a number, two out of range.
     let three = save_policy(
         &mut admin,
         &[
             ("remember_days", "45"),
             ("idle_timeout_minutes", "many"),
             ("password_min_length", "3"),
+            ("time_zone", "Mars/Olympus"),
         ],
     )
     .await;
     assert_eq!(three.status, 400);
+    assert!(three.body.contains("<li id=\"error-time-zone\">"));
+    let start = three.body.find("id=\"time_zone\"").unwrap();
+    let tag = &three.body[start..start + three.body[start..].find('>').unwrap()];
+    assert!(tag.contains("value=\"Mars/Olympus\""), "{tag}");
+    assert!(
+        tag.contains("aria-describedby=\"error-time-zone time-zone-help\""),
+        "{tag}"
+    );
     assert!(marked(&three.body, "remember_days"), "{}", three.body);
     for (id, typed, said) in [
         ("remember_days", "45", "error-remember-days"),

@@ -214,9 +214,11 @@ pub async fn set_policy(
             problems.push(problem);
         }
     }
-    // In the form's order, whichever check found them.
-    let order = ["remember-days", "idle-minutes", "min-length"];
-    problems.sort_by_key(|p| order.iter().position(|f| *f == p.field));
+    // The zone is checked again by the domain; here, to be marked with
+    // the rest.
+    if let Err(reason) = domain::time::Zone::named(fields.time_zone.as_deref().unwrap_or("")) {
+        problems.push(crate::lang::Problem::of(&reason));
+    }
     let typed_language = fields.language.as_deref().unwrap_or("");
     let language = match language(typed_language) {
         Ok(language) => language,
@@ -225,6 +227,15 @@ pub async fn set_policy(
             None
         }
     };
+    // In the form's order, whichever check found them.
+    let order = [
+        "remember-days",
+        "idle-minutes",
+        "min-length",
+        "time-zone",
+        "language",
+    ];
+    problems.sort_by_key(|p| order.iter().position(|f| *f == p.field));
     // What was typed stays on the form, to be corrected.
     let refuse = |problems: &[crate::lang::Problem]| {
         policy_page(
