@@ -179,15 +179,26 @@ async fn authorize(
         // `form-action 'self'` against every redirect that follows, so a
         // redirect to the application would be blocked: a page that moves
         // on by itself takes its place.
-        Authorized::Redirect(location) if after_our_form(headers) => page(
-            StatusCode::OK,
-            &Continue {
-                tr: crate::lang::Tr::current(),
-                location: &location,
-                client: &crate::lang::current().t("oidc-the-application"),
-            },
-            &[],
-        ),
+        Authorized::Redirect(location) if after_our_form(headers) => {
+            // Rare (only right after our form), so the name is read here.
+            let name = match state
+                .login
+                .oidc_client_name(params.client_id.as_deref())
+                .await?
+            {
+                Some(name) if !name.trim().is_empty() => name,
+                _ => crate::lang::current().t("oidc-the-application"),
+            };
+            page(
+                StatusCode::OK,
+                &Continue {
+                    tr: crate::lang::Tr::current(),
+                    location: &location,
+                    client: &name,
+                },
+                &[],
+            )
+        }
         Authorized::Redirect(location) => Ok(redirect(&location, &[])),
         Authorized::SignIn { fresh, since } => {
             let back = format!("/oidc/authorize?{}", params.query_since(since));

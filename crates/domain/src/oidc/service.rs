@@ -517,6 +517,12 @@ impl LoginService {
         Authorized::Redirect(with_query(redirect_uri, &all))
     }
 
+    /// The name an administrator gave the client `id`, for the page that
+    /// sends a browser back to it; `None` for no such client.
+    pub async fn oidc_client_name(&self, id: Option<&str>) -> Result<Option<String>, DomainError> {
+        Ok(self.client_named(id).await?.map(|client| client.name))
+    }
+
     /// The client with this id, if the id could be one of ours.
     async fn client_named(&self, id: Option<&str>) -> Result<Option<OidcClient>, DomainError> {
         match id {

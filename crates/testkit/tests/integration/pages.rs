@@ -92,6 +92,8 @@ async fn oidc_continue(tour: &mut Tour<'_>, app: &TestApp) {
             && html.contains("charts.example"),
         "{html}"
     );
+    // It names the application as its administrator registered it.
+    assert!(html.contains("Returning to Charts"), "{html}");
     let still = html.replacen("http-equiv=\"refresh\"", "name=\"was-refresh\"", 1);
     tour.browser
         .execute_async(&format!(
