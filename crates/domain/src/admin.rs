@@ -462,6 +462,22 @@ impl LoginService {
         Ok(())
     }
 
+    /// Every value of `new` and `locale` a practice may not have, in the
+    /// policy form's order: the numbers out of range (the password length
+    /// against the server's floor), then a time zone no one knows. The form
+    /// marks them all; saving refuses with the first.
+    pub fn practice_settings_problems(
+        &self,
+        new: &PracticePolicy,
+        locale: &PracticeLocale,
+    ) -> Vec<Reason> {
+        let mut found = new.problems(self.policy.password_min_length);
+        if let Err(reason) = crate::time::Zone::named(&locale.time_zone) {
+            found.push(reason);
+        }
+        found
+    }
+
     /// Replaces the practice policy, its time zone (an IANA name, or empty
     /// for the server's) and default language. `Err` carries the message
     /// to show.
@@ -476,13 +492,14 @@ impl LoginService {
         ctx: &RequestContext,
         now: u64,
     ) -> Result<Result<(), Reason>, DomainError> {
-        if let Err(reason) = new.validate(self.policy.password_min_length) {
+        if let Some(reason) = self
+            .practice_settings_problems(new, locale)
+            .into_iter()
+            .next()
+        {
             return Ok(Err(reason));
         }
-        let time_zone = match crate::time::Zone::named(&locale.time_zone) {
-            Ok(_) => locale.time_zone.trim(),
-            Err(reason) => return Ok(Err(reason)),
-        };
+        let time_zone = locale.time_zone.trim();
         // Turned on where no passkey can be registered, it would lock every
         // administrator out.
         if new.phishing_resistant_admins && !self.passkeys_on() {

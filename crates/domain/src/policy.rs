@@ -160,17 +160,9 @@ pub const IDLE_MINUTES: std::ops::RangeInclusive<u32> = 5..=240;
 pub const MAX_PASSWORD_MIN_LENGTH: u32 = 64;
 
 impl PracticePolicy {
-    /// Checks every value against its range; `floor` is the deployment's
-    /// shortest allowed password. `Err` names the first field out of range.
-    pub fn validate(&self, floor: usize) -> Result<(), crate::Reason> {
-        match self.problems(floor).into_iter().next() {
-            Some(reason) => Err(reason),
-            None => Ok(()),
-        }
-    }
-
     /// Every value out of its range, in the form's order, so a form can
-    /// mark them all at once.
+    /// mark them all at once; `floor` is the deployment's shortest allowed
+    /// password.
     pub fn problems(&self, floor: usize) -> Vec<crate::Reason> {
         use crate::Reason;
         let mut found = Vec::new();
@@ -288,7 +280,7 @@ mod tests {
     #[test]
     fn practice_values_outside_their_ranges_are_refused() {
         let ok = PracticePolicy::default();
-        assert_eq!(ok.validate(12), Ok(()));
+        assert!(ok.problems(12).is_empty());
         for bad in [
             PracticePolicy {
                 remember_days: 31,
@@ -311,15 +303,15 @@ mod tests {
                 ..ok
             },
         ] {
-            assert!(bad.validate(12).is_err(), "{bad:?}");
+            assert!(!bad.problems(12).is_empty(), "{bad:?}");
         }
-        assert_eq!(
+        assert!(
             PracticePolicy {
                 password_min_length: 8,
                 ..ok
             }
-            .validate(8),
-            Ok(())
+            .problems(8)
+            .is_empty()
         );
         // All three wrong: all three named, in the form's order.
         let fields: Vec<_> = PracticePolicy {

@@ -208,17 +208,6 @@ pub async fn set_policy(
         allow_passkey_sign_in: fields.allow_passkey_sign_in.as_deref() == Some("on"),
         phishing_resistant_admins: fields.phishing_resistant_admins.as_deref() == Some("on"),
     };
-    for reason in wanted.problems(state.login.policy().password_min_length) {
-        let problem = crate::lang::Problem::of(&reason);
-        if !problems.iter().any(|p| p.field == problem.field) {
-            problems.push(problem);
-        }
-    }
-    // The zone is checked again by the domain; here, to be marked with
-    // the rest.
-    if let Err(reason) = domain::time::Zone::named(fields.time_zone.as_deref().unwrap_or("")) {
-        problems.push(crate::lang::Problem::of(&reason));
-    }
     let typed_language = fields.language.as_deref().unwrap_or("");
     let language = match language(typed_language) {
         Ok(language) => language,
@@ -227,6 +216,16 @@ pub async fn set_policy(
             None
         }
     };
+    let locale = PracticeLocale {
+        time_zone: fields.time_zone.clone().unwrap_or_default(),
+        language,
+    };
+    for reason in state.login.practice_settings_problems(&wanted, &locale) {
+        let problem = crate::lang::Problem::of(&reason);
+        if !problems.iter().any(|p| p.field == problem.field) {
+            problems.push(problem);
+        }
+    }
     // In the form's order, whichever check found them.
     let order = [
         "remember-days",
@@ -260,10 +259,7 @@ pub async fn set_policy(
             &admin,
             fields.password.as_deref().unwrap_or(""),
             &wanted,
-            &PracticeLocale {
-                time_zone: fields.time_zone.clone().unwrap_or_default(),
-                language,
-            },
+            &locale,
             &ctx,
             state.now(),
         )
