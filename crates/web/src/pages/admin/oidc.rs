@@ -54,7 +54,19 @@ async fn applications_page(
     let cookies: Vec<String> = csrf_cookie.into_iter().collect();
     let tr = crate::lang::Tr::current();
     let registered = tr.t("apps-registered");
-    let (mut failed_remove, mut about_registration) = ("", true);
+    // A row's remove form refused: the registration's fields stay
+    // unmarked, and that row's password is marked if it was the cause.
+    let (row_refused, failed_remove) = match &said {
+        Said::RemoveRefused(error, client_id) => (
+            true,
+            if error.field == "own-password" {
+                *client_id
+            } else {
+                ""
+            },
+        ),
+        _ => (false, ""),
+    };
     let (status, issued, notice, problem, typed) = match said {
         Said::Nothing => (StatusCode::OK, None, None, None, Typed::default()),
         Said::Issued(id, secret) => (
@@ -66,19 +78,13 @@ async fn applications_page(
         ),
         Said::Notice(notice) => (StatusCode::OK, None, Some(notice), None, Typed::default()),
         Said::Error(error, typed) => (StatusCode::BAD_REQUEST, None, None, Some(error), typed),
-        Said::RemoveRefused(error, client_id) => {
-            about_registration = false;
-            if error.field == "own-password" {
-                failed_remove = client_id;
-            }
-            (
-                StatusCode::BAD_REQUEST,
-                None,
-                None,
-                Some(error),
-                Typed::default(),
-            )
-        }
+        Said::RemoveRefused(error, _) => (
+            StatusCode::BAD_REQUEST,
+            None,
+            None,
+            Some(error),
+            Typed::default(),
+        ),
     };
     page(
         status,
@@ -90,10 +96,7 @@ async fn applications_page(
             issued,
             notice,
             error: problem.map(|p| p.words.as_str()),
-            // The registration's fields are marked only for its own refusals.
-            invalid: problem
-                .filter(|_| about_registration)
-                .map_or("", |p| p.field),
+            invalid: problem.filter(|_| !row_refused).map_or("", |p| p.field),
             typed,
             failed_remove,
         },
